@@ -1,0 +1,140 @@
+"""The `lotscan` command line (DESIGN §8): the composition root that wires the packages.
+
+Output meant for programs is `--json` on standard output; an error is one clear line on
+standard error and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from scanner.db import open_database, unit_of_work
+from scanner.errors import LotscanError
+from scanner.workspace import database_url
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return handler(args)
+    except LotscanError as error:
+        print(f"lotscan: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of the database (default: the workspace's device database)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="lotscan",
+        description="Lot and serial control for the shop floor: scan, trace, sync.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="build a fresh demo workspace with some history"
+    )
+    demo.set_defaults(handler=run_demo)
+
+    importing = commands.add_parser(
+        "import", parents=[common], help="import reference data from a CSV file"
+    )
+    importing.add_argument(
+        "kind", choices=import_kinds(), metavar="KIND", help=", ".join(import_kinds())
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.csv")
+    importing.set_defaults(handler=run_import)
+
+    stock = commands.add_parser("stock", parents=[common], help="on-hand balances")
+    stock.add_argument("--part")
+    stock.add_argument("--lot")
+    stock.add_argument("--location")
+    stock.add_argument("--json", action="store_true", help="a JSON list for programs")
+    stock.set_defaults(handler=run_stock)
+
+    trace = commands.add_parser(
+        "trace", parents=[common], help="where a lot or serial came from and where it went"
+    )
+    trace.add_argument("--part", required=True)
+    which = trace.add_mutually_exclusive_group(required=True)
+    which.add_argument("--lot")
+    which.add_argument("--serial")
+    trace.add_argument("--json", action="store_true", help="JSON for programs")
+    trace.set_defaults(handler=run_trace)
+    return parser
+
+
+def import_kinds() -> list[str]:
+    from scanner.importing import KINDS
+
+    return list(KINDS)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from scanner.importing import import_file
+
+    sessions = open_database(database_url(args.db))
+    with unit_of_work(sessions) as session:
+        count = import_file(session, args.kind, args.file)
+    print(f"Imported {count} {args.kind} rows from {args.file}")
+    return 0
+
+
+def run_stock(args: argparse.Namespace) -> int:
+    from scanner.stock import format_stock, on_hand
+
+    sessions = open_database(database_url(args.db))
+    with sessions() as session:
+        rows = on_hand(session, part=args.part, lot=args.lot, location=args.location)
+    if args.json:
+        print_json([row.as_json() for row in rows])
+    else:
+        print(format_stock(rows))
+    return 0
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from scanner.trace import format_trace, trace
+
+    sessions = open_database(database_url(args.db))
+    with sessions() as session:
+        result = trace(session, args.part, lot=args.lot, serial=args.serial)
+    if args.json:
+        print_json(result.as_json())
+    else:
+        print(format_trace(result))
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from scanner.demo import build_demo, demo_url
+
+    url = args.db or demo_url()
+    summary = build_demo(url, today=date.today())
+    print(summary)
+    return 0

@@ -1,0 +1,767 @@
+"""The movement ledger: every operation that moves stock, with the rules it must keep.
+
+Each operation checks the domain rules (DESIGN §1), appends one immutable `Movement`, and
+updates the derived caches (balances, serial states, job genealogy) in the caller's
+transaction. Nothing is ever edited or deleted: a mistake is undone by `reverse`, which
+appends a compensating movement.
+
+Every movement carries a positive quantity and goes from a location, to a location, or both;
+a movement's effect on stock is always "minus at `from_location`, plus at `to_location`".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scanner.errors import NotFound, RuleViolation
+from scanner.models import (
+    NO_LOT,
+    Balance,
+    Job,
+    JobLot,
+    JobLotRole,
+    JobStatus,
+    Location,
+    Lot,
+    LotOrigin,
+    LotStatus,
+    Movement,
+    MovementKind,
+    Operator,
+    Part,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    Serial,
+    SerialStatus,
+    Tracking,
+)
+from scanner.numbering import check_number
+from scanner.quantity import format_quantity, to_quantity
+from scanner.settings import ExpiryPolicy, device_id, expiry_policy
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def stock_key(part: Part, lot: str | None, serial: str | None) -> tuple[str, str]:
+    """The (lot, serial) a balance is kept under: a lot only for lot-tracked parts, a serial
+    only for serial-tracked ones. A lot recorded on a shipment of an untracked part (a sales
+    line that asked for lot control) names the shipment, not the stock it came from."""
+    return (
+        (lot or NO_LOT) if part.tracking == Tracking.LOT else NO_LOT,
+        (serial or NO_LOT) if part.tracking == Tracking.SERIAL else NO_LOT,
+    )
+
+
+def describe(part: str, lot: str | None = None, serial: str | None = None) -> str:
+    if serial:
+        return f"serial {serial} of {part}"
+    if lot:
+        return f"lot {lot} of {part}"
+    return part
+
+
+class Ledger:
+    """The ledger operations on one database session, for one device.
+
+    The caller owns the transaction (see `scanner.db.unit_of_work`); an operation that raises
+    has written nothing the caller needs to keep.
+    """
+
+    def __init__(self, session: Session, clock: Clock = utc_now) -> None:
+        self.session = session
+        self.clock = clock
+        self.device = device_id(session)
+
+    # ---- operations ---------------------------------------------------------------------
+
+    def receive(
+        self,
+        part: str,
+        qty: Decimal | int | str,
+        to_location: str,
+        *,
+        lot: str | None = None,
+        serial: str | None = None,
+        expiry: date | None = None,
+        supplier_lot: str | None = None,
+        po: str | None = None,
+        po_line: int | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """Goods arrive: from a supplier against a purchase order line, or without one."""
+        item = self._part(part)
+        amount = self._tracked_quantity(item, qty, lot, serial)
+        self._location(to_location)
+        line = self._po_line(po, po_line, item) if po else None
+        if lot is not None:
+            self._ensure_lot(
+                item, lot, LotOrigin.RECEIVED, expiry=expiry, supplier_lot=supplier_lot
+            )
+        if serial is not None:
+            self._serial_arrives(item, serial, lot)
+        return self._record(
+            MovementKind.RECEIVE,
+            item,
+            amount,
+            lot=lot,
+            serial=serial,
+            to_location=to_location,
+            po=line.po if line else None,
+            po_line=line.line if line else None,
+            operator=operator,
+        )
+
+    def issue_to_job(
+        self,
+        job: str,
+        part: str,
+        qty: Decimal | int | str,
+        *,
+        from_location: str | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """Components leave stock for a job. Warnings (expiry order, not on the job, more
+        than needed) are the workflow's to show first: see `scanner.picking`."""
+        order = self._open_job(job)
+        item = self._part(part)
+        amount = self._tracked_quantity(item, qty, lot, serial)
+        lot = self._serial_lot(item, serial, lot)
+        self._movable(item, lot, serial, checking_expiry=True)
+        source = self._take(item, lot, serial, amount, from_location)
+        return self._record(
+            MovementKind.ISSUE,
+            item,
+            amount,
+            lot=lot,
+            serial=serial,
+            from_location=source,
+            job=order.number,
+            operator=operator,
+        )
+
+    def produce(
+        self,
+        job: str,
+        qty: Decimal | int | str,
+        to_location: str,
+        *,
+        lot: str | None = None,
+        serial: str | None = None,
+        expiry: date | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """A job completes some of its assembly into stock. Its lot defaults to the one
+        assigned to the job beforehand; what the job consumed becomes the lot's parents."""
+        order = self._open_job(job)
+        item = self._part(order.part)
+        if item.tracking == Tracking.LOT and lot is None:
+            lot = self._assigned_lot(order)
+        amount = self._tracked_quantity(item, qty, lot, serial)
+        self._location(to_location)
+        if lot is not None:
+            made = self._ensure_lot(item, lot, LotOrigin.PRODUCED, expiry=expiry, job=order)
+            if made.assigned_job not in (None, order.number):
+                raise RuleViolation(
+                    f"{describe(item.number, lot)} belongs to job {made.assigned_job}, not {job}"
+                )
+        if serial is not None:
+            self._serial_arrives(item, serial, lot)
+        return self._record(
+            MovementKind.PRODUCE,
+            item,
+            amount,
+            lot=lot,
+            serial=serial,
+            to_location=to_location,
+            job=order.number,
+            operator=operator,
+        )
+
+    def ship(
+        self,
+        so: str,
+        part: str,
+        qty: Decimal | int | str,
+        *,
+        line: int | None = None,
+        from_location: str | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """Goods leave for a customer on a sales-order line. A line that requests lot control
+        needs a lot even when the part is not lot-tracked: the lot then names the shipment."""
+        item = self._part(part)
+        order_line = self._so_line(so, line, item)
+        if order_line.lot_control and lot is None and item.tracking != Tracking.SERIAL:
+            raise RuleViolation(
+                f"{so} line {order_line.line} asks for lot control: scan, type or generate a lot"
+                f" for {item.number}"
+            )
+        shipping_lot = order_line.lot_control and item.tracking == Tracking.NONE
+        amount = self._tracked_quantity(item, qty, None if shipping_lot else lot, serial)
+        lot = self._serial_lot(item, serial, lot)
+        if shipping_lot and lot is not None:
+            self._ensure_lot(item, lot, LotOrigin.SHIPPED)
+        self._movable(item, lot, serial, checking_expiry=True)
+        if serial is not None:
+            self._serial_not_shipped(item, serial)
+        source = self._take(item, lot, serial, amount, from_location)
+        return self._record(
+            MovementKind.SHIP,
+            item,
+            amount,
+            lot=lot,
+            serial=serial,
+            from_location=source,
+            so=order_line.so,
+            so_line=order_line.line,
+            operator=operator,
+        )
+
+    def move(
+        self,
+        part: str,
+        qty: Decimal | int | str,
+        to_location: str,
+        *,
+        from_location: str | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """Stock changes place inside the site."""
+        item = self._part(part)
+        amount = self._tracked_quantity(item, qty, lot, serial)
+        lot = self._serial_lot(item, serial, lot)
+        self._location(to_location)
+        self._movable(item, lot, serial, checking_expiry=False)
+        source = self._take(item, lot, serial, amount, from_location)
+        if source == to_location:
+            raise RuleViolation(f"{describe(item.number, lot, serial)} is already at {to_location}")
+        return self._record(
+            MovementKind.MOVE,
+            item,
+            amount,
+            lot=lot,
+            serial=serial,
+            from_location=source,
+            to_location=to_location,
+            operator=operator,
+        )
+
+    def adjust(
+        self,
+        part: str,
+        delta: Decimal | int | str,
+        location: str,
+        *,
+        lot: str | None = None,
+        serial: str | None = None,
+        reason: str,
+        operator: str | None = None,
+    ) -> Movement:
+        """A count correction: `delta` is what was found (positive) or missing (negative)."""
+        item = self._part(part)
+        change = to_quantity(delta)
+        if change == 0:
+            raise RuleViolation("An adjustment needs a quantity other than zero")
+        if not reason.strip():
+            raise RuleViolation("An adjustment needs a reason")
+        amount = self._tracked_quantity(item, abs(change), lot, serial)
+        self._location(location)
+        lot = self._serial_lot(item, serial, lot)
+        if change > 0:
+            if lot is not None:
+                self._ensure_lot(item, lot, LotOrigin.ADJUSTED)
+            if serial is not None:
+                self._serial_arrives(item, serial, lot)
+            return self._record(
+                MovementKind.ADJUST, item, amount, lot=lot, serial=serial,
+                to_location=location, reason=reason, operator=operator,
+            )  # fmt: skip
+        self._take(item, lot, serial, amount, location)
+        return self._record(
+            MovementKind.ADJUST, item, amount, lot=lot, serial=serial,
+            from_location=location, reason=reason, operator=operator,
+        )  # fmt: skip
+
+    def reverse(
+        self, movement_id: uuid.UUID, *, reason: str, operator: str | None = None
+    ) -> Movement:
+        """Undoes a movement with a compensating one: the same goods, the other way."""
+        original = self.session.get(Movement, movement_id)
+        if original is None:
+            raise NotFound(f"No movement {movement_id}")
+        if original.kind == MovementKind.REVERSE:
+            raise RuleViolation("A reversal cannot be reversed: record the movement again")
+        undone = self.session.scalar(select(Movement.id).where(Movement.reverses == original.id))
+        if undone is not None:
+            raise RuleViolation(f"That {original.kind} was already reversed")
+        item = self._part(original.part)
+        if original.to_location is not None:
+            self._take(item, original.lot, original.serial, original.qty, original.to_location)
+        if original.serial is not None and original.to_location is None:
+            # The serial left stock (issued, shipped, written off); it may not come back twice.
+            self._serial_not_in_stock(item, original.serial)
+        return self._record(
+            MovementKind.REVERSE,
+            item,
+            original.qty,
+            lot=original.lot,
+            serial=original.serial,
+            from_location=original.to_location,
+            to_location=original.from_location,
+            job=original.job,
+            po=original.po,
+            po_line=original.po_line,
+            so=original.so,
+            so_line=original.so_line,
+            reverses=original,
+            reason=reason,
+            operator=operator,
+        )
+
+    def assign_lot(self, job: str, lot: str, *, expiry: date | None = None) -> Lot:
+        """Pre-assigns a lot to a job's assembly, so its label can travel with the work."""
+        order = self._open_job(job)
+        item = self._part(order.part)
+        if item.tracking != Tracking.LOT:
+            raise RuleViolation(f"{item.number} is not lot-tracked: job {job} makes no lots")
+        made = self._ensure_lot(item, lot, LotOrigin.ASSIGNED, expiry=expiry, job=order)
+        if made.assigned_job != order.number:
+            owner = f"job {made.assigned_job}" if made.assigned_job else "existing stock"
+            raise RuleViolation(f"{describe(item.number, lot)} already belongs to {owner}")
+        return made
+
+    def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
+        """Puts a lot on hold, recalls it, or releases it. Held and recalled lots do not move."""
+        try:
+            new_status = LotStatus(status)
+        except ValueError:
+            raise RuleViolation(
+                f"Lot status {status!r} is not one of active, hold, recalled"
+            ) from None
+        record = self._lot(self._part(part), lot)
+        record.status = new_status.value
+        self.session.flush()
+        return record
+
+    # ---- rules --------------------------------------------------------------------------
+
+    def _part(self, number: str) -> Part:
+        part = self.session.get(Part, number)
+        if part is None:
+            raise NotFound(f"Unknown part {number}")
+        return part
+
+    def _location(self, code: str) -> Location:
+        location = self.session.get(Location, code)
+        if location is None:
+            raise NotFound(f"Unknown location {code}")
+        return location
+
+    def _lot(self, part: Part, number: str) -> Lot:
+        lot = self.session.get(Lot, (part.number, number))
+        if lot is None:
+            raise NotFound(f"No {describe(part.number, number)}")
+        return lot
+
+    def _open_job(self, number: str) -> Job:
+        job = self.session.get(Job, number)
+        if job is None:
+            raise NotFound(f"Unknown job {number}")
+        if job.status != JobStatus.OPEN:
+            raise RuleViolation(f"Job {number} is {job.status}")
+        return job
+
+    def _tracked_quantity(
+        self, part: Part, qty: Decimal | int | str, lot: str | None, serial: str | None
+    ) -> Decimal:
+        """Checks the part's tracking mode against what was given; returns the quantity."""
+        amount = to_quantity(qty)
+        if amount <= 0:
+            raise RuleViolation(f"Quantity must be more than zero, not {format_quantity(amount)}")
+        if part.tracking == Tracking.LOT and lot is None:
+            raise RuleViolation(f"{part.number} is lot-tracked: scan or type its lot")
+        if part.tracking == Tracking.SERIAL:
+            if serial is None:
+                raise RuleViolation(f"{part.number} is serial-tracked: scan or type its serial")
+            if amount != 1:
+                raise RuleViolation(f"A serial is one unit: {part.number} quantity must be 1")
+            check_number(serial, "Serial")
+        elif serial is not None:
+            raise RuleViolation(f"{part.number} is not serial-tracked: it has no serials")
+        if part.tracking == Tracking.NONE and lot is not None:
+            raise RuleViolation(f"{part.number} is not lot-tracked: it has no lots")
+        if lot is not None:
+            check_number(lot, "Lot")
+        return amount
+
+    def _serial_lot(self, part: Part, serial: str | None, lot: str | None) -> str | None:
+        """A serial keeps the lot it arrived with; the caller need not name it again."""
+        if serial is None:
+            return lot
+        record = self.session.get(Serial, (part.number, serial))
+        if record is None:
+            raise NotFound(f"No {describe(part.number, serial=serial)}")
+        if lot is not None and record.lot != lot:
+            raise RuleViolation(f"{describe(part.number, serial=serial)} is not in lot {lot}")
+        return record.lot
+
+    def _ensure_lot(
+        self,
+        part: Part,
+        number: str,
+        origin: LotOrigin,
+        *,
+        expiry: date | None = None,
+        supplier_lot: str | None = None,
+        job: Job | None = None,
+    ) -> Lot:
+        """The lot, created on first sight with its expiry (default: the part's shelf life)."""
+        lot = self.session.get(Lot, (part.number, number))
+        if lot is None:
+            if expiry is None and part.shelf_life_days:
+                expiry = self.clock().date() + timedelta(days=part.shelf_life_days)
+            lot = Lot(
+                part=part.number,
+                number=check_number(number, "Lot"),
+                expiry=expiry,
+                supplier_lot=supplier_lot,
+                status=LotStatus.ACTIVE.value,
+                origin=origin.value,
+                assigned_job=job.number if job else None,
+                created_at=self.clock(),
+            )
+            self.session.add(lot)
+            self.session.flush()
+            return lot
+        if origin in (LotOrigin.RECEIVED, LotOrigin.PRODUCED, LotOrigin.SHIPPED):
+            self._lot_active(lot)
+        if expiry is not None and lot.expiry not in (None, expiry):
+            raise RuleViolation(
+                f"{describe(part.number, number)} expires {lot.expiry}, not {expiry}:"
+                " check the label"
+            )
+        if supplier_lot is not None and lot.supplier_lot not in (None, supplier_lot):
+            raise RuleViolation(
+                f"{describe(part.number, number)} is supplier lot {lot.supplier_lot},"
+                f" not {supplier_lot}"
+            )
+        lot.expiry = lot.expiry or expiry
+        lot.supplier_lot = lot.supplier_lot or supplier_lot
+        return lot
+
+    def _lot_active(self, lot: Lot) -> None:
+        if lot.status != LotStatus.ACTIVE:
+            raise RuleViolation(f"Lot {lot.number} of {lot.part} is {_status_words(lot.status)}")
+
+    def _movable(
+        self, part: Part, lot: str | None, serial: str | None, *, checking_expiry: bool
+    ) -> None:
+        """Held and recalled lots do not move; under the `block` policy, expired ones neither."""
+        if lot is None:
+            return
+        record = self._lot(part, lot)
+        self._lot_active(record)
+        if (
+            checking_expiry
+            and record.expiry is not None
+            and record.expiry < self.clock().date()
+            and expiry_policy(self.session) == ExpiryPolicy.BLOCK
+        ):
+            raise RuleViolation(f"Lot {lot} of {part.number} expired on {record.expiry}")
+
+    def _assigned_lot(self, job: Job) -> str:
+        assigned = self.session.scalars(
+            select(Lot.number)
+            .where(Lot.assigned_job == job.number)
+            .order_by(Lot.created_at, Lot.number)
+        ).all()
+        if not assigned:
+            raise RuleViolation(
+                f"{job.part} is lot-tracked and job {job.number} has no lot: assign one"
+            )
+        if len(assigned) > 1:
+            raise RuleViolation(
+                f"Job {job.number} has lots {', '.join(assigned)}: scan the one being completed"
+            )
+        return assigned[0]
+
+    def _serial_arrives(self, part: Part, serial: str, lot: str | None) -> None:
+        self._serial_not_in_stock(part, serial)
+        record = self.session.get(Serial, (part.number, serial))
+        if record is not None and record.status == SerialStatus.SHIPPED:
+            raise RuleViolation(
+                f"{describe(part.number, serial=serial)} was shipped; it cannot arrive again"
+            )
+        if record is not None and record.status == SerialStatus.CONSUMED:
+            raise RuleViolation(
+                f"{describe(part.number, serial=serial)} went into job"
+                f" {self._last_job(part, serial)}; it cannot arrive again"
+            )
+        if record is None:
+            self.session.add(
+                Serial(part=part.number, number=serial, lot=lot, status=SerialStatus.GONE.value)
+            )
+            self.session.flush()
+        elif record.lot != lot:
+            record.lot = lot
+
+    def _serial_not_in_stock(self, part: Part, serial: str) -> None:
+        record = self.session.get(Serial, (part.number, serial))
+        if record is not None and record.status == SerialStatus.IN_STOCK:
+            raise RuleViolation(
+                f"{describe(part.number, serial=serial)} is already in stock at {record.location}"
+            )
+
+    def _serial_not_shipped(self, part: Part, serial: str) -> None:
+        record = self.session.get(Serial, (part.number, serial))
+        if record is not None and record.status == SerialStatus.SHIPPED:
+            so = self.session.scalar(
+                select(Movement.so)
+                .where(
+                    Movement.part == part.number,
+                    Movement.serial == serial,
+                    Movement.kind == MovementKind.SHIP,
+                )
+                .order_by(Movement.happened_at.desc())
+            )
+            raise RuleViolation(
+                f"{describe(part.number, serial=serial)} was already shipped on {so}"
+            )
+
+    def _last_job(self, part: Part, serial: str) -> str | None:
+        return self.session.scalar(
+            select(Movement.job)
+            .where(
+                Movement.part == part.number,
+                Movement.serial == serial,
+                Movement.kind == MovementKind.ISSUE,
+            )
+            .order_by(Movement.happened_at.desc())
+        )
+
+    def _take(
+        self, part: Part, lot: str | None, serial: str | None, amount: Decimal, location: str | None
+    ) -> str:
+        """Checks that `amount` is on hand at `location` (or, when none is given, at the one
+        place that holds it); returns the location. The balance itself changes in `_record`."""
+        lot_key, serial_key = stock_key(part, lot, serial)
+        what = describe(part.number, lot_key or None, serial_key or None)
+        if location is None:
+            places = self.session.scalars(
+                select(Balance.location)
+                .where(
+                    Balance.part == part.number,
+                    Balance.lot == lot_key,
+                    Balance.serial == serial_key,
+                )
+                .order_by(Balance.location)
+            ).all()
+            if not places:
+                raise RuleViolation(f"No {what} in stock")
+            if len(places) > 1:
+                raise RuleViolation(f"{what} is at {', '.join(places)}: scan the location")
+            location = places[0]
+        self._location(location)
+        balance = self.session.get(
+            Balance, (part.number, lot_key, serial_key, location), with_for_update=True
+        )
+        on_hand = balance.qty if balance else Decimal(0)
+        if on_hand < amount:
+            if on_hand == 0:
+                raise RuleViolation(f"No {what} at {location}")
+            raise RuleViolation(
+                f"Only {format_quantity(on_hand)} {part.uom} of {what} at {location},"
+                f" not {format_quantity(amount)}"
+            )
+        return location
+
+    def _po_line(self, po: str, line: int | None, part: Part) -> PurchaseOrderLine:
+        query = select(PurchaseOrderLine).where(PurchaseOrderLine.po == po)
+        lines = self.session.scalars(query.order_by(PurchaseOrderLine.line)).all()
+        if not lines:
+            raise NotFound(f"Unknown purchase order {po}")
+        matching = [
+            each
+            for each in lines
+            if each.part == part.number and (line is None or each.line == line)
+        ]
+        if not matching:
+            where = f"line {line} of {po}" if line is not None else po
+            raise RuleViolation(f"{part.number} is not on {where}")
+        return matching[0]
+
+    def _so_line(self, so: str, line: int | None, part: Part) -> SalesOrderLine:
+        if self.session.get(SalesOrder, so) is None:
+            raise NotFound(f"Unknown sales order {so}")
+        lines = self.session.scalars(
+            select(SalesOrderLine)
+            .where(SalesOrderLine.so == so, SalesOrderLine.part == part.number)
+            .order_by(SalesOrderLine.line)
+        ).all()
+        matching = [each for each in lines if line is None or each.line == line]
+        if not matching:
+            where = f"line {line} of {so}" if line is not None else so
+            raise RuleViolation(f"{part.number} is not on {where}")
+        if line is None and len(matching) > 1:
+            return self._first_open_line(matching)
+        return matching[0]
+
+    def _first_open_line(self, lines: list[SalesOrderLine]) -> SalesOrderLine:
+        for each in lines:
+            if shipped_on_line(self.session, each) < each.qty:
+                return each
+        return lines[-1]
+
+    # ---- recording ----------------------------------------------------------------------
+
+    def _record(
+        self,
+        kind: MovementKind,
+        part: Part,
+        qty: Decimal,
+        *,
+        lot: str | None = None,
+        serial: str | None = None,
+        from_location: str | None = None,
+        to_location: str | None = None,
+        job: str | None = None,
+        po: str | None = None,
+        po_line: int | None = None,
+        so: str | None = None,
+        so_line: int | None = None,
+        reverses: Movement | None = None,
+        reason: str | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        if operator is not None and self.session.get(Operator, operator) is None:
+            raise NotFound(f"Unknown operator {operator}")
+        movement = Movement(
+            id=uuid.uuid4(),
+            device_id=self.device,
+            device_seq=self._next_seq(),
+            kind=kind.value,
+            part=part.number,
+            lot=lot,
+            serial=serial,
+            qty=qty,
+            from_location=from_location,
+            to_location=to_location,
+            job=job,
+            po=po,
+            po_line=po_line,
+            so=so,
+            so_line=so_line,
+            operator=operator,
+            reverses=reverses.id if reverses else None,
+            reason=reason,
+            happened_at=self.clock(),
+        )
+        self.session.add(movement)
+        apply_to_caches(self.session, movement, part, reverses)
+        self.session.flush()
+        return movement
+
+    def _next_seq(self) -> int:
+        last = self.session.scalar(
+            select(func.max(Movement.device_seq)).where(Movement.device_id == self.device)
+        )
+        return (last or 0) + 1
+
+
+def apply_to_caches(
+    session: Session, movement: Movement, part: Part, reverses: Movement | None
+) -> None:
+    """Folds one movement into the balances, the serial states and the job genealogy."""
+    lot_key, serial_key = stock_key(part, movement.lot, movement.serial)
+    if movement.from_location is not None:
+        _add_balance(
+            session, part.number, lot_key, serial_key, movement.from_location, -movement.qty
+        )
+    if movement.to_location is not None:
+        _add_balance(session, part.number, lot_key, serial_key, movement.to_location, movement.qty)
+    kind = MovementKind(reverses.kind if reverses else movement.kind)
+    sign = -1 if reverses else 1
+    if movement.job is not None and kind in (MovementKind.ISSUE, MovementKind.PRODUCE):
+        role = JobLotRole.CONSUMED if kind == MovementKind.ISSUE else JobLotRole.PRODUCED
+        _add_job_lot(
+            session, movement.job, role, part.number, lot_key, serial_key, sign * movement.qty
+        )
+    if movement.serial is not None:
+        record = session.get(Serial, (part.number, movement.serial))
+        if record is not None:
+            record.status, record.location = serial_state_after(movement, kind)
+
+
+def serial_state_after(movement: Movement, kind: MovementKind) -> tuple[str, str | None]:
+    """Where a serial is after a movement: in stock where it went, else consumed, shipped or
+    gone."""
+    if movement.to_location is not None:
+        return SerialStatus.IN_STOCK.value, movement.to_location
+    if movement.kind != MovementKind.REVERSE and kind == MovementKind.ISSUE:
+        return SerialStatus.CONSUMED.value, None
+    if movement.kind != MovementKind.REVERSE and kind == MovementKind.SHIP:
+        return SerialStatus.SHIPPED.value, None
+    return SerialStatus.GONE.value, None
+
+
+def _add_balance(
+    session: Session, part: str, lot: str, serial: str, location: str, change: Decimal
+) -> None:
+    key = (part, lot, serial, location)
+    balance = session.get(Balance, key, with_for_update=True)
+    if balance is None:
+        session.add(Balance(part=part, lot=lot, serial=serial, location=location, qty=change))
+        session.flush()
+        return
+    balance.qty = balance.qty + change
+    if balance.qty == 0:
+        session.delete(balance)
+    session.flush()
+
+
+def _add_job_lot(
+    session: Session, job: str, role: JobLotRole, part: str, lot: str, serial: str, change: Decimal
+) -> None:
+    key = (job, role.value, part, lot, serial)
+    row = session.get(JobLot, key, with_for_update=True)
+    if row is None:
+        session.add(JobLot(job=job, role=role.value, part=part, lot=lot, serial=serial, qty=change))
+    else:
+        row.qty = row.qty + change
+        if row.qty == 0:
+            session.delete(row)
+    session.flush()
+
+
+def shipped_on_line(session: Session, line: SalesOrderLine) -> Decimal:
+    """Net quantity shipped on a sales-order line (shipments less their reversals)."""
+    shipped = Decimal(0)
+    rows = session.execute(
+        select(Movement.kind, Movement.qty).where(
+            Movement.so == line.so, Movement.so_line == line.line
+        )
+    ).all()
+    for kind, qty in rows:
+        shipped += qty if kind == MovementKind.SHIP else -qty
+    return shipped
+
+
+def _status_words(status: str) -> str:
+    return {"hold": "on hold", "recalled": "recalled"}.get(status, status)

@@ -1,0 +1,315 @@
+"""The data model shared by the handheld's database and the central store (DESIGN §3).
+
+Reference data is keyed by the numbers people use (part number, location code, lot number
+within its part), so a movement recorded on one database means the same thing on another.
+
+The ledger (`Movement`) is append-only. `Balance` and `JobLot` are caches derived from it in
+the same transaction; `scanner.replay` rebuilds them from the ledger alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from scanner.quantity import Quantity
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Shared column types. Lot and serial numbers follow GS1's (10) and (21): at most 20 characters.
+code = Annotated[str, mapped_column(String(40))]
+lot_number = Annotated[str, mapped_column(String(20))]
+text = Annotated[str, mapped_column(String(200))]
+qty = Annotated[Decimal, mapped_column(Quantity())]
+timestamp = Annotated[datetime, mapped_column(DateTime(timezone=True))]
+
+NO_LOT = ""
+"""The lot (or serial) key of stock that carries none, in the derived tables' keys."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Tracking(StrEnum):
+    NONE = "none"
+    LOT = "lot"
+    SERIAL = "serial"
+
+
+class LotStatus(StrEnum):
+    ACTIVE = "active"
+    HOLD = "hold"
+    RECALLED = "recalled"
+
+
+class LotOrigin(StrEnum):
+    RECEIVED = "received"
+    PRODUCED = "produced"
+    ASSIGNED = "assigned"
+    SHIPPED = "shipped"
+    ADJUSTED = "adjusted"
+
+
+class SerialStatus(StrEnum):
+    IN_STOCK = "in_stock"
+    CONSUMED = "consumed"
+    SHIPPED = "shipped"
+    GONE = "gone"
+
+
+class JobStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    FLOOR = "floor"
+    SUPERVISOR = "supervisor"
+
+
+class MovementKind(StrEnum):
+    RECEIVE = "receive"
+    ISSUE = "issue"
+    PRODUCE = "produce"
+    SHIP = "ship"
+    MOVE = "move"
+    ADJUST = "adjust"
+    REVERSE = "reverse"
+
+
+class JobLotRole(StrEnum):
+    CONSUMED = "consumed"
+    PRODUCED = "produced"
+
+
+def _enum_check(column: str, values: type[StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+class Part(Base):
+    __tablename__ = "parts"
+    __table_args__ = (
+        _enum_check("tracking", Tracking),
+        # DESIGN §1: a backflush part cannot be lot- or serial-controlled.
+        CheckConstraint("NOT backflush OR tracking = 'none'", name="backflush_untracked"),
+        CheckConstraint("shelf_life_days IS NULL OR shelf_life_days > 0", name="shelf_life"),
+    )
+
+    number: Mapped[code] = mapped_column(primary_key=True)
+    description: Mapped[text]
+    tracking: Mapped[str] = mapped_column(String(10))
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
+    backflush: Mapped[bool] = mapped_column(default=False)
+    shelf_life_days: Mapped[int | None]
+    uom: Mapped[str] = mapped_column(String(10), default="ea")
+    lot_pattern: Mapped[str | None] = mapped_column(String(60))
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    code: Mapped[code] = mapped_column(primary_key=True)
+    name: Mapped[text]
+    kind: Mapped[str] = mapped_column(String(20), default="storage")
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+    __table_args__ = (_enum_check("role", Role),)
+
+    badge: Mapped[code] = mapped_column(primary_key=True)
+    name: Mapped[text]
+    role: Mapped[str] = mapped_column(String(12), default=Role.FLOOR.value)
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    __table_args__ = (
+        _enum_check("status", LotStatus),
+        _enum_check("origin", LotOrigin),
+        Index("ix_lots_expiry", "part", "expiry"),
+        Index("ix_lots_assigned_job", "assigned_job"),
+    )
+
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"), primary_key=True)
+    number: Mapped[lot_number] = mapped_column(primary_key=True)
+    expiry: Mapped[date | None] = mapped_column(Date)
+    supplier_lot: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default=LotStatus.ACTIVE.value)
+    origin: Mapped[str] = mapped_column(String(10))
+    assigned_job: Mapped[str | None] = mapped_column(ForeignKey("jobs.number"))
+    created_at: Mapped[timestamp]
+
+
+class Serial(Base):
+    __tablename__ = "serials"
+    __table_args__ = (
+        _enum_check("status", SerialStatus),
+        ForeignKeyConstraint(["part", "lot"], ["lots.part", "lots.number"]),
+    )
+
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"), primary_key=True)
+    number: Mapped[lot_number] = mapped_column(primary_key=True)
+    lot: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))
+    location: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_orders"
+
+    number: Mapped[code] = mapped_column(primary_key=True)
+    supplier: Mapped[text]
+
+
+class PurchaseOrderLine(Base):
+    __tablename__ = "purchase_order_lines"
+
+    po: Mapped[code] = mapped_column(ForeignKey("purchase_orders.number"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
+    qty: Mapped[qty]
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+
+    number: Mapped[code] = mapped_column(primary_key=True)
+    customer: Mapped[text]
+
+
+class SalesOrderLine(Base):
+    __tablename__ = "sales_order_lines"
+
+    so: Mapped[code] = mapped_column(ForeignKey("sales_orders.number"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
+    qty: Mapped[qty]
+    lot_control: Mapped[bool] = mapped_column(default=False)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (_enum_check("status", JobStatus),)
+
+    number: Mapped[code] = mapped_column(primary_key=True)
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
+    qty: Mapped[qty]
+    status: Mapped[str] = mapped_column(String(10), default=JobStatus.OPEN.value)
+
+
+class JobComponent(Base):
+    __tablename__ = "job_components"
+
+    job: Mapped[code] = mapped_column(ForeignKey("jobs.number"), primary_key=True)
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"), primary_key=True)
+    qty: Mapped[qty]
+
+
+class Movement(Base):
+    """One physical event, recorded once and never changed (DESIGN §3)."""
+
+    __tablename__ = "movements"
+    __table_args__ = (
+        _enum_check("kind", MovementKind),
+        CheckConstraint("qty <> 0", name="qty_nonzero"),
+        ForeignKeyConstraint(["part", "lot"], ["lots.part", "lots.number"]),
+        ForeignKeyConstraint(
+            ["po", "po_line"], ["purchase_order_lines.po", "purchase_order_lines.line"]
+        ),
+        ForeignKeyConstraint(["so", "so_line"], ["sales_order_lines.so", "sales_order_lines.line"]),
+        Index("ix_movements_device_seq", "device_id", "device_seq", unique=True),
+        Index("ix_movements_part_lot", "part", "lot"),
+        Index("ix_movements_part_serial", "part", "serial"),
+        Index("ix_movements_job", "job"),
+        Index("ix_movements_reverses", "reverses", unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    device_id: Mapped[str] = mapped_column(String(20))
+    device_seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
+    lot: Mapped[str | None] = mapped_column(String(20))
+    serial: Mapped[str | None] = mapped_column(String(20))
+    qty: Mapped[qty]
+    from_location: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+    to_location: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+    job: Mapped[str | None] = mapped_column(ForeignKey("jobs.number"))
+    po: Mapped[str | None] = mapped_column(String(40))
+    po_line: Mapped[int | None]
+    so: Mapped[str | None] = mapped_column(String(40))
+    so_line: Mapped[int | None]
+    operator: Mapped[str | None] = mapped_column(ForeignKey("operators.badge"))
+    reverses: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("movements.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    happened_at: Mapped[timestamp]
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Balance(Base):
+    """Stock on hand per part, lot or serial and location; a cache of the ledger."""
+
+    __tablename__ = "balances"
+    __table_args__ = (Index("ix_balances_location", "location"),)
+
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(20), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(20), primary_key=True)
+    location: Mapped[code] = mapped_column(ForeignKey("locations.code"), primary_key=True)
+    qty: Mapped[qty]
+
+
+class JobLot(Base):
+    """Net quantity of each part, lot or serial a job consumed or produced; a ledger cache.
+
+    The genealogy lives here: what a job consumed is the parent of what it produced. Trace
+    walks these rows with one recursive query per direction.
+    """
+
+    __tablename__ = "job_lots"
+    __table_args__ = (
+        _enum_check("role", JobLotRole),
+        Index("ix_job_lots_node", "part", "lot", "serial", "role"),
+    )
+
+    job: Mapped[code] = mapped_column(ForeignKey("jobs.number"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10), primary_key=True)
+    part: Mapped[code] = mapped_column(ForeignKey("parts.number"), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(20), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(20), primary_key=True)
+    qty: Mapped[qty]
+
+
+class Setting(Base):
+    """Per-database settings: this device's id, the site's expiry policy, numbering counters."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,60 @@
+"""Quantities: exact decimals with up to three places, stored as whole thousandths.
+
+Floating point would let a balance drift away from a replay of the ledger; an integer count of
+thousandths sums exactly on SQLite and PostgreSQL alike.
+"""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import BigInteger, Dialect
+from sqlalchemy.types import TypeDecorator
+
+from scanner.errors import RuleViolation
+
+SCALE = 1000
+PLACES = Decimal("0.001")
+
+
+def to_quantity(value: Decimal | int | str) -> Decimal:
+    """Reads a quantity, refusing anything that is not a number with at most three decimals."""
+    try:
+        qty = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise RuleViolation(f"{value!r} is not a quantity") from None
+    if not qty.is_finite():
+        raise RuleViolation(f"{value!r} is not a quantity")
+    if qty != qty.quantize(PLACES):
+        raise RuleViolation(f"Quantity {value} has more than three decimal places")
+    if abs(qty) >= Decimal(10) ** 15:
+        raise RuleViolation(f"Quantity {value} is too large")
+    return _tidy(qty)
+
+
+def _tidy(qty: Decimal) -> Decimal:
+    """Drops trailing zeros without switching to exponent notation (10, not 1E+1)."""
+    if qty == qty.to_integral_value():
+        return qty.quantize(Decimal(1))
+    return qty.normalize()
+
+
+def format_quantity(qty: Decimal) -> str:
+    """A quantity as people write it: 12, 2.5, 0.125."""
+    return format(_tidy(qty), "f")
+
+
+class Quantity(TypeDecorator[Decimal]):
+    """A Decimal column stored as whole thousandths in a BIGINT."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int(to_quantity(value) * SCALE)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return _tidy(Decimal(int(value)) / SCALE)

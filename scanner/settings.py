@@ -1,0 +1,60 @@
+"""Settings kept in the database itself, so a `--db URL` carries everything it needs.
+
+`device_id` names this database's device in the ledger and in minted lot numbers; it is made
+once, at random, and never changes. `expiry_policy` is the site's answer to an expired lot at
+issue or shipping: warn (the default), block or ignore.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from scanner.errors import RuleViolation
+from scanner.models import Setting
+
+# Crockford's base32 without I, L, O and U: nothing to misread on a label.
+_DEVICE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class ExpiryPolicy(StrEnum):
+    WARN = "warn"
+    BLOCK = "block"
+    IGNORE = "ignore"
+
+
+def get_setting(session: Session, key: str) -> str | None:
+    row = session.get(Setting, key)
+    return row.value if row else None
+
+
+def put_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()
+
+
+def device_id(session: Session) -> str:
+    """This database's device id, made on first use: four characters such as `H7KQ`."""
+    value = get_setting(session, "device_id")
+    if value is None:
+        value = "".join(secrets.choice(_DEVICE_ALPHABET) for _ in range(4))
+        put_setting(session, "device_id", value)
+    return value
+
+
+def expiry_policy(session: Session) -> ExpiryPolicy:
+    return ExpiryPolicy(get_setting(session, "expiry_policy") or ExpiryPolicy.WARN)
+
+
+def set_expiry_policy(session: Session, policy: str) -> None:
+    try:
+        chosen = ExpiryPolicy(policy)
+    except ValueError:
+        raise RuleViolation(f"Expiry policy {policy!r} is not one of warn, block, ignore") from None
+    put_setting(session, "expiry_policy", chosen.value)

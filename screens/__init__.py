@@ -1,0 +1,1 @@
+"""Textual UI for the handheld: one screen per file, reusable widgets, the app stylesheet."""

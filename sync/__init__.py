@@ -1,0 +1,1 @@
+"""Offline sync: outbox client, sync protocol, central HTTP service and enrollment."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: a migrated database on SQLite and, when LOTSCAN_TEST_PG_URL is set, on
+PostgreSQL (each test gets a schema of its own), and a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import open_database
+from scanner.workspace import sqlite_url
+
+PG_URL = os.environ.get("LOTSCAN_TEST_PG_URL")
+NOW = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return fixed_clock
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.pg),
+    ]
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL for an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "lotscan.db")
+        return
+    if not PG_URL:
+        pytest.skip(
+            "PostgreSQL tests need LOTSCAN_TEST_PG_URL (set by .ci/run when a server answers)"
+        )
+    with pg_schema(PG_URL) as url:
+        yield url
+
+
+class pg_schema:
+    """A throwaway PostgreSQL schema; the URL it yields makes it the search path."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.schema = f"t_{uuid.uuid4().hex[:12]}"
+        self.admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+        separator = "&" if "?" in self.base_url else "?"
+        return f"{self.base_url}{separator}options=-csearch_path%3D{self.schema}"
+
+    def __exit__(self, *exc: object) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    factory = open_database(db_url)
+    yield factory
+    engine = factory.kw["bind"]
+    engine.dispose()
