@@ -19,13 +19,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scanner.caches import apply_to_caches, stock_key
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
-    NO_LOT,
     Balance,
     Job,
-    JobLot,
-    JobLotRole,
     JobStatus,
     Location,
     Lot,
@@ -35,14 +33,12 @@ from scanner.models import (
     MovementKind,
     Operator,
     Part,
-    PurchaseOrderLine,
-    SalesOrder,
-    SalesOrderLine,
     Serial,
     SerialStatus,
     Tracking,
 )
 from scanner.numbering import check_number
+from scanner.orders import purchase_order_line, sales_order_line
 from scanner.quantity import format_quantity, to_quantity
 from scanner.settings import ExpiryPolicy, device_id, expiry_policy
 
@@ -53,22 +49,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def stock_key(part: Part, lot: str | None, serial: str | None) -> tuple[str, str]:
-    """The (lot, serial) a balance is kept under: a lot only for lot-tracked parts, a serial
-    only for serial-tracked ones. A lot recorded on a shipment of an untracked part (a sales
-    line that asked for lot control) names the shipment, not the stock it came from."""
-    return (
-        (lot or NO_LOT) if part.tracking == Tracking.LOT else NO_LOT,
-        (serial or NO_LOT) if part.tracking == Tracking.SERIAL else NO_LOT,
-    )
-
-
 def describe(part: str, lot: str | None = None, serial: str | None = None) -> str:
     if serial:
         return f"serial {serial} of {part}"
     if lot:
         return f"lot {lot} of {part}"
     return part
+
+
+def described(part: str, lot: str | None = None, serial: str | None = None) -> str:
+    """`describe` at the start of a sentence."""
+    text = describe(part, lot, serial)
+    return text[:1].upper() + text[1:]
 
 
 class Ledger:
@@ -103,7 +95,7 @@ class Ledger:
         item = self._part(part)
         amount = self._tracked_quantity(item, qty, lot, serial)
         self._location(to_location)
-        line = self._po_line(po, po_line, item) if po else None
+        line = purchase_order_line(self.session, po, po_line, item) if po else None
         if lot is not None:
             self._ensure_lot(
                 item, lot, LotOrigin.RECEIVED, expiry=expiry, supplier_lot=supplier_lot
@@ -175,7 +167,7 @@ class Ledger:
             made = self._ensure_lot(item, lot, LotOrigin.PRODUCED, expiry=expiry, job=order)
             if made.assigned_job not in (None, order.number):
                 raise RuleViolation(
-                    f"{describe(item.number, lot)} belongs to job {made.assigned_job}, not {job}"
+                    f"{described(item.number, lot)} belongs to job {made.assigned_job}, not {job}"
                 )
         if serial is not None:
             self._serial_arrives(item, serial, lot)
@@ -205,7 +197,7 @@ class Ledger:
         """Goods leave for a customer on a sales-order line. A line that requests lot control
         needs a lot even when the part is not lot-tracked: the lot then names the shipment."""
         item = self._part(part)
-        order_line = self._so_line(so, line, item)
+        order_line = sales_order_line(self.session, so, line, item)
         if order_line.lot_control and lot is None and item.tracking != Tracking.SERIAL:
             raise RuleViolation(
                 f"{so} line {order_line.line} asks for lot control: scan, type or generate a lot"
@@ -251,7 +243,9 @@ class Ledger:
         self._movable(item, lot, serial, checking_expiry=False)
         source = self._take(item, lot, serial, amount, from_location)
         if source == to_location:
-            raise RuleViolation(f"{describe(item.number, lot, serial)} is already at {to_location}")
+            raise RuleViolation(
+                f"{described(item.number, lot, serial)} is already at {to_location}"
+            )
         return self._record(
             MovementKind.MOVE,
             item,
@@ -344,7 +338,7 @@ class Ledger:
         made = self._ensure_lot(item, lot, LotOrigin.ASSIGNED, expiry=expiry, job=order)
         if made.assigned_job != order.number:
             owner = f"job {made.assigned_job}" if made.assigned_job else "existing stock"
-            raise RuleViolation(f"{describe(item.number, lot)} already belongs to {owner}")
+            raise RuleViolation(f"{described(item.number, lot)} already belongs to {owner}")
         return made
 
     def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
@@ -419,7 +413,7 @@ class Ledger:
         if record is None:
             raise NotFound(f"No {describe(part.number, serial=serial)}")
         if lot is not None and record.lot != lot:
-            raise RuleViolation(f"{describe(part.number, serial=serial)} is not in lot {lot}")
+            raise RuleViolation(f"{described(part.number, serial=serial)} is not in lot {lot}")
         return record.lot
 
     def _ensure_lot(
@@ -454,12 +448,12 @@ class Ledger:
             self._lot_active(lot)
         if expiry is not None and lot.expiry not in (None, expiry):
             raise RuleViolation(
-                f"{describe(part.number, number)} expires {lot.expiry}, not {expiry}:"
+                f"{described(part.number, number)} expires {lot.expiry}, not {expiry}:"
                 " check the label"
             )
         if supplier_lot is not None and lot.supplier_lot not in (None, supplier_lot):
             raise RuleViolation(
-                f"{describe(part.number, number)} is supplier lot {lot.supplier_lot},"
+                f"{described(part.number, number)} is supplier lot {lot.supplier_lot},"
                 f" not {supplier_lot}"
             )
         lot.expiry = lot.expiry or expiry
@@ -507,11 +501,11 @@ class Ledger:
         record = self.session.get(Serial, (part.number, serial))
         if record is not None and record.status == SerialStatus.SHIPPED:
             raise RuleViolation(
-                f"{describe(part.number, serial=serial)} was shipped; it cannot arrive again"
+                f"{described(part.number, serial=serial)} was shipped; it cannot arrive again"
             )
         if record is not None and record.status == SerialStatus.CONSUMED:
             raise RuleViolation(
-                f"{describe(part.number, serial=serial)} went into job"
+                f"{described(part.number, serial=serial)} went into job"
                 f" {self._last_job(part, serial)}; it cannot arrive again"
             )
         if record is None:
@@ -526,7 +520,7 @@ class Ledger:
         record = self.session.get(Serial, (part.number, serial))
         if record is not None and record.status == SerialStatus.IN_STOCK:
             raise RuleViolation(
-                f"{describe(part.number, serial=serial)} is already in stock at {record.location}"
+                f"{described(part.number, serial=serial)} is already in stock at {record.location}"
             )
 
     def _serial_not_shipped(self, part: Part, serial: str) -> None:
@@ -542,7 +536,7 @@ class Ledger:
                 .order_by(Movement.happened_at.desc())
             )
             raise RuleViolation(
-                f"{describe(part.number, serial=serial)} was already shipped on {so}"
+                f"{described(part.number, serial=serial)} was already shipped on {so}"
             )
 
     def _last_job(self, part: Part, serial: str) -> str | None:
@@ -576,7 +570,9 @@ class Ledger:
             if not places:
                 raise RuleViolation(f"No {what} in stock")
             if len(places) > 1:
-                raise RuleViolation(f"{what} is at {', '.join(places)}: scan the location")
+                raise RuleViolation(
+                    f"{what[:1].upper()}{what[1:]} is at {', '.join(places)}: scan the location"
+                )
             location = places[0]
         self._location(location)
         balance = self.session.get(
@@ -591,43 +587,6 @@ class Ledger:
                 f" not {format_quantity(amount)}"
             )
         return location
-
-    def _po_line(self, po: str, line: int | None, part: Part) -> PurchaseOrderLine:
-        query = select(PurchaseOrderLine).where(PurchaseOrderLine.po == po)
-        lines = self.session.scalars(query.order_by(PurchaseOrderLine.line)).all()
-        if not lines:
-            raise NotFound(f"Unknown purchase order {po}")
-        matching = [
-            each
-            for each in lines
-            if each.part == part.number and (line is None or each.line == line)
-        ]
-        if not matching:
-            where = f"line {line} of {po}" if line is not None else po
-            raise RuleViolation(f"{part.number} is not on {where}")
-        return matching[0]
-
-    def _so_line(self, so: str, line: int | None, part: Part) -> SalesOrderLine:
-        if self.session.get(SalesOrder, so) is None:
-            raise NotFound(f"Unknown sales order {so}")
-        lines = self.session.scalars(
-            select(SalesOrderLine)
-            .where(SalesOrderLine.so == so, SalesOrderLine.part == part.number)
-            .order_by(SalesOrderLine.line)
-        ).all()
-        matching = [each for each in lines if line is None or each.line == line]
-        if not matching:
-            where = f"line {line} of {so}" if line is not None else so
-            raise RuleViolation(f"{part.number} is not on {where}")
-        if line is None and len(matching) > 1:
-            return self._first_open_line(matching)
-        return matching[0]
-
-    def _first_open_line(self, lines: list[SalesOrderLine]) -> SalesOrderLine:
-        for each in lines:
-            if shipped_on_line(self.session, each) < each.qty:
-                return each
-        return lines[-1]
 
     # ---- recording ----------------------------------------------------------------------
 
@@ -683,84 +642,6 @@ class Ledger:
             select(func.max(Movement.device_seq)).where(Movement.device_id == self.device)
         )
         return (last or 0) + 1
-
-
-def apply_to_caches(
-    session: Session, movement: Movement, part: Part, reverses: Movement | None
-) -> None:
-    """Folds one movement into the balances, the serial states and the job genealogy."""
-    lot_key, serial_key = stock_key(part, movement.lot, movement.serial)
-    if movement.from_location is not None:
-        _add_balance(
-            session, part.number, lot_key, serial_key, movement.from_location, -movement.qty
-        )
-    if movement.to_location is not None:
-        _add_balance(session, part.number, lot_key, serial_key, movement.to_location, movement.qty)
-    kind = MovementKind(reverses.kind if reverses else movement.kind)
-    sign = -1 if reverses else 1
-    if movement.job is not None and kind in (MovementKind.ISSUE, MovementKind.PRODUCE):
-        role = JobLotRole.CONSUMED if kind == MovementKind.ISSUE else JobLotRole.PRODUCED
-        _add_job_lot(
-            session, movement.job, role, part.number, lot_key, serial_key, sign * movement.qty
-        )
-    if movement.serial is not None:
-        record = session.get(Serial, (part.number, movement.serial))
-        if record is not None:
-            record.status, record.location = serial_state_after(movement, kind)
-
-
-def serial_state_after(movement: Movement, kind: MovementKind) -> tuple[str, str | None]:
-    """Where a serial is after a movement: in stock where it went, else consumed, shipped or
-    gone."""
-    if movement.to_location is not None:
-        return SerialStatus.IN_STOCK.value, movement.to_location
-    if movement.kind != MovementKind.REVERSE and kind == MovementKind.ISSUE:
-        return SerialStatus.CONSUMED.value, None
-    if movement.kind != MovementKind.REVERSE and kind == MovementKind.SHIP:
-        return SerialStatus.SHIPPED.value, None
-    return SerialStatus.GONE.value, None
-
-
-def _add_balance(
-    session: Session, part: str, lot: str, serial: str, location: str, change: Decimal
-) -> None:
-    key = (part, lot, serial, location)
-    balance = session.get(Balance, key, with_for_update=True)
-    if balance is None:
-        session.add(Balance(part=part, lot=lot, serial=serial, location=location, qty=change))
-        session.flush()
-        return
-    balance.qty = balance.qty + change
-    if balance.qty == 0:
-        session.delete(balance)
-    session.flush()
-
-
-def _add_job_lot(
-    session: Session, job: str, role: JobLotRole, part: str, lot: str, serial: str, change: Decimal
-) -> None:
-    key = (job, role.value, part, lot, serial)
-    row = session.get(JobLot, key, with_for_update=True)
-    if row is None:
-        session.add(JobLot(job=job, role=role.value, part=part, lot=lot, serial=serial, qty=change))
-    else:
-        row.qty = row.qty + change
-        if row.qty == 0:
-            session.delete(row)
-    session.flush()
-
-
-def shipped_on_line(session: Session, line: SalesOrderLine) -> Decimal:
-    """Net quantity shipped on a sales-order line (shipments less their reversals)."""
-    shipped = Decimal(0)
-    rows = session.execute(
-        select(Movement.kind, Movement.qty).where(
-            Movement.so == line.so, Movement.so_line == line.line
-        )
-    ).all()
-    for kind, qty in rows:
-        shipped += qty if kind == MovementKind.SHIP else -qty
-    return shipped
 
 
 def _status_words(status: str) -> str:
