@@ -1,0 +1,1 @@
+"""lotscan tests."""
