@@ -1,0 +1,51 @@
+"""The database: SQLite's durability settings, and migrations that match the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import make_engine, migrate, open_database
+from scanner.models import Base
+from scanner.workspace import database_url, sqlite_url
+
+
+def test_sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(sqlite_url(tmp_path / "device.db"))
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(
+    sessions: sessionmaker[Session],
+) -> None:
+    engine = sessions.kw["bind"]
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrating_twice_changes_nothing(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+
+
+def test_the_workspace_database_lives_in_lotscan_home(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("LOTSCAN_HOME", str(tmp_path / "ws"))
+    url = database_url()
+    assert url == sqlite_url(tmp_path / "ws" / "lotscan.db")
+    assert (tmp_path / "ws").is_dir()
+    open_database(url).kw["bind"].dispose()
+    assert (tmp_path / "ws" / "lotscan.db").exists()
+    assert database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
