@@ -1,0 +1,484 @@
+"""`lotscan import KIND FILE.csv`: reference data from the ERP (DESIGN §8).
+
+Re-importing is how the ERP keeps a device up to date: a row whose key is known updates that
+record, a new key adds one, nothing is deleted. A column left out of the file keeps what is
+stored; a column given but left empty goes back to its default.
+
+Every row is checked before anything is written: its cells (`scanner.csv_rows`), then the
+file as a whole (repeated keys) and the database (references, rules that depend on history),
+with a few bulk queries rather than one per row. The writing happens inside a savepoint, so a
+bad file leaves the caller's session exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from scanner.csv_rows import (
+    Columns,
+    Record,
+    Row,
+    choice,
+    gtin,
+    limited,
+    lot_number,
+    numbering_pattern,
+    quantity,
+    read_rows,
+    unique,
+    whole_number,
+    yes_no,
+)
+from scanner.errors import LotscanError, RuleViolation
+from scanner.ledger import Ledger
+from scanner.models import (
+    Base,
+    Job,
+    JobComponent,
+    Location,
+    Lot,
+    Movement,
+    Operator,
+    Part,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Role,
+    SalesOrder,
+    SalesOrderLine,
+    Tracking,
+)
+
+KINDS: tuple[str, ...] = (
+    "parts",
+    "locations",
+    "operators",
+    "jobs",
+    "job-components",
+    "purchase-orders",
+    "sales-orders",
+)
+
+CODE = limited(40)
+TEXT = limited(200)
+# Keys per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 2000
+
+E = TypeVar("E", bound=Base)
+
+Loader = Callable[[Session, list[Row]], None]
+
+
+def import_file(session: Session, kind: str, path: Path) -> int:
+    """Imports a reference-data CSV file of `kind`; returns the number of rows imported.
+
+    Raises `ImportRowError` (file, row, column) for the first bad row; nothing from the file
+    is then left in the session, which the caller may go on using.
+    """
+    if kind not in _KINDS:
+        raise RuleViolation(f"Cannot import {kind}: the kinds are {', '.join(KINDS)}")
+    columns, load = _KINDS[kind]
+    rows = read_rows(path, columns, kind)
+    with session.begin_nested():
+        load(session, rows)
+        session.flush()
+    return len(rows)
+
+
+# ---- parts ----------------------------------------------------------------------------
+
+
+PARTS = Columns(
+    ("part", "description", "tracking"),
+    ("gtin", "backflush", "shelf_life_days", "uom", "lot_pattern"),
+)
+_CONTROLLED = {Tracking.LOT: "lot-controlled", Tracking.SERIAL: "serial-controlled"}
+
+
+def _load_parts(session: Session, rows: list[Row]) -> None:
+    records = [_read_part(row) for row in rows]
+    unique(records, "part", lambda key: f"{key[0]}")
+    unique(
+        [Record(r.row, (r.values["gtin"],), {}) for r in records if r.values.get("gtin")],
+        "gtin",
+        lambda key: f"GTIN {key[0]}",
+    )
+    existing = {(part.number,): part for part in _fetch(session, Part, Part.number, _keys(records))}
+    for record in records:
+        _check_backflush(record, existing.get(record.key))
+    _check_tracking_changes(session, records, existing)
+    _check_gtins_free(session, records)
+    # Free the GTINs that move first, so two parts can swap theirs in one file.
+    for record in records:
+        part = existing.get(record.key)
+        if part is not None and "gtin" in record.values and part.gtin != record.values["gtin"]:
+            part.gtin = None
+    session.flush()
+    _upsert(session, Part, existing, records)
+
+
+def _read_part(row: Row) -> Record:
+    number = row.required("part", CODE)
+    values: dict[str, Any] = {
+        "number": number,
+        "description": row.required("description", TEXT),
+        "tracking": row.required("tracking", choice(Tracking)),
+    }
+    row.given(values, "gtin", gtin, None)
+    row.given(values, "backflush", yes_no, False)
+    row.given(values, "shelf_life_days", whole_number(1, 36500), None)
+    row.given(values, "uom", limited(10), "ea")
+    row.given(values, "lot_pattern", numbering_pattern(number), None)
+    return Record(row, (number,), values)
+
+
+def _check_backflush(record: Record, part: Part | None) -> None:
+    """DESIGN §1: a backflush part cannot be lot- or serial-controlled."""
+    values = record.values
+    backflush = values.get("backflush", part.backflush if part else False)
+    tracking = Tracking(values["tracking"])
+    if backflush and tracking != Tracking.NONE:
+        raise record.row.error(
+            "backflush" if "backflush" in values else "tracking",
+            f"{values['number']} is a backflush part, and a backflush part cannot be"
+            f" {_CONTROLLED[tracking]} (tracking is {tracking})",
+        )
+
+
+def _check_tracking_changes(
+    session: Session, records: list[Record], existing: Mapping[tuple[Any, ...], Part]
+) -> None:
+    """Once a part has moved, its tracking mode stays: its stock and history depend on it."""
+    changing = {
+        record.key[0]: record
+        for record in records
+        if record.key in existing and existing[record.key].tracking != record.values["tracking"]
+    }
+    moved = _present(session, Movement.part, changing)
+    for number, record in changing.items():
+        if number in moved:
+            raise record.row.error(
+                "tracking",
+                f"{number} has movements, so its tracking cannot change from"
+                f" {existing[record.key].tracking} to {record.values['tracking']}: its stock"
+                " and history would no longer make sense",
+            )
+
+
+def _check_gtins_free(session: Session, records: list[Record]) -> None:
+    """A GTIN the file gives a part must not stay with another part."""
+    claims = {r.values["gtin"]: r for r in records if r.values.get("gtin")}
+    by_number = {r.key[0]: r for r in records}
+    conflicts: list[tuple[Record, str]] = []
+    for chunk in _chunks(claims):
+        query = select(Part.number, Part.gtin).where(Part.gtin.in_(chunk))
+        for owner, taken in session.execute(query):
+            claimant = claims[taken]
+            releasing = owner in by_number and "gtin" in by_number[owner].values
+            if owner != claimant.key[0] and not releasing:
+                conflicts.append((claimant, owner))
+    if conflicts:
+        claimant, owner = min(conflicts, key=lambda conflict: conflict[0].row.number)
+        raise claimant.row.error(
+            "gtin", f"GTIN {claimant.values['gtin']} already belongs to part {owner}"
+        )
+
+
+# ---- locations and operators ----------------------------------------------------------
+
+
+LOCATIONS = Columns(("code", "name"), ("kind",))
+OPERATORS = Columns(("badge", "name"), ("role",))
+
+
+def _load_locations(session: Session, rows: list[Row]) -> None:
+    records = []
+    for row in rows:
+        code = row.required("code", CODE)
+        values: dict[str, Any] = {"code": code, "name": row.required("name", TEXT)}
+        row.given(values, "kind", limited(20), "storage")
+        records.append(Record(row, (code,), values))
+    unique(records, "code", lambda key: f"{key[0]}")
+    found = _fetch(session, Location, Location.code, _keys(records))
+    _upsert(session, Location, {(each.code,): each for each in found}, records)
+
+
+def _load_operators(session: Session, rows: list[Row]) -> None:
+    records = []
+    for row in rows:
+        badge = row.required("badge", CODE)
+        values: dict[str, Any] = {"badge": badge, "name": row.required("name", TEXT)}
+        row.given(values, "role", choice(Role), Role.FLOOR.value)
+        records.append(Record(row, (badge,), values))
+    unique(records, "badge", lambda key: f"badge {key[0]}")
+    found = _fetch(session, Operator, Operator.badge, _keys(records))
+    _upsert(session, Operator, {(each.badge,): each for each in found}, records)
+
+
+# ---- jobs and their components --------------------------------------------------------
+
+
+JOBS = Columns(("job", "part", "qty"), ("output_lot",))
+JOB_COMPONENTS = Columns(("job", "part", "qty"))
+
+
+def _load_jobs(session: Session, rows: list[Row]) -> None:
+    records: list[Record] = []
+    lots: dict[int, str] = {}
+    for row in rows:
+        number = row.required("job", CODE)
+        values = {
+            "number": number,
+            "part": row.required("part", CODE),
+            "qty": row.required("qty", quantity),
+        }
+        lot = row.optional("output_lot", lot_number)
+        if lot is not None:
+            lots[row.number] = lot
+        records.append(Record(row, (number,), values))
+    unique(records, "job", lambda key: f"job {key[0]}")
+    parts = _require_parts(session, records)
+    for record in records:
+        part = parts[record.values["part"]]
+        if record.row.number in lots and part.tracking != Tracking.LOT:
+            raise record.row.error(
+                "output_lot",
+                f"{part.number} is not lot-tracked (tracking is {part.tracking}), so job"
+                f" {record.key[0]} makes no lot to pre-assign",
+            )
+    existing = {(job.number,): job for job in _fetch(session, Job, Job.number, _keys(records))}
+    _check_job_parts(session, records, existing)
+    # Held until the lots are assigned: the session keeps flushed objects only weakly, and
+    # the ledger then finds each job without a query.
+    jobs = _upsert(session, Job, existing, records)
+    session.flush()
+    assignments = [(r, lots[r.row.number]) for r in records if r.row.number in lots]
+    if assignments:
+        _assign_lots(session, assignments)
+    del jobs
+
+
+def _check_job_parts(
+    session: Session, records: list[Record], existing: Mapping[tuple[Any, ...], Job]
+) -> None:
+    """A job that has lots or movements keeps the part it makes."""
+    changing = {
+        record.key[0]: record
+        for record in records
+        if record.key in existing and existing[record.key].part != record.values["part"]
+    }
+    started = _present(session, Movement.job, changing) | _present(
+        session, Lot.assigned_job, changing
+    )
+    for number, record in changing.items():
+        if number in started:
+            raise record.row.error(
+                "part",
+                f"job {number} has already started (it has lots or movements), so its part"
+                f" cannot change from {existing[record.key].part} to {record.values['part']}",
+            )
+
+
+def _assign_lots(session: Session, assignments: list[tuple[Record, str]]) -> None:
+    """Pre-assigns each job's output lot through the ledger, where the rules live."""
+    known = _fetch(session, Lot, Lot.number, {lot for _, lot in assignments})
+    assigned = {(lot.part, lot.number): lot.assigned_job for lot in known}
+    ledger = Ledger(session)
+    for record, lot in assignments:
+        job = record.key[0]
+        if assigned.get((record.values["part"], lot)) == job:
+            continue  # a re-import: already done, even if the job has closed since
+        try:
+            ledger.assign_lot(job, lot)
+        except LotscanError as problem:
+            raise record.row.error("output_lot", str(problem)) from None
+
+
+def _load_job_components(session: Session, rows: list[Row]) -> None:
+    records = []
+    for row in rows:
+        job, part = row.required("job", CODE), row.required("part", CODE)
+        values = {"job": job, "part": part, "qty": row.required("qty", quantity)}
+        records.append(Record(row, (job, part), values))
+    unique(records, "part", lambda key: f"{key[1]} for job {key[0]}")
+    jobs = _present(session, Job.number, {record.key[0] for record in records})
+    for record in records:
+        if record.key[0] not in jobs:
+            raise record.row.error(
+                "job", f"there is no job {record.key[0]}: import it in a jobs file first"
+            )
+    _require_parts(session, records)
+    found = _fetch(session, JobComponent, JobComponent.job, {r.key[0] for r in records})
+    _upsert(session, JobComponent, {(each.job, each.part): each for each in found}, records)
+
+
+# ---- purchase and sales orders --------------------------------------------------------
+
+
+PURCHASE_ORDERS = Columns(("po", "supplier", "line", "part", "qty"))
+SALES_ORDERS = Columns(("so", "customer", "line", "part", "qty"), ("lot_control",))
+
+
+@dataclass(frozen=True)
+class _Orders:
+    """What purchase and sales orders have in common: orders from one party, with lines."""
+
+    key: str
+    party: str
+    title: str
+    order: type[PurchaseOrder] | type[SalesOrder]
+    line: type[PurchaseOrderLine] | type[SalesOrderLine]
+
+    @property
+    def moved_on(self) -> tuple[QueryableAttribute[Any], QueryableAttribute[Any]]:
+        """The movement columns that name an order line of this kind."""
+        return getattr(Movement, self.key), getattr(Movement, f"{self.key}_line")
+
+
+PURCHASES = _Orders("po", "supplier", "purchase order", PurchaseOrder, PurchaseOrderLine)
+SALES = _Orders("so", "customer", "sales order", SalesOrder, SalesOrderLine)
+
+
+def _load_orders(orders: _Orders) -> Loader:
+    def load(session: Session, rows: list[Row]) -> None:
+        heads: dict[str, Record] = {}
+        lines: list[Record] = []
+        for row in rows:
+            number = row.required(orders.key, CODE)
+            party = row.required(orders.party, TEXT)
+            line = row.required("line", whole_number(1, 999999))
+            values = {
+                orders.key: number,
+                "line": line,
+                "part": row.required("part", CODE),
+                "qty": row.required("qty", quantity),
+            }
+            row.given(values, "lot_control", yes_no, False)
+            first = heads.setdefault(
+                number, Record(row, (number,), {"number": number, orders.party: party})
+            )
+            if first.values[orders.party] != party:
+                raise row.error(
+                    orders.party,
+                    f"{orders.title} {number} is for {orders.party} {first.values[orders.party]}"
+                    f" on row {first.row.number}, so it cannot be for {party} here",
+                )
+            lines.append(Record(row, (number, line), values))
+        unique(lines, "line", lambda key: f"line {key[1]} of {orders.title} {key[0]}")
+        _require_parts(session, lines)
+        order_key = getattr(orders.line, orders.key)
+        found = _fetch(session, orders.line, order_key, heads)
+        existing = {(getattr(each, orders.key), each.line): each for each in found}
+        _check_line_parts(session, orders, lines, existing)
+        known = _fetch(session, orders.order, orders.order.number, heads)
+        _upsert(session, orders.order, {(each.number,): each for each in known}, heads.values())
+        session.flush()
+        _upsert(session, orders.line, existing, lines)
+
+    return load
+
+
+def _check_line_parts(
+    session: Session, orders: _Orders, lines: list[Record], existing: Mapping[Any, Any]
+) -> None:
+    """An order line that goods have moved on keeps its part."""
+    changing = [
+        record
+        for record in lines
+        if record.key in existing and existing[record.key].part != record.values["part"]
+    ]
+    if not changing:
+        return
+    moved: set[tuple[Any, ...]] = set()
+    order, line = orders.moved_on
+    for chunk in _chunks({record.key[0] for record in changing}):
+        query = select(order, line).where(order.in_(chunk))
+        moved.update(tuple(pair) for pair in session.execute(query))
+    for record in changing:
+        if record.key in moved:
+            raise record.row.error(
+                "part",
+                f"line {record.key[1]} of {orders.title} {record.key[0]} has movements, so its"
+                f" part cannot change from {existing[record.key].part} to"
+                f" {record.values['part']}",
+            )
+
+
+# ---- shared steps ---------------------------------------------------------------------
+
+
+def _require_parts(session: Session, records: list[Record]) -> dict[str, Part]:
+    """The parts the records name; a part that does not exist is an error on its row."""
+    wanted = {record.values["part"] for record in records}
+    parts = {part.number: part for part in _fetch(session, Part, Part.number, wanted)}
+    for record in records:
+        number = record.values["part"]
+        if number not in parts:
+            raise record.row.error(
+                "part", f"there is no part {number}: import it in a parts file first"
+            )
+    return parts
+
+
+def _keys(records: Iterable[Record]) -> set[Any]:
+    return {record.key[0] for record in records}
+
+
+def _chunks(keys: Collection[Any]) -> Iterator[list[Any]]:
+    ordered = list(keys)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def _fetch(
+    session: Session, entity: type[E], column: QueryableAttribute[Any], keys: Collection[Any]
+) -> list[E]:
+    """Every stored `entity` whose `column` is one of `keys`, in a query per few thousand."""
+    found: list[E] = []
+    for chunk in _chunks(keys):
+        found.extend(session.scalars(select(entity).where(column.in_(chunk))))
+    return found
+
+
+def _present(session: Session, column: QueryableAttribute[Any], keys: Collection[Any]) -> set[Any]:
+    """Which of `keys` occur in `column`."""
+    found: set[Any] = set()
+    for chunk in _chunks(keys):
+        found.update(session.scalars(select(column).where(column.in_(chunk)).distinct()))
+    return found
+
+
+def _upsert(
+    session: Session,
+    entity: type[E],
+    existing: Mapping[tuple[Any, ...], E],
+    records: Iterable[Record],
+) -> list[E]:
+    """Updates the stored records, adds the new ones; returns them all."""
+    targets: list[E] = []
+    for record in records:
+        target = existing.get(record.key)
+        if target is None:
+            target = entity(**record.values)
+            session.add(target)
+        else:
+            for name, value in record.values.items():
+                setattr(target, name, value)
+        targets.append(target)
+    return targets
+
+
+_KINDS: dict[str, tuple[Columns, Loader]] = {
+    "parts": (PARTS, _load_parts),
+    "locations": (LOCATIONS, _load_locations),
+    "operators": (OPERATORS, _load_operators),
+    "jobs": (JOBS, _load_jobs),
+    "job-components": (JOB_COMPONENTS, _load_job_components),
+    "purchase-orders": (PURCHASE_ORDERS, _load_orders(PURCHASES)),
+    "sales-orders": (SALES_ORDERS, _load_orders(SALES)),
+}

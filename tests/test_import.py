@@ -1,0 +1,746 @@
+"""`lotscan import KIND FILE.csv`: reference data from the ERP (DESIGN §8)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import open_database, unit_of_work
+from scanner.errors import ImportRowError
+from scanner.importing import KINDS, import_file
+from scanner.ledger import Ledger
+from scanner.models import (
+    Base,
+    Job,
+    JobComponent,
+    Location,
+    Lot,
+    Operator,
+    Part,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+)
+from scanner.workspace import sqlite_url
+
+Sessions = sessionmaker[Session]
+
+# The reference data most tests start from, one file per kind, imported in this order.
+SEED = {
+    "parts": """part,description,tracking,gtin,backflush,shelf_life_days,uom,lot_pattern
+P-100,Resin,lot,09501101530003,no,30,kg,
+P-200,Screw,none,,yes,,,
+P-300,Controller,serial,,,,,{device}-{seq:05}
+""",
+    "locations": "code,name,kind\nRECV,Receiving dock,dock\nA1,Aisle 1,\n",
+    "operators": "badge,name,role\nOP1,Ana,supervisor\nOP2,Ben,\n",
+    "jobs": "job,part,qty,output_lot\nJ-1,P-100,10,L-J1\nJ-2,P-300,2,\n",
+    "job-components": "job,part,qty\nJ-1,P-200,40\n",
+    "purchase-orders": "po,supplier,line,part,qty\nPO-1,Acme,1,P-100,500\nPO-1,Acme,2,P-200,1000\n",
+    "sales-orders": "so,customer,line,part,qty,lot_control\nSO-1,Zeta,1,P-100,5,no\n",
+}
+
+
+def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def load(sessions: Sessions, folder: Path, kind: str, text: str, encoding: str = "utf-8") -> int:
+    path = write(folder, f"{kind}.csv", text, encoding)
+    with unit_of_work(sessions) as session:
+        return import_file(session, kind, path)
+
+
+def seed(sessions: Sessions, folder: Path) -> None:
+    with unit_of_work(sessions) as session:
+        for kind, text in SEED.items():
+            import_file(session, kind, write(folder, f"{kind}.csv", text))
+
+
+def table(session: Session, model: type[Base], *columns: str) -> list[tuple[Any, ...]]:
+    attributes = [getattr(model, name) for name in columns]
+    return [tuple(row) for row in session.execute(select(*attributes).order_by(*attributes))]
+
+
+def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every reference table."""
+    return {
+        name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key))]
+        for name, table in Base.metadata.tables.items()
+    }
+
+
+@pytest.fixture
+def seeded(sessions: Sessions, tmp_path: Path) -> Sessions:
+    seed(sessions, tmp_path)
+    return sessions
+
+
+# ---- every kind imports, and a re-import updates --------------------------------------
+
+
+def test_import_adds_every_kind_of_reference_data(seeded: Sessions) -> None:
+    with seeded() as session:
+        assert table(session, Part, "number", "tracking", "gtin", "backflush", "uom") == [
+            ("P-100", "lot", "09501101530003", False, "kg"),
+            ("P-200", "none", None, True, "ea"),
+            ("P-300", "serial", None, False, "ea"),
+        ]
+        assert table(session, Part, "number", "shelf_life_days", "lot_pattern") == [
+            ("P-100", 30, None),
+            ("P-200", None, None),
+            ("P-300", None, "{device}-{seq:05}"),
+        ]
+        assert table(session, Location, "code", "name", "kind") == [
+            ("A1", "Aisle 1", "storage"),
+            ("RECV", "Receiving dock", "dock"),
+        ]
+        assert table(session, Operator, "badge", "role") == [
+            ("OP1", "supervisor"),
+            ("OP2", "floor"),
+        ]
+        assert table(session, Job, "number", "part", "qty", "status") == [
+            ("J-1", "P-100", Decimal(10), "open"),
+            ("J-2", "P-300", Decimal(2), "open"),
+        ]
+        assert table(session, Lot, "part", "number", "assigned_job", "origin") == [
+            ("P-100", "L-J1", "J-1", "assigned")
+        ]
+        assert table(session, JobComponent, "job", "part", "qty") == [("J-1", "P-200", 40)]
+        assert table(session, PurchaseOrder, "number", "supplier") == [("PO-1", "Acme")]
+        assert table(session, PurchaseOrderLine, "po", "line", "part", "qty") == [
+            ("PO-1", 1, "P-100", 500),
+            ("PO-1", 2, "P-200", 1000),
+        ]
+        assert table(session, SalesOrder, "number", "customer") == [("SO-1", "Zeta")]
+        assert table(session, SalesOrderLine, "so", "line", "part", "lot_control") == [
+            ("SO-1", 1, "P-100", False)
+        ]
+
+
+REIMPORTS = [
+    (
+        "parts",
+        "part,description,tracking,gtin\nP-100,Epoxy resin,lot,\nP-400,Nut,none,96385074\n",
+        Part,
+        ("number", "description", "gtin", "uom"),
+        [
+            ("P-100", "Epoxy resin", None, "kg"),  # uom left out of the file: kept
+            ("P-200", "Screw", None, "ea"),
+            ("P-300", "Controller", None, "ea"),
+            ("P-400", "Nut", "00000096385074", "ea"),
+        ],
+    ),
+    (
+        "locations",
+        "name,code\nDock,RECV\nAisle 2,A2\n",
+        Location,
+        ("code", "name", "kind"),
+        [("A1", "Aisle 1", "storage"), ("A2", "Aisle 2", "storage"), ("RECV", "Dock", "dock")],
+    ),
+    (
+        "operators",
+        "badge,name,role\nOP2,Ben,SUPERVISOR\n",
+        Operator,
+        ("badge", "name", "role"),
+        [("OP1", "Ana", "supervisor"), ("OP2", "Ben", "supervisor")],
+    ),
+    (
+        "jobs",
+        "job,part,qty,output_lot\nJ-1,P-100,12,L-J1\nJ-3,P-100,1,L-J3\n",
+        Job,
+        ("number", "qty"),
+        [("J-1", 12), ("J-2", 2), ("J-3", 1)],
+    ),
+    (
+        "job-components",
+        "job,part,qty\nJ-1,P-200,48\nJ-2,P-200,8.5\n",
+        JobComponent,
+        ("job", "part", "qty"),
+        [("J-1", "P-200", 48), ("J-2", "P-200", Decimal("8.5"))],
+    ),
+    (
+        "purchase-orders",
+        "po,supplier,line,part,qty\nPO-1,Acme Ltd,2,P-200,900\nPO-1,Acme Ltd,3,P-300,4\n",
+        PurchaseOrderLine,
+        ("po", "line", "part", "qty"),
+        [("PO-1", 1, "P-100", 500), ("PO-1", 2, "P-200", 900), ("PO-1", 3, "P-300", 4)],
+    ),
+    (
+        "sales-orders",
+        "so,customer,line,part,qty,lot_control\nSO-1,Zeta,1,P-100,7,Y\n",
+        SalesOrderLine,
+        ("so", "line", "qty", "lot_control"),
+        [("SO-1", 1, 7, True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "model", "columns", "expected"), REIMPORTS, ids=[r[0] for r in REIMPORTS]
+)
+def test_reimport_updates_existing_records_and_adds_new_ones(
+    seeded: Sessions,
+    tmp_path: Path,
+    kind: str,
+    text: str,
+    model: type[Base],
+    columns: tuple[str, ...],
+    expected: list[tuple[Any, ...]],
+) -> None:
+    assert load(seeded, tmp_path, kind, text) == text.count("\n") - 1
+    with seeded() as session:
+        assert table(session, model, *columns) == expected
+
+
+def test_reimport_keeps_a_pre_assigned_lot_and_adds_new_ones(
+    seeded: Sessions, tmp_path: Path
+) -> None:
+    load(seeded, tmp_path, "jobs", REIMPORTS[3][1])
+    with seeded() as session:
+        assert table(session, Lot, "number", "assigned_job") == [("L-J1", "J-1"), ("L-J3", "J-3")]
+
+
+def test_reimport_updates_the_order_header(seeded: Sessions, tmp_path: Path) -> None:
+    load(seeded, tmp_path, "purchase-orders", REIMPORTS[5][1])
+    with seeded() as session:
+        assert table(session, PurchaseOrder, "number", "supplier") == [("PO-1", "Acme Ltd")]
+
+
+def test_import_lets_two_parts_swap_their_gtins(seeded: Sessions, tmp_path: Path) -> None:
+    load(seeded, tmp_path, "parts", "part,description,tracking,gtin\nP-200,S,none,96385074\n")
+    swap = "part,description,tracking,gtin\nP-100,R,lot,96385074\nP-200,S,none,09501101530003\n"
+    load(seeded, tmp_path, "parts", swap)
+    with seeded() as session:
+        assert table(session, Part, "number", "gtin")[:2] == [
+            ("P-100", "00000096385074"),
+            ("P-200", "09501101530003"),
+        ]
+
+
+# ---- bad rows name file, row and column, and write nothing ----------------------------
+
+PARTS_HEADER = "part,description,tracking,gtin,backflush,shelf_life_days,uom,lot_pattern\n"
+NEW_PART = "P-900,Washer,none,,,,,\n"
+
+BAD_FILES = [
+    # (kind, file content, row, column, message)
+    (
+        "parts",
+        "part,description,tracking,colour\nP-900,Washer,none,red\n",
+        1,
+        "colour",
+        "not a column of a parts file (columns: part, description, tracking, [gtin],"
+        " [backflush], [shelf_life_days], [uom], [lot_pattern])",
+    ),
+    (
+        "parts",
+        "part,description\nP-900,Washer\n",
+        1,
+        "tracking",
+        "the header has no tracking column; a parts file needs it",
+    ),
+    (
+        "parts",
+        "part,description,tracking,Part\nP-900,Washer,none,P-900\n",
+        1,
+        "part",
+        "this column appears twice in the header",
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,lots,,,,,\n",
+        3,
+        "tracking",
+        '"lots" is not one of none, lot, serial',
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,,none,,,,,\n",
+        3,
+        "description",
+        "the description is empty; every row needs one",
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-900,Washer again,none,,,,,\n",
+        3,
+        "part",
+        "P-900 is already on row 2",
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,none,09501101530004,,,,\n",
+        3,
+        "gtin",
+        "GTIN 09501101530004 has a wrong check digit: it should end in 3",
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,none,9501101530003,,,,\n",
+        3,
+        "gtin",
+        "GTIN 09501101530003 already belongs to part P-100",
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,none,12345,,,,\n",
+        3,
+        "gtin",
+        '"12345" is not a GTIN: it must be 8, 12, 13 or 14 digits',
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,none,,perhaps,,,\n",
+        3,
+        "backflush",
+        '"perhaps" is not yes or no',
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,lot,,,0,,\n",
+        3,
+        "shelf_life_days",
+        '"0" is not a whole number from 1 to 36500',
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,lot,,,,,LOT-{seq}\n",
+        3,
+        "lot_pattern",
+        "Numbering pattern 'LOT-{seq}' needs {device} and {seq} so that two handhelds never"
+        " mint the same number",
+    ),
+    (
+        "parts",
+        PARTS_HEADER + NEW_PART + "P-901,Bolt,lot,,,,,{part}-{device}-{yyyy}{mm}{dd}-{seq}\n",
+        3,
+        "lot_pattern",
+        'pattern "{part}-{device}-{yyyy}{mm}{dd}-{seq}" makes numbers like'
+        ' "P-901-XXXX-20261231-1": Lot number P-901-XXXX-20261231-1 is 21 characters;'
+        " GS1 labels allow 20",
+    ),
+    (
+        "locations",
+        "code,name\nB1,Bay 1\nB1,Bay one\n",
+        3,
+        "code",
+        "B1 is already on row 2",
+    ),
+    (
+        "operators",
+        "badge,name,role\nOP9,Cy,floor\nOP8,Di,boss\n",
+        3,
+        "role",
+        '"boss" is not one of floor, supervisor',
+    ),
+    (
+        "jobs",
+        "job,part,qty\nJ-9,P-100,1\nJ-8,P-999,1\n",
+        3,
+        "part",
+        "there is no part P-999: import it in a parts file first",
+    ),
+    (
+        "jobs",
+        "job,part,qty\nJ-9,P-100,1\nJ-8,P-100,0\n",
+        3,
+        "qty",
+        "the quantity must be more than zero, not 0",
+    ),
+    (
+        "jobs",
+        "job,part,qty\nJ-9,P-100,1\nJ-8,P-100,1.2345\n",
+        3,
+        "qty",
+        "Quantity 1.2345 has more than three decimal places",
+    ),
+    (
+        "jobs",
+        "job,part,qty\nJ-9,P-100,1\nJ-8,P-100,1000000000000000000000000000000\n",
+        3,
+        "qty",
+        '"1000000000000000000000000000000" is too large for a quantity',
+    ),
+    (
+        "jobs",
+        "job,part,qty,output_lot\nJ-9,P-100,1,L-J9\nJ-8,P-200,5,L-J8\n",
+        3,
+        "output_lot",
+        "P-200 is not lot-tracked (tracking is none), so job J-8 makes no lot to pre-assign",
+    ),
+    (
+        "jobs",
+        "job,part,qty,output_lot\nJ-9,P-100,1,L-J9\nJ-8,P-100,5,L-J1\n",
+        3,
+        "output_lot",
+        "Lot L-J1 of P-100 already belongs to job J-1",
+    ),
+    (
+        "jobs",
+        "job,part,qty\nJ-9,P-100,1\nJ-1,P-300,10\n",
+        3,
+        "part",
+        "job J-1 has already started (it has lots or movements), so its part cannot change"
+        " from P-100 to P-300",
+    ),
+    (
+        "job-components",
+        "job,part,qty\nJ-1,P-300,1\nJ-7,P-200,2\n",
+        3,
+        "job",
+        "there is no job J-7: import it in a jobs file first",
+    ),
+    (
+        "job-components",
+        "job,part,qty\nJ-1,P-300,1\nJ-1,P-999,2\n",
+        3,
+        "part",
+        "there is no part P-999: import it in a parts file first",
+    ),
+    (
+        "job-components",
+        "job,part,qty\nJ-2,P-200,1\nJ-2,P-200,2\n",
+        3,
+        "part",
+        "P-200 for job J-2 is already on row 2",
+    ),
+    (
+        "purchase-orders",
+        "po,supplier,line,part,qty\nPO-2,Acme,1,P-100,5\nPO-2,Bolt Co,2,P-200,5\n",
+        3,
+        "supplier",
+        "purchase order PO-2 is for supplier Acme on row 2, so it cannot be for Bolt Co here",
+    ),
+    (
+        "purchase-orders",
+        "po,supplier,line,part,qty\nPO-2,Acme,1,P-100,5\nPO-2,Acme,1,P-200,5\n",
+        3,
+        "line",
+        "line 1 of purchase order PO-2 is already on row 2",
+    ),
+    (
+        "purchase-orders",
+        "po,supplier,line,part,qty\nPO-2,Acme,1,P-100,5\nPO-2,Acme,two,P-200,5\n",
+        3,
+        "line",
+        '"two" is not a whole number from 1 to 999999',
+    ),
+    (
+        "sales-orders",
+        "so,customer,line,part,qty,lot_control\nSO-2,Zeta,1,P-100,1,\nSO-2,Zeta,2,P-200,1,maybe\n",
+        3,
+        "lot_control",
+        '"maybe" is not yes or no',
+    ),
+    (
+        "sales-orders",
+        "so,customer,line,part,qty\nSO-2,Zeta,1,P-100,1\nSO-2,Zeta,2,P-999,1\n",
+        3,
+        "part",
+        "there is no part P-999: import it in a parts file first",
+    ),
+]
+
+
+def refusal(sessions: Sessions, kind: str, path: Path) -> ImportRowError:
+    """The error importing `path` raises; checks that the session is left as it was."""
+    with unit_of_work(sessions) as session:
+        before = snapshot(session)
+        try:
+            import_file(session, kind, path)
+        except ImportRowError as error:
+            # The savepoint is gone: the caller can go on with the same session.
+            assert snapshot(session) == before
+            return error
+    pytest.fail(f"{path.name} was imported:\n{path.read_text()}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_rows_are_reported_by_file_row_and_column_and_nothing_is_written(
+    seeded: Sessions, tmp_path: Path, kind: str
+) -> None:
+    with seeded() as session:
+        before = snapshot(session)
+    for text, row, column, message in [case[1:] for case in BAD_FILES if case[0] == kind]:
+        error = refusal(seeded, kind, write(tmp_path, f"{kind}.csv", text))
+        assert str(error) == f"{kind}.csv, row {row}, column {column}: {message}"
+        assert (error.row, error.column) == (row, column)
+    with seeded() as session:
+        assert snapshot(session) == before
+
+
+def test_a_caller_that_catches_a_bad_file_keeps_what_it_imported_before(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    good = write(tmp_path, "good.csv", "code,name\nA1,Aisle 1\n")
+    bad = write(tmp_path, "bad.csv", "code,name\nA2,Aisle 2\nA3,\n")
+    with unit_of_work(sessions) as session:
+        import_file(session, "locations", good)
+        with pytest.raises(ImportRowError, match=r"bad\.csv, row 3, column name"):
+            import_file(session, "locations", bad)
+    with sessions() as session:
+        assert table(session, Location, "code") == [("A1",)]
+
+
+def test_import_refuses_a_backflush_part_that_is_lot_tracked(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    text = "part,description,tracking,backflush\nP-1,Glue,none,yes\nP-100,Rivet,lot,yes\n"
+    with pytest.raises(ImportRowError) as caught:
+        load(sessions, tmp_path, "parts", text)
+    assert str(caught.value) == (
+        "parts.csv, row 3, column backflush: P-100 is a backflush part, and a backflush part"
+        " cannot be lot-controlled (tracking is lot)"
+    )
+    with sessions() as session:
+        assert table(session, Part, "number") == []
+
+
+def test_import_refuses_tracking_a_stored_backflush_part_by_serial(
+    seeded: Sessions, tmp_path: Path
+) -> None:
+    # P-200 is a backflush part; the file leaves the backflush column out.
+    with pytest.raises(ImportRowError) as caught:
+        load(seeded, tmp_path, "parts", "part,description,tracking\nP-200,Screw,serial\n")
+    assert str(caught.value) == (
+        "parts.csv, row 2, column tracking: P-200 is a backflush part, and a backflush part"
+        " cannot be serial-controlled (tracking is serial)"
+    )
+
+
+def test_import_refuses_to_change_the_tracking_of_a_part_that_has_moved(
+    seeded: Sessions, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    with unit_of_work(seeded) as session:
+        Ledger(session, clock).receive("P-100", 5, "RECV", lot="L-7")
+    text = "part,description,tracking\nP-300,Controller,none\nP-100,Resin,none\n"
+    with pytest.raises(ImportRowError) as caught:
+        load(seeded, tmp_path, "parts", text)
+    assert str(caught.value) == (
+        "parts.csv, row 3, column tracking: P-100 has movements, so its tracking cannot change"
+        " from lot to none: its stock and history would no longer make sense"
+    )
+    with seeded() as session:
+        assert table(session, Part, "number", "tracking") == [
+            ("P-100", "lot"),
+            ("P-200", "none"),
+            ("P-300", "serial"),
+        ]
+
+
+def test_import_refuses_to_change_the_part_of_an_order_line_goods_were_received_on(
+    seeded: Sessions, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    with unit_of_work(seeded) as session:
+        Ledger(session, clock).receive("P-200", 10, "RECV", po="PO-1", po_line=2)
+    text = "po,supplier,line,part,qty\nPO-1,Acme,1,P-300,5\nPO-1,Acme,2,P-300,5\n"
+    with pytest.raises(ImportRowError) as caught:
+        load(seeded, tmp_path, "purchase-orders", text)
+    assert str(caught.value) == (
+        "purchase-orders.csv, row 3, column part: line 2 of purchase order PO-1 has movements,"
+        " so its part cannot change from P-200 to P-300"
+    )
+
+
+def test_import_changes_the_tracking_of_a_part_that_has_not_moved(
+    seeded: Sessions, tmp_path: Path
+) -> None:
+    load(seeded, tmp_path, "parts", "part,description,tracking\nP-300,Controller,lot\n")
+    with seeded() as session:
+        part = session.get(Part, "P-300")
+        assert part is not None and part.tracking == "lot"
+
+
+def test_a_sales_line_may_ask_for_lot_control_of_a_part_not_tracked_by_lot(
+    seeded: Sessions, tmp_path: Path
+) -> None:
+    text = (
+        "so,customer,line,part,qty,lot_control\nSO-3,Zeta,1,P-200,50,yes\nSO-3,Zeta,2,P-300,1,yes\n"
+    )
+    assert load(seeded, tmp_path, "sales-orders", text) == 2
+    with seeded() as session:
+        assert table(session, SalesOrderLine, "so", "line", "part", "lot_control")[1:] == [
+            ("SO-3", 1, "P-200", True),
+            ("SO-3", 2, "P-300", True),
+        ]
+
+
+# ---- what the file may look like ------------------------------------------------------
+
+
+def test_import_reads_an_excel_file_with_a_bom_spaces_blank_lines_and_any_column_order(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    text = (
+        " Tracking , PART ,description,backflush\r\n"
+        "\r\n"
+        " lot , P-1 ,  Epoxy, no\r\n"
+        ",,,\r\n"
+        "NONE,P-2,Clip,Y\r\n"
+    )
+    assert load(sessions, tmp_path, "parts", text, encoding="utf-8-sig") == 2
+    with sessions() as session:
+        assert table(session, Part, "number", "description", "tracking", "backflush") == [
+            ("P-1", "Epoxy", "lot", False),
+            ("P-2", "Clip", "none", True),
+        ]
+
+
+def test_import_reads_a_file_separated_by_semicolons(sessions: Sessions, tmp_path: Path) -> None:
+    assert load(sessions, tmp_path, "locations", 'code;name\nA1;"Aisle 1; left"\nA2;Aisle 2\n') == 2
+    with sessions() as session:
+        assert table(session, Location, "code", "name") == [
+            ("A1", "Aisle 1; left"),
+            ("A2", "Aisle 2"),
+        ]
+
+
+def test_row_numbers_count_blank_lines_and_cells_spanning_lines_as_a_spreadsheet_does(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    text = 'code,name\n\nA1,"Aisle\none"\nA2,Aisle 2\n'
+    with pytest.raises(ImportRowError) as caught:
+        load(sessions, tmp_path, "locations", text)
+    assert (caught.value.row, caught.value.column) == (3, "name")
+    assert "line break" in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_the_row(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    with pytest.raises(ImportRowError) as caught:
+        load(sessions, tmp_path, "locations", "code,name\nA1,Gänge\n", encoding="latin-1")
+    assert str(caught.value) == (
+        "locations.csv, row 2: this is not UTF-8 text: save the file as CSV UTF-8"
+    )
+
+
+def test_an_empty_file_asks_for_a_header(sessions: Sessions, tmp_path: Path) -> None:
+    with pytest.raises(ImportRowError) as caught:
+        load(sessions, tmp_path, "operators", "")
+    assert str(caught.value) == (
+        "operators.csv, row 1: the first row must name the columns: badge, name, [role]"
+    )
+
+
+def test_the_kinds_are_the_ones_the_command_line_promises() -> None:
+    assert KINDS == (
+        "parts",
+        "locations",
+        "operators",
+        "jobs",
+        "job-components",
+        "purchase-orders",
+        "sales-orders",
+    )
+
+
+# ---- the command line -----------------------------------------------------------------
+
+
+def run_lotscan(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scanner", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_command_imports_a_file_and_says_how_many_rows(db_url: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "parts.csv", SEED["parts"])
+    result = run_lotscan("import", "parts", str(path), "--db", db_url)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"Imported 3 parts rows from {path}\n"
+    bad = write(tmp_path, "more.csv", "part,description,tracking\nP-5,Five,none\nP-6,Six,lots\n")
+    result = run_lotscan("import", "parts", str(bad), "--db", db_url)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        'lotscan: more.csv, row 3, column tracking: "lots" is not one of none, lot, serial'
+    ]
+    sessions = open_database(db_url)
+    with sessions() as session:
+        assert table(session, Part, "number") == [("P-100",), ("P-200",), ("P-300",)]
+    sessions.kw["bind"].dispose()
+
+
+# ---- any one bad cell: a clear error on that row and column, or a clean import ---------
+
+COLUMNS = PARTS_HEADER.strip().split(",")
+# Valid GTINs no corrupted cell is likely to repeat.
+GTINS = ["09501101530003", "4006381333931", "96385074", "036000291452"]
+
+
+@pytest.fixture(scope="module")
+def hypothesis_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sessions, Path]]:
+    folder = tmp_path_factory.mktemp("hypothesis")
+    sessions = open_database(sqlite_url(folder / "lotscan.db"))
+    yield sessions, folder
+    sessions.kw["bind"].dispose()
+
+
+valid_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["none", "lot", "serial"]),
+        st.sampled_from(["", "no", "NO", "n", "false", "0"]),
+        st.one_of(st.just(""), st.integers(1, 36500).map(str)),
+        st.sampled_from(["", "ea", "kg", "m"]),
+        st.sampled_from(["", "{device}{yy}{mm}{dd}-{seq:03}", "L{device}{seq:06}"]),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=4,
+)
+bad_text = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet="0123456789 .-", max_size=16),
+    st.text(alphabet="0123456789.", min_size=12, max_size=5000),
+    st.text(min_size=10, max_size=300),
+    st.sampled_from(["yes", "Serial", "{device}{seq}", "{part}{device}{seq}", "{seq:999}", "1e3"]),
+)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=valid_rows, target=st.data(), value=bad_text)
+def test_one_bad_cell_is_reported_on_its_row_and_column_or_imports_cleanly(
+    hypothesis_db: tuple[Sessions, Path], rows: list[tuple[Any, ...]], target: Any, value: str
+) -> None:
+    sessions, folder = hypothesis_db
+    cells = [
+        [f"P-{n:04}", f"Part {n}", tracking, GTINS[n] if with_gtin else "", *rest]
+        for n, (tracking, *rest, with_gtin) in enumerate(rows)
+    ]
+    row = target.draw(st.integers(0, len(cells) - 1), label="row")
+    column = target.draw(st.integers(0, len(COLUMNS) - 1), label="column")
+    cells[row][column] = value
+    path = folder / "parts.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(COLUMNS)
+        writer.writerows(cells)
+    with sessions() as session:
+        try:
+            imported = import_file(session, "parts", path)
+        except ImportRowError as error:
+            assert (error.row, error.column) == (row + 2, COLUMNS[column]), str(error)
+            assert len(str(error).splitlines()) == 1
+            assert session.scalar(select(func.count()).select_from(Part)) == 0
+        else:
+            assert imported == len(cells)
+            assert session.scalar(select(func.count()).select_from(Part)) == len(cells)
+        finally:
+            session.rollback()
