@@ -1,0 +1,126 @@
+"""Stock on hand: the balances per part, lot or serial and location (DESIGN §3, `lotscan stock`).
+
+Read from the `Balance` cache, never summed from the ledger: the cache is kept in the same
+transaction as every movement, so it is exact and a lookup stays fast at any ledger size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from scanner.errors import NotFound
+from scanner.models import NO_LOT, Balance, Location, Lot, Part, Serial, Tracking
+from scanner.quantity import format_quantity, json_quantity
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """What is on hand of one part, lot or serial at one location."""
+
+    part: str
+    lot: str | None
+    serial: str | None
+    location: str
+    qty: Decimal
+
+    def as_json(self) -> dict[str, Any]:
+        """DESIGN §8's `{"part", "lot", "serial", "location", "qty"}`; no lot or serial is null."""
+        return {
+            "part": self.part,
+            "lot": self.lot,
+            "serial": self.serial,
+            "location": self.location,
+            "qty": json_quantity(self.qty),
+        }
+
+    @classmethod
+    def from_balance(
+        cls, part: str, lot: str, serial: str, location: str, qty: Decimal
+    ) -> StockRow:
+        """A row from a balance's key, where "no lot" and "no serial" are `NO_LOT` ("")."""
+        return cls(part, lot or None, serial or None, location, qty)
+
+
+def on_hand(
+    session: Session,
+    part: str | None = None,
+    lot: str | None = None,
+    location: str | None = None,
+) -> list[StockRow]:
+    """Stock on hand, optionally of one part, one lot and at one location, ordered by part,
+    lot, serial and location.
+
+    A lot of a serial-tracked part selects the serials in that lot. A part, lot or location
+    that does not exist is `NotFound`, so a typo is not mistaken for "none in stock".
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if part is not None:
+        if session.get(Part, part) is None:
+            raise NotFound(f"Unknown part {part}")
+        conditions.append(Balance.part == part)
+    if lot is not None:
+        conditions.append(_in_lot(session, part, lot))
+    if location is not None:
+        if session.get(Location, location) is None:
+            raise NotFound(f"Unknown location {location}")
+        conditions.append(Balance.location == location)
+    rows = session.execute(
+        select(Balance.part, Balance.lot, Balance.serial, Balance.location, Balance.qty)
+        .where(*conditions)
+        .order_by(Balance.part, Balance.lot, Balance.serial, Balance.location)
+    ).all()
+    return [StockRow.from_balance(*row) for row in rows]
+
+
+def _in_lot(session: Session, part: str | None, lot: str) -> ColumnElement[bool]:
+    """Balances of `lot`: kept under the lot for a lot-tracked part, under each of its
+    serials for a serial-tracked one. A lot number belongs to a part, so the parts having
+    such a lot come first; each then narrows the balances by their primary key."""
+    # Part by part (there are few), each an index seek: lots has no index on number alone.
+    holders = select(Part.number, Part.tracking).where(
+        exists().where(Lot.part == Part.number, Lot.number == lot)
+    )
+    if part is not None:
+        holders = holders.where(Part.number == part)
+    found = session.execute(holders).all()
+    if not found:
+        raise NotFound(f"No lot {lot} of {part}" if part else f"No lot {lot}")
+    by_lot = [number for number, tracking in found if tracking != Tracking.SERIAL]
+    by_serial = [number for number, tracking in found if tracking == Tracking.SERIAL]
+    serials = select(Serial.number).where(Serial.part == Balance.part, Serial.lot == lot)
+    return or_(
+        and_(Balance.part.in_(by_lot), Balance.lot == lot),
+        and_(Balance.part.in_(by_serial), Balance.lot == NO_LOT, Balance.serial.in_(serials)),
+    )
+
+
+HEADINGS = ("PART", "LOT", "SERIAL", "LOCATION", "QTY")
+
+
+def format_stock(rows: Sequence[StockRow]) -> str:
+    """An aligned table for a terminal: one line per balance, quantities right-aligned."""
+    if not rows:
+        return "No stock"
+    table = [HEADINGS] + [
+        (
+            row.part,
+            row.lot or "-",
+            row.serial or "-",
+            row.location,
+            format_quantity(row.qty),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[column]) for line in table) for column in range(len(HEADINGS))]
+    lines = []
+    for line in table:
+        cells = [cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=False)]
+        cells.append(line[-1].rjust(widths[-1]))
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
