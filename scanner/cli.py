@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scanner.db import open_database, unit_of_work
+from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.workspace import database_url
 
@@ -109,7 +109,7 @@ def run_stock(args: argparse.Namespace) -> int:
     from scanner.stock import format_stock, on_hand
 
     sessions = open_database(database_url(args.db))
-    with sessions() as session:
+    with reading(sessions) as session:
         rows = on_hand(session, part=args.part, lot=args.lot, location=args.location)
     if args.json:
         print_json([row.as_json() for row in rows])
@@ -122,7 +122,7 @@ def run_trace(args: argparse.Namespace) -> int:
     from scanner.trace import format_trace, trace
 
     sessions = open_database(database_url(args.db))
-    with sessions() as session:
+    with reading(sessions) as session:
         result = trace(session, args.part, lot=args.lot, serial=args.serial)
     if args.json:
         print_json(result.as_json())

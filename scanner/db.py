@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "lotscan_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -38,9 +39,13 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # Take the write lock up front: two writers that both read first would otherwise
-        # deadlock on the upgrade, and one would fail with "database is locked".
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock up front: two writers that both read first would
+        # otherwise deadlock on the upgrade, and one would fail with "database is locked".
+        # Readers (see `reading`) need no lock in WAL mode.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -69,3 +74,13 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back if it raises."""
     with sessions() as session, session.begin():
         yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for queries only: on SQLite it takes no write lock, so a trace or a stock
+    listing never waits for (or holds up) a handheld recording a movement."""
+    engine = sessions.kw["bind"]
+    with sessions(bind=engine.execution_options(**{READ_ONLY: True})) as session:
+        yield session
+        session.rollback()

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Uuid,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from scanner.quantity import Quantity
@@ -245,7 +246,15 @@ class Movement(Base):
         ForeignKeyConstraint(["so", "so_line"], ["sales_order_lines.so", "sales_order_lines.line"]),
         Index("ix_movements_device_seq", "device_id", "device_seq", unique=True),
         Index("ix_movements_part_lot", "part", "lot"),
-        Index("ix_movements_part_serial", "part", "serial"),
+        # Partial: most movements carry no serial, and SQLite's planner would otherwise count
+        # every NULL as one value and build an automatic index instead of using this one.
+        Index(
+            "ix_movements_part_serial",
+            "part",
+            "serial",
+            sqlite_where=sql("serial IS NOT NULL"),
+            postgresql_where=sql("serial IS NOT NULL"),
+        ),
         Index("ix_movements_job", "job"),
         Index("ix_movements_reverses", "reverses", unique=True),
     )

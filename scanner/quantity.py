@@ -14,20 +14,21 @@ from scanner.errors import RuleViolation
 
 SCALE = 1000
 PLACES = Decimal("0.001")
+LIMIT = Decimal(10) ** 15
 
 
 def to_quantity(value: Decimal | int | str) -> Decimal:
     """Reads a quantity, refusing anything that is not a number with at most three decimals."""
     try:
-        qty = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        qty = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
         raise RuleViolation(f"{value!r} is not a quantity") from None
     if not qty.is_finite():
         raise RuleViolation(f"{value!r} is not a quantity")
+    if abs(qty) >= LIMIT:
+        raise RuleViolation(f"Quantity {value} is too large")
     if qty != qty.quantize(PLACES):
         raise RuleViolation(f"Quantity {value} has more than three decimal places")
-    if abs(qty) >= Decimal(10) ** 15:
-        raise RuleViolation(f"Quantity {value} is too large")
     return _tidy(qty)
 
 
@@ -58,3 +59,15 @@ class Quantity(TypeDecorator[Decimal]):
         if value is None:
             return None
         return _tidy(Decimal(int(value)) / SCALE)
+
+
+def json_quantity(qty: Decimal) -> int | float:
+    """A quantity as a JSON number: an int when whole (12), else a float (2.5).
+
+    Scripts reading the JSON compare and add quantities, so they get numbers, not strings.
+    Quantities have at most three decimals, so the float's shortest form prints back as the
+    same digits for anything below a trillion units; nothing on a shop floor comes near.
+    """
+    if qty == qty.to_integral_value():
+        return int(qty)
+    return float(qty)

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import make_engine, migrate, open_database
+from scanner.db import make_engine, migrate, open_database, reading
 from scanner.models import Base
 from scanner.workspace import database_url, sqlite_url
 
@@ -49,3 +49,15 @@ def test_the_workspace_database_lives_in_lotscan_home(tmp_path: Path, monkeypatc
     open_database(url).kw["bind"].dispose()
     assert (tmp_path / "ws" / "lotscan.db").exists()
     assert database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_a_reader_does_not_hold_up_a_writer_on_sqlite(tmp_path: Path) -> None:
+    sessions = open_database(sqlite_url(tmp_path / "device.db"))
+    writer = sessions.kw["bind"].connect()
+    with reading(sessions) as session:
+        session.execute(text("SELECT count(*) FROM movements")).scalar()
+        # With the reader's transaction open, a writer still gets its lock at once.
+        with writer.begin():
+            writer.execute(text("INSERT INTO settings (key, value) VALUES ('k', 'v')"))
+    writer.close()
+    sessions.kw["bind"].dispose()

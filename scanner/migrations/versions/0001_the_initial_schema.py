@@ -246,7 +246,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_movements_device_seq", ["device_id", "device_seq"], unique=True)
         batch_op.create_index("ix_movements_job", ["job"], unique=False)
         batch_op.create_index("ix_movements_part_lot", ["part", "lot"], unique=False)
-        batch_op.create_index("ix_movements_part_serial", ["part", "serial"], unique=False)
+        batch_op.create_index(
+            "ix_movements_part_serial",
+            ["part", "serial"],
+            unique=False,
+            sqlite_where=sa.text("serial IS NOT NULL"),
+            postgresql_where=sa.text("serial IS NOT NULL"),
+        )
         batch_op.create_index("ix_movements_reverses", ["reverses"], unique=True)
 
     op.create_table(
