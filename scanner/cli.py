@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -35,20 +36,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (`head`, a closed pager) went away: not an error worth a traceback.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
+        return 141
 
 
 def build_parser() -> argparse.ArgumentParser:
+    db_help = "SQLAlchemy URL of the database (default: the workspace's device database)"
+    # --db may come before or after the command; SUPPRESS keeps the command's copy from
+    # overwriting one given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db",
-        metavar="URL",
-        help="SQLAlchemy URL of the database (default: the workspace's device database)",
-    )
+    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=db_help)
     parser = argparse.ArgumentParser(
         prog="lotscan",
         description="Lot and serial control for the shop floor: scan, trace, sync.",
-        parents=[common],
     )
+    parser.add_argument("--db", metavar="URL", help=db_help)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     demo = commands.add_parser(

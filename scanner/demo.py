@@ -288,7 +288,7 @@ def _pump_job(ledger: Ledger, clock: ShiftClock) -> None:
         ledger.issue_to_job("J-1001", "SCR-M6X20", 4 * done, from_location="LINE-1",
                             operator="B1002")  # fmt: skip
     ledger.move("GP-10", 20, "RACK-B1", lot="GP10-0415", operator="B1003")
-    _close_job(ledger.session, "J-1001")
+    ledger.close_job("J-1001")
 
     clock.at(7, 9)
     ledger.ship("SO-5002", "GP-10", 8, line=1, lot="GP10-0415", operator="B1003")
@@ -321,7 +321,7 @@ def _power_unit_job(ledger: Ledger, clock: ShiftClock, today: date) -> None:
     clock.at(11, 15)
     for serial in number_range("HPU5-0001", "HPU5-0006", expected=6):
         ledger.produce("J-1002", 1, "RACK-B1", serial=serial, operator="B1002")
-    _close_job(ledger.session, "J-1002")
+    ledger.close_job("J-1002")
 
     clock.at(12, 8)
     for serial in ("HPU5-0001", "HPU5-0002"):
@@ -355,15 +355,6 @@ def _last_week(ledger: Ledger, clock: ShiftClock) -> None:
     ledger.ship("SO-5003", "GP-10", 2, line=2, lot="GP10-0415", operator="B1003")
     clock.at(18, 14)
     ledger.move("SEAL-GP10", 10, "LINE-1", lot="SK-0301", operator="B1001")
-
-
-def _close_job(session: Session, number: str) -> None:
-    # The ERP closes a finished job; the ledger has no operation for it.
-    job = session.get(Job, number)
-    if job is None:
-        raise NotFound(f"Unknown job {number}")
-    job.status = JobStatus.CLOSED.value
-    session.flush()
 
 
 # ---- the summary ------------------------------------------------------------------------

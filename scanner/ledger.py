@@ -341,6 +341,14 @@ class Ledger:
             raise RuleViolation(f"{described(item.number, lot)} already belongs to {owner}")
         return made
 
+    def close_job(self, job: str) -> Job:
+        """Closes a finished job: nothing more is issued to it or completed from it.
+        Its genealogy stays; a reversal of one of its movements is still allowed."""
+        order = self._open_job(job)
+        order.status = JobStatus.CLOSED.value
+        self.session.flush()
+        return order
+
     def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
         """Puts a lot on hold, recalls it, or releases it. Held and recalled lots do not move."""
         try:

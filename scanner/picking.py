@@ -104,7 +104,8 @@ def stock_in_expiry_order(session: Session, part: str) -> list[LotStock]:
 
 
 def pick_list(session: Session, job: str) -> list[PickLine]:
-    """The job's components with what is still needed and the stock to take, in FEFO order."""
+    """The job's components with what is still needed and the stock to take, in FEFO order.
+    Backflush parts are left out: nobody picks them, completion consumes them."""
     order = session.get(Job, job)
     if order is None:
         raise NotFound(f"Unknown job {job}")
@@ -112,7 +113,7 @@ def pick_list(session: Session, job: str) -> list[PickLine]:
     rows = session.execute(
         select(JobComponent, Part.description)
         .join(Part, Part.number == JobComponent.part)
-        .where(JobComponent.job == job)
+        .where(JobComponent.job == job, Part.backflush.is_(False))
         .order_by(JobComponent.part)
     ).all()
     return [

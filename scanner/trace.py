@@ -466,7 +466,8 @@ def _what(part: str, lot: str | None, serial: str | None) -> str:
 
 def _relative(each: Relative, how: str) -> str:
     indent = "  " * (each.depth - 1)
-    return f"{indent}{each.depth}. {_what(each.part, each.lot, each.serial)}, {how} job {each.job}"
+    what = _what(each.part, each.lot, each.serial)
+    return f"{indent}level {each.depth}: {what}, {how} job {each.job}"
 
 
 def _receipt(each: Receipt) -> str:

@@ -362,3 +362,15 @@ def test_a_refused_operation_writes_nothing(do: Do, sessions: sessionmaker[Sessi
     with sessions() as session:
         assert session.get(Lot, ("MOTOR", "NEWLOT")) is None
         assert len(session.scalars(select(Movement)).all()) == 1
+
+
+def test_a_closed_job_takes_no_more_issues_or_completions(do: Do) -> None:
+    do(lambda ledger: ledger.receive("RESIN", 10, "RCV", lot="R-1"))
+    issue = do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 4, lot="R-1"))
+    do(lambda ledger: ledger.close_job("J-HOUSING"))
+    with pytest.raises(RuleViolation, match="Job J-HOUSING is closed"):
+        do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 1, lot="R-1"))
+    with pytest.raises(RuleViolation, match="Job J-HOUSING is closed"):
+        do(lambda ledger: ledger.produce("J-HOUSING", 1, "A-01", lot="H-1"))
+    # A mistake on a closed job can still be put right.
+    do(lambda ledger: ledger.reverse(issue.id, reason="issued to the wrong job"))

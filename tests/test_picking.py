@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import unit_of_work
 from scanner.errors import RuleViolation
 from scanner.ledger import Ledger
+from scanner.models import JobComponent
 from scanner.picking import WarningCode, issue_warnings, pick_list
 from scanner.settings import set_expiry_policy
 from tests.plant import add_plant
@@ -128,3 +129,13 @@ def test_an_unknown_expiry_policy_is_refused(stocked: sessionmaker[Session]) -> 
         unit_of_work(stocked) as session,
     ):
         set_expiry_policy(session, "strict")
+
+
+def test_backflush_parts_are_not_on_the_pick_list(
+    stocked: sessionmaker[Session],
+) -> None:
+    with unit_of_work(stocked) as session:
+        session.add(JobComponent(job="J-PUMP", part="GREASE", qty=Decimal(1)))
+    with stocked() as session:
+        parts = [line.part for line in pick_list(session, "J-PUMP")]
+    assert parts == ["BOLT", "HOUSING", "MOTOR"]

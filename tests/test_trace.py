@@ -453,9 +453,9 @@ def test_the_text_trace_reads_as_a_family_tree(plant: Plant) -> None:
     text = format_trace(plant.trace("HOUSING", lot="H1"))
 
     assert text.startswith("Trace of lot H1 of HOUSING\n")
-    assert "  1. lot C1 of COMPOUND, used in job J-MOLD" in text
-    assert "  1. SCREW (untracked), used in job J-MOLD" in text
-    assert "    2. lot R1 of RESIN, used in job J-MIX" in text
+    assert "  level 1: lot C1 of COMPOUND, used in job J-MOLD" in text
+    assert "  level 1: SCREW (untracked), used in job J-MOLD" in text
+    assert "    level 2: lot R1 of RESIN, used in job J-MIX" in text
     assert "200 of lot R1 of RESIN on PO-1 from Acme Resins, supplier lot ACM-881" in text
     assert "60 of lot H1 of HOUSING on SO-1 to Northwind" in text
     assert "10 of lot H1 of HOUSING at FG" in text
