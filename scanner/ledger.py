@@ -277,8 +277,10 @@ class Ledger:
             raise RuleViolation("An adjustment needs a reason")
         amount = self._tracked_quantity(item, abs(change), lot, serial)
         self._location(location)
-        lot = self._serial_lot(item, serial, lot)
         if change > 0:
+            # A serial found in a count may be one lotscan has never seen: it arrives here.
+            if serial is not None and self.session.get(Serial, (item.number, serial)):
+                lot = self._serial_lot(item, serial, lot)
             if lot is not None:
                 self._ensure_lot(item, lot, LotOrigin.ADJUSTED)
             if serial is not None:
@@ -287,6 +289,7 @@ class Ledger:
                 MovementKind.ADJUST, item, amount, lot=lot, serial=serial,
                 to_location=location, reason=reason, operator=operator,
             )  # fmt: skip
+        lot = self._serial_lot(item, serial, lot)
         self._take(item, lot, serial, amount, location)
         return self._record(
             MovementKind.ADJUST, item, amount, lot=lot, serial=serial,

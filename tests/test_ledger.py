@@ -374,3 +374,15 @@ def test_a_closed_job_takes_no_more_issues_or_completions(do: Do) -> None:
         do(lambda ledger: ledger.produce("J-HOUSING", 1, "A-01", lot="H-1"))
     # A mistake on a closed job can still be put right.
     do(lambda ledger: ledger.reverse(issue.id, reason="issued to the wrong job"))
+
+
+def test_a_count_can_find_a_serial_lotscan_never_saw_and_lose_one_it_knows(
+    do: Do, sessions: sessionmaker[Session]
+) -> None:
+    do(lambda ledger: ledger.adjust("MOTOR", 1, "A-01", serial="M-77", reason="found in count"))
+    do(lambda ledger: ledger.adjust("MOTOR", -1, "A-01", serial="M-77", reason="missing"))
+    with sessions() as session:
+        motor = session.get(Serial, ("MOTOR", "M-77"))
+        assert motor is not None and (motor.status, motor.location) == ("gone", None)
+    do(lambda ledger: ledger.adjust("MOTOR", 1, "A-02", serial="M-77", reason="found again"))
+    assert balances(sessions) == {("MOTOR", "", "M-77", "A-02"): 1}
