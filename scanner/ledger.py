@@ -279,7 +279,8 @@ class Ledger:
         self._location(location)
         if change > 0:
             # A serial found in a count may be one lotscan has never seen: it arrives here.
-            if serial is not None and self.session.get(Serial, (item.number, serial)):
+            known = serial is not None and self._serial_known(item, serial)
+            if known:
                 lot = self._serial_lot(item, serial, lot)
             if lot is not None:
                 self._ensure_lot(item, lot, LotOrigin.ADJUSTED)
@@ -526,6 +527,9 @@ class Ledger:
             self.session.flush()
         elif record.lot != lot:
             record.lot = lot
+
+    def _serial_known(self, part: Part, serial: str) -> bool:
+        return self.session.get(Serial, (part.number, serial)) is not None
 
     def _serial_not_in_stock(self, part: Part, serial: str) -> None:
         record = self.session.get(Serial, (part.number, serial))
