@@ -15,7 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scanner.db import open_database, reading, unit_of_work
+from sqlalchemy.exc import DBAPIError
+
+from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.workspace import database_url
 
@@ -33,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except LotscanError as error:
         print(f"lotscan: {error}", file=sys.stderr)
+        return 1
+    except DBAPIError as error:
+        # The database went away or refused mid-command; nothing half-done was committed.
+        print(f"lotscan: database error: {database_reason(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

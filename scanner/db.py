@@ -12,8 +12,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "lotscan_read_only"
@@ -64,9 +67,30 @@ def migrate(engine: Engine) -> None:
 
 def open_database(url: str) -> sessionmaker[Session]:
     """The session factory for a migrated database at `url`."""
-    engine = make_engine(url)
-    migrate(engine)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise DatabaseUnavailable(
+            f"{url} is not a database URL lotscan can use ({error})"
+        ) from None
+    except DBAPIError as error:
+        raise DatabaseUnavailable(f"Cannot open {shown(url)}: {database_reason(error)}") from None
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def shown(url: str) -> str:
+    """The URL with any password masked, fit for a message."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def database_reason(error: DBAPIError) -> str:
+    """The driver's own first line: "Connection refused", "file is not a database"."""
+    text = str(error.orig).strip() or type(error.orig).__name__
+    return text.splitlines()[0]
 
 
 @contextmanager

@@ -13,6 +13,10 @@ class NotFound(LotscanError):
     """A part, lot, location, job or order named in a request does not exist."""
 
 
+class DatabaseUnavailable(LotscanError):
+    """The database named cannot be opened or reached."""
+
+
 class ImportRowError(LotscanError):
     """A row of a reference-data CSV file is wrong; nothing from the file was written."""
 
