@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.errors import NotFound
+from scanner.json_output import json_record
 from scanner.models import NO_LOT, Balance, Location, Lot, Part, Serial, Tracking
-from scanner.quantity import format_quantity, json_quantity
+from scanner.quantity import format_quantity
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,7 @@ class StockRow:
 
     def as_json(self) -> dict[str, Any]:
         """DESIGN §8's `{"part", "lot", "serial", "location", "qty"}`; no lot or serial is null."""
-        return {
-            "part": self.part,
-            "lot": self.lot,
-            "serial": self.serial,
-            "location": self.location,
-            "qty": json_quantity(self.qty),
-        }
+        return json_record(self)
 
     @classmethod
     def from_balance(

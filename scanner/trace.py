@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from scanner.errors import NotFound, RuleViolation
+from scanner.json_output import json_record
 from scanner.ledger import describe
 from scanner.models import (
     NO_LOT,
@@ -59,7 +60,7 @@ from scanner.models import (
     Serial,
     Tracking,
 )
-from scanner.quantity import format_quantity, json_quantity
+from scanner.quantity import format_quantity
 from scanner.stock import StockRow
 
 MAX_DEPTH = 64
@@ -79,13 +80,7 @@ class Relative:
     depth: int
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "part": self.part,
-            "lot": self.lot,
-            "serial": self.serial,
-            "job": self.job,
-            "depth": self.depth,
-        }
+        return json_record(self)
 
 
 @dataclass(frozen=True)
@@ -99,15 +94,7 @@ class Receipt:
     qty: Decimal
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "part": self.part,
-            "lot": self.lot,
-            "serial": self.serial,
-            "po": self.po,
-            "supplier": self.supplier,
-            "supplier_lot": self.supplier_lot,
-            "qty": json_quantity(self.qty),
-        }
+        return json_record(self)
 
 
 @dataclass(frozen=True)
@@ -120,14 +107,7 @@ class Shipment:
     qty: Decimal
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "part": self.part,
-            "lot": self.lot,
-            "serial": self.serial,
-            "so": self.so,
-            "customer": self.customer,
-            "qty": json_quantity(self.qty),
-        }
+        return json_record(self)
 
 
 @dataclass(frozen=True)
@@ -142,14 +122,7 @@ class JobUse:
     role: str
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "job": self.job,
-            "part": self.part,
-            "lot": self.lot,
-            "serial": self.serial,
-            "qty": json_quantity(self.qty),
-            "role": self.role,
-        }
+        return json_record(self)
 
 
 @dataclass(frozen=True)
@@ -169,17 +142,7 @@ class Trace:
 
     def as_json(self) -> dict[str, Any]:
         """DESIGN §8's trace shape; a missing lot or serial is null."""
-        return {
-            "part": self.part,
-            "lot": self.lot,
-            "serial": self.serial,
-            "backward": [each.as_json() for each in self.backward],
-            "receipts": [each.as_json() for each in self.receipts],
-            "forward": [each.as_json() for each in self.forward],
-            "shipments": [each.as_json() for each in self.shipments],
-            "on_hand": [each.as_json() for each in self.on_hand],
-            "jobs": [each.as_json() for each in self.jobs],
-        }
+        return json_record(self)
 
 
 def trace(session: Session, part: str, lot: str | None = None, serial: str | None = None) -> Trace:

@@ -1,0 +1,28 @@
+"""Records as the JSON that scripts read (DESIGN §8): field for field, quantities as numbers."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from scanner.quantity import json_quantity
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+def json_record(record: DataclassInstance) -> dict[str, Any]:
+    """The record's fields in order; a Decimal becomes a JSON number, None stays null, and a
+    tuple of records a list of objects."""
+    return {field.name: _json_value(getattr(record, field.name)) for field in fields(record)}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return json_quantity(value)
+    if isinstance(value, tuple | list):
+        return [_json_value(each) for each in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return json_record(value)
+    return value
