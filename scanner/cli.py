@@ -91,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--serial")
     trace.add_argument("--json", action="store_true", help="JSON for programs")
     trace.set_defaults(handler=run_trace)
+
+    parse = commands.add_parser("parse", parents=[common], help="what a scan means")
+    parse.add_argument("scan", metavar="SCAN", help="the scan as the scanner sends it")
+    parse.add_argument("--json", action="store_true", help="JSON for programs")
+    parse.set_defaults(handler=run_parse)
+
+    decode = commands.add_parser(
+        "decode", parents=[common], help="every barcode in an image, each read as a scan"
+    )
+    decode.add_argument("image", type=Path, metavar="IMAGE", help="a PNG or JPEG file")
+    decode.add_argument("--json", action="store_true", help="a JSON list for programs")
+    decode.set_defaults(handler=run_decode)
     return parser
 
 
@@ -138,6 +150,42 @@ def run_trace(args: argparse.Namespace) -> int:
         print_json(result.as_json())
     else:
         print(format_trace(result))
+    return 0
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    from scanner.scan import format_scan, read_scan, scan_config
+
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        config = scan_config(session)
+    scan = read_scan(args.scan, config)
+    if args.json:
+        print_json(scan.as_json())
+    else:
+        print(format_scan(scan))
+    return 0
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    from scanner.decode import decode_image, format_decoded
+    from scanner.scan import scan_config
+
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        config = scan_config(session)
+    barcodes = decode_image(args.image, config)
+    if not barcodes:
+        print(
+            f"lotscan: no barcode found in {args.image} (lotscan reads linear codes and QR "
+            "codes, not Data Matrix)",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print_json([barcode.as_json() for barcode in barcodes])
+    else:
+        print(format_decoded(barcodes))
     return 0
 
 

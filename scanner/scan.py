@@ -1,0 +1,338 @@
+"""What a scan means (DESIGN §4): an item (GS1 data), one of our prefixed codes (`LOC:`,
+`JOB:`, `PO:`, `SO:`, `OP:`, `CMD:`), or text answering the current prompt.
+
+`read_scan` is the one classifier the workflows, `lotscan parse` and `lotscan decode` use. A
+scan that cannot be read raises `ScanError` with a message for the person holding the
+scanner; nothing else ever escapes it.
+
+How a scan is told apart, in order:
+
+1. An AIM symbology identifier (`]C1`...) when the scanner sends one: GS1 symbologies (`]C1`
+   `]e0` `]d2` `]Q3` `]J1`) hold GS1 data, EAN/UPC and ITF-14 (`]E0` `]E3` `]E4` `]I1`) a
+   GTIN; any other (`]C0` `]d1` `]Q1`...) plain data, read as below but never as a bare GTIN.
+2. A configured prefix, matched case-insensitively.
+3. A web address: a GS1 Digital Link.
+4. GS1-shaped data: it holds a GS (or `<GS>`, or a configured substitute after a leading
+   AI), starts with `(` and a digit (the human-readable form), or starts with an (00) SSCC or
+   (01)/(02)/(03) GTIN element string.
+5. All digits: 8, 12, 13 or 14 of them are a GTIN (a wrong check digit is refused, not taken
+   as text); 18 with a correct check digit are an SSCC; any other run of digits (a quantity,
+   a typed lot) is text.
+6. Anything else is text.
+
+GS1-shaped data that fails a check is refused, never passed on as text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from biip.symbology import ISOSymbology
+from sqlalchemy.orm import Session
+
+from scanner.errors import LotscanError
+from scanner.gs1 import (
+    GS,
+    GTIN_LENGTHS,
+    Element,
+    GS1Error,
+    has_valid_check_digit,
+    read_digital_link,
+    read_element_string,
+    read_gtin,
+    read_hri,
+)
+from scanner.numbering import CSET82
+from scanner.settings import get_setting
+
+
+class ScanKind(StrEnum):
+    ITEM = "item"
+    LOCATION = "location"
+    JOB = "job"
+    PO = "po"
+    SO = "so"
+    OPERATOR = "operator"
+    COMMAND = "command"
+    TEXT = "text"
+
+
+COMMANDS = (
+    "RECEIVE",
+    "ISSUE",
+    "COMPLETE",
+    "SHIP",
+    "MOVE",
+    "ASSIGN",
+    "LOOKUP",
+    "DONE",
+    "CANCEL",
+    "UNDO",
+    "GEN",
+    "OK",
+)
+# The prefixed kinds, the setting that overrides each prefix, and what follows the prefix.
+PREFIXED = {
+    ScanKind.OPERATOR: ("scan.prefix.operator", "badge"),
+    ScanKind.COMMAND: ("scan.prefix.command", "command name"),
+    ScanKind.LOCATION: ("scan.prefix.location", "location code"),
+    ScanKind.JOB: ("scan.prefix.job", "job number"),
+    ScanKind.PO: ("scan.prefix.po", "purchase order number"),
+    ScanKind.SO: ("scan.prefix.so", "sales order number"),
+}
+SEPARATORS_SETTING = "scan.separators"
+
+_GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
+_GTIN_SYMBOLOGIES = frozenset({"E0", "E3", "E4", "I1"})
+_AIM = re.compile(r"\]([A-Za-z])([0-9A-Za-z])")
+# ISO/IEC 15424 code characters: biip's list, plus DotCode (J), which it lacks.
+_AIM_CODES = frozenset({symbology.value for symbology in ISOSymbology} | {"J"})
+_GS_TEXT = re.compile(re.escape("<GS>"), re.IGNORECASE)
+_URL = re.compile(r"https?://", re.IGNORECASE)
+_KEY_ELEMENT = re.compile(r"00\d{18}|0[1-3]\d{14}")
+
+
+class ScanError(LotscanError):
+    """A scan that cannot be read: it changes nothing, and the message says why."""
+
+
+class ScanConfigError(LotscanError):
+    """A site's scan setting that would make scans ambiguous."""
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """How this site's scanners and labels talk: the prefixes of our own codes and the
+    characters its scanners send in place of GS (FNC1), if any."""
+
+    operator: str = "OP:"
+    command: str = "CMD:"
+    location: str = "LOC:"
+    job: str = "JOB:"
+    po: str = "PO:"
+    so: str = "SO:"
+    separators: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for kind, (setting, _) in PREFIXED.items():
+            prefix = self.prefix(kind)
+            if not prefix or not prefix.isprintable() or prefix != prefix.strip():
+                raise ScanConfigError(f"Setting {setting}: {prefix!r} cannot be a prefix")
+            if prefix[0].isdigit() or prefix[0] in "(]":
+                raise ScanConfigError(
+                    f"Setting {setting}: a prefix starting with {prefix[0]!r} "
+                    "would be taken for GS1 data"
+                )
+            if prefix.upper() in seen:
+                raise ScanConfigError(f"Setting {setting}: {prefix!r} is already another prefix")
+            seen.add(prefix.upper())
+        for separator in self.separators:
+            if len(separator) != 1 or separator.isspace() or separator == "]":
+                raise ScanConfigError(
+                    f"Setting {SEPARATORS_SETTING}: {separator!r} cannot stand for GS"
+                )
+            if separator in CSET82:
+                raise ScanConfigError(
+                    f"Setting {SEPARATORS_SETTING}: {separator!r} can be part of a lot or "
+                    "serial number, so it cannot stand for GS"
+                )
+
+    def prefix(self, kind: ScanKind) -> str:
+        value: str = getattr(self, kind.value)
+        return value
+
+
+DEFAULT = ScanConfig()
+
+
+def scan_config(session: Session) -> ScanConfig:
+    """This site's scan configuration: the defaults, with any overrides from the settings
+    table (`scan.prefix.location` = `BIN:`, `scan.separators` = `|~`: each character one
+    substitute for GS; spaces and commas between them are ignored)."""
+    overrides: dict[str, Any] = {}
+    for kind, (setting, _) in PREFIXED.items():
+        value = get_setting(session, setting)
+        if value is not None:
+            overrides[kind.value] = value
+    separators = get_setting(session, SEPARATORS_SETTING)
+    if separators:
+        overrides["separators"] = tuple(dict.fromkeys(c for c in separators if c not in " ,"))
+    return ScanConfig(**overrides)
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a GS1 scan says about an item. `ai` holds every element string as decoded, in
+    scan order; the named fields are the ones the workflows use."""
+
+    ai: dict[str, str] = field(default_factory=dict)
+    gtin: str | None = None
+    part: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    expiry: date | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Scan:
+    kind: ScanKind
+    raw: str
+    value: str | None = None
+    item: Item | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """DESIGN §8's `parse` shape."""
+        if self.item is None:
+            return {"kind": self.kind.value, "value": self.value}
+        shape: dict[str, Any] = {"kind": self.kind.value, "ai": dict(self.item.ai)}
+        for each in fields(Item):
+            value = getattr(self.item, each.name)
+            if each.name != "ai" and value is not None:
+                shape[each.name] = value.isoformat() if isinstance(value, date) else value
+        return shape
+
+
+def read_scan(raw: str, config: ScanConfig = DEFAULT) -> Scan:
+    """What one scan means, exactly as the scanner sent it (a trailing CR, LF or Tab and
+    surrounding spaces are ignored). Raises ScanError for a scan that cannot be read."""
+    data = raw.strip()
+    if not data:
+        raise ScanError("Nothing was scanned")
+    try:
+        return _classify(raw, data, config)
+    except GS1Error as error:
+        raise ScanError(str(error)) from None
+
+
+def format_scan(scan: Scan) -> str:
+    """A readable summary, one line per field."""
+    lines = [f"kind: {scan.kind.value}"]
+    if scan.item is None:
+        lines.append(f"value: {scan.value}")
+        return "\n".join(lines)
+    json = scan.as_json()
+    lines.append("ai: " + " ".join(f"({ai}){_visible(v)}" for ai, v in scan.item.ai.items()))
+    lines += [f"{key}: {_visible(str(json[key]))}" for key in json if key not in ("kind", "ai")]
+    return "\n".join(lines)
+
+
+def _classify(raw: str, data: str, config: ScanConfig) -> Scan:
+    symbology: str | None = None
+    if data.startswith("]") and len(data) > 1:
+        symbology, data = _split_symbology(data)
+        if not data:
+            raise ScanError("The barcode holds no data")
+        if symbology in _GS1_SYMBOLOGIES:
+            return _item(raw, _read_gs1(data, config))
+        if symbology in _GTIN_SYMBOLOGIES:
+            digits = data[:13] if symbology == "E3" else data  # E3: an add-on follows
+            return _item(raw, [Element("01", read_gtin(digits))])
+    prefixed = _read_prefixed(raw, data, config)
+    if prefixed is not None:
+        return prefixed
+    if _URL.match(data):
+        return _item(raw, read_digital_link(data))
+    if _looks_like_gs1(data, config):
+        return _item(raw, _read_gs1(data, config))
+    if symbology is None and data.isascii() and data.isdigit():
+        if len(data) in GTIN_LENGTHS:
+            return _item(raw, [Element("01", read_gtin(data))])
+        if len(data) == 18 and has_valid_check_digit(data):
+            return _item(raw, [Element("00", data)])
+    _refuse_control_characters(data)
+    return Scan(ScanKind.TEXT, raw, value=data)
+
+
+def _split_symbology(data: str) -> tuple[str, str]:
+    """The AIM symbology identifier (`]C1` gives `C1`) and the data after it."""
+    aim = _AIM.match(data)
+    if aim is None:
+        raise ScanError(f"The scan starts with {data[:3]!r}, which is not a symbology identifier")
+    if aim.group(1) not in _AIM_CODES:
+        raise ScanError(f"The scanner sent an unknown symbology identifier {aim.group(0)!r}")
+    return aim.group(1) + aim.group(2), data[3:].strip()
+
+
+def _read_prefixed(raw: str, data: str, config: ScanConfig) -> Scan | None:
+    # Longest first, so that a site's `P:` does not shadow its `PO:`.
+    for kind in sorted(PREFIXED, key=lambda kind: -len(config.prefix(kind))):
+        prefix = config.prefix(kind)
+        if data[: len(prefix)].upper() != prefix.upper():
+            continue
+        value = data[len(prefix) :].strip()
+        if not value:
+            raise ScanError(f"{prefix} needs a {PREFIXED[kind][1]} after it")
+        _refuse_control_characters(value)
+        if kind is ScanKind.COMMAND:
+            value = value.upper()
+            if value not in COMMANDS:
+                known = ", ".join(COMMANDS)
+                raise ScanError(f"Unknown command {prefix}{value} (known: {known})")
+        return Scan(kind, raw, value=value)
+    return None
+
+
+def _looks_like_gs1(data: str, config: ScanConfig) -> bool:
+    if GS in data or _GS_TEXT.search(data):
+        return True
+    body = data.lstrip("".join(config.separators))
+    if _KEY_ELEMENT.match(body) or (body[:1] == "(" and body[1:2].isdigit()):
+        return True
+    starts_with_ai = body[:2].isascii() and body[:2].isdigit()
+    return starts_with_ai and any(separator in body for separator in config.separators)
+
+
+def _read_gs1(data: str, config: ScanConfig) -> list[Element]:
+    data = _GS_TEXT.sub(GS, data)
+    for separator in config.separators:
+        data = data.replace(separator, GS)
+    data = data.strip(GS)
+    if data.startswith("("):
+        return read_hri(data)
+    if _URL.match(data):
+        return read_digital_link(data)
+    return read_element_string(data)
+
+
+def _item(raw: str, elements: list[Element]) -> Scan:
+    ai: dict[str, str] = {}
+    dates: dict[str, date | None] = {}
+    for element in elements:
+        if ai.setdefault(element.ai, element.value) != element.value:
+            raise ScanError(
+                f"The label has ({element.ai}) twice, with different values: "
+                f"{ai[element.ai]!r} and {element.value!r}"
+            )
+        dates[element.ai] = element.date
+    count = ai.get("30") or ai.get("37")
+    item = Item(
+        ai=ai,
+        # A logistic label names its contents by (02) and their number by (37).
+        gtin=ai.get("01") or ai.get("02"),
+        part=ai.get("240"),
+        lot=ai.get("10"),
+        serial=ai.get("21"),
+        expiry=dates.get("17"),
+        count=int(count) if count else None,
+    )
+    return Scan(ScanKind.ITEM, raw, item=item)
+
+
+def _refuse_control_characters(value: str) -> None:
+    for c in value:
+        if unicodedata.category(c) == "Cc" and c != "\t":
+            raise ScanError(
+                f"The scan has a control character (U+{ord(c):04X}) that no label carries: "
+                "check the scanner's settings"
+            )
+
+
+def _visible(value: str) -> str:
+    return value.replace(GS, "<GS>")
