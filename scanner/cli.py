@@ -103,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("image", type=Path, metavar="IMAGE", help="a PNG or JPEG file")
     decode.add_argument("--json", action="store_true", help="a JSON list for programs")
     decode.set_defaults(handler=run_decode)
+
+    replay = commands.add_parser(
+        "replay", parents=[common], help="run a scan transcript through the workflows"
+    )
+    replay.add_argument("file", type=Path, metavar="FILE", help="one scan per line")
+    replay.add_argument("--json", action="store_true", help="JSON for programs")
+    replay.add_argument(
+        "--keep-going", action="store_true", help="go on past errors and unconfirmed warnings"
+    )
+    replay.set_defaults(handler=run_replay)
     return parser
 
 
@@ -196,3 +206,27 @@ def run_demo(args: argparse.Namespace) -> int:
     summary = build_demo(url, today=date.today())
     print(summary)
     return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from scanner.scan import scan_config
+    from scanner.transcript import format_replay, replay, transcript_lines
+    from scanner.workflows.engine import Handheld
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise LotscanError(
+            f"Cannot read {args.file}: {getattr(error, 'strerror', error)}"
+        ) from None
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        config = scan_config(session)
+    result = replay(Handheld(sessions, config=config), transcript_lines(text), args.keep_going)
+    if args.json:
+        print_json(result.as_json())
+    else:
+        print(format_replay(result))
+    if result.stopped_at is not None:
+        print(f"lotscan: {args.file}, line {result.stopped_at}: {result.reason}", file=sys.stderr)
+    return 0 if result.ok else 1

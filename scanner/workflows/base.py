@@ -1,0 +1,290 @@
+"""What every workflow shares: the response it gives, the context it runs in, and the steps
+that recur (which part a scan names, a quantity, lot or serial numbers typed or generated).
+
+A workflow is a state machine. It takes one scan at a time and answers with a `Response`:
+the prompt for the next scan, feedback at one of four levels, and what it recorded. It
+records through the ledger in the transaction the engine opened for that scan, so a line is
+durable before the next prompt, and a scan that is refused changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scanner.errors import LotscanError, NotFound, RuleViolation
+from scanner.ledger import Ledger
+from scanner.models import Location, Movement, Part
+from scanner.numbering import mint_numbers, number_range
+from scanner.quantity import format_quantity, to_quantity
+from scanner.scan import Item, Scan, ScanKind
+
+
+class Level(StrEnum):
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One movement a scan recorded, as the operator should see it."""
+
+    movement_id: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LabelDue:
+    """A label the workflow says should be printed; whoever drives the engine prints it."""
+
+    kind: str  # lot, serial or assembly
+    part: str
+    lot: str | None = None
+    serial: str | None = None
+    expiry: date | None = None
+    qty: Decimal | None = None
+    job: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    prompt: str
+    message: str = ""
+    level: Level = Level.INFO
+    workflow: str | None = None
+    recorded: tuple[Recorded, ...] = ()
+    labels: tuple[LabelDue, ...] = ()
+    details: tuple[str, ...] = ()
+    awaiting_confirmation: bool = False
+
+    @property
+    def beep(self) -> bool:
+        return self.level in (Level.WARNING, Level.ERROR)
+
+
+class Refusal(LotscanError):
+    """A scan that does not fit the step the workflow is at; the message says what would."""
+
+
+@dataclass
+class Context:
+    """What a workflow may use while it handles one scan."""
+
+    session: Session
+    clock: Callable[[], datetime]
+    operator: str
+    recorded: list[Recorded] = field(default_factory=list)
+    labels: list[LabelDue] = field(default_factory=list)
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.session, self.clock)
+
+    @property
+    def today(self) -> date:
+        return self.clock().date()
+
+    def note(self, movement: Movement, text: str) -> None:
+        self.recorded.append(Recorded(str(movement.id), movement.kind, text))
+
+
+# ---- recurring steps ----------------------------------------------------------------------
+
+
+def part_of(session: Session, item: Item) -> Part:
+    """The part an item scan names: by its GTIN (01), else by its part number (240)."""
+    if item.gtin:
+        part = session.scalar(select(Part).where(Part.gtin == item.gtin))
+        if part is None:
+            raise NotFound(f"No part has GTIN {item.gtin}")
+        if item.part and item.part != part.number:
+            raise RuleViolation(
+                f"GTIN {item.gtin} is {part.number}, but the label says {item.part}"
+            )
+        return part
+    if item.part:
+        found = session.get(Part, item.part)
+        if found is None:
+            raise NotFound(f"Unknown part {item.part}")
+        return found
+    raise Refusal("That label names no part: scan one with a GTIN (01) or part number (240)")
+
+
+def location_of(session: Session, code: str) -> Location:
+    location = session.get(Location, code)
+    if location is None:
+        raise NotFound(f"Unknown location {code}")
+    return location
+
+
+def first_location_of_kind(session: Session, kind: str) -> str | None:
+    return session.scalar(
+        select(Location.code).where(Location.kind == kind).order_by(Location.code)
+    )
+
+
+def quantity_answer(scan: Scan) -> Decimal:
+    """A typed quantity: more than zero, at most three decimals."""
+    if scan.kind != ScanKind.TEXT or scan.value is None:
+        raise Refusal("Type the quantity")
+    try:
+        qty = to_quantity(scan.value)
+    except RuleViolation:
+        raise Refusal(f"{scan.value} is not a quantity: type a number") from None
+    if qty <= 0:
+        raise Refusal("The quantity must be more than zero")
+    return qty
+
+
+def number_answer(scan: Scan, part: str, what: str) -> str:
+    """A lot or serial number scanned or typed: text, or an item label of the same part."""
+    if scan.kind == ScanKind.TEXT and scan.value:
+        return scan.value
+    if scan.kind == ScanKind.ITEM and scan.item is not None:
+        number = scan.item.lot if what == "lot" else scan.item.serial
+        if number and scan.item.part in (None, part):
+            return number
+    raise Refusal(f"Scan or type the {what} number of {part}, or scan CMD:GEN")
+
+
+def split_evenly(qty: Decimal, containers: int, uom: str) -> Decimal:
+    """The quantity in each of `containers` containers; refuses a split that is not even."""
+    each = qty / containers
+    if each * containers != qty or each != each.quantize(Decimal("0.001")):
+        raise Refusal(
+            f"{format_quantity(qty)} {uom} do not split evenly into {containers} containers"
+        )
+    return to_quantity(each)
+
+
+@dataclass
+class NumberEntry:
+    """Asking for lot or serial numbers: each scanned or typed, or all at once with CMD:GEN
+    and a first and last number. CMD:GEN at the first-number prompt mints them from the
+    part's pattern instead.
+
+    `count` is how many serials are wanted; for lots it is None: one lot typed, or a range
+    of any length, one lot per container (the caller splits the quantity).
+    """
+
+    part: str
+    what: str  # lot or serial
+    count: int | None = None
+    numbers: list[str] = field(default_factory=list)
+    generating: bool = False
+    first: str | None = None
+
+    def prompt(self) -> str:
+        if self.generating and self.first is None:
+            return f"First {self.what} (CMD:GEN again: next from pattern)"
+        if self.generating:
+            return f"Last {self.what} (first is {self.first})"
+        if self.count is None or self.count == 1:
+            return f"{self.what.capitalize()} of {self.part}? (scan, type or CMD:GEN)"
+        return f"{self.what.capitalize()} {len(self.numbers) + 1} of {self.count}? (or CMD:GEN)"
+
+    @property
+    def done(self) -> bool:
+        if self.count is None:
+            return bool(self.numbers)
+        return len(self.numbers) == self.count
+
+    def take(self, scan: Scan, context: Context) -> str | None:
+        """Takes one answer. Raises Refusal (changing nothing) for an answer that does not
+        fit; returns a message when a generated range was wrong and must be given again."""
+        wanted = None if self.count is None else self.count - len(self.numbers)
+        if scan.kind == ScanKind.COMMAND and scan.value == "GEN":
+            if not self.generating:
+                self.generating = True
+            elif self.first is None:
+                part = context.session.get(Part, self.part)
+                assert part is not None
+                self.numbers += mint_numbers(
+                    context.session, part, wanted or 1, context.today, self.what
+                )
+                self.generating = False
+            else:
+                raise Refusal(f"Scan or type the last {self.what} number")
+            return None
+        number = number_answer(scan, self.part, self.what)
+        if self.generating and self.first is None:
+            self.first = number
+            return None
+        if self.generating:
+            first, self.first = self.first, None
+            try:
+                numbers = number_range(first or "", number, expected=wanted)
+            except RuleViolation as problem:
+                return f"{problem}: scan the first number again"
+            self.numbers += numbers
+            self.generating = False
+            return None
+        if number in self.numbers:
+            raise Refusal(f"{self.what.capitalize()} {number} was already scanned")
+        self.numbers.append(number)
+        return None
+
+
+def quantity_text(part: Part, qty: Decimal) -> str:
+    return f"{format_quantity(qty)} {part.uom}"
+
+
+class Workflow:
+    """One workflow's state machine. Subclasses keep their state in plain values (no
+    database objects), so the engine can put it back as it was when a scan is refused."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.lines: list[list[str]] = []  # the movements of each recorded line, for UNDO
+
+    def prompt(self) -> str:
+        raise NotImplementedError
+
+    def start(self, context: Context) -> Response:
+        return self.respond(context, f"{self.name}: {self.prompt()}", Level.INFO)
+
+    def handle(self, scan: Scan, context: Context) -> Response:
+        raise NotImplementedError
+
+    def cancel(self) -> str:
+        """Abandons the line in progress; returns what the operator should read."""
+        raise NotImplementedError
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a line has been started and not yet recorded."""
+        return False
+
+    def respond(
+        self,
+        context: Context,
+        message: str,
+        level: Level = Level.OK,
+        details: tuple[str, ...] = (),
+        awaiting_confirmation: bool = False,
+    ) -> Response:
+        return Response(
+            prompt=self.prompt(),
+            message=message,
+            level=level,
+            workflow=self.name,
+            recorded=tuple(context.recorded),
+            labels=tuple(context.labels),
+            details=details,
+            awaiting_confirmation=awaiting_confirmation,
+        )
+
+    def line_recorded(self, context: Context, first: int) -> None:
+        """Remembers the movements recorded since `first` as one line, for UNDO."""
+        self.lines.append([each.movement_id for each in context.recorded[first:]])

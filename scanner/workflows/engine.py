@@ -1,0 +1,150 @@
+"""The handheld's engine: sign-in, the menu, and handing each scan to the current workflow.
+
+The TUI, `lotscan replay` and the tests all drive this one object: `handle(raw)` takes a
+scan exactly as the scanner sent it and returns a `Response`. Each scan is handled in one
+transaction: what it records is committed before the next prompt; a scan that is refused
+(unreadable, breaking a rule, not fitting the step) changes nothing, in the database or in
+the workflow's state.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import unit_of_work
+from scanner.errors import LotscanError, NotFound
+from scanner.ledger import utc_now
+from scanner.models import Operator
+from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
+from scanner.workflows.assign import Assign
+from scanner.workflows.base import Context, Level, Response, Workflow
+from scanner.workflows.complete import Complete
+from scanner.workflows.issue import Issue
+from scanner.workflows.lookup import Lookup
+from scanner.workflows.move import Move
+from scanner.workflows.receive import Receive
+from scanner.workflows.ship import Ship
+
+WORKFLOWS: dict[str, type[Workflow]] = {
+    flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup)
+}
+MENU_PROMPT = "Scan a command: CMD:RECEIVE, ISSUE, ..."
+SIGN_IN_PROMPT = "Scan your badge (OP:...)"
+
+
+class Handheld:
+    """One handheld's session: who is signed in and which workflow is running."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        config: ScanConfig | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.config = config or ScanConfig()
+        self.clock = clock
+        self.operator: str | None = None
+        self.workflow: Workflow | None = None
+
+    def prompt(self) -> str:
+        if self.operator is None:
+            return SIGN_IN_PROMPT
+        if self.workflow is None:
+            return MENU_PROMPT
+        return self.workflow.prompt()
+
+    def handle(self, raw: str) -> Response:
+        """Handles one scan and says what to show."""
+        try:
+            scan = read_scan(raw, self.config)
+        except LotscanError as problem:
+            return self._refused(str(problem))
+        kept = (self.operator, copy.deepcopy(self.workflow))
+        try:
+            with unit_of_work(self.sessions) as session:
+                return self._dispatch(scan, Context(session, self.clock, self.operator or ""))
+        except LotscanError as problem:
+            self.operator, self.workflow = kept
+            return self._refused(str(problem))
+
+    def _refused(self, message: str) -> Response:
+        name = self.workflow.name if self.workflow else None
+        return Response(prompt=self.prompt(), message=message, level=Level.ERROR, workflow=name)
+
+    def _dispatch(self, scan: Scan, context: Context) -> Response:
+        if scan.kind == ScanKind.OPERATOR:
+            return self._sign_in(scan.value or "", context)
+        if self.operator is None:
+            return self._refused("Sign in first: scan your badge")
+        if scan.kind == ScanKind.COMMAND:
+            command = scan.value or ""
+            if command in WORKFLOWS:
+                return self._start(WORKFLOWS[command](), context)
+            if command == "DONE":
+                return self._done()
+            if command == "CANCEL":
+                return self._cancel()
+            if command == "UNDO":
+                return self._undo(context)
+        if self.workflow is None:
+            return self._refused("Choose a workflow first: scan CMD:RECEIVE, CMD:ISSUE, ...")
+        return self.workflow.handle(scan, context)
+
+    def _sign_in(self, badge: str, context: Context) -> Response:
+        operator = context.session.get(Operator, badge)
+        if operator is None:
+            raise NotFound(f"Unknown badge {badge}")
+        self.operator = badge
+        self.workflow = None
+        return Response(prompt=self.prompt(), message=f"Hello, {operator.name}", level=Level.OK)
+
+    def _start(self, workflow: Workflow, context: Context) -> Response:
+        abandoned = self.workflow is not None and self.workflow.in_progress
+        self.workflow = workflow
+        response = workflow.start(context)
+        if abandoned:
+            return Response(
+                prompt=response.prompt,
+                message=f"Unfinished line dropped. {response.message}",
+                level=Level.WARNING,
+                workflow=workflow.name,
+                details=response.details,
+            )
+        return response
+
+    def _done(self) -> Response:
+        if self.workflow is None:
+            return self._refused("No workflow is running")
+        finished, self.workflow = self.workflow, None
+        lines = len(finished.lines)
+        message = f"{finished.name} done: {lines} line{'s' if lines != 1 else ''}"
+        if finished.in_progress:
+            message += "; the unfinished line was dropped"
+        return Response(prompt=self.prompt(), message=message, level=Level.OK)
+
+    def _cancel(self) -> Response:
+        if self.workflow is None:
+            return self._refused("Nothing to cancel")
+        message = self.workflow.cancel()
+        return Response(
+            prompt=self.prompt(), message=message, level=Level.INFO, workflow=self.workflow.name
+        )
+
+    def _undo(self, context: Context) -> Response:
+        workflow = self.workflow
+        if workflow is None or not workflow.lines:
+            return self._refused("Nothing to undo in this workflow")
+        line = workflow.lines.pop()
+        for movement_id in reversed(line):
+            undo = context.ledger.reverse(
+                uuid.UUID(movement_id), reason=f"{workflow.name} undo", operator=self.operator
+            )
+            context.note(undo, f"Reversed {undo.qty} of {undo.part}")
+        return workflow.respond(context, "Last line reversed", Level.OK)

@@ -1,0 +1,110 @@
+"""LOOKUP: any scan shows what it is (DESIGN §4): a lot (part, expiry, status, stock by
+location, jobs that used it, a trace summary), a serial, a part, a location (its contents),
+a job (its pick list and the lots it used)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scanner.errors import NotFound
+from scanner.models import Job, JobLot, Lot, Part, Serial, Tracking
+from scanner.picking import pick_list
+from scanner.quantity import format_quantity
+from scanner.scan import Scan, ScanKind
+from scanner.stock import StockRow, on_hand
+from scanner.trace import trace
+from scanner.workflows.base import Context, Refusal, Response, Workflow, location_of, part_of
+from scanner.workflows.issue import pick_list_lines
+
+
+def _stock_lines(rows: list[StockRow], show_part: bool = False) -> list[str]:
+    lines = []
+    for row in rows:
+        what = row.lot or row.serial or ""
+        name = f"{row.part} {what}".strip() if show_part else (what or row.part)
+        lines.append(f"  {name} @{row.location}: {format_quantity(row.qty)}")
+    return lines or ["  none in stock"]
+
+
+class Lookup(Workflow):
+    name = "LOOKUP"
+
+    def prompt(self) -> str:
+        return "Scan anything to look it up"
+
+    def cancel(self) -> str:
+        return "Nothing to cancel"
+
+    def handle(self, scan: Scan, context: Context) -> Response:
+        session = context.session
+        if scan.kind == ScanKind.LOCATION:
+            code = location_of(session, scan.value or "").code
+            details = ["Contents:", *_stock_lines(on_hand(session, location=code), True)]
+            return self.respond(context, f"Location {code}", details=tuple(details))
+        if scan.kind == ScanKind.JOB:
+            return self._job(scan.value or "", context)
+        if scan.kind == ScanKind.ITEM and scan.item is not None:
+            part = part_of(session, scan.item)
+            if scan.item.serial and part.tracking == Tracking.SERIAL:
+                return self._serial(part, scan.item.serial, context)
+            if scan.item.lot and part.tracking == Tracking.LOT:
+                return self._lot(part, scan.item.lot, context)
+            details = ["Stock:", *_stock_lines(on_hand(session, part=part.number))]
+            return self.respond(
+                context, f"{part.number}: {part.description}", details=tuple(details)
+            )
+        raise Refusal("Scan a lot, serial, part, location or job label")
+
+    def _lot(self, part: Part, number: str, context: Context) -> Response:
+        lot = context.session.get(Lot, (part.number, number))
+        if lot is None:
+            raise NotFound(f"No lot {number} of {part.number}")
+        found = trace(context.session, part.number, lot=number)
+        expiry = f"expires {lot.expiry}" if lot.expiry else "no expiry"
+        details = [
+            f"{part.description}",
+            f"{lot.status}, {expiry}",
+            "Stock:",
+            *_stock_lines(list(found.on_hand)),
+        ]
+        if found.jobs:
+            details.append("Jobs:")
+        details += [f"  {use.role} by {use.job}: {format_quantity(use.qty)}" for use in found.jobs]
+        customers = sorted({shipment.customer for shipment in found.shipments})
+        details.append(
+            f"Made from {len(found.backward)}, into {len(found.forward)};"
+            f" shipped to {len(customers)} customer{'s' if len(customers) != 1 else ''}"
+        )
+        return self.respond(context, f"Lot {number} of {part.number}", details=tuple(details))
+
+    def _serial(self, part: Part, number: str, context: Context) -> Response:
+        serial = context.session.get(Serial, (part.number, number))
+        if serial is None:
+            raise NotFound(f"No serial {number} of {part.number}")
+        where = f" at {serial.location}" if serial.location else ""
+        found = trace(context.session, part.number, serial=number)
+        details = [
+            part.description,
+            f"{serial.status.replace('_', ' ')}{where}",
+            f"Made from {len(found.backward)}, into {len(found.forward)}",
+            *[f"  shipped on {each.so} to {each.customer}" for each in found.shipments],
+        ]
+        return self.respond(context, f"Serial {number} of {part.number}", details=tuple(details))
+
+    def _job(self, number: str, context: Context) -> Response:
+        job = context.session.get(Job, number)
+        if job is None:
+            raise NotFound(f"Unknown job {number}")
+        used = context.session.execute(
+            select(JobLot.role, JobLot.part, JobLot.lot, JobLot.serial, JobLot.qty)
+            .where(JobLot.job == number)
+            .order_by(JobLot.role, JobLot.part, JobLot.lot, JobLot.serial)
+        ).all()
+        details = [f"{job.status}, makes {format_quantity(job.qty)} {job.part}", "To pick:"]
+        details += pick_list_lines(pick_list(context.session, number))
+        details.append("Used and made:")
+        details += [
+            f"  {role} {part} {lot or serial or ''} {format_quantity(qty)}".rstrip()
+            for role, part, lot, serial, qty in used
+        ] or ["  nothing yet"]
+        return self.respond(context, f"Job {number}", details=tuple(details))
