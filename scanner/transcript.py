@@ -8,6 +8,7 @@ line, unless the caller keeps going. It is also how a batch scanner's dump is lo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,11 +61,15 @@ class Replay:
         }
 
 
+# Only CR, LF and CRLF end a line: str.splitlines would also split on GS (0x1D), which
+# separates the fields of one GS1 scan.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def transcript_lines(text: str) -> list[tuple[int, str]]:
     """The inputs of a transcript with their line numbers; blanks and comments left out."""
     inputs = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        scan = line.rstrip("\r\n")
+    for number, scan in enumerate(_LINE_END.split(text), start=1):
         if not scan.strip() or scan.lstrip().startswith("#"):
             continue
         inputs.append((number, scan))

@@ -1,5 +1,6 @@
 """Shared fixtures: a migrated database on SQLite and, when LOTSCAN_TEST_PG_URL is set, on
-PostgreSQL (each test gets a schema of its own), and a fixed clock."""
+PostgreSQL (each test gets a schema of its own), a fixed clock, and a handheld on the test
+plant."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import open_database
 from scanner.workspace import sqlite_url
+from tests.transcripts import Floor
 
 PG_URL = os.environ.get("LOTSCAN_TEST_PG_URL")
 NOW = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
@@ -74,3 +76,9 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     yield factory
     engine = factory.kw["bind"]
     engine.dispose()
+
+
+@pytest.fixture
+def floor(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Floor:
+    """The test plant (tests/plant.py) with one handheld on it, driven by transcripts."""
+    return Floor.on_plant(sessions, clock)

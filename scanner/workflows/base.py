@@ -9,6 +9,7 @@ durable before the next prompt, and a scan that is refused changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +26,10 @@ from scanner.models import Location, Movement, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
 from scanner.scan import Item, Scan, ScanKind
+
+# The most lots or serials one line may number. A slip of the thumb in a range's last number
+# (LOT0001..LOT1000 for LOT0010) must not record a thousand containers and print their labels.
+MAX_NUMBERS = 500
 
 
 class Level(StrEnum):
@@ -146,15 +151,61 @@ def quantity_answer(scan: Scan) -> Decimal:
     return qty
 
 
-def number_answer(scan: Scan, part: str, what: str) -> str:
-    """A lot or serial number scanned or typed: text, or an item label of the same part."""
+def number_answer(
+    scan: Scan, part: str, what: str, session: Session, *, generate: bool = True
+) -> str:
+    """A lot or serial number scanned or typed: text, or the (10) or (21) of an item label
+    that names this part or no part at all (a supplier's lone lot barcode)."""
     if scan.kind == ScanKind.TEXT and scan.value:
         return scan.value
     if scan.kind == ScanKind.ITEM and scan.item is not None:
         number = scan.item.lot if what == "lot" else scan.item.serial
-        if number and scan.item.part in (None, part):
+        if number and _names_part(session, scan.item, part):
             return number
-    raise Refusal(f"Scan or type the {what} number of {part}, or scan CMD:GEN")
+    raise Refusal(
+        f"Scan or type the {what} number of {part}" + (", or scan CMD:GEN" if generate else "")
+    )
+
+
+def _names_part(session: Session, item: Item, part: str) -> bool:
+    if not item.gtin and not item.part:
+        return True
+    try:
+        return part_of(session, item).number == part
+    except LotscanError:
+        return False
+
+
+def whole_count(qty: Decimal, part: str) -> int:
+    """How many serials `qty` units of `part` need: a whole number, at most MAX_NUMBERS."""
+    if qty != int(qty):
+        raise Refusal(
+            f"{part} is serial-tracked: it comes in whole units, not {format_quantity(qty)}"
+        )
+    if qty > MAX_NUMBERS:
+        raise Refusal(f"At most {MAX_NUMBERS} serials in one line: scan {part} in smaller counts")
+    return int(qty)
+
+
+def label_count(item: Item) -> Decimal | None:
+    """The count (30) on an item label, if any; a label counting nothing is refused."""
+    if item.count is None:
+        return None
+    if item.count < 1:
+        raise Refusal("The label's count (30) must be at least 1")
+    return Decimal(item.count)
+
+
+_LAST_DIGITS = re.compile(r"(\d+)\D*$")
+
+
+def _range_size(first: str, last: str) -> int | None:
+    """How many numbers first..last spans, judged by their last runs of digits only, so a
+    range too long to fill is refused before it is filled; None when it cannot tell."""
+    low, high = _LAST_DIGITS.search(first), _LAST_DIGITS.search(last)
+    if low is None or high is None:
+        return None
+    return int(high.group(1)) - int(low.group(1)) + 1
 
 
 def split_evenly(qty: Decimal, containers: int, uom: str) -> Decimal:
@@ -216,14 +267,20 @@ class NumberEntry:
             else:
                 raise Refusal(f"Scan or type the last {self.what} number")
             return None
-        number = number_answer(scan, self.part, self.what)
+        number = number_answer(scan, self.part, self.what, context.session)
         if self.generating and self.first is None:
             self.first = number
             return None
         if self.generating:
-            first, self.first = self.first, None
+            first, self.first = self.first or "", None
+            size = _range_size(first, number)
+            if wanted is None and size is not None and size > MAX_NUMBERS:
+                return (
+                    f"{first}..{number} is {size} numbers, more than one line takes"
+                    f" ({MAX_NUMBERS}): scan the first number again"
+                )
             try:
-                numbers = number_range(first or "", number, expected=wanted)
+                numbers = number_range(first, number, expected=wanted)
             except RuleViolation as problem:
                 return f"{problem}: scan the first number again"
             self.numbers += numbers

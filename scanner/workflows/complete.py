@@ -26,9 +26,11 @@ from scanner.workflows.base import (
     Response,
     Workflow,
     first_location_of_kind,
+    label_count,
     location_of,
     part_of,
     quantity_answer,
+    whole_count,
 )
 
 
@@ -116,10 +118,11 @@ class Complete(Workflow):
             raise RuleViolation(f"Job {job.number} makes {job.part}, not {part.number}")
         output = Output(part.number, part.tracking, part.uom)
         item = scan.item
+        output.qty = label_count(item)
         if part.tracking == Tracking.SERIAL and item.serial:
+            if output.qty not in (None, 1):
+                raise Refusal(f"{part.number} is serial-tracked: scan one serial at a time")
             output.qty, output.serials = Decimal(1), [item.serial]
-        elif item.count is not None:
-            output.qty = Decimal(item.count)
         if part.tracking == Tracking.LOT:
             output.lot = item.lot or self._assigned_lot(context)
         self.output = output
@@ -143,13 +146,11 @@ class Complete(Workflow):
         if output.tracking == Tracking.LOT and output.lot is None:
             output.numbers = output.numbers or NumberEntry(output.part, "lot", count=1)
             return self.respond(context, f"{output.part}: which lot?", Level.INFO)
-        if output.tracking == Tracking.SERIAL and len(output.serials) < int(output.qty):
-            if output.qty != int(output.qty):
-                raise Refusal("Serial-tracked assemblies are made in whole units")
-            output.numbers = output.numbers or NumberEntry(
-                output.part, "serial", count=int(output.qty)
-            )
-            return self.respond(context, f"{output.part}: serial numbers", Level.INFO)
+        if output.tracking == Tracking.SERIAL:
+            wanted = whole_count(output.qty, output.part)
+            if len(output.serials) < wanted:
+                output.numbers = output.numbers or NumberEntry(output.part, "serial", count=wanted)
+                return self.respond(context, f"{output.part}: serial numbers", Level.INFO)
         return self._record(output, context)
 
     def _record(self, output: Output, context: Context) -> Response:

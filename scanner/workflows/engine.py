@@ -101,8 +101,15 @@ class Handheld:
         operator = context.session.get(Operator, badge)
         if operator is None:
             raise NotFound(f"Unknown badge {badge}")
+        dropped = self.workflow is not None and self.workflow.in_progress
         self.operator = badge
         self.workflow = None
+        if dropped:
+            return Response(
+                prompt=self.prompt(),
+                message=f"Unfinished line dropped. Hello, {operator.name}",
+                level=Level.WARNING,
+            )
         return Response(prompt=self.prompt(), message=f"Hello, {operator.name}", level=Level.OK)
 
     def _start(self, workflow: Workflow, context: Context) -> Response:

@@ -15,7 +15,7 @@ from scanner.picking import PickLine, issue_warnings, pick_list
 from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Level, Refusal, Response, Workflow, location_of
-from scanner.workflows.lines import Line, line_text, settle_source, start_line
+from scanner.workflows.lines import Line, check_on_hand, line_text, settle_source, start_line
 
 
 def pick_list_lines(lines: list[PickLine]) -> tuple[str, ...]:
@@ -101,6 +101,7 @@ class Issue(Workflow):
             return self.respond(context, f"{line.what} is in several places", Level.INFO)
         if line.missing() is None and not self.warnings and not line.checked:
             assert line.qty is not None
+            check_on_hand(context, line)  # no warning to confirm for stock that is not there
             found = issue_warnings(
                 context.session, self.job, line.part, line.qty, context.today, lot=line.lot
             )

@@ -11,14 +11,16 @@ from sqlalchemy import select
 from scanner.caches import stock_key
 from scanner.errors import RuleViolation
 from scanner.ledger import describe
-from scanner.models import Balance, Part, Tracking
+from scanner.models import Balance, Lot, LotStatus, Part, Serial, SerialStatus, Tracking
 from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,
     NumberEntry,
     Refusal,
+    label_count,
     location_of,
+    number_answer,
     part_of,
     quantity_answer,
 )
@@ -74,7 +76,11 @@ class Line:
         if needed == "source":
             if scan.kind != ScanKind.LOCATION:
                 raise Refusal("Scan the location it comes from (LOC:...)")
-            self.source = location_of(context.session, scan.value or "").code
+            code = location_of(context.session, scan.value or "").code
+            places = places_holding(context, self)
+            if code not in places:
+                raise Refusal(f"No {self.what} at {code}: it is at {', '.join(places)}")
+            self.source = code
             return None
         if needed == "qty":
             self.qty = quantity_answer(scan)
@@ -87,14 +93,8 @@ class Line:
                 self.lot = self.generated_lot.numbers[0]
                 self.generated_lot = None
             return problem
-        if scan.kind == ScanKind.ITEM and scan.item is not None:
-            value = scan.item.lot if needed == "lot" else scan.item.serial
-        elif scan.kind == ScanKind.TEXT:
-            value = scan.value
-        else:
-            value = None
-        if not value:
-            raise Refusal(f"Scan or type the {needed} of {self.part}")
+        what = "lot" if needed == "lot" else "serial"
+        value = number_answer(scan, self.part, what, context.session, generate=False)
         if needed == "lot":
             self.lot = value
         else:
@@ -117,7 +117,7 @@ def start_line(scan: Scan, context: Context, source: str | None) -> Line:
             raise Refusal(f"{part.number} is serial-tracked: scan one serial at a time")
     else:
         line.lot = item.lot if part.tracking == Tracking.LOT else None
-        line.qty = Decimal(item.count) if item.count is not None else None
+        line.qty = label_count(item)
     return line
 
 
@@ -142,16 +142,48 @@ def places_holding(context: Context, line: Line) -> list[str]:
 
 def settle_source(context: Context, line: Line) -> list[str]:
     """Fills in the source when one place holds the stock; returns the places to choose
-    from otherwise. Refuses when no place holds it."""
+    from otherwise. Refuses when no place holds it, or when its lot is on hold or recalled
+    (before any warning is confirmed or destination scanned for it)."""
+    if line.lot is not None and line.tracking == Tracking.LOT:
+        lot = context.session.get(Lot, (line.part, line.lot))
+        if lot is not None and lot.status != LotStatus.ACTIVE:
+            words = "on hold" if lot.status == LotStatus.HOLD else lot.status
+            raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
     if line.missing() != "source":
         return []
     places = places_holding(context, line)
     if not places:
-        raise RuleViolation(f"No {line.what} in stock")
+        raise RuleViolation(f"No {line.what} in stock{_whereabouts(context, line)}")
     if len(places) == 1:
         line.source = places[0]
         return []
     return places
+
+
+def _whereabouts(context: Context, line: Line) -> str:
+    """Where a serial that is not in stock went, if it went anywhere."""
+    if line.serial is None:
+        return ""
+    record = context.session.get(Serial, (line.part, line.serial))
+    if record is None or record.status not in (SerialStatus.SHIPPED, SerialStatus.CONSUMED):
+        return ""
+    return ": it was shipped" if record.status == SerialStatus.SHIPPED else ": it went into a job"
+
+
+def check_on_hand(context: Context, line: Line) -> None:
+    """Refuses a line taking more than its source holds, before anything else is asked."""
+    part = context.session.get(Part, line.part)
+    assert part is not None and line.qty is not None and line.source is not None
+    lot, serial = stock_key(part, line.lot, line.serial)
+    balance = context.session.get(Balance, (line.part, lot, serial, line.source))
+    held = balance.qty if balance is not None else Decimal(0)
+    if held == 0:
+        raise RuleViolation(f"No {line.what} at {line.source}")
+    if held < line.qty:
+        raise RuleViolation(
+            f"Only {format_quantity(held)} {line.uom} of {line.what} at {line.source},"
+            f" not {format_quantity(line.qty)}"
+        )
 
 
 def line_text(line: Line) -> str:

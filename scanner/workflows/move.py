@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Level, Refusal, Response, Workflow, location_of
-from scanner.workflows.lines import Line, line_text, settle_source, start_line
+from scanner.workflows.lines import Line, check_on_hand, line_text, settle_source, start_line
 
 
 class Move(Workflow):
@@ -54,6 +54,7 @@ class Move(Workflow):
         self.places = settle_source(context, line)
         if self.places:
             return self.respond(context, f"{line.what} is in several places", Level.INFO)
+        check_on_hand(context, line)
         return self.respond(context, f"{line_text(line)} from {line.source}", Level.INFO)
 
     def _record(self, line: Line, destination: str, context: Context) -> Response:

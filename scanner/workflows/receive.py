@@ -28,10 +28,12 @@ from scanner.workflows.base import (
     Response,
     Workflow,
     first_location_of_kind,
+    label_count,
     location_of,
     part_of,
     quantity_answer,
     split_evenly,
+    whole_count,
 )
 
 
@@ -113,12 +115,11 @@ class Receive(Workflow):
         if self.po is not None:
             purchase_order_line(context.session, self.po, None, part)  # refuses early
         arrival = Arrival(part.number, part.tracking, part.uom, expiry=item.expiry)
-        if part.tracking == Tracking.SERIAL:
-            arrival.qty = Decimal(1) if item.serial else _count(item.count)
-            if item.serial:
-                arrival.serials = [item.serial]
-        elif item.count is not None:
-            arrival.qty = Decimal(item.count)
+        arrival.qty = label_count(item)
+        if part.tracking == Tracking.SERIAL and item.serial:
+            if arrival.qty not in (None, 1):
+                raise Refusal(f"{part.number} is serial-tracked: scan one serial at a time")
+            arrival.qty, arrival.serials = Decimal(1), [item.serial]
         if part.tracking == Tracking.LOT and item.lot:
             arrival.lots = [item.lot]
             arrival.supplier_lot = item.lot if self.po else None
@@ -140,11 +141,13 @@ class Receive(Workflow):
         if arrival.tracking == Tracking.LOT and not arrival.lots:
             arrival.numbers = arrival.numbers or NumberEntry(arrival.part, "lot")
             return self.respond(context, f"{arrival.part}: which lot?", Level.INFO)
-        if arrival.tracking == Tracking.SERIAL and len(arrival.serials) < int(arrival.qty):
-            arrival.numbers = arrival.numbers or NumberEntry(
-                arrival.part, "serial", count=int(arrival.qty)
-            )
-            return self.respond(context, f"{arrival.part}: serial numbers", Level.INFO)
+        if arrival.tracking == Tracking.SERIAL:
+            wanted = whole_count(arrival.qty, arrival.part)
+            if len(arrival.serials) < wanted:
+                arrival.numbers = arrival.numbers or NumberEntry(
+                    arrival.part, "serial", count=wanted
+                )
+                return self.respond(context, f"{arrival.part}: serial numbers", Level.INFO)
         return self._record(arrival, context)
 
     def _record(self, arrival: Arrival, context: Context) -> Response:
@@ -183,14 +186,6 @@ class Receive(Workflow):
         what = f"{count} {'containers' if arrival.tracking == Tracking.LOT else 'units'}"
         summary = f"Received {part.number}" + (f": {what}" if count > 1 else "")
         return self.respond(context, summary, Level.OK)
-
-
-def _count(count: int | None) -> Decimal | None:
-    if count is None:
-        return None
-    if count < 1:
-        raise Refusal("The label's count (30) must be at least 1")
-    return Decimal(count)
 
 
 def _expiry(context: Context, part: Part, lot: str) -> date | None:

@@ -59,6 +59,8 @@ class Ship(Workflow):
             assert part is not None
             order_line = sales_order_line(context.session, self.so, None, part)
             line.lot_required = order_line.lot_control and part.tracking != Tracking.SERIAL
+            if line.lot_required and line.lot is None and scan.item is not None:
+                line.lot = scan.item.lot  # the (10) on the label names the shipment's lot
             self.line, self.order_line = line, order_line.line
             return self._next(context)
         problem = self.line.answer(scan, context)
