@@ -80,7 +80,8 @@ def number_range(first: str, last: str, expected: int | None = None) -> list[str
         raise RuleViolation(f"{last} comes before {first}")
     count = high - low + 1
     if expected is not None and count != expected:
-        raise RuleViolation(f"{first}..{last} is {count} numbers, but {expected} are needed")
+        needed = "1 is" if expected == 1 else f"{expected} are"
+        raise RuleViolation(f"{first}..{last} is {count} numbers, but {needed} needed")
     numbers = [f"{start.head}{n:0{width}d}{start.tail}" for n in range(low, high + 1)]
     for number in numbers:
         check_number(number)

@@ -2,8 +2,9 @@
 
 One input per line, exactly as the scanner sends it (GS as the raw 0x1D character or the
 text `<GS>`); blank lines and lines starting with `#` are skipped. The first error, or a
-warning that the next line does not confirm with CMD:OK, stops the replay and names its
-line, unless the caller keeps going. It is also how a batch scanner's dump is loaded.
+warning that the next line does not answer (CMD:OK, or CMD:CANCEL to drop the line), stops
+the replay and names its line, unless the caller keeps going. It is also how a batch
+scanner's dump is loaded.
 """
 
 from __future__ import annotations
@@ -104,11 +105,13 @@ def replay(
 
 
 def _confirms(handheld: Handheld, text: str) -> bool:
+    """Whether `text` answers a warning: CMD:OK goes on, CMD:CANCEL deliberately drops the
+    line. Anything else leaves the warning unconfirmed."""
     try:
         scan = read_scan(text, handheld.config)
     except LotscanError:
         return False
-    return scan.kind == ScanKind.COMMAND and scan.value == "OK"
+    return scan.kind == ScanKind.COMMAND and scan.value in ("OK", "CANCEL")
 
 
 def _unconfirmed(line: ReplayedLine) -> str:

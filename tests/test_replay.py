@@ -85,12 +85,20 @@ JOB:J-HOUSING
 """
 
 
-@pytest.mark.parametrize("after", ["", "(240)BOLT(30)1\n", "CMD:CANCEL\n"])
+@pytest.mark.parametrize("after", ["", "(240)BOLT(30)1\n"])
 def test_an_unconfirmed_warning_stops_the_replay_at_its_line(floor: Floor, after: str) -> None:
     text = BOLTS_FOR_THE_HOUSING_JOB.replace("J-HOUSING\n", "J-HOUSING\n# no bolts in it\n")
     ok, stopped_at, reason, problems = run(floor, text + after)
     assert (ok, stopped_at, problems) == (False, 7, [7])
     assert reason == "BOLT is not on job J-HOUSING's list (not confirmed with CMD:OK)"
+    assert floor.stock("BOLT") == {("", "RCV"): 10}
+
+
+def test_a_warning_answered_with_cancel_drops_the_line_and_goes_on(floor: Floor) -> None:
+    result = replay(
+        floor.handheld, transcript_lines(BOLTS_FOR_THE_HOUSING_JOB + "CMD:CANCEL\nCMD:DONE\n")
+    )
+    assert result.ok and result.stopped_at is None
     assert floor.stock("BOLT") == {("", "RCV"): 10}
 
 

@@ -55,7 +55,7 @@ def test_the_job_scan_shows_its_pick_list_first_to_expire_first(floor: Floor) ->
         "PIGMENT: need 2",
         "  PG-1 @RCV 5",
         "RESIN: need 20",
-        "  R-OLD @RCV 10 exp 2026-10-01",
+        "  R-OLD @RCV 10 EXPIRED 2026-10-01",
         "  R-SOON @RCV 10 exp 2026-12-01",
         "  R-LATE @A-01 5 exp 2027-03-01",
     )

@@ -178,3 +178,22 @@ def test_a_malformed_scan_mid_line_changes_nothing(floor: Floor, scan: str, mess
     assert floor.snapshot() == before
     assert floor.scan("R-1").message == "Received RESIN"  # the line went on where it was
     assert floor.stock("RESIN") == {("R-1", "RCV"): 10}
+
+
+def test_undo_in_the_middle_of_a_line_asks_to_finish_or_cancel_it_first(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)5
+        (240)RESIN(30)25
+        CMD:UNDO
+        CMD:CANCEL
+        CMD:UNDO
+    """)
+    assert (steps.at(5).level, steps.at(5).message) == (
+        Level.ERROR,
+        "Finish this line or CMD:CANCEL it, then CMD:UNDO",
+    )
+    assert steps.last.level == Level.OK
+    assert floor.stock("BOLT") == {}
+    assert floor.agrees()

@@ -148,6 +148,8 @@ class Handheld:
         workflow = self.workflow
         if workflow is None or not workflow.lines:
             return self._refused("Nothing to undo in this workflow")
+        if workflow.in_progress:
+            return self._refused("Finish this line or CMD:CANCEL it, then CMD:UNDO")
         line = workflow.lines.pop()
         for movement_id in reversed(line):
             undo = context.ledger.reverse(

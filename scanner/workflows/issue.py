@@ -9,6 +9,8 @@ the job, more than the job still needs.
 
 from __future__ import annotations
 
+from datetime import date
+
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import Job, JobStatus
 from scanner.picking import PickLine, issue_warnings, pick_list
@@ -18,8 +20,8 @@ from scanner.workflows.base import Context, Level, Refusal, Response, Workflow, 
 from scanner.workflows.lines import Line, check_on_hand, line_text, settle_source, start_line
 
 
-def pick_list_lines(lines: list[PickLine]) -> tuple[str, ...]:
-    """The pick list as short lines for a 40-column screen."""
+def pick_list_lines(lines: list[PickLine], today: date) -> tuple[str, ...]:
+    """The pick list as short lines for a 40-column screen; expired lots are marked."""
     shown: list[str] = []
     for line in lines:
         if line.remaining <= 0:
@@ -28,6 +30,8 @@ def pick_list_lines(lines: list[PickLine]) -> tuple[str, ...]:
         for stock in line.suggestions[:3]:
             what = stock.lot or stock.serial or "-"
             expiry = f" exp {stock.expiry}" if stock.expiry else ""
+            if stock.expired(today):
+                expiry = f" EXPIRED {stock.expiry}"
             shown.append(f"  {what} @{stock.location} {format_quantity(stock.qty)}{expiry}")
     return tuple(shown) or ("Nothing left to pick",)
 
@@ -88,7 +92,7 @@ class Issue(Workflow):
         if job.status != JobStatus.OPEN:
             raise RuleViolation(f"Job {number} is {job.status}")
         self.job = job.number
-        details = pick_list_lines(pick_list(context.session, job.number))
+        details = pick_list_lines(pick_list(context.session, job.number), context.today)
         return self.respond(context, f"Job {job.number}: {job.part}", details=details)
 
     def _next(self, context: Context) -> Response:

@@ -101,7 +101,7 @@ class Lookup(Workflow):
             .order_by(JobLot.role, JobLot.part, JobLot.lot, JobLot.serial)
         ).all()
         details = [f"{job.status}, makes {format_quantity(job.qty)} {job.part}", "To pick:"]
-        details += pick_list_lines(pick_list(context.session, number))
+        details += pick_list_lines(pick_list(context.session, number), context.today)
         details.append("Used and made:")
         details += [
             f"  {role} {part} {lot or serial or ''} {format_quantity(qty)}".rstrip()
