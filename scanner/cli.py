@@ -113,7 +113,58 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-going", action="store_true", help="go on past errors and unconfirmed warnings"
     )
     replay.set_defaults(handler=run_replay)
+
+    add_label_parser(commands, common)
     return parser
+
+
+def add_label_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """`lotscan label KIND ... --format F -o FILE`: one kind of label a subcommand."""
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument(
+        "--format",
+        choices=["png", "svg", "pdf", "zpl"],
+        help="the output (default: from the file name's suffix)",
+    )
+    output.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write; - for stdout"
+    )
+    output.add_argument(
+        "--layout",
+        default="4x2-203",
+        metavar="NAME|PATH",
+        help="4x2-203 (default), 4x2-300, 4x6-203, 4x6-300, or a .json/.toml layout file",
+    )
+    label = commands.add_parser(
+        "label", parents=[common], help="render a lot, serial, location or assembly label"
+    )
+    kinds = label.add_subparsers(title="kinds", metavar="KIND", required=True)
+    parents = [common, output]
+    lot = kinds.add_parser("lot", parents=parents, help="a lot container's label")
+    lot.add_argument("--part", required=True)
+    lot.add_argument("--lot", required=True)
+    lot.add_argument("--expiry", metavar="YYYY-MM-DD", help="when the lot has none recorded")
+    lot.add_argument("--qty", metavar="N", help="what the container holds")
+    serial = kinds.add_parser("serial", parents=parents, help="a serialized unit's label")
+    serial.add_argument("--part", required=True)
+    serial.add_argument("--serial", required=True)
+    location = kinds.add_parser("location", parents=parents, help="a location's label")
+    location.add_argument("--location", required=True)
+    assembly = kinds.add_parser(
+        "assembly", parents=parents, help="the label of a job's pre-assigned lot"
+    )
+    assembly.add_argument("--job", required=True)
+    assembly.add_argument("--lot", help="which one, when the job has several assigned")
+    for kind, parser in (
+        ("lot", lot),
+        ("serial", serial),
+        ("location", location),
+        ("assembly", assembly),
+    ):
+        parser.set_defaults(handler=run_label, kind=kind)
 
 
 def import_kinds() -> list[str]:
@@ -197,6 +248,52 @@ def run_decode(args: argparse.Namespace) -> int:
     else:
         print(format_decoded(barcodes))
     return 0
+
+
+def run_label(args: argparse.Namespace) -> int:
+    from labels.content import (
+        label_for_assembly,
+        label_for_location,
+        label_for_lot,
+        label_for_serial,
+    )
+    from labels.layout import layout_named
+    from labels.output import LabelFormat, format_of, render
+
+    target = Path(args.output)
+    chosen = LabelFormat(args.format) if args.format else format_of(target)
+    if chosen is None:
+        raise LotscanError(f"Say which format to write {target} in: --format png|svg|pdf|zpl")
+    layout = layout_named(args.layout)
+    expiry = _iso_date(args.expiry, "--expiry") if getattr(args, "expiry", None) else None
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        if args.kind == "lot":
+            label = label_for_lot(session, args.part, args.lot, qty=args.qty, expiry=expiry)
+        elif args.kind == "serial":
+            label = label_for_serial(session, args.part, args.serial)
+        elif args.kind == "location":
+            label = label_for_location(session, args.location)
+        else:
+            label = label_for_assembly(session, args.job, lot=args.lot)
+    data = render([label], layout, chosen)
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        raise LotscanError(f"Cannot write {target}: {error.strerror or error}") from None
+    print(f"Wrote the {args.kind} label ({layout.name}, {chosen.value}) to {target}")
+    return 0
+
+
+def _iso_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise LotscanError(f"{option} {text} is not a date: write it as YYYY-MM-DD") from None
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -1,0 +1,107 @@
+"""Labels as images for office printers and previews: PNG and PDF (one label a page) drawn
+with Pillow at the printer's resolution, one pixel a dot; SVG in the same dots.
+
+Bars are drawn from the symbol's modules at whole dots, never scaled, so every bar of a
+module is the same width: the image is what a thermal printer at that dpi would print.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+from PIL import Image, ImageDraw
+
+from labels import fonts
+from labels.compose import Align, Drawing, Text
+
+_FONT_FAMILY = "Aileron, Helvetica, Arial, sans-serif"
+
+
+def to_image(drawing: Drawing) -> Image.Image:
+    """The label in 8-bit grey, one pixel a printer dot."""
+    image = Image.new("L", (drawing.width, drawing.height), 255)
+    draw = ImageDraw.Draw(image)
+    for bars in drawing.bars:
+        for x, width in bars.runs():
+            draw.rectangle((x, bars.y, x + width - 1, bars.y + bars.height - 1), fill=0)
+    for text in drawing.texts:
+        width = fonts.stroke(text.size, text.bold)
+        draw.text(
+            (_left(text) + width, text.y),
+            text.text,
+            font=fonts.font(text.size),
+            fill=0,
+            anchor="la",
+            stroke_width=width,
+            stroke_fill=0,
+        )
+    return image
+
+
+def to_png(drawing: Drawing) -> bytes:
+    out = io.BytesIO()
+    to_image(drawing).save(out, "PNG", dpi=(drawing.dpi, drawing.dpi), optimize=True)
+    return out.getvalue()
+
+
+def to_pdf(drawings: Sequence[Drawing]) -> bytes:
+    """One page a label, each page the size of its label. Pages are black and white, as a
+    thermal printer prints them: Pillow stores those losslessly (CCITT G4), where grey
+    would go through JPEG and blur the bars' edges."""
+    if not drawings:
+        raise ValueError("A PDF needs at least one label")
+    first, *rest = [_black_and_white(to_image(drawing)) for drawing in drawings]
+    out = io.BytesIO()
+    first.save(
+        out,
+        "PDF",
+        resolution=float(drawings[0].dpi),
+        save_all=True,
+        append_images=rest,
+        title="lotscan labels",
+    )
+    return out.getvalue()
+
+
+def to_svg(drawing: Drawing) -> str:
+    """The label as SVG, its user unit one printer dot and its size in inches."""
+    inches_wide = drawing.width / drawing.dpi
+    inches_high = drawing.height / drawing.dpi
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{inches_wide:g}in" '
+        f'height="{inches_high:g}in" viewBox="0 0 {drawing.width} {drawing.height}">',
+        f'<rect width="{drawing.width}" height="{drawing.height}" fill="#fff"/>',
+    ]
+    for bars in drawing.bars:
+        path = "".join(f"M{x} {bars.y}h{width}v{bars.height}h{-width}z" for x, width in bars.runs())
+        lines.append(f'<path class="barcode" data-hri={quoteattr(bars.symbol.hri)} d="{path}"/>')
+    for text in drawing.texts:
+        anchor = {Align.LEFT: "start", Align.RIGHT: "end", Align.CENTER: "middle"}[text.align]
+        x = {
+            Align.LEFT: text.x,
+            Align.RIGHT: text.x + text.width,
+            Align.CENTER: text.x + text.width // 2,
+        }[text.align]
+        weight = ' font-weight="bold"' if text.bold else ""
+        lines.append(
+            f'<text x="{x}" y="{text.y + fonts.ascent(text.size)}" font-size="{text.size}" '
+            f'font-family="{_FONT_FAMILY}" text-anchor="{anchor}"{weight}>'
+            f"{escape(text.text)}</text>"
+        )
+    lines.append("</svg>")
+    return "\n".join(lines) + "\n"
+
+
+def _black_and_white(image: Image.Image) -> Image.Image:
+    return image.point(lambda value: 255 if value >= 128 else 0).convert("1", dither=None)
+
+
+def _left(text: Text) -> int:
+    """Where the text starts, by its measured width and its alignment in its box."""
+    if text.align == Align.LEFT:
+        return text.x
+    spare = text.width - fonts.text_width(text.text, text.size, text.bold)
+    return text.x + (spare if text.align == Align.RIGHT else spare // 2)
