@@ -59,7 +59,7 @@ from scanner.models import (
 )
 from scanner.workspace import sqlite_url
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Raise it when the generator changes what it makes: cached databases are then remade."""
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 CHUNK = 20_000

@@ -245,13 +245,16 @@ class Movement(Base):
         ),
         ForeignKeyConstraint(["so", "so_line"], ["sales_order_lines.so", "sales_order_lines.line"]),
         Index("ix_movements_device_seq", "device_id", "device_seq", unique=True),
-        Index("ix_movements_part_lot", "part", "lot"),
+        # The kind last: a trace asks for a lot's or a serial's receipts or shipments, and
+        # reads only those rows instead of every movement of the lot (scanner.trace).
+        Index("ix_movements_part_lot", "part", "lot", "kind"),
         # Partial: most movements carry no serial, and SQLite's planner would otherwise count
         # every NULL as one value and build an automatic index instead of using this one.
         Index(
             "ix_movements_part_serial",
             "part",
             "serial",
+            "kind",
             sqlite_where=sql("serial IS NOT NULL"),
             postgresql_where=sql("serial IS NOT NULL"),
         ),
@@ -304,7 +307,9 @@ class JobLot(Base):
     __tablename__ = "job_lots"
     __table_args__ = (
         _enum_check("role", JobLotRole),
-        Index("ix_job_lots_node", "part", "lot", "serial", "role"),
+        # Covering (job and qty too): the trace's walk finds the jobs that used or made a
+        # node from this index alone, without reading the table.
+        Index("ix_job_lots_node", "part", "lot", "serial", "role", "job", "qty"),
     )
 
     job: Mapped[code] = mapped_column(ForeignKey("jobs.number"), primary_key=True)

@@ -157,7 +157,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("job", "role", "part", "lot", "serial", name=op.f("pk_job_lots")),
     )
     with op.batch_alter_table("job_lots", schema=None) as batch_op:
-        batch_op.create_index("ix_job_lots_node", ["part", "lot", "serial", "role"], unique=False)
+        batch_op.create_index(
+            "ix_job_lots_node", ["part", "lot", "serial", "role", "job", "qty"], unique=False
+        )
 
     op.create_table(
         "lots",
@@ -245,10 +247,10 @@ def upgrade() -> None:
     with op.batch_alter_table("movements", schema=None) as batch_op:
         batch_op.create_index("ix_movements_device_seq", ["device_id", "device_seq"], unique=True)
         batch_op.create_index("ix_movements_job", ["job"], unique=False)
-        batch_op.create_index("ix_movements_part_lot", ["part", "lot"], unique=False)
+        batch_op.create_index("ix_movements_part_lot", ["part", "lot", "kind"], unique=False)
         batch_op.create_index(
             "ix_movements_part_serial",
-            ["part", "serial"],
+            ["part", "serial", "kind"],
             unique=False,
             sqlite_where=sa.text("serial IS NOT NULL"),
             postgresql_where=sa.text("serial IS NOT NULL"),
