@@ -1,8 +1,8 @@
 """trace_recall: a supplier recalls a raw-material lot; find everything made from it and every
 customer it reached.
 
-Ours is `scanner.trace.trace()`: one recursive query per direction, one more for the
-receipts and one for the shipments. The baseline does the same work the way code without
+Ours is `scanner.trace.trace()`: one statement per direction that walks the genealogy and
+returns the relatives with their receipts or shipments. The baseline does the same work the way code without
 recursive SQL would: a breadth-first walk over the genealogy (`JobLot`) with a query per
 node for the jobs that consumed it and a query per job for what it made, then a query per
 lot for its shipments (and the same, backwards, for its origins). Both return the same trace;
@@ -36,7 +36,8 @@ from scanner.models import (
     SalesOrder,
 )
 from scanner.stock import StockRow
-from scanner.trace import MAX_DEPTH, JobUse, Receipt, Relative, Shipment, Trace, trace
+from scanner.trace import JobUse, Receipt, Relative, Shipment, Trace, trace
+from scanner.trace_queries import MAX_DEPTH
 
 NAME = "trace_recall"
 GOAL = 0.05
