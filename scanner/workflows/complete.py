@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from scanner.errors import NotFound, RuleViolation
-from scanner.models import Job, JobStatus, Lot, Part, Tracking
+from scanner.errors import RuleViolation
+from scanner.models import Job, Lot, Part, Tracking
 from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
@@ -28,6 +28,7 @@ from scanner.workflows.base import (
     first_location_of_kind,
     label_count,
     location_of,
+    open_job,
     part_of,
     quantity_answer,
     whole_count,
@@ -98,11 +99,7 @@ class Complete(Workflow):
         return self._next(context)
 
     def _choose_job(self, number: str, context: Context) -> Response:
-        job = context.session.get(Job, number)
-        if job is None:
-            raise NotFound(f"Unknown job {number}")
-        if job.status != JobStatus.OPEN:
-            raise RuleViolation(f"Job {number} is {job.status}")
+        job = open_job(context.session, number)
         self.job = job.number
         return self.respond(context, f"Job {job.number}: {job.part}")
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from scanner.errors import NotFound, RuleViolation
-from scanner.models import Job, JobStatus
 from scanner.picking import PickLine, issue_warnings, pick_list
 from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
-from scanner.workflows.base import Context, Level, Refusal, Response, Workflow, location_of
-from scanner.workflows.lines import Line, check_on_hand, line_text, settle_source, start_line
+from scanner.workflows.base import Context, Level, Refusal, Response, location_of, open_job
+from scanner.workflows.lines import (
+    Line,
+    TakingWorkflow,
+    check_on_hand,
+    line_text,
+    start_line,
+)
 
 
 def pick_list_lines(lines: list[PickLine], today: date) -> tuple[str, ...]:
@@ -36,20 +40,14 @@ def pick_list_lines(lines: list[PickLine], today: date) -> tuple[str, ...]:
     return tuple(shown) or ("Nothing left to pick",)
 
 
-class Issue(Workflow):
+class Issue(TakingWorkflow):
     name = "ISSUE"
 
     def __init__(self) -> None:
         super().__init__()
         self.job: str | None = None
         self.source: str | None = None
-        self.line: Line | None = None
-        self.places: list[str] = []
         self.warnings: list[str] = []
-
-    @property
-    def in_progress(self) -> bool:
-        return self.line is not None
 
     def prompt(self) -> str:
         if self.job is None:
@@ -61,8 +59,8 @@ class Issue(Workflow):
         return self.line.prompt(self.places)
 
     def cancel(self) -> str:
-        self.line, self.warnings, self.places = None, [], []
-        return "Line cancelled"
+        self.warnings = []
+        return super().cancel()
 
     def handle(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
@@ -74,35 +72,26 @@ class Issue(Workflow):
             if self.job is None:
                 raise Refusal("Scan the job first (JOB:...)")
             self.line = start_line(scan, context, self.source)
-            return self._next(context)
+            return self.next_step(context)
         if self.warnings:
             if scan.kind == ScanKind.COMMAND and scan.value == "OK":
                 self.warnings.pop(0)
-                return self._next(context)
+                return self.next_step(context)
             raise Refusal(f"{self.warnings[0]}: scan CMD:OK to go on or CMD:CANCEL")
-        problem = self.line.answer(scan, context)
-        if problem:
-            return self.respond(context, problem, Level.ERROR)
-        return self._next(context)
+        return self.answer(scan, context)
 
     def _choose_job(self, number: str, context: Context) -> Response:
-        job = context.session.get(Job, number)
-        if job is None:
-            raise NotFound(f"Unknown job {number}")
-        if job.status != JobStatus.OPEN:
-            raise RuleViolation(f"Job {number} is {job.status}")
+        job = open_job(context.session, number)
         self.job = job.number
         details = pick_list_lines(pick_list(context.session, job.number), context.today)
         return self.respond(context, f"Job {job.number}: {job.part}", details=details)
 
-    def _next(self, context: Context) -> Response:
+    def next_step(self, context: Context) -> Response:
         line = self.line
         assert line is not None and self.job is not None
-        if line.missing() not in ("source", None):
-            return self.respond(context, line.what, Level.INFO)
-        self.places = settle_source(context, line)
-        if self.places:
-            return self.respond(context, f"{line.what} is in several places", Level.INFO)
+        asking = self.gather(context)
+        if asking is not None:
+            return asking
         if line.missing() is None and not self.warnings and not line.checked:
             assert line.qty is not None
             check_on_hand(context, line)  # no warning to confirm for stock that is not there
@@ -125,6 +114,5 @@ class Issue(Workflow):
             serial=line.serial, operator=context.operator,
         )  # fmt: skip
         context.note(movement, f"Issued {line_text(line)}")
-        self.line, self.places = None, []
-        self.line_recorded(context, first)
+        self.line_done(context, first)
         return self.respond(context, f"Issued {line_text(line)} to {self.job}")

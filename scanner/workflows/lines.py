@@ -16,8 +16,11 @@ from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,
+    Level,
     NumberEntry,
     Refusal,
+    Response,
+    Workflow,
     label_count,
     location_of,
     number_answer,
@@ -189,3 +192,48 @@ def check_on_hand(context: Context, line: Line) -> None:
 def line_text(line: Line) -> str:
     assert line.qty is not None
     return f"{format_quantity(line.qty)} {line.uom} of {line.what}"
+
+
+class TakingWorkflow(Workflow):
+    """A workflow whose lines take stock from a place (ISSUE, SHIP, MOVE): the line in
+    progress, and the places to choose from when its stock sits in more than one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line: Line | None = None
+        self.places: list[str] = []
+
+    @property
+    def in_progress(self) -> bool:
+        return self.line is not None
+
+    def cancel(self) -> str:
+        self.line, self.places = None, []
+        return "Line cancelled"
+
+    def answer(self, scan: Scan, context: Context) -> Response:
+        """Feeds one answer to the line in progress, then asks for what comes next."""
+        assert self.line is not None
+        problem = self.line.answer(scan, context)
+        if problem:
+            return self.respond(context, problem, Level.ERROR)
+        return self.next_step(context)
+
+    def next_step(self, context: Context) -> Response:
+        raise NotImplementedError
+
+    def gather(self, context: Context) -> Response | None:
+        """Asks for what the line still lacks (its lot, serial, quantity, or which of several
+        places it comes from); None once the line has it all."""
+        line = self.line
+        assert line is not None
+        if line.missing() not in ("source", None):
+            return self.respond(context, line.what, Level.INFO)
+        self.places = settle_source(context, line)
+        if self.places:
+            return self.respond(context, f"{line.what} is in several places", Level.INFO)
+        return None
+
+    def line_done(self, context: Context, first: int) -> None:
+        self.line, self.places = None, []
+        self.line_recorded(context, first)

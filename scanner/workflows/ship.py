@@ -11,24 +11,18 @@ from scanner.errors import NotFound
 from scanner.models import Part, SalesOrder, Tracking
 from scanner.orders import sales_order_line
 from scanner.scan import Scan, ScanKind
-from scanner.workflows.base import Context, Level, Refusal, Response, Workflow, location_of
-from scanner.workflows.lines import Line, line_text, settle_source, start_line
+from scanner.workflows.base import Context, Refusal, Response, location_of
+from scanner.workflows.lines import Line, TakingWorkflow, line_text, start_line
 
 
-class Ship(Workflow):
+class Ship(TakingWorkflow):
     name = "SHIP"
 
     def __init__(self) -> None:
         super().__init__()
         self.so: str | None = None
         self.source: str | None = None
-        self.line: Line | None = None
         self.order_line: int | None = None
-        self.places: list[str] = []
-
-    @property
-    def in_progress(self) -> bool:
-        return self.line is not None
 
     def prompt(self) -> str:
         if self.so is None:
@@ -36,10 +30,6 @@ class Ship(Workflow):
         if self.line is None:
             return f"Scan item for {self.so}"
         return self.line.prompt(self.places)
-
-    def cancel(self) -> str:
-        self.line, self.places = None, []
-        return "Line cancelled"
 
     def handle(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
@@ -62,20 +52,15 @@ class Ship(Workflow):
             if line.lot_required and line.lot is None and scan.item is not None:
                 line.lot = scan.item.lot  # the (10) on the label names the shipment's lot
             self.line, self.order_line = line, order_line.line
-            return self._next(context)
-        problem = self.line.answer(scan, context)
-        if problem:
-            return self.respond(context, problem, Level.ERROR)
-        return self._next(context)
+            return self.next_step(context)
+        return self.answer(scan, context)
 
-    def _next(self, context: Context) -> Response:
+    def next_step(self, context: Context) -> Response:
         line = self.line
         assert line is not None
-        if line.missing() not in ("source", None):
-            return self.respond(context, line.what, Level.INFO)
-        self.places = settle_source(context, line)
-        if self.places:
-            return self.respond(context, f"{line.what} is in several places", Level.INFO)
+        asking = self.gather(context)
+        if asking is not None:
+            return asking
         return self._record(line, context)
 
     def _record(self, line: Line, context: Context) -> Response:
@@ -86,6 +71,5 @@ class Ship(Workflow):
             lot=line.lot, serial=line.serial, operator=context.operator,
         )  # fmt: skip
         context.note(movement, f"Shipped {line_text(line)}")
-        self.line, self.places = None, []
-        self.line_recorded(context, first)
+        self.line_done(context, first)
         return self.respond(context, f"Shipped {line_text(line)} on {self.so}")
