@@ -2,11 +2,11 @@
 customer it reached.
 
 Ours is `scanner.trace.trace()`: one statement per direction that walks the genealogy and
-returns the relatives with their receipts or shipments. The baseline does the same work the way code without
-recursive SQL would: a breadth-first walk over the genealogy (`JobLot`) with a query per
-node for the jobs that consumed it and a query per job for what it made, then a query per
-lot for its shipments (and the same, backwards, for its origins). Both return the same trace;
-the benchmark checks that before timing anything.
+returns the relatives with their receipts or shipments. The baseline does the same work the
+way code without recursive SQL would: a breadth-first walk over the genealogy (`JobLot`)
+with a query per node for the jobs that consumed it and a query per job for what it made,
+then a query per lot for its shipments (and the same, backwards, for its origins). Both
+return the same trace; the benchmark checks that before timing anything.
 """
 
 from __future__ import annotations
