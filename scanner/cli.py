@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -21,16 +21,19 @@ from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.workspace import database_url
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from labels.printing import PrinterSettings
+    from scanner.workflows.base import LabelDue
+
 Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    handler: Handler = getattr(args, "handler", run_tui)
     try:
         return handler(args)
     except LotscanError as error:
@@ -63,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo", parents=[common], help="build a fresh demo workspace with some history"
+    )
+    demo.add_argument(
+        "--no-tui", action="store_true", help="build it and print a summary; open no screen"
     )
     demo.set_defaults(handler=run_demo)
 
@@ -115,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=run_replay)
 
     add_label_parser(commands, common)
+    add_printing_parsers(commands, common)
     return parser
 
 
@@ -165,6 +172,49 @@ def add_label_parser(
         ("assembly", assembly),
     ):
         parser.set_defaults(handler=run_label, kind=kind)
+
+
+def add_printing_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """`lotscan printer [set URL | on | off]` and `lotscan print-queue [retry|drop ID |
+    deliver]`: this device's printer, and the labels waiting for it."""
+    printer = commands.add_parser(
+        "printer", parents=[common], help="this device's label printer (show, set, on, off)"
+    )
+    printer.set_defaults(handler=run_printer_show)
+    actions = printer.add_subparsers(title="actions", metavar="ACTION")
+    chosen = actions.add_parser(
+        "set", parents=[common], help="print to URL: tcp://HOST:9100, lp://QUEUE, file:///DIR"
+    )
+    chosen.add_argument("url", metavar="URL")
+    chosen.add_argument(
+        "--layout", metavar="NAME|PATH", help="the label stock (default 4x2-203, or as before)"
+    )
+    chosen.set_defaults(handler=run_printer_set)
+    for state, help_text in (("on", "queue labels as they fall due"), ("off", "queue none")):
+        actions.add_parser(state, parents=[common], help=help_text).set_defaults(
+            handler=run_printer_switch, on=state == "on"
+        )
+
+    queue = commands.add_parser(
+        "print-queue", parents=[common], help="labels waiting for the printer, and printed"
+    )
+    queue.add_argument("--json", action="store_true", help="a JSON list for programs")
+    queue.add_argument("--status", choices=["waiting", "printed", "dropped"], help="only these")
+    queue.set_defaults(handler=run_print_queue_list)
+    jobs = queue.add_subparsers(title="actions", metavar="ACTION")
+    for action, help_text in (
+        ("retry", "put a dropped job back in the queue, or print a printed one again"),
+        ("drop", "take a waiting job out of the queue"),
+    ):
+        job = jobs.add_parser(action, parents=[common], help=help_text)
+        job.add_argument("id", type=int, metavar="ID")
+        job.set_defaults(handler=run_print_queue_change, action=action)
+    jobs.add_parser("deliver", parents=[common], help="send the waiting jobs now").set_defaults(
+        handler=run_print_queue_deliver
+    )
 
 
 def import_kinds() -> list[str]:
@@ -296,12 +346,112 @@ def _iso_date(text: str, option: str) -> date:
         raise LotscanError(f"{option} {text} is not a date: write it as YYYY-MM-DD") from None
 
 
+def run_printer_show(args: argparse.Namespace) -> int:
+    from labels.printing import printer_settings
+    from labels.queue import waiting_count
+
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        settings = printer_settings(session)
+        waiting = waiting_count(session)
+    print(_printer_text(settings))
+    print(f"Waiting to print: {waiting}")
+    return 0
+
+
+def _printer_text(settings: PrinterSettings) -> str:
+    printer = settings.printer()
+    if printer is None:
+        named, state = "none set (lotscan printer set URL)", "off (no printer)"
+    else:
+        named = f"{printer.url} ({printer.format.value.upper()})"
+        state = "on" if settings.enabled else "off (lotscan printer on)"
+    return f"Printer: {named}\nLayout: {settings.layout}\nPrinting: {state}"
+
+
+def run_printer_set(args: argparse.Namespace) -> int:
+    from labels.printing import set_printer
+
+    sessions = open_database(database_url(args.db))
+    with unit_of_work(sessions) as session:
+        settings = set_printer(session, args.url, args.layout)
+    print(_printer_text(settings))
+    return 0
+
+
+def run_printer_switch(args: argparse.Namespace) -> int:
+    from labels.printing import set_printing
+
+    sessions = open_database(database_url(args.db))
+    with unit_of_work(sessions) as session:
+        set_printing(session, args.on)
+    print(f"Printing is {'on' if args.on else 'off'}")
+    return 0
+
+
+def run_print_queue_list(args: argparse.Namespace) -> int:
+    from labels.queue import format_jobs, job_json, list_jobs
+
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        jobs = list_jobs(session, args.status)
+        if args.json:
+            print_json([job_json(job) for job in jobs])
+        else:
+            print(format_jobs(jobs))
+    return 0
+
+
+def run_print_queue_change(args: argparse.Namespace) -> int:
+    from labels.queue import drop, retry
+
+    sessions = open_database(database_url(args.db))
+    with unit_of_work(sessions) as session:
+        job = (retry if args.action == "retry" else drop)(session, args.id)
+        done = "waits to print" if args.action == "retry" else "is dropped"
+        print(f"Print job {job.id} ({job.description}) {done}")
+    return 0
+
+
+def run_print_queue_deliver(args: argparse.Namespace) -> int:
+    from labels.queue import deliver_waiting
+
+    report = deliver_waiting(open_database(database_url(args.db)))
+    if report.ok:
+        print(report.summary())
+        return 0
+    print(f"lotscan: {report.summary()}", file=sys.stderr)
+    return 1
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from scanner.demo import build_demo, demo_url
 
     url = args.db or demo_url()
     summary = build_demo(url, today=date.today())
-    print(summary)
+    # Only a person at a terminal gets the screen; scripts and CI get the summary.
+    if args.no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(summary)
+        return 0
+    return open_tui(url)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    """`lotscan` with no command: the handheld screen on the workspace's device database."""
+    return open_tui(database_url(args.db))
+
+
+def open_tui(url: str) -> int:
+    """Runs the handheld app on the database at `url` until the operator quits."""
+    from scanner.scan import scan_config
+    from scanner.settings import device_id
+    from screens.app import LotscanApp
+
+    sessions = open_database(url)
+    with unit_of_work(sessions) as session:
+        config = scan_config(session)
+        device = device_id(session)
+    LotscanApp(sessions, config=config, device=device).run()
     return 0
 
 
@@ -326,4 +476,33 @@ def run_replay(args: argparse.Namespace) -> int:
         print(format_replay(result))
     if result.stopped_at is not None:
         print(f"lotscan: {args.file}, line {result.stopped_at}: {result.reason}", file=sys.stderr)
-    return 0 if result.ok else 1
+    due = [label for line in result.lines for label in line.response.labels]
+    queued = _print_labels_due(sessions, due)
+    return 0 if result.ok and queued else 1
+
+
+def _print_labels_due(sessions: sessionmaker[Session], due: Sequence[LabelDue]) -> bool:
+    """Queues the labels a replay made due and tries to print them, saying how it went on
+    standard error. A printer that does not answer leaves them waiting and is no failure:
+    the movements are recorded. False when the labels could not be made."""
+    from labels.printing import printer_settings, queue_labels_due
+    from labels.queue import deliver_waiting
+
+    if not due:
+        return True
+    try:
+        with unit_of_work(sessions) as session:
+            if not printer_settings(session).printing:
+                return True
+            queued = queue_labels_due(session, due)
+    except LotscanError as error:
+        print(f"lotscan: the labels were not queued: {error}", file=sys.stderr)
+        return False
+    report = deliver_waiting(sessions)
+    line = f"{len(queued)} label{'s' if len(queued) != 1 else ''} queued, "
+    line += f"{len(report.printed)} printed"
+    if report.waiting:
+        line += f", {len(report.waiting)} still waiting"
+        line += f" ({report.reason()}; lotscan print-queue deliver tries again)"
+    print(line, file=sys.stderr)
+    return True

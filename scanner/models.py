@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Uuid,
@@ -327,3 +328,39 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class PrintJobStatus(StrEnum):
+    WAITING = "waiting"
+    PRINTED = "printed"
+    DROPPED = "dropped"
+
+
+class PrintJob(Base):
+    """One label on its way to a printer (labels.queue): rendered when it fell due, so what
+    prints is what the scan recorded, and kept here until the printer took it. A printer
+    that is off or unreachable only leaves the job waiting; a restart changes nothing."""
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        _enum_check("status", PrintJobStatus),
+        # labels.output.LabelFormat; the models cannot import labels (DESIGN §2).
+        CheckConstraint("format IN ('png', 'svg', 'pdf', 'zpl')", name="format_valid"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        Index("ix_print_jobs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[timestamp]
+    printer: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(10))
+    layout: Mapped[str] = mapped_column(String(200))
+    description: Mapped[text]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), default=PrintJobStatus.WAITING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    printed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set while a deliverer is sending the job, so another one leaves it alone.
+    sending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

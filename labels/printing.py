@@ -1,0 +1,89 @@
+"""This device's printer, kept in its settings table, and the labels a workflow made due
+put in the print queue for it.
+
+`printer.url` names the printer (labels.printers), `printer.layout` the stock it holds
+(default 4x2-203), `printer.enabled` whether labels are queued at all (`on`/`off`). The
+format follows the printer: ZPL for a raw TCP port, PDF for a system queue, PNG (or the
+URL's `?format=`) for a folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from labels.content import label_for_due
+from labels.layout import DEFAULT_LAYOUT, layout_named
+from labels.printers import MAX_URL, Printer, printer_at
+from labels.queue import enqueue
+from scanner.errors import RuleViolation
+from scanner.models import PrintJob
+from scanner.settings import get_setting, put_setting
+
+if TYPE_CHECKING:
+    from scanner.workflows.base import LabelDue
+
+URL = "printer.url"
+LAYOUT = "printer.layout"
+ENABLED = "printer.enabled"
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    url: str | None
+    layout: str
+    enabled: bool
+
+    @property
+    def printing(self) -> bool:
+        """Whether labels due are queued: printing is on and a printer is set."""
+        return self.enabled and self.url is not None
+
+    def printer(self) -> Printer | None:
+        return printer_at(self.url) if self.url else None
+
+
+def printer_settings(session: Session) -> PrinterSettings:
+    return PrinterSettings(
+        url=get_setting(session, URL) or None,
+        layout=get_setting(session, LAYOUT) or DEFAULT_LAYOUT,
+        enabled=(get_setting(session, ENABLED) or "on") == "on",
+    )
+
+
+def set_printer(session: Session, url: str, layout: str | None = None) -> PrinterSettings:
+    """Points this device at a printer and turns printing on. The URL and the layout are
+    checked; the printer is not contacted."""
+    printer = printer_at(url)
+    if layout is not None:
+        if len(layout) > MAX_URL:
+            raise RuleViolation(f"A layout name or path is at most {MAX_URL} characters")
+        layout_named(layout)
+        put_setting(session, LAYOUT, layout)
+    put_setting(session, URL, printer.url)
+    put_setting(session, ENABLED, "on")
+    return printer_settings(session)
+
+
+def set_printing(session: Session, on: bool) -> PrinterSettings:
+    """Printing on or off; labels due while it is off are not queued."""
+    if on and get_setting(session, URL) is None:
+        raise RuleViolation("No printer is set: name one with lotscan printer set URL")
+    put_setting(session, ENABLED, "on" if on else "off")
+    return printer_settings(session)
+
+
+def queue_labels_due(session: Session, due: Sequence[LabelDue]) -> list[PrintJob]:
+    """The labels a workflow made due, queued for this device's printer; nothing when
+    printing is off or no printer is set. Never contacts the printer."""
+    if not due:
+        return []
+    settings = printer_settings(session)
+    printer = settings.printer() if settings.enabled else None
+    if printer is None:
+        return []
+    labels = [label_for_due(session, each) for each in due]
+    return enqueue(session, labels, printer.url, layout_named(settings.layout), printer.format)
