@@ -438,6 +438,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_tui(args: argparse.Namespace) -> int:
     """`lotscan` with no command: the handheld screen on the workspace's device database."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A script or CI that runs bare `lotscan` must not hang on a screen nobody sees.
+        raise LotscanError("the handheld screen needs a terminal; lotscan --help lists commands")
     return open_tui(database_url(args.db))
 
 

@@ -1,0 +1,48 @@
+"""Help on F1: the scan language (with this site's prefixes) and the function keys."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from scanner.scan import ScanConfig
+from screens.keys import COMMAND_KEYS
+
+
+def help_text(config: ScanConfig) -> str:
+    """The scan language as the operator scans it, then the keys."""
+    command = config.command
+    rows = [
+        ("Sign in", f"{config.operator}<badge>"),
+        ("Start", f"{command}RECEIVE ISSUE COMPLETE SHIP MOVE ASSIGN LOOKUP"),
+        ("Finish", f"{command}DONE"),
+        ("Drop line", f"{command}CANCEL"),
+        ("Reverse last", f"{command}UNDO"),
+        ("Confirm warning", f"{command}OK"),
+        ("Number range", f"{command}GEN, then first and last"),
+        ("Location", f"{config.location}<code>"),
+        ("Job", f"{config.job}<number>"),
+        ("Purchase order", f"{config.po}<number>"),
+        ("Sales order", f"{config.so}<number>"),
+        ("Item", "GS1: (01) GTIN or (240) part, (10) lot, (21) serial, (17) expiry, (30) count"),
+        ("Anything else", "answers the prompt: a quantity, a lot or serial number"),
+    ]
+    lines = ["SCANS"]
+    lines += [f"{what}: {scan}" for what, scan in rows]
+    lines += ["", "KEYS", "F1: this help (Esc closes it)", "PgUp/PgDn: scroll it"]
+    lines += [f"{shown}: {command}{name}" for _, shown, name, _ in COMMAND_KEYS]
+    lines += ["Ctrl+]: GS (field separator)", "Ctrl+Q: quit"]
+    return "\n".join(lines)
+
+
+class HelpPanel(VerticalScroll, can_focus=False):
+    """Shown in place of the work area on F1; the scan field keeps the focus meanwhile, so
+    a scan fired while help is up is not lost."""
+
+    def __init__(self, config: ScanConfig, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.config = config
+
+    def compose(self) -> ComposeResult:
+        yield Static(help_text(self.config), markup=False)
