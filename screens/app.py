@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,10 +76,14 @@ class LotscanApp(App[None]):
         device: str = "",
         operator: str | None = None,
         cursor_blink: bool = True,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         """`device` is the name shown on the status line; `operator`, a badge to sign in
-        with at start (as if scanned); `cursor_blink` off keeps screenshots still."""
+        with at start (as if scanned); `cursor_blink` off keeps screenshots still;
+        `keymap` moves bindings to this device's keys, {binding id: keys} such as
+        {"receive": "ctrl+r"} (the ids are in screens/keys.py and screens/handheld.py)."""
         super().__init__()
+        self._device_keymap = dict(keymap or {})
         self.cursor_blink = cursor_blink
         self.sessions = sessions
         self.config = config or ScanConfig()
@@ -97,6 +101,8 @@ class LotscanApp(App[None]):
         return HandheldScreen()
 
     def on_mount(self) -> None:
+        if self._device_keymap:
+            self.set_keymap(self._device_keymap)
         if self._first_operator:
             self.submit(f"{self.config.operator}{self._first_operator}")
 
@@ -180,6 +186,7 @@ class LotscanApp(App[None]):
             self.notify(f"Labels not queued: {message.problem}", severity="error")
             self.bell()
         elif message.count:
+            self._queue_changed()
             self._deliver()
 
     def _deliver(self) -> None:
@@ -200,7 +207,14 @@ class LotscanApp(App[None]):
 
     def on_labels_delivered(self, message: LabelsDelivered) -> None:
         self._delivering = False
+        self._queue_changed()
         self.notify(message.summary, severity="information" if message.ok else "warning")
         if self._deliver_again:
             self._deliver_again = False
             self._deliver()
+
+    def _queue_changed(self) -> None:
+        """An open queue panel reads the queue again."""
+        for screen in self.screen_stack:
+            if isinstance(screen, HandheldScreen) and screen.aside == "queue":
+                screen.read_queue()

@@ -1,7 +1,7 @@
 """The handheld screen, the app's only screen: the prompt, the scan field, the last feedback
-in a fixed place, and below them one of three panels: sign-in, the work (details of the
-last answer, such as a pick list or a lookup, beside what this workflow has recorded), or
-help.
+in a fixed place, and below them one of four panels: sign-in, the work (details of the
+last answer, such as a pick list or a lookup, beside what this workflow has recorded), help
+or the device's queue.
 
 One screen with one scan field for the app's whole life, on purpose: a Textual screen owns
 its focus, so switching screens while a scanner is sending (sign-in, then the next scan
@@ -10,17 +10,23 @@ right behind it; help opened mid-burst) would split a scan between two fields or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from sqlalchemy.exc import DBAPIError
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Log, Static
 
+from scanner.errors import LotscanError
 from screens.feedback import Feedback
 from screens.help import HelpPanel
-from screens.keys import COMMAND_KEYS, STARTS, menu_lines
+from screens.keys import COMMAND_KEYS, QUEUE_KEY, STARTS, menu_lines
+from screens.queue import QueuePanel, queue_lines
 from screens.scan_field import ScanField
 from screens.sign_in import SignInPanel
 from screens.status_bar import StatusBar
@@ -32,6 +38,13 @@ if TYPE_CHECKING:
 
 class WorkLog(Log, can_focus=False):
     """What this workflow recorded, newest at the bottom; the scan field keeps the focus."""
+
+
+@dataclass
+class QueueRead(Message):
+    """What the queue panel should show, read by a worker."""
+
+    lines: tuple[str, ...]
 
 
 class HandheldScreen(Screen[None]):
@@ -50,13 +63,23 @@ class HandheldScreen(Screen[None]):
             )
             for key, shown, command, label in COMMAND_KEYS
         ),
+        Binding(
+            QUEUE_KEY,
+            "queue",
+            "Queue",
+            key_display="^P",
+            show=False,  # no room at 40 columns; help lists it
+            id="queue",
+            tooltip="Labels waiting to print; movements waiting to sync",
+        ),
         Binding("pageup", "page(-1)", "Page up", show=False, id="page-up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="page-down"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.help_open = False
+        # A panel shown over the work area until its key or Esc: "help", "queue" or None.
+        self.aside: str | None = None
         self.ready = False  # every widget is mounted and the view drawn once
 
     @property
@@ -75,6 +98,7 @@ class HandheldScreen(Screen[None]):
                     yield Static("", id="details", markup=False)
                 yield WorkLog(id="log", auto_scroll=True)
             yield HelpPanel(self.lotscan.config, id="help")
+            yield QueuePanel(id="queue")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -88,17 +112,25 @@ class HandheldScreen(Screen[None]):
     # ---- keys -------------------------------------------------------------------------
 
     def action_command(self, command: str) -> None:
-        if self.help_open and command == "CANCEL":
-            self.action_help()  # Esc closes help first
+        if self.aside is not None and command == "CANCEL":
+            self._toggle(self.aside)  # Esc closes help or the queue first
             return
         self.lotscan.send_command(command)
 
     def action_help(self) -> None:
-        self.help_open = not self.help_open
+        self._toggle("help")
+
+    def action_queue(self) -> None:
+        self._toggle("queue")
+
+    def _toggle(self, aside: str) -> None:
+        self.aside = None if self.aside == aside else aside
+        if self.aside == "queue":
+            self.read_queue()
         self.render_view(self.lotscan.view)
 
     def action_page(self, direction: int) -> None:
-        panel = self.query_one("#help" if self.help_open else "#details-box", VerticalScroll)
+        panel = self.query_one(f"#{self.aside or 'details-box'}", VerticalScroll)
         if direction > 0:
             panel.scroll_page_down()
         else:
@@ -112,7 +144,7 @@ class HandheldScreen(Screen[None]):
             return True
         view = self.lotscan.view
         command = parameters[0]
-        if command == "CANCEL" and self.help_open:
+        if command == "CANCEL" and self.aside is not None:
             return True
         if view.operator is None:
             return False
@@ -139,6 +171,26 @@ class HandheldScreen(Screen[None]):
         if list(log.lines) != list(view.log):
             log.clear()
             log.write_lines(view.log)
-        panel = "help" if self.help_open else "sign-in" if view.operator is None else "work"
+        panel = self.aside or ("sign-in" if view.operator is None else "work")
         self.query_one(ContentSwitcher).current = panel
         self.refresh_bindings()
+
+    # ---- the queue --------------------------------------------------------------------
+
+    def read_queue(self) -> None:
+        """Reads the queue into its panel, off the event loop; the panel says it is reading
+        meanwhile."""
+        self.query_one(QueuePanel).reading()
+        self._read_queue()
+
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def _read_queue(self) -> None:
+        try:
+            with self.lotscan.sessions() as session:
+                lines = queue_lines(session)
+        except (LotscanError, DBAPIError) as error:
+            lines = (f"The queue could not be read: {error}",)
+        self.post_message(QueueRead(lines))
+
+    def on_queue_read(self, message: QueueRead) -> None:
+        self.query_one(QueuePanel).show(message.lines)

@@ -32,7 +32,7 @@ def help_text(config: ScanConfig) -> str:
     lines += [f"{what}: {scan}" for what, scan in rows]
     lines += ["", "KEYS", "F1: this help (Esc closes it)", "PgUp/PgDn: scroll it"]
     lines += [f"{shown}: {command}{name}" for _, shown, name, _ in COMMAND_KEYS]
-    lines += ["Ctrl+]: GS (field separator)", "Ctrl+Q: quit"]
+    lines += ["Ctrl+]: GS (field separator)", "Ctrl+P: queue; Ctrl+Q: quit"]
     return "\n".join(lines)
 
 

@@ -23,6 +23,8 @@ STEP_KEYS = (
     ("f12", "F12", "GEN", "Gen"),
 )
 COMMAND_KEYS = START_KEYS + STEP_KEYS
+# F1 to F12 are all taken: the device's queue (labels waiting to print) is on Ctrl+P.
+QUEUE_KEY = "ctrl+p"
 STARTS = frozenset(command for _, _, command, _ in START_KEYS)
 
 
