@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from bench.result import Result
 
-BENCHMARKS = ("trace_recall",)
+BENCHMARKS = ("trace_recall", "scan_commit", "label_png")
 FULL = 1.0
 QUICK = 0.1
 TINY = 0.005

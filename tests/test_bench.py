@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,16 +16,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bench import label_png, scan_commit
 from bench.generate import Plant, plant_database
 from bench.history import simulate
 from bench.suite import TINY
 from bench.trace_recall import differences, walk_per_node
+from labels.compose import compose
+from labels.layout import DEFAULT_LAYOUT, layout_named
 from scanner.db import open_database, reading
 from scanner.models import Balance, Movement
 from scanner.replay import cache_differences
 from scanner.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -126,4 +131,44 @@ def test_bench_prints_a_table_with_the_machine(plant: Plant, data_dir: Path) -> 
     assert result.returncode == 0, result.stderr
     assert "trace_recall" in result.stdout
     assert "<= 0.05" in result.stdout
+    assert "scan_commit" in result.stdout and "label_png" in result.stdout
     assert "SQLite" in result.stdout and "cores" in result.stdout
+
+
+def test_scan_commit_records_each_scan_and_each_bare_insert(plant: Plant, tmp_path: Path) -> None:
+    copy = tmp_path / "device.db"
+    shutil.copyfile(plant.path, copy)
+
+    ours, baseline = scan_commit.measure(copy, scans=5)
+
+    assert len(ours) == len(baseline) == 5
+    assert all(seconds > 0 for seconds in ours + baseline)
+
+
+def test_label_png_draws_the_same_symbols_as_python_barcode(plant: Plant) -> None:
+    layout = layout_named(DEFAULT_LAYOUT)
+    labels = label_png.lot_labels(plant, 3)
+    drawings = [compose(label, layout) for label in labels]
+    symbols = [(bars.symbol, bars.module, bars.height) for d in drawings for bars in d.bars]
+
+    label_png.check_same_symbols(symbols)
+    for symbol, module, height in symbols:
+        assert label_png.barcode_png(symbol, module, height, layout.dpi).startswith(PNG)
+
+
+@pytest.mark.parametrize("name", ["scan_commit", "label_png"])
+def test_bench_runs_each_new_benchmark_tiny(name: str, data_dir: Path, plant: Plant) -> None:
+    env = {**os.environ, "LOTSCAN_BENCH_DATA": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--only", name, "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout)[name]
+    assert measured["ours"] > 0 and measured["baseline"] > 0
+    assert measured["ratio"] == pytest.approx(measured["ours"] / measured["baseline"])
