@@ -8,9 +8,6 @@ Recording links the genealogy: what the job consumed becomes the parent of what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-
 from sqlalchemy import select
 
 from scanner.errors import RuleViolation
@@ -21,29 +18,15 @@ from scanner.workflows.base import (
     Context,
     LabelDue,
     Level,
-    NumberEntry,
     Refusal,
     Response,
     Workflow,
     first_location_of_kind,
-    label_count,
     location_of,
     open_job,
     part_of,
-    quantity_answer,
-    whole_count,
 )
-
-
-@dataclass
-class Output:
-    part: str
-    tracking: str
-    uom: str
-    qty: Decimal | None = None
-    lot: str | None = None
-    serials: list[str] = field(default_factory=list)
-    numbers: NumberEntry | None = None
+from scanner.workflows.incoming import Incoming
 
 
 class Complete(Workflow):
@@ -53,7 +36,7 @@ class Complete(Workflow):
         super().__init__()
         self.job: str | None = None
         self.location: str | None = None
-        self.output: Output | None = None
+        self.output: Incoming | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -65,10 +48,7 @@ class Complete(Workflow):
         output = self.output
         if output is None:
             return f"Scan {self.job}'s assembly to {self.location or 'LOC:?'}"
-        if output.qty is None:
-            return f"Quantity of {output.part} made ({output.uom})?"
-        assert output.numbers is not None
-        return output.numbers.prompt()
+        return output.prompt()
 
     def cancel(self) -> str:
         self.output = None
@@ -89,11 +69,7 @@ class Complete(Workflow):
             if self.job is None:
                 raise Refusal("Scan the job first (JOB:...)")
             return self._assembly(scan, context)
-        if output.qty is None:
-            output.qty = quantity_answer(scan)
-            return self._next(context)
-        assert output.numbers is not None
-        problem = output.numbers.take(scan, context)
+        problem = output.answer(scan, context)
         if problem:
             return self.respond(context, problem, Level.ERROR)
         return self._next(context)
@@ -113,15 +89,11 @@ class Complete(Workflow):
         assert job is not None
         if part.number != job.part:
             raise RuleViolation(f"Job {job.number} makes {job.part}, not {part.number}")
-        output = Output(part.number, part.tracking, part.uom)
-        item = scan.item
-        output.qty = label_count(item)
-        if part.tracking == Tracking.SERIAL and item.serial:
-            if output.qty not in (None, 1):
-                raise Refusal(f"{part.number} is serial-tracked: scan one serial at a time")
-            output.qty, output.serials = Decimal(1), [item.serial]
-        if part.tracking == Tracking.LOT:
-            output.lot = item.lot or self._assigned_lot(context)
+        output = Incoming(part.number, part.tracking, part.uom, one_lot=True)
+        output.read_item(part, scan.item)
+        assigned = self._assigned_lot(context) if part.tracking == Tracking.LOT else None
+        if not output.lots and assigned:
+            output.lots = [assigned]
         self.output = output
         return self._next(context)
 
@@ -132,25 +104,12 @@ class Complete(Workflow):
     def _next(self, context: Context) -> Response:
         output = self.output
         assert output is not None
-        if output.qty is None:
-            return self.respond(context, f"{output.part}: how many?", Level.INFO)
-        if output.numbers is not None and output.numbers.done:
-            if output.tracking == Tracking.SERIAL:
-                output.serials = output.numbers.numbers
-            else:
-                output.lot = output.numbers.numbers[0]
-            output.numbers = None
-        if output.tracking == Tracking.LOT and output.lot is None:
-            output.numbers = output.numbers or NumberEntry(output.part, "lot", count=1)
-            return self.respond(context, f"{output.part}: which lot?", Level.INFO)
-        if output.tracking == Tracking.SERIAL:
-            wanted = whole_count(output.qty, output.part)
-            if len(output.serials) < wanted:
-                output.numbers = output.numbers or NumberEntry(output.part, "serial", count=wanted)
-                return self.respond(context, f"{output.part}: serial numbers", Level.INFO)
+        asking = output.still_needs()
+        if asking is not None:
+            return self.respond(context, asking, Level.INFO)
         return self._record(output, context)
 
-    def _record(self, output: Output, context: Context) -> Response:
+    def _record(self, output: Incoming, context: Context) -> Response:
         assert self.job is not None and self.location is not None and output.qty is not None
         first = len(context.recorded)
         ledger = context.ledger
@@ -164,17 +123,18 @@ class Complete(Workflow):
                 context.note(movement, f"Completed {part.number} serial {serial}")
                 context.labels.append(LabelDue("serial", part.number, serial=serial))
         else:
+            lot_number = output.lots[0] if output.lots else None
             movement = ledger.produce(
-                self.job, output.qty, self.location, lot=output.lot, operator=context.operator
+                self.job, output.qty, self.location, lot=lot_number, operator=context.operator
             )
             amount = f"{format_quantity(output.qty)} {part.uom}"
             context.note(
-                movement, f"Completed {amount}" + (f" lot {output.lot}" if output.lot else "")
+                movement, f"Completed {amount}" + (f" lot {lot_number}" if lot_number else "")
             )
-            if output.lot:
-                lot = context.session.get(Lot, (part.number, output.lot))
+            if lot_number:
+                lot = context.session.get(Lot, (part.number, lot_number))
                 context.labels.append(
-                    LabelDue("lot", part.number, lot=output.lot,
+                    LabelDue("lot", part.number, lot=lot_number,
                              expiry=lot.expiry if lot else None, qty=output.qty)
                 )  # fmt: skip
         self.output = None

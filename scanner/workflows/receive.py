@@ -10,9 +10,8 @@ each serial.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from scanner.errors import NotFound
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
@@ -23,33 +22,23 @@ from scanner.workflows.base import (
     Context,
     LabelDue,
     Level,
-    NumberEntry,
     Refusal,
     Response,
     Workflow,
     first_location_of_kind,
-    label_count,
     location_of,
     part_of,
-    quantity_answer,
     split_evenly,
-    whole_count,
 )
+from scanner.workflows.incoming import Incoming
 
 
 @dataclass
-class Arrival:
-    """The line in progress: one item scan and what it still needs."""
+class Arrival(Incoming):
+    """The line in progress: one item scan, its expiry and supplier lot, what it still needs."""
 
-    part: str
-    tracking: str
-    uom: str
-    qty: Decimal | None = None
     expiry: date | None = None
     supplier_lot: str | None = None
-    numbers: NumberEntry | None = None
-    lots: list[str] = field(default_factory=list)
-    serials: list[str] = field(default_factory=list)
 
 
 class Receive(Workflow):
@@ -70,10 +59,7 @@ class Receive(Workflow):
         if arrival is None:
             where = self.location or "LOC:?"
             return f"Scan item to {where}" + (f" ({self.po})" if self.po else "")
-        if arrival.qty is None:
-            return f"Quantity of {arrival.part} ({arrival.uom})?"
-        assert arrival.numbers is not None
-        return arrival.numbers.prompt()
+        return arrival.prompt()
 
     def start(self, context: Context) -> Response:
         self.location = first_location_of_kind(context.session, "receiving")
@@ -96,11 +82,7 @@ class Receive(Workflow):
             return self.respond(context, f"Receiving to {self.location}")
         if arrival is None:
             return self._item(scan, context)
-        if arrival.qty is None:
-            arrival.qty = quantity_answer(scan)
-            return self._next(context)
-        assert arrival.numbers is not None
-        problem = arrival.numbers.take(scan, context)
+        problem = arrival.answer(scan, context)
         if problem:
             return self.respond(context, problem, Level.ERROR)
         return self._next(context)
@@ -115,14 +97,9 @@ class Receive(Workflow):
         if self.po is not None:
             purchase_order_line(context.session, self.po, None, part)  # refuses early
         arrival = Arrival(part.number, part.tracking, part.uom, expiry=item.expiry)
-        arrival.qty = label_count(item)
-        if part.tracking == Tracking.SERIAL and item.serial:
-            if arrival.qty not in (None, 1):
-                raise Refusal(f"{part.number} is serial-tracked: scan one serial at a time")
-            arrival.qty, arrival.serials = Decimal(1), [item.serial]
-        if part.tracking == Tracking.LOT and item.lot:
-            arrival.lots = [item.lot]
-            arrival.supplier_lot = item.lot if self.po else None
+        arrival.read_item(part, item)
+        if arrival.lots and self.po:
+            arrival.supplier_lot = arrival.lots[0]
         self.arrival = arrival
         return self._next(context)
 
@@ -130,24 +107,9 @@ class Receive(Workflow):
         """Asks for what the line still needs, or records it."""
         arrival = self.arrival
         assert arrival is not None
-        if arrival.qty is None:
-            return self.respond(context, f"{arrival.part}: how many?", Level.INFO)
-        if arrival.numbers is not None and arrival.numbers.done:
-            if arrival.tracking == Tracking.SERIAL:
-                arrival.serials = arrival.numbers.numbers
-            else:
-                arrival.lots = arrival.numbers.numbers
-            arrival.numbers = None
-        if arrival.tracking == Tracking.LOT and not arrival.lots:
-            arrival.numbers = arrival.numbers or NumberEntry(arrival.part, "lot")
-            return self.respond(context, f"{arrival.part}: which lot?", Level.INFO)
-        if arrival.tracking == Tracking.SERIAL:
-            wanted = whole_count(arrival.qty, arrival.part)
-            if len(arrival.serials) < wanted:
-                arrival.numbers = arrival.numbers or NumberEntry(
-                    arrival.part, "serial", count=wanted
-                )
-                return self.respond(context, f"{arrival.part}: serial numbers", Level.INFO)
+        asking = arrival.still_needs()
+        if asking is not None:
+            return self.respond(context, asking, Level.INFO)
         return self._record(arrival, context)
 
     def _record(self, arrival: Arrival, context: Context) -> Response:
