@@ -9,6 +9,7 @@ durable before the next prompt, and a scan that is refused changes nothing.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -317,6 +318,18 @@ class Workflow:
 
     def prompt(self) -> str:
         raise NotImplementedError
+
+    def snapshot(self) -> Workflow:
+        """A copy to put back when a scan is refused. The line in progress is copied deep;
+        the recorded lines only as a list, since a recorded line never changes: copying
+        them all made every scan slower the longer the shift went on."""
+        lines, self.lines = self.lines, []
+        try:
+            copied = copy.deepcopy(self)
+        finally:
+            self.lines = lines
+        copied.lines = list(lines)
+        return copied
 
     def start(self, context: Context) -> Response:
         return self.respond(context, f"{self.name}: {self.prompt()}", Level.INFO)

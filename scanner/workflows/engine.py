@@ -9,7 +9,6 @@ the workflow's state.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -66,7 +65,7 @@ class Handheld:
             scan = read_scan(raw, self.config)
         except LotscanError as problem:
             return self._refused(str(problem))
-        kept = (self.operator, copy.deepcopy(self.workflow))
+        kept = (self.operator, self.workflow.snapshot() if self.workflow else None)
         try:
             with unit_of_work(self.sessions) as session:
                 return self._dispatch(scan, Context(session, self.clock, self.operator or ""))
