@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import ClassVar
 
 from sqlalchemy import select
@@ -92,8 +93,9 @@ class Context:
     recorded: list[Recorded] = field(default_factory=list)
     labels: list[LabelDue] = field(default_factory=list)
 
-    @property
+    @cached_property
     def ledger(self) -> Ledger:
+        """One ledger for the scan: it reads the device id once, not per movement."""
         return Ledger(self.session, self.clock)
 
     @property
