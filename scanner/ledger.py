@@ -40,7 +40,7 @@ from scanner.models import (
 from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.quantity import format_quantity, to_quantity
-from scanner.settings import ExpiryPolicy, device_id, expiry_policy
+from scanner.settings import ExpiryPolicy, device_id, expiry_policy, pull_cursor
 
 Clock = Callable[[], datetime]
 
@@ -74,6 +74,7 @@ class Ledger:
         self.session = session
         self.clock = clock
         self.device = device_id(session)
+        self.cursor = pull_cursor(session)
 
     # ---- operations ---------------------------------------------------------------------
 
@@ -646,6 +647,7 @@ class Ledger:
             reverses=reverses.id if reverses else None,
             reason=reason,
             happened_at=self.clock(),
+            observed_cursor=self.cursor,
         )
         self.session.add(movement)
         apply_to_caches(self.session, movement, part, reverses)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -101,6 +102,26 @@ class MovementKind(StrEnum):
     MOVE = "move"
     ADJUST = "adjust"
     REVERSE = "reverse"
+
+
+class SyncState(StrEnum):
+    """Where a movement stands with the central store (DESIGN §5).
+
+    A movement this device recorded is `pending` until the store answers; then it takes the
+    store's outcome. A movement pulled from the store (another device's) arrives `applied` or
+    `flagged`. Held, rejected and voided movements stay in the ledger as a record of the scan
+    but do not count towards stock (`EFFECTIVE` is what counts).
+    """
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    FLAGGED = "flagged"
+    HELD = "held"
+    REJECTED = "rejected"
+    VOIDED = "voided"
+
+
+NOT_EFFECTIVE = (SyncState.HELD.value, SyncState.REJECTED.value, SyncState.VOIDED.value)
 
 
 class JobLotRole(StrEnum):
@@ -261,6 +282,16 @@ class Movement(Base):
         ),
         Index("ix_movements_job", "job"),
         Index("ix_movements_reverses", "reverses", unique=True),
+        Index("ix_movements_server_seq", "server_seq", unique=True),
+        # The outbox: a device's movements still waiting for the store, in order.
+        Index(
+            "ix_movements_outbox",
+            "device_id",
+            "device_seq",
+            sqlite_where=sql("sync_state = 'pending'"),
+            postgresql_where=sql("sync_state = 'pending'"),
+        ),
+        _enum_check("sync_state", SyncState),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -283,6 +314,14 @@ class Movement(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     happened_at: Mapped[timestamp]
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Sync (DESIGN §5): the state of this movement with the central store, the store's
+    # number for it once applied (its place in every device's pull), the pull cursor this
+    # device had reached when the scan was made (so the store can tell a stale source from a
+    # plain shortage), and the store's codes and message when it flagged or held it.
+    sync_state: Mapped[str] = mapped_column(String(10), default=SyncState.PENDING.value)
+    server_seq: Mapped[int | None] = mapped_column(BigInteger)
+    observed_cursor: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str | None] = mapped_column(String(300))
 
 
 class Balance(Base):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from scanner.models import (
     NO_LOT,
+    NOT_EFFECTIVE,
     Balance,
     JobLot,
     JobLotRole,
@@ -37,8 +38,14 @@ def _keys() -> tuple[ColumnElement[str], ColumnElement[str]]:
     return lot, serial
 
 
+def _counts() -> ColumnElement[bool]:
+    """Movements that count towards stock: not held, rejected or voided by the store."""
+    return Movement.sync_state.not_in(NOT_EFFECTIVE)
+
+
 def replayed_balances(session: Session) -> dict[StockKey, Decimal]:
-    """Stock on hand per (part, lot, serial, location), folded from every movement."""
+    """Stock on hand per (part, lot, serial, location), folded from every movement that
+    counts."""
     lot, serial = _keys()
     arrivals = (
         select(
@@ -49,7 +56,7 @@ def replayed_balances(session: Session) -> dict[StockKey, Decimal]:
             Movement.qty.label("change"),
         )
         .join(Part, Part.number == Movement.part)
-        .where(Movement.to_location.is_not(None))
+        .where(Movement.to_location.is_not(None), _counts())
     )
     departures = (
         select(
@@ -60,7 +67,7 @@ def replayed_balances(session: Session) -> dict[StockKey, Decimal]:
             (-Movement.qty).label("change"),
         )
         .join(Part, Part.number == Movement.part)
-        .where(Movement.from_location.is_not(None))
+        .where(Movement.from_location.is_not(None), _counts())
     )
     flows = union_all(arrivals, departures).subquery()
     rows = session.execute(
@@ -98,6 +105,7 @@ def replayed_job_lots(session: Session) -> dict[JobKey, Decimal]:
         .outerjoin(original, original.id == Movement.reverses)
         .where(
             Movement.job.is_not(None),
+            _counts(),
             kind.in_([MovementKind.ISSUE.value, MovementKind.PRODUCE.value]),
         )
         .group_by(Movement.job, role, Movement.part, lot, serial)

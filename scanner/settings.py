@@ -48,6 +48,15 @@ def device_id(session: Session) -> str:
     return value
 
 
+PULL_CURSOR = "sync.pull_cursor"
+
+
+def pull_cursor(session: Session) -> int | None:
+    """How far this device has pulled from the central store (None: never pulled)."""
+    value = get_setting(session, PULL_CURSOR)
+    return int(value) if value is not None else None
+
+
 def expiry_policy(session: Session) -> ExpiryPolicy:
     return ExpiryPolicy(get_setting(session, "expiry_policy") or ExpiryPolicy.WARN)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import make_engine, migrate, open_database, reading
 from scanner.models import Base
+from sync import models as _sync_models  # noqa: F401  (its tables are in Base.metadata)
 from scanner.workspace import database_url, sqlite_url
 
 

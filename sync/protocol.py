@@ -1,0 +1,232 @@
+"""The sync protocol between a handheld and the central store (DESIGN §5,
+research/offline-sync.md §6.1): the request and response bodies, and how a movement is
+written into one and hashed.
+
+    POST /v1/devices/enroll   EnrollRequest -> 201 EnrollResponse   (no token: the code is it)
+    POST /v1/sync/push        PushRequest   -> 200 PushResponse     (device token)
+    GET  /v1/sync/pull?cursor=N&limit=M     -> 200 PullResponse     (device token)
+
+Every other request carries `Authorization: Bearer <token>`. Errors are
+`{"error": code, "message": words}` with a 4xx status (401 `device_revoked` or
+`unauthorized`, 403 `wrong_device`, 409 `client_upgrade_required`, 422 `bad_request`), or
+503 `retry_later` when the store's database is down (nothing was committed).
+
+A pushed movement is the whole fact: besides the ledger row it carries what the store needs
+to create the lot or serial it brings into being (`lot_expiry`, `supplier_lot`,
+`lot_origin`, `lot_job`, `serial_lot`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import inspect
+
+from scanner.models import (
+    Base,
+    Job,
+    JobComponent,
+    Location,
+    Lot,
+    Operator,
+    Part,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    Serial,
+)
+
+PROTOCOL = 1
+MAX_BATCH = 500
+MAX_PULL = 1000
+
+Code = Annotated[str, Field(min_length=1, max_length=40)]
+Number = Annotated[str, Field(min_length=1, max_length=20)]
+Words = Annotated[str, Field(max_length=200)]
+Seq = Annotated[int, Field(ge=1, le=2**62)]
+Cursor = Annotated[int, Field(ge=0, le=2**62)]
+Kind = Literal["receive", "issue", "produce", "ship", "move", "adjust", "reverse"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MovementIn(Strict):
+    """One movement as a device pushes it."""
+
+    seq: Seq
+    id: uuid.UUID
+    kind: Kind
+    part: Code
+    lot: Number | None = None
+    serial: Number | None = None
+    qty: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
+    from_location: Code | None = None
+    to_location: Code | None = None
+    job: Code | None = None
+    po: Code | None = None
+    po_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    so: Code | None = None
+    so_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    operator: Code | None = None
+    reverses: uuid.UUID | None = None
+    reason: Words | None = None
+    happened_at: datetime
+    observed_cursor: Cursor | None = None
+    # What the store needs to create a lot or serial this movement brings into being.
+    lot_expiry: date | None = None
+    supplier_lot: Code | None = None
+    lot_origin: Annotated[str, Field(max_length=10)] | None = None
+    lot_job: Code | None = None
+    serial_lot: Number | None = None
+
+
+class PushRequest(Strict):
+    protocol: Literal[1] = 1
+    device_id: Annotated[str, Field(min_length=1, max_length=20)]
+    device_time: datetime
+    app_version: Annotated[str, Field(max_length=40)] = ""
+    # What the device knows about its own queue, for the supervisors' view.
+    queue_depth: Annotated[int, Field(ge=0, le=2**31 - 1)]
+    max_local_seq: Annotated[int, Field(ge=0, le=2**62)]
+    oldest_pending_at: datetime | None = None
+    movements: Annotated[list[MovementIn], Field(max_length=MAX_BATCH)]
+
+
+OutcomeStatus = Literal["applied", "flagged", "held", "rejected", "voided"]
+
+
+class MovementOutcome(Strict):
+    seq: int
+    status: OutcomeStatus
+    server_seq: int | None = None
+    codes: list[str] = []
+    message: str = ""
+
+
+class PushResponse(Strict):
+    last_applied_seq: int
+    expected_next_seq: int
+    server_time: datetime
+    outcomes: list[MovementOutcome]
+
+
+class Change(Strict):
+    """One change a device pulls. `kind` is a reference table (`part`, `location`,
+    `operator`, `job`, `job_component`, `po_line`, `so_line`, `lot`, `serial`) whose
+    `data` is the whole row, or `movement`: a movement the store applied, held or voided,
+    with its `status`, `server_seq`, `codes` and `message` beside the pushed fields."""
+
+    seq: int
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+
+class PullResponse(Strict):
+    cursor: int
+    has_more: bool
+    # The device's cursor is past anything the store has (a store restored from a backup,
+    # say): start again from 0. Every change is idempotent, so that is safe.
+    reset: bool = False
+    server_time: datetime
+    changes: list[Change]
+
+
+class EnrollRequest(Strict):
+    code: Annotated[str, Field(min_length=1, max_length=100)]
+    device_name: Annotated[str, Field(max_length=80)] = ""
+    app_version: Annotated[str, Field(max_length=40)] = ""
+
+
+class EnrollResponse(Strict):
+    device_id: str
+    device_token: str
+    role: Literal["handheld", "supervisor"]
+    server_time: datetime
+
+
+class ErrorBody(Strict):
+    error: str
+    message: str
+
+
+def canonical(data: dict[str, Any]) -> str:
+    """The one JSON text of a body: sorted keys, no spaces, decimals and dates as strings."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def movement_hash(movement: MovementIn) -> str:
+    """The payload hash that tells a retry (same hash) from a reused number (different)."""
+    return hashlib.sha256(canonical(movement.model_dump(mode="json")).encode()).hexdigest()
+
+
+# ---- reference rows as change data ------------------------------------------------------
+
+REFERENCE_KINDS: dict[str, type[Base]] = {
+    "part": Part,
+    "location": Location,
+    "operator": Operator,
+    "job": Job,
+    "job_component": JobComponent,
+    "purchase_order": PurchaseOrder,
+    "po_line": PurchaseOrderLine,
+    "sales_order": SalesOrder,
+    "so_line": SalesOrderLine,
+    "lot": Lot,
+    "serial": Serial,
+}
+"""Change kinds that carry a whole reference row, in the order a device applies a page's
+rows of different kinds when they depend on each other (a job line needs its job)."""
+
+
+def row_data(row: Base) -> dict[str, Any]:
+    """A reference row as change data: every column, as JSON values."""
+    table = row.__table__
+    return {column.key: _json_value(getattr(row, column.key)) for column in table.columns}
+
+
+def row_key(row: Base) -> str:
+    """A reference row's primary key as one string, "|"-separated."""
+    mapper = inspect(type(row))
+    return "|".join(str(getattr(row, str(column.key))) for column in mapper.primary_key)
+
+
+def row_from_data(kind: str, data: dict[str, Any]) -> Base:
+    """The reference row a change describes (not yet in any session)."""
+    model = REFERENCE_KINDS[kind]
+    values: dict[str, Any] = {}
+    for column in model.__table__.columns:
+        if column.key not in data:
+            continue
+        value = data[column.key]
+        python_type = _python_type(column)
+        if value is not None and python_type is date:
+            value = date.fromisoformat(value)
+        elif value is not None and python_type is Decimal:
+            value = Decimal(value)
+        values[column.key] = value
+    return model(**values)
+
+
+def _python_type(column: Any) -> type | None:
+    try:
+        return column.type.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    return value
