@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class Result:
     unit: str = "s"
     facts: tuple[str, ...] = ()
     """What was measured on, for the readable report: sizes, counts, runs."""
+    extra: Mapping[str, float] = field(default_factory=dict)
+    """Further measurements for programs, beside the times: {"peak_memory_mb": 212.5}."""
 
     @property
     def ratio(self) -> float:
@@ -32,4 +35,10 @@ class Result:
             "baseline": self.baseline,
             "ratio": self.ratio,
             "unit": self.unit,
+            **self.extra,
         }
+
+
+class Skipped(Exception):
+    """A benchmark that cannot run on this machine (no PostgreSQL server, say): the message
+    says why, and the report shows it in place of the benchmark's times."""

@@ -26,6 +26,7 @@ from typing import Any
 from bench.catalogue import OPERATORS, RECEIVING
 from bench.generate import Plant, plant_database
 from bench.result import Result
+from bench.suite import QUICK
 from scanner.db import open_database
 from scanner.workflows.base import Level
 from scanner.workflows.engine import Handheld
@@ -38,6 +39,7 @@ PART = "BOLT-M6"
 SCAN = f"(240){PART}(30)5"
 WARM_UP = 5
 MIN_SCANS = 30
+TINY_SCANS = 10
 SCANS_AT_FULL = 1000
 BASELINE_DEVICE = "BASE"
 """The baseline's rows carry their own device id, so their sequence numbers never meet ours."""
@@ -46,6 +48,8 @@ BASELINE_DEVICE = "BASE"
 def run(scale: float) -> Result:
     plant = plant_database(SEED, scale)
     scans = max(MIN_SCANS, round(SCANS_AT_FULL * min(scale, 1.0)))
+    if scale < QUICK:
+        scans = TINY_SCANS  # the smoke test: it runs, it measures nothing
     with tempfile.TemporaryDirectory(prefix="lotscan-bench-") as folder:
         copy = Path(folder) / "device.db"
         shutil.copyfile(plant.path, copy)

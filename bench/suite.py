@@ -11,7 +11,16 @@ from collections.abc import Callable
 
 from bench.result import Result
 
-BENCHMARKS = ("trace_recall", "scan_commit", "label_png")
+BENCHMARKS = (
+    "trace_recall",
+    "scan_commit",
+    "tui_scan",
+    "startup",
+    "label_png",
+    "label_zpl",
+    "sync_ingest_sqlite",
+    "sync_ingest_postgres",
+)
 FULL = 1.0
 QUICK = 0.1
 TINY = 0.005

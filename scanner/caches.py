@@ -6,10 +6,29 @@ ledger (`scanner.replay`) reproduces them exactly.
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Column,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapper, Session, class_mapper
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.selectable import TextualSelect
 
 from scanner.models import (
     NO_LOT,
@@ -24,6 +43,7 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
+from scanner.rows import find
 
 
 def stock_key(part: Part, lot: str | None, serial: str | None) -> tuple[str, str]:
@@ -43,7 +63,7 @@ def apply_to_caches(
     _fold(session, movement, part, reverses, 1)
     if movement.serial is not None:
         kind = MovementKind(reverses.kind if reverses else movement.kind)
-        record = session.get(Serial, (part.number, movement.serial))
+        record = find(session, Serial, (part.number, movement.serial))
         if record is not None:
             record.status, record.location = serial_state_after(movement, kind)
 
@@ -116,30 +136,120 @@ def serial_state_after(movement: Movement, kind: MovementKind) -> tuple[str, str
     return SerialStatus.GONE.value, None
 
 
+def stock_on_hand(session: Session, part: str, lot: str, serial: str, location: str) -> Decimal:
+    """The balance of a part (lot, serial as `stock_key` gives them) at one place, its row
+    locked until the transaction ends where the database locks rows."""
+    statements = _cache_statements(Balance, session.get_bind().dialect.name)
+    session.flush()  # plain statements see only what was flushed
+    params = dict(zip(statements.names, (part, lot, serial, location), strict=True))
+    found = session.execute(statements.read, params).scalar_one_or_none()
+    return found if found is not None else Decimal(0)
+
+
 def _add_balance(
     session: Session, part: str, lot: str, serial: str, location: str, change: Decimal
 ) -> None:
-    key = (part, lot, serial, location)
-    balance = session.get(Balance, key, with_for_update=True)
-    if balance is None:
-        session.add(Balance(part=part, lot=lot, serial=serial, location=location, qty=change))
-        session.flush()
-        return
-    balance.qty = balance.qty + change
-    if balance.qty == 0:
-        session.delete(balance)
-    session.flush()
+    _add(session, Balance, (part, lot, serial, location), change)
 
 
 def _add_job_lot(
     session: Session, job: str, role: JobLotRole, part: str, lot: str, serial: str, change: Decimal
 ) -> None:
-    key = (job, role.value, part, lot, serial)
-    row = session.get(JobLot, key, with_for_update=True)
-    if row is None:
-        session.add(JobLot(job=job, role=role.value, part=part, lot=lot, serial=serial, qty=change))
+    _add(session, JobLot, (job, role.value, part, lot, serial), change)
+
+
+def _add(
+    session: Session, model: type[Balance | JobLot], key: tuple[str, ...], change: Decimal
+) -> None:
+    """Adds `change` to the quantity of the cache row at `key`: a row is made when there was
+    none and removed when it comes to zero. Plain statements, not the unit of work: a scan
+    changes one or two rows, and flushing an object per row cost more than the scan's SQL.
+    A copy of the row the session holds is kept in step."""
+    statements = _cache_statements(model, session.get_bind().dialect.name)
+    params = dict(zip(statements.names, key, strict=True))
+    session.flush()  # plain statements see only what was flushed
+    held = session.identity_map.get(statements.mapper.identity_key_from_primary_key(key))
+    if statements.upsert is not None:
+        total = session.execute(statements.upsert, {**params, "new_qty": change}).scalar_one()
+        if total == 0:
+            session.execute(statements.remove, params)
     else:
-        row.qty = row.qty + change
-        if row.qty == 0:
-            session.delete(row)
-    session.flush()
+        current = session.execute(statements.read, params).scalar_one_or_none()
+        total = change if current is None else current + change
+        if current is None:
+            session.execute(statements.add, {**params, "new_qty": change})
+        elif total == 0:
+            session.execute(statements.remove, params)
+        else:
+            session.execute(statements.change, {**params, "new_qty": total})
+    if held is not None:
+        if total == 0:
+            session.expunge(held)
+        else:
+            set_committed_value(held, "qty", total)
+
+
+@dataclass(frozen=True)
+class _CacheStatements:
+    """The statements that keep one cache table, by its primary key."""
+
+    mapper: Mapper[Any]
+    names: tuple[str, ...]
+    read: Select[tuple[Decimal]]
+    add: Insert
+    change: Update
+    remove: Delete
+    upsert: TextualSelect | None
+    """Adds to the row or makes it, returning the new quantity, in one statement; None
+    where the database cannot (SQLite before 3.35): then `read`, and `add` or `change`."""
+
+
+_STATEMENTS: dict[tuple[type[Any], str], _CacheStatements] = {}
+
+
+def _cache_statements(model: type[Balance | JobLot], dialect: str) -> _CacheStatements:
+    known = _STATEMENTS.get((model, dialect))
+    if known is not None:
+        return known
+    mapper = class_mapper(model)
+    table = mapper.local_table
+    assert isinstance(table, Table)
+    keys = list(table.primary_key.columns)
+    names = tuple(f"key_{column.key}" for column in keys)
+    match = and_(*(column == bindparam(name) for column, name in zip(keys, names, strict=True)))
+    quantity = bindparam("new_qty", type_=table.c.qty.type)
+    values = {
+        **{column: bindparam(name) for column, name in zip(keys, names, strict=True)},
+        table.c.qty: quantity,
+    }
+    known = _STATEMENTS[(model, dialect)] = _CacheStatements(
+        mapper=mapper,
+        names=names,
+        # FOR UPDATE on PostgreSQL: two store transactions must not both add to the same
+        # row from the same old quantity (SQLite's write lock already serialises them).
+        read=select(table.c.qty).where(match).with_for_update(),
+        add=insert(table).values(values),
+        change=update(table).where(match).values(qty=quantity),
+        remove=delete(table).where(match),
+        upsert=_upsert(table, keys, dialect),
+    )
+    return known
+
+
+def _upsert(table: Table, keys: list[Column[Any]], dialect: str) -> TextualSelect | None:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in the words SQLite and PostgreSQL
+    share. Written as text because SQLAlchemy compiles its dialects' upserts anew on every
+    call (they are not cached), which cost more than the two statements it replaces."""
+    if dialect != "postgresql" and not (
+        dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+    ):
+        return None
+    names = [column.name for column in keys]
+    marks = ", ".join(f":key_{name}" for name in names)
+    statement = text(
+        f"INSERT INTO {table.name} ({', '.join(names)}, qty) VALUES ({marks}, :new_qty)"
+        f" ON CONFLICT ({', '.join(names)}) DO UPDATE SET qty = {table.name}.qty + excluded.qty"
+        " RETURNING qty"
+    )
+    quantity = table.c.qty.type
+    return statement.bindparams(bindparam("new_qty", type_=quantity)).columns(qty=quantity)

@@ -15,11 +15,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from scanner.caches import apply_to_caches, stock_key
+from scanner.caches import apply_to_caches, stock_key, stock_on_hand
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
     Balance,
@@ -35,12 +36,22 @@ from scanner.models import (
     Part,
     Serial,
     SerialStatus,
+    SyncState,
     Tracking,
 )
 from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.quantity import format_quantity, to_quantity
-from scanner.settings import ExpiryPolicy, device_id, expiry_policy, pull_cursor
+from scanner.rows import find
+from scanner.settings import (
+    DEVICE_ID,
+    PULL_CURSOR,
+    ExpiryPolicy,
+    cursor_value,
+    device_id,
+    expiry_policy,
+    settings_of,
+)
 
 Clock = Callable[[], datetime]
 
@@ -73,8 +84,9 @@ class Ledger:
     def __init__(self, session: Session, clock: Clock = utc_now) -> None:
         self.session = session
         self.clock = clock
-        self.device = device_id(session)
-        self.cursor = pull_cursor(session)
+        settings = settings_of(session, DEVICE_ID, PULL_CURSOR)
+        self.device = settings.get(DEVICE_ID) or device_id(session)
+        self.cursor = cursor_value(settings.get(PULL_CURSOR))
 
     # ---- operations ---------------------------------------------------------------------
 
@@ -302,7 +314,7 @@ class Ledger:
         self, movement_id: uuid.UUID, *, reason: str, operator: str | None = None
     ) -> Movement:
         """Undoes a movement with a compensating one: the same goods, the other way."""
-        original = self.session.get(Movement, movement_id)
+        original = find(self.session, Movement, movement_id)
         if original is None:
             raise NotFound(f"No movement {movement_id}")
         if original.kind == MovementKind.REVERSE:
@@ -370,25 +382,28 @@ class Ledger:
     # ---- rules --------------------------------------------------------------------------
 
     def _part(self, number: str) -> Part:
-        part = self.session.get(Part, number)
+        part = find(self.session, Part, number)
         if part is None:
             raise NotFound(f"Unknown part {number}")
         return part
 
-    def _location(self, code: str) -> Location:
-        location = self.session.get(Location, code)
-        if location is None:
+    def _location(self, code: str) -> None:
+        if not self._known(_LOCATION, code):
             raise NotFound(f"Unknown location {code}")
-        return location
+
+    def _known(self, statement: Select[Any], code: str) -> bool:
+        """Whether a reference row with this code exists, without loading it."""
+        self.session.flush()  # a plain table query does not flush by itself
+        return self.session.execute(statement, {"code": code}).first() is not None
 
     def _lot(self, part: Part, number: str) -> Lot:
-        lot = self.session.get(Lot, (part.number, number))
+        lot = find(self.session, Lot, (part.number, number))
         if lot is None:
             raise NotFound(f"No {describe(part.number, number)}")
         return lot
 
     def _open_job(self, number: str) -> Job:
-        job = self.session.get(Job, number)
+        job = find(self.session, Job, number)
         if job is None:
             raise NotFound(f"Unknown job {number}")
         if job.status != JobStatus.OPEN:
@@ -422,7 +437,7 @@ class Ledger:
         """A serial keeps the lot it arrived with; the caller need not name it again."""
         if serial is None:
             return lot
-        record = self.session.get(Serial, (part.number, serial))
+        record = find(self.session, Serial, (part.number, serial))
         if record is None:
             raise NotFound(f"No {describe(part.number, serial=serial)}")
         if lot is not None and record.lot != lot:
@@ -440,7 +455,7 @@ class Ledger:
         job: Job | None = None,
     ) -> Lot:
         """The lot, created on first sight with its expiry (default: the part's shelf life)."""
-        lot = self.session.get(Lot, (part.number, number))
+        lot = find(self.session, Lot, (part.number, number))
         if lot is None:
             if expiry is None and part.shelf_life_days:
                 expiry = self.clock().date() + timedelta(days=part.shelf_life_days)
@@ -511,7 +526,7 @@ class Ledger:
 
     def _serial_arrives(self, part: Part, serial: str, lot: str | None) -> None:
         self._serial_not_in_stock(part, serial)
-        record = self.session.get(Serial, (part.number, serial))
+        record = find(self.session, Serial, (part.number, serial))
         if record is not None and record.status == SerialStatus.SHIPPED:
             raise RuleViolation(
                 f"{described(part.number, serial=serial)} was shipped; it cannot arrive again"
@@ -530,17 +545,17 @@ class Ledger:
             record.lot = lot
 
     def _serial_known(self, part: Part, serial: str) -> bool:
-        return self.session.get(Serial, (part.number, serial)) is not None
+        return find(self.session, Serial, (part.number, serial)) is not None
 
     def _serial_not_in_stock(self, part: Part, serial: str) -> None:
-        record = self.session.get(Serial, (part.number, serial))
+        record = find(self.session, Serial, (part.number, serial))
         if record is not None and record.status == SerialStatus.IN_STOCK:
             raise RuleViolation(
                 f"{described(part.number, serial=serial)} is already in stock at {record.location}"
             )
 
     def _serial_not_shipped(self, part: Part, serial: str) -> None:
-        record = self.session.get(Serial, (part.number, serial))
+        record = find(self.session, Serial, (part.number, serial))
         if record is not None and record.status == SerialStatus.SHIPPED:
             so = self.session.scalar(
                 select(Movement.so)
@@ -591,10 +606,7 @@ class Ledger:
                 )
             location = places[0]
         self._location(location)
-        balance = self.session.get(
-            Balance, (part.number, lot_key, serial_key, location), with_for_update=True
-        )
-        on_hand = balance.qty if balance else Decimal(0)
+        on_hand = stock_on_hand(self.session, part.number, lot_key, serial_key, location)
         if on_hand < amount:
             if on_hand == 0:
                 raise RuleViolation(f"No {what} at {location}")
@@ -625,40 +637,71 @@ class Ledger:
         reason: str | None = None,
         operator: str | None = None,
     ) -> Movement:
-        if operator is not None and self.session.get(Operator, operator) is None:
+        if operator is not None and not self._known(_OPERATOR, operator):
             raise NotFound(f"Unknown operator {operator}")
-        movement = Movement(
-            id=uuid.uuid4(),
-            device_id=self.device,
-            device_seq=self._next_seq(),
-            kind=kind.value,
-            part=part.number,
-            lot=lot,
-            serial=serial,
-            qty=qty,
-            from_location=from_location,
-            to_location=to_location,
-            job=job,
-            po=po,
-            po_line=po_line,
-            so=so,
-            so_line=so_line,
-            operator=operator,
-            reverses=reverses.id if reverses else None,
-            reason=reason,
-            happened_at=self.clock(),
-            observed_cursor=self.cursor,
-        )
+        fields = {
+            **_NO_FIELDS,
+            "id": uuid.uuid4(),
+            "device_id": self.device,
+            "kind": kind.value,
+            "part": part.number,
+            "lot": lot,
+            "serial": serial,
+            "qty": qty,
+            "from_location": from_location,
+            "to_location": to_location,
+            "job": job,
+            "po": po,
+            "po_line": po_line,
+            "so": so,
+            "so_line": so_line,
+            "operator": operator,
+            "reverses": reverses.id if reverses else None,
+            "reason": reason,
+            "happened_at": self.clock(),
+            "sync_state": SyncState.PENDING.value,
+            "observed_cursor": self.cursor,
+        }
+        # One INSERT that numbers the movement too, then the same row as a persistent object
+        # without another trip: the unit of work's flush of one new object cost more than
+        # the INSERT itself.
+        fields["device_seq"] = self.session.execute(_INSERT_MOVEMENT, fields).scalar_one()
+        movement = Movement(**fields)
+        make_transient_to_detached(movement)
         self.session.add(movement)
         apply_to_caches(self.session, movement, part, reverses)
         self.session.flush()
         return movement
 
-    def _next_seq(self) -> int:
-        last = self.session.scalar(
-            select(func.max(Movement.device_seq)).where(Movement.device_id == self.device)
-        )
-        return (last or 0) + 1
+
+_MOVEMENTS = Movement.__table__
+assert isinstance(_MOVEMENTS, Table)
+_NO_FIELDS: dict[str, Any] = dict.fromkeys(_MOVEMENTS.columns.keys())
+"""Every column of a movement, none given yet: the object made from an INSERT's values must
+hold them all, or reading one it lacks would query the database."""
+_INSERT_MOVEMENT = (
+    insert(_MOVEMENTS)
+    .from_select(
+        list(_MOVEMENTS.columns),
+        select(
+            *(
+                func.coalesce(func.max(_MOVEMENTS.c.device_seq), 0) + 1
+                if column.name == "device_seq"
+                else bindparam(column.name, type_=column.type)
+                for column in _MOVEMENTS.columns
+            )
+        ).where(
+            _MOVEMENTS.c.device_id == bindparam("device_id", type_=_MOVEMENTS.c.device_id.type)
+        ),
+    )
+    .returning(_MOVEMENTS.c.device_seq)
+)
+"""A movement numbered in its own INSERT: the next of this device's sequence numbers, so
+numbering takes no round trip of its own."""
+_LOCATION = select(Location.__table__.c.code).where(Location.__table__.c.code == bindparam("code"))
+_OPERATOR = select(Operator.__table__.c.badge).where(
+    Operator.__table__.c.badge == bindparam("code")
+)
 
 
 def _status_words(status: str) -> str:

@@ -10,16 +10,19 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bench import label_png, scan_commit
+from bench import label_png, scan_commit, sync_ingest_postgres
 from bench.generate import Plant, plant_database
 from bench.history import simulate
-from bench.suite import TINY
+from bench.result import Skipped
+from bench.suite import BENCHMARKS, TINY
 from bench.trace_recall import differences, walk_per_node
 from labels.compose import compose
 from labels.layout import DEFAULT_LAYOUT, layout_named
@@ -96,10 +99,26 @@ def test_per_node_walk_finds_what_trace_finds(plant: Plant, session: Session) ->
     assert walked.queries > len(ours.forward)
 
 
-def test_bench_prints_json_ratios(plant: Plant, data_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def tiny_run(plant: Plant, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """Every benchmark at the tiny scale, once for the module: the JSON it printed and the
+    Markdown results it wrote."""
+    results = tmp_path_factory.mktemp("bench-results") / "RESULTS.md"
+    result = _bench(data_dir, "--tiny", "--json", "--results", str(results))
+    assert result.returncode == 0, result.stderr
+    return TinyRun(json.loads(result.stdout), results.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    report: dict[str, dict[str, Any]]
+    markdown: str
+
+
+def _bench(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LOTSCAN_BENCH_DATA": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--tiny", "--only", "trace_recall", "--json"],
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -107,32 +126,47 @@ def test_bench_prints_json_ratios(plant: Plant, data_dir: Path) -> None:
         check=False,
     )
 
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert set(report) == {"trace_recall"}
-    measured = report["trace_recall"]
-    assert set(measured) == {"ours", "baseline", "ratio", "unit"}
-    assert measured["unit"] == "s"
-    assert measured["ours"] > 0 and measured["baseline"] > 0
-    assert measured["ratio"] == pytest.approx(measured["ours"] / measured["baseline"])
+
+def test_bench_reports_every_benchmark_as_json_ratios(tiny_run: TinyRun) -> None:
+    assert set(tiny_run.report) == set(BENCHMARKS)
+    for name, measured in tiny_run.report.items():
+        if "skipped" in measured:
+            assert name == "sync_ingest_postgres", measured["skipped"]
+            assert "PostgreSQL" in measured["skipped"]
+            continue
+        assert {"ours", "baseline", "ratio", "unit"} <= set(measured), name
+        assert measured["unit"] == "s"
+        assert measured["ours"] > 0 and measured["baseline"] > 0, name
+        assert measured["ratio"] == pytest.approx(measured["ours"] / measured["baseline"])
+    assert tiny_run.report["startup"]["peak_memory_mb"] > 0
+
+
+def test_bench_writes_a_markdown_table_with_the_machine(tiny_run: TinyRun) -> None:
+    lines = tiny_run.markdown.splitlines()
+
+    assert lines[0] == "# Benchmark results"
+    assert "cores" in tiny_run.markdown and "SQLite" in tiny_run.markdown
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]] == list(BENCHMARKS)
+    assert "| ≤ 0.05 |" in tiny_run.markdown  # trace_recall's goal
 
 
 def test_bench_prints_a_table_with_the_machine(plant: Plant, data_dir: Path) -> None:
-    env = {**os.environ, "LOTSCAN_BENCH_DATA": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--tiny"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _bench(data_dir, "--tiny", "--only", "label_zpl")
 
     assert result.returncode == 0, result.stderr
-    assert "trace_recall" in result.stdout
-    assert "<= 0.05" in result.stdout
-    assert "scan_commit" in result.stdout and "label_png" in result.stdout
+    assert "label_zpl" in result.stdout and "<= 1.5" in result.stdout
     assert "SQLite" in result.stdout and "cores" in result.stdout
+
+
+def test_postgres_ingest_is_skipped_with_a_reason_without_a_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LOTSCAN_BENCH_PG_URL", raising=False)
+    monkeypatch.delenv("LOTSCAN_TEST_PG_URL", raising=False)
+
+    with pytest.raises(Skipped, match="no PostgreSQL server"):
+        sync_ingest_postgres.run(TINY)
 
 
 def test_scan_commit_records_each_scan_and_each_bare_insert(plant: Plant, tmp_path: Path) -> None:
@@ -154,21 +188,3 @@ def test_label_png_draws_the_same_symbols_as_python_barcode(plant: Plant) -> Non
     label_png.check_same_symbols(symbols)
     for symbol, module, height in symbols:
         assert label_png.barcode_png(symbol, module, height, layout.dpi).startswith(PNG)
-
-
-@pytest.mark.parametrize("name", ["scan_commit", "label_png"])
-def test_bench_runs_each_new_benchmark_tiny(name: str, data_dir: Path, plant: Plant) -> None:
-    env = {**os.environ, "LOTSCAN_BENCH_DATA": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--tiny", "--only", name, "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stderr
-    measured = json.loads(result.stdout)[name]
-    assert measured["ours"] > 0 and measured["baseline"] > 0
-    assert measured["ratio"] == pytest.approx(measured["ours"] / measured["baseline"])

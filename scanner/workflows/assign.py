@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import Job, Part, Tracking
+from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,
@@ -41,10 +42,10 @@ class Assign(Workflow):
 
     def handle(self, scan: Scan, context: Context) -> Response:
         if scan.kind == ScanKind.JOB:
-            job = context.session.get(Job, scan.value)
+            job = find(context.session, Job, scan.value)
             if job is None:
                 raise NotFound(f"Unknown job {scan.value}")
-            part = context.session.get(Part, job.part)
+            part = find(context.session, Part, job.part)
             assert part is not None
             if part.tracking != Tracking.LOT:
                 raise RuleViolation(

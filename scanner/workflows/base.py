@@ -27,6 +27,7 @@ from scanner.ledger import Ledger
 from scanner.models import Job, JobStatus, Location, Movement, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
+from scanner.rows import find
 from scanner.scan import Item, Scan, ScanKind
 
 # The most lots or serials one line may number. A slip of the thumb in a range's last number
@@ -121,7 +122,7 @@ def part_of(session: Session, item: Item) -> Part:
             )
         return part
     if item.part:
-        found = session.get(Part, item.part)
+        found = find(session, Part, item.part)
         if found is None:
             raise NotFound(f"Unknown part {item.part}")
         return found
@@ -130,7 +131,7 @@ def part_of(session: Session, item: Item) -> Part:
 
 def open_job(session: Session, number: str) -> Job:
     """The job a `JOB:` scan names, if it is open."""
-    job = session.get(Job, number)
+    job = find(session, Job, number)
     if job is None:
         raise NotFound(f"Unknown job {number}")
     if job.status != JobStatus.OPEN:
@@ -139,7 +140,7 @@ def open_job(session: Session, number: str) -> Job:
 
 
 def location_of(session: Session, code: str) -> Location:
-    location = session.get(Location, code)
+    location = find(session, Location, code)
     if location is None:
         raise NotFound(f"Unknown location {code}")
     return location
@@ -271,7 +272,7 @@ class NumberEntry:
             if not self.generating:
                 self.generating = True
             elif self.first is None:
-                part = context.session.get(Part, self.part)
+                part = find(context.session, Part, self.part)
                 assert part is not None
                 self.numbers += mint_numbers(
                     context.session, part, wanted or 1, context.today, self.what

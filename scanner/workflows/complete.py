@@ -13,6 +13,7 @@ from sqlalchemy import select
 from scanner.errors import RuleViolation
 from scanner.models import Job, Lot, Part, Tracking
 from scanner.quantity import format_quantity
+from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,
@@ -84,7 +85,7 @@ class Complete(Workflow):
             raise Refusal(f"Scan {self.job}'s assembly label")
         if self.location is None:
             raise Refusal("Scan where it goes first (LOC:...)")
-        job = context.session.get(Job, self.job)
+        job = find(context.session, Job, self.job)
         part = part_of(context.session, scan.item)
         assert job is not None
         if part.number != job.part:
@@ -113,7 +114,7 @@ class Complete(Workflow):
         assert self.job is not None and self.location is not None and output.qty is not None
         first = len(context.recorded)
         ledger = context.ledger
-        part = context.session.get(Part, output.part)
+        part = find(context.session, Part, output.part)
         assert part is not None
         if output.tracking == Tracking.SERIAL:
             for serial in output.serials:
@@ -132,7 +133,7 @@ class Complete(Workflow):
                 movement, f"Completed {amount}" + (f" lot {lot_number}" if lot_number else "")
             )
             if lot_number:
-                lot = context.session.get(Lot, (part.number, lot_number))
+                lot = find(context.session, Lot, (part.number, lot_number))
                 context.labels.append(
                     LabelDue("lot", part.number, lot=lot_number,
                              expiry=lot.expiry if lot else None, qty=output.qty)

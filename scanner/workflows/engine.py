@@ -19,6 +19,7 @@ from scanner.db import unit_of_work
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import utc_now
 from scanner.models import Operator
+from scanner.rows import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
 from scanner.workflows.base import Context, Level, Response, Workflow
@@ -97,7 +98,7 @@ class Handheld:
         return self.workflow.handle(scan, context)
 
     def _sign_in(self, badge: str, context: Context) -> Response:
-        operator = context.session.get(Operator, badge)
+        operator = find(context.session, Operator, badge)
         if operator is None:
             raise NotFound(f"Unknown badge {badge}")
         dropped = self.workflow is not None and self.workflow.in_progress

@@ -13,6 +13,7 @@ from scanner.errors import RuleViolation
 from scanner.ledger import describe
 from scanner.models import Balance, Lot, LotStatus, Part, Serial, SerialStatus, Tracking
 from scanner.quantity import format_quantity
+from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,
@@ -126,7 +127,7 @@ def start_line(scan: Scan, context: Context, source: str | None) -> Line:
 
 def places_holding(context: Context, line: Line) -> list[str]:
     """The locations holding the line's part, lot or serial, in code order."""
-    part = context.session.get(Part, line.part)
+    part = find(context.session, Part, line.part)
     assert part is not None
     lot, serial = stock_key(part, line.lot, line.serial)
     return list(
@@ -148,7 +149,7 @@ def settle_source(context: Context, line: Line) -> list[str]:
     from otherwise. Refuses when no place holds it, or when its lot is on hold or recalled
     (before any warning is confirmed or destination scanned for it)."""
     if line.lot is not None and line.tracking == Tracking.LOT:
-        lot = context.session.get(Lot, (line.part, line.lot))
+        lot = find(context.session, Lot, (line.part, line.lot))
         if lot is not None and lot.status != LotStatus.ACTIVE:
             words = "on hold" if lot.status == LotStatus.HOLD else lot.status
             raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
@@ -167,7 +168,7 @@ def _whereabouts(context: Context, line: Line) -> str:
     """Where a serial that is not in stock went, if it went anywhere."""
     if line.serial is None:
         return ""
-    record = context.session.get(Serial, (line.part, line.serial))
+    record = find(context.session, Serial, (line.part, line.serial))
     if record is None or record.status not in (SerialStatus.SHIPPED, SerialStatus.CONSUMED):
         return ""
     return ": it was shipped" if record.status == SerialStatus.SHIPPED else ": it went into a job"
@@ -175,10 +176,10 @@ def _whereabouts(context: Context, line: Line) -> str:
 
 def check_on_hand(context: Context, line: Line) -> None:
     """Refuses a line taking more than its source holds, before anything else is asked."""
-    part = context.session.get(Part, line.part)
+    part = find(context.session, Part, line.part)
     assert part is not None and line.qty is not None and line.source is not None
     lot, serial = stock_key(part, line.lot, line.serial)
-    balance = context.session.get(Balance, (line.part, lot, serial, line.source))
+    balance = find(context.session, Balance, (line.part, lot, serial, line.source))
     held = balance.qty if balance is not None else Decimal(0)
     if held == 0:
         raise RuleViolation(f"No {line.what} at {line.source}")

@@ -10,6 +10,7 @@ from scanner.errors import NotFound
 from scanner.models import Job, JobLot, Lot, Part, Serial, Tracking
 from scanner.picking import pick_list
 from scanner.quantity import format_quantity
+from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.stock import StockRow, on_hand
 from scanner.trace import trace
@@ -56,7 +57,7 @@ class Lookup(Workflow):
         raise Refusal("Scan a lot, serial, part, location or job label")
 
     def _lot(self, part: Part, number: str, context: Context) -> Response:
-        lot = context.session.get(Lot, (part.number, number))
+        lot = find(context.session, Lot, (part.number, number))
         if lot is None:
             raise NotFound(f"No lot {number} of {part.number}")
         found = trace(context.session, part.number, lot=number)
@@ -78,7 +79,7 @@ class Lookup(Workflow):
         return self.respond(context, f"Lot {number} of {part.number}", details=tuple(details))
 
     def _serial(self, part: Part, number: str, context: Context) -> Response:
-        serial = context.session.get(Serial, (part.number, number))
+        serial = find(context.session, Serial, (part.number, number))
         if serial is None:
             raise NotFound(f"No serial {number} of {part.number}")
         where = f" at {serial.location}" if serial.location else ""
@@ -92,7 +93,7 @@ class Lookup(Workflow):
         return self.respond(context, f"Serial {number} of {part.number}", details=tuple(details))
 
     def _job(self, number: str, context: Context) -> Response:
-        job = context.session.get(Job, number)
+        job = find(context.session, Job, number)
         if job is None:
             raise NotFound(f"Unknown job {number}")
         used = context.session.execute(

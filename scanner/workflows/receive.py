@@ -17,6 +17,7 @@ from scanner.errors import NotFound
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
 from scanner.orders import purchase_order_line
 from scanner.quantity import format_quantity
+from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,
@@ -72,7 +73,7 @@ class Receive(Workflow):
     def handle(self, scan: Scan, context: Context) -> Response:
         arrival = self.arrival
         if scan.kind == ScanKind.PO and arrival is None:
-            order = context.session.get(PurchaseOrder, scan.value)
+            order = find(context.session, PurchaseOrder, scan.value)
             if order is None:
                 raise NotFound(f"Unknown purchase order {scan.value}")
             self.po = order.number
@@ -113,7 +114,7 @@ class Receive(Workflow):
         return self._record(arrival, context)
 
     def _record(self, arrival: Arrival, context: Context) -> Response:
-        part = context.session.get(Part, arrival.part)
+        part = find(context.session, Part, arrival.part)
         assert part is not None and arrival.qty is not None and self.location is not None
         first = len(context.recorded)
         ledger = context.ledger
@@ -151,5 +152,5 @@ class Receive(Workflow):
 
 
 def _expiry(context: Context, part: Part, lot: str) -> date | None:
-    record = context.session.get(Lot, (part.number, lot))
+    record = find(context.session, Lot, (part.number, lot))
     return record.expiry if record else None

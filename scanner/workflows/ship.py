@@ -10,6 +10,7 @@ from __future__ import annotations
 from scanner.errors import NotFound
 from scanner.models import Part, SalesOrder, Tracking
 from scanner.orders import sales_order_line
+from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Refusal, Response, location_of
 from scanner.workflows.lines import Line, TakingWorkflow, line_text, start_line
@@ -34,7 +35,7 @@ class Ship(TakingWorkflow):
     def handle(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
             if scan.kind == ScanKind.SO:
-                order = context.session.get(SalesOrder, scan.value)
+                order = find(context.session, SalesOrder, scan.value)
                 if order is None:
                     raise NotFound(f"Unknown sales order {scan.value}")
                 self.so = order.number
@@ -45,7 +46,7 @@ class Ship(TakingWorkflow):
             if self.so is None:
                 raise Refusal("Scan the sales order first (SO:...)")
             line = start_line(scan, context, self.source)
-            part = context.session.get(Part, line.part)
+            part = find(context.session, Part, line.part)
             assert part is not None
             order_line = sales_order_line(context.session, self.so, None, part)
             line.lot_required = order_line.lot_control and part.tracking != Tracking.SERIAL

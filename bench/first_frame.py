@@ -1,0 +1,79 @@
+"""`python -m bench.first_frame lotscan DATABASE | bare`: start an app headless, say `ready`
+on standard output the moment its first frame is drawn, then (the handheld) sign in and
+record a few scans, and say `peak KB` for the most memory the process held.
+
+bench/startup.py runs it in a fresh process each time, so the time it measures is a
+start as the operator gets it: the interpreter, the imports, the database opened and
+migrated, the first screen drawn.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from bench.catalogue import OPERATORS
+from bench.tui import EchoApp, feed, handheld_app, run_app, until
+
+SCANS = 5
+
+
+class BareFirstFrame(EchoApp):
+    def on_ready(self) -> None:
+        print("ready", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["bare"]:
+        run_app(BareFirstFrame(), _nothing)
+    elif argv[:1] == ["lotscan"] and len(argv) == 2:
+        _handheld(Path(argv[1]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(f"peak {peak_kb()}", flush=True)
+    return 0
+
+
+def peak_kb() -> int:
+    """The most memory this process has held, in KB. Linux's VmHWM, where there is one:
+    ru_maxrss carries over the RSS of the process that started this one (it survives exec),
+    so a child of a big benchmark process would report the parent's size."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def _nothing(_pilot: Pilot[Any]) -> None:
+    return None
+
+
+def _handheld(database: Path) -> None:
+    # Imported here, not at the top: the bare app's process does not pay for them.
+    from bench.scan_commit import SCAN
+    from screens.app import LotscanApp
+
+    class FirstFrame(LotscanApp):
+        def on_ready(self) -> None:
+            print("ready", flush=True)
+
+    with handheld_app(database, operator=OPERATORS[0], app_class=FirstFrame) as app:
+
+        async def scans(pilot: Pilot[Any]) -> None:
+            feed(app, "CMD:RECEIVE\r" + f"{SCAN}\r" * SCANS)
+            await until(pilot, lambda: app.view.handled >= SCANS + 2 and app.idle)
+
+        run_app(app, scans)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

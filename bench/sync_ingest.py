@@ -1,0 +1,262 @@
+"""sync_ingest: a handheld comes back online with a backlog of scans and pushes it to the
+central store; how fast the store takes it in. bench/sync_ingest_sqlite.py and
+bench/sync_ingest_postgres.py run it on each database.
+
+Ours is the central store's service (`sync.service.serve`, in a process of its own, on
+loopback) taking a backlog of 50,000 movements (5,000 at quick scale) from one enrolled
+device: `POST /v1/sync/push` with batches of 500, one after the other, as `lotscan sync`
+sends them, each movement evaluated, applied to the store's ledger and caches, and logged
+for the other devices to pull. The baseline is the least a database can do with the same
+rows: one bulk insert of them into the store's movement table (executemany in one
+transaction on SQLite, COPY on PostgreSQL), with the baseline's own device id.
+
+The facts add twenty devices pushing a twentieth of the backlog each, all at once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.catalogue import OPERATORS, RECEIVING, build_catalogue
+from bench.generate import _locations, _operators, _part_row
+from bench.result import Result
+from bench.suite import QUICK
+from scanner.db import open_database, unit_of_work
+from scanner.models import Location, Movement, Operator, Part, SyncState
+from sync.enrollment import issue_code
+from sync.protocol import MAX_BATCH, MovementIn, PushRequest
+
+GOAL = 4.0
+BACKLOG_AT_FULL = 50_000
+DEVICES = 20
+TINY_BACKLOG = 2 * DEVICES
+"""Below quick scale (the smoke test): enough for every device to push something."""
+PART = "BOLT-M6"
+START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+BASELINE_DEVICE = "BULK"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def backlog_size(scale: float) -> int:
+    if scale < QUICK:
+        return TINY_BACKLOG
+    return round(BACKLOG_AT_FULL * min(scale, 1.0))
+
+
+def run_on(
+    name: str, url: str, scale: float, bulk: Callable[[Any, list[dict[str, Any]]], None]
+) -> Result:
+    """The benchmark on the empty database at `url`; `bulk` inserts rows the baseline's way."""
+    count = backlog_size(scale)
+    sessions = open_database(url)
+    try:
+        _add_reference(sessions)
+        rows = [_row(BASELINE_DEVICE, seq, uuid.uuid4()) for seq in range(1, count + 1)]
+        started = time.perf_counter()
+        bulk(sessions, rows)
+        baseline = time.perf_counter() - started
+        with central_service(url) as address:
+            one = enroll(sessions, address, ["bench-1"])
+            ours = push_all(address, one, count)
+            many = enroll(sessions, address, [f"bench-{n}" for n in range(2, DEVICES + 2)])
+            together = push_all(address, many, count // DEVICES)
+        _check_applied(sessions, count + DEVICES * (count // DEVICES))
+    finally:
+        sessions.kw["bind"].dispose()
+    return Result(
+        name=name,
+        ours=ours,
+        baseline=baseline,
+        goal=GOAL,
+        facts=(
+            f"{count:,} movements pushed by one device over HTTP on loopback in batches of"
+            f" {MAX_BATCH}: {count / ours:,.0f} movements/s;"
+            f" bulk insert: {count / baseline:,.0f}/s",
+            f"{DEVICES} devices pushing {count // DEVICES:,} each at once:"
+            f" {together:.2f} s, {DEVICES * (count // DEVICES) / together:,.0f} movements/s",
+            "each movement evaluated, applied to the store's ledger and caches, and logged for"
+            " pulls; one run each",
+        ),
+        extra={"devices_at_once_seconds": round(together, 3)},
+    )
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    token: str
+
+
+def enroll(sessions: sessionmaker[Session], address: str, names: list[str]) -> list[Device]:
+    """Devices enrolled as `lotscan enroll` does it: a code from the store, traded over HTTP."""
+    with unit_of_work(sessions) as session:
+        codes = [issue_code(session, name).code for name in names]
+    devices = []
+    with httpx.Client(base_url=address, timeout=60) as client:
+        for code in codes:
+            answer = client.post("/v1/devices/enroll", json={"code": code})
+            answer.raise_for_status()
+            body = answer.json()
+            devices.append(Device(body["device_id"], body["device_token"]))
+    return devices
+
+
+def push_all(address: str, devices: list[Device], each: int) -> float:
+    """Seconds for every device in `devices` to push `each` movements, all at once."""
+    failures: list[str] = []
+    threads = [
+        threading.Thread(target=_push_backlog, args=(address, device, each, failures))
+        for device in devices
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if failures:
+        raise AssertionError(f"A push failed: {failures[0]}")
+    return seconds
+
+
+def _push_backlog(address: str, device: Device, count: int, failures: list[str]) -> None:
+    headers = {"Authorization": f"Bearer {device.token}"}
+    try:
+        with httpx.Client(base_url=address, headers=headers, timeout=300) as client:
+            for first in range(1, count + 1, MAX_BATCH):
+                last = min(count, first + MAX_BATCH - 1)
+                body = _batch(device.id, first, last, count)
+                answer = client.post(
+                    "/v1/sync/push",
+                    content=body.model_dump_json(),
+                    headers={"Content-Type": "application/json"},
+                )
+                if answer.status_code != 200:
+                    raise AssertionError(f"{answer.status_code}: {answer.text}")
+                outcome = answer.json()
+                if outcome["last_applied_seq"] != last:
+                    raise AssertionError(f"the store stopped at {outcome['last_applied_seq']}")
+    except Exception as error:  # reported by push_all, in the main thread
+        failures.append(f"{device.id}: {error}")
+
+
+def _batch(device: str, first: int, last: int, count: int) -> PushRequest:
+    movements = [
+        MovementIn.model_validate(
+            {
+                k: v
+                for k, v in _row(device, seq, uuid.uuid4()).items()
+                if k in MovementIn.model_fields
+            }
+            | {"seq": seq}
+        )
+        for seq in range(first, last + 1)
+    ]
+    return PushRequest(
+        device_id=device,
+        device_time=datetime.now(UTC),
+        queue_depth=count - first + 1,
+        max_local_seq=count,
+        oldest_pending_at=START,
+        movements=movements,
+    )
+
+
+def _row(device: str, seq: int, movement_id: uuid.UUID) -> dict[str, Any]:
+    """The seq-th scan of the backlog: five bolts received at the dock."""
+    return {
+        "id": movement_id,
+        "device_id": device,
+        "device_seq": seq,
+        "kind": "receive",
+        "part": PART,
+        "qty": Decimal(5),
+        "to_location": RECEIVING,
+        "operator": OPERATORS[seq % len(OPERATORS)],
+        "happened_at": START + timedelta(seconds=seq),
+        "sync_state": SyncState.APPLIED.value,
+    }
+
+
+def _add_reference(sessions: sessionmaker[Session]) -> None:
+    """The plant's parts, places and people: what the pushed movements name."""
+    with unit_of_work(sessions) as session:
+        connection = session.connection()
+        for model, rows in (
+            (Part, [_part_row(spec) for spec in build_catalogue().values()]),
+            (Location, _locations()),
+            (Operator, _operators()),
+        ):
+            table = model.__table__
+            assert isinstance(table, Table)
+            connection.execute(insert(table), rows)
+
+
+def _check_applied(sessions: sessionmaker[Session], pushed: int) -> None:
+    with unit_of_work(sessions) as session:
+        counted = session.scalar(
+            select(func.count())
+            .select_from(Movement)
+            .where(Movement.device_id != BASELINE_DEVICE, Movement.sync_state == "applied")
+        )
+    if counted != pushed:
+        raise AssertionError(f"The store applied {counted} of {pushed} pushed movements")
+
+
+@contextmanager
+def central_service(url: str) -> Iterator[str]:
+    """The central store's service on `url`, in a process of its own on a free loopback
+    port, as `lotscan central serve` runs it; its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, url],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        yield _address(process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+_SERVE = "import sys; from sync.service import serve; serve(sys.argv[1], '127.0.0.1', 0)"
+
+
+def _address(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("lotscan central store on "):
+            address = line.removeprefix("lotscan central store on ").split(",")[0]
+            threading.Thread(target=_drain, args=(process,), daemon=True).start()
+            return address
+    raise AssertionError(f"The central store did not start: {''.join(seen)}")
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    """Reads the service's log (one line a request) so its pipe never fills up."""
+    assert process.stderr is not None
+    for _line in process.stderr:
+        pass
