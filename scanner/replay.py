@@ -131,7 +131,7 @@ def cache_differences(session: Session) -> list[str]:
     in_stock = {
         (part, serial): location
         for (part, _lot, serial, location), qty in replayed_balances(session).items()
-        if serial
+        if serial and qty > 0
     }
     for record in session.scalars(select(Serial)):
         where = in_stock.get((record.part, record.number))

@@ -52,6 +52,7 @@ class Outcome(StrEnum):
 class ExceptionCode(StrEnum):
     NEGATIVE_BALANCE = "NEGATIVE_BALANCE"
     STALE_SOURCE = "STALE_SOURCE"
+    DOUBLE_REVERSAL = "DOUBLE_REVERSAL"
     SERIAL_CONFLICT = "SERIAL_CONFLICT"
     SERIAL_DUPLICATE_RECEIPT = "SERIAL_DUPLICATE_RECEIPT"
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
@@ -201,6 +202,8 @@ class Change(Base):
     a movement and its outcome. Pulls page through these by number."""
 
     __tablename__ = "sync_changes"
+    # Publishing reference data compares each row with its last published change.
+    __table_args__ = (Index("ix_sync_changes_kind_key", "kind", "key", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20))

@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_sync_changes")),
     )
+    with op.batch_alter_table("sync_changes", schema=None) as batch_op:
+        batch_op.create_index("ix_sync_changes_kind_key", ["kind", "key", "seq"], unique=False)
     op.create_table(
         "sync_clock",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -134,7 +136,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "code IN ('NEGATIVE_BALANCE', 'STALE_SOURCE', 'SERIAL_CONFLICT', "
             "'SERIAL_DUPLICATE_RECEIPT', 'UNKNOWN_REFERENCE', 'IDEMPOTENCY_CONFLICT', "
-            "'CLOCK_SKEW')",
+            "'CLOCK_SKEW', 'DOUBLE_REVERSAL')",
             name=op.f("ck_sync_exceptions_code_valid"),
         ),
         sa.CheckConstraint(
@@ -212,4 +214,7 @@ def downgrade() -> None:
 
     op.drop_table("sync_devices")
     op.drop_table("sync_clock")
+    with op.batch_alter_table("sync_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_sync_changes_kind_key")
+
     op.drop_table("sync_changes")

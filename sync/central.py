@@ -1,0 +1,336 @@
+"""The central store's sync operations: push, pull, publishing reference data (DESIGN §5,
+research/offline-sync.md §6.1). Plain functions over the caller's session and transaction;
+`sync.service` puts them behind HTTP.
+
+Push gives exactly-once effect from at-least-once delivery: the store keeps each device's
+last applied number and advances it in the transaction that applies the movement. A number
+already applied is a retry and gets its stored outcome back (the same number with a different
+payload is rejected and alerted); the next number is applied; a gap stops the batch and says
+which number is expected. No outcome ever blocks a device's queue.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scanner.ledger import Clock, utc_now
+from scanner.models import Movement
+from sync.central_apply import COUNTING, CentralLedger, entry_codes
+from sync.central_log import current_seq, publish_rows
+from sync.central_log import take_number as take_number
+from sync.central_time import aware, clock_words
+from sync.errors import SyncError
+from sync.evaluate import fit
+from sync.models import (
+    Change,
+    Device,
+    DeviceStatus,
+    ExceptionCode,
+    ExceptionStatus,
+    Outcome,
+    SyncEntry,
+    SyncException,
+    SyncRejection,
+)
+from sync.protocol import (
+    MAX_PULL,
+    MovementIn,
+    MovementOutcome,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    canonical,
+    movement_hash,
+)
+from sync.protocol import Change as PulledChange
+
+__all__ = ["publish_reference", "pull", "push", "take_number"]
+
+CLOCK_SKEW_LIMIT = 300  # seconds: beyond this a supervisor hears about a device's clock
+_INT32 = 2**31 - 1
+
+
+def push(
+    session: Session, device: Device, request: PushRequest, clock: Clock = utc_now
+) -> PushResponse:
+    """Applies a device's movements in its own order, each exactly once (see the module)."""
+    if request.device_id != device.id:
+        raise SyncError(
+            403,
+            "wrong_device",
+            f"This token belongs to handheld {device.id}, not {request.device_id}: a handheld"
+            " pushes only its own movements",
+        )
+    # Serialises two pushes of one device (a retry racing the original): the second waits,
+    # then sees the first one's numbers as already applied.
+    locked = session.get(Device, device.id, with_for_update=True, populate_existing=True)
+    if locked is None or locked.status != DeviceStatus.ACTIVE:
+        raise SyncError(
+            401,
+            "device_revoked",
+            "This handheld was revoked by a supervisor: its movements stay queued here until"
+            " it is enrolled again",
+        )
+    ledger = CentralLedger(session, clock)
+    movements = sorted(request.movements, key=lambda m: m.seq)
+    last = locked.last_applied_seq
+    if any(m.seq > last for m in movements):
+        ledger.log.lock()  # a retry of what is already applied waits for nobody
+    stored = _stored_outcomes(session, locked.id, [m.seq for m in movements if m.seq <= last])
+    taken = _ids_taken(session, [m.id for m in movements if m.seq > last])
+    ledger.expect([m for m in movements if m.seq > last])
+    outcomes: list[MovementOutcome] = []
+    for movement in movements:
+        if movement.seq <= last:
+            earlier = stored.get(movement.seq) or _stored_outcomes(
+                session, locked.id, [movement.seq]
+            ).get(movement.seq)  # sent twice in this very batch
+            outcomes.append(_again(session, ledger, locked, movement, earlier))
+            continue
+        if movement.seq != last + 1:
+            break  # a gap: the device sends the expected number next
+        if movement.id in taken:
+            outcomes.append(_reused_id(session, ledger, locked, movement, taken[movement.id]))
+        else:
+            entry = ledger.accept(locked.id, movement)
+            outcomes.append(_outcome(entry, _server_seq(session, entry)))
+            taken[movement.id] = f"{locked.id} number {movement.seq}"
+        last = movement.seq
+    locked.last_applied_seq = last
+    _note_device(session, ledger, locked, request, last)
+    ledger.finish()
+    return PushResponse(
+        last_applied_seq=last,
+        expected_next_seq=last + 1,
+        server_time=ledger.now,
+        outcomes=outcomes,
+    )
+
+
+def pull(
+    session: Session, device: Device, cursor: int, limit: int = MAX_PULL, clock: Clock = utc_now
+) -> PullResponse:
+    """The changes after `cursor`, in order, at most `limit` (and at most MAX_PULL). A cursor
+    past anything the store has (a store restored from a backup) answers `reset`: the device
+    starts again from 0, which is safe because every change is idempotent."""
+    now = clock()
+    device.last_pull_at = device.last_seen_at = now
+    top = current_seq(session)
+    if cursor > top:
+        return PullResponse(cursor=0, has_more=False, reset=True, server_time=now, changes=[])
+    limit = max(1, min(limit, MAX_PULL))
+    rows = session.scalars(
+        select(Change).where(Change.seq > cursor).order_by(Change.seq).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    return PullResponse(
+        cursor=page[-1].seq if page else cursor,
+        has_more=len(rows) > limit,
+        server_time=now,
+        changes=[
+            PulledChange(seq=row.seq, kind=row.kind, key=row.key, data=json.loads(row.payload))
+            for row in page
+        ],
+    )
+
+
+def publish_reference(session: Session, clock: Clock = utc_now) -> int:
+    """Tells devices about reference data (parts, locations, orders, jobs, lots, serials...)
+    that is new or changed since it was last published, then applies held movements that
+    were waiting for it. Returns the number of changes emitted.
+
+    Run after an import into the central database. It compares each row with the last change
+    published for its key, read in one query per kind, so ten thousand parts take a moment.
+    """
+    ledger = CentralLedger(session, clock)
+    ledger.log.lock()
+    publish_rows(ledger.log)
+    ledger.recheck_held()
+    ledger.finish()
+    return ledger.log.taken
+
+
+# ---- push, inside -----------------------------------------------------------------------
+
+
+def _stored_outcomes(
+    session: Session, device_id: str, seqs: list[int]
+) -> dict[int, tuple[SyncEntry, int | None]]:
+    """The entries (and ledger numbers) of numbers a retry sends again, in one query."""
+    if not seqs:
+        return {}
+    rows = session.execute(
+        select(SyncEntry, Movement.server_seq)
+        .outerjoin(Movement, Movement.id == SyncEntry.movement_id)
+        .where(SyncEntry.device_id == device_id, SyncEntry.device_seq.in_(seqs))
+    ).all()
+    return {entry.device_seq: (entry, server_seq) for entry, server_seq in rows}
+
+
+def _ids_taken(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Which of these movement ids the store already has, and under what."""
+    if not ids:
+        return {}
+    taken: dict[uuid.UUID, str] = {}
+    for movement_id, device_id, seq in session.execute(
+        select(SyncEntry.movement_id, SyncEntry.device_id, SyncEntry.device_seq).where(
+            SyncEntry.movement_id.in_(ids)
+        )
+    ):
+        taken[movement_id] = f"{device_id} number {seq}"
+    for movement_id, device_id, seq in session.execute(
+        select(Movement.id, Movement.device_id, Movement.device_seq).where(Movement.id.in_(ids))
+    ):
+        taken.setdefault(movement_id, f"{device_id} number {seq}")
+    return taken
+
+
+def _again(
+    session: Session,
+    ledger: CentralLedger,
+    device: Device,
+    movement: MovementIn,
+    stored: tuple[SyncEntry, int | None] | None,
+) -> MovementOutcome:
+    """A number already applied: the stored outcome when it is the same movement again."""
+    if stored is not None:
+        entry, server_seq = stored
+        if entry.payload_hash == movement_hash(movement):
+            return _outcome(entry, server_seq if entry.status in COUNTING else None)
+        reason = (
+            f"Number {movement.seq} from this handheld was already used for another movement"
+            f" ({entry.payload_hash[:8]}…): this one was not applied and a supervisor was"
+            " alerted"
+        )
+        return _reject(session, ledger, device, movement, reason, with_entry=True)
+    reason = (
+        f"Number {movement.seq} from this handheld was already used: this movement was not"
+        " applied and a supervisor was alerted"
+    )
+    return _reject(session, ledger, device, movement, reason, with_entry=False)
+
+
+def _reused_id(
+    session: Session, ledger: CentralLedger, device: Device, movement: MovementIn, holder: str
+) -> MovementOutcome:
+    reason = (
+        f"Movement id {movement.id} was already pushed as {holder}: number {movement.seq} was"
+        " not applied and a supervisor was alerted"
+    )
+    return _reject(session, ledger, device, movement, reason, with_entry=False)
+
+
+def _reject(
+    session: Session,
+    ledger: CentralLedger,
+    device: Device,
+    movement: MovementIn,
+    reason: str,
+    *,
+    with_entry: bool,
+) -> MovementOutcome:
+    """A protocol violation: kept as sent with an alert for a supervisor, never applied.
+    Sending the same thing again alerts nobody twice."""
+    payload = canonical(movement.model_dump(mode="json"))
+    earlier = session.scalar(
+        select(SyncRejection.reason).where(
+            SyncRejection.device_id == device.id,
+            SyncRejection.device_seq == movement.seq,
+            SyncRejection.payload == payload,
+        )
+    )
+    if earlier is not None:
+        reason = earlier
+    else:
+        session.add(
+            SyncRejection(
+                device_id=device.id,
+                device_seq=movement.seq,
+                payload=payload,
+                reason=fit(reason),
+                received_at=ledger.now,
+            )
+        )
+        session.add(
+            SyncException(
+                device_id=device.id,
+                device_seq=movement.seq if with_entry else None,
+                code=ExceptionCode.IDEMPOTENCY_CONFLICT.value,
+                message=fit(reason),
+                part=movement.part,
+                lot=movement.lot,
+                serial=movement.serial,
+                location=movement.from_location or movement.to_location,
+                status=ExceptionStatus.OPEN.value,
+                opened_at=ledger.now,
+            )
+        )
+    return MovementOutcome(
+        seq=movement.seq,
+        status=Outcome.REJECTED.value,
+        codes=[ExceptionCode.IDEMPOTENCY_CONFLICT.value],
+        message=fit(reason),
+    )
+
+
+def _server_seq(session: Session, entry: SyncEntry) -> int | None:
+    if entry.status not in COUNTING:
+        return None
+    return session.get_one(Movement, entry.movement_id).server_seq
+
+
+def _outcome(entry: SyncEntry, server_seq: int | None) -> MovementOutcome:
+    return MovementOutcome(
+        seq=entry.device_seq,
+        status=entry.status,  # type: ignore[arg-type]
+        server_seq=server_seq,
+        codes=entry_codes(entry),
+        message=entry.message,
+    )
+
+
+def _note_device(
+    session: Session, ledger: CentralLedger, device: Device, request: PushRequest, last: int
+) -> None:
+    """What the device said about itself, for the supervisors' view. Its queue is what it
+    reported less what this push took off it."""
+    device.last_seen_at = device.last_push_at = ledger.now
+    device.app_version = request.app_version or device.app_version
+    device.max_local_seq = request.max_local_seq
+    device.queue_depth = min(request.queue_depth, max(0, request.max_local_seq - last))
+    device.oldest_pending_at = request.oldest_pending_at if device.queue_depth else None
+    offset = round((aware(request.device_time) - ledger.now).total_seconds())
+    device.clock_offset = max(-_INT32, min(_INT32, offset))
+    _note_clock(session, ledger, device, offset)
+
+
+def _note_clock(session: Session, ledger: CentralLedger, device: Device, offset: int) -> None:
+    """A device clock far off opens one alert; it clears when the clock is right again.
+    The store never orders anything by a device's clock, so this is only for people."""
+    alert = session.scalars(
+        select(SyncException).where(
+            SyncException.device_id == device.id,
+            SyncException.code == ExceptionCode.CLOCK_SKEW.value,
+            SyncException.status == ExceptionStatus.OPEN.value,
+        )
+    ).first()
+    if abs(offset) > CLOCK_SKEW_LIMIT and alert is None:
+        session.add(
+            SyncException(
+                device_id=device.id,
+                code=ExceptionCode.CLOCK_SKEW.value,
+                message=fit(
+                    f"The clock of {device.name} ({device.id}) is {clock_words(offset)} the"
+                    " store's: its movements keep their order, but the times it records are"
+                    " its own"
+                ),
+                status=ExceptionStatus.OPEN.value,
+                opened_at=ledger.now,
+            )
+        )
+    elif abs(offset) <= CLOCK_SKEW_LIMIT and alert is not None:
+        ledger.close(alert, ExceptionStatus.AUTO_CLEARED, "The clock is right again", by=None)

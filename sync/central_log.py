@@ -1,0 +1,242 @@
+"""The store's clock and its change log: everything devices must learn, numbered in the
+order it was committed (DESIGN §5, "Pull uses a gap-free server cursor").
+
+Taking a number updates the one `SyncClock` row, which locks it until the transaction ends:
+a second writer waits for the first to commit before it gets the next number, so a device
+that has pulled up to N can never later find a change below N appear.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from scanner.models import Base, Lot, Movement, Serial
+from scanner.quantity import format_quantity
+from sync.central_time import aware
+from sync.models import Change, SyncClock
+from sync.protocol import REFERENCE_KINDS, MovementIn, canonical, row_data, row_key
+
+CLOCK_ID = 1
+_KIND_OF: dict[type[Base], str] = {model: kind for kind, model in REFERENCE_KINDS.items()}
+
+
+def ensure_central(session: Session) -> None:
+    """Makes this database a central store: its clock starts at 0. Safe to call again."""
+    if session.get(SyncClock, CLOCK_ID) is None:
+        session.add(SyncClock(id=CLOCK_ID, seq=0))
+        session.flush()
+
+
+def is_central(session: Session) -> bool:
+    return session.get(SyncClock, CLOCK_ID) is not None
+
+
+def current_seq(session: Session) -> int:
+    """The last number handed out (and, once committed, the last change a device can pull)."""
+    return session.scalar(select(SyncClock.seq).where(SyncClock.id == CLOCK_ID)) or 0
+
+
+def take_numbers(session: Session, count: int) -> range:
+    """`count` consecutive numbers from the clock, in one UPDATE ... RETURNING that holds the
+    clock's row lock until the transaction ends."""
+    statement = (
+        update(SyncClock)
+        .where(SyncClock.id == CLOCK_ID)
+        .values(seq=SyncClock.seq + count)
+        .returning(SyncClock.seq)
+        .execution_options(synchronize_session=False)
+    )
+    top = session.execute(statement).scalar_one_or_none()
+    if top is None:
+        ensure_central(session)
+        top = session.execute(statement).scalar_one()
+    return range(top - count + 1, top + 1)
+
+
+def take_number(session: Session) -> int:
+    """The clock's next number: gap-free, in commit order."""
+    return take_numbers(session, 1)[0]
+
+
+class ChangeLog:
+    """The changes one operation appends, numbered from the clock.
+
+    The first number taken locks the clock's row (`take_numbers`); with the lock held until
+    commit nobody else can take one, so the rest are counted here and the clock and the
+    changes are written back together by `write`, which every operation calls before it
+    returns: two statements instead of two per change.
+    """
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.taken = 0
+        self._next: int | None = None
+        self._written: int | None = None
+        self._rows: list[dict[str, Any]] = []
+
+    def lock(self) -> None:
+        """Takes the clock's row lock now, before anything else is written. Every writing
+        operation takes it first (a push right after its device's row), so two of them can
+        never each hold a row the other waits for."""
+        if self._next is None:
+            top = take_numbers(self.session, 0).start - 1
+            self._written, self._next = top, top + 1
+
+    def numbers(self, count: int) -> range:
+        if count == 0:
+            return range(0)
+        if self._next is None:
+            block = take_numbers(self.session, count)
+            self._written = block[-1]
+            self._next = block.start
+        block = range(self._next, self._next + count)
+        self._next += count
+        self.taken += count
+        return block
+
+    def number(self) -> int:
+        return self.numbers(1)[0]
+
+    def add(self, seq: int, kind: str, key: str, data: dict[str, Any]) -> None:
+        self.add_text(seq, kind, key, canonical(data))
+
+    def add_text(self, seq: int, kind: str, key: str, payload: str) -> None:
+        self._rows.append(
+            {"seq": seq, "kind": kind, "key": key, "payload": payload, "created_at": self.now}
+        )
+
+    def emit(self, kind: str, key: str, data: dict[str, Any]) -> int:
+        """Appends one change under the next number; returns the number."""
+        seq = self.number()
+        self.add(seq, kind, key, data)
+        return seq
+
+    def emit_row(self, row: Base, data: dict[str, Any] | None = None) -> int:
+        """Tells devices about a reference row (as it is now, unless `data` says otherwise)."""
+        return self.emit(reference_kind(row), row_key(row), data or reference_data(row))
+
+    def write(self) -> None:
+        """Writes the changes and moves the clock to the last number handed out."""
+        if self._rows:
+            self.session.execute(insert(Change), self._rows)
+            self._rows = []
+        if self._next is not None and self._next - 1 != self._written:
+            self.session.execute(
+                update(SyncClock)
+                .where(SyncClock.id == CLOCK_ID)
+                .values(seq=self._next - 1)
+                .execution_options(synchronize_session=False)
+            )
+            self._written = self._next - 1
+
+
+# ---- reference rows ---------------------------------------------------------------------
+
+
+def reference_kind(row: Base) -> str:
+    return _KIND_OF[type(row)]
+
+
+def reference_data(row: Base) -> dict[str, Any]:
+    """A reference row as change data, written the same way whichever database it was read
+    from and whether or not it was just created: times in UTC with their offset, quantities
+    as people write them. `publish_rows` compares these texts to find what changed."""
+    data = row_data(row)
+    for column in row.__table__.columns:
+        value = getattr(row, column.key)
+        if isinstance(value, datetime):
+            data[column.key] = aware(value).isoformat()
+        elif isinstance(value, Decimal):
+            data[column.key] = format_quantity(value)
+    return data
+
+
+def publish_rows(log: ChangeLog) -> int:
+    """Appends a change for every reference row that is new or differs from the last change
+    published for its key; returns how many. One query per kind reads what was published."""
+    session = log.session
+    session.flush()
+    fresh: list[tuple[str, str, str]] = []
+    for kind, model in REFERENCE_KINDS.items():
+        published = _published(session, kind)
+        for row in session.scalars(select(model)):
+            key = row_key(row)
+            payload = canonical(reference_data(row))
+            if published.get(key) != payload:
+                fresh.append((kind, key, payload))
+    for seq, (kind, key, payload) in zip(log.numbers(len(fresh)), fresh, strict=True):
+        log.add_text(seq, kind, key, payload)
+    return len(fresh)
+
+
+def _published(session: Session, kind: str) -> dict[str, str]:
+    """The last payload published for each key of a kind."""
+    latest = select(func.max(Change.seq)).where(Change.kind == kind).group_by(Change.key)
+    rows = session.execute(
+        select(Change.key, Change.payload).where(Change.kind == kind, Change.seq.in_(latest))
+    ).all()
+    return {key: payload for key, payload in rows}
+
+
+# ---- movements --------------------------------------------------------------------------
+
+
+def movement_data(
+    fields: dict[str, Any],
+    *,
+    device_id: str,
+    status: str,
+    server_seq: int | None,
+    codes: list[str],
+    message: str,
+) -> dict[str, Any]:
+    """A "movement" change: the fields as pushed (`MovementIn`, JSON values) and the store's
+    outcome beside them."""
+    return {
+        **fields,
+        "device_id": device_id,
+        "status": status,
+        "server_seq": server_seq,
+        "codes": codes,
+        "message": message,
+    }
+
+
+def ledger_fields(session: Session, movement: Movement) -> dict[str, Any]:
+    """A movement the store recorded itself (a supervisor's count) in the shape a device
+    pushes one, with what a device needs to create its lot or serial."""
+    lot = session.get(Lot, (movement.part, movement.lot)) if movement.lot else None
+    serial = session.get(Serial, (movement.part, movement.serial)) if movement.serial else None
+    pushed = MovementIn(
+        seq=movement.device_seq,
+        id=movement.id,
+        kind=movement.kind,  # type: ignore[arg-type]
+        part=movement.part,
+        lot=movement.lot,
+        serial=movement.serial,
+        qty=movement.qty,
+        from_location=movement.from_location,
+        to_location=movement.to_location,
+        job=movement.job,
+        po=movement.po,
+        po_line=movement.po_line,
+        so=movement.so,
+        so_line=movement.so_line,
+        operator=movement.operator,
+        reverses=movement.reverses,
+        reason=movement.reason,
+        happened_at=aware(movement.happened_at),
+        observed_cursor=movement.observed_cursor,
+        lot_expiry=lot.expiry if lot else None,
+        supplier_lot=lot.supplier_lot if lot else None,
+        lot_origin=lot.origin if lot else None,
+        lot_job=lot.assigned_job if lot else None,
+        serial_lot=serial.lot if serial else None,
+    )
+    return pushed.model_dump(mode="json")

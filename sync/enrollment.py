@@ -1,0 +1,242 @@
+"""Which devices may sync: one-time enrollment codes, per-device tokens, revocation
+(DESIGN §5, research/offline-sync.md §3.2).
+
+A supervisor runs `lotscan devices enroll NAME` on the central database and reads the code
+to the person holding the handheld; the handheld trades it for a token once. The store keeps
+only SHA-256 hashes of codes and tokens: a copy of its database lets nobody sync. A revoked
+device keeps its id, its number sequence and its queue; enrolling it again under the same
+name picks up where it stopped, so its held-back movements are applied exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from scanner.ledger import Clock, utc_now
+from scanner.settings import device_id as own_device_id
+from sync.central_log import ensure_central as ensure_central
+from sync.central_log import is_central as is_central
+from sync.central_time import aware
+from sync.errors import SyncError
+from sync.models import Device, DeviceRole, DeviceStatus, EnrollmentCode, SyncEntry
+from sync.protocol import EnrollRequest, EnrollResponse
+
+CODE_LIFETIME = timedelta(minutes=15)
+# Crockford's base32, as device ids are: no I, L, O or U to misread. Read back leniently.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_CODE_GROUPS = 3
+_GROUP = 4
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    device: str
+    code: str
+    expires_at: datetime
+
+
+def issue_code(
+    session: Session, name: str, *, supervisor: bool = False, clock: Clock = utc_now
+) -> IssuedCode:
+    """A one-time code, valid for 15 minutes, that enrolls the device called `name`: a new
+    device with a new id, or the existing device of that name (keeping its id and its
+    numbering). The device takes the role asked for now; an earlier unused code stops
+    working."""
+    name = _device_name(name)
+    ensure_central(session)
+    now = clock()
+    device = session.scalars(
+        select(Device).where(Device.name == name).order_by(Device.created_at, Device.id).limit(1)
+    ).first()
+    if device is None:
+        device = Device(
+            id=_new_device_id(session),
+            name=name,
+            status=DeviceStatus.PENDING.value,
+            created_at=now,
+            last_applied_seq=0,
+        )
+        session.add(device)
+        session.flush()
+    device.role = (DeviceRole.SUPERVISOR if supervisor else DeviceRole.HANDHELD).value
+    _forget_unused_codes(session, device.id)
+    code = "-".join(
+        "".join(secrets.choice(_ALPHABET) for _ in range(_GROUP)) for _ in range(_CODE_GROUPS)
+    )
+    expires_at = now + CODE_LIFETIME
+    session.add(
+        EnrollmentCode(
+            code_hash=_code_hash(code), device_id=device.id, created_at=now, expires_at=expires_at
+        )
+    )
+    session.flush()
+    return IssuedCode(device=device.id, code=code, expires_at=expires_at)
+
+
+def enroll(session: Session, request: EnrollRequest, clock: Clock = utc_now) -> EnrollResponse:
+    """Trades a code for the device's token (shown this once; the store keeps its hash).
+    Enrolling again replaces the device's token and lifts a revocation."""
+    now = clock()
+    record = session.get(EnrollmentCode, _code_hash(request.code), with_for_update=True)
+    if record is None:
+        raise SyncError(
+            401,
+            "bad_code",
+            "This enrollment code is not known: check it, or ask a supervisor for a new one",
+        )
+    if record.used_at is not None:
+        raise SyncError(
+            401, "bad_code", "This enrollment code was already used: ask a supervisor for a new one"
+        )
+    expires_at = aware(record.expires_at)
+    if expires_at <= now:
+        raise SyncError(
+            401,
+            "bad_code",
+            f"This enrollment code expired at {expires_at:%H:%M} UTC: ask a supervisor for a"
+            " new one",
+        )
+    device = session.get(Device, record.device_id, with_for_update=True)
+    assert device is not None  # the foreign key guarantees it
+    if request.queued and request.device_id and request.device_id != device.id:
+        device = _keep_handhelds_id(session, record, device, request.device_id, request.queued)
+    token = secrets.token_urlsafe(32)
+    record.used_at = now
+    device.status = DeviceStatus.ACTIVE.value
+    device.token_hash = token_hash(token)
+    device.enrolled_at = now
+    device.revoked_at = None
+    device.last_seen_at = now
+    device.app_version = request.app_version or device.app_version
+    session.flush()
+    return EnrollResponse(
+        device_id=device.id,
+        device_token=token,
+        role="supervisor" if device.role == DeviceRole.SUPERVISOR else "handheld",
+        server_time=now,
+    )
+
+
+def _keep_handhelds_id(
+    session: Session, record: EnrollmentCode, device: Device, wanted: str, queued: int
+) -> Device:
+    """A handheld that scanned before it was enrolled keeps the id its movements carry.
+    Only a device that has never enrolled can take it, and only if no other device has it;
+    otherwise the code is left unused and the supervisor is told what to do."""
+    fresh = (
+        device.enrolled_at is None
+        and device.last_applied_seq == 0
+        and session.scalar(select(SyncEntry.device_seq).where(SyncEntry.device_id == device.id))
+        is None
+    )
+    taken = session.get(Device, wanted) is not None or wanted == own_device_id(session)
+    if not fresh or taken:
+        raise SyncError(
+            409,
+            "other_device",
+            f"This code is for device {device.id} ({device.name}), but this handheld has"
+            f" {queued} movements waiting as device {wanted}: enrolling would leave them"
+            f" behind. Ask for a code for a new device name (the code is still unused)",
+        )
+    renamed = Device(
+        id=wanted,
+        name=device.name,
+        role=device.role,
+        status=device.status,
+        created_at=device.created_at,
+    )
+    session.add(renamed)
+    session.flush()
+    for code in session.scalars(
+        select(EnrollmentCode).where(EnrollmentCode.device_id == device.id)
+    ):
+        code.device_id = wanted
+    session.flush()
+    session.delete(device)
+    session.flush()
+    return renamed
+
+
+def authenticate(session: Session, token: str, clock: Clock = utc_now) -> Device:
+    """The device a bearer token belongs to, if it may sync; notes that it was seen."""
+    digest = token_hash(token)
+    device = session.scalars(select(Device).where(Device.token_hash == digest)).first()
+    if device is None or not hmac.compare_digest(device.token_hash or "", digest):
+        raise SyncError(
+            401,
+            "unauthorized",
+            "The store does not know this handheld's token: enroll it again with a code from"
+            " a supervisor",
+        )
+    if device.status == DeviceStatus.REVOKED:
+        raise SyncError(
+            401,
+            "device_revoked",
+            "This handheld was revoked by a supervisor: its movements stay queued here until"
+            " it is enrolled again",
+        )
+    if device.status != DeviceStatus.ACTIVE:
+        raise SyncError(401, "unauthorized", "This handheld is not enrolled yet")
+    device.last_seen_at = clock()
+    return device
+
+
+def revoke(session: Session, device_id: str, clock: Clock = utc_now) -> Device:
+    """Stops a device syncing at once. It keeps its queue; a new code re-enrolls it."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise SyncError(
+            404, "unknown_device", f"No device {device_id}: `lotscan devices list` shows them"
+        )
+    device.status = DeviceStatus.REVOKED.value
+    device.revoked_at = clock()
+    _forget_unused_codes(session, device.id)
+    session.flush()
+    return device
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _code_hash(code: str) -> str:
+    """Codes are read aloud and typed: case, dashes, spaces and O/0, I/L/1 do not matter."""
+    typed = "".join(code.split()).replace("-", "").upper().translate(_MISREAD)
+    return hashlib.sha256(typed.encode()).hexdigest()
+
+
+def _device_name(name: str) -> str:
+    cleaned = name.strip()
+    if not 1 <= len(cleaned) <= 80 or not cleaned.isprintable():
+        raise SyncError(
+            422,
+            "bad_request",
+            "A device name is 1 to 80 printable characters, such as 'Dock 2 handheld'",
+        )
+    return cleaned
+
+
+def _new_device_id(session: Session) -> str:
+    """Four characters like a handheld's own id, never the central database's own (its
+    supervisors' counts go into the ledger under that one) nor another device's."""
+    taken = set(session.scalars(select(Device.id))) | {own_device_id(session)}
+    while True:
+        candidate = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+        if candidate not in taken:
+            return candidate
+
+
+def _forget_unused_codes(session: Session, device_id: str) -> None:
+    session.execute(
+        delete(EnrollmentCode).where(
+            EnrollmentCode.device_id == device_id, EnrollmentCode.used_at.is_(None)
+        )
+    )

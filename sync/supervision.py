@@ -1,0 +1,246 @@
+"""What supervisors see and decide (DESIGN §8, research/offline-sync.md §2.3): each
+device's sync state, the open exceptions, and the four ways to resolve one.
+
+- apply: a held movement is applied now (an unknown reference must be known by then; a
+  serial conflict is applied as recorded: the supervisor decided the scan is true);
+- void: a held movement will never count, and its handheld withdraws it;
+- adjust: a count: the store records the adjustment that makes the balance what was counted;
+- dismiss: a flag is closed with a reason; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scanner.ledger import Clock, utc_now
+from scanner.quantity import format_quantity
+from sync.central_apply import SHORTFALLS, CentralLedger
+from sync.central_log import publish_rows
+from sync.central_time import iso
+from sync.errors import SyncError
+from sync.evaluate import fit
+from sync.models import (
+    Device,
+    ExceptionCode,
+    ExceptionStatus,
+    Outcome,
+    SyncEntry,
+    SyncException,
+    SyncRejection,
+)
+
+ACTIONS = ("apply", "void", "adjust", "dismiss")
+
+
+def device_rows(session: Session) -> list[dict[str, Any]]:
+    """Every device with what it last reported and how many of its movements are flagged,
+    held or rejected (`lotscan devices list`)."""
+    counts: dict[tuple[str, str], int] = {
+        (device_id, status): count
+        for device_id, status, count in session.execute(
+            select(SyncEntry.device_id, SyncEntry.status, func.count())
+            .where(SyncEntry.status.in_([Outcome.FLAGGED.value, Outcome.HELD.value]))
+            .group_by(SyncEntry.device_id, SyncEntry.status)
+        )
+    }
+    rejected: dict[str, int] = {
+        device_id: count
+        for device_id, count in session.execute(
+            select(SyncRejection.device_id, func.count()).group_by(SyncRejection.device_id)
+        )
+    }
+    return [
+        {
+            "device": device.id,
+            "name": device.name,
+            "status": device.status,
+            "last_seen": iso(device.last_seen_at),
+            "last_applied_seq": device.last_applied_seq,
+            "queue_depth": device.queue_depth,
+            "flagged": counts.get((device.id, Outcome.FLAGGED.value), 0),
+            "held": counts.get((device.id, Outcome.HELD.value), 0),
+            "rejected": rejected.get(device.id, 0),
+            "role": device.role,
+            "last_push": iso(device.last_push_at),
+            "last_pull": iso(device.last_pull_at),
+            "oldest_pending_at": iso(device.oldest_pending_at),
+            "clock_offset": device.clock_offset,
+        }
+        for device in session.scalars(select(Device).order_by(Device.name, Device.id))
+    ]
+
+
+def exception_rows(session: Session, status: str | None = "open") -> list[dict[str, Any]]:
+    """The exceptions with `status` (all of them for None), oldest first, each with the
+    movement it is about as the device pushed it."""
+    query = (
+        select(SyncException, SyncEntry)
+        .outerjoin(
+            SyncEntry,
+            (SyncEntry.device_id == SyncException.device_id)
+            & (SyncEntry.device_seq == SyncException.device_seq),
+        )
+        .order_by(SyncException.id)
+    )
+    if status is not None:
+        query = query.where(SyncException.status == status)
+    return [_row(exception, entry) for exception, entry in session.execute(query).tuples()]
+
+
+def resolve(
+    session: Session,
+    exception_id: int,
+    action: str,
+    *,
+    by: str,
+    qty: Decimal | None = None,
+    location: str | None = None,
+    reason: str | None = None,
+    clock: Clock = utc_now,
+) -> dict[str, Any]:
+    """Resolves an open exception with one of `ACTIONS`; returns it as `exception_rows`
+    shows it. Raises SyncError 404 for an unknown exception, 409 when it is not open or the
+    action does not fit it, 422 for a missing quantity or reason."""
+    if action not in ACTIONS:
+        raise SyncError(422, "bad_request", f"{action!r} is not one of {', '.join(ACTIONS)}")
+    ledger = CentralLedger(session, clock)
+    ledger.log.lock()
+    exception = session.get(SyncException, exception_id, with_for_update=True)
+    if exception is None:
+        raise SyncError(404, "unknown_exception", f"No exception {exception_id}")
+    if exception.status != ExceptionStatus.OPEN:
+        raise SyncError(
+            409,
+            "not_open",
+            f"Exception {exception_id} is already {exception.status.replace('_', ' ')}"
+            + (f": {exception.resolution}" if exception.resolution else ""),
+        )
+    entry = (
+        session.get(SyncEntry, (exception.device_id, exception.device_seq), with_for_update=True)
+        if exception.device_seq is not None
+        else None
+    )
+    held = entry is not None and entry.status == Outcome.HELD
+    if action in ("apply", "void"):
+        if entry is None or not held:
+            raise SyncError(
+                409,
+                "not_allowed",
+                f"Exception {exception_id} is not about a held movement: only a held movement"
+                " can be applied or voided",
+            )
+        if action == "apply":
+            movement = ledger.applicable(entry)
+            if exception.code == ExceptionCode.UNKNOWN_REFERENCE:
+                # What it names was imported but maybe not published yet: devices must
+                # have it before the movement that names it.
+                publish_rows(ledger.log)
+            _close_entry(ledger, entry, "Applied as recorded", by)
+            ledger.apply_held(entry, movement)
+            ledger.recheck_held()
+        else:
+            words = f"Voided by {by}" + (f": {reason}" if reason else "")
+            _close_entry(ledger, entry, words, by)
+            ledger.void(entry, words)
+    elif held:
+        raise SyncError(
+            409,
+            "not_allowed",
+            f"Exception {exception_id} is about a held movement: apply it or void it",
+        )
+    elif action == "adjust":
+        _count(ledger, exception, by=by, qty=qty, location=location, reason=reason)
+    else:
+        if not (reason and reason.strip()):
+            raise SyncError(422, "bad_request", "Say why the exception is dismissed")
+        ledger.close(exception, ExceptionStatus.RESOLVED, f"Dismissed: {reason.strip()}", by=by)
+        if entry is not None:
+            ledger.settle_entry(entry, f"Dismissed by {by}: {reason.strip()}")
+    ledger.finish()
+    return _row(exception, entry)
+
+
+def _count(
+    ledger: CentralLedger,
+    exception: SyncException,
+    *,
+    by: str,
+    qty: Decimal | None,
+    location: str | None,
+    reason: str | None,
+) -> None:
+    if exception.code not in SHORTFALLS or exception.part is None:
+        raise SyncError(
+            409,
+            "not_allowed",
+            f"Exception {exception.id} is not about a balance: a count does not resolve it",
+        )
+    place = location or exception.location
+    if place is None:
+        raise SyncError(422, "bad_request", "Say where the stock was counted")
+    if qty is None or qty < 0:
+        raise SyncError(422, "bad_request", "Say how much was counted: zero or more")
+    counted = format_quantity(qty)
+    ledger.close(exception, ExceptionStatus.RESOLVED, f"Counted {counted} at {place}", by=by)
+    adjustment = ledger.count(
+        exception.part,
+        exception.lot,
+        exception.serial,
+        place,
+        qty,
+        reason=fit(reason or f"Count for sync exception {exception.id}", 200),
+        by=by,
+    )
+    if adjustment is not None:
+        sign = "+" if adjustment.to_location else "-"
+        exception.resolution = fit(
+            f"Counted {counted} at {place}: adjusted by {sign}{format_quantity(adjustment.qty)}"
+            + (f" ({reason})" if reason else "")
+        )
+    else:
+        exception.resolution = fit(
+            f"Counted {counted} at {place}: the balance was right"
+            + (f" ({reason})" if reason else "")
+        )
+    if exception.device_seq is not None:
+        entry = ledger.session.get(SyncEntry, (exception.device_id, exception.device_seq))
+        if entry is not None:
+            ledger.settle_entry(entry, f"Settled by a count: {exception.resolution}")
+
+
+def _close_entry(ledger: CentralLedger, entry: SyncEntry, words: str, by: str) -> None:
+    """Closes every open exception about a held movement: it is decided."""
+    for exception in ledger.session.scalars(
+        select(SyncException).where(
+            SyncException.device_id == entry.device_id,
+            SyncException.device_seq == entry.device_seq,
+            SyncException.status == ExceptionStatus.OPEN.value,
+        )
+    ):
+        ledger.close(exception, ExceptionStatus.RESOLVED, words, by=by)
+
+
+def _row(exception: SyncException, entry: SyncEntry | None) -> dict[str, Any]:
+    return {
+        "id": exception.id,
+        "code": exception.code,
+        "status": exception.status,
+        "message": exception.message,
+        "device": exception.device_id,
+        "device_seq": exception.device_seq,
+        "part": exception.part,
+        "lot": exception.lot,
+        "serial": exception.serial,
+        "location": exception.location,
+        "opened_at": iso(exception.opened_at),
+        "closed_at": iso(exception.closed_at),
+        "resolution": exception.resolution,
+        "resolved_by": exception.resolved_by,
+        "movement": json.loads(entry.payload) if entry is not None else None,
+        "entry_status": entry.status if entry is not None else None,
+    }

@@ -1,0 +1,808 @@
+"""The central store's logic without HTTP: enrollment, push (exactly once, in each device's
+order, with the conflict policy of research/offline-sync.md §2.3), pull, publishing
+reference data, and what supervisors see and decide. Handhelds record their movements on
+databases of their own, through the ledger, as the floor does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import unit_of_work
+from scanner.importing import import_file
+from scanner.ledger import Ledger
+from scanner.models import (
+    Movement,
+    Part,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Serial,
+)
+from scanner.replay import cache_differences
+from scanner.settings import device_id as own_device_id
+from sync.central import publish_reference, take_number
+from sync.enrollment import (
+    authenticate,
+    enroll,
+    ensure_central,
+    is_central,
+    issue_code,
+    revoke,
+)
+from sync.errors import SyncError
+from sync.models import Device, SyncEntry, SyncException, SyncRejection
+from sync.protocol import EnrollRequest, PushResponse
+from sync.supervision import device_rows, exception_rows, resolve
+from tests.plant import add_plant
+from tests.sync_support import Central, Handheld, MovableClock
+
+Make = Callable[..., Handheld]
+
+
+@pytest.fixture
+def moving() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def central(sessions: sessionmaker[Session], moving: MovableClock) -> Central:
+    with unit_of_work(sessions) as session:
+        ensure_central(session)
+        add_plant(session)
+    return Central(sessions, moving)
+
+
+@pytest.fixture
+def handheld(central: Central, tmp_path: Path, moving: MovableClock) -> Iterator[Make]:
+    """Enrolls a device by name and gives it a database of its own."""
+    made: list[Handheld] = []
+
+    def make(name: str, setup: Callable[[Session], None] | None = None) -> Handheld:
+        device_id, token = central.enroll(name)
+        device = Handheld(tmp_path / f"{name}.db", device_id, token, moving, setup)
+        made.append(device)
+        return device
+
+    yield make
+    for device in made:
+        device.sessions.kw["bind"].dispose()
+
+
+def consistent(central: Central) -> list[str]:
+    return central.run(cache_differences)
+
+
+def statuses(response: PushResponse) -> list[str]:
+    return [outcome.status for outcome in response.outcomes]
+
+
+def open_exceptions(central: Central) -> list[dict[str, object]]:
+    return central.run(lambda s: exception_rows(s))
+
+
+def receive_resin(lot: str, qty: int, where: str = "RCV") -> Callable[[Ledger], Movement]:
+    return lambda ledger: ledger.receive("RESIN", qty, where, lot=lot)
+
+
+# ---- enrollment -------------------------------------------------------------------------
+
+
+def test_a_code_enrolls_a_device_once(central: Central, moving: MovableClock) -> None:
+    issued = central.run(lambda s: issue_code(s, "Dock 1", clock=moving))
+    assert len(issued.device) == 4 and issued.expires_at == moving.now + timedelta(minutes=15)
+
+    # Typed from a slip of paper: lower case, no dashes.
+    typed = issued.code.replace("-", " ").lower()
+    response = central.run(lambda s: enroll(s, EnrollRequest(code=typed), moving))
+    assert (response.device_id, response.role) == (issued.device, "handheld")
+    device = central.run(lambda s: authenticate(s, response.device_token, moving))
+    assert (device.id, device.status, device.name) == (issued.device, "active", "Dock 1")
+    assert central.run(lambda s: s.get_one(Device, issued.device).token_hash) != (
+        response.device_token
+    )
+
+    with pytest.raises(SyncError, match="already used") as again:
+        central.run(lambda s: enroll(s, EnrollRequest(code=issued.code), moving))
+    assert (again.value.status, again.value.error) == (401, "bad_code")
+
+
+def test_an_expired_or_unknown_code_enrolls_nothing(central: Central, moving: MovableClock) -> None:
+    issued = central.run(lambda s: issue_code(s, "Dock 1", clock=moving))
+    moving.advance(minutes=16)
+    with pytest.raises(SyncError, match="expired at 08:45 UTC") as expired:
+        central.run(lambda s: enroll(s, EnrollRequest(code=issued.code), moving))
+    with pytest.raises(SyncError, match="not known") as unknown:
+        central.run(lambda s: enroll(s, EnrollRequest(code="AAAA-BBBB-CCCC"), moving))
+    assert {expired.value.error, unknown.value.error} == {"bad_code"}
+    assert central.run(lambda s: s.get_one(Device, issued.device).status) == "pending"
+
+
+def test_a_new_code_replaces_the_unused_one_and_can_make_a_supervisor(
+    central: Central, moving: MovableClock
+) -> None:
+    first = central.run(lambda s: issue_code(s, "Office", clock=moving))
+    second = central.run(lambda s: issue_code(s, "Office", supervisor=True, clock=moving))
+    assert first.device == second.device
+    with pytest.raises(SyncError, match="not known"):
+        central.run(lambda s: enroll(s, EnrollRequest(code=first.code), moving))
+    response = central.run(lambda s: enroll(s, EnrollRequest(code=second.code), moving))
+    assert response.role == "supervisor"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 81, "Dock\n1"])
+def test_a_device_name_must_be_printable_and_short(central: Central, name: str) -> None:
+    with pytest.raises(SyncError, match="1 to 80 printable characters") as error:
+        central.run(lambda s: issue_code(s, name))
+    assert error.value.status == 422
+
+
+def test_a_device_id_is_never_the_stores_own(central: Central) -> None:
+    def issue_many(session: Session) -> set[str]:
+        return {issue_code(session, f"Device {n}").device for n in range(30)}
+
+    ids = central.run(issue_many)
+    assert len(ids) == 30
+    assert central.run(own_device_id) not in ids
+
+
+def test_ensure_central_is_idempotent(sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as session:
+        assert not is_central(session)
+        ensure_central(session)
+        ensure_central(session)
+        assert is_central(session)
+        assert [take_number(session), take_number(session)] == [1, 2]
+
+
+def test_a_revoked_device_is_refused_and_re_enrolls_with_its_numbering(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))
+    dock.do(receive_resin("L0002", 5))
+    assert dock.sync(central).last_applied_seq == 2
+
+    central.run(lambda s: revoke(s, dock.device_id, moving))
+    dock.do(receive_resin("L0003", 7))
+    with pytest.raises(SyncError, match="This handheld was revoked") as revoked:
+        dock.sync(central)
+    assert (revoked.value.status, revoked.value.error) == (401, "device_revoked")
+    with pytest.raises(SyncError) as unknown:
+        central.run(lambda s: revoke(s, "ZZZZ", moving))
+    assert (unknown.value.status, unknown.value.error) == (404, "unknown_device")
+
+    issued = central.run(lambda s: issue_code(s, "Dock 1", clock=moving))
+    assert issued.device == dock.device_id
+    old_token = dock.token
+    dock.token = central.run(
+        lambda s: enroll(s, EnrollRequest(code=issued.code), moving)
+    ).device_token
+    with pytest.raises(SyncError) as stale:
+        central.run(lambda s: authenticate(s, old_token, moving))
+    assert (stale.value.status, stale.value.error) == (401, "unauthorized")
+
+    response = dock.sync(central)
+    assert [o.seq for o in response.outcomes] == [3]
+    assert statuses(response) == ["applied"]
+    assert central.count(Movement) == 3
+
+
+def test_a_device_pushes_only_its_own_movements(central: Central, handheld: Make) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(receive_resin("L0001", 25))
+    request = dock.request(dock.movements())
+    with pytest.raises(SyncError) as error:
+        central.push(yard.token, request)
+    assert (error.value.status, error.value.error) == (403, "wrong_device")
+    assert central.count(Movement) == 0
+
+
+# ---- push -------------------------------------------------------------------------------
+
+
+def test_movements_are_applied_in_order_and_the_store_agrees_with_the_handheld(
+    central: Central, handheld: Make
+) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))
+    dock.do(lambda ledger: ledger.move("RESIN", 10, "A-01", lot="L0001"))
+    dock.do(
+        lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 5, from_location="A-01",
+                                           lot="L0001")
+    )  # fmt: skip
+    dock.do(lambda ledger: ledger.receive("MOTOR", 1, "RCV", serial="M-100", po="PO-1", po_line=2))
+
+    response = dock.sync(central)
+
+    assert statuses(response) == ["applied"] * 4
+    numbers = [o.server_seq or 0 for o in response.outcomes]
+    assert numbers == sorted(numbers) and 0 not in numbers
+    assert (response.last_applied_seq, response.expected_next_seq) == (4, 5)
+    assert central.balances() == dock.balances()
+    assert consistent(central) == []
+    # The lot and the serial reach devices before the movements that name them.
+    changes = central.changes()
+    kinds = [(c.kind, c.key) for c in changes]
+    assert kinds.index(("lot", "RESIN|L0001")) < kinds.index(("movement", _key(dock, 1)))
+    assert kinds.index(("serial", "MOTOR|M-100")) < kinds.index(("movement", _key(dock, 4)))
+    movement = json.loads(changes[kinds.index(("movement", _key(dock, 1)))].payload)
+    assert movement["device_id"] == dock.device_id
+    assert movement["status"] == "applied"
+    assert movement["server_seq"] == numbers[0]
+    assert movement["codes"] == [] and movement["qty"] == "25"
+
+
+def test_a_repeated_batch_returns_the_stored_outcomes_and_changes_nothing(
+    central: Central, handheld: Make
+) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))
+    dock.do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 5, lot="L0001"))
+    request = dock.request(dock.movements())
+    first = central.push(dock.token, request)
+    before = (central.count(Movement), central.balances(), len(central.changes()))
+
+    again = central.push(dock.token, request)
+
+    assert again.outcomes == first.outcomes
+    assert again.last_applied_seq == first.last_applied_seq == 2
+    assert (central.count(Movement), central.balances(), len(central.changes())) == before
+    assert consistent(central) == []
+
+
+def test_a_reused_number_with_another_payload_is_rejected_and_alerted(
+    central: Central, handheld: Make
+) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))
+    original = dock.movements()[0]
+    dock.sync(central)
+    tampered = original.model_copy(update={"qty": Decimal(99)})
+
+    response = central.push(dock.token, dock.request([tampered]))
+    central.push(dock.token, dock.request([tampered]))  # a retry alerts nobody twice
+
+    assert statuses(response) == ["rejected"]
+    assert response.outcomes[0].codes == ["IDEMPOTENCY_CONFLICT"]
+    assert "already used" in response.outcomes[0].message
+    assert central.count(SyncRejection) == 1
+    [alert] = open_exceptions(central)
+    assert (alert["code"], alert["device"], alert["device_seq"]) == (
+        "IDEMPOTENCY_CONFLICT",
+        dock.device_id,
+        1,
+    )
+    assert central.balances() == {("RESIN", "L0001", "", "RCV"): Decimal(25)}
+    # The original keeps its outcome.
+    assert statuses(central.push(dock.token, dock.request([original]))) == ["applied"]
+
+
+def test_a_gap_stops_the_batch_and_says_what_is_expected(central: Central, handheld: Make) -> None:
+    dock = handheld("Dock 1")
+    for n in range(1, 6):
+        dock.do(receive_resin(f"L000{n}", n))
+    first, second, third, fourth, fifth = dock.movements()
+    central.push(dock.token, dock.request([first]))
+
+    skipped = central.push(dock.token, dock.request([third, fourth]))
+    assert (skipped.outcomes, skipped.expected_next_seq) == ([], 2)
+
+    partly = central.push(dock.token, dock.request([second, fourth, fifth]))
+    assert [o.seq for o in partly.outcomes] == [2]
+    assert (partly.last_applied_seq, partly.expected_next_seq) == (2, 3)
+
+    # Out of order in one batch is still applied in order.
+    rest = central.push(dock.token, dock.request([fifth, third, fourth]))
+    assert [o.seq for o in rest.outcomes] == [3, 4, 5]
+    assert central.count(Movement) == 5
+    assert consistent(central) == []
+
+
+def test_a_movement_sent_twice_in_one_batch_counts_once(central: Central, handheld: Make) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))
+    [receipt] = dock.movements()
+
+    response = central.push(dock.token, dock.request([receipt, receipt]))
+
+    assert statuses(response) == ["applied", "applied"]
+    assert response.outcomes[0] == response.outcomes[1]
+    assert central.balances() == {("RESIN", "L0001", "", "RCV"): Decimal(25)}
+
+
+def test_a_movement_id_pushed_under_a_second_number_is_rejected(
+    central: Central, handheld: Make
+) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))
+    [receipt] = dock.movements()
+    central.push(dock.token, dock.request([receipt]))
+
+    response = central.push(dock.token, dock.request([receipt.model_copy(update={"seq": 2})]))
+
+    assert statuses(response) == ["rejected"]
+    assert f"already pushed as {dock.device_id} number 1" in response.outcomes[0].message
+    assert response.last_applied_seq == 2  # the queue goes on
+    assert central.count(Movement) == 1 and central.count(SyncRejection) == 1
+
+
+def test_a_reversal_is_applied_and_a_second_reversal_of_the_same_movement_is_held(
+    central: Central, handheld: Make
+) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    receipt = dock.do(receive_resin("L0001", 25))
+    dock.sync(central)
+    yard.pull(central)
+    dock.do(lambda ledger: ledger.reverse(receipt.id, reason="wrong lot"))
+    yard.do(lambda ledger: ledger.reverse(receipt.id, reason="scanned twice"))
+
+    assert statuses(dock.sync(central)) == ["applied"]
+    response = yard.sync(central)
+
+    assert statuses(response) == ["held"]
+    assert f"device {dock.device_id} already reversed that movement" in (
+        response.outcomes[0].message
+    )
+    assert "RESIN" not in {key[0] for key in central.balances()}
+    [exception] = open_exceptions(central)
+    assert exception["code"] == "DOUBLE_REVERSAL"
+    with pytest.raises(SyncError, match="would undo it twice") as applying:
+        central.run(lambda s: resolve(s, int(str(exception["id"])), "apply", by="Sam"))
+    assert applying.value.status == 409
+    assert consistent(central) == []
+
+
+def _late_receipt_device(session: Session) -> None:
+    """A purchase order the handheld has and the store does not have yet."""
+    session.add(PurchaseOrder(number="PO-9", supplier="Acme Polymers"))
+    session.flush()
+    session.add(PurchaseOrderLine(po="PO-9", line=1, part="RESIN", qty=Decimal(25)))
+    session.flush()
+
+
+def test_a_negative_balance_is_flagged_then_cleared_by_a_later_receipt(
+    central: Central, handheld: Make
+) -> None:
+    dock = handheld("Dock 1", _late_receipt_device)
+    dock.do(lambda ledger: ledger.receive("RESIN", 25, "RCV", lot="L0001", po="PO-9", po_line=1))
+    dock.do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 10, lot="L0001"))
+
+    response = dock.sync(central)
+
+    assert statuses(response) == ["held", "flagged"]
+    flagged = response.outcomes[1]
+    assert flagged.codes == ["NEGATIVE_BALANCE"]
+    assert flagged.message.startswith(
+        "The store had 0 kg of lot L0001 of RESIN at RCV, not 10 kg: the balance there is now"
+        " -10 kg"
+    )
+    assert central.balances()[("RESIN", "L0001", "", "RCV")] == Decimal(-10)
+
+    dock.do(receive_resin("L0001", 12))
+    later = dock.sync(central)
+
+    assert statuses(later) == ["applied"]
+    shortfall = central.run(
+        lambda s: (
+            s.scalars(select(SyncException).where(SyncException.code == "NEGATIVE_BALANCE"))
+            .one()
+            .status
+        )
+    )
+    assert shortfall == "auto_cleared"
+    # The issue is no longer flagged, and its handheld hears so.
+    assert central.run(lambda s: s.get_one(SyncEntry, (dock.device_id, 2)).status) == "applied"
+    last = json.loads(central.changes()[-1].payload)
+    assert (last["seq"], last["status"], last["codes"]) == (2, "applied", ["NEGATIVE_BALANCE"])
+    assert central.balances()[("RESIN", "L0001", "", "RCV")] == Decimal(2)
+    assert consistent(central) == []
+
+
+def test_stock_another_device_already_moved_is_a_stale_source(
+    central: Central, handheld: Make
+) -> None:
+    dock, line = handheld("Dock 1"), handheld("Line 1")
+    dock.do(receive_resin("L0001", 10, "A-01"))
+    dock.sync(central)
+    line.pull(central)
+    dock.do(lambda ledger: ledger.move("RESIN", 10, "A-02", from_location="A-01", lot="L0001"))
+    dock.sync(central)
+
+    # The line handheld has not pulled since: it still sees 10 kg at A-01.
+    line.do(
+        lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 6, from_location="A-01",
+                                           lot="L0001")
+    )  # fmt: skip
+    response = line.sync(central)
+
+    assert statuses(response) == ["flagged"]
+    assert response.outcomes[0].codes == ["STALE_SOURCE"]
+    message = response.outcomes[0].message
+    assert f"device {dock.device_id} moved it" in message
+    assert "It is at A-02 (10 kg) now" in message
+    [exception] = open_exceptions(central)
+    assert (exception["code"], exception["part"], exception["lot"], exception["location"]) == (
+        "STALE_SOURCE",
+        "RESIN",
+        "L0001",
+        "A-01",
+    )
+    assert consistent(central) == []
+
+
+def _found_pump(ledger: Ledger) -> Movement:
+    return ledger.adjust("PUMP", 1, "A-01", serial="P-1", reason="found in count")
+
+
+def _ship_pump(ledger: Ledger) -> Movement:
+    return ledger.ship("SO-1", "PUMP", 1, line=1, serial="P-1")
+
+
+def test_a_serial_shipped_twice_is_held(central: Central, handheld: Make) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(_found_pump)
+    dock.sync(central)
+    yard.pull(central)
+    dock.do(_ship_pump)
+    yard.do(_ship_pump)
+    dock.sync(central)
+
+    response = yard.sync(central)
+
+    assert statuses(response) == ["held"]
+    assert response.outcomes[0].codes == ["SERIAL_CONFLICT"]
+    assert response.outcomes[0].server_seq is None
+    assert "it has it shipped on SO-1" in response.outcomes[0].message
+    assert central.count(Movement) == 2  # the held shipment is not in the ledger
+    assert central.run(lambda s: s.get_one(Serial, ("PUMP", "P-1")).status) == "shipped"
+    assert consistent(central) == []
+
+
+def _receive_motor(ledger: Ledger) -> Movement:
+    return ledger.receive("MOTOR", 1, "RCV", serial="M-7", po="PO-1", po_line=2)
+
+
+def test_a_serial_received_twice_is_held(central: Central, handheld: Make) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(_receive_motor)
+    yard.do(_receive_motor)
+    dock.sync(central)
+
+    response = yard.sync(central)
+
+    assert statuses(response) == ["held"]
+    assert response.outcomes[0].codes == ["SERIAL_DUPLICATE_RECEIPT"]
+    assert "already in stock at RCV" in response.outcomes[0].message
+    assert central.balances() == {("MOTOR", "", "M-7", "RCV"): Decimal(1)}
+    assert consistent(central) == []
+
+
+def _valve_device(session: Session) -> None:
+    session.add(Part(number="VALVE", description="Ball valve", tracking="none"))
+    session.flush()
+
+
+def test_an_unknown_part_is_held_until_an_import_brings_it(
+    central: Central, handheld: Make, tmp_path: Path, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1", _valve_device)
+    dock.do(lambda ledger: ledger.receive("VALVE", 5, "RCV"))
+    response = dock.sync(central)
+    assert statuses(response) == ["held"]
+    assert response.outcomes[0].message.startswith("Held: the store does not know part VALVE")
+    assert central.run(lambda s: publish_reference(s, moving)) > 0  # the plant itself
+    held = central.run(lambda s: s.get_one(SyncEntry, (dock.device_id, 1)).status)
+    assert held == "held"  # publishing alone brings no part
+
+    csv = tmp_path / "parts.csv"
+    csv.write_text("part,description,tracking\nVALVE,Ball valve,none\n")
+
+    def import_and_publish(session: Session) -> int:
+        import_file(session, "parts", csv)
+        return publish_reference(session, moving)
+
+    emitted = central.run(import_and_publish)
+
+    assert emitted == 2  # the part, then the movement now applied
+    part_change, movement_change = central.changes()[-2:]
+    assert (part_change.kind, part_change.key) == ("part", "VALVE")
+    data = json.loads(movement_change.payload)
+    assert (data["status"], data["server_seq"]) == ("applied", movement_change.seq)
+    [exception] = central.run(lambda s: exception_rows(s, None))
+    assert (exception["code"], exception["status"]) == ("UNKNOWN_REFERENCE", "auto_cleared")
+    assert central.balances() == {("VALVE", "", "", "RCV"): Decimal(5)}
+    assert central.run(lambda s: publish_reference(s, moving)) == 0
+    assert consistent(central) == []
+
+
+def test_publishing_sends_only_what_changed(central: Central, moving: MovableClock) -> None:
+    first = central.run(lambda s: publish_reference(s, moving))
+    kinds = {c.kind for c in central.changes()}
+    assert first == len(central.changes())
+    assert {"part", "location", "operator", "job", "job_component", "po_line"} <= kinds
+    assert central.run(lambda s: publish_reference(s, moving)) == 0
+
+    def hold_a_lot(session: Session) -> int:
+        Ledger(session, moving).receive("RESIN", 5, "RCV", lot="L0009")
+        Ledger(session, moving).set_lot_status("RESIN", "L0009", "hold")
+        return publish_reference(session, moving)
+
+    assert central.run(hold_a_lot) == 1
+    lot = central.changes()[-1]
+    assert (lot.kind, lot.key, json.loads(lot.payload)["status"]) == ("lot", "RESIN|L0009", "hold")
+
+
+def test_a_clock_far_off_opens_one_alert(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1")
+    ahead = moving.now + timedelta(days=3)
+    for _ in range(2):
+        central.push(dock.token, dock.request([], device_time=ahead))
+    [alert] = open_exceptions(central)
+    assert alert["code"] == "CLOCK_SKEW"
+    assert "is 3 days ahead of the store's" in str(alert["message"])
+    [row] = central.run(device_rows)
+    assert row["clock_offset"] == 3 * 86400
+
+    central.push(dock.token, dock.request([]))
+    assert open_exceptions(central) == []
+
+
+# ---- supervisors ------------------------------------------------------------------------
+
+
+def test_devices_list_what_each_one_reported(central: Central, handheld: Make) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(_receive_motor)
+    yard.do(_receive_motor)
+    yard.do(receive_resin("L0001", 3))
+    dock.sync(central)
+    yard.sync(central)
+    central.push(
+        yard.token, yard.request([yard.movements()[0].model_copy(update={"qty": Decimal(2)})])
+    )
+
+    rows = {row["name"]: row for row in central.run(device_rows)}
+
+    assert set(rows["Yard"]) == {
+        "device", "name", "status", "last_seen", "last_applied_seq", "queue_depth", "flagged",
+        "held", "rejected", "role", "last_push", "last_pull", "oldest_pending_at",
+        "clock_offset",
+    }  # fmt: skip
+    assert {k: rows["Yard"][k] for k in ("status", "last_applied_seq", "queue_depth")} == {
+        "status": "active",
+        "last_applied_seq": 2,
+        "queue_depth": 0,
+    }
+    assert (rows["Yard"]["held"], rows["Yard"]["rejected"], rows["Yard"]["flagged"]) == (1, 1, 0)
+    assert (rows["Dock 1"]["held"], rows["Dock 1"]["rejected"]) == (0, 0)
+    assert rows["Dock 1"]["last_push"] == "2026-11-02T08:30:00+00:00"
+
+
+def test_a_held_movement_is_applied_once_what_it_names_is_known(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1", _valve_device)
+    dock.do(lambda ledger: ledger.receive("VALVE", 5, "RCV"))
+    dock.sync(central)
+    [exception] = open_exceptions(central)
+    exception_id = int(str(exception["id"]))
+
+    with pytest.raises(SyncError, match="still does not know part VALVE") as missing:
+        central.run(lambda s: resolve(s, exception_id, "apply", by="Sam", clock=moving))
+    assert missing.value.status == 409
+
+    def add_valve_and_apply(session: Session) -> dict[str, object]:
+        _valve_device(session)
+        return resolve(session, exception_id, "apply", by="Sam", clock=moving)
+
+    resolved = central.run(add_valve_and_apply)
+
+    assert (resolved["status"], resolved["resolved_by"], resolved["entry_status"]) == (
+        "resolved",
+        "Sam",
+        "applied",
+    )
+    assert central.balances() == {("VALVE", "", "", "RCV"): Decimal(5)}
+    kinds = [(c.kind, c.key) for c in central.changes()]
+    assert kinds[-1] == ("movement", _key(dock, 1))
+    assert ("part", "VALVE") in kinds[:-1]  # devices learn the part first
+    assert json.loads(central.changes()[-1].payload)["status"] == "applied"
+    with pytest.raises(SyncError) as twice:
+        central.run(lambda s: resolve(s, exception_id, "apply", by="Sam", clock=moving))
+    assert (twice.value.status, twice.value.error) == (409, "not_open")
+    assert consistent(central) == []
+
+
+def test_a_serial_received_twice_is_applied_as_recorded_when_a_supervisor_says_so(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(_receive_motor)
+    yard.do(_receive_motor)
+    dock.sync(central)
+    yard.sync(central)
+    dock.do(lambda ledger: ledger.issue_to_job("J-PUMP", "MOTOR", 1, serial="M-7"))
+    dock.sync(central)
+    [exception] = open_exceptions(central)
+
+    resolved = central.run(
+        lambda s: resolve(s, int(str(exception["id"])), "apply", by="Sam", clock=moving)
+    )
+
+    assert resolved["entry_status"] == "applied"
+    assert central.run(lambda s: s.get_one(Serial, ("MOTOR", "M-7")).status) == "in_stock"
+    assert central.balances() == {("MOTOR", "", "M-7", "RCV"): Decimal(1)}
+    assert consistent(central) == []
+
+
+def test_a_held_movement_can_be_voided(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(_found_pump)
+    dock.sync(central)
+    yard.pull(central)
+    dock.do(_ship_pump)
+    yard.do(_ship_pump)
+    dock.sync(central)
+    yard.sync(central)
+    [exception] = open_exceptions(central)
+    exception_id = int(str(exception["id"]))
+
+    with pytest.raises(SyncError, match="apply it or void it") as adjusting:
+        central.run(lambda s: resolve(s, exception_id, "adjust", by="Sam", qty=Decimal(0)))
+    assert adjusting.value.status == 409
+
+    resolved = central.run(
+        lambda s: resolve(
+            s, exception_id, "void", by="Sam", reason="shipped once, scanned twice", clock=moving
+        )
+    )
+
+    assert (resolved["status"], resolved["entry_status"]) == ("resolved", "voided")
+    assert resolved["resolution"] == "Voided by Sam: shipped once, scanned twice"
+    change = json.loads(central.changes()[-1].payload)
+    assert (change["device_id"], change["status"], change["server_seq"]) == (
+        yard.device_id,
+        "voided",
+        None,
+    )
+    [row] = [r for r in central.run(device_rows) if r["device"] == yard.device_id]
+    assert row["held"] == 0
+    assert consistent(central) == []
+
+
+def test_a_count_settles_a_negative_balance(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1", _late_receipt_device)
+    dock.do(lambda ledger: ledger.receive("RESIN", 25, "RCV", lot="L0001", po="PO-9", po_line=1))
+    dock.do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 10, lot="L0001"))
+    dock.sync(central)
+    flag = next(e for e in open_exceptions(central) if e["code"] == "NEGATIVE_BALANCE")
+    flag_id = int(str(flag["id"]))
+
+    with pytest.raises(SyncError, match="only a held movement") as voiding:
+        central.run(lambda s: resolve(s, flag_id, "void", by="Sam"))
+    assert voiding.value.status == 409
+
+    resolved = central.run(
+        lambda s: resolve(s, flag_id, "adjust", by="B9001", qty=Decimal(0), clock=moving)
+    )
+
+    assert resolved["status"] == "resolved"
+    assert resolved["resolution"] == "Counted 0 at RCV: adjusted by +10"
+    assert resolved["entry_status"] == "applied"
+    assert ("RESIN", "L0001", "", "RCV") not in central.balances()
+    store = central.run(own_device_id)
+    count = central.run(
+        lambda s: s.scalars(select(Movement).where(Movement.device_id == store)).one()
+    )
+    assert (count.kind, count.qty, count.to_location, count.sync_state, count.operator) == (
+        "adjust",
+        Decimal(10),
+        "RCV",
+        "applied",
+        "B9001",
+    )
+    data = json.loads(central.changes()[-2].payload)  # then the issue, no longer flagged
+    assert (data["id"], data["device_id"], data["server_seq"]) == (
+        str(count.id),
+        store,
+        count.server_seq,
+    )
+    assert consistent(central) == []
+
+
+def test_a_flag_can_be_dismissed_with_a_reason(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1", _late_receipt_device)
+    dock.do(lambda ledger: ledger.receive("RESIN", 25, "RCV", lot="L0001", po="PO-9", po_line=1))
+    dock.do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 10, lot="L0001"))
+    dock.sync(central)
+    flag = next(e for e in open_exceptions(central) if e["code"] == "NEGATIVE_BALANCE")
+    flag_id = int(str(flag["id"]))
+
+    with pytest.raises(SyncError, match="Say why") as unexplained:
+        central.run(lambda s: resolve(s, flag_id, "dismiss", by="Sam", reason=" "))
+    assert unexplained.value.status == 422
+    with pytest.raises(SyncError) as unknown:
+        central.run(lambda s: resolve(s, 999, "dismiss", by="Sam", reason="x"))
+    assert unknown.value.status == 404
+    with pytest.raises(SyncError) as bad_action:
+        central.run(lambda s: resolve(s, flag_id, "shrug", by="Sam"))
+    assert bad_action.value.status == 422
+
+    resolved = central.run(
+        lambda s: resolve(
+            s, flag_id, "dismiss", by="Sam", reason="PO-9 is on its way", clock=moving
+        )
+    )
+
+    assert (resolved["status"], resolved["resolution"]) == (
+        "resolved",
+        "Dismissed: PO-9 is on its way",
+    )
+    assert resolved["entry_status"] == "applied"
+    assert central.balances()[("RESIN", "L0001", "", "RCV")] == Decimal(-10)  # nothing else
+    assert consistent(central) == []
+
+
+# ---- pull -------------------------------------------------------------------------------
+
+
+def test_pull_pages_through_every_change_in_order(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1")
+    for n in range(1, 5):
+        dock.do(receive_resin(f"L000{n}", n))
+    dock.sync(central)
+    every = [c.seq for c in central.changes()]
+    assert every == list(range(1, len(every) + 1))
+
+    seen: list[int] = []
+    cursor, pages = 0, 0
+    while True:
+        page = central.pull(dock.token, cursor, limit=3)
+        seen += [c.seq for c in page.changes]
+        assert len(page.changes) <= 3 and not page.reset
+        cursor, pages = page.cursor, pages + 1
+        if not page.has_more:
+            break
+    assert seen == every and cursor == every[-1]
+    assert pages == -(-len(every) // 3)
+
+    at_end = central.pull(dock.token, cursor)
+    assert (at_end.changes, at_end.cursor, at_end.has_more, at_end.reset) == (
+        [],
+        cursor,
+        False,
+        False,
+    )
+    [row] = central.run(device_rows)
+    assert row["last_pull"] == "2026-11-02T08:30:00+00:00"
+
+
+def test_a_cursor_past_the_store_starts_again(central: Central, handheld: Make) -> None:
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 1))
+    dock.sync(central)
+
+    page = central.pull(dock.token, 1000)
+
+    assert (page.reset, page.changes, page.cursor) == (True, [], 0)
+
+
+def _key(device: Handheld, seq: int) -> str:
+    return str(next(m.id for m in device.movements() if m.seq == seq))
