@@ -1,0 +1,242 @@
+"""The supervisor's side of the command line (DESIGN §8): `lotscan serve` runs the central
+sync service; `lotscan devices enroll|list|revoke` manage the devices on the central
+database directly, no service needed.
+
+Without `--db` these work on the central database, `central.db` in the workspace folder,
+never on the handheld's own `lotscan.db`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import open_database, reading, unit_of_work
+from scanner.errors import LotscanError
+from scanner.ledger import utc_now
+from scanner.workspace import sqlite_url, workspace_home
+
+CENTRAL_FILE = "central.db"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8470
+LIST_KEYS = (
+    "device",
+    "name",
+    "status",
+    "last_seen",
+    "last_applied_seq",
+    "queue_depth",
+    "flagged",
+    "held",
+    "rejected",
+)
+
+
+def central_url(db: str | None = None, home: Path | None = None) -> str:
+    """The URL of the central database: `db` when given, else `central.db` in the workspace
+    folder (made on first use)."""
+    if db:
+        return db
+    folder = home or workspace_home()
+    folder.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(folder / CENTRAL_FILE)
+
+
+def open_central(db: str | None) -> sessionmaker[Session]:
+    """The central database, migrated and marked as the central store."""
+    from sync.enrollment import ensure_central
+
+    sessions = open_database(central_url(db))
+    with unit_of_work(sessions) as session:
+        ensure_central(session)
+    return sessions
+
+
+def publish_if_central(sessions: sessionmaker[Session]) -> int:
+    """After an import: when the database is the central store, record the reference rows
+    that changed as changes devices pull. Returns how many (0 on a handheld's database)."""
+    from sync.central import publish_reference
+    from sync.enrollment import is_central
+
+    with unit_of_work(sessions) as session:
+        if not is_central(session):
+            return 0
+        return publish_reference(session, utc_now)
+
+
+def add_central_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """`lotscan serve` and `lotscan devices enroll|list|revoke`. `common` is the other
+    commands' `--db`; these take their own, which says the default is the central one."""
+    del common
+    central = argparse.ArgumentParser(add_help=False)
+    central.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help=f"SQLAlchemy URL of the central database (default: {CENTRAL_FILE} in the workspace)",
+    )
+    serve = commands.add_parser(
+        "serve", parents=[central], help="the central sync service (on the central database)"
+    )
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    serve.set_defaults(handler=run_serve)
+
+    devices = commands.add_parser(
+        "devices", parents=[central], help="enroll, list and revoke devices (central database)"
+    )
+    actions = devices.add_subparsers(title="actions", metavar="ACTION", required=True)
+    enroll = actions.add_parser(
+        "enroll", parents=[central], help="a one-time code a handheld enrolls with"
+    )
+    enroll.add_argument("name", metavar="NAME", help="the device's name, e.g. forklift-3")
+    enroll.add_argument(
+        "--supervisor", action="store_true", help="a supervisor's device (may resolve exceptions)"
+    )
+    enroll.add_argument("--json", action="store_true", help="JSON for programs")
+    enroll.set_defaults(handler=run_devices_enroll)
+    listing = actions.add_parser("list", parents=[central], help="each device's sync status")
+    listing.add_argument("--json", action="store_true", help="a JSON list for programs")
+    listing.set_defaults(handler=run_devices_list)
+    revoke = actions.add_parser(
+        "revoke", parents=[central], help="stop a device's token working (it keeps its queue)"
+    )
+    revoke.add_argument("id", metavar="ID", help="the device ID (lotscan devices list)")
+    revoke.set_defaults(handler=run_devices_revoke)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from sync.service import serve
+
+    if not 0 <= args.port <= 65535:
+        raise LotscanError(
+            f"--port {args.port} is not a port: give 1 to 65535, or 0 for any free one"
+        )
+    serve(central_url(args.db), args.host, args.port)
+    return 0
+
+
+def run_devices_enroll(args: argparse.Namespace) -> int:
+    from sync.enrollment import issue_code
+
+    sessions = open_central(args.db)
+    with refused_as_floor_error(), unit_of_work(sessions) as session:
+        issued = issue_code(session, args.name, supervisor=args.supervisor, clock=utc_now)
+    if args.json:
+        _print_json(
+            {
+                "device": issued.device,
+                "code": issued.code,
+                "expires_at": issued.expires_at.isoformat(),
+            }
+        )
+        return 0
+    expires = issued.expires_at.astimezone().strftime("%H:%M")
+    print(
+        f"Enrollment code for {args.name} (device {issued.device}): {issued.code} — expires "
+        f"{expires} (15 minutes)."
+    )
+    print(
+        f"On the handheld: lotscan enroll http://{socket.gethostname()}:{DEFAULT_PORT} "
+        f"{issued.code} (the address lotscan serve listens on)"
+    )
+    return 0
+
+
+def run_devices_list(args: argparse.Namespace) -> int:
+    from sync.supervision import device_rows
+
+    sessions = open_central(args.db)
+    with reading(sessions) as session:
+        rows = device_rows(session)
+    if args.json:
+        _print_json([{key: _json_value(row.get(key)) for key in LIST_KEYS} for row in rows])
+    else:
+        print(format_devices(rows))
+    return 0
+
+
+def run_devices_revoke(args: argparse.Namespace) -> int:
+    from sync.enrollment import revoke
+
+    sessions = open_central(args.db)
+    with refused_as_floor_error(), unit_of_work(sessions) as session:
+        device = revoke(session, args.id, clock=utc_now)
+    print(
+        f"Device {device.id} ({device.name}) is revoked: its token no longer works. It keeps "
+        f"its queue; lotscan devices enroll {device.name} gives it a code to come back."
+    )
+    return 0
+
+
+@contextmanager
+def refused_as_floor_error() -> Iterator[None]:
+    """The store's refusals (an unknown device, a bad name) as the one-line error every
+    lotscan command ends with; the transaction is rolled back first."""
+    from sync.errors import SyncError
+
+    try:
+        yield
+    except SyncError as error:
+        raise LotscanError(error.message) from None
+
+
+def format_devices(rows: Sequence[dict[str, Any]]) -> str:
+    """The devices as a table a supervisor reads at a terminal."""
+    if not rows:
+        return "No devices (lotscan devices enroll NAME gives a handheld its code)"
+    header = ("DEVICE", "NAME", "STATUS", "LAST SEEN", "APPLIED", "QUEUE", "FLAG", "HELD", "REJ")
+    lines = [header]
+    for row in rows:
+        lines.append(
+            (
+                str(row.get("device", "")),
+                str(row.get("name", "")),
+                str(row.get("status", "")),
+                _when(row.get("last_seen")),
+                str(row.get("last_applied_seq", 0)),
+                "-" if row.get("queue_depth") is None else str(row["queue_depth"]),
+                str(row.get("flagged", 0)),
+                str(row.get("held", 0)),
+                str(row.get("rejected", 0)),
+            )
+        )
+    widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return "never"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        return str(value)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")

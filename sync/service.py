@@ -1,0 +1,552 @@
+"""The central sync service (DESIGN §5): handhelds enroll, push their movements and pull
+changes; supervisors' devices list devices, issue codes, revoke, and resolve exceptions.
+
+The service holds no state of its own: every request is one transaction on the central
+database, so several instances may share one PostgreSQL behind a load balancer. Endpoints
+are plain functions, which FastAPI runs in its thread pool, so a slow database holds up a
+worker thread and never the event loop.
+
+Every error is `{"error": code, "message": words}`. A request a client can send never gets a
+500: bad input is a 4xx saying what is wrong, and a database that is down, locked or
+refusing a transaction is 503 `retry_later` with nothing committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import psycopg
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scanner.db import database_reason, open_database, reading, shown, unit_of_work
+from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
+from scanner.ledger import Clock, utc_now
+from sync import central, enrollment, supervision
+from sync.errors import SyncError
+from sync.models import Device, DeviceRole
+from sync.protocol import (
+    MAX_BATCH,
+    MAX_PULL,
+    PROTOCOL,
+    Code,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Strict,
+    Words,
+)
+
+MAX_BODY = 5 * 1024 * 1024  # a full batch of 500 movements is well under 1 MB
+RETRY_AFTER = "5"  # seconds; the device backs off further on its own
+
+log = logging.getLogger("lotscan.service")
+
+
+# ---- bodies only the supervisor endpoints use ---------------------------------------------
+
+
+class NewDevice(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    supervisor: bool = False
+
+
+class IssuedCodeBody(Strict):
+    device: str
+    code: str
+    expires_at: datetime
+
+
+class RevokedDevice(Strict):
+    device: str
+    name: str
+    status: str
+    revoked_at: datetime | None
+
+
+class Resolution(Strict):
+    action: Literal["apply", "void", "adjust", "dismiss"]
+    qty: Annotated[Decimal, Field(max_digits=15, decimal_places=3)] | None = None
+    location: Code | None = None
+    reason: Words | None = None
+
+
+class Health(Strict):
+    status: Literal["ok"]
+    server_time: datetime
+
+
+ExceptionFilter = Literal["open", "resolved", "auto_cleared", "all"]
+
+
+# ---- the application --------------------------------------------------------------------
+
+
+def create_app(sessions: sessionmaker[Session], clock: Clock = utc_now) -> FastAPI:
+    """The service on the central database behind `sessions` (already migrated)."""
+    app = FastAPI(
+        title="lotscan central store",
+        version=f"protocol {PROTOCOL}",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    _add_error_handlers(app)
+    app.include_router(_device_routes(sessions, clock))
+    app.include_router(_supervisor_routes(sessions, clock))
+    return app
+
+
+class BodyLimit:
+    """Refuses a body over `limit` bytes with 413 before reading it, or as soon as a body
+    sent without a length grows past it, so no client can make the store hold gigabytes."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.limit:
+            await _too_large()(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413)  # answered by _http_error
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers an endpoint documents, for clients and for the schema fuzzer."""
+    words = {
+        401: "No token, an unknown one, or a revoked device (device_revoked)",
+        403: "A token that may not do this (wrong_device, not_supervisor)",
+        404: "No such device or exception",
+        409: "The request cannot be taken as it is (client_upgrade_required, conflict)",
+        413: "The body is larger than the store takes",
+        422: "The request is malformed; the message says where (bad_request)",
+        503: "The database is unreachable or busy: retry later; nothing was committed",
+    }
+    return {status: {"model": ErrorBody, "description": words[status]} for status in statuses}
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="The device token `lotscan enroll` received (only its hash is stored)",
+)
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """The token of `Authorization: Bearer <token>`; refused before the body is read."""
+    if credentials is None:
+        raise SyncError(
+            401,
+            "unauthorized",
+            "This request needs a device token (Authorization: Bearer ...): enroll the "
+            "device first (lotscan enroll URL CODE)",
+        )
+    return credentials.credentials
+
+
+Token = Annotated[str, Depends(bearer_token)]
+
+
+def _device_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRouter:
+    """What a handheld calls: enroll, push, pull; and the load balancer's health check."""
+    router = APIRouter()
+
+    @router.get("/v1/health", responses=_errors(503))
+    def health() -> Health:
+        with reading(sessions) as session:
+            session.execute(text("SELECT 1"))
+        return Health(status="ok", server_time=clock())
+
+    @router.post("/v1/devices/enroll", status_code=201, responses=_errors(401, 413, 422, 503))
+    def enroll(body: EnrollRequest) -> EnrollResponse:
+        with unit_of_work(sessions) as session:
+            return enrollment.enroll(session, body, clock=clock)
+
+    @router.post("/v1/sync/push", responses=_errors(401, 403, 409, 413, 422, 503))
+    def push(body: PushRequest, token: Token) -> PushResponse:
+        with unit_of_work(sessions) as session:
+            device = enrollment.authenticate(session, token, clock=clock)
+            return central.push(session, device, body, clock=clock)
+
+    @router.get("/v1/sync/pull", responses=_errors(401, 422, 503))
+    def pull(
+        token: Token,
+        cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
+    ) -> PullResponse:
+        with unit_of_work(sessions) as session:
+            device = enrollment.authenticate(session, token, clock=clock)
+            return central.pull(session, device, cursor, limit, clock=clock)
+
+    return router
+
+
+def _supervisor_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRouter:
+    """What a supervisor's device calls; a handheld's token gets 403 not_supervisor."""
+    router = APIRouter()
+
+    def supervisor(session: Session, token: str) -> Device:
+        device = enrollment.authenticate(session, token, clock=clock)
+        if device.role != DeviceRole.SUPERVISOR:
+            raise SyncError(
+                403,
+                "not_supervisor",
+                f"Device {device.id} ({device.name}) is a handheld; this needs a supervisor's "
+                "device (lotscan devices enroll NAME --supervisor)",
+            )
+        return device
+
+    @router.get("/v1/devices", responses=_errors(401, 403, 503))
+    def list_devices(token: Token) -> list[dict[str, Any]]:
+        with unit_of_work(sessions) as session:
+            supervisor(session, token)
+            return supervision.device_rows(session)
+
+    @router.post("/v1/devices", status_code=201, responses=_errors(401, 403, 413, 422, 503))
+    def add_device(body: NewDevice, token: Token) -> IssuedCodeBody:
+        with unit_of_work(sessions) as session:
+            supervisor(session, token)
+            issued = enrollment.issue_code(
+                session, body.name, supervisor=body.supervisor, clock=clock
+            )
+            return IssuedCodeBody(
+                device=issued.device, code=issued.code, expires_at=issued.expires_at
+            )
+
+    @router.post("/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422, 503))
+    def revoke_device(
+        device_id: Annotated[str, Path(max_length=20)], token: Token
+    ) -> RevokedDevice:
+        with unit_of_work(sessions) as session:
+            supervisor(session, token)
+            device = enrollment.revoke(session, device_id, clock=clock)
+            return RevokedDevice(
+                device=device.id,
+                name=device.name,
+                status=device.status,
+                revoked_at=device.revoked_at,
+            )
+
+    @router.get("/v1/exceptions", responses=_errors(401, 403, 422, 503))
+    def list_exceptions(token: Token, status: ExceptionFilter = "open") -> list[dict[str, Any]]:
+        with unit_of_work(sessions) as session:
+            supervisor(session, token)
+            return supervision.exception_rows(session, None if status == "all" else status)
+
+    @router.post(
+        "/v1/exceptions/{exception_id}/resolve",
+        responses=_errors(401, 403, 404, 409, 413, 422, 503),
+    )
+    def resolve_exception(
+        exception_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: Resolution, token: Token
+    ) -> dict[str, Any]:
+        with unit_of_work(sessions) as session:
+            by = supervisor(session, token)
+            return supervision.resolve(
+                session,
+                exception_id,
+                body.action,
+                by=by.name,
+                qty=body.qty,
+                location=body.location,
+                reason=body.reason,
+                clock=clock,
+            )
+
+    return router
+
+
+# ---- errors -----------------------------------------------------------------------------
+
+
+def error_response(
+    status: int, error: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status_code=status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SyncError, _sync_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(DatabaseUnavailable, _database_down)
+    app.add_exception_handler(LotscanError, _refused)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_down)
+    app.add_exception_handler(psycopg.OperationalError, _database_down)
+    app.add_exception_handler(Exception, _internal_error)
+
+
+async def _sync_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SyncError)
+    return error_response(exc.status, exc.error, exc.message)
+
+
+async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    upgrade = _protocol_mismatch(exc.body)
+    if upgrade:
+        return error_response(409, "client_upgrade_required", upgrade)
+    return error_response(422, "bad_request", problem_in_words(exc.errors()))
+
+
+def _protocol_mismatch(body: Any) -> str | None:
+    """Words for a push in a protocol this store does not speak, else None. Checked before
+    anything else in the body: a newer protocol may well have fields this store lacks."""
+    if not isinstance(body, dict):
+        return None
+    spoken = body.get("protocol")
+    if not isinstance(spoken, int) or isinstance(spoken, bool) or spoken == PROTOCOL:
+        return None
+    if spoken < PROTOCOL:
+        return (
+            f"This handheld's lotscan speaks sync protocol {spoken}; the central store needs "
+            f"{PROTOCOL}: update lotscan on the handheld (its queue is kept)"
+        )
+    return (
+        f"This handheld's lotscan speaks sync protocol {spoken}; the central store only "
+        f"{PROTOCOL}: update lotscan on the central store (the handheld keeps its queue)"
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Routing's own answers (no such path, wrong method, body too large), in our shape."""
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        error, message = "not_found", f"The central store has no {where}"
+    elif exc.status_code == 405:
+        error, message = "method_not_allowed", f"The central store does not take {where}"
+    elif exc.status_code == 413:
+        return _too_large()
+    elif exc.status_code == 400:
+        error, message = "bad_request", "The body cannot be read: send JSON text in UTF-8"
+    else:
+        error, message = "bad_request", str(exc.detail)
+    return error_response(exc.status_code, error, message, exc.headers)
+
+
+def _too_large() -> JSONResponse:
+    return error_response(
+        413,
+        "too_large",
+        f"The request is larger than {MAX_BODY // (1024 * 1024)} MB: send at most {MAX_BATCH} "
+        "movements at a time",
+    )
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(404, "not_found", str(exc))
+
+
+async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+    """A domain rule said no (a resolution that does not fit its exception, say)."""
+    return error_response(422, "bad_request", str(exc))
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return await _database_down(request, exc)
+    if isinstance(exc, DataError):
+        # Text the database cannot hold (PostgreSQL refuses a NUL character), a number out
+        # of its range: the request's fault, and rolled back like any refusal.
+        return error_response(
+            422,
+            "bad_request",
+            f"The central store's database cannot hold a value in this request: "
+            f"{database_reason(exc)}",
+        )
+    return await _internal_error(request, exc)
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    """The database is unreachable, locked, or gave up a transaction (a serialization
+    failure, a deadlock): the transaction was rolled back, so the client may simply retry."""
+    reason = database_reason(exc) if isinstance(exc, DBAPIError) else str(exc)
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, reason)
+    return error_response(
+        503,
+        "retry_later",
+        "The central store's database is unavailable just now; nothing was recorded: try "
+        "again shortly",
+        {"Retry-After": RETRY_AFTER},
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, answered in the usual shape."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", "The central store failed on this request; see its log"
+    )
+
+
+# ---- validation problems in words -------------------------------------------------------
+
+_WORDS = {
+    "missing": "is missing",
+    "extra_forbidden": "is not a field the central store knows",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_long": "must have at most {max_length} items, not {actual_length}",
+    "too_short": "must have at least {min_length} items",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "decimal_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "decimal_max_digits": "must have at most {max_digits} digits",
+    "decimal_max_places": "must have at most {decimal_places} decimal places",
+    "decimal_whole_digits": "has too many digits before the decimal point",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "uuid_type": "must be a UUID",
+    "uuid_parsing": "must be a UUID",
+    "datetime_type": "must be a date and time like 2026-11-02T08:30:00Z",
+    "datetime_parsing": "must be a date and time like 2026-11-02T08:30:00Z",
+    "datetime_from_date_parsing": "must be a date and time like 2026-11-02T08:30:00Z",
+    "date_type": "must be a date like 2026-11-02",
+    "date_parsing": "must be a date like 2026-11-02",
+    "date_from_datetime_parsing": "must be a date like 2026-11-02",
+    "date_from_datetime_inexact": "must be a date like 2026-11-02",
+    "literal_error": "must be {expected}",
+    "list_type": "must be a list",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+}
+
+
+def problem_in_words(errors: Sequence[Any]) -> str:
+    """The first problem of a request, as "movements[3].qty: must be more than 0"."""
+    if not errors:
+        return "The request is not one the central store understands"
+    error = errors[0]
+    loc = tuple(error.get("loc", ()))
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "")
+        return f"The body is not valid JSON ({reason} at character {loc[-1]})"
+    where = _where(loc)
+    if not where:
+        if kind == "missing":
+            return "The request has no body: send a JSON object"
+        if isinstance(error.get("input"), bytes):
+            return "The body must be JSON, sent as Content-Type: application/json"
+        return f"The body {_words(error)}"
+    return f"{where}: {_words(error)}"
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """("body", "movements", 3, "qty") -> "movements[3].qty"."""
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    where = ""
+    for part in parts:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    return where
+
+
+def _words(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx", {})
+    if kind == "string_too_short":
+        minimum = ctx.get("min_length", 1)
+        return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
+    template = _WORDS.get(kind)
+    if template is not None:
+        try:
+            return template.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    message = str(error.get("msg", "is not valid"))
+    return message[:1].lower() + message[1:]
+
+
+# ---- running it -------------------------------------------------------------------------
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: any free one), so the startup line can name the
+    real address and a port in use is one clear error rather than a traceback."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        raise LotscanError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return sock
+
+
+def address_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def prepare_central(sessions: sessionmaker[Session], clock: Clock = utc_now) -> None:
+    """Marks the database as the central store and publishes the reference data it holds,
+    so devices pull everything imported before the service started."""
+    with unit_of_work(sessions) as session:
+        enrollment.ensure_central(session)
+        central.publish_reference(session, clock)
+
+
+def serve(url: str, host: str, port: int) -> None:
+    """Runs the service on the central database at `url` until interrupted."""
+    sessions = open_database(url)
+    prepare_central(sessions)
+    sock = listen(host, port)
+    config = uvicorn.Config(create_app(sessions), log_level="info")
+    # uvicorn's own startup chatter gives way to one line of ours; access lines stay.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
+    print(line, file=sys.stderr, flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
