@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_label_parser(commands, common)
     add_printing_parsers(commands, common)
+    # The composition root (DESIGN §2): sync's commands live with sync.
+    from sync.cli_central import add_central_parsers
+    from sync.cli_device import add_device_parsers
+
+    add_central_parsers(commands, common)
+    add_device_parsers(commands, common)
     return parser
 
 
@@ -232,9 +238,18 @@ def run_import(args: argparse.Namespace) -> int:
     from scanner.importing import import_file
 
     sessions = open_database(database_url(args.db))
+    from sync.central import publish_reference
+    from sync.enrollment import is_central
+
     with unit_of_work(sessions) as session:
         count = import_file(session, args.kind, args.file)
+        # On the central store the rows that changed go to every handheld on its next pull,
+        # published in the import's own transaction: no push can apply a movement naming a
+        # part the handhelds were never told about.
+        changes = publish_reference(session) if is_central(session) else 0
     print(f"Imported {count} {args.kind} rows from {args.file}")
+    if changes:
+        print(f"{changes} changes published to the handhelds")
     return 0
 
 

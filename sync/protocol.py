@@ -145,6 +145,10 @@ class EnrollRequest(Strict):
     code: Annotated[str, Field(min_length=1, max_length=100)]
     device_name: Annotated[str, Field(max_length=80)] = ""
     app_version: Annotated[str, Field(max_length=40)] = ""
+    # The id this handheld has recorded movements under, and how many still wait: a new
+    # device keeps that id, so nothing scanned before enrolling is left behind.
+    device_id: Annotated[str, Field(pattern=r"^[0-9A-Za-z-]{1,20}$")] | None = None
+    queued: Annotated[int, Field(ge=0, le=2**62)] = 0
 
 
 class EnrollResponse(Strict):
@@ -164,9 +168,16 @@ def canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
+# What a movement says about its lot or serial is read from the handheld's current row, which
+# can change between two tries of one push (a later receipt adds a supplier lot): it is not
+# part of the fact, so it is not hashed.
+LOT_HINTS = frozenset({"lot_expiry", "supplier_lot", "lot_origin", "lot_job", "serial_lot"})
+
+
 def movement_hash(movement: MovementIn) -> str:
     """The payload hash that tells a retry (same hash) from a reused number (different)."""
-    return hashlib.sha256(canonical(movement.model_dump(mode="json")).encode()).hexdigest()
+    fact = movement.model_dump(mode="json", exclude=set(LOT_HINTS))
+    return hashlib.sha256(canonical(fact).encode()).hexdigest()
 
 
 # ---- reference rows as change data ------------------------------------------------------
@@ -209,7 +220,9 @@ def row_from_data(kind: str, data: dict[str, Any]) -> Base:
             continue
         value = data[column.key]
         python_type = _python_type(column)
-        if value is not None and python_type is date:
+        if value is not None and python_type is datetime:
+            value = datetime.fromisoformat(value)
+        elif value is not None and python_type is date:
             value = date.fromisoformat(value)
         elif value is not None and python_type is Decimal:
             value = Decimal(value)

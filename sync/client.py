@@ -1,0 +1,648 @@
+"""The handheld's side of sync: enrolling with the central store, and one sync (push the
+queue, then pull what changed), plus what the TUI needs around them: the sync status, a
+backoff for its background loop, and the supervisor's client.
+
+A sync never holds a database write transaction while it waits on the network: it reads a
+batch, sends it with no transaction open, then writes the store's answers in one short
+transaction. Every failure keeps the queue; the next sync sends it again, and the store
+answers a movement it already has with the outcome it gave it (exactly-once effect from
+at-least-once delivery, DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import reading, unit_of_work
+from scanner.errors import LotscanError
+from scanner.ledger import Clock, utc_now
+from scanner.models import Movement, SyncState
+from scanner.settings import PULL_CURSOR, get_setting, pull_cursor, put_setting
+from sync.credentials import (
+    DEVICE_SETTING,
+    URL_SETTING,
+    load_credentials,
+    read_token,
+    service_url,
+    token_path,
+    write_token,
+)
+from sync.device import apply_changes, apply_outcome
+from sync.outbox import (
+    movement_in,
+    movements_from,
+    pending_count,
+    pending_movements,
+    queue_stats,
+)
+from sync.protocol import (
+    MAX_BATCH,
+    MAX_PULL,
+    EnrollRequest,
+    EnrollResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+DEFAULT_TIMEOUT = 10.0
+LAST_SYNC_AT = "sync.last_sync_at"
+LAST_ATTEMPT_AT = "sync.last_attempt_at"
+LAST_ERROR = "sync.last_error"
+ONLINE = "sync.online"
+_SETTING_LENGTH = 200
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def app_version() -> str:
+    try:
+        return f"lotscan/{metadata.version('lotscan')}"[:40]
+    except metadata.PackageNotFoundError:
+        return "lotscan"
+
+
+def movements(count: int) -> str:
+    return f"{count} movement{'' if count == 1 else 's'}"
+
+
+# ---- errors -------------------------------------------------------------------------------
+
+
+class SyncFailed(LotscanError):
+    """A sync that could not finish. The queue is kept, whatever happened."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+    def queued(self, count: int) -> SyncFailed:
+        """The same failure, saying what it leaves waiting."""
+        verb = "stays" if count == 1 else "stay"
+        return type(self)(f"{self}; {movements(count)} {verb} queued", self.code)
+
+
+class SyncUnavailable(SyncFailed):
+    """The store cannot be reached or cannot take requests now: try again later."""
+
+
+class DeviceRevoked(SyncFailed):
+    """A supervisor revoked this handheld: it syncs again once enrolled with a new code."""
+
+    def __init__(self, message: str, code: str = "device_revoked", url: str = "URL") -> None:
+        super().__init__(message, code)
+        self.url = url
+
+    def queued(self, count: int) -> SyncFailed:
+        return DeviceRevoked(
+            f"This handheld was revoked by a supervisor; its {count} queued"
+            f" movement{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} kept."
+            f" Ask for a new code and run lotscan enroll {self.url} CODE",
+            self.code,
+            self.url,
+        )
+
+
+class SyncRefused(SyncFailed):
+    """The store refused the request (a 4xx other than revocation): trying again as it is
+    will not help. `code` is the store's error code."""
+
+
+class SyncGap(SyncFailed):
+    """The store lacks movements of this device that this handheld no longer has."""
+
+
+# ---- HTTP ---------------------------------------------------------------------------------
+
+
+class _ServiceClient:
+    """One HTTP client on the central service, with its errors in floor words."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.url = service_address(url)
+        self.timeout = timeout
+        headers = {"User-Agent": app_version()}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.url, transport=transport, timeout=timeout, headers=headers
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        try:
+            response = self._http.request(method, path, json=body, params=params)
+        except httpx.UnsupportedProtocol:
+            raise SyncRefused(
+                f"{self.url} is not a web address: write it as http://HOST:PORT"
+            ) from None
+        except httpx.TransportError as error:
+            raise SyncUnavailable(
+                f"Cannot reach the central store at {self.url} ({_reason(error, self.timeout)})"
+            ) from None
+        if response.status_code >= 500 or response.status_code in (408, 429):
+            code, words = _error_of(response)
+            raise SyncUnavailable(
+                f"The central store at {self.url} cannot take requests now ({words})", code
+            )
+        if response.status_code >= 400:
+            raise self._refusal(path, response)
+        try:
+            return response.json()
+        except ValueError:
+            raise SyncRefused(
+                f"{self.url} answered {path} with something a lotscan central store never"
+                " sends: check the URL"
+            ) from None
+
+    def _parsed(self, model: type[Body], data: Any, path: str) -> Body:
+        try:
+            return model.model_validate(data)
+        except ValidationError:
+            raise SyncRefused(
+                f"{self.url} answered {path} with something a lotscan central store never"
+                " sends: check the URL, or upgrade lotscan"
+            ) from None
+
+    def _refusal(self, path: str, response: httpx.Response) -> SyncFailed:
+        code, words = _error_of(response)
+        if response.status_code == 401 and code == "device_revoked":
+            return DeviceRevoked("This handheld was revoked by a supervisor", code, self.url)
+        if response.status_code == 401 and code == "unauthorized":
+            return SyncRefused(
+                f"The central store at {self.url} does not know this handheld's token ({words}):"
+                f" ask a supervisor for a code and run lotscan enroll {self.url} CODE",
+                code,
+            )
+        if response.status_code == 404 and not code:
+            return SyncRefused(
+                f"{self.url} is not a lotscan central store (it has no {path}): check the URL"
+            )
+        return SyncRefused(f"The central store refused: {words}", code)
+
+
+def service_address(url: str) -> str:
+    """The service URL as kept and shown: http(s)://HOST[:PORT][/PATH], no trailing slash."""
+    address = url.strip().rstrip("/")
+    if not address.startswith(("http://", "https://")) or len(address.split("//", 1)[1]) == 0:
+        raise SyncRefused(f"{url} is not a web address: write it as http://HOST:PORT")
+    return address
+
+
+def _reason(error: httpx.TransportError, timeout: float) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return f"no answer within {timeout:g} s"
+    text = str(error).strip()
+    if "] " in text and text.startswith("["):
+        text = text.split("] ", 1)[1]  # "[Errno 111] Connection refused"
+    text = text or type(error).__name__
+    return text[:1].lower() + text[1:]
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    """The store's error code and message, or the HTTP status when the body has none."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body.get("error") or ""), body["message"]
+    return "", f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+class SyncClient(_ServiceClient):
+    """A handheld's calls: enroll (no token), push and pull (with its token)."""
+
+    def enroll(self, request: EnrollRequest) -> EnrollResponse:
+        path = "/v1/devices/enroll"
+        data = self._call("POST", path, body=request.model_dump(mode="json"))
+        return self._parsed(EnrollResponse, data, path)
+
+    def push(self, request: PushRequest) -> PushResponse:
+        path = "/v1/sync/push"
+        data = self._call("POST", path, body=request.model_dump(mode="json"))
+        return self._parsed(PushResponse, data, path)
+
+    def pull(self, cursor: int, limit: int = MAX_PULL) -> PullResponse:
+        path = "/v1/sync/pull"
+        data = self._call("GET", path, params={"cursor": cursor, "limit": limit})
+        return self._parsed(PullResponse, data, path)
+
+
+class SupervisorClient(_ServiceClient):
+    """The supervisor endpoints, with a supervisor's token: the JSON the service returns."""
+
+    def devices(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/v1/devices"))
+
+    def exceptions(self, status: str = "open") -> list[dict[str, Any]]:
+        return list(self._call("GET", "/v1/exceptions", params={"status": status}))
+
+    def resolve(
+        self,
+        exception_id: int,
+        action: str,
+        qty: Decimal | str | None = None,
+        location: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Resolves exception `exception_id` (the store's actions: apply or void a held
+        movement, adjust the count with `qty` at `location`...)."""
+        amount = str(qty) if qty is not None else None
+        body = {"action": action, "qty": amount, "location": location, "reason": reason}
+        return dict(
+            self._call(
+                "POST",
+                f"/v1/exceptions/{exception_id}/resolve",
+                body={key: value for key, value in body.items() if value is not None},
+            )
+        )
+
+    def revoke(self, device_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/v1/devices/{device_id}/revoke"))
+
+    def enroll_code(self, name: str, supervisor: bool = False) -> dict[str, Any]:
+        body = {"name": name, "supervisor": supervisor}
+        return dict(self._call("POST", "/v1/devices", body=body))
+
+
+# ---- enrolling ----------------------------------------------------------------------------
+
+
+def enroll_handheld(
+    sessions: sessionmaker[Session],
+    folder: Path,
+    url: str,
+    code: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    clock: Clock = utc_now,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> EnrollResponse:
+    """Trades a supervisor's one-time code for this handheld's token, then keeps the token
+    (file), the store's URL and the device id the store gave (settings) together.
+
+    Refuses, changing nothing here, when movements are queued under another device id:
+    they would never sync under the new one."""
+    address = service_address(url)
+    with reading(sessions) as session:
+        current = get_setting(session, "device_id")
+        queued = pending_count(session, current) if current else 0
+    request = EnrollRequest(
+        code=code.strip(),
+        device_name=socket.gethostname()[:80],
+        app_version=app_version(),
+        device_id=current,
+        queued=queued,
+    )
+    with SyncClient(address, transport=transport, timeout=timeout) as client:
+        answer = client.enroll(request)
+    previous_token = read_token(folder)
+    try:
+        with unit_of_work(sessions) as session:
+            _refuse_stranding(session, answer.device_id)
+            if service_url(session) not in (None, address):
+                put_setting(session, PULL_CURSOR, "0")  # another store's numbers mean nothing
+            put_setting(session, URL_SETTING, address)
+            put_setting(session, DEVICE_SETTING, answer.device_id)
+            put_setting(session, LAST_ERROR, "")
+            put_setting(session, ONLINE, "")  # no sync tried under this enrollment yet
+            put_setting(session, LAST_ATTEMPT_AT, clock().isoformat())
+            write_token(folder, answer.device_token)
+    except BaseException:
+        if read_token(folder) != previous_token:
+            if previous_token is None:
+                token_path(folder).unlink(missing_ok=True)
+            else:
+                write_token(folder, previous_token)
+        raise
+    return answer
+
+
+def _refuse_stranding(session: Session, device: str) -> None:
+    others = session.execute(
+        select(Movement.device_id, func.count())
+        .where(Movement.sync_state == SyncState.PENDING.value, Movement.device_id != device)
+        .group_by(Movement.device_id)
+    ).all()
+    if others:
+        queued = ", ".join(f"{movements(count)} as device {name}" for name, count in others)
+        raise SyncRefused(
+            f"This handheld holds {queued}, still queued, but the code was for device {device}:"
+            " enrolling would leave them behind. Ask the supervisor for a code for the"
+            " handheld's own name and enroll with that",
+            "other_device",
+        )
+
+
+# ---- one sync -----------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What one sync did (DESIGN §8): movements pushed and their outcomes, movements still
+    queued, changes pulled."""
+
+    pushed: int = 0
+    applied: int = 0
+    flagged: int = 0
+    held: int = 0
+    rejected: int = 0
+    pending: int = 0
+    pulled: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def count(self, status: str) -> None:
+        self.pushed += 1
+        if status in ("applied", "flagged", "held", "rejected"):
+            setattr(self, status, getattr(self, status) + 1)
+
+    def summary(self) -> str:
+        """One line: "Pushed 12 movements (10 applied, 1 flagged, 1 held), pulled 40
+        changes; 0 movements queued"."""
+        outcomes = ", ".join(
+            f"{getattr(self, status)} {status}"
+            for status in ("applied", "flagged", "held", "rejected")
+            if getattr(self, status) or status == "applied"
+        )
+        pushed = (
+            f"Pushed {movements(self.pushed)} ({outcomes})" if self.pushed else "Nothing to push"
+        )
+        changes = f"{self.pulled} change{'' if self.pulled == 1 else 's'}"
+        return f"{pushed}, pulled {changes}; {movements(self.pending)} queued"
+
+
+def sync_once(
+    sessions: sessionmaker[Session],
+    folder: Path,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    clock: Clock = utc_now,
+    batch: int = MAX_BATCH,
+    page: int = MAX_PULL,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> SyncReport:
+    """Pushes every queued movement, then pulls every change since the last pull. Raises
+    `SyncFailed` (the queue kept, the reason recorded for `sync_status`) when it cannot."""
+    with reading(sessions) as session:
+        credentials = load_credentials(folder, session)
+    report = SyncReport()
+    try:
+        with SyncClient(
+            credentials.url, credentials.token, transport=transport, timeout=timeout
+        ) as client:
+            _push_queue(sessions, client, credentials.device, clock, min(batch, MAX_BATCH), report)
+            _pull_changes(sessions, client, credentials.device, min(page, MAX_PULL), report)
+    except LotscanError as error:
+        failure = (
+            error.queued(_pending(sessions, credentials.device))
+            if isinstance(error, SyncFailed)
+            else error
+        )
+        with contextlib.suppress(DBAPIError):  # the sync's own failure is the one to report
+            _remember(sessions, clock, failure, reached=not isinstance(error, SyncUnavailable))
+        raise failure from None
+    report.pending = _pending(sessions, credentials.device)
+    _remember(sessions, clock, None, reached=True)
+    return report
+
+
+def _push_queue(
+    sessions: sessionmaker[Session],
+    client: SyncClient,
+    device: str,
+    clock: Clock,
+    batch: int,
+    report: SyncReport,
+) -> None:
+    """Sends the queue in batches, oldest number first, until it is empty. When the store
+    expects a number this handheld already sent (the store was restored from a backup), it
+    sends those movements again from its ledger."""
+    expected: int | None = None
+    resending = False
+    while True:
+        with reading(sessions) as session:
+            queue = pending_movements(session, device, batch)
+            if not queue:
+                return
+            first = queue[0].device_seq
+            resending = expected is not None and expected < first
+            if resending:
+                assert expected is not None
+                queue = movements_from(session, device, expected, first)[:batch]
+                if not queue or queue[0].device_seq != expected:
+                    raise SyncGap(
+                        f"The central store expects movement {expected} of device {device}"
+                        " next, but this handheld no longer has it: ask a supervisor",
+                        "gap",
+                    )
+            payload = [movement_in(session, movement) for movement in queue]
+            depth, highest, oldest = queue_stats(session, device)
+        answer = client.push(
+            PushRequest(
+                device_id=device,
+                device_time=clock(),
+                app_version=app_version(),
+                queue_depth=depth,
+                max_local_seq=highest,
+                oldest_pending_at=oldest,
+                movements=payload,
+            )
+        )
+        with unit_of_work(sessions) as session:
+            for outcome in answer.outcomes:
+                if apply_outcome(session, device, outcome) is not None:
+                    report.count(outcome.status)
+        if not answer.outcomes and (resending or answer.expected_next_seq >= first):
+            raise SyncGap(
+                f"The central store took none of movements {payload[0].seq} to"
+                f" {payload[-1].seq} and expects {answer.expected_next_seq} next: ask a"
+                " supervisor",
+                "gap",
+            )
+        expected = answer.expected_next_seq
+
+
+def _pull_changes(
+    sessions: sessionmaker[Session],
+    client: SyncClient,
+    device: str,
+    page: int,
+    report: SyncReport,
+) -> None:
+    """Pulls pages until the store has no more, each page and its cursor in one
+    transaction; a store that says the cursor is past anything it has is pulled from 0."""
+    with reading(sessions) as session:
+        cursor = pull_cursor(session) or 0
+    reset = False
+    while True:
+        answer = client.pull(cursor, page)
+        if answer.reset:
+            if cursor == 0 or reset:
+                raise SyncRefused(
+                    f"The central store cannot page its changes from {cursor}: ask a supervisor"
+                )
+            reset, cursor = True, 0
+            with unit_of_work(sessions) as session:
+                put_setting(session, PULL_CURSOR, "0")
+            continue
+        if answer.changes:
+            with unit_of_work(sessions) as session:
+                report.pulled += apply_changes(session, device, answer.changes)
+                put_setting(session, PULL_CURSOR, str(answer.cursor))
+        if not answer.has_more:
+            return
+        if answer.cursor <= cursor:
+            raise SyncRefused(
+                f"The central store's changes did not move on from {cursor}: ask a supervisor"
+            )
+        cursor = answer.cursor
+
+
+def _pending(sessions: sessionmaker[Session], device: str) -> int:
+    with reading(sessions) as session:
+        return pending_count(session, device)
+
+
+def _remember(
+    sessions: sessionmaker[Session], clock: Clock, failure: LotscanError | None, *, reached: bool
+) -> None:
+    """Keeps how the last sync went, for the status line and `sync_status`."""
+    now = clock().isoformat()
+    with unit_of_work(sessions) as session:
+        put_setting(session, LAST_ATTEMPT_AT, now)
+        put_setting(session, ONLINE, "1" if reached else "0")
+        put_setting(session, LAST_ERROR, str(failure)[:_SETTING_LENGTH] if failure else "")
+        if failure is None:
+            put_setting(session, LAST_SYNC_AT, now)
+
+
+# ---- status and backoff -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """Where this handheld stands with the store, for the status line and the queue screen.
+    The counts are this device's own movements."""
+
+    enrolled: bool
+    url: str | None
+    device: str | None
+    pending: int
+    flagged: int
+    held: int
+    rejected: int
+    last_sync_at: datetime | None
+    last_error: str | None
+    online: bool | None  # None: no sync tried since enrolling
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_sync_at"] = self.last_sync_at.isoformat() if self.last_sync_at else None
+        return data
+
+
+def sync_status(session: Session, folder: Path | None = None) -> SyncStatus:
+    """The handheld's sync status from its database (and its token file, given `folder`).
+    Reads only."""
+    url = service_url(session)
+    device = get_setting(session, DEVICE_SETTING)
+    enrolled = url is not None and device is not None
+    if enrolled and folder is not None:
+        enrolled = read_token(folder) is not None
+    query = select(Movement.sync_state, func.count()).group_by(Movement.sync_state)
+    if device is not None:
+        query = query.where(Movement.device_id == device)
+    states: Counter[str] = Counter(dict(session.execute(query).tuples().all()))
+    last_sync = get_setting(session, LAST_SYNC_AT)
+    online = get_setting(session, ONLINE)
+    return SyncStatus(
+        enrolled=enrolled,
+        url=url,
+        device=device,
+        pending=states[SyncState.PENDING.value],
+        flagged=states[SyncState.FLAGGED.value],
+        held=states[SyncState.HELD.value],
+        rejected=states[SyncState.REJECTED.value],
+        last_sync_at=datetime.fromisoformat(last_sync) if last_sync else None,
+        last_error=get_setting(session, LAST_ERROR) or None,
+        online=None if not online else online == "1",
+    )
+
+
+class Backoff:
+    """How long the background loop waits after failures: exponential with full jitter
+    (a random wait between 0 and base x 2^(failures-1), at most `cap`), so a fleet of
+    handhelds coming back into Wi-Fi does not knock on the store all at once."""
+
+    def __init__(
+        self,
+        base: float = 2.0,
+        cap: float = 300.0,
+        *,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.base = base
+        self.cap = cap
+        self.rng = rng
+        self.failures = 0
+
+    def ceiling(self) -> float:
+        """The longest the next wait can be."""
+        if self.failures == 0:
+            return 0.0
+        return min(self.cap, self.base * 2.0 ** min(self.failures - 1, 30))
+
+    def failed(self) -> float:
+        """Counts one more failure; returns the seconds to wait before trying again."""
+        self.failures += 1
+        return self.rng() * self.ceiling()
+
+    def reset(self) -> None:
+        """A sync went through: the next failure waits briefly again."""
+        self.failures = 0

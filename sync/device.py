@@ -1,0 +1,304 @@
+"""What the handheld does with the store's answers: outcomes of its own movements, and the
+changes it pulls (reference data, lots and serials, other devices' movements).
+
+Every change is idempotent here, so a page pulled twice, a reset to cursor 0 or a push
+response that arrives after the same outcome was pulled changes nothing the second time.
+The caches stay a fold of the movements that count (`scanner.replay.cache_differences`
+finds nothing): a movement that stops counting is withdrawn from them, one that starts
+counting is folded in.
+
+The callers own the transaction: a push's outcomes, or a pull page and its cursor, are
+written together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, select
+from sqlalchemy.orm import Session
+
+from scanner.caches import apply_to_caches, refresh_serial, withdraw_from_caches
+from scanner.errors import LotscanError
+from scanner.models import (
+    NOT_EFFECTIVE,
+    Base,
+    Job,
+    Lot,
+    LotOrigin,
+    LotStatus,
+    Movement,
+    MovementKind,
+    Part,
+    Serial,
+    SerialStatus,
+    SyncState,
+)
+from sync.protocol import REFERENCE_KINDS, Change, MovementIn, MovementOutcome, row_from_data
+
+COUNTED_WHEN_PULLED = (SyncState.APPLIED.value, SyncState.FLAGGED.value)
+_STATES = {state.value for state in SyncState} - {SyncState.PENDING.value}
+_OUTCOME_LENGTH = 300
+_ORIGIN_BY_KIND = {
+    MovementKind.RECEIVE.value: LotOrigin.RECEIVED,
+    MovementKind.PRODUCE.value: LotOrigin.PRODUCED,
+    MovementKind.SHIP.value: LotOrigin.SHIPPED,
+    MovementKind.ADJUST.value: LotOrigin.ADJUSTED,
+}
+# Reference rows first, parents before children, then movements: a page may carry a job
+# line before its job, or a movement before the lot it names.
+_KIND_ORDER = {kind: place for place, kind in enumerate([*REFERENCE_KINDS, "movement"])}
+
+
+class UnknownInPull(LotscanError):
+    """The store sent a movement naming something this handheld has never been sent."""
+
+
+def apply_outcome(session: Session, device_id: str, outcome: MovementOutcome) -> Movement | None:
+    """Gives this device's movement number `outcome.seq` the store's answer from a push.
+    None when the device has no such movement (nothing to do)."""
+    movement = session.scalar(
+        select(Movement).where(Movement.device_id == device_id, Movement.device_seq == outcome.seq)
+    )
+    if movement is None:
+        return None
+    settle(session, movement, outcome.status, outcome.server_seq, outcome.codes, outcome.message)
+    return movement
+
+
+def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -> int:
+    """Applies one pulled page; returns how many changes it held. `device_id` is this
+    device's: its own movements take their outcome, other devices' movements that count are
+    added to the ledger."""
+    for change in sorted(changes, key=lambda c: (_KIND_ORDER.get(c.kind, len(_KIND_ORDER)), c.seq)):
+        if change.kind in REFERENCE_KINDS:
+            _upsert(session, change.kind, change.data)
+        elif change.kind == "movement":
+            _pulled_movement(session, device_id, change.data)
+        # A kind this version does not know is skipped: a newer store may send more.
+    session.flush()
+    return len(changes)
+
+
+def settle(
+    session: Session,
+    movement: Movement,
+    status: str,
+    server_seq: int | None,
+    codes: Sequence[str] = (),
+    message: str = "",
+) -> bool:
+    """Records the store's outcome on a movement in the ledger, and moves its effect in or
+    out of the caches when it starts or stops counting. False when it already had it."""
+    text = outcome_text(codes, message)
+    if (movement.sync_state, movement.server_seq, movement.outcome) == (status, server_seq, text):
+        return False
+    counted = movement.sync_state not in NOT_EFFECTIVE
+    counts = status not in NOT_EFFECTIVE
+    if server_seq is not None and server_seq != movement.server_seq:
+        _release_number(session, server_seq, movement.id)
+    movement.sync_state = status
+    movement.server_seq = server_seq
+    movement.outcome = text
+    session.flush()
+    if counted and not counts:
+        part = _part(session, movement)
+        withdraw_from_caches(session, movement, part, _reversed(session, movement))
+    elif counts and not counted:
+        _count(session, movement)
+    return True
+
+
+def outcome_text(codes: Sequence[str], message: str) -> str | None:
+    """The store's codes and words as the ledger keeps them: "NEGATIVE_BALANCE: Only 3 ..."."""
+    words = message.strip()
+    if codes:
+        words = f"{', '.join(codes)}: {words}" if words else ", ".join(codes)
+    return words[:_OUTCOME_LENGTH] or None
+
+
+# ---- reference rows -----------------------------------------------------------------------
+
+
+def _upsert(session: Session, kind: str, data: dict[str, Any]) -> None:
+    row = session.merge(_reference_row(kind, data))
+    session.flush()
+    if isinstance(row, Serial):
+        # The store's idea of where the serial is may predate this device's own scans of it:
+        # the device's ledger decides, as it does for every other cache.
+        refresh_serial(session, row.part, row.number)
+
+
+def _reference_row(kind: str, data: dict[str, Any]) -> Base:
+    """`row_from_data`, with its times read too (a lot's `created_at` arrives as ISO text,
+    which SQLite would refuse)."""
+    row = row_from_data(kind, data)
+    for column in row.__table__.columns:
+        value = getattr(row, column.key)
+        if isinstance(value, str) and isinstance(column.type, DateTime):
+            setattr(row, column.key, datetime.fromisoformat(value))
+    return row
+
+
+# ---- movements ----------------------------------------------------------------------------
+
+
+def _pulled_movement(session: Session, device_id: str, data: dict[str, Any]) -> None:
+    status = str(data.get("status", ""))
+    server_seq = data.get("server_seq")
+    codes = [str(code) for code in data.get("codes") or []]
+    message = str(data.get("message") or "")
+    if status not in _STATES:
+        return  # a status this version does not know: a newer store's; left for it
+    movement_id = uuid.UUID(str(data["id"]))
+    known = session.get(Movement, movement_id)
+    if known is not None:
+        settle(session, known, status, server_seq, codes, message)
+        return
+    if status not in COUNTED_WHEN_PULLED:
+        return  # another device's held or voided scan: nothing on the floor changed
+    fields = MovementIn.model_validate(
+        {key: value for key, value in data.items() if key in MovementIn.model_fields}
+    )
+    owner = str(data.get("device_id") or device_id)
+    taken = session.scalar(
+        select(Movement.id).where(Movement.device_id == owner, Movement.device_seq == fields.seq)
+    )
+    if taken is not None:
+        # This database already numbered a different movement so (a handheld that was
+        # wiped and re-enrolled under an old id, then scanned before it pulled): the store
+        # answers that clash when the local one is pushed; the pulled one cannot be added.
+        return
+    _insert(session, owner, fields, status, server_seq, outcome_text(codes, message))
+
+
+def _insert(
+    session: Session,
+    owner: str,
+    fields: MovementIn,
+    status: str,
+    server_seq: int | None,
+    outcome: str | None,
+) -> None:
+    part = session.get(Part, fields.part)
+    if part is None:
+        raise UnknownInPull(
+            f"The central store sent a movement of part {fields.part}, which this handheld has"
+            " never been sent: ask a supervisor to check the store's reference data"
+        )
+    reverses = session.get(Movement, fields.reverses) if fields.reverses else None
+    if fields.reverses is not None and reverses is None:
+        raise UnknownInPull(
+            f"The central store sent a reversal of movement {fields.reverses}, which this"
+            " handheld has never been sent"
+        )
+    if fields.lot is not None:
+        _ensure_lot(session, fields, fields.lot)
+    if fields.serial is not None:
+        _ensure_serial(session, fields)
+    if server_seq is not None:
+        _release_number(session, server_seq, fields.id)
+    movement = Movement(
+        id=fields.id,
+        device_id=owner,
+        device_seq=fields.seq,
+        kind=fields.kind,
+        part=fields.part,
+        lot=fields.lot,
+        serial=fields.serial,
+        qty=fields.qty,
+        from_location=fields.from_location,
+        to_location=fields.to_location,
+        job=fields.job,
+        po=fields.po,
+        po_line=fields.po_line,
+        so=fields.so,
+        so_line=fields.so_line,
+        operator=fields.operator,
+        reverses=fields.reverses,
+        reason=fields.reason,
+        happened_at=fields.happened_at,
+        sync_state=status,
+        server_seq=server_seq,
+        observed_cursor=fields.observed_cursor,
+        outcome=outcome,
+    )
+    session.add(movement)
+    session.flush()
+    apply_to_caches(session, movement, part, reverses)
+    if movement.serial is not None:
+        refresh_serial(session, part.number, movement.serial)
+
+
+def _ensure_lot(session: Session, fields: MovementIn, number: str) -> None:
+    """The lot a pulled movement names, made as the store made it if this device has not
+    been sent it yet (the store sends lots before the movements that create them)."""
+    if session.get(Lot, (fields.part, number)) is not None:
+        return
+    origin = fields.lot_origin if fields.lot_origin in set(LotOrigin) else None
+    job = fields.lot_job if fields.lot_job and session.get(Job, fields.lot_job) else None
+    session.add(
+        Lot(
+            part=fields.part,
+            number=number,
+            expiry=fields.lot_expiry,
+            supplier_lot=fields.supplier_lot,
+            status=LotStatus.ACTIVE.value,
+            origin=origin or _ORIGIN_BY_KIND.get(fields.kind, LotOrigin.RECEIVED).value,
+            assigned_job=job,
+            created_at=fields.happened_at,
+        )
+    )
+    session.flush()
+
+
+def _ensure_serial(session: Session, fields: MovementIn) -> None:
+    assert fields.serial is not None
+    if session.get(Serial, (fields.part, fields.serial)) is not None:
+        return
+    lot = fields.serial_lot or fields.lot
+    if lot is not None:
+        _ensure_lot(session, fields, lot)
+    session.add(
+        Serial(
+            part=fields.part,
+            number=fields.serial,
+            lot=lot,
+            status=SerialStatus.GONE.value,
+            location=None,
+        )
+    )
+    session.flush()
+
+
+def _release_number(session: Session, server_seq: int, keeper: uuid.UUID) -> None:
+    """Frees the store's number `server_seq` for `keeper`. Another movement holds it only
+    when the store was restored from a backup and numbered again: that movement gets its
+    new number when its own change arrives."""
+    holder = session.scalar(
+        select(Movement).where(Movement.server_seq == server_seq, Movement.id != keeper)
+    )
+    if holder is not None:
+        holder.server_seq = None
+        session.flush()
+
+
+def _count(session: Session, movement: Movement) -> None:
+    part = _part(session, movement)
+    apply_to_caches(session, movement, part, _reversed(session, movement))
+    if movement.serial is not None:
+        # The serial is where its latest counting movement left it, which need not be this one.
+        refresh_serial(session, part.number, movement.serial)
+
+
+def _part(session: Session, movement: Movement) -> Part:
+    part = session.get(Part, movement.part)
+    assert part is not None  # the movement's foreign key holds it
+    return part
+
+
+def _reversed(session: Session, movement: Movement) -> Movement | None:
+    return session.get(Movement, movement.reverses) if movement.reverses else None
