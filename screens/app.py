@@ -6,62 +6,60 @@ on the event loop and scans are never merged, dropped or reordered. Each answer 
 as a `ScanHandled` message; the app folds it into its `HandheldView` and the screens render
 that. Labels a scan made due are queued in the same worker and printed by another, so a
 slow printer never holds up the next scan.
+
+Keys that arrive before the scan field can take them (a scanner fired while the app starts)
+are held back and handed over, in order, once it can: nothing typed at startup is lost.
+
+A third thread worker syncs with the central store in the background (`SyncLoop`) while the
+handheld is enrolled; its news reaches the status line and the queue panel as messages.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from pathlib import Path
 
+import httpx
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
-from textual.message import Message
+from textual.binding import Binding
+from textual.worker import get_current_worker
 
 from labels.printing import queue_labels_due
 from labels.queue import deliver_waiting
-from scanner.db import database_reason, unit_of_work
+from scanner.db import database_reason, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import utc_now
-from scanner.scan import ScanConfig
+from scanner.models import Operator, Role
+from scanner.scan import ScanConfig, ScanKind, read_scan
 from scanner.workflows.base import LabelDue, Level, Response
-from scanner.workflows.engine import Handheld
+from scanner.workflows.engine import WORKFLOWS, Handheld
+from screens.busy import BusySign
 from screens.handheld import HandheldScreen
+from screens.messages import (
+    LabelsDelivered,
+    LabelsQueued,
+    ScanFieldReady,
+    ScanHandled,
+    ScansDrained,
+    SyncNewsArrived,
+)
 from screens.scan_field import ScanField
+from screens.sync_line import offline, sync_long, sync_short
+from screens.sync_loop import SyncLink, SyncLoop
 from screens.view import HandheldView
-
-
-@dataclass
-class ScanHandled(Message):
-    """The engine's answer to one scan, and who is signed in after it."""
-
-    raw: str
-    response: Response
-    operator: str | None
-
-
-@dataclass
-class LabelsQueued(Message):
-    """A scan's labels are in the print queue (or could not be put there)."""
-
-    count: int
-    problem: str | None = None
-
-
-@dataclass
-class LabelsDelivered(Message):
-    """One pass of the printer worker over the queue."""
-
-    summary: str
-    ok: bool
+from sync.client import Backoff, SyncStatus
+from sync.credentials import token_folder
 
 
 class LotscanApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "lotscan"
     ENABLE_COMMAND_PALETTE = False
     # Up to 59 columns (a 40-column handheld) the screen is "-narrow", from 60 "-wide".
@@ -77,11 +75,26 @@ class LotscanApp(App[None]):
         operator: str | None = None,
         cursor_blink: bool = True,
         keymap: Mapping[str, str] | None = None,
+        busy_after: float = 0.3,
+        sync_folder: Path | None = None,
+        sync_transport: httpx.BaseTransport | None = None,
+        sync_interval: float = 30.0,
+        sync_soon: float = 2.0,
+        sync_backoff: Backoff | None = None,
+        tz: tzinfo | None = None,
     ) -> None:
         """`device` is the name shown on the status line; `operator`, a badge to sign in
         with at start (as if scanned); `cursor_blink` off keeps screenshots still;
         `keymap` moves bindings to this device's keys, {binding id: keys} such as
-        {"receive": "ctrl+r"} (the ids are in screens/keys.py and screens/handheld.py)."""
+        {"receive": "ctrl+r"} (the ids are in screens/keys.py and screens/handheld.py);
+        `busy_after`, seconds of work the operator waits on before the status line says
+        it is busy.
+
+        Sync: `sync_folder` holds the sync token (default: the SQLite file's folder, as
+        `lotscan enroll` writes it); `sync_transport` replaces the network (tests);
+        `sync_interval` seconds between background syncs, `sync_soon` seconds from a
+        recorded scan to the next one, `sync_backoff` the waits after failures. Times are
+        shown in `tz` (None: the local zone)."""
         super().__init__()
         self._device_keymap = dict(keymap or {})
         self.cursor_blink = cursor_blink
@@ -96,15 +109,67 @@ class LotscanApp(App[None]):
         self._draining = False
         self._delivering = False
         self._deliver_again = False
+        # Keys and pastes that came before the scan field could take them; None once it can.
+        self._early_input: list[events.Event] | None = []
+        self.busy = BusySign(busy_after, self.set_timer, self._show_busy)
+        self.clock = clock
+        self.tz = tz
+        self._operator_role: tuple[str | None, bool] = (None, False)  # the scan worker's
+        engine_url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+        self.sync_link = SyncLink(
+            sessions, sync_folder or token_folder(engine_url), clock=clock, transport=sync_transport
+        )
+        self.sync_loop = SyncLoop(
+            self.sync_link,
+            lambda news: self.post_message(SyncNewsArrived(news)),
+            interval=sync_interval,
+            soon=sync_soon,
+            backoff=sync_backoff,
+        )
+        self.sync_status: SyncStatus | None = None  # None until the loop first reads it
 
     def get_default_screen(self) -> HandheldScreen:
         return HandheldScreen()
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as a handheld's keypad prints them, also when a keymap moved them: `^R`,
+        `F5`, not `^r`, `f5`."""
+        shown = super().get_key_display(binding)
+        if re.fullmatch(r"\^[a-z]|f\d{1,2}", shown):
+            return shown.upper()
+        return shown
 
     def on_mount(self) -> None:
         if self._device_keymap:
             self.set_keymap(self._device_keymap)
         if self._first_operator:
             self.submit(f"{self.config.operator}{self._first_operator}")
+        self._sync_in_background()
+
+    def on_unmount(self) -> None:
+        self.sync_loop.stop()  # the thread ends; the app does not wait out its sleep
+
+    # ---- keys at startup ----------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Holds back keys and pastes from the terminal until the scan field has the focus:
+        before that Textual gives them to a screen with nothing focused, which drops them."""
+        early = self._early_input
+        if (
+            early is not None
+            and isinstance(event, events.Key | events.Paste)
+            and not event.is_forwarded
+        ):
+            early.append(event)
+            return
+        await super().on_event(event)
+
+    async def on_scan_field_ready(self, message: ScanFieldReady) -> None:
+        """Hands the keys held back at startup to the focused scan field, in order, before
+        any key that came after them (the app handles its messages one at a time)."""
+        early, self._early_input = self._early_input, None
+        for event in early or ():
+            await super().on_event(event)
 
     # ---- scans in, answers out ----------------------------------------------------------
 
@@ -123,6 +188,7 @@ class LotscanApp(App[None]):
             if self._draining:
                 return
             self._draining = True
+        self.busy.started("scan")
         self._drain()
 
     @work(thread=True, group="scan", exit_on_error=False, description="Handling scans")
@@ -132,12 +198,41 @@ class LotscanApp(App[None]):
             with self._lock:
                 if not self._waiting:
                     self._draining = False
+                    self.post_message(ScansDrained())
                     return
                 raw = self._waiting.popleft()
             response = self._handle(raw)
-            self.post_message(ScanHandled(raw, response, self.handheld.operator))
+            started = self._starts_workflow(raw) and response.level != Level.ERROR
+            operator = self.handheld.operator
+            supervisor = self._is_supervisor(operator)
+            self.post_message(ScanHandled(raw, response, operator, started, supervisor))
             if response.labels:
                 self.post_message(self.queue_labels(response.labels))
+
+    def _is_supervisor(self, badge: str | None) -> bool:
+        """Whether the operator signed in has the supervisor's role; read once a sign-in,
+        in the scan worker."""
+        known, supervisor = self._operator_role
+        if badge == known:
+            return supervisor
+        supervisor = False
+        if badge is not None:
+            try:
+                with reading(self.sessions) as session:
+                    operator = session.get(Operator, badge)
+                    supervisor = operator is not None and operator.role == Role.SUPERVISOR
+            except DBAPIError:
+                return False  # asked again at the next scan
+        self._operator_role = (badge, supervisor)
+        return supervisor
+
+    def _starts_workflow(self, raw: str) -> bool:
+        """Whether `raw` is the command that starts a workflow (`CMD:RECEIVE`...)."""
+        try:
+            scan = read_scan(raw, self.config)
+        except LotscanError:
+            return False
+        return scan.kind == ScanKind.COMMAND and scan.value in WORKFLOWS
 
     def _handle(self, raw: str) -> Response:
         try:
@@ -166,18 +261,33 @@ class LotscanApp(App[None]):
 
     def on_scan_handled(self, message: ScanHandled) -> None:
         response = message.response
-        self.view = self.view.after(response, message.operator)
+        self.view = self.view.after(
+            response, message.operator, started=message.started, supervisor=message.supervisor
+        )
         if response.beep:
             self.bell()
+        if response.recorded:
+            self.sync_loop.nudge()
         for screen in self.screen_stack:
             if isinstance(screen, HandheldScreen):
                 screen.render_view(self.view)
+
+    def on_scans_drained(self, _message: ScansDrained) -> None:
+        if self.idle:  # else a scan came in since, and a new worker drains it
+            self.busy.done("scan")
 
     @property
     def idle(self) -> bool:
         """No scan is waiting for, or being handled by, the engine."""
         with self._lock:
             return not self._draining
+
+    # ---- busy ----------------------------------------------------------------------
+
+    def _show_busy(self, busy: bool) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, HandheldScreen):
+                screen.show_busy(busy)
 
     # ---- printing ---------------------------------------------------------------------
 
@@ -218,3 +328,27 @@ class LotscanApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, HandheldScreen) and screen.aside == "queue":
                 screen.read_queue()
+
+    # ---- sync ---------------------------------------------------------------------------
+
+    @work(thread=True, group="sync", exit_on_error=False, description="Syncing")
+    def _sync_in_background(self) -> None:
+        worker = get_current_worker()
+        self.sync_loop.run(cancelled=lambda: worker.is_cancelled or not self.is_running)
+
+    def sync_soon(self) -> None:
+        """Something happened the store should hear of (or has news about): sync soon."""
+        self.sync_loop.nudge()
+
+    def on_sync_news_arrived(self, message: SyncNewsArrived) -> None:
+        self.sync_status = message.news.status
+        for screen in self.screen_stack:
+            if isinstance(screen, HandheldScreen):
+                screen.show_sync()
+        if message.news.report is not None or message.news.failure is not None:
+            self._queue_changed()
+
+    def sync_words(self) -> tuple[str, str, bool]:
+        """The sync on the status line: short, long, and whether it should stand out."""
+        status, now = self.sync_status, self.clock()
+        return sync_short(status, now, self.tz), sync_long(status, now, self.tz), offline(status)

@@ -1,7 +1,7 @@
 """The handheld screen, the app's only screen: the prompt, the scan field, the last feedback
-in a fixed place, and below them one of four panels: sign-in, the work (details of the
-last answer, such as a pick list or a lookup, beside what this workflow has recorded), help
-or the device's queue.
+in a fixed place, and below them one of five panels: sign-in, the work (details of the
+last answer, such as a pick list or a lookup, beside what this workflow has recorded), help,
+the device's queue, or (for a supervisor) the central store's devices and exceptions.
 
 One screen with one scan field for the app's whole life, on purpose: a Textual screen owns
 its focus, so switching screens while a scanner is sending (sign-in, then the next scan
@@ -10,26 +10,40 @@ right behind it; help opened mid-burst) would split a scan between two fields or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from sqlalchemy.exc import DBAPIError
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Log, Static
+from textual.widgets import ContentSwitcher, Log, Static
+from textual.worker import get_current_worker
 
+from scanner.db import reading
 from scanner.errors import LotscanError
 from screens.feedback import Feedback
 from screens.help import HelpPanel
-from screens.keys import COMMAND_KEYS, QUEUE_KEY, STARTS, menu_lines
+from screens.key_bar import KeyBar
+from screens.keys import (
+    COMMAND_KEYS,
+    QUEUE_KEY,
+    REFRESH_KEY,
+    RESOLVE_KEYS,
+    STARTS,
+    SUPERVISOR_KEY,
+    footer_order,
+    footer_rank,
+    menu_lines,
+)
+from screens.messages import QueueRead, ScanFieldReady
 from screens.queue import QueuePanel, queue_lines
 from screens.scan_field import ScanField
 from screens.sign_in import SignInPanel
 from screens.status_bar import StatusBar
+from screens.supervisor import SupervisorChanged, SupervisorPanel
+from screens.supervisor_lines import ACTIONS
 from screens.view import HandheldView
 
 if TYPE_CHECKING:
@@ -40,16 +54,40 @@ class WorkLog(Log, can_focus=False):
     """What this workflow recorded, newest at the bottom; the scan field keeps the focus."""
 
 
-@dataclass
-class QueueRead(Message):
-    """What the queue panel should show, read by a worker."""
-
-    lines: tuple[str, ...]
+# Panels shown over the work area until their key or Esc.
+ASIDES = ("help", "queue", "supervisor")
+COMMAND_IDS = {command.lower(): command for _, _, command, _ in COMMAND_KEYS}
+COMMAND_ACTIONS = {f"command('{command}')": command for _, _, command, _ in COMMAND_KEYS}
 
 
 class HandheldScreen(Screen[None]):
     AUTO_FOCUS = "ScanField"
+    # When two bindings share a key, the first one live wins: Esc closes a panel before it
+    # cancels a line; F2..F5 resolve an exception while the supervisor panel is up.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop_asking", "Back", key_display="Esc", id="back"),
+        Binding("escape", "close", "Close", key_display="Esc", id="close"),
+        *(
+            Binding(
+                key,
+                f"resolve('{action}')",
+                ACTIONS[action].label,
+                key_display=shown,
+                id=f"resolve-{action}",
+                tooltip=f"Resolve the chosen exception: {action}",
+            )
+            for key, shown, action in RESOLVE_KEYS
+        ),
+        Binding(
+            REFRESH_KEY[0],
+            "refresh_oversight",
+            "Refresh",
+            key_display=REFRESH_KEY[1],
+            id="refresh",
+            tooltip="Ask the central store again",
+        ),
+        Binding("up", "choose(-1)", "Previous", show=False, id="choose-previous"),
+        Binding("down", "choose(1)", "Next", show=False, id="choose-next"),
         Binding("f1", "help", "Help", key_display="F1", id="help", tooltip="The scan language"),
         *(
             Binding(
@@ -57,7 +95,6 @@ class HandheldScreen(Screen[None]):
                 f"command('{command}')",
                 label,
                 key_display=shown,
-                show=command != "GEN",  # no room at 40 columns; help lists it
                 id=command.lower(),
                 tooltip=f"Same as scanning CMD:{command}",
             )
@@ -68,9 +105,16 @@ class HandheldScreen(Screen[None]):
             "queue",
             "Queue",
             key_display="^P",
-            show=False,  # no room at 40 columns; help lists it
             id="queue",
             tooltip="Labels waiting to print; movements waiting to sync",
+        ),
+        Binding(
+            SUPERVISOR_KEY,
+            "supervisor",
+            "Supervisor",
+            key_display="^O",
+            id="supervisor",
+            tooltip="Devices and exceptions at the central store",
         ),
         Binding("pageup", "page(-1)", "Page up", show=False, id="page-up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="page-down"),
@@ -78,8 +122,7 @@ class HandheldScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        # A panel shown over the work area until its key or Esc: "help", "queue" or None.
-        self.aside: str | None = None
+        self.aside: str | None = None  # one of ASIDES while it is shown
         self.ready = False  # every widget is mounted and the view drawn once
 
     @property
@@ -89,7 +132,7 @@ class HandheldScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static("", id="prompt", markup=False)
-        yield ScanField(id="scan", blink=self.lotscan.cursor_blink)
+        yield ScanField(id="scan", blink=self.lotscan.cursor_blink, command_for=self.command_scan)
         yield Feedback(id="feedback")
         with ContentSwitcher(initial="sign-in", id="panels"):
             yield SignInPanel(id="sign-in")
@@ -99,7 +142,8 @@ class HandheldScreen(Screen[None]):
                 yield WorkLog(id="log", auto_scroll=True)
             yield HelpPanel(self.lotscan.config, id="help")
             yield QueuePanel(id="queue")
-        yield Footer(compact=True)
+            yield SupervisorPanel(id="supervisor")
+        yield KeyBar(footer_rank, footer_order, self.in_footer)
 
     def on_mount(self) -> None:
         # The panels' own children may still be mounting: draw once they are all there.
@@ -107,15 +151,38 @@ class HandheldScreen(Screen[None]):
 
     def _ready(self) -> None:
         self.ready = True
+        self.set_focus(self.query_one(ScanField))
+        self.app.post_message(ScanFieldReady())
         self.render_view(self.lotscan.view)
+        self.show_busy(self.lotscan.busy.shown)
+        self.show_sync()
+
+    @property
+    def supervisor_panel(self) -> SupervisorPanel:
+        return self.query_one(SupervisorPanel)
 
     # ---- keys -------------------------------------------------------------------------
 
     def action_command(self, command: str) -> None:
-        if self.aside is not None and command == "CANCEL":
-            self._toggle(self.aside)  # Esc closes help or the queue first
-            return
         self.lotscan.send_command(command)
+
+    def command_scan(self, key: str) -> str | None:
+        """The scan a key stands for now (F2: `CMD:RECEIVE`, in this site's prefix), for
+        the scan field to send in its turn; None when the key is live for something else
+        (over the supervisor panel, say) or for nothing."""
+        active = self.active_bindings.get(key)
+        if active is None or not active.enabled:
+            return None
+        command = COMMAND_ACTIONS.get(active.binding.action)
+        return None if command is None else f"{self.lotscan.config.command}{command}"
+
+    def action_stop_asking(self) -> None:
+        """Esc while the supervisor panel asks: no answer after all."""
+        self.supervisor_panel.stop_asking()
+
+    def action_close(self) -> None:
+        if self.aside is not None:
+            self._toggle(self.aside)
 
     def action_help(self) -> None:
         self._toggle("help")
@@ -123,10 +190,26 @@ class HandheldScreen(Screen[None]):
     def action_queue(self) -> None:
         self._toggle("queue")
 
+    def action_supervisor(self) -> None:
+        self._toggle("supervisor")
+
+    def action_resolve(self, action: str) -> None:
+        self.supervisor_panel.begin(action)
+
+    def action_choose(self, step: int) -> None:
+        self.supervisor_panel.choose(step)
+
+    def action_refresh_oversight(self) -> None:
+        self.supervisor_panel.load()
+
     def _toggle(self, aside: str) -> None:
+        if self.aside == "supervisor":
+            self.supervisor_panel.stop_asking()  # a question is not left hanging unseen
         self.aside = None if self.aside == aside else aside
         if self.aside == "queue":
             self.read_queue()
+        elif self.aside == "supervisor":
+            self.supervisor_panel.load()
         self.render_view(self.lotscan.view)
 
     def action_page(self, direction: int) -> None:
@@ -137,15 +220,32 @@ class HandheldScreen(Screen[None]):
             panel.scroll_page_up()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Only the keys of the step are live and in the footer (one line at 40 columns):
-        at the menu the workflows, inside one its controls, OK only while a warning waits.
-        A `CMD:` scan still does anything at any time."""
-        if action != "command" or not parameters:
+        """Which keys are live. A command key is the scan of `CMD:<command>` and is always
+        live, whatever the screen shows yet: it joins the scans in the queue, so F2 pressed
+        right behind a badge scan starts RECEIVE once the badge is taken, and one that does
+        not fit the step gets the engine's answer, as the scan would. Over the supervisor
+        panel the function keys resolve the chosen exception instead. (Which keys the footer
+        shows is `in_footer`.)"""
+        overseeing = self.aside == "supervisor"
+        if action == "stop_asking":
+            return overseeing and self.supervisor_panel.asking is not None
+        if action == "close":
+            return self.aside is not None
+        if action in ("resolve", "choose", "refresh_oversight"):
+            return overseeing and self._oversight_allows(action, parameters)
+        if action == "supervisor":
+            return self.lotscan.view.supervisor
+        if action == "command":
+            return not overseeing
+        return True
+
+    def in_footer(self, binding: Binding) -> bool:
+        """Only the keys of the step are in the footer (one line at 40 columns): at the
+        menu the workflows, inside one its controls, OK only while a warning waits."""
+        command = COMMAND_IDS.get(binding.id or "")
+        if command is None:
             return True
         view = self.lotscan.view
-        command = parameters[0]
-        if command == "CANCEL" and self.aside is not None:
-            return True
         if view.operator is None:
             return False
         if view.workflow is None:
@@ -154,15 +254,41 @@ class HandheldScreen(Screen[None]):
             return view.awaiting_confirmation
         return command not in STARTS
 
+    def _oversight_allows(self, action: str, parameters: tuple[object, ...]) -> bool:
+        panel = self.supervisor_panel
+        if action == "resolve":
+            return bool(parameters) and panel.can(str(parameters[0]))
+        if action == "choose":
+            return panel.asking is None and panel.exception is not None
+        return panel.asking is None
+
+    # ---- scans the supervisor panel asked for ---------------------------------------------
+
+    @on(ScanField.Scanned)
+    def _answer_supervisor(self, message: ScanField.Scanned) -> None:
+        """While the supervisor panel asks (a count, a reason), the next entry answers it;
+        any other scan goes on to the engine."""
+        if self.aside == "supervisor" and self.supervisor_panel.asking is not None:
+            message.stop()
+            self.supervisor_panel.answer(message.raw)
+
+    def on_supervisor_changed(self, message: SupervisorChanged) -> None:
+        message.stop()
+        self.render_view(self.lotscan.view)
+
     # ---- what it shows ----------------------------------------------------------------
 
     def render_view(self, view: HandheldView) -> None:
         """Shows `view`; called for each scan answered."""
         if not self.ready:
             return  # _ready draws the latest view
+        if self.aside == "supervisor" and not view.supervisor:
+            self.aside = None  # someone else signed in
         where = "lotscan" if view.operator is None else view.workflow or "MENU"
         self.query_one(StatusBar).show(where, view.operator, self.lotscan.device)
-        self.query_one("#prompt", Static).update(view.prompt)
+        asking = self.supervisor_panel.asking if self.aside == "supervisor" else None
+        prompt = asking.question if asking is not None and asking.question else view.prompt
+        self.query_one("#prompt", Static).update(prompt)
         self.query_one(Feedback).show(view.message, view.level)
         details = view.details or (menu_lines() if view.workflow is None else ())
         self.query_one("#details", Static).update("\n".join(details))
@@ -175,22 +301,37 @@ class HandheldScreen(Screen[None]):
         self.query_one(ContentSwitcher).current = panel
         self.refresh_bindings()
 
+    def show_busy(self, busy: bool) -> None:
+        """The status line says whether work the operator waits on is taking a while."""
+        if self.ready:
+            self.query_one(StatusBar).busy(busy)
+
+    def show_sync(self) -> None:
+        """The status line shows the sync as the app last heard of it."""
+        if self.ready:
+            short, long, alert = self.lotscan.sync_words()
+            self.query_one(StatusBar).show_sync(short, long, alert=alert)
+
     # ---- the queue --------------------------------------------------------------------
 
     def read_queue(self) -> None:
         """Reads the queue into its panel, off the event loop; the panel says it is reading
         meanwhile."""
         self.query_one(QueuePanel).reading()
+        self.lotscan.busy.started("queue")
         self._read_queue()
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
     def _read_queue(self) -> None:
+        app = self.lotscan
         try:
-            with self.lotscan.sessions() as session:
-                lines = queue_lines(session)
+            with reading(app.sessions) as session:
+                lines = queue_lines(session, app.sync_link.folder, app.clock(), app.tz)
         except (LotscanError, DBAPIError) as error:
             lines = (f"The queue could not be read: {error}",)
-        self.post_message(QueueRead(lines))
+        if not get_current_worker().is_cancelled:  # else a newer read is on its way
+            self.post_message(QueueRead(lines))
 
     def on_queue_read(self, message: QueueRead) -> None:
+        self.lotscan.busy.done("queue")
         self.query_one(QueuePanel).show(message.lines)

@@ -7,7 +7,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from scanner.scan import ScanConfig
-from screens.keys import COMMAND_KEYS
+from screens.keys import COMMAND_KEYS, REFRESH_KEY, RESOLVE_KEYS
+from screens.supervisor_lines import ACTIONS
 
 
 def help_text(config: ScanConfig) -> str:
@@ -33,6 +34,14 @@ def help_text(config: ScanConfig) -> str:
     lines += ["", "KEYS", "F1: this help (Esc closes it)", "PgUp/PgDn: scroll it"]
     lines += [f"{shown}: {command}{name}" for _, shown, name, _ in COMMAND_KEYS]
     lines += ["Ctrl+]: GS (field separator)", "Ctrl+P: queue; Ctrl+Q: quit"]
+    lines += [
+        "",
+        "SUPERVISORS",
+        "Ctrl+O: devices and open exceptions at the central store",
+        "Up/Down: choose an exception",
+        *(f"{shown}: {ACTIONS[action].meaning}" for _, shown, action in RESOLVE_KEYS),
+        f"{REFRESH_KEY[1]}: ask the store again",
+    ]
     return "\n".join(lines)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
+from textual.binding import Binding
+
 # (key, shown as, command, footer label)
 START_KEYS = (
     ("f2", "F2", "RECEIVE", "Receive"),
@@ -23,9 +25,69 @@ STEP_KEYS = (
     ("f12", "F12", "GEN", "Gen"),
 )
 COMMAND_KEYS = START_KEYS + STEP_KEYS
-# F1 to F12 are all taken: the device's queue (labels waiting to print) is on Ctrl+P.
+# F1 to F12 are all taken: the device's queue (labels waiting to print, movements waiting to
+# sync) is on Ctrl+P, the supervisor panel on Ctrl+O (Ctrl+S may freeze a terminal).
 QUEUE_KEY = "ctrl+p"
+SUPERVISOR_KEY = "ctrl+o"
 STARTS = frozenset(command for _, _, command, _ in START_KEYS)
+# While the supervisor panel is up the function keys resolve the chosen exception instead.
+# (key, shown as, the action as the store calls it)
+RESOLVE_KEYS = (
+    ("f2", "F2", "apply"),
+    ("f3", "F3", "void"),
+    ("f4", "F4", "adjust"),
+    ("f5", "F5", "dismiss"),
+)
+REFRESH_KEY = ("f6", "F6")
+# What the footer keeps when the live keys do not all fit (40 columns), most wanted first:
+# a warning's OK, closing a panel and the supervisor panel's own keys, the ways out of a
+# step, help, the workflows in key order, then the rest.
+FOOTER_RANK = (
+    "ok",
+    "back",
+    "close",
+    *(f"resolve-{action}" for _, _, action in RESOLVE_KEYS),
+    "refresh",
+    "cancel",
+    "done",
+    "undo",
+    "help",
+    *(command.lower() for _, _, command, _ in START_KEYS),
+    "gen",
+    "queue",
+    "supervisor",
+    "refresh",
+)
+
+# The order the footer shows the keys it keeps: as they sit on the keyboard, left to right.
+FOOTER_ORDER = (
+    "help",
+    *(command.lower() for _, _, command, _ in START_KEYS),
+    *(f"resolve-{action}" for _, _, action in RESOLVE_KEYS),
+    "refresh",
+    "back",
+    "close",
+    *(command.lower() for _, _, command, _ in STEP_KEYS),
+    "queue",
+    "supervisor",
+)
+
+
+def footer_rank(binding: Binding) -> int:
+    """Where `binding` stands in FOOTER_RANK; keys it does not name come last."""
+    return _place(FOOTER_RANK, binding)
+
+
+def footer_order(binding: Binding) -> int:
+    """Where `binding` sits in FOOTER_ORDER; keys it does not name come last."""
+    return _place(FOOTER_ORDER, binding)
+
+
+def _place(ids: tuple[str, ...], binding: Binding) -> int:
+    try:
+        return ids.index(binding.id or "")
+    except ValueError:
+        return len(ids)
 
 
 def menu_lines() -> tuple[str, ...]:

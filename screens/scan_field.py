@@ -5,11 +5,17 @@ The stock `Input` drops GS (0x1D), the FNC1 separator of GS1 data, and reports a
 back-to-back scans would run together. This field keeps GS, shown as `␝` (one character
 for one, so editing by hand stays exact), and finishes each scan inside the key handler:
 the scan is taken and the field emptied before the next key is looked at.
+
+A function key that stands for a command (F2 is `CMD:RECEIVE`) is turned into that scan
+here too, in the same handler: a binding would run only once the key had travelled up to
+the app, after scans typed behind it, so F2 pressed right after a badge scan could reach
+the engine before the badge did.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import events
@@ -37,10 +43,18 @@ class ScanField(Input):
         raw: str
 
     def __init__(
-        self, *, id: str | None = None, placeholder: str = "scan here", blink: bool = True
+        self,
+        *,
+        id: str | None = None,
+        placeholder: str = "scan here",
+        blink: bool = True,
+        command_for: Callable[[str], str | None] = lambda key: None,
     ) -> None:
+        """`command_for(key)` is the scan a key stands for (`CMD:RECEIVE` for F2), or None
+        for a key that is not a command here and now."""
         super().__init__(placeholder=placeholder, compact=True, id=id, select_on_focus=False)
         self.cursor_blink = blink
+        self.command_for = command_for
 
     @property
     def raw(self) -> str:
@@ -57,6 +71,10 @@ class ScanField(Input):
             event.stop()
             event.prevent_default()
             self.insert_text_at_cursor(GS_SHOWN)
+        elif not event.is_printable and (command := self.command_for(event.key)) is not None:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Scanned(command))  # what is typed so far stays
 
     def _on_paste(self, event: events.Paste) -> None:
         """A paste may hold several scans, one a line; text after the last line end stays

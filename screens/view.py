@@ -25,10 +25,22 @@ class HandheldView:
     log: tuple[str, ...] = ()  # what this workflow recorded, oldest first
     awaiting_confirmation: bool = False
     handled: int = 0  # scans answered so far
+    supervisor: bool = False  # the operator signed in has the supervisor's role
 
-    def after(self, response: Response, operator: str | None) -> HandheldView:
-        """The view once the engine answered `response`; `operator` is who is signed in."""
-        same_workflow = response.workflow is not None and response.workflow == self.workflow
+    def after(
+        self,
+        response: Response,
+        operator: str | None,
+        *,
+        started: bool = False,
+        supervisor: bool = False,
+    ) -> HandheldView:
+        """The view once the engine answered `response`; `operator` is who is signed in
+        (`supervisor`, whether with that role); `started`, whether the scan started a
+        workflow afresh (even the one running)."""
+        same_workflow = (
+            not started and response.workflow is not None and response.workflow == self.workflow
+        )
         log = self.log if same_workflow else ()
         log = (log + tuple(each.text for each in response.recorded))[-LOG_LINES:]
         details = response.details
@@ -47,4 +59,5 @@ class HandheldView:
             log=log,
             awaiting_confirmation=response.awaiting_confirmation,
             handled=self.handled + 1,
+            supervisor=supervisor,
         )

@@ -14,19 +14,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 from textual.pilot import Pilot
 
 from labels.printing import queue_labels_due, set_printer
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.workflows.base import LabelDue
-from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.scan_field import ScanField
+from sync.client import Backoff
 from tests.conftest import fixed_clock
-from tests.plant import add_plant
 from tests.transcripts import Floor
-from tests.tui_input import feed, until
+from tests.tui_input import (
+    FakeStore,
+    device_row,
+    enroll,
+    exception_row,
+    feed,
+    make_app,
+    plant_database,
+    settled,
+    until,
+)
 
 SIZES = [pytest.param((40, 16), id="40x16"), pytest.param((80, 24), id="80x24")]
 SnapCompare = Callable[..., bool]
@@ -45,13 +53,8 @@ TO_ISSUE_SCANS = 8
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[LotscanApp]:
-    sessions: sessionmaker[Session] = open_database(sqlite_url(tmp_path / "lotscan.db"))
-    with unit_of_work(sessions) as session:
-        add_plant(session)
-    lotscan = LotscanApp(sessions, clock=fixed_clock, device="H7KQ", cursor_blink=False)
-    lotscan.animation_level = "none"
-    yield lotscan
-    sessions.kw["bind"].dispose()
+    with plant_database(tmp_path) as sessions:
+        yield make_app(sessions)
 
 
 def scans(text: str, count: int, then: tuple[str, ...] = ()) -> Callable[[Pilot[Any]], Any]:
@@ -64,10 +67,10 @@ def scans(text: str, count: int, then: tuple[str, ...] = ()) -> Callable[[Pilot[
         await until(pilot, lambda: isinstance(app.focused, ScanField))
         feed(app, text)
         await until(pilot, lambda: app.view.handled >= count and app.idle)
-        await app.workers.wait_for_complete()
+        await settled(app)
         for key in then:
             await pilot.press(key)
-        await app.workers.wait_for_complete()  # what a key started, such as reading the queue
+        await settled(app)  # what a key started, such as reading the queue
         await pilot.pause()
 
     return run_before
@@ -139,3 +142,103 @@ def test_queue(
         queue_labels_due(session, due)
     run_before = scans("OP:B1001\r", 1, then=("ctrl+p",))
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# ---- sync and the supervisor ------------------------------------------------------------------
+
+
+def enrolled_app(tmp_path: Path, store: FakeStore) -> Iterator[LotscanApp]:
+    with plant_database(tmp_path) as sessions:
+        enroll(sessions, tmp_path)
+        yield make_app(
+            sessions,
+            sync_folder=tmp_path,
+            sync_transport=store.transport,
+            sync_interval=3600,
+            sync_soon=0,
+            sync_backoff=Backoff(base=3600, cap=3600, rng=lambda: 1.0),
+        )
+
+
+@pytest.fixture
+def online(tmp_path: Path) -> Iterator[LotscanApp]:
+    """Enrolled with a store that answers, and lists two devices and two exceptions."""
+    store = FakeStore()
+    store.devices = [
+        device_row("H7KQ", "dock", queue_depth=2, held=1, clock_offset=2),
+        device_row("M2PX", "line 2", flagged=1, last_seen="2026-11-01T16:05:00+00:00"),
+    ]
+    store.exceptions = [
+        exception_row(
+            7, "SERIAL_CONFLICT", held=True, seq=41, kind="ship", qty="1", part="PUMP",
+            serial="P-1", from_location="SHIP", message="Serial P-1 of PUMP was already shipped",
+        ),
+        exception_row(
+            8, "NEGATIVE_BALANCE", seq=12, kind="issue", qty="10", part="RESIN", lot="R-1",
+            from_location="RCV", message="Lot R-1 of RESIN at RCV is -4 kg",
+        ),
+    ]  # fmt: skip
+    yield from enrolled_app(tmp_path, store)
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Iterator[LotscanApp]:
+    """Enrolled with a store out of reach (it is not tried again while the test runs)."""
+    store = FakeStore()
+    store.online = False
+    yield from enrolled_app(tmp_path, store)
+
+
+def until_sync_reads(words: str, then: Callable[[Pilot[Any]], Any]) -> Callable[..., Any]:
+    """A run_before: `then`, then waits until the status line's sync reads `words`."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await then(pilot)
+        app = pilot.app
+        await until(pilot, lambda: str(app.screen.query_one("#sync").render()) == words, 20000)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_synced_menu(snap_compare: SnapCompare, online: LotscanApp, size: tuple[int, int]) -> None:
+    """Online, the queue empty, synced at the fixed clock's time."""
+    run_before = until_sync_reads("\u21910 online 08:30", scans("OP:B1001\r", 1))
+    assert snap_compare(online, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_offline_queue(
+    snap_compare: SnapCompare, offline: LotscanApp, size: tuple[int, int]
+) -> None:
+    """Ctrl+P while the store is out of reach: two movements waiting, and why."""
+    burst = "OP:B1001\rCMD:RECEIVE\r(240)BOLT(30)5\r(240)RESIN(10)R-1(30)20\r"
+    run_before = until_sync_reads("offline \u21912", scans(burst, 4))
+
+    async def then_queue(pilot: Pilot[Any]) -> None:
+        await run_before(pilot)
+        await pilot.press("ctrl+p")
+        await settled(pilot.app)  # type: ignore[arg-type]
+        await pilot.pause()
+
+    assert snap_compare(offline, terminal_size=size, run_before=then_queue)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_supervisor_panel(
+    snap_compare: SnapCompare, online: LotscanApp, size: tuple[int, int]
+) -> None:
+    """Ctrl+O for a supervisor: the open exceptions (the first chosen), then the devices."""
+    run_before = until_sync_reads("\u21910 online 08:30", scans("OP:B9001\r", 1, ("ctrl+o",)))
+    assert snap_compare(online, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_supervisor_asks_for_a_count(
+    snap_compare: SnapCompare, online: LotscanApp, size: tuple[int, int]
+) -> None:
+    """The shortfall chosen and F4 pressed: the prompt asks for the quantity counted."""
+    keys = ("ctrl+o", "down", "f4")
+    run_before = until_sync_reads("\u21910 online 08:30", scans("OP:B9001\r", 1, keys))
+    assert snap_compare(online, terminal_size=size, run_before=run_before)
