@@ -12,6 +12,7 @@ or it takes a device offline altogether.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -136,9 +137,6 @@ class FaultyTransport(httpx.BaseTransport):
     def clear(self) -> None:
         with self._lock:
             self.plans.clear()
-
-    def pending_faults(self) -> int:
-        return len(self.plans)
 
     def pushes(self) -> list[Delivery]:
         return [d for d in self.log if d.path.endswith("/sync/push")]
@@ -475,6 +473,7 @@ class Site:
         self.handhelds: list[Handheld] = []
         self.url = ""
         self._services: list[ServiceThread | ServiceProcess] = []
+        self._switchboards: list[Switchboard] = []
 
     # ---- the service ----------------------------------------------------------------------
 
@@ -495,11 +494,13 @@ class Site:
         return service
 
     def serve_on(self, service: ServiceThread, switchboard: Switchboard) -> None:
-        """Serves this site from a running service whose app the test swaps per site."""
+        """Serves this site from a running service whose app is switched per site, which
+        saves starting and stopping uvicorn for every test. `close` switches it off."""
         from sync.service import create_app
 
         switchboard.app = create_app(self.central, self.clock)
         self.url = service.url
+        self._switchboards.append(switchboard)
 
     # ---- handhelds ------------------------------------------------------------------------
 
@@ -624,6 +625,8 @@ class Site:
             )  # fmt: skip
 
     def close(self) -> None:
+        for switchboard in self._switchboards:
+            switchboard.app = None
         for service in reversed(self._services):
             service.__exit__(None, None, None)
         for handheld in self.handhelds:
@@ -644,6 +647,14 @@ class Switchboard:
         elif scope["type"] == "http":  # between sites: healthy, serving nobody
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b'{"status": "idle"}'})
+
+
+@contextlib.contextmanager
+def shared_service() -> Iterator[tuple[ServiceThread, Switchboard]]:
+    """One uvicorn thread for many sites, one at a time (`Site.serve_on`)."""
+    switchboard = Switchboard()
+    with ServiceThread(switchboard) as service:
+        yield service, switchboard
 
 
 def open_migrated(url: str) -> sessionmaker[Session]:

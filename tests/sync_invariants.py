@@ -19,6 +19,7 @@ and the handhelds must agree:
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -221,18 +222,18 @@ def _anomalies_explained(store: Store) -> list[str]:
             )
     # A shortfall on a movement that counts clears itself once the balance is back.
     for exception in store.exceptions:
-        entry = store.entries.get((exception.device_id or "", exception.device_seq or 0))
+        flagged = store.entries.get((exception.device_id or "", exception.device_seq or 0))
         if (
             exception.status == ExceptionStatus.OPEN.value
             and exception.code in SHORTAGE
-            and entry is not None
-            and entry.status in COUNTING
+            and flagged is not None
+            and flagged.status in COUNTING
         ):
-            key = _exception_key(store, exception)
-            if store.stock.get(key, Decimal(0)) >= 0:
+            place = _exception_key(store, exception)
+            if store.stock.get(place, Decimal(0)) >= 0:
                 problems.append(
-                    f"I5 {exception.code} #{exception.id} on {'/'.join(key)} is still open"
-                    f" though the balance is back to {store.stock.get(key, Decimal(0))}"
+                    f"I5 {exception.code} #{exception.id} on {'/'.join(place)} is still open"
+                    f" though the balance is back to {store.stock.get(place, Decimal(0))}"
                 )
     return problems
 
@@ -284,8 +285,32 @@ def _mirrors(device: str, own: list[Movement], store: Store) -> list[str]:
     return problems
 
 
-def _converged(device: str, session: Session, store: Store, facts: dict[object, Fact]) -> list[str]:
+def _converged(
+    device: str, session: Session, store: Store, facts: dict[uuid.UUID, Fact]
+) -> list[str]:
     """I6: the device's ledger, stock, serials and cursor are the store's."""
+    problems = _same_ledger(device, session, facts)
+    stock = _stock(session)
+    for place in sorted(set(stock) | set(store.stock)):
+        here, there = stock.get(place, Decimal(0)), store.stock.get(place, Decimal(0))
+        if here != there:
+            problems.append(f"I6 {device}: {'/'.join(place)} is {here} here, {there} at the store")
+    serials = _serials(session)
+    for serial in sorted(set(serials) & set(store.serials)):
+        if serials[serial] != store.serials[serial]:
+            problems.append(
+                f"I6 {device}: serial {serial[1]} of {serial[0]} is {serials[serial]} here,"
+                f" {store.serials[serial]} at the store"
+            )
+    cursor = pull_cursor(session) or 0
+    if cursor != store.clock:
+        problems.append(f"I6 {device}: pulled up to {cursor}, the store is at {store.clock}")
+    return problems
+
+
+def _same_ledger(device: str, session: Session, facts: dict[uuid.UUID, Fact]) -> list[str]:
+    """The movements that count here are the store's ledger, with the same numbers and
+    outcomes."""
     problems = []
     mine = {
         m.id: _fact(m)
@@ -301,19 +326,4 @@ def _converged(device: str, session: Session, store: Store, facts: dict[object, 
             problems.append(f"I6 {device}: lacks the store's movement {there}")
         else:
             problems.append(f"I6 {device}: has movement {here}, the store {there}")
-    stock = _stock(session)
-    for key in sorted(set(stock) | set(store.stock)):
-        here, there = stock.get(key, Decimal(0)), store.stock.get(key, Decimal(0))
-        if here != there:
-            problems.append(f"I6 {device}: {'/'.join(key)} is {here} here, {there} at the store")
-    serials = _serials(session)
-    for key in sorted(set(serials) & set(store.serials)):
-        if serials[key] != store.serials[key]:
-            problems.append(
-                f"I6 {device}: serial {key[1]} of {key[0]} is {serials[key]} here,"
-                f" {store.serials[key]} at the store"
-            )
-    cursor = pull_cursor(session) or 0
-    if cursor != store.clock:
-        problems.append(f"I6 {device}: pulled up to {cursor}, the store is at {store.clock}")
     return problems
