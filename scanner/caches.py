@@ -7,9 +7,10 @@ ledger (`scanner.replay`) reproduces them exactly.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     Column,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapper, Session, class_mapper
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 
 from scanner.models import (
@@ -44,6 +46,31 @@ from scanner.models import (
     Tracking,
 )
 from scanner.rows import find
+
+CacheModel = type[Balance] | type[JobLot]
+CacheDelta = tuple[CacheModel, tuple[str, ...], Decimal]
+"""A change to one cache row: its table, its primary key (in the table's key order) and
+the quantity to add."""
+
+
+class Moved(Protocol):
+    """What the caches read of a movement: a ledger row, or one the central store has
+    judged and writes with the rest of its batch (`sync.central_pending`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lot(self) -> str | None: ...
+    @property
+    def serial(self) -> str | None: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def from_location(self) -> str | None: ...
+    @property
+    def to_location(self) -> str | None: ...
+    @property
+    def job(self) -> str | None: ...
 
 
 def stock_key(part: Part, lot: str | None, serial: str | None) -> tuple[str, str]:
@@ -106,25 +133,70 @@ def refresh_serial(session: Session, part: str, serial: str) -> None:
 def _fold(
     session: Session, movement: Movement, part: Part, reverses: Movement | None, sign: int
 ) -> None:
+    for model, key, change in cache_deltas(
+        movement, part, reverses.kind if reverses else None, sign
+    ):
+        _add(session, model, key, change)
+
+
+def cache_deltas(
+    movement: Moved, part: Part, reverses_kind: str | None, sign: int = 1
+) -> list[CacheDelta]:
+    """What folding one movement into the caches adds to which rows (`sign` -1 takes it
+    back out): its source and destination balances, and the job genealogy for an issue or
+    a production (or a reversal of one, given the kind of the movement it reverses)."""
     lot_key, serial_key = stock_key(part, movement.lot, movement.serial)
+    qty = movement.qty if sign == 1 else -movement.qty
+    deltas: list[CacheDelta] = []
     if movement.from_location is not None:
-        _add_balance(
-            session, part.number, lot_key, serial_key, movement.from_location, -sign * movement.qty
-        )
+        deltas.append((Balance, (part.number, lot_key, serial_key, movement.from_location), -qty))
     if movement.to_location is not None:
-        _add_balance(
-            session, part.number, lot_key, serial_key, movement.to_location, sign * movement.qty
-        )
-    kind = MovementKind(reverses.kind if reverses else movement.kind)
-    direction = -sign if reverses else sign
-    if movement.job is not None and kind in (MovementKind.ISSUE, MovementKind.PRODUCE):
-        role = JobLotRole.CONSUMED if kind == MovementKind.ISSUE else JobLotRole.PRODUCED
-        _add_job_lot(
-            session, movement.job, role, part.number, lot_key, serial_key, direction * movement.qty
-        )
+        deltas.append((Balance, (part.number, lot_key, serial_key, movement.to_location), qty))
+    if movement.job is not None:
+        kind = reverses_kind if reverses_kind is not None else movement.kind
+        role = _JOB_ROLES.get(kind)
+        if role is not None:
+            change = -qty if reverses_kind is not None else qty
+            deltas.append((JobLot, (movement.job, role, part.number, lot_key, serial_key), change))
+    return deltas
 
 
-def serial_state_after(movement: Movement, kind: MovementKind) -> tuple[str, str | None]:
+_JOB_ROLES = {
+    MovementKind.ISSUE.value: JobLotRole.CONSUMED.value,
+    MovementKind.PRODUCE.value: JobLotRole.PRODUCED.value,
+}
+"""The genealogy a job keeps of each kind of movement that names it."""
+
+
+def add_cache_deltas(
+    session: Session, deltas: Mapping[tuple[CacheModel, tuple[str, ...]], Decimal]
+) -> None:
+    """Adds many changes to the cache rows at once (the central store's batch, summed per
+    row): one upsert per table for all its rows, then one delete of the rows that came to
+    zero. A copy of a changed row the session holds is dropped, to be read again."""
+    for model in (Balance, JobLot):
+        changes = [(key, qty) for (table, key), qty in deltas.items() if table is model and qty]
+        if not changes:
+            continue
+        statements = _cache_statements(model, session.get_bind().dialect.name)
+        session.flush()  # plain statements see only what was flushed
+        if statements.add_many is None:
+            for key, qty in changes:
+                _add(session, model, key, qty)
+            continue
+        keys = [dict(zip(statements.names, key, strict=True)) for key, _qty in changes]
+        session.execute(
+            statements.add_many,
+            [{**names, "new_qty": qty} for names, (_key, qty) in zip(keys, changes, strict=True)],
+        )
+        session.execute(statements.remove_empty, keys)
+        for key, _qty in changes:
+            held = session.identity_map.get(statements.mapper.identity_key_from_primary_key(key))
+            if held is not None:
+                session.expunge(held)
+
+
+def serial_state_after(movement: Moved, kind: MovementKind) -> tuple[str, str | None]:
     """Where a serial is after a movement: in stock where it went, else consumed, shipped or
     gone."""
     if movement.to_location is not None:
@@ -144,18 +216,6 @@ def stock_on_hand(session: Session, part: str, lot: str, serial: str, location: 
     params = dict(zip(statements.names, (part, lot, serial, location), strict=True))
     found = session.execute(statements.read, params).scalar_one_or_none()
     return found if found is not None else Decimal(0)
-
-
-def _add_balance(
-    session: Session, part: str, lot: str, serial: str, location: str, change: Decimal
-) -> None:
-    _add(session, Balance, (part, lot, serial, location), change)
-
-
-def _add_job_lot(
-    session: Session, job: str, role: JobLotRole, part: str, lot: str, serial: str, change: Decimal
-) -> None:
-    _add(session, JobLot, (job, role.value, part, lot, serial), change)
 
 
 def _add(
@@ -202,6 +262,10 @@ class _CacheStatements:
     upsert: TextualSelect | None
     """Adds to the row or makes it, returning the new quantity, in one statement; None
     where the database cannot (SQLite before 3.35): then `read`, and `add` or `change`."""
+    add_many: TextClause | None
+    """`upsert` without the quantity returned, for many rows at once (executemany)."""
+    remove_empty: Delete
+    """Removes the row if its quantity is zero."""
 
 
 _STATEMENTS: dict[tuple[type[Any], str], _CacheStatements] = {}
@@ -232,6 +296,8 @@ def _cache_statements(model: type[Balance | JobLot], dialect: str) -> _CacheStat
         change=update(table).where(match).values(qty=quantity),
         remove=delete(table).where(match),
         upsert=_upsert(table, keys, dialect),
+        add_many=_add_many(table, keys, dialect),
+        remove_empty=delete(table).where(match, table.c.qty == 0),
     )
     return known
 
@@ -240,6 +306,20 @@ def _upsert(table: Table, keys: list[Column[Any]], dialect: str) -> TextualSelec
     """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in the words SQLite and PostgreSQL
     share. Written as text because SQLAlchemy compiles its dialects' upserts anew on every
     call (they are not cached), which cost more than the two statements it replaces."""
+    adding = _add_many(table, keys, dialect)
+    if adding is None:
+        return None
+    quantity = table.c.qty.type
+    return (
+        text(f"{adding.text} RETURNING qty")
+        .bindparams(bindparam("new_qty", type_=quantity))
+        .columns(qty=quantity)
+    )
+
+
+def _add_many(table: Table, keys: list[Column[Any]], dialect: str) -> TextClause | None:
+    """INSERT ... ON CONFLICT DO UPDATE adding to the quantity; None where the database
+    cannot (SQLite before 3.35)."""
     if dialect != "postgresql" and not (
         dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
     ):
@@ -249,7 +329,5 @@ def _upsert(table: Table, keys: list[Column[Any]], dialect: str) -> TextualSelec
     statement = text(
         f"INSERT INTO {table.name} ({', '.join(names)}, qty) VALUES ({marks}, :new_qty)"
         f" ON CONFLICT ({', '.join(names)}) DO UPDATE SET qty = {table.name}.qty + excluded.qty"
-        " RETURNING qty"
     )
-    quantity = table.c.qty.type
-    return statement.bindparams(bindparam("new_qty", type_=quantity)).columns(qty=quantity)
+    return statement.bindparams(bindparam("new_qty", type_=table.c.qty.type))

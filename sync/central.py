@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from scanner.ledger import Clock, utc_now
 from scanner.models import Movement
-from sync.central_apply import COUNTING, CentralLedger, entry_codes
+from sync.central_apply import COUNTING, CentralLedger, Entry, entry_codes
 from sync.central_log import current_seq, publish_rows
 from sync.central_log import take_number as take_number
+from sync.central_sql import among
 from sync.central_time import aware, clock_words
 from sync.errors import SyncError
 from sync.evaluate import fit
@@ -34,7 +35,6 @@ from sync.models import (
     Outcome,
     SyncEntry,
     SyncException,
-    SyncRejection,
 )
 from sync.protocol import (
     MAX_PULL,
@@ -43,7 +43,6 @@ from sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
-    canonical,
     movement_hash,
 )
 from sync.protocol import Change as PulledChange
@@ -78,26 +77,25 @@ def push(
     ledger = CentralLedger(session, clock)
     movements = sorted(request.movements, key=lambda m: m.seq)
     last = locked.last_applied_seq
-    if any(m.seq > last for m in movements):
+    fresh = [m for m in movements if m.seq > last]
+    if fresh:
         ledger.log.lock()  # a retry of what is already applied waits for nobody
     stored = _stored_outcomes(session, locked.id, [m.seq for m in movements if m.seq <= last])
-    taken = _ids_taken(session, [m.id for m in movements if m.seq > last])
-    ledger.expect([m for m in movements if m.seq > last])
+    taken = _ids_taken(session, [m.id for m in fresh])
+    ledger.expect(fresh)
     outcomes: list[MovementOutcome] = []
     for movement in movements:
         if movement.seq <= last:
-            earlier = stored.get(movement.seq) or _stored_outcomes(
-                session, locked.id, [movement.seq]
-            ).get(movement.seq)  # sent twice in this very batch
-            outcomes.append(_again(session, ledger, locked, movement, earlier))
+            earlier = stored.get(movement.seq) or _pushed_before(ledger, locked.id, movement.seq)
+            outcomes.append(_again(ledger, locked, movement, earlier))
             continue
         if movement.seq != last + 1:
             break  # a gap: the device sends the expected number next
         if movement.id in taken:
-            outcomes.append(_reused_id(session, ledger, locked, movement, taken[movement.id]))
+            outcomes.append(_reused_id(ledger, locked, movement, taken[movement.id]))
         else:
             entry = ledger.accept(locked.id, movement)
-            outcomes.append(_outcome(entry, _server_seq(session, entry)))
+            outcomes.append(_outcome(entry, ledger.server_seq(entry)))
             taken[movement.id] = f"{locked.id} number {movement.seq}"
         last = movement.seq
     locked.last_applied_seq = last
@@ -159,42 +157,50 @@ def publish_reference(session: Session, clock: Clock = utc_now) -> int:
 
 def _stored_outcomes(
     session: Session, device_id: str, seqs: list[int]
-) -> dict[int, tuple[SyncEntry, int | None]]:
+) -> dict[int, tuple[Entry, int | None]]:
     """The entries (and ledger numbers) of numbers a retry sends again, in one query."""
     if not seqs:
         return {}
     rows = session.execute(
         select(SyncEntry, Movement.server_seq)
         .outerjoin(Movement, Movement.id == SyncEntry.movement_id)
-        .where(SyncEntry.device_id == device_id, SyncEntry.device_seq.in_(seqs))
+        .where(SyncEntry.device_id == device_id, among(session, SyncEntry.device_seq, seqs))
     ).all()
     return {entry.device_seq: (entry, server_seq) for entry, server_seq in rows}
 
 
 def _ids_taken(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Which of these movement ids the store already has, and under what."""
+    """Which of these movement ids the store already has, and under what (what a device
+    pushed before what the ledger holds), in one query."""
     if not ids:
         return {}
+    pushed = select(
+        SyncEntry.movement_id, SyncEntry.device_id, SyncEntry.device_seq, literal(0)
+    ).where(among(session, SyncEntry.movement_id, ids))
+    recorded = select(Movement.id, Movement.device_id, Movement.device_seq, literal(1)).where(
+        among(session, Movement.id, ids)
+    )
     taken: dict[uuid.UUID, str] = {}
-    for movement_id, device_id, seq in session.execute(
-        select(SyncEntry.movement_id, SyncEntry.device_id, SyncEntry.device_seq).where(
-            SyncEntry.movement_id.in_(ids)
-        )
-    ):
-        taken[movement_id] = f"{device_id} number {seq}"
-    for movement_id, device_id, seq in session.execute(
-        select(Movement.id, Movement.device_id, Movement.device_seq).where(Movement.id.in_(ids))
+    for movement_id, device_id, seq, _first in session.execute(
+        union_all(pushed, recorded).order_by(literal_column("4"))
     ):
         taken.setdefault(movement_id, f"{device_id} number {seq}")
     return taken
 
 
+def _pushed_before(
+    ledger: CentralLedger, device_id: str, seq: int
+) -> tuple[Entry, int | None] | None:
+    """A number sent twice in this very batch: the entry its first copy got."""
+    entry = ledger.entry(device_id, seq)
+    return (entry, ledger.server_seq(entry)) if entry is not None else None
+
+
 def _again(
-    session: Session,
     ledger: CentralLedger,
     device: Device,
     movement: MovementIn,
-    stored: tuple[SyncEntry, int | None] | None,
+    stored: tuple[Entry, int | None] | None,
 ) -> MovementOutcome:
     """A number already applied: the stored outcome when it is the same movement again."""
     if stored is not None:
@@ -206,26 +212,25 @@ def _again(
             f" ({entry.payload_hash[:8]}…): this one was not applied and a supervisor was"
             " alerted"
         )
-        return _reject(session, ledger, device, movement, reason, with_entry=True)
+        return _reject(ledger, device, movement, reason, with_entry=True)
     reason = (
         f"Number {movement.seq} from this handheld was already used: this movement was not"
         " applied and a supervisor was alerted"
     )
-    return _reject(session, ledger, device, movement, reason, with_entry=False)
+    return _reject(ledger, device, movement, reason, with_entry=False)
 
 
 def _reused_id(
-    session: Session, ledger: CentralLedger, device: Device, movement: MovementIn, holder: str
+    ledger: CentralLedger, device: Device, movement: MovementIn, holder: str
 ) -> MovementOutcome:
     reason = (
         f"Movement id {movement.id} was already pushed as {holder}: number {movement.seq} was"
         " not applied and a supervisor was alerted"
     )
-    return _reject(session, ledger, device, movement, reason, with_entry=False)
+    return _reject(ledger, device, movement, reason, with_entry=False)
 
 
 def _reject(
-    session: Session,
     ledger: CentralLedger,
     device: Device,
     movement: MovementIn,
@@ -235,40 +240,7 @@ def _reject(
 ) -> MovementOutcome:
     """A protocol violation: kept as sent with an alert for a supervisor, never applied.
     Sending the same thing again alerts nobody twice."""
-    payload = canonical(movement.model_dump(mode="json"))
-    earlier = session.scalar(
-        select(SyncRejection.reason).where(
-            SyncRejection.device_id == device.id,
-            SyncRejection.device_seq == movement.seq,
-            SyncRejection.payload == payload,
-        )
-    )
-    if earlier is not None:
-        reason = earlier
-    else:
-        session.add(
-            SyncRejection(
-                device_id=device.id,
-                device_seq=movement.seq,
-                payload=payload,
-                reason=fit(reason),
-                received_at=ledger.now,
-            )
-        )
-        session.add(
-            SyncException(
-                device_id=device.id,
-                device_seq=movement.seq if with_entry else None,
-                code=ExceptionCode.IDEMPOTENCY_CONFLICT.value,
-                message=fit(reason),
-                part=movement.part,
-                lot=movement.lot,
-                serial=movement.serial,
-                location=movement.from_location or movement.to_location,
-                status=ExceptionStatus.OPEN.value,
-                opened_at=ledger.now,
-            )
-        )
+    reason = ledger.reject(device.id, movement, reason, with_entry=with_entry)
     return MovementOutcome(
         seq=movement.seq,
         status=Outcome.REJECTED.value,
@@ -277,13 +249,7 @@ def _reject(
     )
 
 
-def _server_seq(session: Session, entry: SyncEntry) -> int | None:
-    if entry.status not in COUNTING:
-        return None
-    return session.get_one(Movement, entry.movement_id).server_seq
-
-
-def _outcome(entry: SyncEntry, server_seq: int | None) -> MovementOutcome:
+def _outcome(entry: Entry, server_seq: int | None) -> MovementOutcome:
     return MovementOutcome(
         seq=entry.device_seq,
         status=entry.status,  # type: ignore[arg-type]

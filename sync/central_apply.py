@@ -6,20 +6,28 @@ store's clock (`server_seq`, the number of the change that told devices about it
 voided movements live only in `sync_entries`. Every outcome is also a "movement" change, and
 every lot or serial a movement brings into being is a change just before it, so a device
 pulling in order always has the lot before the movement that names it.
+
+An operation judges its movements one after the other, each seeing what the ones before it
+did, but writes the new ledger rows, entries, exceptions and cache changes together when it
+finishes (`sync.central_pending`): a push of 500 movements is a few dozen statements, not a
+few per movement.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from scanner.caches import apply_to_caches, stock_key
+from scanner.caches import cache_deltas, serial_state_after, stock_key
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import Clock, Ledger, describe
 from scanner.models import (
+    Job,
+    Location,
     Lot,
     LotOrigin,
     LotStatus,
@@ -27,29 +35,53 @@ from scanner.models import (
     MovementKind,
     Operator,
     Part,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
     Serial,
     SerialStatus,
     Tracking,
 )
 from scanner.quantity import format_quantity
-from sync.central_log import ChangeLog, ledger_fields, movement_data, reference_data
+from sync.central_log import ChangeLog, ledger_fields, movement_text, reference_data
+from sync.central_pending import (
+    NewEntry,
+    NewException,
+    NewLot,
+    NewMovement,
+    NewRejection,
+    NewSerial,
+)
+from sync.central_sql import among
 from sync.errors import SyncError
 from sync.evaluate import (
     Rows,
     Verdict,
-    balance_of,
     fit,
     hold_reason,
     missing_references,
     reversal_conflict,
     shortfall,
 )
-from sync.models import ExceptionCode, ExceptionStatus, Outcome, SyncEntry, SyncException
-from sync.protocol import MovementIn, canonical, movement_hash
+from sync.models import (
+    ExceptionCode,
+    ExceptionStatus,
+    Outcome,
+    SyncEntry,
+    SyncException,
+    SyncRejection,
+)
+from sync.protocol import LOT_HINTS, MovementIn, canonical
 
 StockKey = tuple[str, str, str, str]
+Entry = SyncEntry | NewEntry
+"""A sync entry: stored, or pushed in this operation and written when it finishes."""
+Alert = SyncException | NewException
 SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)
 COUNTING = (Outcome.APPLIED.value, Outcome.FLAGGED.value)
+_APPLIED, _FLAGGED = COUNTING
+_ORIGINS = frozenset(origin.value for origin in LotOrigin)
 _ORIGIN_BY_KIND = {
     MovementKind.RECEIVE.value: LotOrigin.RECEIVED,
     MovementKind.PRODUCE.value: LotOrigin.PRODUCED,
@@ -57,52 +89,115 @@ _ORIGIN_BY_KIND = {
 }
 
 
-def entry_codes(entry: SyncEntry) -> list[str]:
+_NULL_HINTS = tuple(f',"{hint}":null' for hint in sorted(LOT_HINTS))
+
+
+def entry_codes(entry: Entry) -> list[str]:
     return entry.codes.split(",") if entry.codes else []
+
+
+def fact_hash(fields: dict[str, Any], payload: str) -> str:
+    """`sync.protocol.movement_hash` of a movement already dumped (`fields`, JSON mode) and
+    written (`payload`, its canonical text): the hash of what it says without its lot hints.
+    Most movements carry none, and then the text without them is the payload with their
+    null entries cut out (no key is first, and no string value holds `,"`), which is
+    cheaper than encoding the movement again."""
+    if all(fields[hint] is None for hint in LOT_HINTS):
+        fact = payload
+        for empty in _NULL_HINTS:
+            fact = fact.replace(empty, "", 1)
+    else:
+        fact = canonical({key: value for key, value in fields.items() if key not in LOT_HINTS})
+    return hashlib.sha256(fact.encode()).hexdigest()
 
 
 class CentralLedger:
     """The store's writes for one operation (a push, a publication, a supervisor's
-    decision), which calls `finish` before it returns. It holds the reference rows it read
-    and remembers which balances have an open shortfall, so a batch of movements looks
-    each of those up once, not once per movement."""
+    decision), which calls `finish` before it returns. It holds the rows it read and what
+    it decided (`rows`, `pending`), and remembers which balances have an open shortfall, so
+    a batch of movements looks each of those up once, not once per movement."""
 
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session
         self.clock = clock
         self.now = clock()
         self.rows = Rows(session)
+        self.pending = self.rows.pending
         self.log = ChangeLog(session, self.now)
-        self._shortfalls: set[StockKey] | None = None
+        # Open shortfall exceptions on movements that count, by balance: the stored ones by
+        # id, the pending ones themselves.
+        self._shortfalls: dict[StockKey, set[int | NewException]] | None = None
 
     def finish(self) -> None:
-        """Writes the changes appended and the clock, and flushes."""
+        """Writes what the operation decided, the changes appended and the clock."""
+        self._write_pending()
         self.log.write()
         self.session.flush()
 
     # ---- a device's movement ------------------------------------------------------------
 
     def expect(self, movements: list[MovementIn]) -> None:
-        """Reads the lots and serials a batch names in a few queries, not one per movement."""
-        self.rows.preload(
-            Lot,
-            [(m.part, lot) for m in movements for lot in (m.lot, m.serial_lot) if lot],
+        """Reads what a batch of movements names, and the balances it takes stock from, in
+        a few queries, not a few per movement."""
+        rows = self.rows
+        rows.preload(Part, (m.part for m in movements))
+        rows.preload(
+            Location, (code for m in movements for code in (m.from_location, m.to_location) if code)
         )
-        self.rows.preload(Serial, [(m.part, m.serial) for m in movements if m.serial])
+        rows.preload(Job, (job for m in movements for job in (m.job, m.lot_job) if job))
+        rows.preload(Operator, (m.operator for m in movements if m.operator))
+        rows.preload(
+            PurchaseOrderLine,
+            ((m.po, m.po_line) for m in movements if m.po and m.po_line is not None),
+        )
+        rows.preload(PurchaseOrder, (m.po for m in movements if m.po and m.po_line is None))
+        rows.preload(
+            SalesOrderLine,
+            ((m.so, m.so_line) for m in movements if m.so and m.so_line is not None),
+        )
+        rows.preload(SalesOrder, (m.so for m in movements if m.so and m.so_line is None))
+        rows.preload(
+            Lot, ((m.part, lot) for m in movements for lot in (m.lot, m.serial_lot) if lot)
+        )
+        rows.preload(Serial, ((m.part, m.serial) for m in movements if m.serial))
+        reversed_ids = [m.reverses for m in movements if m.reverses is not None]
+        rows.preload(Movement, reversed_ids)
+        rows.preload_reversals(reversed_ids)
+        rows.preload_balances(self._stock_read(movements))
 
-    def accept(self, device_id: str, movement: MovementIn) -> SyncEntry:
+    def _stock_read(self, movements: list[MovementIn]) -> list[StockKey]:
+        """The balances judging these movements reads: each source (is it short?) and each
+        destination with an open shortfall (is it covered now?)."""
+        sources: list[StockKey] = []
+        destinations: list[StockKey] = []
+        for movement in movements:
+            part = self.rows.get(Part, movement.part)
+            if part is None:
+                continue
+            lot_key, serial_key = stock_key(part, movement.lot, movement.serial)
+            if movement.from_location is not None:
+                sources.append((part.number, lot_key, serial_key, movement.from_location))
+            if movement.to_location is not None:
+                destinations.append((part.number, lot_key, serial_key, movement.to_location))
+        if destinations:
+            short = self._shortfall_keys()
+            sources += [key for key in destinations if key in short]
+        return sources
+
+    def accept(self, device_id: str, movement: MovementIn) -> Entry:
         """Records a pushed movement (the next of its device's numbers): applied, flagged or
         held. Returns its entry, which carries the outcome."""
-        entry = SyncEntry(
+        fields = movement.model_dump(mode="json")
+        payload = canonical(fields)
+        entry = NewEntry(
             device_id=device_id,
             device_seq=movement.seq,
             movement_id=movement.id,
-            payload=canonical(movement.model_dump(mode="json")),
-            payload_hash=movement_hash(movement),
-            codes="",
-            message="",
+            payload=payload,
+            payload_hash=fact_hash(fields, payload),
             received_at=self.now,
         )
+        self.pending.entries[(device_id, movement.seq)] = entry
         verdict = hold_reason(self.rows, movement)
         if verdict is not None:
             self._hold(entry, movement, verdict)
@@ -110,25 +205,89 @@ class CentralLedger:
             self._apply(entry, movement)
         return entry
 
+    def entry(self, device_id: str, seq: int) -> Entry | None:
+        """A device's entry for a number, pending or stored."""
+        pending = self.pending.entries.get((device_id, seq))
+        if pending is not None:
+            return pending
+        return self.session.get(SyncEntry, (device_id, seq))
+
+    def server_seq(self, entry: Entry) -> int | None:
+        """The ledger number of an entry's movement, when it counts."""
+        if entry.status not in COUNTING:
+            return None
+        movement = self.rows.movement(entry.movement_id)
+        assert movement is not None  # a counting entry's movement is in the ledger
+        return movement.server_seq
+
+    def reject(self, device_id: str, movement: MovementIn, reason: str, *, with_entry: bool) -> str:
+        """Keeps a movement the store refuses as sent, with an alert for a supervisor;
+        returns the reason. The same thing sent again alerts nobody twice: it gets the
+        first reason back."""
+        payload = canonical(movement.model_dump(mode="json"))
+        for earlier in self.pending.rejections:
+            if (earlier.device_id, earlier.device_seq, earlier.payload) == (
+                device_id,
+                movement.seq,
+                payload,
+            ):
+                return earlier.reason
+        stored = self.session.scalar(
+            select(SyncRejection.reason).where(
+                SyncRejection.device_id == device_id,
+                SyncRejection.device_seq == movement.seq,
+                SyncRejection.payload == payload,
+            )
+        )
+        if stored is not None:
+            return stored
+        self.pending.rejections.append(
+            NewRejection(
+                device_id=device_id,
+                device_seq=movement.seq,
+                payload=payload,
+                reason=fit(reason),
+                received_at=self.now,
+            )
+        )
+        self.pending.add_exception(
+            NewException(
+                device_id=device_id,
+                device_seq=movement.seq if with_entry else None,
+                code=ExceptionCode.IDEMPOTENCY_CONFLICT.value,
+                message=fit(reason),
+                part=movement.part,
+                lot=movement.lot,
+                serial=movement.serial,
+                location=movement.from_location or movement.to_location,
+                status=ExceptionStatus.OPEN.value,
+                opened_at=self.now,
+            )
+        )
+        return reason
+
     def recheck_held(self) -> int:
         """Applies held movements whose unknown references are now known (reference data
         was imported); returns how many left the wait. Repeats, because a movement applied
         now can be the one a held reversal was waiting for."""
         settled = 0
         while True:
-            waiting = self.session.execute(
-                select(SyncEntry, SyncException)
-                .join(SyncException, _exception_of_entry())
-                .where(
-                    SyncEntry.status == Outcome.HELD.value,
-                    SyncException.code == ExceptionCode.UNKNOWN_REFERENCE.value,
-                    SyncException.status == ExceptionStatus.OPEN.value,
-                )
-                .order_by(SyncEntry.received_at, SyncEntry.device_id, SyncEntry.device_seq)
-            ).all()
+            waiting = [
+                (entry, exception, MovementIn.model_validate_json(entry.payload))
+                for entry, exception in self.session.execute(
+                    select(SyncEntry, SyncException)
+                    .join(SyncException, _exception_of_entry())
+                    .where(
+                        SyncEntry.status == Outcome.HELD.value,
+                        SyncException.code == ExceptionCode.UNKNOWN_REFERENCE.value,
+                        SyncException.status == ExceptionStatus.OPEN.value,
+                    )
+                    .order_by(SyncEntry.received_at, SyncEntry.device_id, SyncEntry.device_seq)
+                ).all()
+            ]
+            self.expect([movement for _entry, _exception, movement in waiting])
             progress = 0
-            for entry, exception in waiting:
-                movement = MovementIn.model_validate_json(entry.payload)
+            for entry, exception, movement in waiting:
                 if missing_references(self.rows, movement):
                     continue
                 self.close(
@@ -159,7 +318,7 @@ class CentralLedger:
                     " or void the movement"
                 ),
             )
-        reversal = reversal_conflict(self.session, movement)
+        reversal = reversal_conflict(self.rows, movement)
         if reversal is not None:
             raise SyncError(409, "not_allowed", reversal.message.removeprefix("Held: "))
         return movement
@@ -188,12 +347,17 @@ class CentralLedger:
         by: str,
     ) -> Movement | None:
         """A supervisor's count: records the adjustment that makes the balance `qty`, in the
-        central ledger under the store's own device id. None when it already is."""
+        central ledger under the store's own device id. None when it already is.
+
+        It goes through the handheld's `Ledger`, which writes as it goes, so what this
+        operation has pending is written first and what was read of the ledger is read
+        again after."""
+        self._write_pending()
         item = self.session.get(Part, part)
         if item is None:
             raise SyncError(409, "not_allowed", f"The store does not know part {part}")
         lot_key, serial_key = stock_key(item, lot, serial)
-        delta = qty - balance_of(self.session, (item.number, lot_key, serial_key, location))
+        delta = qty - self.rows.balance((item.number, lot_key, serial_key, location))
         if delta == 0:
             return None
         lot_new = lot_key != "" and self.session.get(Lot, (item.number, lot_key)) is None
@@ -215,6 +379,8 @@ class CentralLedger:
             raise SyncError(404, "not_found", str(error)) from None
         except LotscanError as error:
             raise SyncError(409, "not_allowed", str(error)) from None
+        finally:
+            self.rows.forget_ledger()
         if lot_new:
             self.log.emit_row(self.session.get_one(Lot, (item.number, lot_key)))
         if serial_new:
@@ -225,16 +391,15 @@ class CentralLedger:
         movement.server_seq = self.log.number()
         movement.sync_state = Outcome.APPLIED.value
         movement.recorded_at = self.now
-        fields = ledger_fields(self.session, movement)
-        data = movement_data(
-            fields,
+        text = movement_text(
+            canonical(ledger_fields(self.session, movement)),
             device_id=movement.device_id,
             status=Outcome.APPLIED.value,
             server_seq=movement.server_seq,
             codes=[],
             message="",
         )
-        self.log.add(movement.server_seq, "movement", str(movement.id), data)
+        self.log.add_text(movement.server_seq, "movement", str(movement.id), text)
         if movement.to_location is not None:
             self._settle_key((item.number, lot_key, serial_key, movement.to_location))
         self.session.flush()
@@ -243,21 +408,30 @@ class CentralLedger:
     # ---- exceptions ---------------------------------------------------------------------
 
     def close(
-        self, exception: SyncException, status: ExceptionStatus, words: str, *, by: str | None
+        self, exception: Alert, status: ExceptionStatus, words: str, *, by: str | None
     ) -> None:
+        was_open = exception.status == ExceptionStatus.OPEN
         exception.status = status.value
         exception.closed_at = self.now
         exception.resolution = fit(words)
         exception.resolved_by = fit(by, 80) if by else None
-        if exception.code in SHORTFALLS and self._shortfalls is not None:
-            self._shortfalls = None  # reloaded when next needed
+        if was_open and exception.code in SHORTFALLS and self._shortfalls is not None:
+            key = _stock_of(exception)
+            open_here = self._shortfalls.get(key)
+            if open_here is not None:
+                open_here.discard(_identity(exception))
+                if not open_here:
+                    del self._shortfalls[key]
 
-    def settle_entry(self, entry: SyncEntry, words: str) -> None:
+    def settle_entry(self, entry: Entry, words: str) -> None:
         """A flagged movement whose exceptions are all closed counts as plainly applied:
         devices learn it is no longer flagged."""
         if entry.status != Outcome.FLAGGED.value:
             return
-        still_open = self.session.scalar(
+        pending = self.pending.exceptions_of.get((entry.device_id, entry.device_seq), [])
+        if any(e.status == ExceptionStatus.OPEN for e in pending):
+            return
+        if isinstance(entry, SyncEntry) and self.session.scalar(
             select(func.count())
             .select_from(SyncException)
             .where(
@@ -265,10 +439,10 @@ class CentralLedger:
                 SyncException.device_seq == entry.device_seq,
                 SyncException.status == ExceptionStatus.OPEN.value,
             )
-        )
-        if still_open:
+        ):
             return
-        movement = self.session.get_one(Movement, entry.movement_id)
+        movement = self.rows.movement(entry.movement_id)
+        assert movement is not None  # a flagged entry's movement is in the ledger
         entry.status = movement.sync_state = Outcome.APPLIED.value
         entry.message = fit(words)
         movement.outcome = entry.message
@@ -276,11 +450,17 @@ class CentralLedger:
 
     # ---- inside ---------------------------------------------------------------------------
 
-    def _hold(self, entry: SyncEntry, movement: MovementIn, verdict: Verdict) -> None:
+    def _write_pending(self) -> None:
+        if self.pending.is_empty():
+            return
+        self.pending.write(self.session)
+        self.rows.forget_ledger()
+        self._shortfalls = None  # pending exceptions are rows now: read again when needed
+
+    def _hold(self, entry: Entry, movement: MovementIn, verdict: Verdict) -> None:
         entry.status = Outcome.HELD.value
         entry.codes = verdict.code.value
         entry.message = verdict.message
-        self.session.add(entry)
         self._open(
             entry,
             verdict,
@@ -291,15 +471,15 @@ class CentralLedger:
         )
         entry.change_seq = self._tell(entry, None)
 
-    def _apply(self, entry: SyncEntry, pushed: MovementIn) -> None:
+    def _apply(self, entry: Entry, pushed: MovementIn) -> None:
         """Puts the movement in the central ledger and its caches; flags it when its source
         went below zero; clears shortfalls its arrival covers."""
         part = self.rows.get(Part, pushed.part)
         assert part is not None  # a movement naming an unknown part is held, not applied
-        reverses = self.rows.get(Movement, pushed.reverses) if pushed.reverses else None
+        reverses = self.rows.movement(pushed.reverses) if pushed.reverses else None
         self._bring_into_being(pushed, part)
         server_seq = self.log.number()
-        movement = Movement(
+        movement = NewMovement(
             id=pushed.id,
             device_id=entry.device_id,
             device_seq=pushed.seq,
@@ -320,28 +500,34 @@ class CentralLedger:
             reason=pushed.reason,
             happened_at=pushed.happened_at,
             recorded_at=self.now,
-            sync_state=Outcome.APPLIED.value,
+            sync_state=_APPLIED,
             server_seq=server_seq,
             observed_cursor=pushed.observed_cursor,
         )
-        self.session.add(movement)
-        self.rows.hold(Movement, movement.id, movement)
-        apply_to_caches(self.session, movement, part, reverses)
-        verdict = shortfall(self.session, movement, part, pushed.observed_cursor)
-        entry.status = Outcome.APPLIED.value
+        self.pending.add_movement(movement)
+        reverses_kind = reverses.kind if reverses is not None else None
+        self.pending.add_to_caches(cache_deltas(movement, part, reverses_kind))
+        if pushed.serial is not None:
+            record = self.rows.serial(part.number, pushed.serial)
+            if record is not None:
+                kind = MovementKind(reverses_kind or pushed.kind)
+                record.status, record.location = serial_state_after(movement, kind)
+        verdict = shortfall(self.rows, movement, part, pushed.observed_cursor)
+        entry.status = _APPLIED
         entry.codes = entry.message = ""
         if verdict is not None:
-            entry.status = movement.sync_state = Outcome.FLAGGED.value
+            entry.status = movement.sync_state = _FLAGGED
             entry.codes, entry.message = verdict.code.value, verdict.message
             movement.outcome = verdict.message
-        self.session.add(entry)
         lot_key, serial_key = stock_key(part, pushed.lot, pushed.serial)
         if verdict is not None:
             assert pushed.from_location is not None  # only a source can fall short
             key = (part.number, lot_key, serial_key, pushed.from_location)
-            self._open(entry, verdict, part.number, lot_key, serial_key, pushed.from_location)
-            self._shortfall_keys().add(key)
-        self.log.add(server_seq, "movement", str(pushed.id), self._data(entry, server_seq))
+            opened = self._open(
+                entry, verdict, part.number, lot_key, serial_key, pushed.from_location
+            )
+            self._shortfall_keys().setdefault(key, set()).add(opened)
+        self.log.add_text(server_seq, "movement", str(pushed.id), self._text(entry, server_seq))
         entry.change_seq = server_seq
         if pushed.to_location is not None:
             self._settle_key((part.number, lot_key, serial_key, pushed.to_location))
@@ -356,28 +542,27 @@ class CentralLedger:
         serial_lot = pushed.serial_lot if pushed.serial_lot is not None else pushed.lot
         if serial_lot is not None and serial_lot != pushed.lot:
             self._ensure_lot(part, serial_lot, pushed, described_by_movement=False)
-        key = (part.number, pushed.serial)
-        if self.rows.get(Serial, key) is None:
-            record = Serial(
+        if self.rows.serial(part.number, pushed.serial) is None:
+            record = NewSerial(
                 part=part.number,
                 number=pushed.serial,
                 lot=serial_lot,
                 status=SerialStatus.GONE.value,
                 location=None,
             )
-            self.session.add(record)
-            self.rows.hold(Serial, key, record)
-            self.log.emit_row(record)
+            self.pending.serials.append(record)
+            self.rows.hold(Serial, (part.number, pushed.serial), record)
+            self.log.emit_record(Serial, record)
 
     def _ensure_lot(
         self, part: Part, number: str, pushed: MovementIn, *, described_by_movement: bool
     ) -> None:
-        if self.rows.get(Lot, (part.number, number)) is not None:
+        if self.rows.lot(part.number, number) is not None:
             return
         origin = _ORIGIN_BY_KIND.get(pushed.kind, LotOrigin.ADJUSTED)
-        if described_by_movement and pushed.lot_origin in {o.value for o in LotOrigin}:
+        if described_by_movement and pushed.lot_origin in _ORIGINS:
             origin = LotOrigin(pushed.lot_origin)
-        lot = Lot(
+        lot = NewLot(
             part=part.number,
             number=number,
             expiry=pushed.lot_expiry if described_by_movement else None,
@@ -387,40 +572,41 @@ class CentralLedger:
             assigned_job=pushed.lot_job if described_by_movement else None,
             created_at=self.now,
         )
-        self.session.add(lot)
+        self.pending.lots.append(lot)
         self.rows.hold(Lot, (part.number, number), lot)
-        self.log.emit_row(lot)
+        self.log.emit_record(Lot, lot)
 
     def _open(
         self,
-        entry: SyncEntry,
+        entry: Entry,
         verdict: Verdict,
         part: str,
         lot: str | None,
         serial: str | None,
         location: str | None,
-    ) -> None:
-        self.session.add(
-            SyncException(
-                device_id=entry.device_id,
-                device_seq=entry.device_seq,
-                code=verdict.code.value,
-                message=verdict.message,
-                part=part,
-                lot=lot or None,
-                serial=serial or None,
-                location=location,
-                status=ExceptionStatus.OPEN.value,
-                opened_at=self.now,
-            )
+    ) -> NewException:
+        exception = NewException(
+            device_id=entry.device_id,
+            device_seq=entry.device_seq,
+            code=verdict.code.value,
+            message=verdict.message,
+            part=part,
+            lot=lot or None,
+            serial=serial or None,
+            location=location,
+            status=ExceptionStatus.OPEN.value,
+            opened_at=self.now,
         )
+        self.pending.add_exception(exception)
+        return exception
 
-    def _shortfall_keys(self) -> set[StockKey]:
+    def _shortfall_keys(self) -> dict[StockKey, set[int | NewException]]:
         """Balances with an open shortfall on a movement that counts: one query per
-        transaction, kept up to date as shortfalls open."""
+        operation, kept up to date as shortfalls open and close."""
         if self._shortfalls is None:
             rows = self.session.execute(
                 select(
+                    SyncException.id,
                     SyncException.part,
                     SyncException.lot,
                     SyncException.serial,
@@ -433,10 +619,10 @@ class CentralLedger:
                     SyncEntry.status.in_(COUNTING),
                 )
             ).all()
-            self._shortfalls = {
-                (part or "", lot or "", serial or "", location or "")
-                for part, lot, serial, location in rows
-            }
+            self._shortfalls = {}
+            for exception_id, part, lot, serial, location in rows:
+                key = (part or "", lot or "", serial or "", location or "")
+                self._shortfalls.setdefault(key, set()).add(exception_id)
         return self._shortfalls
 
     def _settle_key(self, key: StockKey) -> None:
@@ -444,39 +630,43 @@ class CentralLedger:
         shortfalls clear, and the movements they flagged count as plainly applied."""
         if key not in self._shortfall_keys():
             return
-        on_hand = balance_of(self.session, key)
+        on_hand = self.rows.balance(key)
         if on_hand < 0:
             return
+        exceptions = self._open_shortfalls(key)
         part, lot, serial, location = key
-        exceptions = self.session.scalars(
-            select(SyncException)
-            .join(SyncEntry, _exception_of_entry())
-            .where(
-                SyncException.status == ExceptionStatus.OPEN.value,
-                SyncException.code.in_(SHORTFALLS),
-                SyncEntry.status.in_(COUNTING),
-                SyncException.part == part,
-                func.coalesce(SyncException.lot, "") == lot,
-                func.coalesce(SyncException.serial, "") == serial,
-                SyncException.location == location,
-            )
-            .order_by(SyncException.id)
-        ).all()
         words = (
             f"{describe(part, lot or None, serial or None)} at {location} is back to"
             f" {format_quantity(on_hand)}: a later movement covered it"
         )
         for exception in exceptions:
             self.close(exception, ExceptionStatus.AUTO_CLEARED, words, by=None)
-        self._shortfall_keys().discard(key)
+        self._shortfall_keys().pop(key, None)
         for exception in exceptions:
-            entry = self.session.get(SyncEntry, (exception.device_id, exception.device_seq))
+            assert exception.device_id is not None and exception.device_seq is not None
+            entry = self.entry(exception.device_id, exception.device_seq)
             if entry is not None:
                 self.settle_entry(entry, f"Cleared: {words}")
 
-    def _data(self, entry: SyncEntry, server_seq: int | None) -> dict[str, object]:
-        return movement_data(
-            json.loads(entry.payload),
+    def _open_shortfalls(self, key: StockKey) -> list[Alert]:
+        """The open shortfall exceptions on a balance, about movements that count, oldest
+        first: the stored ones (read by the ids `_shortfall_keys` keeps), then the pending
+        ones."""
+        open_here = self._shortfall_keys().get(key, set())
+        stored_ids = [e for e in open_here if isinstance(e, int)]
+        found: list[Alert] = []
+        if stored_ids:
+            found += self.session.scalars(
+                select(SyncException)
+                .where(among(self.session, SyncException.id, stored_ids))
+                .order_by(SyncException.id)
+            )
+        found += [e for e in self.pending.exceptions if e in open_here]
+        return found
+
+    def _text(self, entry: Entry, server_seq: int | None) -> str:
+        return movement_text(
+            entry.payload,
             device_id=entry.device_id,
             status=entry.status,
             server_seq=server_seq,
@@ -484,9 +674,11 @@ class CentralLedger:
             message=entry.message,
         )
 
-    def _tell(self, entry: SyncEntry, server_seq: int | None) -> int:
+    def _tell(self, entry: Entry, server_seq: int | None) -> int:
         """A movement change for an entry's new outcome; returns its number."""
-        return self.log.emit("movement", str(entry.movement_id), self._data(entry, server_seq))
+        seq = self.log.number()
+        self.log.add_text(seq, "movement", str(entry.movement_id), self._text(entry, server_seq))
+        return seq
 
 
 def _exception_of_entry() -> ColumnElement[bool]:
@@ -494,3 +686,17 @@ def _exception_of_entry() -> ColumnElement[bool]:
         SyncEntry.device_id == SyncException.device_id,
         SyncEntry.device_seq == SyncException.device_seq,
     )
+
+
+def _stock_of(exception: Alert) -> StockKey:
+    """The balance a shortfall exception is about."""
+    return (
+        exception.part or "",
+        exception.lot or "",
+        exception.serial or "",
+        exception.location or "",
+    )
+
+
+def _identity(exception: Alert) -> int | NewException:
+    return exception if isinstance(exception, NewException) else exception.id

@@ -8,20 +8,26 @@ that has pulled up to N can never later find a change below N appear.
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+import uuid
+from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from scanner.models import Base, Lot, Movement, Serial
 from scanner.quantity import format_quantity
+from sync.central_sql import write_rows
 from sync.central_time import aware
 from sync.models import Change, SyncClock
-from sync.protocol import REFERENCE_KINDS, MovementIn, canonical, row_data, row_key
+from sync.protocol import REFERENCE_KINDS, MovementIn, canonical, row_key
 
 CLOCK_ID = 1
+_CHANGES = Change.__table__
+_CHANGE_COLUMNS = ("seq", "kind", "key", "payload", "created_at")
 _KIND_OF: dict[type[Base], str] = {model: kind for kind, model in REFERENCE_KINDS.items()}
 
 
@@ -78,7 +84,7 @@ class ChangeLog:
         self.taken = 0
         self._next: int | None = None
         self._written: int | None = None
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[tuple[int, str, str, str, datetime]] = []
 
     def lock(self) -> None:
         """Takes the clock's row lock now, before anything else is written. Every writing
@@ -107,9 +113,7 @@ class ChangeLog:
         self.add_text(seq, kind, key, canonical(data))
 
     def add_text(self, seq: int, kind: str, key: str, payload: str) -> None:
-        self._rows.append(
-            {"seq": seq, "kind": kind, "key": key, "payload": payload, "created_at": self.now}
-        )
+        self._rows.append((seq, kind, key, payload, self.now))
 
     def emit(self, kind: str, key: str, data: dict[str, Any]) -> int:
         """Appends one change under the next number; returns the number."""
@@ -121,10 +125,17 @@ class ChangeLog:
         """Tells devices about a reference row (as it is now, unless `data` says otherwise)."""
         return self.emit(reference_kind(row), row_key(row), data or reference_data(row))
 
+    def emit_record(self, model: type[Base], record: Any) -> int:
+        """Tells devices about a row of `model` this operation has not written yet (a
+        record with the model's column names), as `emit_row` tells of a written one."""
+        key = "|".join(str(getattr(record, name)) for name in _key_names(model))
+        return self.emit(_KIND_OF[model], key, reference_data(record, model))
+
     def write(self) -> None:
         """Writes the changes and moves the clock to the last number handed out."""
         if self._rows:
-            self.session.execute(insert(Change), self._rows)
+            assert isinstance(_CHANGES, Table)
+            write_rows(self.session, _CHANGES, _CHANGE_COLUMNS, self._rows)
             self._rows = []
         if self._next is not None and self._next - 1 != self._written:
             self.session.execute(
@@ -143,18 +154,35 @@ def reference_kind(row: Base) -> str:
     return _KIND_OF[type(row)]
 
 
-def reference_data(row: Base) -> dict[str, Any]:
-    """A reference row as change data, written the same way whichever database it was read
-    from and whether or not it was just created: times in UTC with their offset, quantities
-    as people write them. `publish_rows` compares these texts to find what changed."""
-    data = row_data(row)
-    for column in row.__table__.columns:
-        value = getattr(row, column.key)
+def reference_data(row: Any, model: type[Base] | None = None) -> dict[str, Any]:
+    """A reference row as change data (`row_data`), written the same way whichever database
+    it was read from and whether or not it was just created: times in UTC with their offset,
+    quantities as people write them. `publish_rows` compares these texts to find what
+    changed. `row` may be a record with the columns of `model` not yet written."""
+    data: dict[str, Any] = {}
+    kind: type[Base] = model or type(row)
+    for name in _column_names(kind):
+        value = getattr(row, name)
         if isinstance(value, datetime):
-            data[column.key] = aware(value).isoformat()
+            value = aware(value).isoformat()
+        elif isinstance(value, date):
+            value = value.isoformat()
         elif isinstance(value, Decimal):
-            data[column.key] = format_quantity(value)
+            value = format_quantity(value)
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        data[name] = value
     return data
+
+
+@functools.cache
+def _column_names(model: type[Base]) -> tuple[str, ...]:
+    return tuple(column.key for column in model.__table__.columns)
+
+
+@functools.cache
+def _key_names(model: type[Base]) -> tuple[str, ...]:
+    return tuple(str(column.key) for column in inspect(model).primary_key)
 
 
 def publish_rows(log: ChangeLog) -> int:
@@ -187,25 +215,26 @@ def _published(session: Session, kind: str) -> dict[str, str]:
 # ---- movements --------------------------------------------------------------------------
 
 
-def movement_data(
-    fields: dict[str, Any],
+def movement_text(
+    payload: str,
     *,
     device_id: str,
     status: str,
     server_seq: int | None,
     codes: list[str],
     message: str,
-) -> dict[str, Any]:
-    """A "movement" change: the fields as pushed (`MovementIn`, JSON values) and the store's
-    outcome beside them."""
-    return {
-        **fields,
-        "device_id": device_id,
-        "status": status,
-        "server_seq": server_seq,
-        "codes": codes,
-        "message": message,
-    }
+) -> str:
+    """A "movement" change: the store's outcome, then the movement as pushed (`payload`,
+    its entry's canonical JSON text, which has none of these keys). Written as text, as
+    `canonical` would write the outcome, rather than encoded again: a push writes one of
+    these per movement."""
+    quoted = encode_basestring_ascii
+    return (
+        f'{{"codes":[{",".join(map(quoted, codes))}],"device_id":{quoted(device_id)},'
+        f'"message":{quoted(message)},'
+        f'"server_seq":{"null" if server_seq is None else int(server_seq)},'
+        f'"status":{quoted(status)},{payload[1:]}'
+    )
 
 
 def ledger_fields(session: Session, movement: Movement) -> dict[str, Any]:

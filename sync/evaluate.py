@@ -4,25 +4,29 @@ Physical scans are facts: nothing here refuses a movement for a domain rule (an 
 held lot, an over-shipment). A movement is held when the store cannot apply it as it stands
 (it names something the store does not know; it moves a serial the store has elsewhere; it
 undoes something already undone), and flagged when applying it leaves a balance below zero.
-These functions only read; `sync.central_apply` does the writing.
+These functions only read (but for `Rows.write_caches`); `sync.central_apply` does the
+writing.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, inspect, select, tuple_
+from sqlalchemy import inspect, select, tuple_
 from sqlalchemy.orm import Session
 
+from scanner.caches import Moved as CacheMoved
 from scanner.caches import stock_key
 from scanner.ledger import describe, described
 from scanner.models import (
     Balance,
     Job,
     Location,
+    Lot,
     Movement,
     MovementKind,
     Operator,
@@ -36,23 +40,34 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
+from sync.central_pending import NewLot, NewMovement, NewSerial, Pending
+from sync.central_sql import among
 from sync.models import ExceptionCode
 from sync.protocol import MovementIn
 
 MESSAGE_LIMIT = 300
-_CHUNK = 400  # keys per IN list: well under both databases' bound-parameter limits
+_CHUNK = 400  # values per IN list: well under both databases' bound-parameter limits
+_ZERO = Decimal(0)
 R = TypeVar("R")
+StockKey = tuple[str, str, str, str]
 
 
 class Rows:
-    """Rows read once in a transaction and held on to. The session's identity map keeps
-    rows only weakly, so without this a batch of movements would read the same part and
-    location again for every movement. Whoever creates a lot, serial or movement during the
-    transaction tells `hold` about it."""
+    """What the store has, as one operation sees it: rows read once and held on to, and
+    what the operation decided and has not written yet (`pending`), which reads through.
 
-    def __init__(self, session: Session) -> None:
+    The session's identity map keeps rows only weakly, so without this a batch of movements
+    would read the same part and location again for every movement. Whoever brings a lot
+    or serial into being during the operation tells `hold` about it (its pending record).
+    Balances are the ones read (each once) plus what the pending movements add to them."""
+
+    def __init__(self, session: Session, pending: Pending | None = None) -> None:
         self.session = session
+        self.pending = pending if pending is not None else Pending()
         self._held: dict[tuple[type[Any], Any], Any] = {}
+        self._reversals: dict[uuid.UUID, tuple[str, int] | None] = {}
+        self._balances: dict[StockKey, Decimal] = {}  # as written, without `pending`
+        self._movers: dict[tuple[str, StockKey], tuple[str, int] | None] = {}
 
     def get(self, model: type[R], key: Any) -> R | None:
         slot = (model, key)
@@ -61,20 +76,137 @@ class Rows:
         row: R | None = self._held[slot]
         return row
 
-    def hold(self, model: type[R], key: Any, row: R) -> None:
+    def hold(self, model: type[Any], key: Any, row: Any) -> None:
+        """Remembers a row (or a pending record of one) this operation brought into being."""
         self._held[(model, key)] = row
 
-    def preload(self, model: type[Any], keys: Iterable[tuple[Any, ...]]) -> None:
-        """Reads the rows of a composite-keyed model (lots, serials) with these keys in a
-        few queries, and remembers which do not exist."""
+    def lot(self, part: str, number: str) -> Lot | NewLot | None:
+        found: Lot | NewLot | None = self.get(Lot, (part, number))
+        return found
+
+    def serial(self, part: str, number: str) -> Serial | NewSerial | None:
+        found: Serial | NewSerial | None = self.get(Serial, (part, number))
+        return found
+
+    def preload(self, model: type[Any], keys: Iterable[Any]) -> None:
+        """Reads the rows with these keys (tuples for a composite key) in a few queries,
+        and remembers which do not exist."""
         wanted = [key for key in dict.fromkeys(keys) if (model, key) not in self._held]
+        if not wanted:
+            return
         columns = inspect(model).primary_key
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            for row in self.session.scalars(select(model).where(tuple_(*columns).in_(chunk))):
-                self._held[(model, inspect(row).identity)] = row
+        if len(columns) == 1:
+            for row in self.session.scalars(
+                select(model).where(among(self.session, columns[0], wanted))
+            ):
+                self._held[(model, getattr(row, columns[0].key))] = row
+        else:
+            size = _CHUNK // len(columns)
+            for start in range(0, len(wanted), size):
+                chunk = wanted[start : start + size]
+                for row in self.session.scalars(select(model).where(tuple_(*columns).in_(chunk))):
+                    identity = inspect(row).identity
+                    assert identity is not None
+                    self._held[(model, identity)] = row
+        for key in wanted:
+            self._held.setdefault((model, key), None)
+
+    # ---- the ledger ---------------------------------------------------------------------
+
+    def movement(self, movement_id: uuid.UUID) -> Movement | NewMovement | None:
+        """A movement of the central ledger, written or pending."""
+        pending = self.pending.movements.get(movement_id)
+        if pending is not None:
+            return pending
+        return self.get(Movement, movement_id)
+
+    def reversal_of(self, movement_id: uuid.UUID) -> tuple[str, int] | None:
+        """The device and number of the movement in the ledger that reverses this one."""
+        pending = self.pending.reversals.get(movement_id)
+        if pending is not None:
+            return pending.device_id, pending.device_seq
+        if movement_id not in self._reversals:
+            self.preload_reversals([movement_id])
+        return self._reversals[movement_id]
+
+    def preload_reversals(self, movement_ids: Iterable[uuid.UUID]) -> None:
+        wanted = [m for m in dict.fromkeys(movement_ids) if m not in self._reversals]
+        if not wanted:
+            return
+        for reverses, device, seq in self.session.execute(
+            select(Movement.reverses, Movement.device_id, Movement.device_seq).where(
+                among(self.session, Movement.reverses, wanted)
+            )
+        ):
+            self._reversals[reverses] = (device, seq)
+        for movement_id in wanted:
+            self._reversals.setdefault(movement_id, None)
+
+    def last_mover(self, device: str, key: StockKey) -> tuple[str, int] | None:
+        """The device and number of the ledger's latest movement out of this stock (part,
+        lot, serial, location; an empty lot or serial matches any) by a device other than
+        `device`. Written movements only: read once per operation, as pending movements
+        never become written ones while it judges."""
+        slot = (device, key)
+        if slot not in self._movers:
+            part, lot, serial, location = key
+            query = select(Movement.device_id, Movement.server_seq).where(
+                Movement.part == part,
+                Movement.from_location == location,
+                Movement.device_id != device,
+                Movement.server_seq.is_not(None),
+            )
+            if lot:
+                query = query.where(Movement.lot == lot)
+            if serial:
+                query = query.where(Movement.serial == serial)
+            found = self.session.execute(
+                query.order_by(Movement.server_seq.desc()).limit(1)
+            ).first()
+            self._movers[slot] = (found[0], found[1]) if found is not None else None
+        return self._movers[slot]
+
+    def forget_ledger(self) -> None:
+        """Forgets what was read of the ledger and the balances, and the records of lots and
+        serials: pending rows were just written (read them as rows from now on), or someone
+        wrote past this view (the ledger, for a supervisor's count)."""
+        self._held = {
+            slot: row
+            for slot, row in self._held.items()
+            if slot[0] is not Movement and not isinstance(row, NewLot | NewSerial)
+        }
+        self._reversals.clear()
+        self._movers.clear()
+        self._balances.clear()
+
+    # ---- balances -----------------------------------------------------------------------
+
+    def balance(self, key: StockKey) -> Decimal:
+        """The balance at (part, lot, serial, location), pending movements included."""
+        if key not in self._balances:
+            self.preload_balances([key])
+        return self._balances[key] + self.pending.cache.get((Balance, key), _ZERO)
+
+    def preload_balances(self, keys: Iterable[StockKey]) -> None:
+        wanted = [key for key in dict.fromkeys(keys) if key not in self._balances]
+        columns = (Balance.part, Balance.lot, Balance.serial, Balance.location)
+        size = _CHUNK // len(columns)
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
+            for part, lot, serial, location, qty in self.session.execute(
+                select(*columns, Balance.qty).where(tuple_(*columns).in_(chunk))
+            ):
+                self._balances[(part, lot, serial, location)] = qty
             for key in chunk:
-                self._held.setdefault((model, key), None)
+                self._balances.setdefault(key, _ZERO)
+
+    def write_caches(self) -> None:
+        """Writes what pending movements add to the caches, for a query that reads the
+        balances table itself; the balances held here stay what they are."""
+        for (model, key), qty in self.pending.write_caches(self.session).items():
+            if model is Balance and key in self._balances:
+                stock = (key[0], key[1], key[2], key[3])
+                self._balances[stock] += qty
 
 
 @dataclass(frozen=True)
@@ -101,7 +233,7 @@ def hold_reason(rows: Rows, movement: MovementIn) -> Verdict | None:
                 " reference data is imported"
             ),
         )
-    reversal = reversal_conflict(rows.session, movement)
+    reversal = reversal_conflict(rows, movement)
     if reversal is not None:
         return reversal
     part = rows.get(Part, movement.part)
@@ -130,28 +262,25 @@ def missing_references(rows: Rows, movement: MovementIn) -> list[str]:
         rows, SalesOrder, SalesOrderLine, movement.so, movement.so_line
     ):
         missing.append(_order_words("sales order", movement.so, movement.so_line))
-    if movement.reverses is not None and rows.get(Movement, movement.reverses) is None:
+    if movement.reverses is not None and rows.movement(movement.reverses) is None:
         missing.append(f"the movement it reverses ({movement.reverses})")
     return missing
 
 
-def reversal_conflict(session: Session, movement: MovementIn) -> Verdict | None:
+def reversal_conflict(rows: Rows, movement: MovementIn) -> Verdict | None:
     """A reversal of a movement another reversal already undid: applying both would undo
     it twice."""
     if movement.reverses is None:
         return None
-    earlier = session.execute(
-        select(Movement.device_id, Movement.device_seq).where(
-            Movement.reverses == movement.reverses
-        )
-    ).first()
+    earlier = rows.reversal_of(movement.reverses)
     if earlier is None:
         return None
+    device, seq = earlier
     return Verdict(
         ExceptionCode.DOUBLE_REVERSAL,
         fit(
-            f"Held: device {earlier.device_id} already reversed that movement (its number"
-            f" {earlier.device_seq}); applying this reversal too would undo it twice"
+            f"Held: device {device} already reversed that movement (its number"
+            f" {seq}); applying this reversal too would undo it twice"
         ),
     )
 
@@ -161,7 +290,7 @@ def serial_conflict(rows: Rows, movement: MovementIn, part: Part) -> Verdict | N
     has it in stock."""
     if movement.serial is None or part.tracking != Tracking.SERIAL:
         return None
-    record = rows.get(Serial, (part.number, movement.serial))
+    record = rows.serial(part.number, movement.serial)
     in_stock = record is not None and record.status == SerialStatus.IN_STOCK
     what = describe(part.number, serial=movement.serial)
     if movement.from_location is not None:
@@ -171,7 +300,7 @@ def serial_conflict(rows: Rows, movement: MovementIn, part: Part) -> Verdict | N
             ExceptionCode.SERIAL_CONFLICT,
             fit(
                 f"Held: the store does not have {what} at {movement.from_location}; it has it"
-                f" {_whereabouts(rows.session, part, record)}. A supervisor decides which scan is"
+                f" {_whereabouts(rows, part, record)}. A supervisor decides which scan is"
                 " true"
             ),
         )
@@ -187,7 +316,7 @@ def serial_conflict(rows: Rows, movement: MovementIn, part: Part) -> Verdict | N
 
 
 def shortfall(
-    session: Session, movement: Movement, part: Part, observed_cursor: int | None
+    rows: Rows, movement: Moved, part: Part, observed_cursor: int | None
 ) -> Verdict | None:
     """After `movement` was applied: whether it left its source below zero, and whether that
     is because another device had already moved the stock away (a stale source) or the
@@ -196,18 +325,18 @@ def shortfall(
         return None
     lot_key, serial_key = stock_key(part, movement.lot, movement.serial)
     source = movement.from_location
-    on_hand = balance_of(session, (part.number, lot_key, serial_key, source))
+    on_hand = rows.balance((part.number, lot_key, serial_key, source))
     if on_hand >= 0:
         return None
     what = describe(part.number, lot_key or None, serial_key or None)
-    mover = _unseen_mover(session, movement, lot_key, serial_key, observed_cursor or 0)
+    mover = _unseen_mover(rows, movement, lot_key, serial_key, observed_cursor or 0)
     if mover is not None:
         return Verdict(
             ExceptionCode.STALE_SOURCE,
             fit(
                 f"{described(part.number, lot_key or None, serial_key or None)} had already"
                 f" left {source}: device {mover} moved it after this handheld last synced."
-                f" {_now_at(session, part, lot_key, serial_key, source)}. Flagged for a"
+                f" {_now_at(rows, part, lot_key, serial_key, source)}. Flagged for a"
                 " supervisor"
             ),
         )
@@ -223,46 +352,47 @@ def shortfall(
     )
 
 
-_BALANCE = select(Balance.qty).where(
-    Balance.part == bindparam("part"),
-    Balance.lot == bindparam("lot"),
-    Balance.serial == bindparam("serial"),
-    Balance.location == bindparam("location"),
-)
+class Moved(CacheMoved, Protocol):
+    """A movement in the central ledger, written or pending, as the store judges it."""
 
-
-def balance_of(session: Session, key: tuple[str, str, str, str]) -> Decimal:
-    """The balance at (part, lot, serial, location), read fresh: the caches keep it with
-    plain statements, past the session's copies."""
-    part, lot, serial, location = key
-    qty = session.scalar(
-        _BALANCE, {"part": part, "lot": lot, "serial": serial, "location": location}
-    )
-    return qty if qty is not None else Decimal(0)
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def part(self) -> str: ...
 
 
 def _unseen_mover(
-    session: Session, movement: Movement, lot_key: str, serial_key: str, cursor: int
+    rows: Rows, movement: Moved, lot_key: str, serial_key: str, cursor: int
 ) -> str | None:
     """Another device that took the same stock from the same place after the handheld's
-    last pull (so the handheld could not know)."""
-    query = select(Movement.device_id).where(
-        Movement.part == movement.part,
-        Movement.from_location == movement.from_location,
-        Movement.device_id != movement.device_id,
-        Movement.server_seq > cursor,
-        Movement.id != movement.id,
+    last pull (so the handheld could not know). Pending movements come after every
+    written one, so the latest of them that fits is the answer when there is one."""
+    assert movement.from_location is not None
+    for other in reversed(rows.pending.by_source.get((movement.part, movement.from_location), [])):
+        if (
+            other.device_id != movement.device_id
+            and other.server_seq > cursor
+            and other.id != movement.id
+            and (not lot_key or other.lot == lot_key)
+            and (not serial_key or other.serial == serial_key)
+        ):
+            return other.device_id
+    latest = rows.last_mover(
+        movement.device_id, (movement.part, lot_key, serial_key, movement.from_location)
     )
-    if lot_key:
-        query = query.where(Movement.lot == lot_key)
-    if serial_key:
-        query = query.where(Movement.serial == serial_key)
-    return session.scalar(query.order_by(Movement.server_seq.desc()).limit(1))
+    if latest is None or latest[1] <= cursor:
+        return None
+    return latest[0]
 
 
-def _now_at(session: Session, part: Part, lot_key: str, serial_key: str, source: str) -> str:
-    """Where the stock is now, so the supervisor can re-source the movement."""
-    places = session.execute(
+def _now_at(rows: Rows, part: Part, lot_key: str, serial_key: str, source: str) -> str:
+    """Where the stock is now, so the supervisor can re-source the movement. The balances
+    table answers (in the database's order), so what pending movements add is written
+    first."""
+    rows.write_caches()
+    places = rows.session.execute(
         select(Balance.location, Balance.qty)
         .where(
             Balance.part == part.number,
@@ -280,27 +410,39 @@ def _now_at(session: Session, part: Part, lot_key: str, serial_key: str, source:
     return f"It is at {where} now"
 
 
-def _whereabouts(session: Session, part: Part, record: Serial | None) -> str:
+def _whereabouts(rows: Rows, part: Part, record: Serial | NewSerial | None) -> str:
     if record is None:
         return "nowhere: it never arrived"
     if record.status == SerialStatus.IN_STOCK:
         return f"at {record.location}"
     if record.status in (SerialStatus.SHIPPED, SerialStatus.CONSUMED):
         kind = MovementKind.SHIP if record.status == SerialStatus.SHIPPED else MovementKind.ISSUE
-        last = session.execute(
-            select(Movement.so, Movement.job)
-            .where(
-                Movement.part == part.number,
-                Movement.serial == record.number,
-                Movement.kind == kind,
-            )
-            .order_by(Movement.server_seq.desc())
-            .limit(1)
-        ).first()
+        so, job = _last_of_serial(rows, part, record.number, kind)
         if record.status == SerialStatus.SHIPPED:
-            return f"shipped on {last.so}" if last and last.so else "shipped"
-        return f"issued to job {last.job}" if last and last.job else "issued to a job"
+            return f"shipped on {so}" if so else "shipped"
+        return f"issued to job {job}" if job else "issued to a job"
     return "out of stock"
+
+
+def _last_of_serial(
+    rows: Rows, part: Part, serial: str, kind: MovementKind
+) -> tuple[str | None, str | None]:
+    """The sales order and job of the serial's last movement of this kind: a pending one
+    (they come after every written one), else the ledger's."""
+    for movement in reversed(rows.pending.by_serial.get((part.number, serial), [])):
+        if movement.kind == kind:
+            return movement.so, movement.job
+    last = rows.session.execute(
+        select(Movement.so, Movement.job)
+        .where(
+            Movement.part == part.number,
+            Movement.serial == serial,
+            Movement.kind == kind,
+        )
+        .order_by(Movement.server_seq.desc())
+        .limit(1)
+    ).first()
+    return (last.so, last.job) if last is not None else (None, None)
 
 
 def _order_known(

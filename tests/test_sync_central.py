@@ -6,19 +6,25 @@ databases of their own, through the ledger, as the floor does."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import unit_of_work
+from scanner.db import open_database, unit_of_work
 from scanner.importing import import_file
 from scanner.ledger import Ledger
 from scanner.models import (
+    Balance,
+    JobLot,
+    Lot,
     Movement,
     Part,
     PurchaseOrder,
@@ -27,6 +33,7 @@ from scanner.models import (
 )
 from scanner.replay import cache_differences
 from scanner.settings import device_id as own_device_id
+from scanner.workspace import sqlite_url
 from sync.central import publish_reference, take_number
 from sync.enrollment import (
     authenticate,
@@ -37,9 +44,17 @@ from sync.enrollment import (
     revoke,
 )
 from sync.errors import SyncError
-from sync.models import Device, SyncEntry, SyncException, SyncRejection
-from sync.protocol import EnrollRequest, PushResponse
+from sync.models import Change, Device, SyncClock, SyncEntry, SyncException, SyncRejection
+from sync.protocol import (
+    MAX_BATCH,
+    EnrollRequest,
+    MovementIn,
+    PushRequest,
+    PushResponse,
+    movement_hash,
+)
 from sync.supervision import device_rows, exception_rows, resolve
+from tests.conftest import PG_URL, pg_schema
 from tests.plant import add_plant
 from tests.sync_support import Central, Handheld, MovableClock
 
@@ -806,3 +821,291 @@ def test_a_cursor_past_the_store_starts_again(central: Central, handheld: Make) 
 
 def _key(device: Handheld, seq: int) -> str:
     return str(next(m.id for m in device.movements() if m.seq == seq))
+
+
+# ---- a batch is judged as its movements one at a time -----------------------------------
+#
+# The store judges a push's movements one after the other against what it holds in memory
+# and writes them together at the end. These pin that to the plain meaning: a batch leaves
+# the store exactly as the same movements pushed one per request do.
+
+START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+
+
+class Backlog:
+    """Movements as a device pushes them, numbered in order."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.movements: list[MovementIn] = []
+
+    def add(self, kind: str, part: str, qty: int, **fields: object) -> MovementIn:
+        seq = len({m.seq for m in self.movements}) + 1
+        movement = MovementIn.model_validate(
+            {
+                "seq": seq,
+                "id": uuid.uuid5(uuid.NAMESPACE_URL, f"{self.device}/{seq}"),
+                "kind": kind,
+                "part": part,
+                "qty": qty,
+                "happened_at": START + timedelta(seconds=seq),
+                **fields,
+            }
+        )
+        self.movements.append(movement)
+        return movement
+
+    def again(self, movement: MovementIn, **changed: object) -> None:
+        """The same number sent once more, as it was or (`changed`) tampered with."""
+        self.movements.append(movement.model_copy(update=changed))
+
+
+def _yard_backlog() -> tuple[list[MovementIn], MovementIn]:
+    """What another handheld pushed first: resin at A-01 that it then mostly moved away,
+    and a receipt it reversed. Returns its movements and that receipt."""
+    yard = Backlog("YARD")
+    yard.add("receive", "RESIN", 100, to_location="A-01", lot="L-Y", lot_origin="received")
+    yard.add("move", "RESIN", 90, from_location="A-01", to_location="A-02", lot="L-Y")
+    receipt = yard.add("receive", "BOLT", 10, to_location="RCV")
+    yard.add("reverse", "BOLT", 10, from_location="RCV", reverses=receipt.id)
+    return yard.movements, receipt
+
+
+def _mixed_backlog(reversed_by_yard: MovementIn) -> list[MovementIn]:
+    """Five hundred movements of one handheld that meet every outcome the store has, many
+    of them because of what came earlier in the same batch."""
+    dock = Backlog("DOCK")
+    block = 0
+    while len(dock.movements) <= MAX_BATCH - 30:
+        lot, motor, pump = f"L{block}", f"M-{block}", f"P-{block}"
+        receipt = dock.add(
+            "receive", "RESIN", 20, to_location="RCV", lot=lot, po="PO-1", po_line=1,
+            lot_expiry=date(2027, 5, 1), supplier_lot=f"S-{block}", lot_origin="received",
+            operator="B1001",
+        )  # fmt: skip
+        stocked = dock.add("move", "RESIN", 15, from_location="RCV", to_location="A-01", lot=lot)
+        dock.add("issue", "RESIN", 20, from_location="A-01", lot=lot, job="J-HOUSING")  # short
+        dock.add(
+            "produce", "HOUSING", 2, to_location="LINE", lot=f"H{block}", job="J-HOUSING",
+            lot_origin="produced", lot_job="J-HOUSING",
+        )  # fmt: skip
+        # Short at RCV, and covers A-01 again: the issue above is no longer flagged.
+        dock.add("move", "RESIN", 10, from_location="RCV", to_location="A-01", lot=lot)
+        motor_in = dock.add(
+            "receive", "MOTOR", 1, to_location="RCV", serial=motor, po="PO-1", po_line=2
+        )
+        dock.again(motor_in)  # sent twice: counted once
+        dock.add("receive", "MOTOR", 1, to_location="A-02", serial=motor)  # already in stock
+        dock.add("ship", "PUMP", 1, from_location="SHIP", serial=pump, so="SO-1", so_line=1)
+        dock.add("adjust", "PUMP", 1, to_location="SHIP", serial=pump, reason="found")
+        dock.add("ship", "PUMP", 1, from_location="SHIP", serial=pump, so="SO-1", so_line=1)
+        dock.add("ship", "PUMP", 1, from_location="SHIP", serial=pump, so="SO-2", so_line=1)
+        valve = dock.add("receive", "VALVE", 5, to_location="RCV")
+        dock.add("receive", "BOLT", 5, to_location="Z-99", operator="B0000")
+        dock.add("receive", "BOLT", 3, to_location="RCV", po="PO-9", po_line=1)
+        dock.add("issue", "BOLT", 1, from_location="RCV", job="J-NOPE")
+        undo = dock.add(
+            "reverse", "RESIN", 15, from_location="A-01", to_location="RCV", lot=lot,
+            reverses=stocked.id,
+        )  # fmt: skip
+        dock.again(undo, qty=Decimal(14))  # the same number, another movement
+        dock.add(
+            "reverse", "RESIN", 15, from_location="A-01", to_location="RCV", lot=lot,
+            reverses=stocked.id,
+        )  # fmt: skip
+        dock.add("reverse", "VALVE", 5, from_location="RCV", reverses=valve.id)
+        dock.add("reverse", "BOLT", 10, from_location="RCV", reverses=reversed_by_yard.id)
+        # Stale: the yard moved this stock away after the handheld last heard.
+        dock.add(
+            "move", "RESIN", 8, from_location="A-01", to_location="LINE", lot="L-Y",
+            observed_cursor=0,
+        )  # fmt: skip
+        if block % 3 == 2:
+            dock.add("receive", "RESIN", 20, to_location="A-01", lot="L-Y")
+        dock.add("adjust", "BOLT", 4, from_location="A-02", reason="count")
+        if block % 2 == 1:
+            dock.add("receive", "BOLT", 6, to_location="A-02")
+        reused = dock.add("receive", "BOLT", 1, to_location="RCV")
+        dock.movements[-1] = reused.model_copy(update={"id": receipt.id})
+        block += 1
+    return sorted(dock.movements, key=lambda m: m.seq)
+
+
+def _store_with_yard(
+    sessions: sessionmaker[Session], moving: MovableClock, yard: list[MovementIn]
+) -> tuple[Central, str]:
+    """A central store on the plant that heard the yard's backlog; the dock's token."""
+    with unit_of_work(sessions) as session:
+        ensure_central(session)
+        add_plant(session)
+    store = Central(sessions, moving)
+
+    def token(name: str) -> str:
+        """Enrolled under the id its movements carry, the same in every store."""
+        issued = store.run(lambda s: issue_code(s, name, clock=moving))
+        request = EnrollRequest(code=issued.code, device_id=name, queued=1)
+        return store.run(lambda s: enroll(s, request, moving)).device_token
+
+    yard_token, dock_token = token("YARD"), token("DOCK")
+    store.push(yard_token, _request("YARD", yard, moving))
+    return store, dock_token
+
+
+def _request(device: str, movements: list[MovementIn], moving: MovableClock) -> PushRequest:
+    return PushRequest(
+        device_id=device,
+        device_time=moving.now,
+        queue_depth=len(movements),
+        max_local_seq=max((m.seq for m in movements), default=0),
+        movements=movements,
+    )
+
+
+def _everything(session: Session) -> dict[str, object]:
+    """All the store holds that a push can change, in a form two stores can be compared in
+    (the devices' rows aside: they say when each request came)."""
+
+    def rows(model: type[Any], *order: Any) -> list[tuple[object, ...]]:
+        table = model.__table__
+        return [
+            tuple(getattr(row, column.key) for column in table.columns)
+            for row in session.scalars(select(model).order_by(*order))
+        ]
+
+    return {
+        "movements": rows(Movement, Movement.server_seq),
+        "balances": rows(Balance, Balance.part, Balance.lot, Balance.serial, Balance.location),
+        "job_lots": rows(JobLot, JobLot.job, JobLot.role, JobLot.part, JobLot.lot),
+        "lots": rows(Lot, Lot.part, Lot.number),
+        "serials": rows(Serial, Serial.part, Serial.number),
+        "entries": rows(SyncEntry, SyncEntry.device_id, SyncEntry.device_seq),
+        "exceptions": rows(SyncException, SyncException.id),
+        "rejections": rows(SyncRejection, SyncRejection.id),
+        "changes": [
+            (c.seq, c.kind, c.key, json.loads(c.payload))
+            for c in session.scalars(select(Change).order_by(Change.seq))
+        ],
+        "clock": session.scalar(select(SyncClock.seq)),
+    }
+
+
+@pytest.fixture
+def twin(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A second central store on the same kind of database."""
+    if db_url.startswith("sqlite"):
+        factory = open_database(sqlite_url(tmp_path / "twin.db"))
+        yield factory
+        factory.kw["bind"].dispose()
+        return
+    assert PG_URL is not None
+    with pg_schema(PG_URL) as url:
+        factory = open_database(url)
+        yield factory
+        factory.kw["bind"].dispose()
+
+
+def test_a_batch_ends_exactly_as_its_movements_pushed_one_at_a_time(
+    sessions: sessionmaker[Session], twin: sessionmaker[Session], moving: MovableClock
+) -> None:
+    yard, reversed_by_yard = _yard_backlog()
+    backlog = _mixed_backlog(reversed_by_yard)
+    assert MAX_BATCH - 30 < len(backlog) <= MAX_BATCH
+    batched, batched_token = _store_with_yard(sessions, moving, yard)
+    single, single_token = _store_with_yard(twin, moving, yard)
+
+    at_once = batched.push(batched_token, _request("DOCK", backlog, moving))
+    one_by_one = [
+        outcome
+        for movement in backlog
+        for outcome in single.push(single_token, _request("DOCK", [movement], moving)).outcomes
+    ]
+
+    assert at_once.outcomes == one_by_one
+    assert at_once.last_applied_seq == backlog[-1].seq
+    assert batched.run(_everything) == single.run(_everything)
+    assert consistent(batched) == [] and consistent(single) == []
+    # Every outcome the store has was met, and shortfalls were covered within the batch.
+    assert {o.status for o in at_once.outcomes} == {"applied", "flagged", "held", "rejected"}
+    assert {code for o in at_once.outcomes for code in o.codes} == {
+        "NEGATIVE_BALANCE", "STALE_SOURCE", "SERIAL_CONFLICT", "SERIAL_DUPLICATE_RECEIPT",
+        "UNKNOWN_REFERENCE", "DOUBLE_REVERSAL", "IDEMPOTENCY_CONFLICT",
+    }  # fmt: skip
+    cleared = batched.run(
+        lambda s: s.scalars(
+            select(SyncException.code).where(SyncException.status == "auto_cleared")
+        ).all()
+    )
+    assert {"NEGATIVE_BALANCE", "STALE_SOURCE"} <= set(cleared)
+
+
+def test_a_batch_holds_what_its_own_earlier_movements_conflict_with(
+    central: Central, handheld: Make
+) -> None:
+    """The second shipment of a serial shipped earlier in the same batch is held, and the
+    supervisor reads where the serial went."""
+    dock = handheld("Dock 1")
+    dock.do(_found_pump)
+    dock.do(_ship_pump)
+    [found, shipped] = dock.movements()
+    again = shipped.model_copy(update={"seq": 3, "id": uuid.uuid4(), "so": "SO-2"})
+
+    response = central.push(dock.token, dock.request([found, shipped, again]))
+
+    assert statuses(response) == ["applied", "applied", "held"]
+    assert "it has it shipped on SO-1" in response.outcomes[2].message
+    assert consistent(central) == []
+
+
+def test_the_stored_hash_of_a_movement_is_its_protocol_hash(
+    central: Central, handheld: Make
+) -> None:
+    """The store hashes the text it already wrote; a retry is told apart from a reused
+    number by `movement_hash`, with and without the lot hints a movement carries."""
+    dock = handheld("Dock 1")
+    dock.do(receive_resin("L0001", 25))  # a new lot: expiry, origin
+    dock.do(lambda ledger: ledger.receive("BOLT", 5, "RCV"))  # no hints at all
+    dock.sync(central)
+    pushed = {m.seq: movement_hash(m) for m in dock.movements()}
+    stored = central.run(
+        lambda s: {e.device_seq: e.payload_hash for e in s.scalars(select(SyncEntry))}
+    )
+    assert stored == pushed
+
+
+def test_a_movement_change_reads_as_the_movement_and_its_outcome(
+    central: Central, handheld: Make
+) -> None:
+    dock = handheld("Dock 1")
+    dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason='a "quoted" note é'))
+    [movement] = dock.movements()
+    dock.sync(central)
+
+    change = central.changes()[-1]
+
+    assert json.loads(change.payload) == {
+        **movement.model_dump(mode="json"),
+        "device_id": dock.device_id,
+        "status": "applied",
+        "server_seq": change.seq,
+        "codes": [],
+        "message": "",
+    }
+
+
+def test_text_postgresql_cannot_hold_fails_the_push_as_a_data_error(
+    central: Central, handheld: Make
+) -> None:
+    """A NUL character in a pushed movement's words: PostgreSQL refuses it (the service
+    answers 422 to the database's DataError, with nothing recorded); SQLite keeps it."""
+    dock = handheld("Dock 1")
+    dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="found"))
+    [movement] = dock.movements()
+    request = dock.request([movement.model_copy(update={"reason": "found\x00"})])
+    if central.sessions.kw["bind"].dialect.name != "postgresql":
+        assert statuses(central.push(dock.token, request)) == ["applied"]
+        return
+
+    with pytest.raises(DataError):
+        central.push(dock.token, request)
+
+    assert central.count(Movement) == central.count(SyncEntry) == 0
