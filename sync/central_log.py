@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import Table, func, inspect, select, update
 from sqlalchemy.orm import Session
 
-from scanner.models import Base, Lot, Movement, Serial
+from scanner.models import Base, Movement
 from scanner.quantity import format_quantity
 from sync.central_sql import write_rows
 from sync.central_time import aware
 from sync.models import Change, SyncClock
-from sync.protocol import REFERENCE_KINDS, MovementIn, canonical, row_key
+from sync.outbox import movement_in
+from sync.protocol import REFERENCE_KINDS, canonical, row_key
 
 CLOCK_ID = 1
 _CHANGES = Change.__table__
@@ -240,32 +241,4 @@ def movement_text(
 def ledger_fields(session: Session, movement: Movement) -> dict[str, Any]:
     """A movement the store recorded itself (a supervisor's count) in the shape a device
     pushes one, with what a device needs to create its lot or serial."""
-    lot = session.get(Lot, (movement.part, movement.lot)) if movement.lot else None
-    serial = session.get(Serial, (movement.part, movement.serial)) if movement.serial else None
-    pushed = MovementIn(
-        seq=movement.device_seq,
-        id=movement.id,
-        kind=movement.kind,  # type: ignore[arg-type]
-        part=movement.part,
-        lot=movement.lot,
-        serial=movement.serial,
-        qty=movement.qty,
-        from_location=movement.from_location,
-        to_location=movement.to_location,
-        job=movement.job,
-        po=movement.po,
-        po_line=movement.po_line,
-        so=movement.so,
-        so_line=movement.so_line,
-        operator=movement.operator,
-        reverses=movement.reverses,
-        reason=movement.reason,
-        happened_at=aware(movement.happened_at),
-        observed_cursor=movement.observed_cursor,
-        lot_expiry=lot.expiry if lot else None,
-        supplier_lot=lot.supplier_lot if lot else None,
-        lot_origin=lot.origin if lot else None,
-        lot_job=lot.assigned_job if lot else None,
-        serial_lot=serial.lot if serial else None,
-    )
-    return pushed.model_dump(mode="json")
+    return movement_in(session, movement).model_dump(mode="json")

@@ -2,10 +2,10 @@
 central store on the `sessions` database, and handhelds, each on a SQLite file of its own,
 recording movements through `scanner.ledger.Ledger` as the floor does.
 
-A handheld turns its own movements into `MovementIn` here (`movement_in`), and `pull` hears
-the other devices' movements the way a pull would tell it, just enough for a second handheld
-to see the stock the first one received. The device side proper is `sync.outbox` and
-`sync.device`; this stays independent of them so these tests pin the store alone.
+Handhelds turn their movements into `MovementIn` with `sync.outbox.movement_in`, and `pull`
+hears the other devices' movements the way a pull would tell it, just enough for a second
+handheld to see the stock the first one received. Applying pulled changes (`sync.device`)
+stays out of it, so these tests pin the store alone.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from scanner.models import (
 from scanner.settings import PULL_CURSOR, put_setting
 from scanner.workspace import sqlite_url
 from sync.central import pull, push
-from sync.central_time import aware
 from sync.enrollment import authenticate, enroll, issue_code
 from sync.models import Change
+from sync.outbox import movement_in
 from sync.protocol import (
     EnrollRequest,
     MovementIn,
@@ -66,39 +66,6 @@ class MovableClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-def movement_in(session: Session, movement: Movement) -> MovementIn:
-    """A device's movement as it pushes it, with what the store needs to create its lot or
-    serial."""
-    lot = session.get(Lot, (movement.part, movement.lot)) if movement.lot else None
-    serial = session.get(Serial, (movement.part, movement.serial)) if movement.serial else None
-    return MovementIn(
-        seq=movement.device_seq,
-        id=movement.id,
-        kind=movement.kind,  # type: ignore[arg-type]
-        part=movement.part,
-        lot=movement.lot,
-        serial=movement.serial,
-        qty=movement.qty,
-        from_location=movement.from_location,
-        to_location=movement.to_location,
-        job=movement.job,
-        po=movement.po,
-        po_line=movement.po_line,
-        so=movement.so,
-        so_line=movement.so_line,
-        operator=movement.operator,
-        reverses=movement.reverses,
-        reason=movement.reason,
-        happened_at=aware(movement.happened_at),
-        observed_cursor=movement.observed_cursor,
-        lot_expiry=lot.expiry if lot else None,
-        supplier_lot=lot.supplier_lot if lot else None,
-        lot_origin=lot.origin if lot else None,
-        lot_job=lot.assigned_job if lot else None,
-        serial_lot=serial.lot if serial else None,
-    )
 
 
 class Central:
