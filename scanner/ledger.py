@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import Integer, Select, Table, bindparam, case, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
@@ -46,6 +46,7 @@ from scanner.rows import find
 from scanner.settings import (
     DEVICE_ID,
     PULL_CURSOR,
+    SEQ_FLOOR,
     ExpiryPolicy,
     cursor_value,
     device_id,
@@ -84,9 +85,10 @@ class Ledger:
     def __init__(self, session: Session, clock: Clock = utc_now) -> None:
         self.session = session
         self.clock = clock
-        settings = settings_of(session, DEVICE_ID, PULL_CURSOR)
+        settings = settings_of(session, DEVICE_ID, PULL_CURSOR, SEQ_FLOOR)
         self.device = settings.get(DEVICE_ID) or device_id(session)
         self.cursor = cursor_value(settings.get(PULL_CURSOR))
+        self.seq_floor = int(settings.get(SEQ_FLOOR) or 0)
 
     # ---- operations ---------------------------------------------------------------------
 
@@ -665,7 +667,9 @@ class Ledger:
         # One INSERT that numbers the movement too, then the same row as a persistent object
         # without another trip: the unit of work's flush of one new object cost more than
         # the INSERT itself.
-        fields["device_seq"] = self.session.execute(_INSERT_MOVEMENT, fields).scalar_one()
+        fields["device_seq"] = self.session.execute(
+            _INSERT_MOVEMENT, {**fields, _FLOOR: self.seq_floor}
+        ).scalar_one()
         movement = Movement(**fields)
         make_transient_to_detached(movement)
         self.session.add(movement)
@@ -679,13 +683,16 @@ assert isinstance(_MOVEMENTS, Table)
 _NO_FIELDS: dict[str, Any] = dict.fromkeys(_MOVEMENTS.columns.keys())
 """Every column of a movement, none given yet: the object made from an INSERT's values must
 hold them all, or reading one it lacks would query the database."""
+_FLOOR = "seq_floor"
+_LAST_SEQ = func.coalesce(func.max(_MOVEMENTS.c.device_seq), 0)
+_FLOOR_SEQ = bindparam(_FLOOR, type_=Integer)
 _INSERT_MOVEMENT = (
     insert(_MOVEMENTS)
     .from_select(
         list(_MOVEMENTS.columns),
         select(
             *(
-                func.coalesce(func.max(_MOVEMENTS.c.device_seq), 0) + 1
+                case((_LAST_SEQ < _FLOOR_SEQ, _FLOOR_SEQ), else_=_LAST_SEQ) + 1
                 if column.name == "device_seq"
                 else bindparam(column.name, type_=column.type)
                 for column in _MOVEMENTS.columns
@@ -696,8 +703,9 @@ _INSERT_MOVEMENT = (
     )
     .returning(_MOVEMENTS.c.device_seq)
 )
-"""A movement numbered in its own INSERT: the next of this device's sequence numbers, so
-numbering takes no round trip of its own."""
+"""A movement numbered in its own INSERT: the next of this device's sequence numbers (after
+the floor enrollment set, `scanner.settings.SEQ_FLOOR`), so numbering takes no round trip of
+its own."""
 _LOCATION = select(Location.__table__.c.code).where(Location.__table__.c.code == bindparam("code"))
 _OPERATOR = select(Operator.__table__.c.badge).where(
     Operator.__table__.c.badge == bindparam("code")

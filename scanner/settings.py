@@ -84,6 +84,23 @@ def cursor_value(value: str | None) -> int | None:
     return int(value) if value is not None else None
 
 
+SEQ_FLOOR = "sync.seq_floor"
+"""The last number the central store has from this device id, as enrollment told it: a
+replacement handheld enrolled under a broken one's name numbers its movements after the old
+one's, even those the store held (which never reach this ledger)."""
+
+
+def seq_floor(session: Session) -> int:
+    return int(get_setting(session, SEQ_FLOOR) or 0)
+
+
+def put_seq_floor(session: Session, last: int) -> None:
+    """This device numbers its next movement after `last`, or after the last in its ledger
+    when that is higher. Exactly the store's number, never more: a number skipped would be
+    a gap the store waits on."""
+    put_setting(session, SEQ_FLOOR, str(last))
+
+
 def expiry_policy(session: Session) -> ExpiryPolicy:
     return ExpiryPolicy(get_setting(session, "expiry_policy") or ExpiryPolicy.WARN)
 

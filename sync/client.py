@@ -34,7 +34,13 @@ from scanner.db import reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import Clock, utc_now
 from scanner.models import Movement, SyncState
-from scanner.settings import PULL_CURSOR, get_setting, pull_cursor, put_setting
+from scanner.settings import (
+    PULL_CURSOR,
+    get_setting,
+    pull_cursor,
+    put_seq_floor,
+    put_setting,
+)
 from sync.credentials import (
     DEVICE_SETTING,
     URL_SETTING,
@@ -348,6 +354,7 @@ def enroll_handheld(
                 put_setting(session, PULL_CURSOR, "0")  # another store's numbers mean nothing
             put_setting(session, URL_SETTING, address)
             put_setting(session, DEVICE_SETTING, answer.device_id)
+            put_seq_floor(session, answer.last_applied_seq)
             put_setting(session, LAST_ERROR, "")
             put_setting(session, ONLINE, "")  # no sync tried under this enrollment yet
             put_setting(session, LAST_ATTEMPT_AT, clock().isoformat())

@@ -122,6 +122,7 @@ def enroll(session: Session, request: EnrollRequest, clock: Clock = utc_now) -> 
         device_token=token,
         role="supervisor" if device.role == DeviceRole.SUPERVISOR else "handheld",
         server_time=now,
+        last_applied_seq=device.last_applied_seq,
     )
 
 

@@ -156,6 +156,9 @@ class EnrollResponse(Strict):
     device_token: str
     role: Literal["handheld", "supervisor"]
     server_time: datetime
+    # The last number the store has from this device id: a replacement handheld numbers its
+    # movements after it, so it never reuses one the old handheld spent.
+    last_applied_seq: int = 0
 
 
 class ErrorBody(Strict):

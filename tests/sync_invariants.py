@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.caches import stock_key
 from scanner.models import NOT_EFFECTIVE, Balance, Movement, Part, Serial, SyncState
 from scanner.replay import cache_differences
-from scanner.settings import device_id, pull_cursor
+from scanner.settings import device_id, pull_cursor, seq_floor
 from sync.models import (
     Change,
     Device,
@@ -102,7 +102,7 @@ def violations(central: sessionmaker[Session], handhelds: Sequence[HasDatabase])
             device = device_id(session)
             own = list(session.scalars(select(Movement).where(Movement.device_id == device)))
             problems += [f"I4 {device}: {p}" for p in cache_differences(session)]
-            problems += _mirrors(device, own, store)
+            problems += _mirrors(device, own, store, seq_floor(session))
             problems += _converged(device, session, store, store_facts)
     return problems
 
@@ -246,18 +246,26 @@ def _exception_key(store: Store, exception: SyncException) -> StockKey:
     return (exception.part or "", lot, serial, exception.location or "")
 
 
-def _mirrors(device: str, own: list[Movement], store: Store) -> list[str]:
-    """I1, I6 and I7 for one device's own movements."""
+def _mirrors(device: str, own: list[Movement], store: Store, floor: int) -> list[str]:
+    """I1, I6 and I7 for one device's own movements. A handheld enrolled in place of a
+    broken one takes over its numbers up to `floor`: of those, the ones the store held or
+    voided never reach its ledger (nothing on the floor changed)."""
     problems = []
     sent = {s for d, s in store.entries if d == device}
     sent |= {s for d, s in store.rejected if d == device}
     recorded = {m.device_seq for m in own}
+    taken_over = {
+        s
+        for s in sent - recorded
+        if s <= floor
+        and ((device, s) in store.rejected or store.entries[(device, s)].status not in COUNTING)
+    }
     problems += [f"I1 {device}#{s} never reached the store" for s in sorted(recorded - sent)]
     problems += [
         f"I1 the store has {device}#{s}, which the device never recorded"
-        for s in sorted(sent - recorded)
+        for s in sorted(sent - recorded - taken_over)
     ]
-    highest = max(recorded, default=0)
+    highest = max(recorded | {floor})
     if store.applied_up_to.get(device, 0) != highest:
         problems.append(
             f"I7 {device}: the store applied up to #{store.applied_up_to.get(device, 0)},"
