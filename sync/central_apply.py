@@ -16,6 +16,7 @@ few per movement.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -347,11 +348,7 @@ class CentralLedger:
         by: str,
     ) -> Movement | None:
         """A supervisor's count: records the adjustment that makes the balance `qty`, in the
-        central ledger under the store's own device id. None when it already is.
-
-        It goes through the handheld's `Ledger`, which writes as it goes, so what this
-        operation has pending is written first and what was read of the ledger is read
-        again after."""
+        central ledger under the store's own device id. None when it already is."""
         self._write_pending()
         item = self.session.get(Part, part)
         if item is None:
@@ -360,21 +357,98 @@ class CentralLedger:
         delta = qty - self.rows.balance((item.number, lot_key, serial_key, location))
         if delta == 0:
             return None
-        lot_new = lot_key != "" and self.session.get(Lot, (item.number, lot_key)) is None
-        serial_new = (
-            serial_key != "" and self.session.get(Serial, (item.number, serial_key)) is None
-        )
-        operator = by if self.session.get(Operator, by) is not None else None
-        try:
-            movement = Ledger(self.session, self.clock).adjust(
+        return self._own_movement(
+            item,
+            lot_key,
+            serial_key,
+            lambda ledger: ledger.adjust(
                 item.number,
                 delta,
                 location,
                 lot=lot_key or None,
                 serial=serial_key or None,
                 reason=reason,
-                operator=operator,
+                operator=self._operator(by),
+            ),
+        )
+
+    def place_serial(self, movement: MovementIn, *, by: str, because: str) -> str | None:
+        """Before a supervisor applies a held movement of a serial as recorded: makes the
+        store's record of the serial fit the scan, or refuses, so that one unit is never in
+        stock at two places. A serial taken from a place while the store has it at another
+        was really at the scan's place: the store moves it there first, under its own
+        device id (`because` is the move's reason), and says so in the words it returns
+        (None when nothing had to move). A unit cannot arrive while the store has it in
+        stock: that is SyncError 409, and the supervisor voids the movement instead."""
+        item = self.rows.get(Part, movement.part)
+        if movement.serial is None or item is None or item.tracking != Tracking.SERIAL:
+            return None
+        record = self.rows.serial(item.number, movement.serial)
+        what = describe(item.number, serial=movement.serial)
+        here = (
+            record.location
+            if record is not None and record.status == SerialStatus.IN_STOCK
+            else None
+        )
+        source = movement.from_location
+        if source is None:
+            if here is None or movement.to_location is None:
+                return None
+            raise SyncError(
+                409,
+                "not_allowed",
+                fit(
+                    f"{what[:1].upper()}{what[1:]} is already in stock at {here}: one unit"
+                    " cannot arrive twice. Void this movement; if the unit is really at"
+                    f" {movement.to_location}, move it there on a handheld"
+                ),
             )
+        if here == source:
+            return None
+        if here is None:
+            # Shipped, used or never arrived: applied as recorded, its source goes below
+            # zero and is flagged, as a second scan of one unit should be.
+            return None
+        self._write_pending()
+        moved = self._own_movement(
+            item,
+            "",
+            movement.serial,
+            lambda ledger: ledger.move(
+                item.number,
+                1,
+                source,
+                from_location=here,
+                serial=movement.serial,
+                operator=self._operator(by),
+            ),
+            reason=because,
+        )
+        return (
+            f"the store first moved {what} from {moved.from_location} to {source}, where the"
+            " scan found it"
+        )
+
+    def _own_movement(
+        self,
+        item: Part,
+        lot_key: str,
+        serial_key: str,
+        record: Callable[[Ledger], Movement],
+        *,
+        reason: str | None = None,
+    ) -> Movement:
+        """A movement of the store's own (a count, a re-sourced serial), recorded by
+        `record` through the handheld's `Ledger`, which writes as it goes: what this
+        operation has pending must be written first, and what was read of the ledger is
+        read again after. Devices learn of the lot or serial it brings into being, then of
+        the movement."""
+        lot_new = lot_key != "" and self.session.get(Lot, (item.number, lot_key)) is None
+        serial_new = (
+            serial_key != "" and self.session.get(Serial, (item.number, serial_key)) is None
+        )
+        try:
+            movement = record(Ledger(self.session, self.clock))
         except NotFound as error:
             raise SyncError(404, "not_found", str(error)) from None
         except LotscanError as error:
@@ -384,10 +458,12 @@ class CentralLedger:
         if lot_new:
             self.log.emit_row(self.session.get_one(Lot, (item.number, lot_key)))
         if serial_new:
-            # As it was before the count, like every serial a movement brings into being.
-            record = self.session.get_one(Serial, (item.number, serial_key))
-            data = {**reference_data(record), "status": SerialStatus.GONE.value, "location": None}
-            self.log.emit_row(record, data)
+            # As it was before the movement, like every serial a movement brings into being.
+            made = self.session.get_one(Serial, (item.number, serial_key))
+            data = {**reference_data(made), "status": SerialStatus.GONE.value, "location": None}
+            self.log.emit_row(made, data)
+        if reason is not None:
+            movement.reason = fit(reason, 200)
         movement.server_seq = self.log.number()
         movement.sync_state = Outcome.APPLIED.value
         movement.recorded_at = self.now
@@ -401,9 +477,14 @@ class CentralLedger:
         )
         self.log.add_text(movement.server_seq, "movement", str(movement.id), text)
         if movement.to_location is not None:
-            self._settle_key((item.number, lot_key, serial_key, movement.to_location))
+            lot, serial = stock_key(item, movement.lot, movement.serial)
+            self._settle_key((item.number, lot, serial, movement.to_location))
         self.session.flush()
         return movement
+
+    def _operator(self, by: str) -> str | None:
+        """The supervisor as the store's own movements name them: a badge the store knows."""
+        return by if self.session.get(Operator, by) is not None else None
 
     # ---- exceptions ---------------------------------------------------------------------
 

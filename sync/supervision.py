@@ -2,7 +2,9 @@
 device's sync state, the open exceptions, and the four ways to resolve one.
 
 - apply: a held movement is applied now (an unknown reference must be known by then; a
-  serial conflict is applied as recorded: the supervisor decided the scan is true);
+  serial conflict is applied as recorded: the supervisor decided the scan is true, so a
+  serial the store has at another place is moved to the scan's first, and one that cannot
+  be there, shipped or already in stock, is refused);
 - void: a held movement will never count, and its handheld withdraws it;
 - adjust: a count: the store records the adjustment that makes the balance what was counted;
 - dismiss: a flag is closed with a reason; nothing else changes.
@@ -140,7 +142,13 @@ def resolve(
                 # What it names was imported but maybe not published yet: devices must
                 # have it before the movement that names it.
                 publish_rows(ledger.log)
-            _close_entry(ledger, entry, "Applied as recorded", by)
+            placed = ledger.place_serial(
+                movement,
+                by=by,
+                because=f"Re-sourced for sync exception {exception.id}, applied by {by}",
+            )
+            words = "Applied as recorded" + (f"; {placed}" if placed else "")
+            _close_entry(ledger, entry, words, by)
             ledger.apply_held(entry, movement)
             ledger.recheck_held()
         else:

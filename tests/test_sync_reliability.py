@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
-from scanner.models import Balance, Movement, Operator, Part
+from scanner.models import Balance, Movement, Operator, Part, Serial, SerialStatus
 from scanner.settings import PULL_CURSOR, put_setting
 from scanner.workspace import sqlite_url
 from sync import central_apply
@@ -506,14 +506,6 @@ def test_a_revoked_handheld_keeps_its_queue_and_syncs_it_once_after_reenrolling(
     converged(site)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known bug, issue 6: a replacement handheld numbers from its own ledger, and "
-        "reuses the number of the old device's last held movement; enrollment should hand "
-        "over the store's last applied number as a numbering floor"
-    ),
-)
 def test_a_replacement_handheld_enrolled_under_the_old_name_loses_no_scan(site: Site) -> None:
     """A handheld breaks; the supervisor enrolls its replacement under the same name, so it
     keeps the device id. The store holds the old one's numbers, the last of them held; the
@@ -741,48 +733,32 @@ def test_a_part_only_the_handheld_knows_is_held_until_the_store_imports_it(site:
     assert device_qty(line, "GASKET", "A-02") == 1
 
 
-def apply_or_void(site: Site, exception_id: int) -> str:
-    """The supervisor tries to apply a held movement; a store that will not apply it (the
-    result would be impossible) says so, and the supervisor voids it instead."""
-    try:
-        site.resolve(exception_id, "apply", reason="the scan is true")
-    except SyncError:
-        site.resolve(exception_id, "void", reason="the store would not apply it")
-        return "void"
-    return "apply"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known bug, issue 6: a supervisor applying a held duplicate receipt of a serial "
-        "puts it in stock in two places; resolve(apply) should refuse while the serial is "
-        "in stock elsewhere"
-    ),
-)
-def test_applying_a_duplicate_receipt_never_puts_one_serial_in_two_places(site: Site) -> None:
+def test_a_duplicate_receipt_of_a_serial_cannot_be_applied_while_the_first_is_in_stock(
+    site: Site,
+) -> None:
     dock, line = site.enroll("dock"), site.enroll("line")
     offline(dock, line)
     dock.record(lambda ledger: ledger.receive("PUMP", 1, "A-02", serial="P-4"))
     line.record(lambda ledger: ledger.receive("PUMP", 1, "A-01", serial="P-4"))
     online(dock, line)
+    held = open_exception(site, ExceptionCode.SERIAL_DUPLICATE_RECEIPT)
 
-    apply_or_void(site, open_exception(site, ExceptionCode.SERIAL_DUPLICATE_RECEIPT))
+    with pytest.raises(SyncError, match="already in stock at A-02: one unit cannot arrive twice"):
+        site.resolve(held, "apply", reason="the scan is true")
 
+    assert site.exceptions(status="open")[0].id == held  # the refusal changed nothing
+    site.resolve(held, "void", reason="a duplicate label")
     converged(site)
+    assert states(line) == {1: "voided"}
+    assert store_qty(site, "PUMP", "A-02", serial="P-4") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known bug, issue 6: applying a held shipment of a serial the store has at "
-        "another location leaves the serial cache at odds with the ledger; apply should "
-        "refuse or re-source"
-    ),
-)
-def test_applying_a_shipment_of_a_serial_the_store_has_elsewhere_stays_consistent(
+def test_applying_a_shipment_of_a_serial_the_store_has_elsewhere_moves_it_to_the_scan_first(
     site: Site,
 ) -> None:
+    """The line handheld, offline, ships P-5 from A-02 while the dock handheld's move of it
+    to A-01 is already at the store. The supervisor decides the shipment is true: the unit
+    was at A-02, so the store moves it there under its own id, then the shipment counts."""
     dock, line = site.enroll("dock"), site.enroll("line")
     dock.record(lambda ledger: ledger.receive("PUMP", 1, "A-02", serial="P-5"))
     online(dock, line)
@@ -791,10 +767,21 @@ def test_applying_a_shipment_of_a_serial_the_store_has_elsewhere_stays_consisten
     dock.sync()
     line.record(lambda ledger: ledger.ship("SO-1", "PUMP", 1, line=1, serial="P-5"))
     online(line)
+    held = open_exception(site, ExceptionCode.SERIAL_CONFLICT)
 
-    apply_or_void(site, open_exception(site, ExceptionCode.SERIAL_CONFLICT))
+    resolved = site.resolve(held, "apply", reason="the scan is true")
 
+    assert resolved["resolution"] == (
+        "Applied as recorded; the store first moved serial P-5 of PUMP from A-01 to A-02,"
+        " where the scan found it"
+    )
     converged(site)
+    assert states(line) == {1: "applied"}
+    for handheld in (dock, line):
+        with unit_of_work(handheld.sessions) as session:
+            assert session.get_one(Serial, ("PUMP", "P-5")).status == SerialStatus.SHIPPED
+    assert store_qty(site, "PUMP", "A-01", serial="P-5") == 0
+    assert store_qty(site, "PUMP", "A-02", serial="P-5") == 0
 
 
 # ---- two handhelds pushing at the same moment --------------------------------------------------
