@@ -15,10 +15,8 @@ few per movement.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
@@ -73,7 +71,7 @@ from sync.models import (
     SyncException,
     SyncRejection,
 )
-from sync.protocol import LOT_HINTS, MovementIn, canonical
+from sync.protocol import MovementIn, canonical, movement_hash, movement_payload
 
 StockKey = tuple[str, str, str, str]
 Entry = SyncEntry | NewEntry
@@ -90,26 +88,8 @@ _ORIGIN_BY_KIND = {
 }
 
 
-_NULL_HINTS = tuple(f',"{hint}":null' for hint in sorted(LOT_HINTS))
-
-
 def entry_codes(entry: Entry) -> list[str]:
     return entry.codes.split(",") if entry.codes else []
-
-
-def fact_hash(fields: dict[str, Any], payload: str) -> str:
-    """`sync.protocol.movement_hash` of a movement already dumped (`fields`, JSON mode) and
-    written (`payload`, its canonical text): the hash of what it says without its lot hints.
-    Most movements carry none, and then the text without them is the payload with their
-    null entries cut out (no key is first, and no string value holds `,"`), which is
-    cheaper than encoding the movement again."""
-    if all(fields[hint] is None for hint in LOT_HINTS):
-        fact = payload
-        for empty in _NULL_HINTS:
-            fact = fact.replace(empty, "", 1)
-    else:
-        fact = canonical({key: value for key, value in fields.items() if key not in LOT_HINTS})
-    return hashlib.sha256(fact.encode()).hexdigest()
 
 
 class CentralLedger:
@@ -188,14 +168,13 @@ class CentralLedger:
     def accept(self, device_id: str, movement: MovementIn) -> Entry:
         """Records a pushed movement (the next of its device's numbers): applied, flagged or
         held. Returns its entry, which carries the outcome."""
-        fields = movement.model_dump(mode="json")
-        payload = canonical(fields)
+        payload = movement_payload(movement)
         entry = NewEntry(
             device_id=device_id,
             device_seq=movement.seq,
             movement_id=movement.id,
             payload=payload,
-            payload_hash=fact_hash(fields, payload),
+            payload_hash=movement_hash(movement, payload),
             received_at=self.now,
         )
         self.pending.entries[(device_id, movement.seq)] = entry
@@ -225,7 +204,7 @@ class CentralLedger:
         """Keeps a movement the store refuses as sent, with an alert for a supervisor;
         returns the reason. The same thing sent again alerts nobody twice: it gets the
         first reason back."""
-        payload = canonical(movement.model_dump(mode="json"))
+        payload = movement_payload(movement)
         for earlier in self.pending.rejections:
             if (earlier.device_id, earlier.device_seq, earlier.payload) == (
                 device_id,

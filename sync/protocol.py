@@ -60,33 +60,37 @@ class Strict(BaseModel):
 
 
 class MovementIn(Strict):
-    """One movement as a device pushes it."""
+    """One movement as a device pushes it.
 
-    seq: Seq
-    id: uuid.UUID
-    kind: Kind
-    part: Code
-    lot: Number | None = None
-    serial: Number | None = None
-    qty: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
+    The fields are in alphabetical order, so pydantic writes a movement's JSON with its keys
+    sorted, as `canonical` does (see `movement_payload`). The `LOT_HINTS` (`lot_expiry`,
+    `lot_job`, `lot_origin`, `serial_lot`, `supplier_lot`) carry what the store needs to
+    create a lot or serial the movement brings into being."""
+
     from_location: Code | None = None
-    to_location: Code | None = None
+    happened_at: datetime
+    id: uuid.UUID
     job: Code | None = None
+    kind: Kind
+    lot: Number | None = None
+    lot_expiry: date | None = None
+    lot_job: Code | None = None
+    lot_origin: Annotated[str, Field(max_length=10)] | None = None
+    observed_cursor: Cursor | None = None
+    operator: Code | None = None
+    part: Code
     po: Code | None = None
     po_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    qty: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
+    reason: Words | None = None
+    reverses: uuid.UUID | None = None
+    seq: Seq
+    serial: Number | None = None
+    serial_lot: Number | None = None
     so: Code | None = None
     so_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    operator: Code | None = None
-    reverses: uuid.UUID | None = None
-    reason: Words | None = None
-    happened_at: datetime
-    observed_cursor: Cursor | None = None
-    # What the store needs to create a lot or serial this movement brings into being.
-    lot_expiry: date | None = None
     supplier_lot: Code | None = None
-    lot_origin: Annotated[str, Field(max_length=10)] | None = None
-    lot_job: Code | None = None
-    serial_lot: Number | None = None
+    to_location: Code | None = None
 
 
 class PushRequest(Strict):
@@ -177,10 +181,33 @@ def canonical(data: dict[str, Any]) -> str:
 LOT_HINTS = frozenset({"lot_expiry", "supplier_lot", "lot_origin", "lot_job", "serial_lot"})
 
 
-def movement_hash(movement: MovementIn) -> str:
-    """The payload hash that tells a retry (same hash) from a reused number (different)."""
-    fact = movement.model_dump(mode="json", exclude=set(LOT_HINTS))
-    return hashlib.sha256(canonical(fact).encode()).hexdigest()
+_NULL_HINTS = tuple(f',"{hint}":null' for hint in sorted(LOT_HINTS))
+
+
+def movement_payload(movement: MovementIn) -> str:
+    """`canonical(movement.model_dump(mode="json"))`, the text a store keeps of a pushed
+    movement, written by pydantic in one call, three times quicker (a push writes five
+    hundred): the fields are declared in sorted order, and pydantic escapes text as
+    `json.dumps` does but for DEL and what is not ASCII, which take the long way."""
+    text = movement.model_dump_json()
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return canonical(movement.model_dump(mode="json"))
+
+
+def movement_hash(movement: MovementIn, payload: str | None = None) -> str:
+    """The payload hash that tells a retry (same hash) from a reused number (different):
+    of what the movement says but its lot hints. `payload` is its `movement_payload`, when
+    the caller has it. Most movements carry no hints, and then the text without them is the
+    payload with their null entries cut out (no hint's key comes first, and a `,"` never
+    occurs inside a JSON string), which is cheaper than writing the movement again."""
+    if all(getattr(movement, hint) is None for hint in LOT_HINTS):
+        fact = payload if payload is not None else movement_payload(movement)
+        for empty in _NULL_HINTS:
+            fact = fact.replace(empty, "", 1)
+    else:
+        fact = canonical(movement.model_dump(mode="json", exclude=set(LOT_HINTS)))
+    return hashlib.sha256(fact.encode()).hexdigest()
 
 
 # ---- reference rows as change data ------------------------------------------------------
