@@ -172,11 +172,16 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
     ) -> None:
         self._note(f"{ACTIONS[action].label}: asking the store...")
         self.lotscan.busy.started("supervisor")
-        self._resolve(int(row["id"]), action, qty, reason)
+        self._resolve(int(row["id"]), action, qty, reason, self.lotscan.view.operator)
 
     @work(thread=True, group="supervisor-resolve", exit_on_error=False)
     def _resolve(
-        self, exception_id: int, action: str, qty: Decimal | None, reason: str | None
+        self,
+        exception_id: int,
+        action: str,
+        qty: Decimal | None,
+        reason: str | None,
+        operator: str | None,
     ) -> None:
         try:
             with self.lotscan.sync_link.supervisor() as client:
@@ -185,6 +190,7 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
                     action,
                     qty=format_quantity(qty) if qty is not None else None,
                     reason=reason or None,
+                    operator=operator,
                 )
         except (LotscanError, DBAPIError) as error:
             self.post_message(Resolved(None, f"Not resolved: {error}"))

@@ -324,10 +324,11 @@ class CentralLedger:
         qty: Decimal,
         *,
         reason: str,
-        by: str,
+        operator: str | None = None,
     ) -> Movement | None:
         """A supervisor's count: records the adjustment that makes the balance `qty`, in the
-        central ledger under the store's own device id. None when it already is."""
+        central ledger under the store's own device id, by `operator` (a badge the store
+        knows) when given. None when it already is."""
         self._write_pending()
         item = self.session.get(Part, part)
         if item is None:
@@ -347,18 +348,20 @@ class CentralLedger:
                 lot=lot_key or None,
                 serial=serial_key or None,
                 reason=reason,
-                operator=self._operator(by),
+                operator=operator,
             ),
         )
 
-    def place_serial(self, movement: MovementIn, *, by: str, because: str) -> str | None:
+    def place_serial(
+        self, movement: MovementIn, *, because: str, operator: str | None = None
+    ) -> str | None:
         """Before a supervisor applies a held movement of a serial as recorded: makes the
         store's record of the serial fit the scan, or refuses, so that one unit is never in
         stock at two places. A serial taken from a place while the store has it at another
         was really at the scan's place: the store moves it there first, under its own
-        device id (`because` is the move's reason), and says so in the words it returns
-        (None when nothing had to move). A unit cannot arrive while the store has it in
-        stock: that is SyncError 409, and the supervisor voids the movement instead."""
+        device id, by `operator` (`because` is the move's reason), and says so in the words
+        it returns (None when nothing had to move). A unit cannot arrive while the store
+        has it in stock: that is SyncError 409, and the supervisor voids it instead."""
         item = self.rows.get(Part, movement.part)
         if movement.serial is None or item is None or item.tracking != Tracking.SERIAL:
             return None
@@ -399,7 +402,7 @@ class CentralLedger:
                 source,
                 from_location=here,
                 serial=movement.serial,
-                operator=self._operator(by),
+                operator=operator,
             ),
             reason=because,
         )
@@ -460,10 +463,6 @@ class CentralLedger:
             self._settle_key((item.number, lot, serial, movement.to_location))
         self.session.flush()
         return movement
-
-    def _operator(self, by: str) -> str | None:
-        """The supervisor as the store's own movements name them: a badge the store knows."""
-        return by if self.session.get(Operator, by) is not None else None
 
     # ---- exceptions ---------------------------------------------------------------------
 

@@ -294,11 +294,19 @@ class SupervisorClient(_ServiceClient):
         qty: Decimal | str | None = None,
         location: str | None = None,
         reason: str | None = None,
+        operator: str | None = None,
     ) -> dict[str, Any]:
         """Resolves exception `exception_id` (the store's actions: apply or void a held
-        movement, adjust the count with `qty` at `location`...)."""
+        movement, adjust the count with `qty` at `location`...), decided by the supervisor
+        with badge `operator`."""
         amount = str(qty) if qty is not None else None
-        body = {"action": action, "qty": amount, "location": location, "reason": reason}
+        body = {
+            "action": action,
+            "qty": amount,
+            "location": location,
+            "reason": reason,
+            "operator": operator,
+        }
         return dict(
             self._call(
                 "POST",

@@ -89,6 +89,8 @@ class Resolution(Strict):
     qty: Annotated[Decimal, Field(max_digits=15, decimal_places=3)] | None = None
     location: Code | None = None
     reason: Words | None = None
+    # The badge of the supervisor signed in on the handheld, named as the one who decided.
+    operator: Code | None = None
 
 
 class Health(Strict):
@@ -283,6 +285,7 @@ def _supervisor_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRout
                 exception_id,
                 body.action,
                 by=by.name,
+                operator=body.operator,
                 qty=body.qty,
                 location=body.location,
                 reason=body.reason,

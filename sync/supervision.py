@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanner.ledger import Clock, utc_now
+from scanner.models import Operator, Role
 from scanner.quantity import format_quantity
 from sync.central_apply import SHORTFALLS, CentralLedger
 from sync.central_log import publish_rows
@@ -100,16 +101,22 @@ def resolve(
     action: str,
     *,
     by: str,
+    operator: str | None = None,
     qty: Decimal | None = None,
     location: str | None = None,
     reason: str | None = None,
     clock: Clock = utc_now,
 ) -> dict[str, Any]:
     """Resolves an open exception with one of `ACTIONS`; returns it as `exception_rows`
-    shows it. Raises SyncError 404 for an unknown exception, 409 when it is not open or the
-    action does not fit it, 422 for a missing quantity or reason."""
+    shows it. `by` is the supervisor's device; `operator`, the badge of the supervisor
+    signed in on it, who is then named as the one who decided, and on the movements the
+    store records for the decision. Raises SyncError 404 for an unknown exception, 409 when
+    it is not open or the action does not fit it, 422 for a missing quantity or reason or an
+    unknown badge, 403 for a badge that is not a supervisor's."""
     if action not in ACTIONS:
         raise SyncError(422, "bad_request", f"{action!r} is not one of {', '.join(ACTIONS)}")
+    if operator is not None:
+        by = f"{_supervisor_named(session, operator)} on {by}"
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     exception = session.get(SyncException, exception_id, with_for_update=True)
@@ -144,8 +151,8 @@ def resolve(
                 publish_rows(ledger.log)
             placed = ledger.place_serial(
                 movement,
-                by=by,
                 because=f"Re-sourced for sync exception {exception.id}, applied by {by}",
+                operator=operator,
             )
             words = "Applied as recorded" + (f"; {placed}" if placed else "")
             _close_entry(ledger, entry, words, by)
@@ -162,7 +169,15 @@ def resolve(
             f"Exception {exception_id} is about a held movement: apply it or void it",
         )
     elif action == "adjust":
-        _count(ledger, exception, by=by, qty=qty, location=location, reason=reason)
+        _count(
+            ledger,
+            exception,
+            by=by,
+            operator=operator,
+            qty=qty,
+            location=location,
+            reason=reason,
+        )
     else:
         if not (reason and reason.strip()):
             raise SyncError(422, "bad_request", "Say why the exception is dismissed")
@@ -178,6 +193,7 @@ def _count(
     exception: SyncException,
     *,
     by: str,
+    operator: str | None,
     qty: Decimal | None,
     location: str | None,
     reason: str | None,
@@ -202,7 +218,7 @@ def _count(
         place,
         qty,
         reason=fit(reason or f"Count for sync exception {exception.id}", 200),
-        by=by,
+        operator=operator,
     )
     if adjustment is not None:
         sign = "+" if adjustment.to_location else "-"
@@ -219,6 +235,20 @@ def _count(
         entry = ledger.session.get(SyncEntry, (exception.device_id, exception.device_seq))
         if entry is not None:
             ledger.settle_entry(entry, f"Settled by a count: {exception.resolution}")
+
+
+def _supervisor_named(session: Session, badge: str) -> str:
+    """The name of the supervisor with this badge; SyncError when it is not one."""
+    person = session.get(Operator, badge)
+    if person is None:
+        raise SyncError(422, "bad_request", f"The store knows no operator with badge {badge}")
+    if person.role != Role.SUPERVISOR:
+        raise SyncError(
+            403,
+            "not_supervisor",
+            f"{person.name} ({badge}) is not a supervisor: only a supervisor resolves exceptions",
+        )
+    return person.name
 
 
 def _close_entry(ledger: CentralLedger, entry: SyncEntry, words: str, by: str) -> None:

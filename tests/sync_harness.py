@@ -575,10 +575,17 @@ class Site:
             return list(session.scalars(query))
 
     def resolve(self, exception_id: int, action: str, **details: Any) -> dict[str, Any]:
-        """A supervisor's decision on an exception, as the service's endpoint makes it."""
+        """A supervisor's decision on an exception, as the service's endpoint makes it: Sam
+        Okafor (B9001) signed in on the office's supervisor handheld."""
         with unit_of_work(self.central) as session:
             return resolve(
-                session, exception_id, action, by="Sam Okafor", clock=self.clock, **details
+                session,
+                exception_id,
+                action,
+                by="office",
+                operator="B9001",
+                clock=self.clock,
+                **details,
             )
 
     def store(self) -> Session:

@@ -696,6 +696,45 @@ def test_a_held_movement_can_be_voided(
     assert consistent(central) == []
 
 
+@pytest.mark.parametrize(
+    ("badge", "status", "words"),
+    [
+        ("B1001", 403, "Ana Ruiz \\(B1001\\) is not a supervisor"),
+        ("B7777", 422, "The store knows no operator with badge B7777"),
+    ],
+    ids=["floor-operator", "unknown-badge"],
+)
+def test_only_a_supervisor_signed_in_may_decide(
+    central: Central, handheld: Make, badge: str, status: int, words: str
+) -> None:
+    dock, yard = handheld("Dock 1"), handheld("Yard")
+    dock.do(_found_pump)
+    dock.sync(central)
+    yard.pull(central)
+    dock.do(_ship_pump)
+    yard.do(_ship_pump)
+    dock.sync(central)
+    yard.sync(central)
+    [exception] = open_exceptions(central)
+    exception_id = int(str(exception["id"]))
+
+    with pytest.raises(SyncError, match=words) as refused:
+        central.run(
+            lambda s: resolve(s, exception_id, "void", by="office", operator=badge, reason="x")
+        )
+
+    assert refused.value.status == status
+    [still] = open_exceptions(central)
+    assert still["status"] == "open"
+    resolved = central.run(
+        lambda s: resolve(s, exception_id, "void", by="office", operator="B9001", reason="x")
+    )
+    assert (resolved["resolved_by"], resolved["resolution"]) == (
+        "Sam Okafor on office",
+        "Voided by Sam Okafor on office: x",
+    )
+
+
 def test_a_count_settles_a_negative_balance(
     central: Central, handheld: Make, moving: MovableClock
 ) -> None:
@@ -711,7 +750,9 @@ def test_a_count_settles_a_negative_balance(
     assert voiding.value.status == 409
 
     resolved = central.run(
-        lambda s: resolve(s, flag_id, "adjust", by="B9001", qty=Decimal(0), clock=moving)
+        lambda s: resolve(
+            s, flag_id, "adjust", by="office", operator="B9001", qty=Decimal(0), clock=moving
+        )
     )
 
     assert resolved["status"] == "resolved"

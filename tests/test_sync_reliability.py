@@ -775,6 +775,13 @@ def test_applying_a_shipment_of_a_serial_the_store_has_elsewhere_moves_it_to_the
         "Applied as recorded; the store first moved serial P-5 of PUMP from A-01 to A-02,"
         " where the scan found it"
     )
+    assert resolved["resolved_by"] == "Sam Okafor on office"
+    with site.store() as session:
+        store_move = session.scalars(
+            select(Movement).where(Movement.kind == "move", Movement.operator == "B9001")
+        ).one()
+    assert (store_move.from_location, store_move.to_location) == ("A-01", "A-02")
+    assert store_move.reason == ("Re-sourced for sync exception 1, applied by Sam Okafor on office")
     converged(site)
     assert states(line) == {1: "applied"}
     for handheld in (dock, line):

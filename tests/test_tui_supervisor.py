@@ -158,7 +158,7 @@ def test_apply_resolves_the_held_movement_and_the_panel_reads_the_store_again(
         assert app.view.workflow is None  # F2 resolved; it did not start RECEIVE
 
     run(supervisor_app(plant, tmp_path, store), scenario)
-    assert store.resolved == [(7, {"action": "apply"})]
+    assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
 
 
 def test_a_count_is_typed_in_the_scan_field_and_a_bad_one_asked_again(
@@ -181,7 +181,7 @@ def test_a_count_is_typed_in_the_scan_field_and_a_bad_one_asked_again(
         assert shown(app, "#prompt") == app.view.prompt
 
     run(supervisor_app(plant, tmp_path, store), scenario)
-    assert store.resolved == [(8, {"action": "adjust", "qty": "6"})]
+    assert store.resolved == [(8, {"action": "adjust", "qty": "6", "operator": "B9001"})]
 
 
 def test_dismiss_asks_why_and_esc_drops_the_question_first(
@@ -201,7 +201,14 @@ def test_dismiss_asks_why_and_esc_drops_the_question_first(
 
     run(supervisor_app(plant, tmp_path, store), scenario)
     assert store.resolved == [
-        (8, {"action": "dismiss", "reason": "Recounted: the drum was on the wrong shelf"})
+        (
+            8,
+            {
+                "action": "dismiss",
+                "reason": "Recounted: the drum was on the wrong shelf",
+                "operator": "B9001",
+            },
+        )
     ]
 
 
