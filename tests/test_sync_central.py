@@ -659,9 +659,9 @@ def test_a_serial_received_twice_is_applied_as_recorded_when_a_supervisor_says_s
     assert consistent(central) == []
 
 
-def test_a_held_movement_can_be_voided(
-    central: Central, handheld: Make, moving: MovableClock
-) -> None:
+def _a_pump_shipped_twice(central: Central, handheld: Make) -> tuple[Handheld, int]:
+    """Two handhelds ship the same pump: the yard's shipment is held. The yard and the id
+    of the exception about it."""
     dock, yard = handheld("Dock 1"), handheld("Yard")
     dock.do(_found_pump)
     dock.sync(central)
@@ -671,7 +671,13 @@ def test_a_held_movement_can_be_voided(
     dock.sync(central)
     yard.sync(central)
     [exception] = open_exceptions(central)
-    exception_id = int(str(exception["id"]))
+    return yard, int(str(exception["id"]))
+
+
+def test_a_held_movement_can_be_voided(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    yard, exception_id = _a_pump_shipped_twice(central, handheld)
 
     with pytest.raises(SyncError, match="apply it or void it") as adjusting:
         central.run(lambda s: resolve(s, exception_id, "adjust", by="Sam", qty=Decimal(0)))
@@ -707,16 +713,7 @@ def test_a_held_movement_can_be_voided(
 def test_only_a_supervisor_signed_in_may_decide(
     central: Central, handheld: Make, badge: str, status: int, words: str
 ) -> None:
-    dock, yard = handheld("Dock 1"), handheld("Yard")
-    dock.do(_found_pump)
-    dock.sync(central)
-    yard.pull(central)
-    dock.do(_ship_pump)
-    yard.do(_ship_pump)
-    dock.sync(central)
-    yard.sync(central)
-    [exception] = open_exceptions(central)
-    exception_id = int(str(exception["id"]))
+    _yard, exception_id = _a_pump_shipped_twice(central, handheld)
 
     with pytest.raises(SyncError, match=words) as refused:
         central.run(
