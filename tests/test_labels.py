@@ -5,6 +5,7 @@ count; SVG and PDF carry the same drawing."""
 from __future__ import annotations
 
 import ast
+import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -16,11 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from labels.compose import Drawing, compose, plan_symbols
 from labels.content import Label, LabelKind
 from labels.errors import LabelError
-from labels.images import to_pdf, to_png, to_svg
+from labels.images import to_image, to_pdf, to_png, to_svg
 from labels.layout import LAYOUTS, Layout
 from labels.symbols import QUIET_ZONE, decode_codewords, gs1_symbol
 from scanner.decode import DecodedBarcode, decode_image
@@ -269,6 +271,17 @@ def test_pdf_has_one_page_a_label() -> None:
     # Each page is the label's size, 4 x 6 in (288 x 432 points), stored without loss.
     assert len(re.findall(rb"/MediaBox \[ 0 0 288.0 432.0 \]", pdf)) == len(drawings)
     assert b"/DCTDecode" not in pdf
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_png_is_the_drawing_pixel_for_pixel_in_grey_at_the_printers_dpi(layout: Layout) -> None:
+    drawing = compose(CASES["lot-with-gtin"], layout)
+    png = to_png(drawing)
+    Image.open(io.BytesIO(png)).verify()  # every chunk's CRC
+    image = Image.open(io.BytesIO(png))
+    assert (image.format, image.mode, image.size) == ("PNG", "L", (drawing.width, drawing.height))
+    assert image.info["dpi"] == pytest.approx((layout.dpi, layout.dpi), abs=0.01)
+    assert image.tobytes() == to_image(drawing).tobytes()
 
 
 # ---- the symbols themselves ----------------------------------------------------------------
