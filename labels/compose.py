@@ -157,7 +157,11 @@ def plan_symbols(label: Label, layout: Layout) -> list[tuple[Symbol, int]]:
         return [(symbol, module)]
     elements = label.elements()
     best: tuple[tuple[int, int, int, tuple[int, ...]], list[tuple[Symbol, int]]] | None = None
-    for groups in _splits(elements):
+    # Fewest symbols first (a stable sort keeps ties in order): once a split fits, no split
+    # into more symbols can win, and encoding them was most of composing a label.
+    for groups in sorted(_splits(elements), key=len):
+        if best is not None and len(groups) > best[0][0]:
+            break
         chosen = []
         for group in groups:
             if gs1_characters(group) > MAX_GS1_CHARACTERS:
