@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 from PIL import Image, ImageDraw
 
 from labels import fonts
-from labels.compose import Align, Drawing, Text
+from labels.compose import Align, Bars, Drawing, Text
 from labels.png import grey_png
 
 _FONT_FAMILY = "Aileron, Helvetica, Arial, sans-serif"
@@ -25,8 +25,7 @@ def to_image(drawing: Drawing) -> Image.Image:
     image = Image.new("L", (drawing.width, drawing.height), 255)
     draw = ImageDraw.Draw(image)
     for bars in drawing.bars:
-        for x, width in bars.runs():
-            draw.rectangle((x, bars.y, x + width - 1, bars.y + bars.height - 1), fill=0)
+        _draw_bars(image, bars)
     for text in drawing.texts:
         width = fonts.stroke(text.size, text.bold)
         draw.text(
@@ -39,6 +38,15 @@ def to_image(drawing: Drawing) -> Image.Image:
             stroke_fill=0,
         )
     return image
+
+
+def _draw_bars(image: Image.Image, bars: Bars) -> None:
+    """The symbol in one paste rather than a rectangle a bar: black painted through a mask of
+    its row of dots, the same from top to bottom."""
+    dots = {ord("1"): "\xff" * bars.module, ord("0"): "\0" * bars.module}
+    row = bars.symbol.modules.translate(dots).encode("latin-1")
+    mask = Image.frombytes("L", (bars.width, bars.height), row * bars.height)
+    image.paste(0, (bars.x, bars.y, bars.x + bars.width, bars.y + bars.height), mask)
 
 
 PNG_COMPRESSION = 3
