@@ -31,7 +31,11 @@ def ascent(size: int) -> int:
     return size
 
 
+@lru_cache(maxsize=1024)
 def text_width(text: str, size: int, bold: bool = False) -> int:
+    """The text's width in dots. Cached: composing a label measures the same text several
+    times (fitting its row, then placing it), and the next label measures the same part,
+    description and quantity again; each measure lays out every glyph."""
     return round(font(size).getlength(text)) + 2 * stroke(size, bold)
 
 
