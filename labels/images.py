@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, ImageDraw
@@ -17,6 +16,7 @@ from PIL import Image, ImageDraw
 from labels import fonts
 from labels.compose import Align, Bars, Drawing, Text
 from labels.png import grey_png
+from labels.text_masks import TextMasks
 
 _FONT_FAMILY = "Aileron, Helvetica, Arial, sans-serif"
 
@@ -28,35 +28,13 @@ def to_image(drawing: Drawing) -> Image.Image:
     for bars in drawing.bars:
         _draw_bars(image, bars)
     for text in drawing.texts:
-        mask, (left, top) = _text_mask(text.text, text.size, text.bold)
-        draw.bitmap((_left(text) + left, text.y + top), mask, fill=0)
+        TEXT_MASKS.draw(draw, (_left(text), text.y), text.text, text.size, text.bold)
     return image
 
 
-@lru_cache(maxsize=64)
-def _text_mask(text: str, size: int, bold: bool) -> tuple[Image.Image, tuple[int, int]]:
-    """The text's coverage (255 where it is solid) and where that lies from the left of its
-    box and its top, drawn as Pillow draws text onto the label. Cached: the next label has
-    the same part, description and quantity, and drawing a line of bold (stroked) text was
-    a third of a label's rendering. 64 masks: 10 to 40 kB each on the built-in layouts, at
-    most about 300 kB for a line as wide and tall as 4x6 in stock at 300 dpi holds."""
-    font = fonts.font(size)
-    stroke = fonts.stroke(size, bold)
-    left, top, right, bottom = (
-        int(edge) for edge in font.getbbox(text, anchor="la", stroke_width=stroke)
-    )
-    mask = Image.new("L", (right - left, bottom - top), 0)
-    ImageDraw.Draw(mask).text(
-        (-left, -top),
-        text,
-        font=font,
-        fill=255,
-        anchor="la",
-        stroke_width=stroke,
-        stroke_fill=255,
-    )
-    # The text starts `stroke` dots into its box, so that the stroke's left edge is the box's.
-    return mask, (left + stroke, top)
+TEXT_MASKS = TextMasks(kept=64, remembered=256)
+"""Masks of the lines labels repeat: 10 to 40 kB each on the built-in layouts, at most about
+300 kB for a line as wide and tall as 4x6 in stock at 300 dpi holds."""
 
 
 def _draw_bars(image: Image.Image, bars: Bars) -> None:

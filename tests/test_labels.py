@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from labels import images
 from labels.compose import Drawing, compose, plan_symbols
 from labels.content import Label, LabelKind
 from labels.errors import LabelError
 from labels.images import to_image, to_pdf, to_png, to_svg
 from labels.layout import LAYOUTS, Layout
 from labels.symbols import QUIET_ZONE, decode_codewords, gs1_symbol
+from labels.text_masks import TextMasks
 from scanner.decode import DecodedBarcode, decode_image
 from scanner.gs1 import GS, Element
 from scanner.numbering import CSET82
@@ -282,6 +284,26 @@ def test_png_is_the_drawing_pixel_for_pixel_in_grey_at_the_printers_dpi(layout: 
     assert (image.format, image.mode, image.size) == ("PNG", "L", (drawing.width, drawing.height))
     assert image.info["dpi"] == pytest.approx((layout.dpi, layout.dpi), abs=0.01)
     assert image.tobytes() == to_image(drawing).tobytes()
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_text_drawn_from_a_kept_mask_is_the_text_drawn_straight(
+    monkeypatch: pytest.MonkeyPatch, layout: Layout
+) -> None:
+    monkeypatch.setattr(images, "TEXT_MASKS", TextMasks(kept=64, remembered=256))
+    for label in CASES.values():
+        drawing = compose(label, layout)
+        straight, rendered, kept = (to_image(drawing).tobytes() for _ in range(3))
+        assert straight == rendered == kept
+
+
+def test_text_masks_keep_no_more_lines_than_they_are_given() -> None:
+    masks = TextMasks(kept=3, remembered=5)
+    draw = ImageDraw.Draw(Image.new("L", (400, 60), 255))
+    for number in range(20):
+        for _ in range(2):
+            masks.draw(draw, (0, 0), f"LOT {number}", 20, bold=True)
+    assert len(masks) == 3
 
 
 # ---- the symbols themselves ----------------------------------------------------------------
