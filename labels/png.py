@@ -26,9 +26,10 @@ def grey_png(image: Image.Image, dpi: int, compress_level: int) -> bytes:
     if image.mode != "L":
         raise ValueError(f"grey_png takes an 8-bit grey image, not mode {image.mode}")
     width, height = image.size
-    pixels = memoryview(image.tobytes())
-    rows = (pixels[start : start + width] for start in range(0, len(pixels), width))
-    scanlines = _NO_FILTER.join([b"", *rows])  # each row after its filter type
+    # Pillow's raw encoder zero-pads each row to the stride it is given: every row followed
+    # by a 0, which, shifted one byte on, is every row after its filter type.
+    padded = memoryview(image.tobytes("raw", "L", width + 1))
+    scanlines = _NO_FILTER + padded[:-1]
     header = struct.pack(">IIBBBBB", width, height, _BIT_DEPTH, _GREY, 0, 0, 0)
     dots_per_metre = int(dpi / _METRES_PER_INCH + 0.5)  # as Pillow rounds it
     return b"".join(
