@@ -122,7 +122,7 @@ def test_a_supervisor_counts_a_real_shortfall_from_the_panel(site: Site) -> None
     with site.central() as session:
         resolved = session.get(SyncException, flag.id)
         assert resolved is not None and resolved.status == "resolved"
-        assert resolved.resolved_by == "boss"
+        assert resolved.resolved_by == "Sam Okafor on boss"  # who was signed in, and where
     site.final_sync()
     assert site.violations() == []
 
