@@ -1,6 +1,8 @@
 """Building the database engine from configuration, and bringing its schema up to date.
 
 Nothing here runs at import time: callers ask for an engine with `open_database(url)`.
+A database already at the newest migration (every start of a handheld but the first after
+an upgrade) is recognised from its `alembic_version` row alone, without loading Alembic.
 """
 
 from __future__ import annotations
@@ -8,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.errors import DatabaseUnavailable
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD = "0003"
+"""The newest migration's revision; tests/test_db.py checks it is the head Alembic finds."""
 READ_ONLY = "lotscan_read_only"
 
 
@@ -54,6 +59,9 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    # Imported here: a start on a current schema never needs Alembic (see `migrate`).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -61,8 +69,27 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration; queued movements are kept."""
+    """Bring the schema to the newest migration; queued movements are kept. A database that
+    records exactly the newest revision is left as it is without asking Alembic, whose
+    import alone is a good part of a handheld's start; anything else (a new database, an
+    older schema, a revision this version does not know) goes through Alembic."""
+    if recorded_revisions(engine) == [HEAD]:
+        return
+    # Imported here: Alembic's command machinery is only needed when there is work to do.
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
+
+
+def recorded_revisions(engine: Engine) -> list[str] | None:
+    """The revisions in the database's `alembic_version` table; None when it has none (a
+    new database). Reads only, so it takes no write lock."""
+    with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+        try:
+            rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        except DBAPIError:
+            return None  # no such table yet; a failure to connect is raised above
+        return list(rows.scalars())
 
 
 def open_database(url: str) -> sessionmaker[Session]:

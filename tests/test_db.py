@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import make_engine, migrate, open_database, reading
+from scanner.db import HEAD, alembic_config, make_engine, migrate, open_database, reading
 from scanner.models import Base
 from scanner.workspace import database_url, sqlite_url
 from sync import models as _sync_models  # noqa: F401  (its tables are in Base.metadata)
@@ -40,6 +45,62 @@ def test_migrating_twice_changes_nothing(db_url: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
+
+
+def test_head_names_the_newest_migration() -> None:
+    engine = make_engine("sqlite://")
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == HEAD
+    engine.dispose()
+
+
+def test_a_handheld_upgrading_from_an_older_schema_keeps_its_queued_movements(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0002")  # before the sync migration
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO parts (number, description, tracking, backflush, uom)"
+                " VALUES ('P-1', 'Bolt', 'none', false, 'ea')"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO locations (code, name, kind) VALUES ('RCV', 'Receiving', 'dock')")
+        )
+        for seq in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO movements (id, device_id, device_seq, kind, part, qty,"
+                    " to_location, happened_at)"
+                    " VALUES (:id, 'HH01', :seq, 'receive', 'P-1', 5, 'RCV', :at)"
+                ),
+                {"id": uuid.uuid4().hex, "seq": seq, "at": "2026-11-02 08:30:00+00:00"},
+            )
+    engine.dispose()
+    sessions = open_database(db_url)
+    with reading(sessions) as session:
+        assert session.execute(text("SELECT version_num FROM alembic_version")).all() == [(HEAD,)]
+        queued = session.execute(
+            text("SELECT device_seq, sync_state FROM movements ORDER BY device_seq")
+        ).all()
+    assert queued == [(1, "pending"), (2, "pending")]
+    sessions.kw["bind"].dispose()
+
+
+def test_opening_a_current_database_leaves_alembic_unloaded(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "device.db")
+    open_database(url).kw["bind"].dispose()  # made and migrated
+    code = (
+        "import sys; from scanner.db import open_database; "
+        f"open_database({url!r}).kw['bind'].dispose(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_workspace_database_lives_in_lotscan_home(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
