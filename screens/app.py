@@ -23,8 +23,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from textual import events, on, work
@@ -55,8 +55,12 @@ from screens.scan_field import ScanField
 from screens.sync_line import offline, sync_long, sync_short
 from screens.sync_loop import SyncLink, SyncLoop
 from screens.view import HandheldView
-from sync.client import Backoff, SyncStatus
+from sync.backoff import Backoff
 from sync.credentials import token_folder
+from sync.status import SyncStatus
+
+if TYPE_CHECKING:
+    import httpx
 
 SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
 

@@ -23,8 +23,8 @@ from scanner.ledger import describe
 from scanner.models import Movement, PrintJobStatus, SyncState
 from scanner.quantity import format_quantity
 from screens.sync_line import refused, when
-from sync.client import SyncStatus, sync_status
 from sync.outbox import pending_movements
+from sync.status import SyncStatus, sync_status
 
 READING = "Reading the queue..."
 NOT_ENROLLED = "Not enrolled: movements stay on this device (lotscan enroll URL CODE)."

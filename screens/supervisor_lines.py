@@ -16,7 +16,7 @@ from typing import Any
 from scanner.ledger import describe
 from scanner.quantity import format_quantity
 from screens.sync_line import QUEUED, when
-from sync.central_apply import SHORTFALLS
+from sync.models import SHORTFALLS
 
 Row = Mapping[str, Any]
 CHOSEN = ">"  # starts the line of the exception the keys act on

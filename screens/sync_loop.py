@@ -16,25 +16,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import database_reason, reading
 from scanner.errors import LotscanError
 from scanner.ledger import Clock
-from sync.client import (
-    Backoff,
-    DeviceRevoked,
-    SupervisorClient,
-    SyncRefused,
-    SyncReport,
-    SyncStatus,
-    sync_once,
-    sync_status,
-)
+from sync.backoff import Backoff
 from sync.credentials import NotEnrolled, load_credentials
+from sync.status import SyncStatus, sync_status
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sync.client import SupervisorClient, SyncReport
 
 # The background sync gives up on a silent network sooner than the command line does: the
 # app waits for it when the operator quits.
@@ -78,6 +75,9 @@ class SyncLink:
             return sync_status(session, self.folder)
 
     def sync(self) -> SyncReport:
+        # Imported at the first sync: a handheld that is not enrolled never loads httpx.
+        from sync.client import sync_once
+
         return sync_once(
             self.sessions,
             self.folder,
@@ -89,6 +89,8 @@ class SyncLink:
     def supervisor(self) -> SupervisorClient:
         """A client on the supervisor endpoints with this handheld's token; `NotEnrolled`
         when it has none."""
+        from sync.client import SupervisorClient  # loaded when first needed, as in `sync`
+
         with reading(self.sessions) as session:
             credentials = load_credentials(self.folder, session)
         return SupervisorClient(
@@ -170,6 +172,8 @@ class SyncLoop:
 
     def _sync(self) -> float:
         """One sync; the seconds to wait before the next."""
+        from sync.client import DeviceRevoked, SyncRefused  # loaded with the sync, see `sync`
+
         try:
             report = self.link.sync()
         except (DeviceRevoked, SyncRefused, NotEnrolled) as refusal:

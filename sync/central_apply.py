@@ -64,6 +64,7 @@ from sync.evaluate import (
     shortfall,
 )
 from sync.models import (
+    SHORTFALLS,
     ExceptionCode,
     ExceptionStatus,
     Outcome,
@@ -77,7 +78,6 @@ StockKey = tuple[str, str, str, str]
 Entry = SyncEntry | NewEntry
 """A sync entry: stored, or pushed in this operation and written when it finishes."""
 Alert = SyncException | NewException
-SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)
 COUNTING = (Outcome.APPLIED.value, Outcome.FLAGGED.value)
 _APPLIED, _FLAGGED = COUNTING
 _ORIGINS = frozenset(origin.value for origin in LotOrigin)

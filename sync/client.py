@@ -1,6 +1,6 @@
 """The handheld's side of sync: enrolling with the central store, and one sync (push the
-queue, then pull what changed), plus what the TUI needs around them: the sync status, a
-backoff for its background loop, and the supervisor's client.
+queue, then pull what changed), and the supervisor's client. The sync status the TUI
+shows is read by `sync.status`, which needs no HTTP client.
 
 A sync never holds a database write transaction while it waits on the network: it reads a
 batch, sends it with no transaction open, then writes the store's answers in one short
@@ -12,12 +12,8 @@ at-least-once delivery, DESIGN §5).
 from __future__ import annotations
 
 import contextlib
-import random
 import socket
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
@@ -67,12 +63,9 @@ from sync.protocol import (
     PushRequest,
     PushResponse,
 )
+from sync.status import LAST_ATTEMPT_AT, LAST_ERROR, LAST_SYNC_AT, ONLINE
 
 DEFAULT_TIMEOUT = 10.0
-LAST_SYNC_AT = "sync.last_sync_at"
-LAST_ATTEMPT_AT = "sync.last_attempt_at"
-LAST_ERROR = "sync.last_error"
-ONLINE = "sync.online"
 _SETTING_LENGTH = 200
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -575,89 +568,3 @@ def _remember(
         put_setting(session, LAST_ERROR, str(failure)[:_SETTING_LENGTH] if failure else "")
         if failure is None:
             put_setting(session, LAST_SYNC_AT, now)
-
-
-# ---- status and backoff -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """Where this handheld stands with the store, for the status line and the queue screen.
-    The counts are this device's own movements."""
-
-    enrolled: bool
-    url: str | None
-    device: str | None
-    pending: int
-    flagged: int
-    held: int
-    rejected: int
-    last_sync_at: datetime | None
-    last_error: str | None
-    online: bool | None  # None: no sync tried since enrolling
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["last_sync_at"] = self.last_sync_at.isoformat() if self.last_sync_at else None
-        return data
-
-
-def sync_status(session: Session, folder: Path | None = None) -> SyncStatus:
-    """The handheld's sync status from its database (and its token file, given `folder`).
-    Reads only."""
-    url = service_url(session)
-    device = get_setting(session, DEVICE_SETTING)
-    enrolled = url is not None and device is not None
-    if enrolled and folder is not None:
-        enrolled = read_token(folder) is not None
-    query = select(Movement.sync_state, func.count()).group_by(Movement.sync_state)
-    if device is not None:
-        query = query.where(Movement.device_id == device)
-    states: Counter[str] = Counter(dict(session.execute(query).tuples().all()))
-    last_sync = get_setting(session, LAST_SYNC_AT)
-    online = get_setting(session, ONLINE)
-    return SyncStatus(
-        enrolled=enrolled,
-        url=url,
-        device=device,
-        pending=states[SyncState.PENDING.value],
-        flagged=states[SyncState.FLAGGED.value],
-        held=states[SyncState.HELD.value],
-        rejected=states[SyncState.REJECTED.value],
-        last_sync_at=datetime.fromisoformat(last_sync) if last_sync else None,
-        last_error=get_setting(session, LAST_ERROR) or None,
-        online=None if not online else online == "1",
-    )
-
-
-class Backoff:
-    """How long the background loop waits after failures: exponential with full jitter
-    (a random wait between 0 and base x 2^(failures-1), at most `cap`), so a fleet of
-    handhelds coming back into Wi-Fi does not knock on the store all at once."""
-
-    def __init__(
-        self,
-        base: float = 2.0,
-        cap: float = 300.0,
-        *,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self.base = base
-        self.cap = cap
-        self.rng = rng
-        self.failures = 0
-
-    def ceiling(self) -> float:
-        """The longest the next wait can be."""
-        if self.failures == 0:
-            return 0.0
-        return min(self.cap, self.base * 2.0 ** min(self.failures - 1, 30))
-
-    def failed(self) -> float:
-        """Counts one more failure; returns the seconds to wait before trying again."""
-        self.failures += 1
-        return self.rng() * self.ceiling()
-
-    def reset(self) -> None:
-        """A sync went through: the next failure waits briefly again."""
-        self.failures = 0

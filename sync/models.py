@@ -60,6 +60,10 @@ class ExceptionCode(StrEnum):
     CLOCK_SKEW = "CLOCK_SKEW"
 
 
+SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)
+"""The exceptions that say stock fell short: a count resolves them, a later receipt clears them."""
+
+
 class ExceptionStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"

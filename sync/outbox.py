@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from scanner.models import Lot, Movement, Serial, SyncState
-from sync.protocol import MovementIn
+
+if TYPE_CHECKING:
+    from sync.protocol import MovementIn
 
 # A literal, not a bound parameter: SQLite uses the partial index ix_movements_outbox only
 # when the query's condition matches the index's own `sync_state = 'pending'` word for word.
@@ -80,6 +83,9 @@ def queue_stats(session: Session, device_id: str) -> tuple[int, int, datetime | 
 def movement_in(session: Session, movement: Movement) -> MovementIn:
     """The movement as the device pushes it: every ledger field, plus what the store needs
     to create the lot or serial the movement names if it has never seen it."""
+    # Imported here: the TUI's queue panel reads the outbox and need not load pydantic.
+    from sync.protocol import MovementIn
+
     lot = session.get(Lot, (movement.part, movement.lot)) if movement.lot is not None else None
     serial = (
         session.get(Serial, (movement.part, movement.serial))

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from scanner.ledger import Clock, utc_now
 from scanner.models import Operator, Role
 from scanner.quantity import format_quantity
-from sync.central_apply import SHORTFALLS, CentralLedger
+from sync.central_apply import CentralLedger
 from sync.central_log import publish_rows
 from sync.central_time import iso
 from sync.errors import SyncError
 from sync.evaluate import fit
 from sync.models import (
+    SHORTFALLS,
     Device,
     ExceptionCode,
     ExceptionStatus,

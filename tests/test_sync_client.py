@@ -31,9 +31,9 @@ from scanner.models import Balance, Movement, Part, Setting
 from scanner.replay import cache_differences
 from scanner.settings import get_setting, pull_cursor, put_setting
 from scanner.workspace import sqlite_url
+from sync.backoff import Backoff
 from sync.cli_device import add_device_parsers
 from sync.client import (
-    Backoff,
     DeviceRevoked,
     SupervisorClient,
     SyncGap,
@@ -42,7 +42,6 @@ from sync.client import (
     SyncUnavailable,
     enroll_handheld,
     sync_once,
-    sync_status,
 )
 from sync.credentials import NotEnrolled, read_token, token_folder, token_path
 from sync.enrollment import issue_code
@@ -59,6 +58,7 @@ from sync.protocol import (
     row_data,
 )
 from sync.service import create_app, prepare_central
+from sync.status import sync_status
 from sync.supervision import device_rows
 from tests.conftest import NOW
 from tests.plant import add_plant

@@ -17,7 +17,8 @@ from scanner.models import Movement
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.supervisor import ASKING_STORE
-from sync.client import Backoff, enroll_handheld
+from sync.backoff import Backoff
+from sync.client import enroll_handheld
 from sync.enrollment import issue_code
 from sync.models import SyncException
 from tests.conftest import fixed_clock

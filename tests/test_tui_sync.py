@@ -19,7 +19,8 @@ from textual.pilot import Pilot
 from screens.app import LotscanApp
 from screens.queue import READING
 from screens.sync_loop import SyncLink
-from sync.client import Backoff, SyncReport
+from sync.backoff import Backoff
+from sync.client import SyncReport
 from tests.tui_input import (
     STORE_URL,
     FakeStore,

@@ -1,0 +1,77 @@
+"""Where the handheld stands with the central store, from its own database: enrolled or not,
+its movements still queued or flagged, how the last sync went. What the status line and the
+queue panel show; `sync.client` records the last sync's outcome in the settings read here.
+
+Reads only the database and the token file: no HTTP client, so the TUI can show it without
+loading one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scanner.models import Movement, SyncState
+from scanner.settings import get_setting
+from sync.credentials import DEVICE_SETTING, read_token, service_url
+
+LAST_SYNC_AT = "sync.last_sync_at"
+LAST_ATTEMPT_AT = "sync.last_attempt_at"
+LAST_ERROR = "sync.last_error"
+ONLINE = "sync.online"
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """Where this handheld stands with the store, for the status line and the queue screen.
+    The counts are this device's own movements."""
+
+    enrolled: bool
+    url: str | None
+    device: str | None
+    pending: int
+    flagged: int
+    held: int
+    rejected: int
+    last_sync_at: datetime | None
+    last_error: str | None
+    online: bool | None  # None: no sync tried since enrolling
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_sync_at"] = self.last_sync_at.isoformat() if self.last_sync_at else None
+        return data
+
+
+def sync_status(session: Session, folder: Path | None = None) -> SyncStatus:
+    """The handheld's sync status from its database (and its token file, given `folder`).
+    Reads only."""
+    url = service_url(session)
+    device = get_setting(session, DEVICE_SETTING)
+    enrolled = url is not None and device is not None
+    if enrolled and folder is not None:
+        enrolled = read_token(folder) is not None
+    query = select(Movement.sync_state, func.count()).group_by(Movement.sync_state)
+    if device is not None:
+        query = query.where(Movement.device_id == device)
+    states: Counter[str] = Counter(dict(session.execute(query).tuples().all()))
+    last_sync = get_setting(session, LAST_SYNC_AT)
+    online = get_setting(session, ONLINE)
+    return SyncStatus(
+        enrolled=enrolled,
+        url=url,
+        device=device,
+        pending=states[SyncState.PENDING.value],
+        flagged=states[SyncState.FLAGGED.value],
+        held=states[SyncState.HELD.value],
+        rejected=states[SyncState.REJECTED.value],
+        last_sync_at=datetime.fromisoformat(last_sync) if last_sync else None,
+        last_error=get_setting(session, LAST_ERROR) or None,
+        online=None if not online else online == "1",
+    )
