@@ -32,8 +32,6 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from labels.printing import queue_labels_due
-from labels.queue import deliver_waiting
 from scanner.db import database_reason, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import utc_now
@@ -262,6 +260,9 @@ class LotscanApp(App[None]):
     def queue_labels(self, due: Sequence[LabelDue]) -> LabelsQueued:
         """The print hook, run in the scan worker: puts the labels a scan made due in the
         durable print queue (nothing when printing is off). Printing happens elsewhere."""
+        # Imported at the first label due: labels load Pillow and python-barcode.
+        from labels.printing import queue_labels_due
+
         try:
             with unit_of_work(self.sessions) as session:
                 queued = queue_labels_due(session, due)
@@ -318,6 +319,8 @@ class LotscanApp(App[None]):
 
     @work(thread=True, group="print", exit_on_error=False, description="Printing labels")
     def _deliver_labels(self) -> None:
+        from labels.queue import deliver_waiting  # loaded when first needed, as in queue_labels
+
         try:
             report = deliver_waiting(self.sessions)
         except (LotscanError, DBAPIError) as error:

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from labels.queue import list_jobs
 from scanner.ledger import describe
 from scanner.models import Movement, PrintJobStatus, SyncState
 from scanner.quantity import format_quantity
@@ -43,6 +42,9 @@ def queue_lines(
 
 
 def print_lines(session: Session) -> list[str]:
+    # Imported when the panel is first read, in its worker: labels load Pillow and barcode.
+    from labels.queue import list_jobs
+
     waiting = list_jobs(session, PrintJobStatus.WAITING)
     count = len(waiting)
     heading = f"{count} label{'s' if count != 1 else ''} waiting" if waiting else "none waiting"
