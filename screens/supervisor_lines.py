@@ -16,7 +16,7 @@ from typing import Any
 from scanner.ledger import describe
 from scanner.quantity import format_quantity
 from screens.sync_line import QUEUED, when
-from sync.models import SHORTFALLS
+from sync.exception_codes import SHORTFALLS
 
 Row = Mapping[str, Any]
 CHOSEN = ">"  # starts the line of the exception the keys act on

@@ -26,11 +26,11 @@ from sync.central_sql import among
 from sync.central_time import aware, clock_words
 from sync.errors import SyncError
 from sync.evaluate import fit
+from sync.exception_codes import ExceptionCode
 from sync.models import (
     Change,
     Device,
     DeviceStatus,
-    ExceptionCode,
     ExceptionStatus,
     Outcome,
     SyncEntry,

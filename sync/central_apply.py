@@ -63,9 +63,8 @@ from sync.evaluate import (
     reversal_conflict,
     shortfall,
 )
+from sync.exception_codes import SHORTFALLS, ExceptionCode
 from sync.models import (
-    SHORTFALLS,
-    ExceptionCode,
     ExceptionStatus,
     Outcome,
     SyncEntry,

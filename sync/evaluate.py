@@ -42,7 +42,7 @@ from scanner.models import (
 from scanner.quantity import format_quantity
 from sync.central_pending import NewLot, NewMovement, NewSerial, Pending
 from sync.central_sql import among
-from sync.models import ExceptionCode
+from sync.exception_codes import ExceptionCode
 from sync.protocol import MovementIn
 
 MESSAGE_LIMIT = 300

@@ -26,6 +26,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scanner.models import Base, _enum_check
+from sync.exception_codes import ExceptionCode
 
 
 class DeviceStatus(StrEnum):
@@ -47,21 +48,6 @@ class Outcome(StrEnum):
     HELD = "held"  # recorded, not applied, until master data arrives or a supervisor decides
     REJECTED = "rejected"  # a protocol violation: never applied
     VOIDED = "voided"  # a held movement a supervisor decided not to apply
-
-
-class ExceptionCode(StrEnum):
-    NEGATIVE_BALANCE = "NEGATIVE_BALANCE"
-    STALE_SOURCE = "STALE_SOURCE"
-    DOUBLE_REVERSAL = "DOUBLE_REVERSAL"
-    SERIAL_CONFLICT = "SERIAL_CONFLICT"
-    SERIAL_DUPLICATE_RECEIPT = "SERIAL_DUPLICATE_RECEIPT"
-    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    CLOCK_SKEW = "CLOCK_SKEW"
-
-
-SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)
-"""The exceptions that say stock fell short: a count resolves them, a later receipt clears them."""
 
 
 class ExceptionStatus(StrEnum):

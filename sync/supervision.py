@@ -27,10 +27,9 @@ from sync.central_log import publish_rows
 from sync.central_time import iso
 from sync.errors import SyncError
 from sync.evaluate import fit
+from sync.exception_codes import SHORTFALLS, ExceptionCode
 from sync.models import (
-    SHORTFALLS,
     Device,
-    ExceptionCode,
     ExceptionStatus,
     Outcome,
     SyncEntry,

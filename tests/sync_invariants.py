@@ -33,10 +33,10 @@ from scanner.caches import stock_key
 from scanner.models import NOT_EFFECTIVE, Balance, Movement, Part, Serial, SyncState
 from scanner.replay import cache_differences
 from scanner.settings import device_id, pull_cursor, seq_floor
+from sync.exception_codes import ExceptionCode
 from sync.models import (
     Change,
     Device,
-    ExceptionCode,
     ExceptionStatus,
     Outcome,
     SyncClock,

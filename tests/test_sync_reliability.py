@@ -27,7 +27,8 @@ from sync import central_apply
 from sync.central_apply import CentralLedger
 from sync.client import DeviceRevoked, SyncUnavailable
 from sync.errors import SyncError
-from sync.models import ExceptionCode, SyncEntry, SyncRejection
+from sync.exception_codes import ExceptionCode
+from sync.models import SyncEntry, SyncRejection
 from sync.protocol import MovementIn, PushResponse
 from tests.plant import add_plant
 from tests.sync_harness import (

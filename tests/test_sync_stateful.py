@@ -44,7 +44,8 @@ from scanner.models import Base, Movement, MovementKind, Operator, Part
 from scanner.replay import cache_differences
 from scanner.workspace import DATABASE_FILE, sqlite_url
 from sync.errors import SyncError
-from sync.models import ExceptionCode, ExceptionStatus
+from sync.exception_codes import ExceptionCode
+from sync.models import ExceptionStatus
 from tests.conftest import PG_URL, pg_schema
 from tests.sync_harness import (
     Fault,
