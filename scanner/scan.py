@@ -21,6 +21,11 @@ How a scan is told apart, in order:
 6. Anything else is text.
 
 GS1-shaped data that fails a check is refused, never passed on as text.
+
+Our own codes are told apart before anything else is looked at (no prefix can start with the
+`]` of a symbology identifier), so signing in and commands never load biip, which takes a
+good part of a handheld's start to import: `scanner.gs1` is imported at the first scan that
+may be GS1 data.
 """
 
 from __future__ import annotations
@@ -30,25 +35,17 @@ import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from biip.symbology import ISOSymbology
 from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
-from scanner.gs1 import (
-    GS,
-    GTIN_LENGTHS,
-    Element,
-    GS1Error,
-    has_valid_check_digit,
-    read_digital_link,
-    read_element_string,
-    read_gtin,
-    read_hri,
-)
 from scanner.numbering import CSET82
 from scanner.settings import get_setting
+
+if TYPE_CHECKING:
+    from scanner.gs1 import Element
 
 
 class ScanKind(StrEnum):
@@ -90,8 +87,6 @@ SEPARATORS_SETTING = "scan.separators"
 _GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
 _GTIN_SYMBOLOGIES = frozenset({"E0", "E3", "E4", "I1"})
 _AIM = re.compile(r"\]([A-Za-z])([0-9A-Za-z])")
-# ISO/IEC 15424 code characters: biip's list, plus DotCode (J), which it lacks.
-_AIM_CODES = frozenset({symbology.value for symbology in ISOSymbology} | {"J"})
 _GS_TEXT = re.compile(re.escape("<GS>"), re.IGNORECASE)
 _URL = re.compile(r"https?://", re.IGNORECASE)
 _KEY_ELEMENT = re.compile(r"00\d{18}|0[1-3]\d{14}")
@@ -205,9 +200,15 @@ def read_scan(raw: str, config: ScanConfig = DEFAULT) -> Scan:
     data = raw.strip()
     if not data:
         raise ScanError("Nothing was scanned")
+    if not data.startswith("]"):
+        prefixed = _read_prefixed(raw, data, config)
+        if prefixed is not None:
+            return prefixed
+    from scanner import gs1  # here, not at the top: biip takes ~60 ms to import (module doc)
+
     try:
         return _classify(raw, data, config)
-    except GS1Error as error:
+    except gs1.GS1Error as error:
         raise ScanError(str(error)) from None
 
 
@@ -224,6 +225,9 @@ def format_scan(scan: Scan) -> str:
 
 
 def _classify(raw: str, data: str, config: ScanConfig) -> Scan:
+    """What a scan that did not start with one of our prefixes means (steps 1 and 3-6)."""
+    from scanner import gs1  # loaded by read_scan (see there)
+
     symbology: str | None = None
     if data.startswith("]") and len(data) > 1:
         symbology, data = _split_symbology(data)
@@ -233,19 +237,19 @@ def _classify(raw: str, data: str, config: ScanConfig) -> Scan:
             return _item(raw, _read_gs1(data, config))
         if symbology in _GTIN_SYMBOLOGIES:
             digits = data[:13] if symbology == "E3" else data  # E3: an add-on follows
-            return _item(raw, [Element("01", read_gtin(digits))])
-    prefixed = _read_prefixed(raw, data, config)
-    if prefixed is not None:
-        return prefixed
+            return _item(raw, [gs1.Element("01", gs1.read_gtin(digits))])
+        prefixed = _read_prefixed(raw, data, config)
+        if prefixed is not None:
+            return prefixed
     if _URL.match(data):
-        return _item(raw, read_digital_link(data))
+        return _item(raw, gs1.read_digital_link(data))
     if _looks_like_gs1(data, config):
         return _item(raw, _read_gs1(data, config))
     if symbology is None and data.isascii() and data.isdigit():
-        if len(data) in GTIN_LENGTHS:
-            return _item(raw, [Element("01", read_gtin(data))])
-        if len(data) == 18 and has_valid_check_digit(data):
-            return _item(raw, [Element("00", data)])
+        if len(data) in gs1.GTIN_LENGTHS:
+            return _item(raw, [gs1.Element("01", gs1.read_gtin(data))])
+        if len(data) == 18 and gs1.has_valid_check_digit(data):
+            return _item(raw, [gs1.Element("00", data)])
     _refuse_control_characters(data)
     return Scan(ScanKind.TEXT, raw, value=data)
 
@@ -255,9 +259,17 @@ def _split_symbology(data: str) -> tuple[str, str]:
     aim = _AIM.match(data)
     if aim is None:
         raise ScanError(f"The scan starts with {data[:3]!r}, which is not a symbology identifier")
-    if aim.group(1) not in _AIM_CODES:
+    if aim.group(1) not in _aim_codes():
         raise ScanError(f"The scanner sent an unknown symbology identifier {aim.group(0)!r}")
     return aim.group(1) + aim.group(2), data[3:].strip()
+
+
+@cache
+def _aim_codes() -> frozenset[str]:
+    """ISO/IEC 15424 code characters: biip's list, plus DotCode (J), which it lacks."""
+    from biip.symbology import ISOSymbology  # loaded with scanner.gs1 by read_scan
+
+    return frozenset({symbology.value for symbology in ISOSymbology} | {"J"})
 
 
 def _read_prefixed(raw: str, data: str, config: ScanConfig) -> Scan | None:
@@ -280,7 +292,9 @@ def _read_prefixed(raw: str, data: str, config: ScanConfig) -> Scan | None:
 
 
 def _looks_like_gs1(data: str, config: ScanConfig) -> bool:
-    if GS in data or _GS_TEXT.search(data):
+    from scanner import gs1  # loaded by read_scan (see there)
+
+    if gs1.GS in data or _GS_TEXT.search(data):
         return True
     body = data.lstrip("".join(config.separators))
     if _KEY_ELEMENT.match(body) or (body[:1] == "(" and body[1:2].isdigit()):
@@ -290,15 +304,17 @@ def _looks_like_gs1(data: str, config: ScanConfig) -> bool:
 
 
 def _read_gs1(data: str, config: ScanConfig) -> list[Element]:
-    data = _GS_TEXT.sub(GS, data)
+    from scanner import gs1  # loaded by read_scan (see there)
+
+    data = _GS_TEXT.sub(gs1.GS, data)
     for separator in config.separators:
-        data = data.replace(separator, GS)
-    data = data.strip(GS)
+        data = data.replace(separator, gs1.GS)
+    data = data.strip(gs1.GS)
     if data.startswith("("):
-        return read_hri(data)
+        return gs1.read_hri(data)
     if _URL.match(data):
-        return read_digital_link(data)
-    return read_element_string(data)
+        return gs1.read_digital_link(data)
+    return gs1.read_element_string(data)
 
 
 def _item(raw: str, elements: list[Element]) -> Scan:
@@ -335,4 +351,6 @@ def _refuse_control_characters(value: str) -> None:
 
 
 def _visible(value: str) -> str:
-    return value.replace(GS, "<GS>")
+    from scanner import gs1  # loaded by read_scan when it read this item
+
+    return value.replace(gs1.GS, "<GS>")
