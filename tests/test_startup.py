@@ -1,0 +1,55 @@
+"""What a handheld's start loads: the app, its database opened and a sign-in read leave the
+sync client, the label renderers, Alembic and biip unloaded. Each loads when first used
+(a sync, a label, a migration, a GS1 scan); a start does not pay for them (bench startup)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from scanner.db import open_database
+from scanner.workspace import sqlite_url
+
+NOT_AT_START = {
+    "alembic",  # a current schema is checked from its alembic_version row
+    "biip",  # our own codes (OP:, CMD:...) are read without it
+    "httpx",
+    "pydantic",
+    "psycopg",
+    "PIL",
+    "barcode",
+    "pyzbar",
+    "fastapi",
+    "uvicorn",
+    "labels",
+    "sync.client",
+    "sync.protocol",
+    "sync.models",
+    "sync.central_apply",
+}
+
+
+def test_a_start_and_a_sign_in_load_nothing_the_first_screen_does_not_need(
+    tmp_path: Path,
+) -> None:
+    url = sqlite_url(tmp_path / "device.db")
+    open_database(url).kw["bind"].dispose()  # made and migrated here, opened below
+    code = (
+        "import sys; import screens.app; from scanner.db import open_database; "
+        "from scanner.scan import read_scan; "
+        f"open_database({url!r}).kw['bind'].dispose(); "
+        "read_scan('OP:B1001'); read_scan('CMD:RECEIVE'); "
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert (
+        sorted(
+            name
+            for name in loaded
+            if any(name == early or name.startswith(f"{early}.") for early in NOT_AT_START)
+        )
+        == []
+    )
