@@ -8,7 +8,10 @@ that. Labels a scan made due are queued in the same worker and printed by anothe
 slow printer never holds up the next scan.
 
 Keys that arrive before the scan field can take them (a scanner fired while the app starts)
-are held back and handed over, in order, once it can: nothing typed at startup is lost.
+are held back and handed over, in order, once it can: nothing typed at startup is lost. The
+work a start sets going (the sign-in given at start, the background sync) waits for that
+moment too, just after the first frame: started with the app, those threads took the GIL
+from the event loop while it drew the first frame, which then came about twice as late.
 
 A third thread worker syncs with the central store in the background (`SyncLoop`) while the
 handheld is enrolled; its news reaches the status line and the queue panel as messages.
@@ -150,9 +153,6 @@ class LotscanApp(App[None]):
         sys.setswitchinterval(SWITCH_INTERVAL)
         if self._device_keymap:
             self.set_keymap(self._device_keymap)
-        if self._first_operator:
-            self.submit(f"{self.config.operator}{self._first_operator}")
-        self._sync_in_background()
 
     def on_unmount(self) -> None:
         self.sync_loop.stop()  # the thread ends; the app does not wait out its sleep
@@ -173,11 +173,18 @@ class LotscanApp(App[None]):
         await super().on_event(event)
 
     async def on_scan_field_ready(self, message: ScanFieldReady) -> None:
-        """Hands the keys held back at startup to the focused scan field, in order, before
-        any key that came after them (the app handles its messages one at a time)."""
+        """The first frame is drawn and the scan field has the focus: signs in the operator
+        given at start, then hands the keys held back at startup to the field, in order,
+        before any key that came after them (the app handles its messages one at a time),
+        and starts the background sync."""
         early, self._early_input = self._early_input, None
-        for event in early or ():
+        if early is None:
+            return  # done already
+        if self._first_operator:
+            self.submit(f"{self.config.operator}{self._first_operator}")
+        for event in early:
             await super().on_event(event)
+        self._sync_in_background()
 
     # ---- scans in, answers out ----------------------------------------------------------
 
