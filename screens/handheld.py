@@ -3,6 +3,9 @@ in a fixed place, and below them one of five panels: sign-in, the work (details 
 last answer, such as a pick list or a lookup, beside what this workflow has recorded), help,
 the device's queue, or (for a supervisor) the central store's devices and exceptions.
 
+The sign-in and work panels are built with the screen; help, the queue and the supervisor's
+panel the first time they are shown, so a start does not build what its first frame hides.
+
 One screen with one scan field for the app's whole life, on purpose: a Textual screen owns
 its focus, so switching screens while a scanner is sending (sign-in, then the next scan
 right behind it; help opened mid-burst) would split a scan between two fields or drop it.
@@ -18,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Log, Static
 from textual.worker import get_current_worker
 
@@ -140,9 +144,6 @@ class HandheldScreen(Screen[None]):
                 with VerticalScroll(id="details-box", can_focus=False):
                     yield Static("", id="details", markup=False)
                 yield WorkLog(id="log", auto_scroll=True)
-            yield HelpPanel(self.lotscan.config, id="help")
-            yield QueuePanel(id="queue")
-            yield SupervisorPanel(id="supervisor")
         yield KeyBar(footer_rank, footer_order, self.in_footer)
 
     def on_mount(self) -> None:
@@ -180,18 +181,18 @@ class HandheldScreen(Screen[None]):
         """Esc while the supervisor panel asks: no answer after all."""
         self.supervisor_panel.stop_asking()
 
-    def action_close(self) -> None:
+    async def action_close(self) -> None:
         if self.aside is not None:
-            self._toggle(self.aside)
+            await self._toggle(self.aside)
 
-    def action_help(self) -> None:
-        self._toggle("help")
+    async def action_help(self) -> None:
+        await self._toggle("help")
 
-    def action_queue(self) -> None:
-        self._toggle("queue")
+    async def action_queue(self) -> None:
+        await self._toggle("queue")
 
-    def action_supervisor(self) -> None:
-        self._toggle("supervisor")
+    async def action_supervisor(self) -> None:
+        await self._toggle("supervisor")
 
     def action_resolve(self, action: str) -> None:
         self.supervisor_panel.begin(action)
@@ -202,15 +203,32 @@ class HandheldScreen(Screen[None]):
     def action_refresh_oversight(self) -> None:
         self.supervisor_panel.load()
 
-    def _toggle(self, aside: str) -> None:
+    async def _toggle(self, aside: str) -> None:
+        shown = None if self.aside == aside else aside
+        if shown is not None:
+            await self._mount_aside(shown)  # before `aside` names it: render_view shows it
         if self.aside == "supervisor":
             self.supervisor_panel.stop_asking()  # a question is not left hanging unseen
-        self.aside = None if self.aside == aside else aside
+        self.aside = shown
         if self.aside == "queue":
             self.read_queue()
         elif self.aside == "supervisor":
             self.supervisor_panel.load()
         self.render_view(self.lotscan.view)
+
+    async def _mount_aside(self, aside: str) -> None:
+        """Builds the panel `aside` (one of ASIDES) the first time it is to be shown."""
+        switcher = self.query_one(ContentSwitcher)
+        if switcher.query_children(f"#{aside}"):
+            return
+        panel: Widget
+        if aside == "help":
+            panel = HelpPanel(self.lotscan.config, id=aside)
+        elif aside == "queue":
+            panel = QueuePanel(id=aside)
+        else:
+            panel = SupervisorPanel(id=aside)
+        await switcher.add_content(panel)
 
     def action_page(self, direction: int) -> None:
         panel = self.query_one(f"#{self.aside or 'details-box'}", VerticalScroll)
