@@ -346,7 +346,7 @@ class LotscanApp(App[None]):
     def _queue_changed(self) -> None:
         """An open queue panel reads the queue again."""
         for screen in self.screen_stack:
-            if isinstance(screen, HandheldScreen) and screen.aside == "queue":
+            if isinstance(screen, HandheldScreen) and screen.aside == "queue" and screen.drawable:
                 screen.read_queue()
 
     # ---- sync ---------------------------------------------------------------------------

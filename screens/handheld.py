@@ -133,6 +133,12 @@ class HandheldScreen(Screen[None]):
     def lotscan(self) -> LotscanApp:
         return cast("LotscanApp", self.app)
 
+    @property
+    def drawable(self) -> bool:
+        """Ready, and the app not shutting down: a worker's news (a scan answered, the sync
+        status) can arrive while the screen's widgets are being removed."""
+        return self.ready and self.app.is_running
+
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static("", id="prompt", markup=False)
@@ -298,8 +304,8 @@ class HandheldScreen(Screen[None]):
 
     def render_view(self, view: HandheldView) -> None:
         """Shows `view`; called for each scan answered."""
-        if not self.ready:
-            return  # _ready draws the latest view
+        if not self.drawable:
+            return  # _ready draws the latest view (unless the app is closing)
         if self.aside == "supervisor" and not view.supervisor:
             self.aside = None  # someone else signed in
         where = "lotscan" if view.operator is None else view.workflow or "MENU"
@@ -321,12 +327,12 @@ class HandheldScreen(Screen[None]):
 
     def show_busy(self, busy: bool) -> None:
         """The status line says whether work the operator waits on is taking a while."""
-        if self.ready:
+        if self.drawable:
             self.query_one(StatusBar).busy(busy)
 
     def show_sync(self) -> None:
         """The status line shows the sync as the app last heard of it."""
-        if self.ready:
+        if self.drawable:
             short, long, alert = self.lotscan.sync_words()
             self.query_one(StatusBar).show_sync(short, long, alert=alert)
 
