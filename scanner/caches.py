@@ -15,10 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import (
     Column,
     Delete,
-    Insert,
-    Select,
     Table,
-    Update,
     and_,
     bindparam,
     delete,
@@ -30,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapper, Session, class_mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import TextualSelect
 
 from scanner.models import (
     NO_LOT,
@@ -45,6 +41,7 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
+from scanner.prepared import Prepared
 from scanner.rows import find
 
 CacheModel = type[Balance] | type[JobLot]
@@ -214,8 +211,8 @@ def stock_on_hand(session: Session, part: str, lot: str, serial: str, location: 
     statements = _cache_statements(Balance, session.get_bind().dialect.name)
     session.flush()  # plain statements see only what was flushed
     params = dict(zip(statements.names, (part, lot, serial, location), strict=True))
-    found = session.execute(statements.read, params).scalar_one_or_none()
-    return found if found is not None else Decimal(0)
+    found = statements.read.first(session, params)
+    return found[0] if found is not None else Decimal(0)
 
 
 def _add(
@@ -230,18 +227,19 @@ def _add(
     session.flush()  # plain statements see only what was flushed
     held = session.identity_map.get(statements.mapper.identity_key_from_primary_key(key))
     if statements.upsert is not None:
-        total = session.execute(statements.upsert, {**params, "new_qty": change}).scalar_one()
+        ((total,),) = statements.upsert.run(session, {**params, "new_qty": change})
         if total == 0:
-            session.execute(statements.remove, params)
+            statements.remove.run(session, params)
     else:
-        current = session.execute(statements.read, params).scalar_one_or_none()
+        found = statements.read.first(session, params)
+        current = None if found is None else found[0]
         total = change if current is None else current + change
         if current is None:
-            session.execute(statements.add, {**params, "new_qty": change})
+            statements.add.run(session, {**params, "new_qty": change})
         elif total == 0:
-            session.execute(statements.remove, params)
+            statements.remove.run(session, params)
         else:
-            session.execute(statements.change, {**params, "new_qty": total})
+            statements.change.run(session, {**params, "new_qty": total})
     if held is not None:
         if total == 0:
             session.expunge(held)
@@ -255,11 +253,11 @@ class _CacheStatements:
 
     mapper: Mapper[Any]
     names: tuple[str, ...]
-    read: Select[tuple[Decimal]]
-    add: Insert
-    change: Update
-    remove: Delete
-    upsert: TextualSelect | None
+    read: Prepared
+    add: Prepared
+    change: Prepared
+    remove: Prepared
+    upsert: Prepared | None
     """Adds to the row or makes it, returning the new quantity, in one statement; None
     where the database cannot (SQLite before 3.35): then `read`, and `add` or `change`."""
     add_many: TextClause | None
@@ -291,10 +289,10 @@ def _cache_statements(model: type[Balance | JobLot], dialect: str) -> _CacheStat
         names=names,
         # FOR UPDATE on PostgreSQL: two store transactions must not both add to the same
         # row from the same old quantity (SQLite's write lock already serialises them).
-        read=select(table.c.qty).where(match).with_for_update(),
-        add=insert(table).values(values),
-        change=update(table).where(match).values(qty=quantity),
-        remove=delete(table).where(match),
+        read=Prepared(select(table.c.qty).where(match).with_for_update()),
+        add=Prepared(insert(table).values(values)),
+        change=Prepared(update(table).where(match).values(qty=quantity)),
+        remove=Prepared(delete(table).where(match)),
         upsert=_upsert(table, keys, dialect),
         add_many=_add_many(table, keys, dialect),
         remove_empty=delete(table).where(match, table.c.qty == 0),
@@ -302,7 +300,7 @@ def _cache_statements(model: type[Balance | JobLot], dialect: str) -> _CacheStat
     return known
 
 
-def _upsert(table: Table, keys: list[Column[Any]], dialect: str) -> TextualSelect | None:
+def _upsert(table: Table, keys: list[Column[Any]], dialect: str) -> Prepared | None:
     """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in the words SQLite and PostgreSQL
     share. Written as text because SQLAlchemy compiles its dialects' upserts anew on every
     call (they are not cached), which cost more than the two statements it replaces."""
@@ -310,7 +308,7 @@ def _upsert(table: Table, keys: list[Column[Any]], dialect: str) -> TextualSelec
     if adding is None:
         return None
     quantity = table.c.qty.type
-    return (
+    return Prepared(
         text(f"{adding.text} RETURNING qty")
         .bindparams(bindparam("new_qty", type_=quantity))
         .columns(qty=quantity)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Select, Table, bindparam, case, func, insert, select
+from sqlalchemy import Integer, Table, bindparam, case, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
@@ -41,6 +41,7 @@ from scanner.models import (
 )
 from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
+from scanner.prepared import Prepared
 from scanner.quantity import format_quantity, to_quantity
 from scanner.rows import find
 from scanner.settings import (
@@ -393,10 +394,10 @@ class Ledger:
         if not self._known(_LOCATION, code):
             raise NotFound(f"Unknown location {code}")
 
-    def _known(self, statement: Select[Any], code: str) -> bool:
+    def _known(self, statement: Prepared, code: str) -> bool:
         """Whether a reference row with this code exists, without loading it."""
         self.session.flush()  # a plain table query does not flush by itself
-        return self.session.execute(statement, {"code": code}).first() is not None
+        return statement.first(self.session, {"code": code}) is not None
 
     def _lot(self, part: Part, number: str) -> Lot:
         lot = find(self.session, Lot, (part.number, number))
@@ -664,12 +665,16 @@ class Ledger:
             "sync_state": SyncState.PENDING.value,
             "observed_cursor": self.cursor,
         }
-        # One INSERT that numbers the movement too, then the same row as a persistent object
+        # The next number, then a plain INSERT, then the same row as a persistent object
         # without another trip: the unit of work's flush of one new object cost more than
-        # the INSERT itself.
-        fields["device_seq"] = self.session.execute(
-            _INSERT_MOVEMENT, {**fields, _FLOOR: self.seq_floor}
-        ).scalar_one()
+        # the INSERT itself. Not one INSERT RETURNING the number it took: for RETURNING,
+        # SQLite keeps a statement journal of every page the INSERT changes, and writes it
+        # to a temporary file whenever an index page splits.
+        self.session.flush()
+        numbered = _NEXT_SEQ.first(self.session, {"device_id": self.device, _FLOOR: self.seq_floor})
+        assert numbered is not None
+        fields["device_seq"] = numbered[0]
+        _INSERT_MOVEMENT.run(self.session, fields)
         movement = Movement(**fields)
         make_transient_to_detached(movement)
         self.session.add(movement)
@@ -686,29 +691,26 @@ hold them all, or reading one it lacks would query the database."""
 _FLOOR = "seq_floor"
 _LAST_SEQ = func.coalesce(func.max(_MOVEMENTS.c.device_seq), 0)
 _FLOOR_SEQ = bindparam(_FLOOR, type_=Integer)
-_INSERT_MOVEMENT = (
-    insert(_MOVEMENTS)
-    .from_select(
-        list(_MOVEMENTS.columns),
-        select(
-            *(
-                case((_LAST_SEQ < _FLOOR_SEQ, _FLOOR_SEQ), else_=_LAST_SEQ) + 1
-                if column.name == "device_seq"
-                else bindparam(column.name, type_=column.type)
-                for column in _MOVEMENTS.columns
-            )
-        ).where(
-            _MOVEMENTS.c.device_id == bindparam("device_id", type_=_MOVEMENTS.c.device_id.type)
-        ),
+_NEXT_SEQ = Prepared(
+    select(case((_LAST_SEQ < _FLOOR_SEQ, _FLOOR_SEQ), else_=_LAST_SEQ) + 1).where(
+        _MOVEMENTS.c.device_id == bindparam("device_id", type_=_MOVEMENTS.c.device_id.type)
     )
-    .returning(_MOVEMENTS.c.device_seq)
 )
-"""A movement numbered in its own INSERT: the next of this device's sequence numbers (after
-the floor enrollment set, `scanner.settings.SEQ_FLOOR`), so numbering takes no round trip of
-its own."""
-_LOCATION = select(Location.__table__.c.code).where(Location.__table__.c.code == bindparam("code"))
-_OPERATOR = select(Operator.__table__.c.badge).where(
-    Operator.__table__.c.badge == bindparam("code")
+"""This device's next movement number: after its last, and after the floor enrollment set
+(`scanner.settings.SEQ_FLOOR`). On SQLite the transaction holds the write lock from its
+start (`scanner.db`), so no other movement can take the number before the INSERT; on
+PostgreSQL two store transactions numbering at once collide on the unique index, as they
+did when the INSERT numbered the movement itself."""
+_INSERT_MOVEMENT = Prepared(
+    insert(_MOVEMENTS).values(
+        {column.name: bindparam(column.name, type_=column.type) for column in _MOVEMENTS.columns}
+    )
+)
+_LOCATION = Prepared(
+    select(Location.__table__.c.code).where(Location.__table__.c.code == bindparam("code"))
+)
+_OPERATOR = Prepared(
+    select(Operator.__table__.c.badge).where(Operator.__table__.c.badge == bindparam("code"))
 )
 
 

@@ -11,11 +11,12 @@ import secrets
 from collections.abc import Mapping
 from enum import StrEnum
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, select
+from sqlalchemy import BindParameter, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Setting
+from scanner.prepared import Prepared
 
 # Crockford's base32 without I, L, O and U: nothing to misread on a label.
 _DEVICE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -34,20 +35,22 @@ def get_setting(session: Session, key: str) -> str | None:
 
 _SETTINGS = Setting.__table__
 assert isinstance(_SETTINGS, Table)
-_SOME_SETTINGS: dict[int, Select[tuple[str, str]]] = {}
+_SOME_SETTINGS: dict[int, Prepared] = {}
 
 
 def settings_of(session: Session, *keys: str) -> Mapping[str, str]:
-    """The values of those of `keys` that are set, in one statement: a ledger needs two
-    settings for every scan, and one round trip is a fraction of two `get_setting` calls."""
+    """The values of those of `keys` that are set, in one statement: a ledger needs three
+    settings for every scan, and one round trip is a fraction of three `get_setting` calls."""
     statement = _SOME_SETTINGS.get(len(keys))
     if statement is None:
         # One prepared statement per number of keys: an expanding IN is rewritten each call.
         marks: list[BindParameter[str]] = [bindparam(f"key_{i}") for i in range(len(keys))]
-        statement = select(_SETTINGS.c.key, _SETTINGS.c.value).where(_SETTINGS.c.key.in_(marks))
+        statement = Prepared(
+            select(_SETTINGS.c.key, _SETTINGS.c.value).where(_SETTINGS.c.key.in_(marks))
+        )
         _SOME_SETTINGS[len(keys)] = statement
     session.flush()  # a plain table query does not flush by itself
-    rows = session.execute(statement, {f"key_{i}": key for i, key in enumerate(keys)}).tuples()
+    rows = statement.run(session, {f"key_{i}": key for i, key in enumerate(keys)})
     return {key: value for key, value in rows}
 
 
