@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Integer, Table, bindparam, case, func, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
 from scanner.errors import NotFound, RuleViolation
@@ -43,7 +43,7 @@ from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.prepared import Prepared
 from scanner.quantity import format_quantity, to_quantity
-from scanner.rows import find
+from scanner.rows import as_loaded, find
 from scanner.settings import (
     DEVICE_ID,
     PULL_CURSOR,
@@ -675,9 +675,7 @@ class Ledger:
         assert numbered is not None
         fields["device_seq"] = numbered[0]
         _INSERT_MOVEMENT.run(self.session, fields)
-        movement = Movement(**fields)
-        make_transient_to_detached(movement)
-        self.session.add(movement)
+        movement = as_loaded(self.session, Movement, fields)
         apply_to_caches(self.session, movement, part, reverses)
         self.session.flush()
         return movement

@@ -1,9 +1,14 @@
-"""Statements on the driver's cursor (scanner.prepared): the same values, rows and errors as
-SQLAlchemy's own way, on SQLite and PostgreSQL."""
+"""Statements on the driver's cursor (scanner.prepared) and rows by key (scanner.rows): the
+same values, rows, objects and errors as SQLAlchemy's own way, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, insert, select
@@ -11,8 +16,10 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import unit_of_work
-from scanner.models import Balance
+from scanner.ledger import Ledger
+from scanner.models import Balance, Location, Movement, Part
 from scanner.prepared import Prepared
+from scanner.rows import find
 from tests.plant import add_plant
 
 BALANCES = Balance.__table__
@@ -68,3 +75,74 @@ def test_a_value_left_out_is_refused_before_the_database_sees_it(
 ) -> None:
     with pytest.raises(InvalidRequestError, match="location"), unit_of_work(plant) as session:
         QUANTITY.run(session, {"part": "RESIN"})
+
+
+def test_find_answers_what_session_get_answers(plant: sessionmaker[Session]) -> None:
+    with unit_of_work(plant) as session:
+        part = find(session, Part, "BOLT")
+        assert part is session.get(Part, "BOLT")
+        assert part is not None and part.tracking == "none"
+        assert find(session, Part, "BOLT") is part
+        assert find(session, Part, "NO-SUCH-PART") is None
+        assert not session.dirty and not session.new
+        part.description = "Hex bolt M6, zinc"
+    with plant() as session:
+        changed = find(session, Part, "BOLT")
+        assert changed is not None and changed.description == "Hex bolt M6, zinc"
+
+
+def test_find_sees_an_object_added_but_not_yet_flushed(plant: sessionmaker[Session]) -> None:
+    with unit_of_work(plant) as session:
+        dock = Location(code="DOCK-2", name="Second dock", kind="receiving")
+        session.add(dock)
+        assert find(session, Location, "DOCK-2") is dock
+
+
+def test_find_reads_an_expired_object_again(plant: sessionmaker[Session]) -> None:
+    with unit_of_work(plant) as session:
+        part = find(session, Part, "BOLT")
+        assert part is not None
+        session.expire(part)
+        assert find(session, Part, "BOLT") is part
+        assert part.number == "BOLT"
+
+
+def test_a_row_found_first_thing_in_a_new_process_is_whole(tmp_path: Path) -> None:
+    # An object made without a query needs the mappers configured, as a query would have.
+    database = tmp_path / "device.db"
+    script = f"""
+from scanner.db import open_database, unit_of_work
+from scanner.models import Part
+from scanner.rows import find
+from scanner.workspace import sqlite_url
+from sqlalchemy import insert
+from pathlib import Path
+sessions = open_database(sqlite_url(Path({str(database)!r})))
+with sessions.kw["bind"].begin() as connection:
+    connection.execute(insert(Part.__table__).values(
+        number="P-1", description="A part", tracking="none", backflush=False, uom="ea"))
+with unit_of_work(sessions) as session:
+    part = find(session, Part, "P-1")
+    print(part.number, part.tracking, part.uom, part in session)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["P-1", "none", "ea", "True"]
+
+
+def test_a_recorded_movement_is_held_by_the_session_and_changes_flush(
+    plant: sessionmaker[Session],
+) -> None:
+    with unit_of_work(plant) as session:
+        movement = Ledger(session).receive("BOLT", 5, "RCV")
+        assert movement in session and not session.dirty
+        assert find(session, Movement, movement.id) is movement
+        movement.outcome = "checked"
+    with plant() as session:
+        stored = session.get(Movement, movement.id)
+        assert stored is not None and stored.outcome == "checked"
+        assert (stored.qty, stored.to_location, stored.device_seq) == (Decimal(5), "RCV", 1)
+        assert isinstance(stored.id, uuid.UUID)
+        assert stored.happened_at.replace(tzinfo=UTC) <= datetime.now(UTC)
