@@ -7,6 +7,7 @@ an upgrade) is recognised from its `alembic_version` row alone, without loading 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,11 +50,19 @@ def make_engine(url: str) -> Engine:
     def _begin(connection: Any) -> None:
         # A writer takes the write lock up front: two writers that both read first would
         # otherwise deadlock on the upgrade, and one would fail with "database is locked".
-        # Readers (see `reading`) need no lock in WAL mode.
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (see `reading`) need no lock in WAL mode. On the driver's cursor: every
+        # scan begins a transaction, and `exec_driver_sql` cost more than the BEGIN.
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(statement)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                statement, (), error, sqlite3.Error, dialect=connection.dialect
+            ) from error
+        finally:
+            cursor.close()
 
     return engine
 
