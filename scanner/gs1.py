@@ -10,6 +10,7 @@ of those is an error, with a message for the person holding the scanner.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -167,42 +168,69 @@ def check_field(code: str, value: str, *, to_separator: bool = False) -> Element
     length and characters, a real date (day 00 is the month's last day where GS1 allows it),
     a correct check digit. `to_separator`: the value ran up to a separator, so one that is
     too long may be a separator the scanner dropped."""
-    ai = KNOWN_AIS[code]
-    name = field_name(code)
-    kinds = _format_kinds(ai)
+    rules = _rules(code)
+    name = rules.name
     if not value:
         shown = name if name.startswith("(") else f"{name} ({code})"
         raise GS1Error(f"The {shown} on the label is empty")
-    longest = _max_length(ai)
+    longest = rules.longest
     if longest is not None and len(value) > longest:
         hint = " (or the separator after it is missing)" if to_separator else ""
         raise GS1Error(
             f"{_capital(name)} {_shown(value)} is too long: a GS1 label carries at most "
             f"{longest} characters there{hint}"
         )
-    if kinds == {"N"}:
+    if rules.allowed is None:
         if not (value.isascii() and value.isdigit()):
             raise GS1Error(f"{_capital(name)} {_shown(value)} should be digits only")
     else:
-        allowed = CSET82 | {"#"} if "Y" in kinds else CSET82  # CSET 39 (Y) adds '#'
-        bad = [c for c in dict.fromkeys(value) if c not in allowed]
+        bad = [c for c in dict.fromkeys(value) if c not in rules.allowed]
         if bad:
             shown = ", ".join(_character(c) for c in bad)
             raise GS1Error(
                 f"{_capital(name)} {_shown(value)} has a character a GS1 label cannot carry: "
                 f"{shown}"
             )
-    if code in _DATE_FIELDS:
+    dated = code in _DATE_FIELDS
+    if dated:
         _check_date(code, name, value)
-    if not re.fullmatch(ai.pattern, ai.ai + value):
-        raise GS1Error(f"{_capital(name)} {_shown(value)} is not in GS1's form {_form(ai)}")
-    try:
-        element = GS1ElementString.parse(ai.ai + value)
-    except (ParseError, ValueError):
-        raise GS1Error(f"The {name} {_shown(value)} is not a real date and time") from None
+    if not rules.pattern.fullmatch(code + value):
+        raise GS1Error(f"{_capital(name)} {_shown(value)} is not in GS1's form {_form(rules.ai)}")
+    when = None
+    if dated:
+        # Only for a date does biip read more than the checks above: the date itself.
+        try:
+            when = GS1ElementString.parse(code + value).date
+        except (ParseError, ValueError):
+            raise GS1Error(f"The {name} {_shown(value)} is not a real date and time") from None
     if code in _CHECKED_NUMBERS:
         _check_digit(name, value[: _CHECKED_NUMBERS[code]])
-    return Element(code, value, element.date)
+    return Element(code, value, when)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What a field of one AI may hold, read once from biip's table."""
+
+    ai: GS1ApplicationIdentifier
+    name: str
+    longest: int | None
+    allowed: frozenset[str] | None
+    """The characters the field may hold; None for digits only."""
+    pattern: re.Pattern[str]
+
+
+@functools.cache
+def _rules(code: str) -> _Rules:
+    ai = KNOWN_AIS[code]
+    kinds = _format_kinds(ai)
+    return _Rules(
+        ai=ai,
+        name=field_name(code),
+        longest=_max_length(ai),
+        allowed=None if kinds == {"N"} else CSET82 | {"#"} if "Y" in kinds else CSET82,
+        pattern=re.compile(ai.pattern),
+    )
 
 
 def field_name(code: str) -> str:

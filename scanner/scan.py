@@ -30,6 +30,7 @@ may be GS1 data.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -273,10 +274,8 @@ def _aim_codes() -> frozenset[str]:
 
 
 def _read_prefixed(raw: str, data: str, config: ScanConfig) -> Scan | None:
-    # Longest first, so that a site's `P:` does not shadow its `PO:`.
-    for kind in sorted(PREFIXED, key=lambda kind: -len(config.prefix(kind))):
-        prefix = config.prefix(kind)
-        if data[: len(prefix)].upper() != prefix.upper():
+    for kind, prefix, upper in _prefixes(config):
+        if data[: len(prefix)].upper() != upper:
             continue
         value = data[len(prefix) :].strip()
         if not value:
@@ -289,6 +288,14 @@ def _read_prefixed(raw: str, data: str, config: ScanConfig) -> Scan | None:
                 raise ScanError(f"Unknown command {prefix}{value} (known: {known})")
         return Scan(kind, raw, value=value)
     return None
+
+
+@functools.cache
+def _prefixes(config: ScanConfig) -> tuple[tuple[ScanKind, str, str], ...]:
+    """Each prefixed kind with its prefix as configured and in capitals, longest first, so
+    that a site's `P:` does not shadow its `PO:`."""
+    kinds = sorted(PREFIXED, key=lambda kind: -len(config.prefix(kind)))
+    return tuple((kind, config.prefix(kind), config.prefix(kind).upper()) for kind in kinds)
 
 
 def _looks_like_gs1(data: str, config: ScanConfig) -> bool:
