@@ -310,6 +310,10 @@ def quantity_text(part: Part, qty: Decimal) -> str:
     return f"{format_quantity(qty)} {part.uom}"
 
 
+_PLAIN = (str, int, float, Decimal, date, type(None))
+"""Values that never change in place (an enum of ours is a str, a bool an int)."""
+
+
 class Workflow:
     """One workflow's state machine. Subclasses keep their state in plain values (no
     database objects), so the engine can put it back as it was when a scan is refused."""
@@ -325,13 +329,16 @@ class Workflow:
     def snapshot(self) -> Workflow:
         """A copy to put back when a scan is refused. The line in progress is copied deep;
         the recorded lines only as a list, since a recorded line never changes: copying
-        them all made every scan slower the longer the shift went on."""
-        lines, self.lines = self.lines, []
-        try:
-            copied = copy.deepcopy(self)
-        finally:
-            self.lines = lines
-        copied.lines = list(lines)
+        them all made every scan slower the longer the shift went on. Plain values (a code,
+        a quantity, no line in progress) are shared, not copied: a snapshot is taken before
+        every scan, and deepcopy's walk of them cost more than the rest of it."""
+        copied = object.__new__(type(self))
+        vars(copied).update(vars(self))
+        for name, value in vars(self).items():
+            if name == "lines":
+                copied.lines = list(value)
+            elif not isinstance(value, _PLAIN):
+                setattr(copied, name, copy.deepcopy(value))
         return copied
 
     def start(self, context: Context) -> Response:
