@@ -4,7 +4,12 @@ workflows, CMD:UNDO, and scans that cannot be read. Each workflow has its own fi
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
+from datetime import datetime
+
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.workflows.base import Level
 from scanner.workflows.engine import MENU_PROMPT, SIGN_IN_PROMPT
@@ -197,3 +202,21 @@ def test_undo_in_the_middle_of_a_line_asks_to_finish_or_cancel_it_first(floor: F
     assert steps.last.level == Level.OK
     assert floor.stock("BOLT") == {}
     assert floor.agrees()
+
+
+def test_a_handheld_scans_on_one_connection_and_gives_it_back_when_dropped(
+    sessions: sessionmaker[Session], clock: Callable[[], datetime]
+) -> None:
+    floor = Floor.on_plant(sessions, clock)
+    pool = sessions.kw["bind"].pool
+    floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)5
+        (240)BOLT(30)5
+    """)
+    assert pool.checkedout() == 1  # the handheld's own, between scans
+    assert floor.stock("BOLT") == {("", "RCV"): 10}  # committed: another session sees it
+    del floor
+    gc.collect()
+    assert pool.checkedout() == 0

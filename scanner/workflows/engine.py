@@ -10,12 +10,12 @@ the workflow's state.
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import unit_of_work
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import utc_now
 from scanner.models import Operator
@@ -48,6 +48,7 @@ class Handheld:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sessions = sessions
+        self._session: Session | None = None
         self.config = config or ScanConfig()
         self.clock = clock
         self.operator: str | None = None
@@ -67,12 +68,27 @@ class Handheld:
         except LotscanError as problem:
             return self._refused(str(problem))
         kept = (self.operator, self.workflow.snapshot() if self.workflow else None)
+        session = self._scan_session()
         try:
-            with unit_of_work(self.sessions) as session:
+            with session.begin():  # committed before the response, rolled back if refused
                 return self._dispatch(scan, Context(session, self.clock, self.operator or ""))
         except LotscanError as problem:
             self.operator, self.workflow = kept
             return self._refused(str(problem))
+        finally:
+            session.close()
+
+    def _scan_session(self) -> Session:
+        """The handheld's own session, on its own connection, for its scans one after
+        another: each scan is one transaction, and the session is closed after each, so it
+        holds nothing from one scan to the next. A connection from the pool and a new
+        session for every scan cost more than the scan's BEGIN and COMMIT. The connection
+        goes back to the pool when the handheld is dropped."""
+        if self._session is None:
+            connection = self.sessions.kw["bind"].connect()
+            weakref.finalize(self, connection.close)
+            self._session = self.sessions(bind=connection)
+        return self._session
 
     def _refused(self, message: str) -> Response:
         name = self.workflow.name if self.workflow else None
