@@ -76,6 +76,13 @@ def described(part: str, lot: str | None = None, serial: str | None = None) -> s
     return text[:1].upper() + text[1:]
 
 
+KnownRows = set[tuple[str, str]]
+"""Locations and operators found to exist, by table and code. Reference rows are never
+deleted (an import or a pull adds or changes them), so one found once stays: a handheld keeps
+this from scan to scan (`scanner.workflows.engine`) and looks each code up once, not once
+per movement."""
+
+
 class Ledger:
     """The ledger operations on one database session, for one device.
 
@@ -83,9 +90,12 @@ class Ledger:
     has written nothing the caller needs to keep.
     """
 
-    def __init__(self, session: Session, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, session: Session, clock: Clock = utc_now, *, known: KnownRows | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
+        self.known: KnownRows = known if known is not None else set()
         settings = settings_of(session, DEVICE_ID, PULL_CURSOR, SEQ_FLOOR)
         self.device = settings.get(DEVICE_ID) or device_id(session)
         self.cursor = cursor_value(settings.get(PULL_CURSOR))
@@ -394,10 +404,16 @@ class Ledger:
         if not self._known(_LOCATION, code):
             raise NotFound(f"Unknown location {code}")
 
-    def _known(self, statement: Prepared, code: str) -> bool:
-        """Whether a reference row with this code exists, without loading it."""
+    def _known(self, table: str, code: str) -> bool:
+        """Whether a reference row with this code exists, without loading it: from `known`,
+        else from the database (and then remembered in `known`)."""
+        if (table, code) in self.known:
+            return True
         self.session.flush()  # a plain table query does not flush by itself
-        return statement.first(self.session, {"code": code}) is not None
+        if _EXISTS[table].first(self.session, {"code": code}) is None:
+            return False
+        self.known.add((table, code))
+        return True
 
     def _lot(self, part: Part, number: str) -> Lot:
         lot = find(self.session, Lot, (part.number, number))
@@ -704,12 +720,16 @@ _INSERT_MOVEMENT = Prepared(
         {column.name: bindparam(column.name, type_=column.type) for column in _MOVEMENTS.columns}
     )
 )
-_LOCATION = Prepared(
-    select(Location.__table__.c.code).where(Location.__table__.c.code == bindparam("code"))
-)
-_OPERATOR = Prepared(
-    select(Operator.__table__.c.badge).where(Operator.__table__.c.badge == bindparam("code"))
-)
+_LOCATION = "locations"
+_OPERATOR = "operators"
+_EXISTS = {
+    _LOCATION: Prepared(
+        select(Location.__table__.c.code).where(Location.__table__.c.code == bindparam("code"))
+    ),
+    _OPERATOR: Prepared(
+        select(Operator.__table__.c.badge).where(Operator.__table__.c.badge == bindparam("code"))
+    ),
+}
 
 
 def _status_words(status: str) -> str:

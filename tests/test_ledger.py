@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import unit_of_work
 from scanner.errors import NotFound, RuleViolation
-from scanner.ledger import Ledger
+from scanner.ledger import KnownRows, Ledger
 from scanner.models import Balance, JobLot, Lot, Movement, Part, Serial
 from scanner.replay import cache_differences
 from tests.plant import add_plant
@@ -102,6 +102,20 @@ def test_unknown_references_are_named(do: Do) -> None:
         do(lambda ledger: ledger.receive("BOLT", 1, "Z-99"))
     with pytest.raises(NotFound, match="Unknown operator B404"):
         do(lambda ledger: ledger.receive("BOLT", 1, "RCV", operator="B404"))
+
+
+def test_locations_and_operators_found_once_are_remembered_for_the_next_ledgers(
+    sessions: sessionmaker[Session], clock: Callable[[], datetime]
+) -> None:
+    with unit_of_work(sessions) as session:
+        add_plant(session)
+    known: KnownRows = set()
+    with unit_of_work(sessions) as session:
+        Ledger(session, clock, known=known).receive("BOLT", 1, "RCV", operator="B1001")
+    assert known == {("locations", "RCV"), ("operators", "B1001")}
+    with pytest.raises(NotFound, match="Unknown location Z-99"), unit_of_work(sessions) as session:
+        Ledger(session, clock, known=known).move("BOLT", 1, "Z-99", operator="B1001")
+    assert ("locations", "Z-99") not in known
 
 
 # ---- receiving and expiry ---------------------------------------------------------------

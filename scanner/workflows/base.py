@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError, NotFound, RuleViolation
-from scanner.ledger import Ledger
+from scanner.ledger import KnownRows, Ledger
 from scanner.models import Job, JobStatus, Location, Movement, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
@@ -93,11 +93,13 @@ class Context:
     operator: str
     recorded: list[Recorded] = field(default_factory=list)
     labels: list[LabelDue] = field(default_factory=list)
+    known: KnownRows = field(default_factory=set)
+    """Locations and operators the handheld has found before (`scanner.ledger.KnownRows`)."""
 
     @cached_property
     def ledger(self) -> Ledger:
         """One ledger for the scan: it reads the device id once, not per movement."""
-        return Ledger(self.session, self.clock)
+        return Ledger(self.session, self.clock, known=self.known)
 
     @property
     def today(self) -> date:

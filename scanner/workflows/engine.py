@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.errors import LotscanError, NotFound
-from scanner.ledger import utc_now
+from scanner.ledger import KnownRows, utc_now
 from scanner.models import Operator
 from scanner.rows import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
@@ -53,6 +53,7 @@ class Handheld:
         self.clock = clock
         self.operator: str | None = None
         self.workflow: Workflow | None = None
+        self.known: KnownRows = set()
 
     def prompt(self) -> str:
         if self.operator is None:
@@ -71,7 +72,8 @@ class Handheld:
         session = self._scan_session()
         try:
             with session.begin():  # committed before the response, rolled back if refused
-                return self._dispatch(scan, Context(session, self.clock, self.operator or ""))
+                context = Context(session, self.clock, self.operator or "", known=self.known)
+                return self._dispatch(scan, context)
         except LotscanError as problem:
             self.operator, self.workflow = kept
             return self._refused(str(problem))
