@@ -445,7 +445,8 @@ def test_the_same_label_reads_the_same_in_every_form(lot: str, serial: str) -> N
     link = f"https://id.gs1.org/01/{GTIN}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}"
     expected = item({"01": GTIN, "10": lot, "21": serial}, gtin=GTIN, lot=lot, serial=serial)
     assert read_scan(element_string).as_json() == expected
-    assert read_scan(transcript).as_json() == expected
+    if "<GS>" not in lot + serial:  # in a transcript that text is the separator
+        assert read_scan(transcript).as_json() == expected
     assert read_scan(link).as_json() == expected
     if "(" not in lot + serial:  # the human-readable form cannot show a parenthesis
         assert read_scan(f"(01){GTIN}(10){lot}(21){serial}").as_json() == expected
