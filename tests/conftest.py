@@ -1,6 +1,6 @@
-"""Shared fixtures: a migrated database on SQLite and, when LOTSCAN_TEST_PG_URL is set, on
-PostgreSQL (each test gets a schema of its own), a fixed clock, and a handheld on the test
-plant."""
+"""Shared fixtures: a migrated database (tests/databases.py) on SQLite and, when
+LOTSCAN_TEST_PG_URL is set, on PostgreSQL (each test gets a schema of its own), a fixed
+clock, and a handheld on the test plant."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import open_database
 from scanner.workspace import sqlite_url
+from tests.databases import open_migrated
 from tests.transcripts import Floor
 
 PG_URL = os.environ.get("LOTSCAN_TEST_PG_URL")
@@ -72,7 +72,7 @@ class pg_schema:
 
 @pytest.fixture
 def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    factory = open_database(db_url)
+    factory = open_migrated(db_url)
     yield factory
     engine = factory.kw["bind"]
     engine.dispose()

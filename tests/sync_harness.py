@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -58,6 +57,7 @@ from sync.protocol import (
     row_key,
 )
 from sync.supervision import resolve
+from tests.databases import prefill
 from tests.plant import add_plant
 from tests.sync_invariants import violations
 
@@ -344,8 +344,8 @@ class Handheld:
         folder.mkdir(parents=True, exist_ok=True)
         self.db_url = sqlite_url(folder / DATABASE_FILE)
         if not seeded:
-            shutil.copy(blank_database(), folder / DATABASE_FILE)
-        self.sessions = open_migrated(self.db_url)
+            prefill(self.db_url)
+        self.sessions = open_copy(self.db_url)
         self.transport = FaultyTransport()
         self.clock = clock
 
@@ -459,12 +459,9 @@ class Site:
         self.db_url = db_url
         self.root = root
         self.clock = clock
-        if db_url.startswith("sqlite:///") and not seeded:
-            shutil.copy(blank_database(), db_url.removeprefix("sqlite:///"))
-            seeded_blank = True
-        else:
-            seeded_blank = seeded
-        self.central = open_migrated(db_url) if seeded_blank else open_database(db_url)
+        if not seeded:
+            prefill(db_url)
+        self.central = open_copy(db_url)
         if not seeded:
             with unit_of_work(self.central) as session:
                 ensure_central(session)
@@ -664,24 +661,10 @@ def shared_service() -> Iterator[tuple[ServiceThread, Switchboard]]:
         yield service, switchboard
 
 
-def open_migrated(url: str) -> sessionmaker[Session]:
-    """`open_database` without the migration check, for copies of databases this test run
-    migrated itself: a copy costs milliseconds, a migration most of a second."""
+def open_copy(url: str) -> sessionmaker[Session]:
+    """`open_database` without the migration check, for databases this test run migrated
+    itself or copied (tests/databases.py)."""
     return sessionmaker(make_engine(url), expire_on_commit=False)
-
-
-_BLANK: list[Path] = []
-
-
-def blank_database() -> Path:
-    """A migrated, empty SQLite database made once per test process: new handheld and
-    central databases start as copies of it, which is much quicker than migrating each."""
-    if not _BLANK:
-        folder = Path(tempfile.mkdtemp(prefix="lotscan-blank-"))
-        path = folder / DATABASE_FILE
-        open_database(sqlite_url(path)).kw["bind"].dispose()
-        _BLANK.append(path)
-    return _BLANK[0]
 
 
 def copy_site(seed: Path, root: Path) -> None:

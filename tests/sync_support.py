@@ -10,10 +10,6 @@ stays out of it, so these tests pin the store alone.
 
 from __future__ import annotations
 
-import atexit
-import functools
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.caches import apply_to_caches
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import (
     Balance,
@@ -49,6 +45,7 @@ from sync.protocol import (
     PushResponse,
 )
 from tests.conftest import NOW
+from tests.databases import open_migrated
 from tests.plant import add_plant
 
 T = TypeVar("T")
@@ -116,8 +113,7 @@ class Handheld:
         clock: Callable[[], datetime],
         setup: Callable[[Session], None] | None = None,
     ) -> None:
-        shutil.copyfile(_migrated_device_database(), path)
-        self.sessions = open_database(sqlite_url(path))
+        self.sessions = open_migrated(sqlite_url(path))
         self.device_id = device_id
         self.token = token
         self.clock = clock
@@ -239,17 +235,6 @@ class Handheld:
 
 
 _FIELDS = set(MovementIn.model_fields)
-
-
-@functools.cache
-def _migrated_device_database() -> Path:
-    """An empty database at the newest migration, copied for each handheld: migrating
-    takes far longer than copying."""
-    folder = Path(tempfile.mkdtemp(prefix="lotscan-handheld-"))
-    atexit.register(shutil.rmtree, folder, True)
-    path = folder / "template.db"
-    open_database(sqlite_url(path)).kw["bind"].dispose()
-    return path
 
 
 def stock(session: Session) -> dict[StockKey, Decimal]:

@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import select
 
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import Ledger
 from scanner.models import Balance, Movement
 from scanner.replay import cache_differences
 from scanner.workspace import sqlite_url
 from tests.conftest import fixed_clock
+from tests.databases import open_migrated
 from tests.plant import add_plant
 
 LOTS = st.sampled_from(["R-1", "R-2", "R-3"])
@@ -42,7 +43,7 @@ class LedgerHistory(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.folder = tempfile.TemporaryDirectory()
-        self.sessions = open_database(sqlite_url(Path(self.folder.name) / "lotscan.db"))
+        self.sessions = open_migrated(sqlite_url(Path(self.folder.name) / "lotscan.db"))
         with unit_of_work(self.sessions) as session:
             add_plant(session)
         self.recorded: list[uuid.UUID] = []

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.importing import import_file
 from scanner.ledger import Ledger
 from scanner.models import (
@@ -55,6 +55,7 @@ from sync.protocol import (
 )
 from sync.supervision import device_rows, exception_rows, resolve
 from tests.conftest import PG_URL, pg_schema
+from tests.databases import open_migrated
 from tests.plant import add_plant
 from tests.sync_support import Central, Handheld, MovableClock
 
@@ -1031,13 +1032,13 @@ def _everything(session: Session) -> dict[str, object]:
 def twin(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     """A second central store on the same kind of database."""
     if db_url.startswith("sqlite"):
-        factory = open_database(sqlite_url(tmp_path / "twin.db"))
+        factory = open_migrated(sqlite_url(tmp_path / "twin.db"))
         yield factory
         factory.kw["bind"].dispose()
         return
     assert PG_URL is not None
     with pg_schema(PG_URL) as url:
-        factory = open_database(url)
+        factory = open_migrated(url)
         yield factory
         factory.kw["bind"].dispose()
 

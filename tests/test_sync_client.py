@@ -61,6 +61,7 @@ from sync.service import create_app, prepare_central
 from sync.status import sync_status
 from sync.supervision import device_rows
 from tests.conftest import NOW
+from tests.databases import open_migrated
 from tests.plant import add_plant
 from tests.sync_harness import ROOT, Fault, FaultyTransport, ServiceThread
 from tests.sync_invariants import Handheld as Checked
@@ -750,7 +751,7 @@ class Site:
         it pulls from the store."""
         folder = self.root / name
         folder.mkdir(parents=True)
-        device = Handheld(open_database(sqlite_url(folder / "lotscan.db")), folder, self.clock)
+        device = Handheld(open_migrated(sqlite_url(folder / "lotscan.db")), folder, self.clock)
         self.enroll(device, name, supervisor=supervisor)
         return device
 
@@ -870,7 +871,7 @@ def test_a_supervisor_issues_a_code_a_new_handheld_enrolls_with(site: Site) -> N
     assert set(issued) >= {"device", "code", "expires_at"}
     folder = site.root / "forklift-3"
     folder.mkdir()
-    device = Handheld(open_database(sqlite_url(folder / "lotscan.db")), folder, site.clock)
+    device = Handheld(open_migrated(sqlite_url(folder / "lotscan.db")), folder, site.clock)
     answer = enroll_handheld(device.sessions, folder, site.url, issued["code"])
     assert answer.device_id == issued["device"] == device.device()
 
@@ -879,7 +880,7 @@ def standalone(site: Site, name: str, device: str) -> Handheld:
     """A handheld that has its own copy of the plant and scans before it is enrolled."""
     folder = site.root / name
     folder.mkdir(parents=True)
-    sessions = open_database(sqlite_url(folder / "lotscan.db"))
+    sessions = open_migrated(sqlite_url(folder / "lotscan.db"))
     with unit_of_work(sessions) as session:
         add_plant(session)
         put_setting(session, "device_id", device)
@@ -915,7 +916,7 @@ def test_a_code_for_an_enrolled_device_leaves_a_queued_handheld_alone_and_stays_
     assert yard.pending() == [1]
     # The code was not spent: the handheld it was meant for can still use it.
     spare = Handheld(
-        open_database(sqlite_url(site.root / "spare.db")), site.root / "spare", site.clock
+        open_migrated(sqlite_url(site.root / "spare.db")), site.root / "spare", site.clock
     )
     enroll_handheld(spare.sessions, spare.folder, site.url, code, clock=site.clock)
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Job, JobComponent, Lot, Movement, Part, Serial
 from scanner.replay import cache_differences
@@ -24,6 +24,7 @@ from scanner.workspace import sqlite_url
 from sync.device import UnknownInPull, apply_changes, apply_outcome
 from sync.outbox import movement_in
 from sync.protocol import Change, MovementOutcome, OutcomeStatus, row_data
+from tests.databases import open_migrated
 from tests.plant import add_plant
 
 HERE = "HH01"
@@ -60,7 +61,7 @@ def here(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 @pytest.fixture
 def there(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     """Another handheld on the same plant, whose movements reach this one through the store."""
-    other = open_database(sqlite_url(tmp_path / "other.db"))
+    other = open_migrated(sqlite_url(tmp_path / "other.db"))
     on_plant(other, THERE)
     yield other
     other.kw["bind"].dispose()
@@ -361,7 +362,7 @@ def test_a_store_number_given_again_after_a_restore_moves_to_its_new_movement(
 def test_a_wiped_handheld_gets_its_own_synced_movements_back_and_numbers_on_after_them(
     here: sessionmaker[Session], tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:
-    before = open_database(sqlite_url(tmp_path / "before-wipe.db"))
+    before = open_migrated(sqlite_url(tmp_path / "before-wipe.db"))
     on_plant(before, HERE)
     receipt = record(before, clock, lambda ledger: ledger.receive("BOLT", 9, "RCV"))
     pull(here, Store().movement(before, receipt, "applied"))

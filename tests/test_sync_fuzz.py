@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.workspace import sqlite_url
 from sync.central import push
 from sync.enrollment import authenticate, enroll, issue_code
@@ -32,6 +32,7 @@ from sync.models import SyncException
 from sync.protocol import EnrollRequest, MovementIn, PushRequest
 from sync.service import create_app, prepare_central
 from tests.conftest import NOW
+from tests.databases import open_migrated
 from tests.plant import add_plant
 
 FuzzCase = schemathesis.Case[Any]
@@ -69,7 +70,7 @@ class Fuzzed:
 def fuzzed_central(tmp_path: Path, clock: Callable[[], datetime], *, supervisor: bool) -> Fuzzed:
     """A central store on SQLite with the test plant and a few open exceptions, the schema
     of its service, and a device enrolled on it."""
-    sessions = open_database(sqlite_url(tmp_path / "central.db"))
+    sessions = open_migrated(sqlite_url(tmp_path / "central.db"))
     with unit_of_work(sessions) as session:
         add_plant(session)
     prepare_central(sessions, clock)

@@ -27,7 +27,7 @@ from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
 from textual.widgets._footer import FooterKey
 
-from scanner.db import open_database, unit_of_work
+from scanner.db import unit_of_work
 from scanner.settings import put_setting
 from scanner.workflows.base import Response
 from scanner.workflows.engine import Handheld
@@ -36,6 +36,7 @@ from screens.app import LotscanApp
 from screens.scan_field import ScanField
 from sync.credentials import DEVICE_SETTING, URL_SETTING, write_token
 from tests.conftest import fixed_clock
+from tests.databases import open_migrated
 from tests.plant import add_plant
 
 PASTE_START = "\x1b[200~"
@@ -82,7 +83,7 @@ Scenario = Callable[[LotscanApp, Pilot[Any]], Awaitable[None]]
 @contextmanager
 def plant_database(folder: Path) -> Iterator[sessionmaker[Session]]:
     """The test plant in a SQLite file of its own in `folder`."""
-    sessions = open_database(sqlite_url(folder / "lotscan.db"))
+    sessions = open_migrated(sqlite_url(folder / "lotscan.db"))
     with unit_of_work(sessions) as session:
         add_plant(session)
     try:
