@@ -3,6 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Inside the venv, so deleting .venv also forces a fresh setup.
 STAMP := $(VENV)/.lotscan-setup.stamp
+# pytest-xdist workers for `make test`: one a core. Tests of one file share a worker, so
+# a file's module fixtures are built once.
+PYTEST_WORKERS ?= 2
 
 ZBAR_HELP := lotscan needs the zbar library: install libzbar0 (Debian/Ubuntu) / zbar (Homebrew/Fedora)
 
@@ -35,7 +38,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy scanner labels sync screens
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
