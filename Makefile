@@ -49,7 +49,17 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# sync_ingest_postgres runs on LOTSCAN_BENCH_PG_URL (or LOTSCAN_TEST_PG_URL); with neither
+# set, on a server answering at 127.0.0.1:5432 as LOCAL_PG_URL says, else it is skipped.
+LOCAL_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 bench: setup
+	@if [ -z "$$LOTSCAN_BENCH_PG_URL$$LOTSCAN_TEST_PG_URL" ] && $(BIN)/python -c \
+		"import socket; socket.create_connection(('127.0.0.1', 5432), timeout=3).close()" \
+		2>/dev/null; then \
+		echo "sync_ingest_postgres runs on $(LOCAL_PG_URL)"; \
+		export LOTSCAN_BENCH_PG_URL="$(LOCAL_PG_URL)"; \
+	fi; \
 	$(BIN)/python -m bench
 
 clean:
