@@ -58,7 +58,14 @@ class Quantity(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return _tidy(Decimal(int(value)) / SCALE)
+        return from_stored(int(value))
+
+
+def from_stored(thousandths: int) -> Decimal:
+    """A quantity from the whole thousandths a column keeps: 2500 is 2.5, 10000 is 10."""
+    if thousandths % SCALE == 0:
+        return Decimal(thousandths // SCALE)  # most quantities: whole units, quickly
+    return (Decimal(thousandths) / SCALE).normalize()
 
 
 def json_quantity(qty: Decimal) -> int | float:

@@ -19,17 +19,16 @@ or made part X has nothing to do with this lot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import (
-    Dialect,
-    Row,
-)
 from sqlalchemy.orm import Session
 
+from scanner.collector import collector_paused
 from scanner.errors import NotFound, RuleViolation
 from scanner.json_output import json_record
 from scanner.ledger import describe
@@ -40,9 +39,9 @@ from scanner.models import (
     Serial,
     Tracking,
 )
-from scanner.quantity import format_quantity
+from scanner.quantity import format_quantity, from_stored
 from scanner.stock import StockRow
-from scanner.trace_queries import RELATIVE, STORED, queries_for
+from scanner.trace_queries import MOVED, queries_for
 
 
 @dataclass(frozen=True)
@@ -150,61 +149,53 @@ def trace(session: Session, part: str, lot: str | None = None, serial: str | Non
         seed = {"part": part, "lot": lot, "serial": NO_LOT}
 
     queries = queries_for(serials_of_lot=serial is None and item.tracking == Tracking.SERIAL)
-    dialect = session.get_bind().dialect
-    backward, receipts = _family(session.execute(queries.backward, seed).all(), Receipt, dialect)
-    forward, shipments = _family(
-        session.execute(queries.forward, seed).all(), _shipment_of, dialect
-    )
-    return Trace(
-        part=part,
-        lot=lot,
-        serial=serial,
-        backward=backward,
-        receipts=receipts,
-        forward=forward,
-        shipments=shipments,
-        on_hand=tuple(
-            StockRow.from_balance(*row) for row in session.execute(queries.on_hand, seed).all()
-        ),
-        jobs=tuple(
-            JobUse(job, part, lot or None, serial or None, qty, role)
-            for job, part, lot, serial, qty, role in session.execute(queries.jobs, seed).all()
-        ),
-    )
+    with collector_paused():  # thousands of rows and records, all kept (scanner/collector.py)
+        backward, received = _family(queries.backward.run(session, seed))
+        forward, shipped = _family(queries.forward.run(session, seed))
+        return Trace(
+            part=part,
+            lot=lot,
+            serial=serial,
+            backward=backward,
+            receipts=_receipts(received),
+            forward=forward,
+            shipments=_shipments(shipped),
+            on_hand=tuple(
+                StockRow.from_balance(*row) for row in queries.on_hand.run(session, seed)
+            ),
+            jobs=tuple(
+                JobUse(job, part, lot or None, serial or None, qty, role)
+                for job, part, lot, serial, qty, role in queries.jobs.run(session, seed)
+            ),
+        )
 
 
-_Moved = TypeVar("_Moved", Receipt, Shipment)
+def _family(rows: Sequence[tuple[Any, ...]]) -> tuple[tuple[Relative, ...], list[tuple[Any, ...]]]:
+    """A family query's rows (see `_family_of`), relatives first: the relatives, and the rest
+    of the rows, (section, part, lot, serial, order, supplier or customer, supplier lot,
+    depth, stored qty) each, for the receipts or shipments."""
+    split = bisect.bisect_left(rows, MOVED, key=itemgetter(0))
+    relatives = [
+        Relative(part, lot or None, serial or None, ref, depth)
+        for _, part, lot, serial, ref, _, _, depth, _ in rows[:split]
+    ]
+    return tuple(relatives), list(rows[split:])
 
 
-def _family(
-    rows: Sequence[Row[Any]], moved: Callable[..., _Moved], dialect: Dialect
-) -> tuple[tuple[Relative, ...], tuple[_Moved, ...]]:
-    """A family query's rows (see `_family_of`) as the relatives and the receipts or
-    shipments, each of those made by `moved` from (part, lot, serial, order, supplier or
-    customer, supplier lot, qty)."""
-    relatives: list[Relative] = []
-    movements: list[_Moved] = []
-    quantity = STORED.process_result_value
-    for section, part, lot, serial, ref, party, supplier_lot, depth, qty in rows:
-        if section == RELATIVE:
-            relatives.append(Relative(part, lot or None, serial or None, ref, depth))
-        else:
-            amount = quantity(qty, dialect)
-            movements.append(moved(part, lot, serial, ref, party, supplier_lot, amount))
-    return tuple(relatives), tuple(movements)
+def _receipts(rows: Sequence[tuple[Any, ...]]) -> tuple[Receipt, ...]:
+    receipts = [
+        Receipt(part, lot, serial, po, supplier, supplier_lot, from_stored(int(qty)))
+        for _, part, lot, serial, po, supplier, supplier_lot, _, qty in rows
+    ]
+    return tuple(receipts)
 
 
-def _shipment_of(
-    part: str,
-    lot: str | None,
-    serial: str | None,
-    so: str,
-    customer: str,
-    _supplier_lot: None,
-    qty: Decimal,
-) -> Shipment:
-    """A shipment from a family query's row, whose supplier lot is always empty."""
-    return Shipment(part, lot, serial, so, customer, qty)
+def _shipments(rows: Sequence[tuple[Any, ...]]) -> tuple[Shipment, ...]:
+    shipments = [
+        Shipment(part, lot, serial, so, customer, from_stored(int(qty)))
+        for _, part, lot, serial, so, customer, _, _, qty in rows
+    ]
+    return tuple(shipments)
 
 
 # ---- the queries ------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from scanner.models import (
     SalesOrder,
     Serial,
 )
-from scanner.quantity import Quantity
+from scanner.prepared import Prepared
 
 MAX_DEPTH = 64
 """How many generations a walk follows. Rework (a job that consumes lot X and makes lot X
@@ -69,10 +69,6 @@ PURCHASE_ORDERS = PurchaseOrder.__table__
 SALES_ORDERS = SalesOrder.__table__
 BALANCES = Balance.__table__
 
-STORED = Quantity()
-"""Reads a family query's quantities, stored thousandths, for its receipts or shipments
-(see `_family`)."""
-
 RELATIVE, MOVED = 0, 1
 """The `section` of a family query's row: a relative, or a receipt or shipment."""
 
@@ -82,10 +78,14 @@ _MovementsOf = Callable[[CTE], Select[Any]]
 
 @dataclass(frozen=True)
 class Queries:
-    backward: CompoundSelect[Any]
-    forward: CompoundSelect[Any]
-    on_hand: Select[Any]
-    jobs: Select[Any]
+    """A trace's four statements, run on the driver's cursor (`scanner.prepared`): a
+    recall's family query returns thousands of rows, and SQLAlchemy's result rows cost
+    more than reading them."""
+
+    backward: Prepared
+    forward: Prepared
+    on_hand: Prepared
+    jobs: Prepared
 
 
 @cache
@@ -104,10 +104,10 @@ def queries_for(serials_of_lot: bool) -> Queries:
         )
     seed = seeds.cte("seeds")
     return Queries(
-        backward=_family_of(seed, JobLotRole.PRODUCED, JobLotRole.CONSUMED, _receipts),
-        forward=_family_of(seed, JobLotRole.CONSUMED, JobLotRole.PRODUCED, _shipments),
-        on_hand=_on_hand(seed),
-        jobs=_jobs(seed),
+        backward=Prepared(_family_of(seed, JobLotRole.PRODUCED, JobLotRole.CONSUMED, _receipts)),
+        forward=Prepared(_family_of(seed, JobLotRole.CONSUMED, JobLotRole.PRODUCED, _shipments)),
+        on_hand=Prepared(_on_hand(seed)),
+        jobs=Prepared(_jobs(seed)),
     )
 
 
@@ -205,7 +205,7 @@ def _family_of(
             _nothing(SALES_ORDERS.c.customer.type).label("party"),
             _nothing(LOTS.c.supplier_lot.type).label("supplier_lot"),
             relatives.c.depth,
-            # Stored thousandths: `_family` reads them for the movements alone. Typed as a
+            # Stored thousandths: `trace` reads them for the movements alone. Typed as a
             # Quantity, SQLAlchemy would read every relative's NULL too (most of a recall).
             _nothing(BigInteger()).label("qty"),
         ),
