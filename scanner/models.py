@@ -350,6 +350,9 @@ class JobLot(Base):
         # Covering (job and qty too): the trace's walk finds the jobs that used or made a
         # node from this index alone, without reading the table.
         Index("ix_job_lots_node", "part", "lot", "serial", "role", "job", "qty"),
+        # The other way, a job's rows with their quantities: the walk's next step and a
+        # family's relatives, also without reading the table (the primary key lacks qty).
+        Index("ix_job_lots_job", "job", "role", "part", "lot", "serial", "qty"),
     )
 
     job: Mapped[code] = mapped_column(ForeignKey("jobs.number"), primary_key=True)
