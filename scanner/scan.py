@@ -14,7 +14,8 @@ How a scan is told apart, in order:
 3. A web address: a GS1 Digital Link.
 4. GS1-shaped data: it holds a GS (or `<GS>`, or a configured substitute after a leading
    AI), starts with `(` and a digit (the human-readable form), or starts with an (00) SSCC or
-   (01)/(02)/(03) GTIN element string.
+   (01)/(02)/(03) GTIN element string. The text `<GS>` separates fields only in an element
+   string with no real GS or substitute in it (a transcript); elsewhere it is data.
 5. All digits: 8, 12, 13 or 14 of them are a GTIN (a wrong check digit is refused, not taken
    as text); 18 with a correct check digit are an SSCC; any other run of digits (a quantity,
    a typed lot) is text.
@@ -313,7 +314,6 @@ def _looks_like_gs1(data: str, config: ScanConfig) -> bool:
 def _read_gs1(data: str, config: ScanConfig) -> list[Element]:
     from scanner import gs1  # loaded by read_scan (see there)
 
-    data = _GS_TEXT.sub(gs1.GS, data)
     for separator in config.separators:
         data = data.replace(separator, gs1.GS)
     data = data.strip(gs1.GS)
@@ -321,6 +321,10 @@ def _read_gs1(data: str, config: ScanConfig) -> list[Element]:
         return gs1.read_hri(data)
     if _URL.match(data):
         return gs1.read_digital_link(data)
+    if gs1.GS not in data:
+        # A transcript (typed, or a tool's log): `<GS>` is its separator. Where a real GS
+        # separates the fields, the text `<GS>` can only be part of a lot or serial.
+        data = _GS_TEXT.sub(gs1.GS, data).strip(gs1.GS)
     return gs1.read_element_string(data)
 
 
