@@ -19,7 +19,6 @@ import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from bench.generate import Plant, plant_database
 from bench.result import Result
 from bench.suite import QUICK
 from scanner.db import open_database
+from scanner.ids import new_movement_id
 from scanner.workflows.base import Level
 from scanner.workflows.engine import Handheld
 from scanner.workspace import sqlite_url
@@ -85,7 +85,7 @@ def measure(path: Path, scans: int) -> tuple[list[float], list[float]]:
             ours.append(time.perf_counter() - started)
             if response.level != Level.OK:
                 raise AssertionError(f"The scan was not recorded: {response.message}")
-            row.update(id=uuid.uuid4().hex, device_seq=seq)
+            row.update(id=new_movement_id().hex, device_seq=seq)  # as the ledger makes them
             started = time.perf_counter()
             insert(bare, row)
             baseline.append(time.perf_counter() - started)

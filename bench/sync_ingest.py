@@ -40,6 +40,7 @@ from bench.generate import _locations, _operators, _part_row
 from bench.result import Result
 from bench.suite import QUICK
 from scanner.db import open_database, unit_of_work
+from scanner.ids import new_movement_id
 from scanner.models import Location, Movement, Operator, Part, SyncState
 from sync.enrollment import issue_code
 from sync.protocol import MAX_BATCH, MovementIn, PushRequest
@@ -78,7 +79,7 @@ def run_on(
         with central_service(url) as address:
             for run in range(1, runs + 1):
                 rows = [
-                    _row(f"{BASELINE_DEVICE}{run}", seq, uuid.uuid4())
+                    _row(f"{BASELINE_DEVICE}{run}", seq, new_movement_id())
                     for seq in range(1, count + 1)
                 ]
                 started = time.perf_counter()
@@ -184,7 +185,7 @@ def _batch(device: str, first: int, last: int, count: int) -> PushRequest:
         MovementIn.model_validate(
             {
                 k: v
-                for k, v in _row(device, seq, uuid.uuid4()).items()
+                for k, v in _row(device, seq, new_movement_id()).items()
                 if k in MovementIn.model_fields
             }
             | {"seq": seq}
@@ -202,7 +203,8 @@ def _batch(device: str, first: int, last: int, count: int) -> PushRequest:
 
 
 def _row(device: str, seq: int, movement_id: uuid.UUID) -> dict[str, Any]:
-    """The seq-th scan of the backlog: five bolts received at the dock."""
+    """The seq-th scan of the backlog: five bolts received at the dock. Its id is made as a
+    handheld's ledger makes one (`scanner.ids`), for ours and the baseline's rows alike."""
     return {
         "id": movement_id,
         "device_id": device,

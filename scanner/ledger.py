@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
 from scanner.errors import NotFound, RuleViolation
+from scanner.ids import new_movement_id
 from scanner.models import (
     Balance,
     Job,
@@ -660,7 +661,7 @@ class Ledger:
             raise NotFound(f"Unknown operator {operator}")
         fields = {
             **_NO_FIELDS,
-            "id": uuid.uuid4(),
+            "id": new_movement_id(),
             "device_id": self.device,
             "kind": kind.value,
             "part": part.number,

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from scanner.ids import new_movement_id
 from scanner.quantity import Quantity
 
 NAMING = {
@@ -294,7 +295,7 @@ class Movement(Base):
         _enum_check("sync_state", SyncState),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_movement_id)
     device_id: Mapped[str] = mapped_column(String(20))
     device_seq: Mapped[int]
     kind: Mapped[str] = mapped_column(String(10))
