@@ -36,6 +36,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scanner.collector import settle_collector
 from scanner.db import database_reason, open_database, reading, shown, unit_of_work
 from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
 from scanner.ledger import Clock, utc_now
@@ -514,6 +515,10 @@ def _words(error: dict[str, Any]) -> str:
 # ---- running it -------------------------------------------------------------------------
 
 
+BACKLOG = 2048
+"""Connections the listening socket queues (uvicorn's default)."""
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to host:port (port 0: any free one), so the startup line can name the
     real address and a port in use is one clear error rather than a traceback."""
@@ -524,6 +529,9 @@ def listen(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # Listening from here, so a device that connects as soon as the startup line is
+        # out waits in the queue instead of being refused before uvicorn starts.
+        sock.listen(BACKLOG)
     except OSError as error:
         raise LotscanError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
     return sock
@@ -550,6 +558,7 @@ def serve(url: str, host: str, port: int) -> None:
     config = uvicorn.Config(create_app(sessions), log_level="info")
     # uvicorn's own startup chatter gives way to one line of ours; access lines stay.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    settle_collector()
     line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
     print(line, file=sys.stderr, flush=True)
     uvicorn.Server(config).run(sockets=[sock])
