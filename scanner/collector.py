@@ -37,9 +37,9 @@ YOUNG_THRESHOLD = 20_000
 
 
 def settle_collector() -> None:
-    """For a long-running process that has finished starting (the central service, the
-    handheld app after its first frame): what it loaded so far, its modules, mappings and
-    schemas, is moved out of the collector's sight for good (`gc.freeze`), and a young
+    """For a long-running process that has finished starting (the central service): what
+    it loaded so far, its modules, mappings and schemas, is moved out of the collector's
+    sight for good (`gc.freeze`), and a young
     collection waits for YOUNG_THRESHOLD new objects. A push of 500 movements allocates
     hundreds of thousands of objects; with Python's defaults the collections during it,
     each walking what the process had loaded, were a quarter of its time."""

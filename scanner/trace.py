@@ -170,7 +170,9 @@ def trace(session: Session, part: str, lot: str | None = None, serial: str | Non
         )
 
 
-def _family(rows: Sequence[tuple[Any, ...]]) -> tuple[tuple[Relative, ...], list[tuple[Any, ...]]]:
+def _family(
+    rows: Sequence[tuple[Any, ...]],
+) -> tuple[tuple[Relative, ...], Sequence[tuple[Any, ...]]]:
     """A family query's rows (see `_family_of`), relatives first: the relatives, and the rest
     of the rows, (section, part, lot, serial, order, supplier or customer, supplier lot,
     depth, stored qty) each, for the receipts or shipments."""
@@ -179,7 +181,7 @@ def _family(rows: Sequence[tuple[Any, ...]]) -> tuple[tuple[Relative, ...], list
         Relative(part, lot or None, serial or None, ref, depth)
         for _, part, lot, serial, ref, _, _, depth, _ in rows[:split]
     ]
-    return tuple(relatives), list(rows[split:])
+    return tuple(relatives), rows[split:]
 
 
 def _receipts(rows: Sequence[tuple[Any, ...]]) -> tuple[Receipt, ...]:
@@ -198,14 +200,9 @@ def _shipments(rows: Sequence[tuple[Any, ...]]) -> tuple[Shipment, ...]:
     return tuple(shipments)
 
 
-# ---- the queries ------------------------------------------------------------------------
-#
-# Built once per kind of seed, with the seed as bound parameters (part, lot, serial), so a
-# trace neither rebuilds nor recompiles them: SQLAlchemy caches the compiled SQL.
+# ---- as text -------------------------------------------------------------------------------
 
 
-# Tables, not the mapped classes: a statement that names no ORM entity skips the ORM's
-# row loading, milliseconds on a recall's thousands of rows.
 def format_trace(result: Trace) -> str:
     """The trace as text: the family tree each way (indented by generation), the receipts
     and shipments, where the lot or serial is now and the jobs that used or made it."""

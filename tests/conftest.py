@@ -5,17 +5,15 @@ clock, and a handheld on the test plant."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.workspace import sqlite_url
-from tests.databases import open_migrated
+from tests.databases import open_migrated, pg_schema
 from tests.transcripts import Floor
 
 PG_URL = os.environ.get("LOTSCAN_TEST_PG_URL")
@@ -48,26 +46,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         )
     with pg_schema(PG_URL) as url:
         yield url
-
-
-class pg_schema:
-    """A throwaway PostgreSQL schema; the URL it yields makes it the search path."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.schema = f"t_{uuid.uuid4().hex[:12]}"
-        self.admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-
-    def __enter__(self) -> str:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-        separator = "&" if "?" in self.base_url else "?"
-        return f"{self.base_url}{separator}options=-csearch_path%3D{self.schema}"
-
-    def __exit__(self, *exc: object) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
-        self.admin.dispose()
 
 
 @pytest.fixture

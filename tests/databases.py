@@ -10,6 +10,7 @@ it current and leaves it alone. tests/test_db.py still migrates for real.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
@@ -55,6 +56,7 @@ def prefill(url: str) -> None:
 def sqlite_template() -> Path:
     """An empty SQLite database at the newest migration, made once per test process."""
     folder = Path(tempfile.mkdtemp(prefix="lotscan-template-"))
+    atexit.register(shutil.rmtree, folder, True)
     path = folder / "template.db"
     open_database(sqlite_url(path)).kw["bind"].dispose()
     return path
@@ -66,38 +68,47 @@ def migration_statements(server: str) -> tuple[tuple[str, Any, bool], ...]:
     once on a scratch schema of `server` (a URL without a search path)."""
     from alembic import command
 
-    schema = f"t_template_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(_in_schema(server, schema))
-    with engine.connect():
-        pass  # the dialect's first-connection queries are not the migration's
     recorded: list[tuple[str, Any, bool]] = []
+    with pg_schema(server) as url:
+        engine = make_engine(url)
+        with engine.connect():
+            pass  # the dialect's first-connection queries are not the migration's
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _record(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
-    ) -> None:
-        recorded.append((statement, parameters, many))
+        @event.listens_for(engine, "before_cursor_execute")
+        def _record(
+            _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+        ) -> None:
+            recorded.append((statement, parameters, many))
 
-    try:
-        command.upgrade(alembic_config(engine), "head")
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            engine.dispose()
     return tuple(recorded)
 
 
+class pg_schema:
+    """A throwaway PostgreSQL schema; the URL it yields makes it the search path."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.schema = f"t_{uuid.uuid4().hex[:12]}"
+        self.admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+        separator = "&" if "?" in self.base_url else "?"
+        return f"{self.base_url}{separator}options=-csearch_path%3D{self.schema}"
+
+    def __exit__(self, *exc: object) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+        self.admin.dispose()
+
+
 def _server(url: str) -> str:
-    """The URL without the search path `tests.conftest.pg_schema` adds to it."""
+    """The URL without the search path `pg_schema` adds to it."""
     parsed = make_url(url)
     query = {k: v for k, v in parsed.query.items() if k != "options"}
     return parsed.set(query=query).render_as_string(hide_password=False)
-
-
-def _in_schema(server: str, schema: str) -> str:
-    separator = "&" if "?" in server else "?"
-    return f"{server}{separator}options=-csearch_path%3D{schema}"

@@ -54,8 +54,8 @@ from sync.protocol import (
     movement_hash,
 )
 from sync.supervision import device_rows, exception_rows, resolve
-from tests.conftest import PG_URL, pg_schema
-from tests.databases import open_migrated
+from tests.conftest import PG_URL
+from tests.databases import open_migrated, pg_schema
 from tests.plant import add_plant
 from tests.sync_support import Central, Handheld, MovableClock
 

@@ -46,7 +46,8 @@ from scanner.workspace import DATABASE_FILE, sqlite_url
 from sync.errors import SyncError
 from sync.exception_codes import ExceptionCode
 from sync.models import ExceptionStatus
-from tests.conftest import PG_URL, pg_schema
+from tests.conftest import PG_URL
+from tests.databases import pg_schema
 from tests.sync_harness import (
     Fault,
     ServiceThread,
