@@ -281,6 +281,33 @@ class Movement(Base):
             sqlite_where=sql("serial IS NOT NULL"),
             postgresql_where=sql("serial IS NOT NULL"),
         ),
+        # A recall reads every shipment of thousands of lots and serials: from these small
+        # indexes of the shipments alone, each covering what the trace reads (the kind is a
+        # column too, or neither planner takes them for the trace's kind = 'ship').
+        Index(
+            "ix_movements_shipped_lot",
+            "part",
+            "lot",
+            "kind",
+            "serial",
+            "so",
+            "qty",
+            "id",
+            sqlite_where=sql("kind = 'ship'"),
+            postgresql_where=sql("kind = 'ship'"),
+        ),
+        Index(
+            "ix_movements_shipped_serial",
+            "part",
+            "serial",
+            "kind",
+            "lot",
+            "so",
+            "qty",
+            "id",
+            sqlite_where=sql("kind = 'ship' AND serial IS NOT NULL"),
+            postgresql_where=sql("kind = 'ship' AND serial IS NOT NULL"),
+        ),
         Index("ix_movements_job", "job"),
         Index("ix_movements_reverses", "reverses", unique=True),
         Index("ix_movements_server_seq", "server_seq", unique=True),

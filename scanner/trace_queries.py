@@ -293,14 +293,18 @@ def _relatives_in(walk: CTE, end: JobLotRole) -> CTE:
 
 
 def _movements(nodes: CTE, kind: MovementKind) -> Subquery:
-    """The movements of `kind`, not reversed, of the nodes' lots and serials. Two halves so
-    each can use its index: lots by (part, lot, kind), serials by (part, serial, kind)."""
+    """The movements of `kind`, not reversed, of the nodes' lots and serials, as (part, lot,
+    serial, ref: the order, qty). Two halves so each can use its index: lots by (part, lot,
+    kind), serials by (part, serial, kind); for shipments, the indexes of shipments alone,
+    which hold all these columns (`ix_movements_shipped_lot` and `_serial`). The kind is
+    written into the statement: a planner takes a partial index only for a literal."""
     moved = MOVEMENTS.alias("moved")
     reversal = MOVEMENTS.alias("reversal")
-    columns = (moved.c.part, moved.c.lot, moved.c.serial, moved.c.po, moved.c.so, moved.c.qty)
+    order = moved.c.so if kind == MovementKind.SHIP else moved.c.po
+    columns = (moved.c.part, moved.c.lot, moved.c.serial, order.label("ref"), moved.c.qty)
     # EXISTS (SELECT reverses ...), not SELECT *: SQLite then answers from the index alone.
     reversed_ = select(reversal.c.reverses).where(reversal.c.reverses == moved.c.id).exists()
-    kept = (moved.c.kind == kind.value, ~reversed_)
+    kept = (moved.c.kind == literal_column(f"'{kind.value}'"), ~reversed_)
     by_lot = (
         select(*columns)
         .select_from(
@@ -326,7 +330,7 @@ def _receipts(lineage: CTE) -> Select[Any]:
     order = PURCHASE_ORDERS.alias("purchase_order")
     record = LOTS.alias("lot_record")
     found = _then(
-        _then(received, order, order.c.number == received.c.po, outer=True),
+        _then(received, order, order.c.number == received.c.ref, outer=True),
         record,
         record.c.part == received.c.part,
         record.c.number == received.c.lot,
@@ -336,7 +340,7 @@ def _receipts(lineage: CTE) -> Select[Any]:
         received.c.part,
         received.c.lot,
         received.c.serial,
-        received.c.po.label("ref"),
+        received.c.ref,
         order.c.supplier.label("party"),
         record.c.supplier_lot.label("supplier_lot"),
     )
@@ -352,7 +356,7 @@ def _shipments(lineage: CTE) -> Select[Any]:
         shipped.c.part,
         shipped.c.lot,
         shipped.c.serial,
-        shipped.c.so.label("ref"),
+        shipped.c.ref,
         order.c.customer.label("party"),
     )
     return (
@@ -361,7 +365,7 @@ def _shipments(lineage: CTE) -> Select[Any]:
             _nothing(LOTS.c.supplier_lot.type).label("supplier_lot"),
             func.sum(shipped.c.qty).label("qty"),
         )
-        .select_from(_then(shipped, order, order.c.number == shipped.c.so))
+        .select_from(_then(shipped, order, order.c.number == shipped.c.ref))
         .group_by(*key)
     )
 
