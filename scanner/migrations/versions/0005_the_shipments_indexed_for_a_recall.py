@@ -23,31 +23,30 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # As scanner.models has them; written out, as a migration must not change with the models.
-BY_LOT = ["part", "lot", "kind", "serial", "so", "qty", "id"]
-BY_SERIAL = ["part", "serial", "kind", "lot", "so", "qty", "id"]
-SHIPPED = "kind = 'ship'"
-SHIPPED_SERIAL = "kind = 'ship' AND serial IS NOT NULL"
+INDEXES = {
+    "ix_movements_shipped_lot": (
+        ["part", "lot", "kind", "serial", "so", "qty", "id"],
+        "kind = 'ship'",
+    ),
+    "ix_movements_shipped_serial": (
+        ["part", "serial", "kind", "lot", "so", "qty", "id"],
+        "kind = 'ship' AND serial IS NOT NULL",
+    ),
+}
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_movements_shipped_lot",
-        "movements",
-        BY_LOT,
-        unique=False,
-        sqlite_where=sa.text(SHIPPED),
-        postgresql_where=sa.text(SHIPPED),
-    )
-    op.create_index(
-        "ix_movements_shipped_serial",
-        "movements",
-        BY_SERIAL,
-        unique=False,
-        sqlite_where=sa.text(SHIPPED_SERIAL),
-        postgresql_where=sa.text(SHIPPED_SERIAL),
-    )
+    for name, (columns, where) in INDEXES.items():
+        op.create_index(
+            name,
+            "movements",
+            columns,
+            unique=False,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_movements_shipped_serial", table_name="movements")
-    op.drop_index("ix_movements_shipped_lot", table_name="movements")
+    for name in reversed(INDEXES):
+        op.drop_index(name, table_name="movements")
