@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, case, func, insert, select
+from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
@@ -37,6 +37,7 @@ from scanner.models import (
     Part,
     Serial,
     SerialStatus,
+    Setting,
     SyncState,
     Tracking,
 )
@@ -53,7 +54,6 @@ from scanner.settings import (
     cursor_value,
     device_id,
     expiry_policy,
-    settings_of,
 )
 
 Clock = Callable[[], datetime]
@@ -97,10 +97,6 @@ class Ledger:
         self.session = session
         self.clock = clock
         self.known: KnownRows = known if known is not None else set()
-        settings = settings_of(session, DEVICE_ID, PULL_CURSOR, SEQ_FLOOR)
-        self.device = settings.get(DEVICE_ID) or device_id(session)
-        self.cursor = cursor_value(settings.get(PULL_CURSOR))
-        self.seq_floor = int(settings.get(SEQ_FLOOR) or 0)
 
     # ---- operations ---------------------------------------------------------------------
 
@@ -659,10 +655,22 @@ class Ledger:
     ) -> Movement:
         if operator is not None and not self._known(_OPERATOR, operator):
             raise NotFound(f"Unknown operator {operator}")
+        # The device, what it last pulled, and the next number, in one statement: the
+        # settings travel with the numbering instead of costing a scan a statement of their
+        # own. Not one INSERT RETURNING the number it took: for RETURNING, SQLite keeps a
+        # statement journal of every page the INSERT changes, and writes it to a temporary
+        # file whenever an index page splits.
+        self.session.flush()
+        numbering = _NUMBERING.first(self.session, {})
+        assert numbering is not None
+        device, cursor, floor, last = numbering
+        if device is None:
+            device = device_id(self.session)  # made now: a new device has no movements yet
         fields = {
             **_NO_FIELDS,
             "id": new_movement_id(),
-            "device_id": self.device,
+            "device_id": device,
+            "device_seq": max(last, int(floor or 0)) + 1,
             "kind": kind.value,
             "part": part.number,
             "lot": lot,
@@ -680,17 +688,10 @@ class Ledger:
             "reason": reason,
             "happened_at": self.clock(),
             "sync_state": SyncState.PENDING.value,
-            "observed_cursor": self.cursor,
+            "observed_cursor": cursor_value(cursor),
         }
-        # The next number, then a plain INSERT, then the same row as a persistent object
-        # without another trip: the unit of work's flush of one new object cost more than
-        # the INSERT itself. Not one INSERT RETURNING the number it took: for RETURNING,
-        # SQLite keeps a statement journal of every page the INSERT changes, and writes it
-        # to a temporary file whenever an index page splits.
-        self.session.flush()
-        numbered = _NEXT_SEQ.first(self.session, {"device_id": self.device, _FLOOR: self.seq_floor})
-        assert numbered is not None
-        fields["device_seq"] = numbered[0]
+        # A plain INSERT, then the same row as a persistent object without another trip:
+        # the unit of work's flush of one new object cost more than the INSERT itself.
         _INSERT_MOVEMENT.run(self.session, fields)
         movement = as_loaded(self.session, Movement, fields)
         apply_to_caches(self.session, movement, part, reverses)
@@ -703,17 +704,29 @@ assert isinstance(_MOVEMENTS, Table)
 _NO_FIELDS: dict[str, Any] = dict.fromkeys(_MOVEMENTS.columns.keys())
 """Every column of a movement, none given yet: the object made from an INSERT's values must
 hold them all, or reading one it lacks would query the database."""
-_FLOOR = "seq_floor"
-_LAST_SEQ = func.coalesce(func.max(_MOVEMENTS.c.device_seq), 0)
-_FLOOR_SEQ = bindparam(_FLOOR, type_=Integer)
-_NEXT_SEQ = Prepared(
-    select(case((_LAST_SEQ < _FLOOR_SEQ, _FLOOR_SEQ), else_=_LAST_SEQ) + 1).where(
-        _MOVEMENTS.c.device_id == bindparam("device_id", type_=_MOVEMENTS.c.device_id.type)
+_SETTINGS = Setting.__table__
+assert isinstance(_SETTINGS, Table)
+
+
+def _setting(key: str) -> ScalarSelect[str]:
+    return select(_SETTINGS.c.value).where(_SETTINGS.c.key == key).scalar_subquery()
+
+
+_DEVICE = _setting(DEVICE_ID)
+_NUMBERING = Prepared(
+    select(
+        _DEVICE,
+        _setting(PULL_CURSOR),
+        _setting(SEQ_FLOOR),
+        select(func.coalesce(func.max(_MOVEMENTS.c.device_seq), 0))
+        .where(_MOVEMENTS.c.device_id == _DEVICE)
+        .scalar_subquery(),
     )
 )
-"""This device's next movement number: after its last, and after the floor enrollment set
-(`scanner.settings.SEQ_FLOOR`). On SQLite the transaction holds the write lock from its
-start (`scanner.db`), so no other movement can take the number before the INSERT; on
+"""The device id (None before its first movement), its pull cursor, its number floor
+(`scanner.settings.SEQ_FLOOR`), and its last movement number (0 for none). The next number
+is after the last and after the floor. On SQLite the transaction holds the write lock from
+its start (`scanner.db`), so no other movement can take the number before the INSERT; on
 PostgreSQL two store transactions numbering at once collide on the unique index, as they
 did when the INSERT numbered the movement itself."""
 _INSERT_MOVEMENT = Prepared(

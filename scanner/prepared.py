@@ -43,9 +43,8 @@ class _Compiled:
     when the caller does not (a value written into the statement)."""
     to_db: tuple[tuple[int, Convert], ...]
     """How the driver takes the values that need converting, by their place in `slots`."""
-    from_db: tuple[Convert | None, ...]
-    converts: bool
-    """Whether any column of the rows needs converting (`from_db`)."""
+    from_db: tuple[tuple[int, Convert], ...]
+    """How the columns of the rows that need converting are read, by their place."""
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         try:
@@ -64,10 +63,12 @@ class _Compiled:
         return dict(zip(self.names, values, strict=True))
 
     def row(self, found: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(
-            value if convert is None or value is None else convert(value)
-            for value, convert in zip(found, self.from_db, strict=True)
-        )
+        values = list(found)
+        for index, convert in self.from_db:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
+        return tuple(values)
 
 
 class Prepared:
@@ -95,7 +96,7 @@ class Prepared:
             ) from error
         finally:
             cursor.close()
-        if compiled.converts:
+        if compiled.from_db:
             return [compiled.row(each) for each in found]
         return found
 
@@ -149,7 +150,9 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     )
     columns = statement.exported_columns if isinstance(statement, ReturnsRows) else ()
     from_db = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        (index, convert)
+        for index, column in enumerate(columns)
+        if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None))
     )
     return _Compiled(
         sql=compiled.string,
@@ -157,5 +160,4 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
         slots=slots,
         to_db=to_db,
         from_db=from_db,
-        converts=any(from_db),
     )

@@ -8,15 +8,12 @@ issue or shipping: warn (the default), block or ignore.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from enum import StrEnum
 
-from sqlalchemy import BindParameter, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Setting
-from scanner.prepared import Prepared
 
 # Crockford's base32 without I, L, O and U: nothing to misread on a label.
 _DEVICE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -31,27 +28,6 @@ class ExpiryPolicy(StrEnum):
 def get_setting(session: Session, key: str) -> str | None:
     row = session.get(Setting, key)
     return row.value if row else None
-
-
-_SETTINGS = Setting.__table__
-assert isinstance(_SETTINGS, Table)
-_SOME_SETTINGS: dict[int, Prepared] = {}
-
-
-def settings_of(session: Session, *keys: str) -> Mapping[str, str]:
-    """The values of those of `keys` that are set, in one statement: a ledger needs three
-    settings for every scan, and one round trip is a fraction of three `get_setting` calls."""
-    statement = _SOME_SETTINGS.get(len(keys))
-    if statement is None:
-        # One prepared statement per number of keys: an expanding IN is rewritten each call.
-        marks: list[BindParameter[str]] = [bindparam(f"key_{i}") for i in range(len(keys))]
-        statement = Prepared(
-            select(_SETTINGS.c.key, _SETTINGS.c.value).where(_SETTINGS.c.key.in_(marks))
-        )
-        _SOME_SETTINGS[len(keys)] = statement
-    session.flush()  # a plain table query does not flush by itself
-    rows = statement.run(session, {f"key_{i}": key for i, key in enumerate(keys)})
-    return {key: value for key, value in rows}
 
 
 def put_setting(session: Session, key: str, value: str) -> None:
