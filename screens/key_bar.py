@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -67,6 +68,8 @@ class KeyBar(Footer):
         self._order = order
         self._wanted = wanted
         self._width = 0
+        self._shown: list[Key] | None = None
+        """The keys the last compose showed (None before the first)."""
 
     def keys(self) -> list[Key]:
         """The screen's live keys that ask to be shown, one per action, in `order`."""
@@ -79,11 +82,29 @@ class KeyBar(Footer):
             keys.append(Key(binding, self.app.get_key_display(binding), enabled, tooltip))
         return sorted(keys, key=lambda key: self._order(key.binding))
 
+    def fitted(self) -> list[Key]:
+        """The keys to show now: see `fit`."""
+        return fit(self.keys(), self._width or self.app.size.width, self._rank)
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """As Textual's footer does it, but built again only when the keys it would show
+        changed: the screen refreshes its bindings after every scan, and making the keys'
+        widgets again each time was a good part of a scan's time on screen."""
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if self.is_attached and self.fitted() != self._shown:
+            await self.recompose()
+
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
-        width = self._width or self.app.size.width
-        for key in fit(self.keys(), width, self._rank):
+        self._shown = self.fitted()
+        for key in self._shown:
             binding = key.binding
             yield FooterKey(
                 binding.key,
