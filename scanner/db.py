@@ -32,6 +32,10 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`. SQLite runs in WAL mode with synchronous=FULL and foreign keys on,
     so a movement the operator saw confirmed survives a crash or a power cut."""
     if not url.startswith("sqlite"):
+        # Imported here: a handheld's SQLite start never loads the models' PostgreSQL side.
+        from scanner.models import on_postgresql
+
+        on_postgresql()
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": 30})
 

@@ -22,10 +22,9 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
-from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scanner.models import Base, _enum_check
+from scanner.models import Base, _enum_check, partial_index
 from sync.exception_codes import ExceptionCode
 
 
@@ -137,14 +136,13 @@ class SyncException(Base):
         ForeignKeyConstraint(
             ["device_id", "device_seq"], ["sync_entries.device_id", "sync_entries.device_seq"]
         ),
-        Index(
+        partial_index(
             "ix_sync_exceptions_open",
             "part",
             "lot",
             "serial",
             "location",
-            sqlite_where=sql("status = 'open'"),
-            postgresql_where=sql("status = 'open'"),
+            where="status = 'open'",
         ),
     )
 
