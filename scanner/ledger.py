@@ -723,7 +723,7 @@ _NUMBERING = Prepared(
         .scalar_subquery(),
     )
 )
-"""The device id (None before its first movement), its pull cursor, its number floor
+"""The device id (None while the database has none yet), its pull cursor, its number floor
 (`scanner.settings.SEQ_FLOOR`), and its last movement number (0 for none). The next number
 is after the last and after the floor. On SQLite the transaction holds the write lock from
 its start (`scanner.db`), so no other movement can take the number before the INSERT; on

@@ -71,7 +71,7 @@ def partial_index(name: str, *columns: str, where: str) -> Index:
     index = Index(name, *columns, sqlite_where=sql(where))
     _PARTIAL.append((index, where))
     if _POSTGRESQL:
-        index.dialect_options["postgresql"]["where"] = sql(where)
+        _give_postgresql_predicate(index, where)
     return index
 
 
@@ -81,7 +81,11 @@ def on_postgresql() -> None:
     if not _POSTGRESQL:
         _POSTGRESQL.append(True)
         for index, where in _PARTIAL:
-            index.dialect_options["postgresql"]["where"] = sql(where)
+            _give_postgresql_predicate(index, where)
+
+
+def _give_postgresql_predicate(index: Index, where: str) -> None:
+    index.dialect_options["postgresql"]["where"] = sql(where)
 
 
 class Tracking(StrEnum):
