@@ -120,6 +120,13 @@ class JobStatus(StrEnum):
     CLOSED = "closed"
 
 
+class LineStatus(StrEnum):
+    """A purchase- or sales-order line: open, or closed (filled, or short-closed)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Role(StrEnum):
     FLOOR = "floor"
     SUPERVISOR = "supervisor"
@@ -133,6 +140,9 @@ class MovementKind(StrEnum):
     MOVE = "move"
     ADJUST = "adjust"
     REVERSE = "reverse"
+    # Goods going back where they came from: a customer's (to a location, `so` optional) or
+    # to a supplier (from a location, `po` optional), the lot or serial kept.
+    RETURN = "return"
 
 
 class SyncState(StrEnum):
@@ -243,11 +253,13 @@ class PurchaseOrder(Base):
 
 class PurchaseOrderLine(Base):
     __tablename__ = "purchase_order_lines"
+    __table_args__ = (_enum_check("status", LineStatus),)
 
     po: Mapped[code] = mapped_column(ForeignKey("purchase_orders.number"), primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
     part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
     qty: Mapped[qty]
+    status: Mapped[str] = mapped_column(String(10), default=LineStatus.OPEN.value)
 
 
 class SalesOrder(Base):
@@ -259,12 +271,14 @@ class SalesOrder(Base):
 
 class SalesOrderLine(Base):
     __tablename__ = "sales_order_lines"
+    __table_args__ = (_enum_check("status", LineStatus),)
 
     so: Mapped[code] = mapped_column(ForeignKey("sales_orders.number"), primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
     part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
     qty: Mapped[qty]
     lot_control: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10), default=LineStatus.OPEN.value)
 
 
 class Job(Base):
@@ -275,6 +289,9 @@ class Job(Base):
     part: Mapped[code] = mapped_column(ForeignKey("parts.number"))
     qty: Mapped[qty]
     status: Mapped[str] = mapped_column(String(10), default=JobStatus.OPEN.value)
+    # Where the job's work happens: its backflush parts are taken from here first (None:
+    # the site's production location).
+    location: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
 
 
 class JobComponent(Base):
@@ -415,6 +432,42 @@ class JobLot(Base):
     lot: Mapped[str] = mapped_column(String(20), primary_key=True)
     serial: Mapped[str] = mapped_column(String(20), primary_key=True)
     qty: Mapped[qty]
+
+
+class StatusSubject(StrEnum):
+    """What a status change is about, and how its `key` is written."""
+
+    JOB = "job"  # the job's number
+    PO_LINE = "po_line"  # "PO|line"
+    SO_LINE = "so_line"  # "SO|line"
+
+
+class StatusChange(Base):
+    """A job or an order line closed or reopened: who decided, when, why, on which device.
+
+    Like a movement, a record of what someone did, never edited: the subject's status is that
+    of its latest change (by `happened_at`), and the others stay as its history. Recorded on
+    a handheld it waits (`sync_state` pending) for the next push; the store keeps every
+    device's and sends the subject's row, with its status, to every handheld.
+    """
+
+    __tablename__ = "status_changes"
+    __table_args__ = (
+        _enum_check("subject", StatusSubject),
+        Index("ix_status_changes_subject", "subject", "key", "happened_at"),
+        partial_index("ix_status_changes_outbox", "happened_at", where="sync_state = 'pending'"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_movement_id)
+    device_id: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    operator: Mapped[str | None] = mapped_column(String(40))
+    happened_at: Mapped[timestamp]
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sync_state: Mapped[str] = mapped_column(String(10), default=SyncState.PENDING.value)
 
 
 class Setting(Base):
