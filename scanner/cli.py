@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_label_parser(commands, common)
     add_printing_parsers(commands, common)
+    from scanner.cli_control import add_control_parsers
+
+    add_control_parsers(commands, common)
     # The composition root (DESIGN §2): sync's commands live with sync.
     from sync.cli_central import add_central_parsers
     from sync.cli_device import add_device_parsers

@@ -16,6 +16,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, create_engine, func, inspect, select
@@ -23,6 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from scanner.closing import close_job
+from scanner.completion import complete
 from scanner.db import open_database, unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.importing import import_file
@@ -283,12 +286,10 @@ def _pump_job(ledger: Ledger, clock: ShiftClock) -> None:
         ledger.issue_to_job("J-1001", part, qty, lot=lot, operator="B1002")
     for day, hour, done in ((5, 14, 12), (6, 11, 8)):
         clock.at(day, hour)
-        ledger.produce("J-1001", done, "LINE-1", operator="B1002")
-        # Backflush: completing pumps issues their screws, four to a pump.
-        ledger.issue_to_job("J-1001", "SCR-M6X20", 4 * done, from_location="LINE-1",
-                            operator="B1002")  # fmt: skip
+        # Each completion backflushes the pumps' cap screws from the line, four to a pump.
+        complete(ledger, "J-1001", Decimal(done), "LINE-1", operator="B1002")
     ledger.move("GP-10", 20, "RACK-B1", lot="GP10-0415", operator="B1003")
-    ledger.close_job("J-1001")
+    close_job(ledger.session, "J-1001", operator="B1010", clock=clock)
 
     clock.at(7, 9)
     ledger.ship("SO-5002", "GP-10", 8, line=1, lot="GP10-0415", operator="B1003")
@@ -319,9 +320,9 @@ def _power_unit_job(ledger: Ledger, clock: ShiftClock, today: date) -> None:
     ledger.issue_to_job("J-1002", "OIL-HM46", 32, lot="OL-0403", operator="B1002")
 
     clock.at(11, 15)
-    for serial in number_range("HPU5-0001", "HPU5-0006", expected=6):
-        ledger.produce("J-1002", 1, "RACK-B1", serial=serial, operator="B1002")
-    ledger.close_job("J-1002")
+    units = number_range("HPU5-0001", "HPU5-0006", expected=6)
+    complete(ledger, "J-1002", Decimal(6), "RACK-B1", serials=units, operator="B1002")
+    close_job(ledger.session, "J-1002", operator="B1010", clock=clock)
 
     clock.at(12, 8)
     for serial in ("HPU5-0001", "HPU5-0002"):

@@ -41,6 +41,8 @@ from scanner.models import (
     Base,
     Job,
     JobComponent,
+    JobStatus,
+    LineStatus,
     Location,
     Lot,
     Movement,
@@ -223,7 +225,7 @@ def _load_operators(session: Session, rows: list[Row]) -> None:
 # ---- jobs and their components --------------------------------------------------------
 
 
-JOBS = Columns(("job", "part", "qty"), ("output_lot",))
+JOBS = Columns(("job", "part", "qty"), ("output_lot", "location", "status"))
 JOB_COMPONENTS = Columns(("job", "part", "qty"))
 
 
@@ -237,12 +239,15 @@ def _load_jobs(session: Session, rows: list[Row]) -> None:
             "part": row.required("part", CODE),
             "qty": row.required("qty", quantity),
         }
+        row.given(values, "location", CODE, None)
+        row.given(values, "status", choice(JobStatus), JobStatus.OPEN.value)
         lot = row.optional("output_lot", lot_number)
         if lot is not None:
             lots[row.number] = lot
         records.append(Record(row, (number,), values))
     unique(records, "job", lambda key: f"job {key[0]}")
     parts = _require_parts(session, records)
+    _require_locations(session, records)
     for record in records:
         part = parts[record.values["part"]]
         if record.row.number in lots and part.tracking != Tracking.LOT:
@@ -320,8 +325,8 @@ def _load_job_components(session: Session, rows: list[Row]) -> None:
 # ---- purchase and sales orders --------------------------------------------------------
 
 
-PURCHASE_ORDERS = Columns(("po", "supplier", "line", "part", "qty"))
-SALES_ORDERS = Columns(("so", "customer", "line", "part", "qty"), ("lot_control",))
+PURCHASE_ORDERS = Columns(("po", "supplier", "line", "part", "qty"), ("status",))
+SALES_ORDERS = Columns(("so", "customer", "line", "part", "qty"), ("lot_control", "status"))
 
 
 @dataclass(frozen=True)
@@ -359,6 +364,7 @@ def _load_orders(orders: _Orders) -> Loader:
                 "qty": row.required("qty", quantity),
             }
             row.given(values, "lot_control", yes_no, False)
+            row.given(values, "status", choice(LineStatus), LineStatus.OPEN.value)
             first = heads.setdefault(
                 number, Record(row, (number,), {"number": number, orders.party: party})
             )
@@ -423,6 +429,18 @@ def _require_parts(session: Session, records: list[Record]) -> dict[str, Part]:
                 "part", f"there is no part {number}: import it in a parts file first"
             )
     return parts
+
+
+def _require_locations(session: Session, records: list[Record]) -> None:
+    """The locations the records name (in a `location` column) must exist."""
+    wanted = {r.values["location"] for r in records if r.values.get("location")}
+    known = _present(session, Location.code, wanted)
+    for record in records:
+        code = record.values.get("location")
+        if code and code not in known:
+            raise record.row.error(
+                "location", f"there is no location {code}: import it in a locations file first"
+            )
 
 
 def _keys(records: Iterable[Record]) -> set[Any]:

@@ -21,12 +21,12 @@ from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
+from scanner.closing import open_job
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
 from scanner.models import (
     Balance,
     Job,
-    JobStatus,
     Location,
     Lot,
     LotOrigin,
@@ -57,6 +57,8 @@ from scanner.settings import (
 )
 
 Clock = Callable[[], datetime]
+BACKFLUSH_REASON = "backflush"
+"""The reason on an issue a completion recorded (`Ledger.backflush`), not a person."""
 
 
 def utc_now() -> datetime:
@@ -164,6 +166,35 @@ class Ledger:
             serial=serial,
             from_location=source,
             job=order.number,
+            operator=operator,
+        )
+
+    def backflush(
+        self,
+        job: str,
+        part: str,
+        qty: Decimal | int | str,
+        from_location: str,
+        *,
+        operator: str | None = None,
+    ) -> Movement:
+        """A backflush part consumed by a completion (`scanner.completion`): an issue to the
+        job recorded in full even when `from_location` holds less, its balance then going
+        below zero. A completion happened; the screws it used were there, whatever the
+        books said."""
+        order = self._open_job(job)
+        item = self._part(part)
+        if not item.backflush:
+            raise RuleViolation(f"{item.number} is not a backflush part: issue it by scan")
+        amount = self._tracked_quantity(item, qty, None, None)
+        self._location(from_location)
+        return self._record(
+            MovementKind.ISSUE,
+            item,
+            amount,
+            from_location=from_location,
+            job=order.number,
+            reason=BACKFLUSH_REASON,
             operator=operator,
         )
 
@@ -368,14 +399,6 @@ class Ledger:
             raise RuleViolation(f"{described(item.number, lot)} already belongs to {owner}")
         return made
 
-    def close_job(self, job: str) -> Job:
-        """Closes a finished job: nothing more is issued to it or completed from it.
-        Its genealogy stays; a reversal of one of its movements is still allowed."""
-        order = self._open_job(job)
-        order.status = JobStatus.CLOSED.value
-        self.session.flush()
-        return order
-
     def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
         """Puts a lot on hold, recalls it, or releases it. Held and recalled lots do not move."""
         try:
@@ -419,12 +442,7 @@ class Ledger:
         return lot
 
     def _open_job(self, number: str) -> Job:
-        job = find(self.session, Job, number)
-        if job is None:
-            raise NotFound(f"Unknown job {number}")
-        if job.status != JobStatus.OPEN:
-            raise RuleViolation(f"Job {number} is {job.status}")
-        return job
+        return open_job(self.session, number)
 
     def _tracked_quantity(
         self, part: Part, qty: Decimal | int | str, lot: str | None, serial: str | None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scanner.closing import line_is_open
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
+    LineStatus,
     Movement,
     MovementKind,
     Part,
@@ -30,14 +34,9 @@ def purchase_order_line(
         .where(PurchaseOrderLine.po == po, PurchaseOrderLine.part == part.number)
         .order_by(PurchaseOrderLine.line)
     ).all()
-    matching = [each for each in lines if line is None or each.line == line]
-    if not matching:
-        where = f"line {line} of {po}" if line is not None else po
-        raise RuleViolation(f"{part.number} is not on {where}")
-    for each in matching:
-        if net_on_line(session, MovementKind.RECEIVE, po=each.po, line=each.line) < each.qty:
-            return each
-    return matching[-1]
+    return _line_to_use(
+        session, [each for each in lines if line is None or each.line == line], po, line, part
+    )
 
 
 def sales_order_line(session: Session, so: str, line: int | None, part: Part) -> SalesOrderLine:
@@ -49,14 +48,34 @@ def sales_order_line(session: Session, so: str, line: int | None, part: Part) ->
         .where(SalesOrderLine.so == so, SalesOrderLine.part == part.number)
         .order_by(SalesOrderLine.line)
     ).all()
-    matching = [each for each in lines if line is None or each.line == line]
+    return _line_to_use(
+        session, [each for each in lines if line is None or each.line == line], so, line, part
+    )
+
+
+Line = TypeVar("Line", PurchaseOrderLine, SalesOrderLine)
+
+
+def _line_to_use(
+    session: Session, matching: Sequence[Line], order: str, line: int | None, part: Part
+) -> Line:
+    """Of an order's lines for a part (just the one named, when `line` is given): the first
+    open one not yet filled, else the last open one. A closed line takes nothing more."""
     if not matching:
-        where = f"line {line} of {so}" if line is not None else so
+        where = f"line {line} of {order}" if line is not None else order
         raise RuleViolation(f"{part.number} is not on {where}")
-    for each in matching:
-        if net_on_line(session, MovementKind.SHIP, so=each.so, line=each.line) < each.qty:
+    usable = [each for each in matching if each.status == LineStatus.OPEN]
+    if not usable:
+        line_is_open(session, matching[-1])  # raises, saying who closed it
+    kind = MovementKind.SHIP if isinstance(matching[0], SalesOrderLine) else MovementKind.RECEIVE
+    for each in usable:
+        if net_on_line(session, kind, line=each.line, **_order_of(each)) < each.qty:
             return each
-    return matching[-1]
+    return usable[-1]
+
+
+def _order_of(line: PurchaseOrderLine | SalesOrderLine) -> dict[str, str]:
+    return {"so": line.so} if isinstance(line, SalesOrderLine) else {"po": line.po}
 
 
 def net_on_line(

@@ -37,6 +37,7 @@ class WarningCode(StrEnum):
     NOT_FIRST_TO_EXPIRE = "not_first_to_expire"
     NOT_ON_JOB = "not_on_job"
     MORE_THAN_NEEDED = "more_than_needed"
+    BACKFLUSHED = "backflushed"
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def pick_list(session: Session, job: str) -> list[PickLine]:
     order = session.get(Job, job)
     if order is None:
         raise NotFound(f"Unknown job {job}")
-    issued = _issued_by_part(session, job)
+    issued = issued_by_part(session, job)
     rows = session.execute(
         select(JobComponent, Part.description)
         .join(Part, Part.number == JobComponent.part)
@@ -150,8 +151,15 @@ def issue_warnings(
     component = session.get(JobComponent, (job, part))
     if component is None:
         warnings.append(IssueWarning(WarningCode.NOT_ON_JOB, f"{part} is not on job {job}'s list"))
+    elif item.backflush:
+        warnings.append(
+            IssueWarning(
+                WarningCode.BACKFLUSHED,
+                f"{part} is backflushed: completing {job} takes what it needs",
+            )
+        )
     else:
-        remaining = component.qty - _issued_by_part(session, job).get(part, Decimal(0))
+        remaining = component.qty - issued_by_part(session, job).get(part, Decimal(0))
         if qty > remaining:
             still = format_quantity(max(remaining, Decimal(0)))
             warnings.append(
@@ -205,7 +213,8 @@ def _expires_before(first: date, other: date | None) -> bool:
     return other is None or first < other
 
 
-def _issued_by_part(session: Session, job: str) -> dict[str, Decimal]:
+def issued_by_part(session: Session, job: str) -> dict[str, Decimal]:
+    """What has been issued to `job` of each part, net of reversals."""
     rows = session.execute(
         select(JobLot.part, func.sum(JobLot.qty))
         .where(JobLot.job == job, JobLot.role == JobLotRole.CONSUMED.value)

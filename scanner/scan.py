@@ -74,6 +74,8 @@ COMMANDS = (
     "UNDO",
     "GEN",
     "OK",
+    "CLOSE",
+    "REOPEN",
 )
 # The prefixed kinds, the setting that overrides each prefix, and what follows the prefix.
 PREFIXED = {

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from scanner.ledger import Clock, utc_now
-from scanner.models import Movement
+from scanner.models import Movement, StatusChange
 from sync.central_apply import COUNTING, CentralLedger, Entry, entry_codes
 from sync.central_log import current_seq, publish_rows
 from sync.central_log import take_number as take_number
 from sync.central_sql import among
+from sync.central_status import PushedStatus, publish_status
 from sync.central_time import aware, clock_words
 from sync.errors import SyncError
 from sync.evaluate import fit
@@ -47,7 +49,7 @@ from sync.protocol import (
 )
 from sync.protocol import Change as PulledChange
 
-__all__ = ["publish_reference", "pull", "push", "take_number"]
+__all__ = ["publish_decisions", "publish_reference", "pull", "push", "take_number"]
 
 CLOCK_SKEW_LIMIT = 300  # seconds: beyond this a supervisor hears about a device's clock
 _INT32 = 2**31 - 1
@@ -78,7 +80,8 @@ def push(
     movements = sorted(request.movements, key=lambda m: m.seq)
     last = locked.last_applied_seq
     fresh = [m for m in movements if m.seq > last]
-    if fresh:
+    status = PushedStatus(session, locked.id, request.status_changes)
+    if fresh or status.waiting:
         ledger.log.lock()  # a retry of what is already applied waits for nobody
     stored = _stored_outcomes(session, locked.id, [m.seq for m in movements if m.seq <= last])
     taken = _ids_taken(session, [m.id for m in fresh])
@@ -94,10 +97,12 @@ def push(
         if movement.id in taken:
             outcomes.append(_reused_id(ledger, locked, movement, taken[movement.id]))
         else:
+            status.due(ledger.log, movement.happened_at)
             entry = ledger.accept(locked.id, movement)
             outcomes.append(_outcome(entry, ledger.server_seq(entry)))
             taken[movement.id] = f"{locked.id} number {movement.seq}"
         last = movement.seq
+    status.due(ledger.log, None)
     locked.last_applied_seq = last
     _note_device(session, ledger, locked, request, last)
     ledger.finish()
@@ -148,6 +153,19 @@ def publish_reference(session: Session, clock: Clock = utc_now) -> int:
     ledger.log.lock()
     publish_rows(ledger.log)
     ledger.recheck_held()
+    ledger.finish()
+    return ledger.log.taken
+
+
+def publish_decisions(
+    session: Session, changes: Sequence[StatusChange], clock: Clock = utc_now
+) -> int:
+    """Tells devices of jobs or order lines closed or reopened at the store (`lotscan jobs
+    close` on the central database): each change for its history, and the row with its
+    status. Returns the number of changes emitted."""
+    ledger = CentralLedger(session, clock)
+    ledger.log.lock()
+    publish_status(ledger.log, changes)
     ledger.finish()
     return ledger.log.taken
 

@@ -57,6 +57,7 @@ from sync.errors import SyncError
 from sync.evaluate import (
     Rows,
     Verdict,
+    closed_reference,
     fit,
     hold_reason,
     missing_references,
@@ -571,12 +572,15 @@ class CentralLedger:
                 kind = MovementKind(reverses_kind or pushed.kind)
                 record.status, record.location = serial_state_after(movement, kind)
         verdict = shortfall(self.rows, movement, part, pushed.observed_cursor)
+        closed = closed_reference(self.rows, pushed)
+        flags = [each for each in (verdict, closed) if each is not None]
         entry.status = _APPLIED
         entry.codes = entry.message = ""
-        if verdict is not None:
+        if flags:
             entry.status = movement.sync_state = _FLAGGED
-            entry.codes, entry.message = verdict.code.value, verdict.message
-            movement.outcome = verdict.message
+            entry.codes = ",".join(each.code.value for each in flags)
+            entry.message = fit(" ".join(each.message for each in flags))
+            movement.outcome = entry.message
         lot_key, serial_key = stock_key(part, pushed.lot, pushed.serial)
         if verdict is not None:
             assert pushed.from_location is not None  # only a source can fall short
@@ -585,6 +589,15 @@ class CentralLedger:
                 entry, verdict, part.number, lot_key, serial_key, pushed.from_location
             )
             self._shortfall_keys().setdefault(key, set()).add(opened)
+        if closed is not None:
+            self._open(
+                entry,
+                closed,
+                part.number,
+                lot_key,
+                serial_key,
+                pushed.from_location or pushed.to_location,
+            )
         self.log.add_text(server_seq, "movement", str(pushed.id), self._text(entry, server_seq))
         entry.change_seq = server_seq
         if pushed.to_location is not None:

@@ -46,13 +46,15 @@ from sync.credentials import (
     token_path,
     write_token,
 )
-from sync.device import apply_changes, apply_outcome
+from sync.device import apply_changes, apply_outcome, kept_status_changes
 from sync.outbox import (
     movement_in,
     movements_from,
     pending_count,
     pending_movements,
+    pending_status_changes,
     queue_stats,
+    status_change_in,
 )
 from sync.protocol import (
     MAX_BATCH,
@@ -262,7 +264,10 @@ class SyncClient(_ServiceClient):
 
     def push(self, request: PushRequest) -> PushResponse:
         path = "/v1/sync/push"
-        data = self._call("POST", path, body=request.model_dump(mode="json"))
+        body = request.model_dump(mode="json")
+        if not body["status_changes"]:
+            del body["status_changes"]  # what a store older than status changes takes
+        data = self._call("POST", path, body=body)
         return self._parsed(PushResponse, data, path)
 
     def pull(self, cursor: int, limit: int = MAX_PULL) -> PullResponse:
@@ -476,9 +481,10 @@ def _push_queue(
     while True:
         with reading(sessions) as session:
             queue = pending_movements(session, device, batch)
-            if not queue:
+            decided = pending_status_changes(session, batch)
+            if not queue and not decided:
                 return
-            first = queue[0].device_seq
+            first = queue[0].device_seq if queue else expected or 0
             resending = expected is not None and expected < first
             if resending:
                 assert expected is not None
@@ -490,6 +496,7 @@ def _push_queue(
                         "gap",
                     )
             payload = [movement_in(session, movement) for movement in queue]
+            changes = [status_change_in(change) for change in decided]
             depth, highest, oldest = queue_stats(session, device)
         answer = client.push(
             PushRequest(
@@ -500,13 +507,15 @@ def _push_queue(
                 max_local_seq=highest,
                 oldest_pending_at=oldest,
                 movements=payload,
+                status_changes=changes,
             )
         )
         with unit_of_work(sessions) as session:
             for outcome in answer.outcomes:
                 if apply_outcome(session, device, outcome) is not None:
                     report.count(outcome.status)
-        if not answer.outcomes and (resending or answer.expected_next_seq >= first):
+            kept_status_changes(session, [change.id for change in changes])
+        if payload and not answer.outcomes and (resending or answer.expected_next_seq >= first):
             raise SyncGap(
                 f"The central store took none of movements {payload[0].seq} to"
                 f" {payload[-1].seq} and expects {answer.expected_next_seq} next: ask a"

@@ -22,6 +22,7 @@ from sqlalchemy import DateTime, select
 from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, refresh_serial, withdraw_from_caches
+from scanner.closing import settle_status
 from scanner.errors import LotscanError
 from scanner.models import (
     NOT_EFFECTIVE,
@@ -35,9 +36,20 @@ from scanner.models import (
     Part,
     Serial,
     SerialStatus,
+    StatusChange,
+    StatusSubject,
     SyncState,
 )
-from sync.protocol import REFERENCE_KINDS, Change, MovementIn, MovementOutcome, row_from_data
+from sync.outbox import aware
+from sync.protocol import (
+    REFERENCE_KINDS,
+    STATUS_CHANGE,
+    Change,
+    MovementIn,
+    MovementOutcome,
+    StatusChangeIn,
+    row_from_data,
+)
 
 COUNTED_WHEN_PULLED = (SyncState.APPLIED.value, SyncState.FLAGGED.value)
 _STATES = {state.value for state in SyncState} - {SyncState.PENDING.value}
@@ -73,14 +85,29 @@ def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -
     """Applies one pulled page; returns how many changes it held. `device_id` is this
     device's: its own movements take their outcome, other devices' movements that count are
     added to the ledger."""
+    decided: set[tuple[str, str]] = set()
     for change in sorted(changes, key=lambda c: (_KIND_ORDER.get(c.kind, len(_KIND_ORDER)), c.seq)):
         if change.kind in REFERENCE_KINDS:
             _upsert(session, change.kind, change.data)
+            if change.kind in _CLOSABLE:
+                decided.add((_CLOSABLE[change.kind], change.key))
         elif change.kind == "movement":
             _pulled_movement(session, device_id, change.data)
+        elif change.kind == STATUS_CHANGE:
+            decided.add(_pulled_status_change(session, change.data))
         # A kind this version does not know is skipped: a newer store may send more.
     session.flush()
+    _keep_own_decisions(session, decided)
     return len(changes)
+
+
+def kept_status_changes(session: Session, ids: Sequence[uuid.UUID]) -> None:
+    """The store kept these status changes this handheld pushed: they wait no more."""
+    for change_id in ids:
+        change = session.get(StatusChange, change_id)
+        if change is not None:
+            change.sync_state = SyncState.APPLIED.value
+    session.flush()
 
 
 def settle(
@@ -118,6 +145,55 @@ def outcome_text(codes: Sequence[str], message: str) -> str | None:
     if codes:
         words = f"{', '.join(codes)}: {words}" if words else ", ".join(codes)
     return words[:_OUTCOME_LENGTH] or None
+
+
+# ---- status changes -----------------------------------------------------------------------
+
+_CLOSABLE = {
+    "job": StatusSubject.JOB.value,
+    "po_line": StatusSubject.PO_LINE.value,
+    "so_line": StatusSubject.SO_LINE.value,
+}
+"""The reference kinds that have a status a handheld can change, by their subject."""
+
+
+def _pulled_status_change(session: Session, data: dict[str, Any]) -> tuple[str, str]:
+    """Keeps a status change another device (or the store) recorded, for its history."""
+    pulled = StatusChangeIn.model_validate(
+        {key: value for key, value in data.items() if key in StatusChangeIn.model_fields}
+    )
+    if session.get(StatusChange, pulled.id) is None:
+        session.add(
+            StatusChange(
+                id=pulled.id,
+                device_id=str(data.get("device_id") or ""),
+                subject=pulled.subject,
+                key=pulled.key,
+                status=pulled.status,
+                reason=pulled.reason,
+                operator=pulled.operator,
+                happened_at=aware(pulled.happened_at) or pulled.happened_at,
+                sync_state=SyncState.APPLIED.value,
+            )
+        )
+    return pulled.subject, pulled.key
+
+
+def _keep_own_decisions(session: Session, decided: set[tuple[str, str]]) -> None:
+    """A job or line the store sent while this handheld's own close or reopen of it still
+    waits to be pushed keeps the status of the latest decision this handheld knows of: the
+    store settles it when the push arrives, and sends the row again."""
+    if not decided:
+        return
+    waiting = set(
+        session.execute(
+            select(StatusChange.subject, StatusChange.key).where(
+                StatusChange.sync_state == SyncState.PENDING.value
+            )
+        ).tuples()
+    )
+    for subject, key in sorted(decided & waiting):
+        settle_status(session, subject, key)
 
 
 # ---- reference rows -----------------------------------------------------------------------

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from scanner.caches import Moved as CacheMoved
 from scanner.caches import stock_key
-from scanner.ledger import describe, described
+from scanner.closing import last_decision
+from scanner.ledger import BACKFLUSH_REASON, describe, described
 from scanner.models import (
     Balance,
     Job,
@@ -350,6 +351,52 @@ def shortfall(
             " count settles it"
         ),
     )
+
+
+_ON_JOB = {MovementKind.ISSUE.value: "issue", MovementKind.PRODUCE.value: "completion"}
+Closable = Job | PurchaseOrderLine | SalesOrderLine
+
+
+def closed_reference(rows: Rows, movement: MovementIn) -> Verdict | None:
+    """An issue or completion on a job the store has closed, or a receipt or shipment on a
+    closed order line: the scan happened, so it counts, but whoever closed it should know
+    (a handheld that had not pulled the close yet, or scanned before it)."""
+    found = _closable(rows, movement)
+    if found is None:
+        return None
+    subject, named, what, code = found
+    if subject.status != "closed":
+        return None
+    decided = last_decision(rows.session, subject)
+    by = f" ({decided.words()})" if decided is not None and decided.status == "closed" else ""
+    return Verdict(
+        code,
+        fit(
+            f"{named} was closed{by} when this {what} reached the store: it counts, and is"
+            " flagged for a supervisor (reopen it, or dismiss this)"
+        ),
+    )
+
+
+def _closable(rows: Rows, movement: MovementIn) -> tuple[Closable, str, str, ExceptionCode] | None:
+    """The job or order line a movement adds to, as (row, its name, the movement in words,
+    the code a closed one raises), or None."""
+    subject: Closable | None = None
+    if movement.reason == BACKFLUSH_REASON:
+        return None  # the completion that consumed it answers for it
+    if movement.kind in _ON_JOB and movement.job:
+        subject = rows.get(Job, movement.job)
+        named, what = f"Job {movement.job}", _ON_JOB[movement.kind]
+        code = ExceptionCode.JOB_CLOSED
+    elif movement.po_line is not None and movement.kind == "receive" and movement.po:
+        subject = rows.get(PurchaseOrderLine, (movement.po, movement.po_line))
+        named, what = f"{movement.po} line {movement.po_line}", "receipt"
+        code = ExceptionCode.LINE_CLOSED
+    elif movement.so_line is not None and movement.kind == "ship" and movement.so:
+        subject = rows.get(SalesOrderLine, (movement.so, movement.so_line))
+        named, what = f"{movement.so} line {movement.so_line}", "shipment"
+        code = ExceptionCode.LINE_CLOSED
+    return (subject, named, what, code) if subject is not None else None
 
 
 class Moved(CacheMoved, Protocol):

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
-from scanner.models import Lot, Movement, Serial, SyncState
+from scanner.models import Lot, Movement, Serial, StatusChange, SyncState
 
 if TYPE_CHECKING:
-    from sync.protocol import MovementIn
+    from sync.protocol import MovementIn, StatusChangeIn
 
 # A literal, not a bound parameter: SQLite uses the partial index ix_movements_outbox only
 # when the query's condition matches the index's own `sync_state = 'pending'` word for word.
@@ -119,6 +119,39 @@ def movement_in(session: Session, movement: Movement) -> MovementIn:
         lot_origin=lot.origin if lot else None,
         lot_job=lot.assigned_job if lot else None,
         serial_lot=serial.lot if serial else None,
+    )
+
+
+_STATUS_PENDING = StatusChange.sync_state == literal_column(f"'{SyncState.PENDING.value}'")
+
+
+def pending_status_changes(session: Session, limit: int) -> list[StatusChange]:
+    """Up to `limit` of the jobs and order lines this handheld closed or reopened that the
+    store has not kept yet, in the order they happened."""
+    return list(
+        session.scalars(
+            select(StatusChange)
+            .where(_STATUS_PENDING)
+            .order_by(StatusChange.happened_at, StatusChange.id)
+            .limit(limit)
+        )
+    )
+
+
+def status_change_in(change: StatusChange) -> StatusChangeIn:
+    """A status change as the handheld pushes it."""
+    from sync.protocol import StatusChangeIn
+
+    happened_at = aware(change.happened_at)
+    assert happened_at is not None  # the column is NOT NULL
+    return StatusChangeIn(
+        id=change.id,
+        subject=change.subject,  # type: ignore[arg-type]  # the subject check holds it
+        key=change.key,
+        status=change.status,  # type: ignore[arg-type]  # `scanner.closing` writes these
+        reason=change.reason,
+        operator=change.operator,
+        happened_at=happened_at,
     )
 
 

@@ -93,6 +93,24 @@ class MovementIn(Strict):
     to_location: Code | None = None
 
 
+STATUS_CHANGE = "status_change"
+"""The change kind a device pulls a status change's record by (`Change`)."""
+
+
+class StatusChangeIn(Strict):
+    """A job or an order line closed or reopened on a handheld (`scanner.closing`), pushed
+    with the movements: the store places it among them by the time it happened, so a
+    completion recorded before a close is judged with the job still open."""
+
+    happened_at: datetime
+    id: uuid.UUID
+    key: Annotated[str, Field(min_length=1, max_length=80)]
+    operator: Code | None = None
+    reason: Words | None = None
+    status: Literal["open", "closed"]
+    subject: Literal["job", "po_line", "so_line"]
+
+
 class PushRequest(Strict):
     protocol: Literal[1] = 1
     device_id: Annotated[str, Field(min_length=1, max_length=20)]
@@ -103,6 +121,8 @@ class PushRequest(Strict):
     max_local_seq: Annotated[int, Field(ge=0, le=2**62)]
     oldest_pending_at: datetime | None = None
     movements: Annotated[list[MovementIn], Field(max_length=MAX_BATCH)]
+    # Left out by a handheld with none to send, so an older store still takes its pushes.
+    status_changes: Annotated[list[StatusChangeIn], Field(max_length=MAX_BATCH)] = []
 
 
 OutcomeStatus = Literal["applied", "flagged", "held", "rejected", "voided"]
@@ -126,8 +146,10 @@ class PushResponse(Strict):
 class Change(Strict):
     """One change a device pulls. `kind` is a reference table (`part`, `location`,
     `operator`, `job`, `job_component`, `po_line`, `so_line`, `lot`, `serial`) whose
-    `data` is the whole row, or `movement`: a movement the store applied, held or voided,
-    with its `status`, `server_seq`, `codes` and `message` beside the pushed fields."""
+    `data` is the whole row; `movement`: a movement the store applied, held or voided,
+    with its `status`, `server_seq`, `codes` and `message` beside the pushed fields; or
+    `status_change`: a job or order line closed or reopened (`StatusChangeIn`'s fields, and
+    the `device_id` that recorded it), for its history on every handheld."""
 
     seq: int
     kind: str

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.closing import close_job
 from scanner.db import unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
@@ -381,7 +382,7 @@ def test_a_refused_operation_writes_nothing(do: Do, sessions: sessionmaker[Sessi
 def test_a_closed_job_takes_no_more_issues_or_completions(do: Do) -> None:
     do(lambda ledger: ledger.receive("RESIN", 10, "RCV", lot="R-1"))
     issue = do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 4, lot="R-1"))
-    do(lambda ledger: ledger.close_job("J-HOUSING"))
+    do(lambda ledger: close_job(ledger.session, "J-HOUSING", operator=None, clock=ledger.clock))
     with pytest.raises(RuleViolation, match="Job J-HOUSING is closed"):
         do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 1, lot="R-1"))
     with pytest.raises(RuleViolation, match="Job J-HOUSING is closed"):

@@ -158,14 +158,14 @@ def demo_db(demo_home: Path, tmp_path: Path) -> str:
 def test_the_first_shift_example_replays_on_the_demo(demo_db: str, tmp_path: Path) -> None:
     result = lotscan("replay", "--db", demo_db, "examples/first-shift.txt", home=tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.splitlines()[-1] == "6 movements recorded"
+    assert result.stdout.splitlines()[-1] == "7 movements recorded"
 
 
 def test_the_first_shift_example_as_json(demo_db: str, tmp_path: Path) -> None:
     result = lotscan("replay", "--json", "--db", demo_db, "examples/first-shift.txt", home=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert (report["ok"], report["recorded"], report["stopped_at"]) == (True, 6, None)
+    assert (report["ok"], report["recorded"], report["stopped_at"]) == (True, 7, None)
     assert report["lines"][0] == {
         "line": 3,
         "input": "OP:B1001",

@@ -139,7 +139,11 @@ def test_assign_a_lot_then_complete_into_it(plant: sessionmaker[Session]) -> Non
         assert shown(app, "#prompt") == "Scan J-HOUSING's assembly to LINE"
         feed(app, "(240)HOUSING(30)4\r")
         await answered(app, pilot, 7)
-        assert app.view.message == "Completed HOUSING into LINE"
+        assert app.view.message == "Nothing issued to J-HOUSING yet: its lots will trace to nothing"
+        assert app.screen.query_one(Feedback).has_class("-warning")
+        feed(app, "CMD:OK\r")
+        await answered(app, pilot, 8)
+        assert app.view.message == "Completed 4 ea HOUSING into LINE"
         assert app.screen.query_one(Feedback).has_class("-ok")
         assert app.view.log == ("Completed 4 ea lot H-0001",)
         assert "COMPLETE" in shown(app, "#where")
@@ -154,16 +158,18 @@ def test_ship_a_serial_and_a_second_ship_of_it_is_refused_in_red(
     async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
         bells: list[None] = []
         app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
-        feed(app, "OP:B1001\rCMD:COMPLETE\rJOB:J-PUMP\r(240)PUMP(21)P-1\rCMD:SHIP\rSO:SO-1\r")
-        await answered(app, pilot, 6)
-        assert app.view.message == "Shipping SO-1 to Hydro Systems"
-        feed(app, "(240)PUMP(21)P-1\r")
+        feed(app, "OP:B1001\rCMD:COMPLETE\rJOB:J-PUMP\r(240)PUMP(21)P-1\rCMD:OK\r")
+        feed(app, "CMD:SHIP\rSO:SO-1\r")
         await answered(app, pilot, 7)
+        assert app.view.message == "Shipping SO-1 to Hydro Systems"
+        bells.clear()  # the completion's warning rang: nothing was issued to J-PUMP
+        feed(app, "(240)PUMP(21)P-1\r")
+        await answered(app, pilot, 8)
         assert app.view.message == "Shipped 1 ea of serial P-1 of PUMP on SO-1"
         assert app.screen.query_one(Feedback).has_class("-ok")
         assert bells == []
         feed(app, "(240)PUMP(21)P-1\r")
-        await answered(app, pilot, 8)
+        await answered(app, pilot, 9)
         assert (app.view.level, app.view.message) == (
             Level.ERROR,
             "No serial P-1 of PUMP in stock: it was shipped",

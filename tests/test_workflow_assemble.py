@@ -103,7 +103,7 @@ def test_completion_defaults_to_the_assigned_lot_and_links_the_genealogy(floor: 
     """)
     assert steps.at(5).response.prompt == "Scan J-HOUSING's assembly to LINE"
     done = steps.last
-    assert (done.level, done.message) == (Level.OK, "Completed HOUSING into LINE")
+    assert (done.level, done.message) == (Level.OK, "Completed 4 ea HOUSING into LINE")
     assert [each.text for each in done.recorded] == ["Completed 4 ea lot H-0001"]
     assert done.labels == (LabelDue("lot", "HOUSING", lot="H-0001", qty=Decimal(4)),)
     assert floor.stock("HOUSING") == {("H-0001", "LINE"): 4}
@@ -134,7 +134,7 @@ def test_completion_without_an_assigned_lot_asks_for_one_and_takes_a_destination
     """)
     assert steps.at(4).message == "Completing to A-01"
     assert steps.at(5).response.prompt == "Lot of HOUSING? (scan, type or CMD:GEN)"
-    assert steps.last.message == "Completed HOUSING into A-01"
+    assert steps.last.message == "Completed 2 ea HOUSING into A-01"
     assert floor.stock("HOUSING") == {("H-9", "A-01"): 2}
 
 
@@ -156,7 +156,7 @@ def test_serial_assemblies_complete_with_generated_serials(floor: Floor) -> None
     assert steps.at(7).response.prompt == "Serial 1 of 3? (or CMD:GEN)"
     assert steps.at(9).response.prompt == "Last serial (first is P-0001)"
     done = steps.last
-    assert done.message == "Completed PUMP into LINE"
+    assert done.message == "Completed 3 ea PUMP into LINE"
     pumps = ("P-0001", "P-0002", "P-0003")
     assert done.labels == tuple(LabelDue("serial", "PUMP", serial=each) for each in pumps)
     assert floor.stock("PUMP") == {(each, "LINE"): 1 for each in pumps}
@@ -180,6 +180,13 @@ def test_a_serial_assembly_scanned_with_its_serial_is_one_unit(floor: Floor) -> 
         JOB:J-PUMP
         (240)PUMP(21)P-7
     """)
+    warned = steps.last
+    assert (warned.level, warned.message) == (
+        Level.WARNING,
+        "Nothing issued to J-PUMP yet: its lots will trace to nothing",
+    )
+    assert warned.awaiting_confirmation and floor.stock("PUMP") == {}
+    steps = floor.run("CMD:OK")
     assert [each.text for each in steps.last.recorded] == ["Completed PUMP serial P-7"]
     assert floor.stock("PUMP") == {("P-7", "LINE"): 1}
 

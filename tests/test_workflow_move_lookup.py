@@ -24,6 +24,7 @@ STOCK = """
     CMD:COMPLETE
     JOB:J-PUMP
     (240)PUMP(21)P-1
+    CMD:OK
 """
 
 
@@ -132,7 +133,8 @@ def test_lookup_of_a_job_shows_what_is_left_to_pick_and_what_it_used(stocked: Fl
     """).last
     assert shown.message == "Job J-HOUSING"
     assert shown.details == (
-        "open, makes 10 HOUSING",
+        "open",
+        "0 of 10 ea HOUSING completed",
         "To pick:",
         "PIGMENT: need 2",
         "Used and made:",
@@ -159,5 +161,5 @@ def test_lookup_of_something_unknown_says_so(stocked: Floor) -> None:
     assert [(step.level, step.message) for step in steps[1:]] == [
         (Level.ERROR, "No lot R-404 of RESIN"),
         (Level.ERROR, "Unknown location NOWHERE"),
-        (Level.ERROR, "Scan a lot, serial, part, location or job label"),
+        (Level.ERROR, "Scan a lot, serial, part, location, job or order label"),
     ]

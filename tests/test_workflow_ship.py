@@ -19,7 +19,9 @@ STOCK = """
     CMD:COMPLETE
     JOB:J-PUMP
     (240)PUMP(21)P-1
+    CMD:OK
     (240)PUMP(21)P-2
+    CMD:OK
     CMD:SHIP
     SO:SO-1
 """

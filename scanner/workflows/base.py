@@ -22,9 +22,10 @@ from typing import ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scanner.closing import open_job as open_job
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
-from scanner.models import Job, JobStatus, Location, Movement, Part
+from scanner.models import Location, Movement, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
 from scanner.rows import find
@@ -129,16 +130,6 @@ def part_of(session: Session, item: Item) -> Part:
             raise NotFound(f"Unknown part {item.part}")
         return found
     raise Refusal("That label names no part: scan one with a GTIN (01) or part number (240)")
-
-
-def open_job(session: Session, number: str) -> Job:
-    """The job a `JOB:` scan names, if it is open."""
-    job = find(session, Job, number)
-    if job is None:
-        raise NotFound(f"Unknown job {number}")
-    if job.status != JobStatus.OPEN:
-        raise RuleViolation(f"Job {number} is {job.status}")
-    return job
 
 
 def location_of(session: Session, code: str) -> Location:

@@ -1,17 +1,34 @@
 """COMPLETE: a job's assembly goes into stock (DESIGN §4).
 
 `JOB:` then the assembly item; its lot defaults to the one assigned to the job beforehand,
-its quantity comes from (30) or is asked for, and a serial-tracked assembly asks for its
-serials (or CMD:GEN). `LOC:` chooses where it goes, by default the production location.
-Recording links the genealogy: what the job consumed becomes the parent of what it made.
+its quantity comes from (30) or is asked for, its expiry from (17), and a serial-tracked
+assembly asks for its serials (or CMD:GEN). `LOC:` chooses where it goes, by default the
+job's own location, else the site's production location. Before recording, the operator
+confirms (CMD:OK) a completion beyond the job's quantity, or of a job none of whose tracked
+components was issued. Recording links the genealogy and backflushes the job's untracked
+components (`scanner.completion`), all in the scan's one transaction.
+
+CMD:CLOSE closes the job (offered once its quantity is completed; the offer stops nothing);
+a supervisor who scans a closed job can CMD:REOPEN it.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
+from scanner.closing import close_job, open_job, reopen_job
+from scanner.completion import (
+    Completion,
+    backflush_words,
+    completion_warnings,
+    progress,
+    shortfall_words,
+)
+from scanner.completion import complete as record_completion
 from scanner.errors import RuleViolation
-from scanner.models import Job, Lot, Part, Tracking
+from scanner.models import Job, JobStatus, Lot, Operator, Part, Role, Tracking
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
@@ -24,7 +41,6 @@ from scanner.workflows.base import (
     Workflow,
     first_location_of_kind,
     location_of,
-    open_job,
     part_of,
 )
 from scanner.workflows.incoming import Incoming
@@ -36,8 +52,13 @@ class Complete(Workflow):
     def __init__(self) -> None:
         super().__init__()
         self.job: str | None = None
+        self.closed_job: str | None = None  # a closed job a supervisor may reopen
         self.location: str | None = None
+        self.location_scanned = False  # else the job's own location, when it has one
         self.output: Incoming | None = None
+        self.expiry: date | None = None
+        self.warnings: list[str] = []
+        self.checked = False
 
     @property
     def in_progress(self) -> bool:
@@ -45,14 +66,20 @@ class Complete(Workflow):
 
     def prompt(self) -> str:
         if self.job is None:
+            if self.closed_job is not None:
+                return "CMD:REOPEN, or scan a job (JOB:...)"
             return "Scan the job (JOB:...)"
         output = self.output
         if output is None:
             return f"Scan {self.job}'s assembly to {self.location or 'LOC:?'}"
+        if self.warnings:
+            return "CMD:OK to complete, CMD:CANCEL not"
         return output.prompt()
 
     def cancel(self) -> str:
-        self.output = None
+        if self.output is None:
+            return "Nothing to cancel"
+        self.output, self.expiry, self.warnings, self.checked = None, None, [], False
         return "Line cancelled"
 
     def start(self, context: Context) -> Response:
@@ -60,34 +87,84 @@ class Complete(Workflow):
         return super().start(context)
 
     def handle(self, scan: Scan, context: Context) -> Response:
+        command = scan.value if scan.kind == ScanKind.COMMAND else None
         output = self.output
         if output is None:
             if scan.kind == ScanKind.JOB:
                 return self._choose_job(scan.value or "", context)
+            if command == "REOPEN":
+                return self._reopen(context)
+            if command == "CLOSE":
+                return self._close(context)
             if scan.kind == ScanKind.LOCATION:
                 self.location = location_of(context.session, scan.value or "").code
+                self.location_scanned = True
                 return self.respond(context, f"Completing to {self.location}")
             if self.job is None:
                 raise Refusal("Scan the job first (JOB:...)")
             return self._assembly(scan, context)
+        if self.warnings:
+            if command == "OK":
+                self.warnings.pop(0)
+                return self._next(context)
+            raise Refusal(f"{self.warnings[0]}: scan CMD:OK to go on or CMD:CANCEL")
+        if command in ("CLOSE", "REOPEN"):
+            raise Refusal(f"Finish this line or CMD:CANCEL it, then CMD:{command}")
         problem = output.answer(scan, context)
         if problem:
             return self.respond(context, problem, Level.ERROR)
         return self._next(context)
 
+    # ---- the job --------------------------------------------------------------------------
+
     def _choose_job(self, number: str, context: Context) -> Response:
+        job = find(context.session, Job, number)
+        if job is not None and job.status != JobStatus.OPEN and self._supervisor(context):
+            self.job, self.closed_job = None, job.number
+            return self.respond(
+                context,
+                f"Job {job.number} is closed: CMD:REOPEN reopens it",
+                Level.WARNING,
+            )
         job = open_job(context.session, number)
-        self.job = job.number
-        return self.respond(context, f"Job {job.number}: {job.part}")
+        self.job, self.closed_job = job.number, None
+        if job.location is not None and not self.location_scanned:
+            self.location = job.location
+        done = progress(context.session, job)
+        return self.respond(context, f"Job {job.number}: {job.part}", details=(done.words(),))
+
+    def _close(self, context: Context) -> Response:
+        if self.job is None:
+            raise Refusal("Scan the job to close first (JOB:...)")
+        job = find(context.session, Job, self.job)
+        assert job is not None
+        done = progress(context.session, job)
+        close_job(context.session, job.number, operator=context.operator, clock=context.clock)
+        self.job = None
+        return self.respond(context, f"Job {job.number} closed", details=(done.words(),))
+
+    def _reopen(self, context: Context) -> Response:
+        if self.closed_job is None:
+            raise Refusal("Scan the closed job to reopen first (JOB:...)")
+        change = reopen_job(
+            context.session, self.closed_job, operator=context.operator, clock=context.clock
+        )
+        self.job, self.closed_job = change.key, None
+        return self.respond(context, f"Job {change.key} reopened")
+
+    def _supervisor(self, context: Context) -> bool:
+        operator = find(context.session, Operator, context.operator)
+        return operator is not None and operator.role == Role.SUPERVISOR
+
+    # ---- the line -------------------------------------------------------------------------
 
     def _assembly(self, scan: Scan, context: Context) -> Response:
         if scan.kind != ScanKind.ITEM or scan.item is None:
             raise Refusal(f"Scan {self.job}'s assembly label")
         if self.location is None:
             raise Refusal("Scan where it goes first (LOC:...)")
-        job = find(context.session, Job, self.job)
+        job = open_job(context.session, self.job or "")
         part = part_of(context.session, scan.item)
-        assert job is not None
         if part.number != job.part:
             raise RuleViolation(f"Job {job.number} makes {job.part}, not {part.number}")
         output = Incoming(part.number, part.tracking, part.uom, one_lot=True)
@@ -95,7 +172,8 @@ class Complete(Workflow):
         assigned = self._assigned_lot(context) if part.tracking == Tracking.LOT else None
         if not output.lots and assigned:
             output.lots = [assigned]
-        self.output = output
+        self.output, self.expiry = output, scan.item.expiry
+        self.warnings, self.checked = [], False
         return self._next(context)
 
     def _assigned_lot(self, context: Context) -> str | None:
@@ -104,40 +182,88 @@ class Complete(Workflow):
 
     def _next(self, context: Context) -> Response:
         output = self.output
-        assert output is not None
+        assert output is not None and self.job is not None
         asking = output.still_needs()
         if asking is not None:
             return self.respond(context, asking, Level.INFO)
+        if not self.checked:
+            assert output.qty is not None
+            job = open_job(context.session, self.job)
+            self.warnings = completion_warnings(context.session, job, output.qty)
+            self.checked = True
+        if self.warnings:
+            return self.respond(
+                context, self.warnings[0], Level.WARNING, awaiting_confirmation=True
+            )
         return self._record(output, context)
 
     def _record(self, output: Incoming, context: Context) -> Response:
         assert self.job is not None and self.location is not None and output.qty is not None
         first = len(context.recorded)
-        ledger = context.ledger
         part = find(context.session, Part, output.part)
         assert part is not None
-        if output.tracking == Tracking.SERIAL:
-            for serial in output.serials:
-                movement = ledger.produce(
-                    self.job, 1, self.location, serial=serial, operator=context.operator
-                )
-                context.note(movement, f"Completed {part.number} serial {serial}")
-                context.labels.append(LabelDue("serial", part.number, serial=serial))
-        else:
-            lot_number = output.lots[0] if output.lots else None
-            movement = ledger.produce(
-                self.job, output.qty, self.location, lot=lot_number, operator=context.operator
-            )
-            amount = f"{format_quantity(output.qty)} {part.uom}"
-            context.note(
-                movement, f"Completed {amount}" + (f" lot {lot_number}" if lot_number else "")
-            )
-            if lot_number:
-                lot = find(context.session, Lot, (part.number, lot_number))
-                context.labels.append(
-                    LabelDue("lot", part.number, lot=lot_number,
-                             expiry=lot.expiry if lot else None, qty=output.qty)
-                )  # fmt: skip
-        self.output = None
+        lot_number = output.lots[0] if output.lots else None
+        done = record_completion(
+            context.ledger,
+            self.job,
+            output.qty,
+            self.location,
+            lot=None if output.tracking == Tracking.SERIAL else lot_number,
+            serials=output.serials if output.tracking == Tracking.SERIAL else (),
+            expiry=self.expiry,
+            operator=context.operator,
+        )
+        self._note(done, part, output, context)
+        self.output, self.expiry, self.warnings, self.checked = None, None, [], False
         self.line_recorded(context, first)
-        return self.respond(context, f"Completed {part.number} into {self.location}")
+        return self._after(done, part, output, context)
+
+    def _note(self, done: Completion, part: Part, output: Incoming, context: Context) -> None:
+        """What the completion recorded, for the screen, and the labels it makes due."""
+        assert output.qty is not None
+        for movement in done.made:
+            if movement.serial is not None:
+                context.note(movement, f"Completed {part.number} serial {movement.serial}")
+                context.labels.append(LabelDue("serial", part.number, serial=movement.serial))
+                continue
+            amount = f"{format_quantity(movement.qty)} {part.uom}"
+            lot = movement.lot
+            context.note(movement, f"Completed {amount}" + (f" lot {lot}" if lot else ""))
+            if lot:
+                record = find(context.session, Lot, (part.number, lot))
+                context.labels.append(
+                    LabelDue("lot", part.number, lot=lot,
+                             expiry=record.expiry if record else None, qty=movement.qty)
+                )  # fmt: skip
+        uoms = self._uoms(done, context)
+        for (movement, _draw), words in zip(
+            done.backflushed, backflush_words(done, uoms), strict=True
+        ):
+            context.note(movement, words)
+
+    def _after(self, done: Completion, part: Part, output: Incoming, context: Context) -> Response:
+        """The feedback after a completion: amber when a backflush part fell short, with
+        the job's progress, and the offer to close it once its quantity is made."""
+        assert output.qty is not None and self.job is not None
+        job = find(context.session, Job, self.job)
+        assert job is not None
+        made = progress(context.session, job)
+        message = (
+            f"Completed {format_quantity(output.qty)} {part.uom} {part.number} into {self.location}"
+        )
+        details = [made.words()]
+        if made.done:
+            details.append(f"{job.number} is complete: CMD:CLOSE closes it")
+        short = shortfall_words(done, self._uoms(done, context))
+        if short:
+            return self.respond(
+                context, f"{message}; {short}", Level.WARNING, details=tuple(details)
+            )
+        return self.respond(context, message, Level.OK, details=tuple(details))
+
+    def _uoms(self, done: Completion, context: Context) -> dict[str, str]:
+        uoms: dict[str, str] = {}
+        for _movement, draw in done.backflushed:
+            part = find(context.session, Part, draw.part)
+            uoms[draw.part] = part.uom if part is not None else "ea"
+        return uoms

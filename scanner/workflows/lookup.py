@@ -1,6 +1,7 @@
 """LOOKUP: any scan shows what it is (DESIGN §4): a lot (part, expiry, status, stock by
 location, jobs that used it, a trace summary), a serial, a part, a location (its contents),
-a job (its pick list and the lots it used)."""
+a job (what it has completed, its pick list and the lots it used), a purchase or sales order
+(each line: what it asks for, what was received or shipped)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.stock import StockRow, on_hand
+from scanner.summaries import job_standing, order_standing
 from scanner.trace import trace
 from scanner.workflows.base import Context, Refusal, Response, Workflow, location_of, part_of
 from scanner.workflows.issue import pick_list_lines
@@ -44,6 +46,8 @@ class Lookup(Workflow):
             return self.respond(context, f"Location {code}", details=tuple(details))
         if scan.kind == ScanKind.JOB:
             return self._job(scan.value or "", context)
+        if scan.kind in (ScanKind.PO, ScanKind.SO):
+            return self._order(scan.value or "", scan.kind == ScanKind.SO, context)
         if scan.kind == ScanKind.ITEM and scan.item is not None:
             part = part_of(session, scan.item)
             if scan.item.serial and part.tracking == Tracking.SERIAL:
@@ -54,7 +58,7 @@ class Lookup(Workflow):
             return self.respond(
                 context, f"{part.number}: {part.description}", details=tuple(details)
             )
-        raise Refusal("Scan a lot, serial, part, location or job label")
+        raise Refusal("Scan a lot, serial, part, location, job or order label")
 
     def _lot(self, part: Part, number: str, context: Context) -> Response:
         lot = find(context.session, Lot, (part.number, number))
@@ -92,16 +96,23 @@ class Lookup(Workflow):
         ]
         return self.respond(context, f"Serial {number} of {part.number}", details=tuple(details))
 
+    def _order(self, number: str, sales: bool, context: Context) -> Response:
+        standing = order_standing(context.session, number, sales=sales)
+        details = [standing.party, *(standing.line_words(line) for line in standing.lines)]
+        title = "Sales order" if sales else "Purchase order"
+        return self.respond(context, f"{title} {standing.number}", details=tuple(details))
+
     def _job(self, number: str, context: Context) -> Response:
         job = find(context.session, Job, number)
         if job is None:
             raise NotFound(f"Unknown job {number}")
+        standing = job_standing(context.session, number)
         used = context.session.execute(
             select(JobLot.role, JobLot.part, JobLot.lot, JobLot.serial, JobLot.qty)
             .where(JobLot.job == number)
             .order_by(JobLot.role, JobLot.part, JobLot.lot, JobLot.serial)
         ).all()
-        details = [f"{job.status}, makes {format_quantity(job.qty)} {job.part}", "To pick:"]
+        details = [standing.status_words(), standing.words(), "To pick:"]
         details += pick_list_lines(pick_list(context.session, number), context.today)
         details.append("Used and made:")
         details += [

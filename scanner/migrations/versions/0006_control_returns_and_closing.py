@@ -6,6 +6,8 @@ Create Date: 2026-12-06 12:00:00
 
 - `movements.kind` takes `return`: goods a customer sends back, or that go back to a
   supplier, with their lot or serial kept.
+- `sync_exceptions.code` takes `JOB_CLOSED` and `LINE_CLOSED`: work the store recorded on a
+  job or an order line after it was closed.
 - `purchase_order_lines.status` and `sales_order_lines.status`: a line is open until it is
   closed (filled, or short-closed); every line there was stays open.
 - `jobs.location`: where the job's work happens, where completion takes its backflush parts
@@ -27,12 +29,19 @@ depends_on: str | Sequence[str] | None = None
 # As scanner.models has them; written out, as a migration must not change with the models.
 OLD_KINDS = "kind IN ('receive', 'issue', 'produce', 'ship', 'move', 'adjust', 'reverse')"
 NEW_KINDS = "kind IN ('receive', 'issue', 'produce', 'ship', 'move', 'adjust', 'reverse', 'return')"
+OLD_CODES = (
+    "code IN ('NEGATIVE_BALANCE', 'STALE_SOURCE', 'SERIAL_CONFLICT', "
+    "'SERIAL_DUPLICATE_RECEIPT', 'UNKNOWN_REFERENCE', 'IDEMPOTENCY_CONFLICT', "
+    "'CLOCK_SKEW', 'DOUBLE_REVERSAL')"
+)
+NEW_CODES = OLD_CODES.removesuffix(")") + ", 'JOB_CLOSED', 'LINE_CLOSED')"
 LINE_STATUS = "status IN ('open', 'closed')"
 LINE_TABLES = ("purchase_order_lines", "sales_order_lines")
 
 
 def upgrade() -> None:
-    _movement_kinds(OLD_KINDS, NEW_KINDS)
+    _replace_check("movements", "ck_movements_kind_valid", OLD_KINDS, NEW_KINDS)
+    _replace_check("sync_exceptions", "ck_sync_exceptions_code_valid", OLD_CODES, NEW_CODES)
     for table in LINE_TABLES:
         _add_column(
             table,
@@ -92,7 +101,8 @@ def downgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.drop_constraint(op.f(f"ck_{table}_status_valid"), type_="check")
             batch.drop_column("status")
-    _movement_kinds(NEW_KINDS, OLD_KINDS)
+    _replace_check("sync_exceptions", "ck_sync_exceptions_code_valid", NEW_CODES, OLD_CODES)
+    _replace_check("movements", "ck_movements_kind_valid", NEW_KINDS, OLD_KINDS)
 
 
 def _add_column(table: str, definition: str) -> None:
@@ -101,31 +111,30 @@ def _add_column(table: str, definition: str) -> None:
     op.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
 
 
-def _movement_kinds(old: str, new: str) -> None:
-    """Replaces the check of a movement's kind. On SQLite, which cannot alter a constraint,
-    the table's recorded definition is edited in place, as SQLite's documentation describes
-    for a change that leaves every stored row valid (`ALTER TABLE`, "making other kinds of
-    table schema changes"): copying the table instead would take as long as the ledger is
-    big, on a handheld's first start after an upgrade or on a central store."""
-    name = "ck_movements_kind_valid"
+def _replace_check(table: str, name: str, old: str, new: str) -> None:
+    """Replaces a check constraint. On SQLite, which cannot alter a constraint, the table's
+    recorded definition is edited in place, as SQLite's documentation describes for a change
+    every stored row already satisfies (`ALTER TABLE`, "making other kinds of table schema
+    changes"): copying the table instead would take as long as the ledger is big, on a
+    handheld's first start after an upgrade or on a central store."""
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
-        op.drop_constraint(op.f(name), "movements", type_="check")
-        op.create_check_constraint(op.f(name), "movements", sa.text(new))
+        op.drop_constraint(op.f(name), table, type_="check")
+        op.create_check_constraint(op.f(name), table, sa.text(new))
         return
     definition = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'movements'"
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     ).scalar_one()
     if old not in definition:
-        raise RuntimeError(f"the movements table has no check {old!r} to replace")
+        raise RuntimeError(f"the {table} table has no check {old!r} to replace")
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")
     bind.exec_driver_sql(
-        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'movements'",
-        (definition.replace(old, new),),
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+        (definition.replace(old, new), table),
     )
     bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
     problems = bind.exec_driver_sql("PRAGMA quick_check").scalars().all()
     if problems != ["ok"]:
-        raise RuntimeError(f"the movements table failed its check: {problems}")
+        raise RuntimeError(f"the {table} table failed its check: {problems}")

@@ -1,0 +1,311 @@
+"""Closing and reopening jobs and order lines, with who decided, when and why.
+
+A closed job takes no more issues or completions; a closed purchase- or sales-order line
+takes no more receipts or shipments (a reversal of what was recorded stays allowed). A job
+closes on the floor (CMD:CLOSE in COMPLETE), by `lotscan jobs close`, or by import; only a
+supervisor reopens one. Each decision is a `StatusChange`, never an edit without history:
+the subject's status is its latest change's, by the time it happened, and the others stay
+as its history. On a handheld a change waits for the next push; the central store keeps
+every device's and sends the subject's row to every handheld (`sync.central_status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from scanner.errors import NotFound, RuleViolation
+from scanner.models import (
+    Job,
+    JobStatus,
+    Operator,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Role,
+    SalesOrder,
+    SalesOrderLine,
+    StatusChange,
+    StatusSubject,
+    SyncState,
+)
+from scanner.rows import find
+from scanner.settings import device_id
+
+OPEN, CLOSED = JobStatus.OPEN.value, JobStatus.CLOSED.value
+REASON_LENGTH = 200
+
+OrderLine = PurchaseOrderLine | SalesOrderLine
+Subject = Job | OrderLine
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Who changed a subject's status, and when (in UTC)."""
+
+    status: str
+    operator: str | None
+    name: str | None
+    happened_at: datetime
+    reason: str | None
+
+    def words(self) -> str:
+        """ "closed by Mark Jensen on 2026-11-17 11:04 (run finished)"."""
+        done = "reopened" if self.status == OPEN else self.status
+        who = f" by {self.name or self.operator}" if self.operator else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{done}{who} on {self.happened_at:%Y-%m-%d %H:%M}{why}"
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time in UTC: SQLite gives back the naive UTC time it was written as,
+    PostgreSQL an aware one in the connection's time zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# ---- what is open ---------------------------------------------------------------------------
+
+
+def open_job(session: Session, number: str) -> Job:
+    """The job `number`, if it is open; a closed one is refused with who closed it."""
+    job = find(session, Job, number)
+    if job is None:
+        raise NotFound(f"Unknown job {number}")
+    if job.status != OPEN:
+        raise RuleViolation(f"Job {job.number} is {_closed_words(session, job)}")
+    return job
+
+
+def line_is_open(session: Session, line: OrderLine) -> None:
+    """Refuses a closed order line with who closed it."""
+    if line.status != OPEN:
+        raise RuleViolation(f"{_line_name(line)} ({line.part}) is {_closed_words(session, line)}")
+
+
+def _closed_words(session: Session, subject: Subject) -> str:
+    """ "closed (Mark Jensen, 2026-11-17): ask a supervisor": short enough for the two
+    lines a handheld's feedback has."""
+    latest = last_decision(session, subject)
+    if latest is None or latest.status != CLOSED:
+        return "closed: ask a supervisor"
+    who = f"{latest.name or latest.operator}, " if latest.operator else ""
+    return f"closed ({who}{latest.happened_at:%Y-%m-%d}): ask a supervisor"
+
+
+# ---- deciding -------------------------------------------------------------------------------
+
+
+def close_job(
+    session: Session,
+    number: str,
+    *,
+    operator: str | None,
+    reason: str | None = None,
+    clock: Callable[[], datetime],
+) -> StatusChange:
+    """Closes an open job: nothing more is issued to it or completed from it."""
+    job = find(session, Job, number)
+    if job is None:
+        raise NotFound(f"Unknown job {number}")
+    if job.status == CLOSED:
+        raise RuleViolation(f"Job {job.number} is already {_closed_words(session, job)}")
+    return _decide(session, job, CLOSED, operator, reason, clock)
+
+
+def reopen_job(
+    session: Session,
+    number: str,
+    *,
+    operator: str,
+    reason: str | None = None,
+    clock: Callable[[], datetime],
+) -> StatusChange:
+    """Reopens a closed job; only a supervisor may."""
+    job = find(session, Job, number)
+    if job is None:
+        raise NotFound(f"Unknown job {number}")
+    _supervisor(session, operator, f"reopen job {job.number}")
+    if job.status == OPEN:
+        raise RuleViolation(f"Job {job.number} is open already")
+    return _decide(session, job, OPEN, operator, reason, clock)
+
+
+def close_order_lines(
+    session: Session,
+    order: str,
+    line: int | None,
+    *,
+    sales: bool,
+    operator: str | None,
+    reason: str | None = None,
+    clock: Callable[[], datetime],
+) -> list[StatusChange]:
+    """Closes one line of a purchase (or sales) order, or every open line of it when `line`
+    is None: filled, or short-closed because no more will come (or go)."""
+    lines = order_lines(session, order, line, sales=sales)
+    chosen = [each for each in lines if each.status == OPEN]
+    if not chosen:
+        raise RuleViolation(f"{_named(order, line)} is already closed")
+    return [_decide(session, each, CLOSED, operator, reason, clock) for each in chosen]
+
+
+def reopen_order_lines(
+    session: Session,
+    order: str,
+    line: int | None,
+    *,
+    sales: bool,
+    operator: str,
+    reason: str | None = None,
+    clock: Callable[[], datetime],
+) -> list[StatusChange]:
+    """Reopens one closed line of an order, or every closed line; only a supervisor may."""
+    _supervisor(session, operator, f"reopen {_named(order, line)}")
+    lines = order_lines(session, order, line, sales=sales)
+    chosen = [each for each in lines if each.status == CLOSED]
+    if not chosen:
+        raise RuleViolation(f"{_named(order, line)} is open already")
+    return [_decide(session, each, OPEN, operator, reason, clock) for each in chosen]
+
+
+def order_lines(
+    session: Session, order: str, line: int | None, *, sales: bool
+) -> Sequence[OrderLine]:
+    """The lines of a purchase or sales order (just `line`, when given), in line order."""
+    found: Sequence[OrderLine]
+    if sales:
+        if find(session, SalesOrder, order) is None:
+            raise NotFound(f"Unknown sales order {order}")
+        found = session.scalars(
+            select(SalesOrderLine)
+            .where(SalesOrderLine.so == order, _line_is(SalesOrderLine.line, line))
+            .order_by(SalesOrderLine.line)
+        ).all()
+    else:
+        if find(session, PurchaseOrder, order) is None:
+            raise NotFound(f"Unknown purchase order {order}")
+        found = session.scalars(
+            select(PurchaseOrderLine)
+            .where(PurchaseOrderLine.po == order, _line_is(PurchaseOrderLine.line, line))
+            .order_by(PurchaseOrderLine.line)
+        ).all()
+    if not found:
+        raise NotFound(f"{order} has no line {line}")
+    return found
+
+
+def _line_is(column: InstrumentedAttribute[int], line: int | None) -> ColumnElement[bool]:
+    return column == line if line is not None else true()
+
+
+def _named(order: str, line: int | None) -> str:
+    return f"{order} line {line}" if line is not None else f"every line of {order}"
+
+
+def _line_name(line: OrderLine) -> str:
+    order = line.so if isinstance(line, SalesOrderLine) else line.po
+    return f"{order} line {line.line}"
+
+
+def _supervisor(session: Session, badge: str, action: str) -> None:
+    person = find(session, Operator, badge)
+    if person is None:
+        raise NotFound(f"Unknown operator {badge}")
+    if person.role != Role.SUPERVISOR:
+        raise RuleViolation(f"Only a supervisor can {action}; {person.name} ({badge}) is not one")
+
+
+def _decide(
+    session: Session,
+    subject: Subject,
+    status: str,
+    operator: str | None,
+    reason: str | None,
+    clock: Callable[[], datetime],
+) -> StatusChange:
+    if operator is not None and find(session, Operator, operator) is None:
+        raise NotFound(f"Unknown operator {operator}")
+    words = (reason or "").strip() or None
+    if words is not None and len(words) > REASON_LENGTH:
+        raise RuleViolation(f"The reason is {len(words)} characters; at most {REASON_LENGTH}")
+    kind, key = subject_key(subject)
+    change = StatusChange(
+        device_id=device_id(session),
+        subject=kind,
+        key=key,
+        status=status,
+        reason=words,
+        operator=operator,
+        happened_at=clock(),
+        sync_state=SyncState.PENDING.value,
+    )
+    session.add(change)
+    subject.status = status
+    session.flush()
+    return change
+
+
+# ---- history --------------------------------------------------------------------------------
+
+
+def subject_key(subject: Subject) -> tuple[str, str]:
+    """A status change's subject and key for a job or an order line."""
+    if isinstance(subject, Job):
+        return StatusSubject.JOB.value, subject.number
+    if isinstance(subject, SalesOrderLine):
+        return StatusSubject.SO_LINE.value, f"{subject.so}|{subject.line}"
+    return StatusSubject.PO_LINE.value, f"{subject.po}|{subject.line}"
+
+
+def subject_row(session: Session, subject: str, key: str) -> Subject | None:
+    """The job or order line a status change is about, if this database has it."""
+    if subject == StatusSubject.JOB:
+        return find(session, Job, key)
+    order, _bar, line = key.rpartition("|")
+    if not line.isdigit():
+        return None
+    model: type[OrderLine] = (
+        SalesOrderLine if subject == StatusSubject.SO_LINE else PurchaseOrderLine
+    )
+    return find(session, model, (order, int(line)))
+
+
+def history(session: Session, subject: Subject) -> list[Decided]:
+    """Every status change of a job or order line, oldest first, with the operator's name."""
+    kind, key = subject_key(subject)
+    rows = session.execute(
+        select(StatusChange, Operator.name)
+        .outerjoin(Operator, Operator.badge == StatusChange.operator)
+        .where(StatusChange.subject == kind, StatusChange.key == key)
+        .order_by(StatusChange.happened_at, StatusChange.id)
+    ).all()
+    return [
+        Decided(change.status, change.operator, name, _utc(change.happened_at), change.reason)
+        for change, name in rows
+    ]
+
+
+def last_decision(session: Session, subject: Subject) -> Decided | None:
+    decided = history(session, subject)
+    return decided[-1] if decided else None
+
+
+def settle_status(session: Session, subject: str, key: str) -> Subject | None:
+    """Gives a job or order line the status of its latest change (by when it happened);
+    returns it, or None when this database does not have it or it has no changes."""
+    row = subject_row(session, subject, key)
+    if row is None:
+        return None
+    latest = session.scalar(
+        select(StatusChange.status)
+        .where(StatusChange.subject == subject, StatusChange.key == key)
+        .order_by(StatusChange.happened_at.desc(), StatusChange.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest in (OPEN, CLOSED) and row.status != latest:
+        row.status = latest
+        session.flush()
+    return row
