@@ -41,7 +41,6 @@ class Line:
     source: str | None = None
     lot_required: bool = False
     generated_lot: NumberEntry | None = None
-    checked: bool = False  # warnings found and shown (ISSUE)
 
     @property
     def what(self) -> str:
