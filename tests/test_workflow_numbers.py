@@ -216,3 +216,23 @@ def test_a_scan_that_is_not_the_number_asked_for_says_which_is(
     refused = floor.scan(scan)
     assert (refused.level, refused.message, refused.prompt) == (Level.ERROR, message, prompt)
     assert floor.movements() == []
+
+
+def test_the_numbers_of_a_receipt_undone_can_be_given_again(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)RESIN(30)30
+        CMD:GEN
+        R-0001
+        R-0003
+        CMD:UNDO
+        (240)RESIN(30)36
+        CMD:GEN
+        R-0001
+        R-0003
+    """)
+    assert not steps.errors()
+    assert steps.last.message == "Received RESIN: 3 containers"
+    assert floor.stock("RESIN") == {(f"R-000{n}", "RCV"): 12 for n in (1, 2, 3)}
+    assert floor.agrees()

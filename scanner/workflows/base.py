@@ -19,13 +19,13 @@ from enum import StrEnum
 from functools import cached_property
 from typing import ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, union
+from sqlalchemy.orm import Session, aliased
 
 from scanner.containers import most_containers
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
-from scanner.models import Job, JobStatus, Location, Lot, Movement, Part, Serial
+from scanner.models import Job, JobStatus, Location, Lot, Movement, MovementKind, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
 from scanner.rows import find
@@ -234,8 +234,8 @@ class NumberEntry:
     `count` is how many serials are wanted; for lots it is None: one lot typed, or a range
     of any length, one lot per container (the caller shares the quantity among them, see
     `scanner.containers`). `qty` is that quantity, so a range never numbers more containers
-    than it can fill. A range numbers new lots or serials: one that is already known, or
-    given twice, is refused with the rest of the range.
+    than it can fill. A range numbers new lots or serials: one already in use, or given
+    twice, is refused with the rest of the range.
     """
 
     part: str
@@ -336,15 +336,22 @@ class NumberEntry:
 
 
 def _known_numbers(session: Session, part: str, what: str, numbers: list[str]) -> list[str]:
-    """Which of `numbers` are lots (or serials) of `part` already."""
-    table = Lot if what == "lot" else Serial
-    return list(
-        session.scalars(
-            select(table.number)
-            .where(table.part == part, table.number.in_(numbers))
-            .order_by(table.number)
-        )
+    """Which of `numbers` are lots (or serials) of `part` in use: moved by the ledger (a
+    receipt undone leaves its numbers free to be given again), or a lot assigned to a job."""
+    column = Movement.lot if what == "lot" else Movement.serial
+    undone = aliased(Movement)
+    moved = select(column).where(
+        Movement.part == part,
+        column.in_(numbers),
+        Movement.kind != MovementKind.REVERSE,
+        ~exists().where(undone.reverses == Movement.id),
     )
+    if what == "lot":
+        assigned = select(Lot.number).where(
+            Lot.part == part, Lot.number.in_(numbers), Lot.assigned_job.is_not(None)
+        )
+        return sorted(set(session.scalars(union(moved, assigned))))
+    return sorted(set(session.scalars(moved)))
 
 
 def quantity_text(part: Part, qty: Decimal) -> str:
