@@ -1,12 +1,17 @@
-"""Finding the purchase- or sales-order line a movement belongs to, and what it still needs."""
+"""Finding the purchase- or sales-order line a movement belongs to, and how far it has come.
+
+What was received or shipped on a line is always derived from the ledger (`net_on_line`),
+never kept in a counter that could drift from it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanner.closing import line_is_open
@@ -21,6 +26,8 @@ from scanner.models import (
     SalesOrder,
     SalesOrderLine,
 )
+from scanner.quantity import format_quantity
+from scanner.rows import find
 
 
 def purchase_order_line(
@@ -67,6 +74,8 @@ def _line_to_use(
     usable = [each for each in matching if each.status == LineStatus.OPEN]
     if not usable:
         line_is_open(session, matching[-1])  # raises, saying who closed it
+    if len(usable) == 1:
+        return usable[0]
     kind = MovementKind.SHIP if isinstance(matching[0], SalesOrderLine) else MovementKind.RECEIVE
     for each in usable:
         if net_on_line(session, kind, line=each.line, **_order_of(each)) < each.qty:
@@ -86,13 +95,70 @@ def net_on_line(
     so: str | None = None,
     line: int,
 ) -> Decimal:
-    """Net quantity received (or shipped) on an order line: movements less their reversals."""
-    query = select(Movement.kind, Movement.qty)
+    """Net quantity received (or shipped) on an order line: movements less their reversals.
+
+    Read through the line's part (every movement on a line is of its part), so the query
+    reads that part's movements by their index, not the whole ledger."""
+    query = select(Movement.kind, func.sum(Movement.qty)).group_by(Movement.kind)
     if po is not None:
+        part = select(PurchaseOrderLine.part).where(
+            PurchaseOrderLine.po == po, PurchaseOrderLine.line == line
+        )
         query = query.where(Movement.po == po, Movement.po_line == line)
     else:
+        part = select(SalesOrderLine.part).where(
+            SalesOrderLine.so == so, SalesOrderLine.line == line
+        )
         query = query.where(Movement.so == so, Movement.so_line == line)
     total = Decimal(0)
-    for row_kind, qty in session.execute(query).all():
+    for row_kind, qty in session.execute(query.where(Movement.part == part.scalar_subquery())):
         total += qty if row_kind == kind else -qty
     return total
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    """How far an order line has come: `done` of the `ordered` quantity, from the ledger."""
+
+    order: str
+    line: int
+    ordered: Decimal
+    done: Decimal
+    verb: str
+    """What was done on the line: received or shipped."""
+
+    @property
+    def summary(self) -> str:
+        """As the screen shows it after each line: "PO-7001 line 1: 40 of 100 received"."""
+        return (
+            f"{self.order} line {self.line}: {format_quantity(self.done)}"
+            f" of {format_quantity(self.ordered)} {self.verb}"
+        )
+
+    def beyond(self, more: Decimal) -> str | None:
+        """The warning, when `more` on top of what is done goes past what the line asks."""
+        after = self.done + more
+        if after <= self.ordered:
+            return None
+        return (
+            f"{self.order} line {self.line} asks {format_quantity(self.ordered)};"
+            f" {format_quantity(self.done)} {self.verb}, this would make {format_quantity(after)}"
+        )
+
+
+def purchase_line_progress(session: Session, po: str, line: int) -> LineProgress:
+    """What line `line` of `po` asks and what was received on it."""
+    order_line = find(session, PurchaseOrderLine, (po, line))
+    if order_line is None:
+        raise NotFound(f"No line {line} on {po}")
+    done = net_on_line(session, MovementKind.RECEIVE, po=po, line=line)
+    return LineProgress(po, line, order_line.qty, done, "received")
+
+
+def sales_line_progress(session: Session, so: str, line: int) -> LineProgress:
+    """What line `line` of `so` asks and what was shipped on it."""
+    order_line = find(session, SalesOrderLine, (so, line))
+    if order_line is None:
+        raise NotFound(f"No line {line} on {so}")
+    done = net_on_line(session, MovementKind.SHIP, so=so, line=line)
+    return LineProgress(so, line, order_line.qty, done, "shipped")

@@ -107,13 +107,13 @@ def test_the_footer_at_40_columns_shows_whole_keys_and_ok_while_a_warning_waits(
         assert footer(app) == "F1 Help F2 Receive F3 Issue F4 Complete"
         feed(
             app,
-            "CMD:RECEIVE\r(240)RESIN(10)R-OLD(17)261001(30)10\rCMD:DONE\r"
+            "CMD:RECEIVE\r(240)RESIN(10)R-OLD(17)261001(30)10\rCMD:OK\rCMD:DONE\r"
             "CMD:ISSUE\rJOB:J-HOUSING\r",
         )
-        await answered(app, pilot, 6)
+        await answered(app, pilot, 7)
         assert footer(app) == "F1 Help Esc Cancel F9 Undo F10 Done"
         feed(app, "(240)RESIN(10)R-OLD(30)10\r")
-        await answered(app, pilot, 7)
+        await answered(app, pilot, 8)
         assert app.view.awaiting_confirmation
         # OK matters most now; help gives way, nothing is cut short.
         assert footer(app) == "Esc Cancel F9 Undo F10 Done F11 OK"

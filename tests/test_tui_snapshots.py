@@ -44,11 +44,11 @@ MID_RECEIVE = (
 )
 # Two lots of resin, the older one expired by the fixed clock's day, and a job that needs it.
 TO_ISSUE = (
-    "OP:B1001\rCMD:RECEIVE\r(240)RESIN(10)R-OLD(17)261001(30)10\r"
+    "OP:B1001\rCMD:RECEIVE\r(240)RESIN(10)R-OLD(17)261001(30)10\rCMD:OK\r"
     "(240)RESIN(10)R-LATE(17)270301(30)30\r(240)PIGMENT(10)PG-1(30)2\rCMD:DONE\r"
     "CMD:ISSUE\rJOB:J-HOUSING\r"
 )
-TO_ISSUE_SCANS = 8
+TO_ISSUE_SCANS = 9
 
 
 @pytest.fixture

@@ -69,20 +69,20 @@ def test_a_warning_rings_the_bell_and_cmd_ok_confirms_it(plant: sessionmaker[Ses
         app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
         feed(
             app,
-            "OP:B1001\rCMD:RECEIVE\r(240)RESIN(10)R-OLD(17)261001(30)10\r"
+            "OP:B1001\rCMD:RECEIVE\r(240)RESIN(10)R-OLD(17)261001(30)10\rCMD:OK\r"
             "(240)RESIN(10)R-LATE(17)270301(30)30\rCMD:DONE\rCMD:ISSUE\rJOB:J-HOUSING\r",
         )
-        await answered(app, pilot, 7)
-        assert "RESIN: need 20" in shown(app, "#details")  # the pick list
-        assert bells == []
-        feed(app, "(240)RESIN(10)R-OLD(30)10\r")
         await answered(app, pilot, 8)
+        assert "RESIN: need 20" in shown(app, "#details")  # the pick list
+        assert len(bells) == 1  # receiving the expired lot warned too
+        feed(app, "(240)RESIN(10)R-OLD(30)10\r")
+        await answered(app, pilot, 9)
         warned = app.view
         assert warned.level == Level.WARNING and warned.awaiting_confirmation
         assert app.screen.query_one(Feedback).has_class("-warning")
-        assert len(bells) == 1
+        assert len(bells) == 2
         await pilot.press("f11")  # the OK key, live only while a warning waits
-        await answered(app, pilot, 9)
+        await answered(app, pilot, 10)
         assert app.view.level == Level.OK
         assert app.view.message.startswith("Issued 10 kg of lot R-OLD")
 

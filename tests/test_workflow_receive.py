@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scanner.db import unit_of_work
 from scanner.models import Lot, Movement, Part, Serial
-from scanner.settings import device_id
+from scanner.settings import device_id, set_expiry_policy
 from scanner.workflows.base import LabelDue, Level
 from tests.transcripts import Floor
 
@@ -127,7 +127,7 @@ def test_cmd_gen_with_a_first_and_last_lot_makes_one_lot_per_container(floor: Fl
     assert floor.agrees()
 
 
-def test_a_quantity_that_does_not_split_evenly_is_refused_and_nothing_is_recorded(
+def test_a_quantity_that_does_not_split_evenly_leaves_the_remainder_to_the_last_container(
     floor: Floor,
 ) -> None:
     steps = floor.run("""
@@ -136,18 +136,59 @@ def test_a_quantity_that_does_not_split_evenly_is_refused_and_nothing_is_recorde
         (240)RESIN(30)10
         CMD:GEN
         R-0001
+        R-0003
+    """)
+    done = steps.last
+    assert (done.level, done.message) == (Level.OK, "Received RESIN: 3 containers")
+    assert [each.text for each in done.recorded] == [
+        "Received 3.333 kg lot R-0001",
+        "Received 3.333 kg lot R-0002",
+        "Received 3.334 kg lot R-0003",
+    ]
+    assert [(label.lot, label.qty) for label in done.labels] == [
+        ("R-0001", Decimal("3.333")),
+        ("R-0002", Decimal("3.333")),
+        ("R-0003", Decimal("3.334")),
+    ]
+    assert sum(floor.stock("RESIN").values()) == 10
+    assert floor.agrees()
+
+
+def test_a_part_counted_in_units_is_shared_in_whole_units(floor: Floor) -> None:
+    done = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)HOUSING(30)10
+        CMD:GEN
+        H-01
+        H-03
+    """).last
+    assert (done.level, done.message) == (Level.OK, "Received HOUSING: 3 containers")
+    assert [label.qty for label in done.labels] == [3, 3, 4]
+    assert floor.stock("HOUSING") == {("H-01", "RCV"): 3, ("H-02", "RCV"): 3, ("H-03", "RCV"): 4}
+
+
+def test_more_containers_than_the_quantity_can_fill_are_asked_for_again(floor: Floor) -> None:
+    floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)HOUSING(30)2
+        CMD:GEN
+        H-01
     """)
     before = floor.snapshot()
-    uneven = floor.scan("R-0003")
-    assert (uneven.level, uneven.message) == (
+    refused = floor.scan("H-03")
+    assert (refused.level, refused.message) == (
         Level.ERROR,
-        "10 kg do not split evenly into 3 containers",
+        "H-01..H-03 is 3 containers, more than 2 ea can fill (2 at most):"
+        " scan the first number again",
     )
-    assert uneven.prompt == steps.last.prompt == "Last lot (first is R-0001)"
-    assert uneven.recorded == () and uneven.labels == ()
+    assert refused.prompt == "First lot (CMD:GEN again: next from pattern)"
+    assert refused.recorded == () and refused.labels == ()
     assert floor.snapshot() == before
-    assert floor.scan("R-0002").message == "Received RESIN: 2 containers"
-    assert floor.stock("RESIN") == {("R-0001", "RCV"): 5, ("R-0002", "RCV"): 5}
+    floor.scan("H-01")
+    assert floor.scan("H-02").message == "Received HOUSING: 2 containers"
+    assert floor.stock("HOUSING") == {("H-01", "RCV"): 1, ("H-02", "RCV"): 1}
 
 
 def test_a_range_longer_than_a_line_takes_is_asked_again(floor: Floor) -> None:
@@ -288,3 +329,81 @@ def test_an_untracked_part_is_received_without_a_lot_or_label(floor: Floor) -> N
     with floor.session() as session:
         assert session.scalar(select(Movement.lot)) is None
     assert floor.stock("BOLT") == {("", "RCV"): 100}
+
+
+def test_a_lot_received_already_expired_waits_for_cmd_ok(floor: Floor) -> None:
+    floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+    """)
+    before = floor.snapshot()
+    warned = floor.scan("(240)RESIN(10)R-OLD(17)261001(30)10")
+    assert (warned.level, warned.message) == (
+        Level.WARNING,
+        "Lot R-OLD of RESIN expired on 2026-10-01",
+    )
+    assert warned.prompt == "CMD:OK to receive, CMD:CANCEL not"
+    assert warned.awaiting_confirmation and warned.recorded == () and warned.labels == ()
+    assert floor.snapshot() == before
+    confirmed = floor.scan("CMD:OK")
+    assert (confirmed.level, confirmed.message) == (Level.OK, "Received RESIN")
+    assert confirmed.labels[0].expiry == date(2026, 10, 1)
+    assert floor.stock("RESIN") == {("R-OLD", "RCV"): 10}
+    assert floor.agrees()
+
+
+def test_lots_numbered_from_an_expired_label_are_one_warning(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)RESIN(17)261001(30)30
+        CMD:GEN
+        R-0001
+        R-0003
+    """)
+    warned = steps.last
+    assert (warned.level, warned.message) == (
+        Level.WARNING,
+        "Lots R-0001..R-0003 of RESIN expired on 2026-10-01",
+    )
+    assert floor.movements() == []
+    assert floor.scan("CMD:OK").message == "Received RESIN: 3 containers"
+
+
+def test_the_block_policy_refuses_an_expired_lot_at_its_scan(floor: Floor) -> None:
+    with unit_of_work(floor.sessions) as session:
+        set_expiry_policy(session, "block")
+    floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+    """)
+    before = floor.snapshot()
+    refused = floor.scan("(240)RESIN(10)R-OLD(17)261001(30)10")
+    assert (refused.level, refused.message) == (
+        Level.ERROR,
+        "Lot R-OLD of RESIN expired on 2026-10-01: this site does not receive expired lots",
+    )
+    assert refused.prompt == "Scan item to RCV" and not refused.awaiting_confirmation
+    assert floor.snapshot() == before
+    assert floor.scan("(240)RESIN(10)R-NEW(17)261201(30)10").message == "Received RESIN"
+
+
+def test_the_ignore_policy_receives_an_expired_lot_without_a_word(floor: Floor) -> None:
+    with unit_of_work(floor.sessions) as session:
+        set_expiry_policy(session, "ignore")
+    received = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)RESIN(10)R-OLD(17)261001(30)10
+    """).last
+    assert (received.level, received.message) == (Level.OK, "Received RESIN")
+    assert floor.stock("RESIN") == {("R-OLD", "RCV"): 10}
+
+
+def test_a_lot_expiring_today_is_not_expired(floor: Floor) -> None:
+    received = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)RESIN(10)R-TODAY(17)261102(30)10
+    """).last
+    assert (received.level, received.message) == (Level.OK, "Received RESIN")

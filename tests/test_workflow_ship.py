@@ -127,3 +127,75 @@ def test_items_need_the_order_first(floor: Floor) -> None:
     assert steps.last.prompt == "Scan the sales order (SO:...)"
     with floor.session() as session:
         assert session.scalar(select(Movement.id).where(Movement.kind == "ship")) is None
+
+
+def test_cmd_gen_with_a_first_and_last_lot_ships_one_lot_per_container(stocked: Floor) -> None:
+    steps = stocked.run("""
+        (240)BOLT(30)10
+        CMD:GEN
+        S-01
+        S-03
+    """)
+    assert steps.at(3).response.prompt == "Last lot (first is S-01)"
+    done = steps.last
+    assert (done.level, done.message) == (Level.OK, "Shipped 10 ea of BOLT on SO-1: 3 lots")
+    assert [each.text for each in done.recorded] == [
+        "Shipped 3 ea of lot S-01 of BOLT",
+        "Shipped 3 ea of lot S-02 of BOLT",
+        "Shipped 4 ea of lot S-03 of BOLT",
+    ]
+    assert shipped(stocked) == [("BOLT", lot, None, 2) for lot in ("S-01", "S-02", "S-03")]
+    with stocked.session() as session:
+        origins = set(session.scalars(select(Lot.origin).where(Lot.part == "BOLT")))
+    assert origins == {"shipped"}
+    assert stocked.stock("BOLT") == {("", "RCV"): 90}
+    assert stocked.agrees()
+
+
+def test_cmd_undo_takes_back_every_lot_of_the_line(stocked: Floor) -> None:
+    stocked.run("""
+        (240)BOLT(30)10
+        CMD:GEN
+        S-01
+        S-03
+    """)
+    undone = stocked.scan("CMD:UNDO")
+    assert (undone.level, len(undone.recorded)) == (Level.OK, 3)
+    assert stocked.stock("BOLT") == {("", "RCV"): 100}
+    assert stocked.agrees()
+
+
+def test_a_shipments_new_lot_asks_the_quantity_first_then_the_lot(stocked: Floor) -> None:
+    steps = stocked.run("""
+        (240)BOLT
+        4
+        CMD:GEN
+        S-1
+        S-2
+    """)
+    assert steps.at(1).response.prompt == "Quantity of BOLT (ea)?"
+    assert steps.at(2).response.prompt == "Lot of BOLT? (or CMD:GEN)"
+    assert steps.last.message == "Shipped 4 ea of BOLT on SO-1: 2 lots"
+    assert [each.text for each in steps.last.recorded] == [
+        "Shipped 2 ea of lot S-1 of BOLT",
+        "Shipped 2 ea of lot S-2 of BOLT",
+    ]
+
+
+def test_more_lots_than_the_quantity_can_fill_are_asked_for_again(stocked: Floor) -> None:
+    stocked.run("""
+        (240)BOLT(30)2
+        CMD:GEN
+        S-1
+    """)
+    before = stocked.snapshot()
+    refused = stocked.scan("S-3")
+    assert (refused.level, refused.message) == (
+        Level.ERROR,
+        "S-1..S-3 is 3 containers, more than 2 ea can fill (2 at most):"
+        " scan the first number again",
+    )
+    assert refused.prompt == "First lot (CMD:GEN again: next from pattern)"
+    assert stocked.snapshot() == before
+    stocked.scan("S-1")
+    assert stocked.scan("S-2").message == "Shipped 2 ea of BOLT on SO-1: 2 lots"

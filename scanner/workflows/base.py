@@ -19,13 +19,14 @@ from enum import StrEnum
 from functools import cached_property
 from typing import ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, union
+from sqlalchemy.orm import Session, aliased
 
 from scanner.closing import open_job as open_job
+from scanner.containers import most_containers
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
-from scanner.models import Location, Movement, Part
+from scanner.models import Location, Lot, Movement, MovementKind, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
 from scanner.rows import find
@@ -215,16 +216,6 @@ def _range_size(first: str, last: str) -> int | None:
     return int(high.group(1)) - int(low.group(1)) + 1
 
 
-def split_evenly(qty: Decimal, containers: int, uom: str) -> Decimal:
-    """The quantity in each of `containers` containers; refuses a split that is not even."""
-    each = qty / containers
-    if each * containers != qty or each != each.quantize(Decimal("0.001")):
-        raise Refusal(
-            f"{format_quantity(qty)} {uom} do not split evenly into {containers} containers"
-        )
-    return to_quantity(each)
-
-
 @dataclass
 class NumberEntry:
     """Asking for lot or serial numbers: each scanned or typed, or all at once with CMD:GEN
@@ -232,7 +223,10 @@ class NumberEntry:
     part's pattern instead.
 
     `count` is how many serials are wanted; for lots it is None: one lot typed, or a range
-    of any length, one lot per container (the caller splits the quantity).
+    of any length, one lot per container (the caller shares the quantity among them, see
+    `scanner.containers`). `qty` is that quantity, so a range never numbers more containers
+    than it can fill. A range numbers new lots or serials: one already in use, or given
+    twice, is refused with the rest of the range.
     """
 
     part: str
@@ -241,6 +235,8 @@ class NumberEntry:
     numbers: list[str] = field(default_factory=list)
     generating: bool = False
     first: str | None = None
+    qty: Decimal | None = None
+    uom: str = ""
 
     def prompt(self) -> str:
         if self.generating and self.first is None:
@@ -259,7 +255,8 @@ class NumberEntry:
 
     def take(self, scan: Scan, context: Context) -> str | None:
         """Takes one answer. Raises Refusal (changing nothing) for an answer that does not
-        fit; returns a message when a generated range was wrong and must be given again."""
+        fit; returns a message when a generated range was wrong and must be given again
+        from its first number (the prompt then asks for it)."""
         wanted = None if self.count is None else self.count - len(self.numbers)
         if scan.kind == ScanKind.COMMAND and scan.value == "GEN":
             if not self.generating:
@@ -272,31 +269,80 @@ class NumberEntry:
                 )
                 self.generating = False
             else:
-                raise Refusal(f"Scan or type the last {self.what} number")
+                raise Refusal(self._asking())
             return None
-        number = number_answer(scan, self.part, self.what, context.session)
+        number = self._answer(scan, context)
         if self.generating and self.first is None:
             self.first = number
             return None
         if self.generating:
             first, self.first = self.first or "", None
-            size = _range_size(first, number)
-            if wanted is None and size is not None and size > MAX_NUMBERS:
-                return (
-                    f"{first}..{number} is {size} numbers, more than one line takes"
-                    f" ({MAX_NUMBERS}): scan the first number again"
-                )
-            try:
-                numbers = number_range(first, number, expected=wanted)
-            except RuleViolation as problem:
-                return f"{problem}: scan the first number again"
-            self.numbers += numbers
-            self.generating = False
-            return None
+            problem = self._fill(first, number, wanted, context)
+            return f"{problem}: scan the first number again" if problem else None
         if number in self.numbers:
             raise Refusal(f"{self.what.capitalize()} {number} was already scanned")
         self.numbers.append(number)
         return None
+
+    def _answer(self, scan: Scan, context: Context) -> str:
+        if not self.generating:
+            return number_answer(scan, self.part, self.what, context.session)
+        try:
+            return number_answer(scan, self.part, self.what, context.session, generate=False)
+        except Refusal:
+            raise Refusal(self._asking()) from None
+
+    def _asking(self) -> str:
+        """What a range's first or last number prompt wants, for a scan that is not it."""
+        if self.first is None:
+            return f"Scan or type the first {self.what} number of {self.part}, or scan CMD:GEN"
+        return f"Scan or type the last {self.what} number of {self.part} (first is {self.first})"
+
+    def _fill(self, first: str, last: str, wanted: int | None, context: Context) -> str | None:
+        """Takes the numbers first..last, or says what is wrong with them."""
+        size = _range_size(first, last)
+        if wanted is None and size is not None and size > MAX_NUMBERS:
+            return f"{first}..{last} is {size} numbers, more than one line takes ({MAX_NUMBERS})"
+        try:
+            numbers = number_range(first, last, expected=wanted)
+        except RuleViolation as problem:
+            return str(problem)
+        if wanted is None and self.qty is not None:
+            most = most_containers(self.qty, self.uom)
+            if len(numbers) > most:
+                return (
+                    f"{first}..{last} is {len(numbers)} containers, more than"
+                    f" {format_quantity(self.qty)} {self.uom} can fill ({most} at most)"
+                )
+        again = next((number for number in numbers if number in self.numbers), None)
+        if again is not None:
+            return f"{self.what.capitalize()} {again} was already scanned"
+        known = _known_numbers(context.session, self.part, self.what, numbers)
+        if known:
+            more = f" (and {len(known) - 1} more)" if len(known) > 1 else ""
+            return f"{self.what.capitalize()} {known[0]} of {self.part} already exists{more}"
+        self.numbers += numbers
+        self.generating = False
+        return None
+
+
+def _known_numbers(session: Session, part: str, what: str, numbers: list[str]) -> list[str]:
+    """Which of `numbers` are lots (or serials) of `part` in use: moved by the ledger (a
+    receipt undone leaves its numbers free to be given again), or a lot assigned to a job."""
+    column = Movement.lot if what == "lot" else Movement.serial
+    undone = aliased(Movement)
+    moved = select(column).where(
+        Movement.part == part,
+        column.in_(numbers),
+        Movement.kind != MovementKind.REVERSE,
+        ~exists().where(undone.reverses == Movement.id),
+    )
+    if what == "lot":
+        assigned = select(Lot.number).where(
+            Lot.part == part, Lot.number.in_(numbers), Lot.assigned_job.is_not(None)
+        )
+        return sorted(set(session.scalars(union(moved, assigned))))
+    return sorted(set(session.scalars(moved)))
 
 
 def quantity_text(part: Part, qty: Decimal) -> str:

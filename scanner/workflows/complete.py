@@ -43,6 +43,7 @@ from scanner.workflows.base import (
     location_of,
     part_of,
 )
+from scanner.workflows.confirmation import Confirmations
 from scanner.workflows.incoming import Incoming
 
 
@@ -57,8 +58,7 @@ class Complete(Workflow):
         self.location_scanned = False  # else the job's own location, when it has one
         self.output: Incoming | None = None
         self.expiry: date | None = None
-        self.warnings: list[str] = []
-        self.checked = False
+        self.confirmations = Confirmations("complete")
 
     @property
     def in_progress(self) -> bool:
@@ -72,14 +72,15 @@ class Complete(Workflow):
         output = self.output
         if output is None:
             return f"Scan {self.job}'s assembly to {self.location or 'LOC:?'}"
-        if self.warnings:
-            return "CMD:OK to complete, CMD:CANCEL not"
+        if self.confirmations.waiting:
+            return self.confirmations.prompt()
         return output.prompt()
 
     def cancel(self) -> str:
         if self.output is None:
             return "Nothing to cancel"
-        self.output, self.expiry, self.warnings, self.checked = None, None, [], False
+        self.output, self.expiry = None, None
+        self.confirmations.clear()
         return "Line cancelled"
 
     def start(self, context: Context) -> Response:
@@ -103,11 +104,9 @@ class Complete(Workflow):
             if self.job is None:
                 raise Refusal("Scan the job first (JOB:...)")
             return self._assembly(scan, context)
-        if self.warnings:
-            if command == "OK":
-                self.warnings.pop(0)
-                return self._next(context)
-            raise Refusal(f"{self.warnings[0]}: scan CMD:OK to go on or CMD:CANCEL")
+        if self.confirmations.waiting:
+            self.confirmations.take(scan)
+            return self._next(context)
         if command in ("CLOSE", "REOPEN"):
             raise Refusal(f"Finish this line or CMD:CANCEL it, then CMD:{command}")
         problem = output.answer(scan, context)
@@ -173,7 +172,7 @@ class Complete(Workflow):
         if not output.lots and assigned:
             output.lots = [assigned]
         self.output, self.expiry = output, scan.item.expiry
-        self.warnings, self.checked = [], False
+        self.confirmations.clear()
         return self._next(context)
 
     def _assigned_lot(self, context: Context) -> str | None:
@@ -186,15 +185,12 @@ class Complete(Workflow):
         asking = output.still_needs()
         if asking is not None:
             return self.respond(context, asking, Level.INFO)
-        if not self.checked:
+        if self.confirmations.due:
             assert output.qty is not None
             job = open_job(context.session, self.job)
-            self.warnings = completion_warnings(context.session, job, output.qty)
-            self.checked = True
-        if self.warnings:
-            return self.respond(
-                context, self.warnings[0], Level.WARNING, awaiting_confirmation=True
-            )
+            self.confirmations.found(completion_warnings(context.session, job, output.qty))
+        if self.confirmations.waiting:
+            return self.confirmations.warning(self, context)
         return self._record(output, context)
 
     def _record(self, output: Incoming, context: Context) -> Response:
@@ -214,7 +210,8 @@ class Complete(Workflow):
             operator=context.operator,
         )
         self._note(done, part, output, context)
-        self.output, self.expiry, self.warnings, self.checked = None, None, [], False
+        self.output, self.expiry = None, None
+        self.confirmations.clear()
         self.line_recorded(context, first)
         return self._after(done, part, output, context)
 

@@ -20,8 +20,8 @@ from scanner.workflows.base import (
 
 @dataclass
 class Incoming:
-    """RECEIVE numbers a lot per container (`one_lot` False: a range splits the quantity);
-    COMPLETE makes one lot. Serials are always one per unit."""
+    """RECEIVE numbers a lot per container (`one_lot` False: a range shares the quantity
+    among its containers); COMPLETE makes one lot. Serials are always one per unit."""
 
     part: str
     tracking: str
@@ -68,7 +68,9 @@ class Incoming:
             self.numbers = None
         if self.tracking == Tracking.LOT and not self.lots:
             count = 1 if self.one_lot else None
-            self.numbers = self.numbers or NumberEntry(self.part, "lot", count=count)
+            self.numbers = self.numbers or NumberEntry(
+                self.part, "lot", count=count, qty=self.qty, uom=self.uom
+            )
             return f"{self.part}: which lot?"
         if self.tracking == Tracking.SERIAL:
             wanted = whole_count(self.qty, self.part)

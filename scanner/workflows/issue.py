@@ -14,7 +14,8 @@ from datetime import date
 from scanner.picking import PickLine, issue_warnings, pick_list
 from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
-from scanner.workflows.base import Context, Level, Refusal, Response, location_of, open_job
+from scanner.workflows.base import Context, Refusal, Response, location_of, open_job
+from scanner.workflows.confirmation import Confirmations
 from scanner.workflows.lines import (
     Line,
     TakingWorkflow,
@@ -47,19 +48,19 @@ class Issue(TakingWorkflow):
         super().__init__()
         self.job: str | None = None
         self.source: str | None = None
-        self.warnings: list[str] = []
+        self.confirmations = Confirmations("issue")
 
     def prompt(self) -> str:
         if self.job is None:
             return "Scan the job (JOB:...)"
         if self.line is None:
             return f"Scan item for {self.job}"
-        if self.warnings:
-            return "CMD:OK to issue, CMD:CANCEL not"
+        if self.confirmations.waiting:
+            return self.confirmations.prompt()
         return self.line.prompt(self.places)
 
     def cancel(self) -> str:
-        self.warnings = []
+        self.confirmations.clear()
         return super().cancel()
 
     def handle(self, scan: Scan, context: Context) -> Response:
@@ -73,11 +74,9 @@ class Issue(TakingWorkflow):
                 raise Refusal("Scan the job first (JOB:...)")
             self.line = start_line(scan, context, self.source)
             return self.next_step(context)
-        if self.warnings:
-            if scan.kind == ScanKind.COMMAND and scan.value == "OK":
-                self.warnings.pop(0)
-                return self.next_step(context)
-            raise Refusal(f"{self.warnings[0]}: scan CMD:OK to go on or CMD:CANCEL")
+        if self.confirmations.waiting:
+            self.confirmations.take(scan)
+            return self.next_step(context)
         return self.answer(scan, context)
 
     def _choose_job(self, number: str, context: Context) -> Response:
@@ -92,18 +91,15 @@ class Issue(TakingWorkflow):
         asking = self.gather(context)
         if asking is not None:
             return asking
-        if line.missing() is None and not self.warnings and not line.checked:
+        if line.missing() is None and self.confirmations.due:
             assert line.qty is not None
             check_on_hand(context, line)  # no warning to confirm for stock that is not there
             found = issue_warnings(
                 context.session, self.job, line.part, line.qty, context.today, lot=line.lot
             )
-            line.checked = True
-            self.warnings = [warning.message for warning in found]
-        if self.warnings:
-            return self.respond(
-                context, self.warnings[0], Level.WARNING, awaiting_confirmation=True
-            )
+            self.confirmations.found(warning.message for warning in found)
+        if self.confirmations.waiting:
+            return self.confirmations.warning(self, context)
         return self._record(line, context)
 
     def _record(self, line: Line, context: Context) -> Response:
@@ -114,5 +110,6 @@ class Issue(TakingWorkflow):
             serial=line.serial, operator=context.operator,
         )  # fmt: skip
         context.note(movement, f"Issued {line_text(line)}")
+        self.confirmations.clear()
         self.line_done(context, first)
         return self.respond(context, f"Issued {line_text(line)} to {self.job}")

@@ -3,7 +3,7 @@ item scan and the answers after it (its lot or serial, its quantity, where it co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -41,7 +41,8 @@ class Line:
     source: str | None = None
     lot_required: bool = False
     generated_lot: NumberEntry | None = None
-    checked: bool = False  # warnings found and shown (ISSUE)
+    lots: list[str] = field(default_factory=list)
+    """The shipment's lots when a range numbered several containers (`lot` is then None)."""
 
     @property
     def what(self) -> str:
@@ -51,7 +52,10 @@ class Line:
         """The next thing this line needs: serial, lot, qty, source, or None when complete."""
         if self.tracking == Tracking.SERIAL and self.serial is None:
             return "serial"
-        if (self.tracking == Tracking.LOT or self.lot_required) and self.lot is None:
+        lot_wanted = self.tracking == Tracking.LOT or self.lot_required
+        if lot_wanted and self.lot is None and not self.lots:
+            if self.tracking != Tracking.LOT and self.qty is None:
+                return "qty"  # a new lot names the shipment: how many first, then its lots
             return "lot"
         if self.qty is None:
             return "qty"
@@ -90,11 +94,16 @@ class Line:
             self.qty = quantity_answer(scan)
             return None
         if needed == "lot" and self.tracking != Tracking.LOT:
-            # A sales line asking for lot control on an untracked part: the lot is new.
-            self.generated_lot = self.generated_lot or NumberEntry(self.part, "lot", count=1)
-            problem = self.generated_lot.take(scan, context)
-            if self.generated_lot.done:
-                self.lot = self.generated_lot.numbers[0]
+            # A sales line asking for lot control on an untracked part: the lots are new, one
+            # typed, or one per container numbered with CMD:GEN (the quantity shared).
+            entry = self.generated_lot or NumberEntry(self.part, "lot", qty=self.qty, uom=self.uom)
+            self.generated_lot = entry
+            problem = entry.take(scan, context)
+            if entry.done:
+                if len(entry.numbers) == 1:
+                    self.lot = entry.numbers[0]
+                else:
+                    self.lots = entry.numbers
                 self.generated_lot = None
             return problem
         what = "lot" if needed == "lot" else "serial"

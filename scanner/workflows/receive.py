@@ -2,10 +2,15 @@
 
 `PO:` (optional) names the order, `LOC:` (optional) where the goods go, by default the
 receiving location. Then items: a lot-tracked item without (10) asks for its lot (typed,
-scanned, or CMD:GEN with a first and last number: one lot per container, the quantity split
-evenly); a serial-tracked item with a count above one asks for that many serials. Expiry
-comes from (17), else from the part's shelf life. A label is due for each lot container and
-each serial.
+scanned, or CMD:GEN with a first and last number: one lot per container, the quantity
+shared among them as `scanner.containers` says); a serial-tracked item with a count above
+one asks for that many serials. Expiry comes from (17), else from the part's shelf life.
+A label is due for each lot container, with its own quantity, and each serial.
+
+Before a line is recorded the operator confirms with CMD:OK what looks wrong: more than the
+purchase-order line asks, or a lot whose (17) has passed (refused instead under the site's
+`block` expiry policy, not mentioned under `ignore`). After each line on an order the screen
+shows how far its line has come.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from scanner.errors import NotFound
+from scanner.containers import container_shares
+from scanner.errors import NotFound, RuleViolation
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
-from scanner.orders import purchase_order_line
+from scanner.orders import purchase_line_progress, purchase_order_line
 from scanner.quantity import format_quantity
 from scanner.rows import find
-from scanner.scan import Scan, ScanKind
+from scanner.scan import Item, Scan, ScanKind
+from scanner.settings import ExpiryPolicy, expiry_policy
 from scanner.workflows.base import (
     Context,
     LabelDue,
@@ -29,17 +36,20 @@ from scanner.workflows.base import (
     first_location_of_kind,
     location_of,
     part_of,
-    split_evenly,
 )
+from scanner.workflows.confirmation import Confirmations
 from scanner.workflows.incoming import Incoming
 
 
 @dataclass
 class Arrival(Incoming):
-    """The line in progress: one item scan, its expiry and supplier lot, what it still needs."""
+    """The line in progress: one item scan, its expiry and supplier lot, what it still needs,
+    and the purchase-order line it is received on."""
 
     expiry: date | None = None
     supplier_lot: str | None = None
+    po_line: int | None = None
+    expired: bool = False  # the label's (17) has passed and the site warns of it
 
 
 class Receive(Workflow):
@@ -50,6 +60,7 @@ class Receive(Workflow):
         self.po: str | None = None
         self.location: str | None = None
         self.arrival: Arrival | None = None
+        self.confirmations = Confirmations("receive")
 
     @property
     def in_progress(self) -> bool:
@@ -60,6 +71,8 @@ class Receive(Workflow):
         if arrival is None:
             where = self.location or "LOC:?"
             return f"Scan item to {where}" + (f" ({self.po})" if self.po else "")
+        if self.confirmations.waiting:
+            return self.confirmations.prompt()
         return arrival.prompt()
 
     def start(self, context: Context) -> Response:
@@ -68,10 +81,14 @@ class Receive(Workflow):
 
     def cancel(self) -> str:
         self.arrival = None
+        self.confirmations.clear()
         return "Line cancelled: scan the item again"
 
     def handle(self, scan: Scan, context: Context) -> Response:
         arrival = self.arrival
+        if arrival is not None and self.confirmations.waiting:
+            self.confirmations.take(scan)
+            return self._next(context)
         if scan.kind == ScanKind.PO and arrival is None:
             order = find(context.session, PurchaseOrder, scan.value)
             if order is None:
@@ -95,60 +112,104 @@ class Receive(Workflow):
             raise Refusal("Scan the location first (LOC:...)")
         item = scan.item
         part = part_of(context.session, item)
-        if self.po is not None:
-            purchase_order_line(context.session, self.po, None, part)  # refuses early
         arrival = Arrival(part.number, part.tracking, part.uom, expiry=item.expiry)
+        if self.po is not None:  # refuses a part not on the order before anything is asked
+            arrival.po_line = purchase_order_line(context.session, self.po, None, part).line
         arrival.read_item(part, item)
+        arrival.expired = _expired_on_arrival(context, part, item)
         if arrival.lots and self.po:
             arrival.supplier_lot = arrival.lots[0]
         self.arrival = arrival
         return self._next(context)
 
     def _next(self, context: Context) -> Response:
-        """Asks for what the line still needs, or records it."""
+        """Asks for what the line still needs, then for each warning's CMD:OK, then records."""
         arrival = self.arrival
         assert arrival is not None
         asking = arrival.still_needs()
         if asking is not None:
             return self.respond(context, asking, Level.INFO)
+        if self.confirmations.due:
+            self.confirmations.found(self._warnings(arrival, context))
+        if self.confirmations.waiting:
+            return self.confirmations.warning(self, context)
         return self._record(arrival, context)
+
+    def _warnings(self, arrival: Arrival, context: Context) -> list[str]:
+        """What the operator confirms before the line is recorded, the line as a whole."""
+        assert arrival.qty is not None
+        found: list[str] = []
+        if self.po is not None and arrival.po_line is not None:
+            progress = purchase_line_progress(context.session, self.po, arrival.po_line)
+            beyond = progress.beyond(arrival.qty)
+            if beyond is not None:
+                found.append(beyond)
+        if arrival.expired and arrival.lots:
+            lots = arrival.lots
+            which = f"Lot {lots[0]}" if len(lots) == 1 else f"Lots {lots[0]}..{lots[-1]}"
+            found.append(f"{which} of {arrival.part} expired on {arrival.expiry}")
+        return found
 
     def _record(self, arrival: Arrival, context: Context) -> Response:
         part = find(context.session, Part, arrival.part)
         assert part is not None and arrival.qty is not None and self.location is not None
         first = len(context.recorded)
         ledger = context.ledger
+        po, po_line = self.po, arrival.po_line
         if arrival.tracking == Tracking.SERIAL:
             for serial in arrival.serials:
                 movement = ledger.receive(
                     part.number, 1, self.location, serial=serial, expiry=arrival.expiry,
-                    po=self.po, operator=context.operator,
+                    po=po, po_line=po_line, operator=context.operator,
                 )  # fmt: skip
                 context.note(movement, f"Received {part.number} serial {serial}")
                 context.labels.append(LabelDue("serial", part.number, serial=serial))
         elif arrival.tracking == Tracking.LOT:
-            each = split_evenly(arrival.qty, len(arrival.lots), part.uom)
-            for lot in arrival.lots:
+            shares = container_shares(arrival.qty, len(arrival.lots), part.uom)
+            for lot, share in zip(arrival.lots, shares, strict=True):
                 movement = ledger.receive(
-                    part.number, each, self.location, lot=lot, expiry=arrival.expiry,
-                    supplier_lot=arrival.supplier_lot, po=self.po, operator=context.operator,
+                    part.number, share, self.location, lot=lot, expiry=arrival.expiry,
+                    supplier_lot=arrival.supplier_lot, po=po, po_line=po_line,
+                    operator=context.operator,
                 )  # fmt: skip
-                context.note(movement, f"Received {format_quantity(each)} {part.uom} lot {lot}")
+                context.note(movement, f"Received {format_quantity(share)} {part.uom} lot {lot}")
                 context.labels.append(
                     LabelDue("lot", part.number, lot=lot, expiry=_expiry(context, part, lot),
-                             qty=each)
+                             qty=share)
                 )  # fmt: skip
         else:
             movement = ledger.receive(
-                part.number, arrival.qty, self.location, po=self.po, operator=context.operator
-            )
+                part.number, arrival.qty, self.location, po=po, po_line=po_line,
+                operator=context.operator,
+            )  # fmt: skip
             context.note(movement, f"Received {format_quantity(arrival.qty)} {part.uom}")
         self.arrival = None
+        self.confirmations.clear()
         self.line_recorded(context, first)
         count = len(context.recorded) - first
         what = f"{count} {'containers' if arrival.tracking == Tracking.LOT else 'units'}"
         summary = f"Received {part.number}" + (f": {what}" if count > 1 else "")
-        return self.respond(context, summary, Level.OK)
+        return self.respond(context, summary, Level.OK, details=self._progress(arrival, context))
+
+    def _progress(self, arrival: Arrival, context: Context) -> tuple[str, ...]:
+        """How far the order line has come, now this line is on it."""
+        if self.po is None or arrival.po_line is None:
+            return ()
+        return (purchase_line_progress(context.session, self.po, arrival.po_line).summary,)
+
+
+def _expired_on_arrival(context: Context, part: Part, item: Item) -> bool:
+    """Whether a lot's (17) has already passed and the site wants a warning of it; under
+    the `block` policy such a lot is refused at its scan, under `ignore` it is not mentioned."""
+    if part.tracking != Tracking.LOT or item.expiry is None or item.expiry >= context.today:
+        return False
+    policy = expiry_policy(context.session)
+    if policy == ExpiryPolicy.BLOCK:
+        what = f"Lot {item.lot} of {part.number}" if item.lot else part.number
+        raise RuleViolation(
+            f"{what} expired on {item.expiry}: this site does not receive expired lots"
+        )
+    return policy == ExpiryPolicy.WARN
 
 
 def _expiry(context: Context, part: Part, lot: str) -> date | None:

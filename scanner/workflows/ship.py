@@ -2,18 +2,25 @@
 
 `SO:` names the order; then items, only parts on it. A line that requests lot control
 needs a lot even for a part that is not lot-tracked: scanned, typed or generated with
-CMD:GEN. A serial already shipped is refused.
+CMD:GEN, where a first and last number give one lot per container, each its own shipment
+with its share of the quantity (`scanner.containers`). A serial already shipped is refused.
+Shipping more than the order line asks waits for CMD:OK; after each line the screen shows
+how much of its order line has been shipped.
 """
 
 from __future__ import annotations
 
+from scanner.containers import container_shares
 from scanner.errors import NotFound
+from scanner.ledger import describe
 from scanner.models import Part, SalesOrder, Tracking
-from scanner.orders import sales_order_line
+from scanner.orders import sales_line_progress, sales_order_line
+from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Refusal, Response, location_of
-from scanner.workflows.lines import Line, TakingWorkflow, line_text, start_line
+from scanner.workflows.confirmation import Confirmations
+from scanner.workflows.lines import Line, TakingWorkflow, check_on_hand, line_text, start_line
 
 
 class Ship(TakingWorkflow):
@@ -24,13 +31,20 @@ class Ship(TakingWorkflow):
         self.so: str | None = None
         self.source: str | None = None
         self.order_line: int | None = None
+        self.confirmations = Confirmations("ship")
 
     def prompt(self) -> str:
         if self.so is None:
             return "Scan the sales order (SO:...)"
         if self.line is None:
             return f"Scan item for {self.so}"
+        if self.confirmations.waiting:
+            return self.confirmations.prompt()
         return self.line.prompt(self.places)
+
+    def cancel(self) -> str:
+        self.confirmations.clear()
+        return super().cancel()
 
     def handle(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
@@ -54,6 +68,9 @@ class Ship(TakingWorkflow):
                 line.lot = scan.item.lot  # the (10) on the label names the shipment's lot
             self.line, self.order_line = line, order_line.line
             return self.next_step(context)
+        if self.confirmations.waiting:
+            self.confirmations.take(scan)
+            return self.next_step(context)
         return self.answer(scan, context)
 
     def next_step(self, context: Context) -> Response:
@@ -62,15 +79,35 @@ class Ship(TakingWorkflow):
         asking = self.gather(context)
         if asking is not None:
             return asking
+        if self.confirmations.due:
+            check_on_hand(context, line)  # no warning to confirm for stock that is not there
+            self.confirmations.found(self._warnings(line, context))
+        if self.confirmations.waiting:
+            return self.confirmations.warning(self, context)
         return self._record(line, context)
 
+    def _warnings(self, line: Line, context: Context) -> list[str]:
+        """What the operator confirms before the line is recorded, the line as a whole."""
+        assert self.so is not None and self.order_line is not None and line.qty is not None
+        beyond = sales_line_progress(context.session, self.so, self.order_line).beyond(line.qty)
+        return [beyond] if beyond is not None else []
+
     def _record(self, line: Line, context: Context) -> Response:
-        assert self.so is not None and line.qty is not None
+        assert self.so is not None and self.order_line is not None and line.qty is not None
         first = len(context.recorded)
-        movement = context.ledger.ship(
-            self.so, line.part, line.qty, line=self.order_line, from_location=line.source,
-            lot=line.lot, serial=line.serial, operator=context.operator,
-        )  # fmt: skip
-        context.note(movement, f"Shipped {line_text(line)}")
+        lots: list[str | None] = [*line.lots] or [line.lot]
+        shares = container_shares(line.qty, len(lots), line.uom) if line.lots else [line.qty]
+        for lot, share in zip(lots, shares, strict=True):
+            movement = context.ledger.ship(
+                self.so, line.part, share, line=self.order_line, from_location=line.source,
+                lot=lot, serial=line.serial, operator=context.operator,
+            )  # fmt: skip
+            shipped = describe(line.part, lot, line.serial)
+            context.note(movement, f"Shipped {format_quantity(share)} {line.uom} of {shipped}")
+        self.confirmations.clear()
         self.line_done(context, first)
-        return self.respond(context, f"Shipped {line_text(line)} on {self.so}")
+        message = f"Shipped {line_text(line)} on {self.so}"
+        if line.lots:
+            message += f": {len(line.lots)} lots"
+        progress = sales_line_progress(context.session, self.so, self.order_line)
+        return self.respond(context, message, details=(progress.summary,))
