@@ -24,6 +24,7 @@ from scanner.caches import apply_to_caches, stock_key, stock_on_hand
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
 from scanner.models import (
+    QUARANTINE,
     Balance,
     Job,
     JobStatus,
@@ -263,7 +264,7 @@ class Ledger:
         amount = self._tracked_quantity(item, qty, lot, serial)
         lot = self._serial_lot(item, serial, lot)
         self._location(to_location)
-        self._movable(item, lot, serial, checking_expiry=False)
+        self._movable(item, lot, serial, checking_expiry=False, into=to_location)
         source = self._take(item, lot, serial, amount, from_location)
         if source == to_location:
             raise RuleViolation(
@@ -509,13 +510,23 @@ class Ledger:
             raise RuleViolation(f"Lot {lot.number} of {lot.part} is {_status_words(lot.status)}")
 
     def _movable(
-        self, part: Part, lot: str | None, serial: str | None, *, checking_expiry: bool
+        self,
+        part: Part,
+        lot: str | None,
+        serial: str | None,
+        *,
+        checking_expiry: bool,
+        into: str | None = None,
     ) -> None:
-        """Held and recalled lots do not move; under the `block` policy, expired ones neither."""
+        """Held and recalled lots do not move, except a held lot moved `into` a quarantine
+        location; under the `block` policy, expired lots do not move either."""
         if lot is None:
             return
         record = self._lot(part, lot)
-        self._lot_active(record)
+        if record.status == LotStatus.HOLD and into is not None:
+            self._into_quarantine(record, into)
+        else:
+            self._lot_active(record)
         if (
             checking_expiry
             and record.expiry is not None
@@ -523,6 +534,19 @@ class Ledger:
             and expiry_policy(self.session) == ExpiryPolicy.BLOCK
         ):
             raise RuleViolation(f"Lot {lot} of {part.number} expired on {record.expiry}")
+
+    def _into_quarantine(self, lot: Lot, code: str) -> None:
+        """Refuses moving a lot on hold anywhere but into quarantine."""
+        location = find(self.session, Location, code)
+        if location is not None and location.kind == QUARANTINE:
+            return
+        quarantines = self.session.scalars(
+            select(Location.code).where(Location.kind == QUARANTINE).order_by(Location.code)
+        ).all()
+        where = f" ({', '.join(quarantines)})" if quarantines else ", and the site has none"
+        raise RuleViolation(
+            f"Lot {lot.number} of {lot.part} is on hold: it may move only into quarantine{where}"
+        )
 
     def _assigned_lot(self, job: Job) -> str:
         assigned = self.session.scalars(

@@ -3,15 +3,26 @@ item scan and the answers after it (its lot or serial, its quantity, where it co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import select
 
 from scanner.caches import stock_key
 from scanner.errors import RuleViolation
 from scanner.ledger import describe
-from scanner.models import Balance, Lot, LotStatus, Part, Serial, SerialStatus, Tracking
+from scanner.models import (
+    QUARANTINE,
+    Balance,
+    Location,
+    Lot,
+    LotStatus,
+    Part,
+    Serial,
+    SerialStatus,
+    Tracking,
+)
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
@@ -106,6 +117,18 @@ class Line:
             self.qty = Decimal(1)
         return None
 
+    def answered_by(self, scan: Scan, context: Context) -> bool:
+        """Whether an item label answers what this line asks (its lot or serial: the label
+        names this part, or no part) rather than naming an item of its own."""
+        needed = self.missing()
+        if needed not in ("lot", "serial"):
+            return False
+        try:
+            number_answer(scan, self.part, needed, context.session)
+        except Refusal:
+            return False
+        return True
+
 
 def start_line(scan: Scan, context: Context, source: str | None) -> Line:
     """A line from an item scan: the part, and whatever its label says."""
@@ -144,15 +167,18 @@ def places_holding(context: Context, line: Line) -> list[str]:
     )
 
 
-def settle_source(context: Context, line: Line) -> list[str]:
+def settle_source(context: Context, line: Line, *, held_may_move: bool = False) -> list[str]:
     """Fills in the source when one place holds the stock; returns the places to choose
     from otherwise. Refuses when no place holds it, or when its lot is on hold or recalled
-    (before any warning is confirmed or destination scanned for it)."""
+    (before any warning is confirmed or destination scanned for it). A lot on hold may still
+    be moved into quarantine (`held_may_move`, MOVE's) when the site has a quarantine."""
     if line.lot is not None and line.tracking == Tracking.LOT:
         lot = find(context.session, Lot, (line.part, line.lot))
         if lot is not None and lot.status != LotStatus.ACTIVE:
-            words = "on hold" if lot.status == LotStatus.HOLD else lot.status
-            raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
+            quarantined = lot.status == LotStatus.HOLD and held_may_move and quarantines(context)
+            if not quarantined:
+                words = "on hold" if lot.status == LotStatus.HOLD else lot.status
+                raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
     if line.missing() != "source":
         return []
     places = places_holding(context, line)
@@ -162,6 +188,23 @@ def settle_source(context: Context, line: Line) -> list[str]:
         line.source = places[0]
         return []
     return places
+
+
+def quarantines(context: Context) -> list[str]:
+    """The site's quarantine locations, where a lot on hold may still be moved."""
+    return list(
+        context.session.scalars(
+            select(Location.code).where(Location.kind == QUARANTINE).order_by(Location.code)
+        )
+    )
+
+
+def held_lot(context: Context, line: Line) -> bool:
+    """Whether the line's lot is on hold."""
+    if line.lot is None or line.tracking != Tracking.LOT:
+        return False
+    lot = find(context.session, Lot, (line.part, line.lot))
+    return lot is not None and lot.status == LotStatus.HOLD
 
 
 def _whereabouts(context: Context, line: Line) -> str:
@@ -199,6 +242,9 @@ class TakingWorkflow(Workflow):
     """A workflow whose lines take stock from a place (ISSUE, SHIP, MOVE): the line in
     progress, and the places to choose from when its stock sits in more than one."""
 
+    held_may_move: ClassVar[bool] = False
+    """Whether a lot on hold may be taken, into quarantine (MOVE only)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.line: Line | None = None
@@ -211,6 +257,26 @@ class TakingWorkflow(Workflow):
     def cancel(self) -> str:
         self.line, self.places = None, []
         return "Line cancelled"
+
+    def handle(self, scan: Scan, context: Context) -> Response:
+        """A new item's label while a line waits (for its quantity, its source, a
+        destination, a warning's CMD:OK) starts that item's line: the waiting line recorded
+        nothing, and the next scan must apply to the item the operator scanned last, which
+        is the one the screen then shows. A label that answers the line (its lot or serial)
+        is an answer."""
+        waiting = self.line
+        if waiting is None or scan.kind != ScanKind.ITEM or waiting.answered_by(scan, context):
+            return self.take(scan, context)
+        self.cancel()
+        started = self.take(scan, context)
+        level = Level.WARNING if started.level in (Level.OK, Level.INFO) else started.level
+        dropped = line_text(waiting) if waiting.qty is not None else waiting.what
+        message = f"Unfinished line dropped ({dropped}). {started.message}"
+        return replace(started, message=message, level=level)
+
+    def take(self, scan: Scan, context: Context) -> Response:
+        """Handles one scan of this workflow's own (`handle` has seen to a new item)."""
+        raise NotImplementedError
 
     def answer(self, scan: Scan, context: Context) -> Response:
         """Feeds one answer to the line in progress, then asks for what comes next."""
@@ -230,7 +296,7 @@ class TakingWorkflow(Workflow):
         assert line is not None
         if line.missing() not in ("source", None):
             return self.respond(context, line.what, Level.INFO)
-        self.places = settle_source(context, line)
+        self.places = settle_source(context, line, held_may_move=self.held_may_move)
         if self.places:
             return self.respond(context, f"{line.what} is in several places", Level.INFO)
         return None

@@ -32,7 +32,7 @@ class Ship(TakingWorkflow):
             return f"Scan item for {self.so}"
         return self.line.prompt(self.places)
 
-    def handle(self, scan: Scan, context: Context) -> Response:
+    def take(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
             if scan.kind == ScanKind.SO:
                 order = find(context.session, SalesOrder, scan.value)
