@@ -56,6 +56,7 @@ from scanner.settings import (
     device_id,
     expiry_policy,
 )
+from scanner.spelling import refuse_case_twin
 
 Clock = Callable[[], datetime]
 
@@ -471,9 +472,11 @@ class Ledger:
         supplier_lot: str | None = None,
         job: Job | None = None,
     ) -> Lot:
-        """The lot, created on first sight with its expiry (default: the part's shelf life)."""
+        """The lot, created on first sight with its expiry (default: the part's shelf life),
+        unless it differs from an existing lot only in case."""
         lot = find(self.session, Lot, (part.number, number))
         if lot is None:
+            refuse_case_twin(self.session, Lot, part.number, number)
             if expiry is None and part.shelf_life_days:
                 expiry = self.clock().date() + timedelta(days=part.shelf_life_days)
             lot = Lot(
@@ -577,6 +580,7 @@ class Ledger:
                 f" {self._last_job(part, serial)}; it cannot arrive again"
             )
         if record is None:
+            refuse_case_twin(self.session, Serial, part.number, serial)
             self.session.add(
                 Serial(part=part.number, number=serial, lot=lot, status=SerialStatus.GONE.value)
             )

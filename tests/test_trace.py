@@ -463,7 +463,7 @@ def test_a_cycle_through_two_lots_terminates_with_smallest_depths(
         ("NOPE", "R1", None, "Unknown part NOPE"),
         ("RESIN", "R9", None, "No lot R9 of RESIN"),
         ("PUMP", None, "P9", "No serial P9 of PUMP"),
-        ("RESIN", None, "R1", "No serial R1 of RESIN"),
+        ("RESIN", None, "R1", "RESIN is not serial-tracked: it has no serials"),
     ],
 )
 def test_tracing_something_that_does_not_exist_says_what(

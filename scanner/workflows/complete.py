@@ -15,6 +15,7 @@ from scanner.models import Job, Lot, Part, Tracking
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
     LabelDue,
@@ -117,14 +118,17 @@ class Complete(Workflow):
         part = find(context.session, Part, output.part)
         assert part is not None
         if output.tracking == Tracking.SERIAL:
-            for serial in output.serials:
+            for typed in output.serials:
+                serial = serial_spelling(context.session, part.number, typed)
                 movement = ledger.produce(
                     self.job, 1, self.location, serial=serial, operator=context.operator
                 )
                 context.note(movement, f"Completed {part.number} serial {serial}")
                 context.labels.append(LabelDue("serial", part.number, serial=serial))
         else:
-            lot_number = output.lots[0] if output.lots else None
+            lot_number = (
+                lot_spelling(context.session, part.number, output.lots[0]) if output.lots else None
+            )
             movement = ledger.produce(
                 self.job, output.qty, self.location, lot=lot_number, operator=context.operator
             )

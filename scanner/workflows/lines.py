@@ -26,6 +26,7 @@ from scanner.models import (
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
     Level,
@@ -116,6 +117,14 @@ class Line:
             self.serial = value
             self.qty = Decimal(1)
         return None
+
+    def spell(self, context: Context) -> None:
+        """Takes the plant's spelling of the line's lot and serial (`b-77` typed is lot
+        `B-77`: scanner.spelling)."""
+        if self.lot is not None:
+            self.lot = lot_spelling(context.session, self.part, self.lot)
+        if self.serial is not None:
+            self.serial = serial_spelling(context.session, self.part, self.serial)
 
     def answered_by(self, scan: Scan, context: Context) -> bool:
         """Whether an item label answers what this line asks (its lot or serial: the label
@@ -294,6 +303,7 @@ class TakingWorkflow(Workflow):
         places it comes from); None once the line has it all."""
         line = self.line
         assert line is not None
+        line.spell(context)
         if line.missing() not in ("source", None):
             return self.respond(context, line.what, Level.INFO)
         self.places = settle_source(context, line, held_may_move=self.held_may_move)

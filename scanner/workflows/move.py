@@ -66,6 +66,7 @@ class Move(TakingWorkflow):
     def next_step(self, context: Context) -> Response:
         line = self.line
         assert line is not None
+        line.spell(context)
         self.whole = _whole_lot(context, line) if line.missing() == "qty" else None
         asking = self.gather(context)
         if asking is not None:

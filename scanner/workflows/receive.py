@@ -19,6 +19,7 @@ from scanner.orders import purchase_order_line
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
     LabelDue,
@@ -119,7 +120,8 @@ class Receive(Workflow):
         first = len(context.recorded)
         ledger = context.ledger
         if arrival.tracking == Tracking.SERIAL:
-            for serial in arrival.serials:
+            for typed in arrival.serials:
+                serial = serial_spelling(context.session, part.number, typed)
                 movement = ledger.receive(
                     part.number, 1, self.location, serial=serial, expiry=arrival.expiry,
                     po=self.po, operator=context.operator,
@@ -128,7 +130,8 @@ class Receive(Workflow):
                 context.labels.append(LabelDue("serial", part.number, serial=serial))
         elif arrival.tracking == Tracking.LOT:
             each = split_evenly(arrival.qty, len(arrival.lots), part.uom)
-            for lot in arrival.lots:
+            for typed in arrival.lots:
+                lot = lot_spelling(context.session, part.number, typed)
                 movement = ledger.receive(
                     part.number, each, self.location, lot=lot, expiry=arrival.expiry,
                     supplier_lot=arrival.supplier_lot, po=self.po, operator=context.operator,
