@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
 import socket
 import subprocess
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qsl, urlsplit
@@ -156,7 +156,9 @@ class SystemQueuePrinter(Printer):
 
 class FolderPrinter(Printer):
     """One file per job in a folder, written under a temporary name and then renamed, so a
-    program watching the folder never sees half a label."""
+    program watching the folder never sees half a label. The file's permissions follow the
+    umask like any file's (not `mkstemp`'s owner-only 0600): a label is for whoever prints
+    or files it."""
 
     schemes = ("file",)
     accepts = tuple(LabelFormat)
@@ -170,7 +172,9 @@ class FolderPrinter(Printer):
             raise self.unavailable(f"cannot be reached: there is no folder {self.folder}")
         temporary: str | None = None
         try:
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".tmp")
+            unique = self.folder / f".{name}.{secrets.token_hex(6)}.tmp"
+            handle = os.open(unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            temporary = str(unique)
             with os.fdopen(handle, "wb") as out:
                 out.write(payload)
                 out.flush()
