@@ -102,3 +102,27 @@ def test_ship_a_label_with_the_lot_answers_the_lot_asked_for(stocked: Floor) -> 
     """)
     done = steps.last
     assert (done.level, done.message) == (Level.OK, "Shipped 10 ea of lot BL-7 of BOLT on SO-1")
+
+
+def test_a_shipments_lot_on_untracked_stock_is_not_said_to_be_in_stock(stocked: Floor) -> None:
+    steps = stocked.run("""
+        CMD:MOVE
+        (240)BOLT(30)30
+        LOC:A-01
+        CMD:SHIP
+        SO:SO-1
+        (240)BOLT(30)10
+        CMD:GEN
+        SHIPLOT-1
+        SHIPLOT-1
+        LOC:A-02
+        LOC:A-01
+    """)
+    assert steps.at(7).message == "BOLT: the first lot (CMD:GEN again: the next from the pattern)"
+    assert steps.at(8).message == "BOLT: the last lot, from SHIPLOT-1"
+    several = steps.at(9).response
+    assert (several.level, several.message) == (Level.INFO, "BOLT is in several places")
+    assert several.prompt == "From where? A-01, RCV (LOC:)"
+    assert steps.at(10).message == "No BOLT at A-02: it is at A-01, RCV"
+    assert steps.last.message == "Shipped 10 ea of lot SHIPLOT-1 of BOLT on SO-1"
+    assert stocked.stock("BOLT") == {("", "A-01"): 20, ("", "RCV"): 70}

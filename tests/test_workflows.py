@@ -272,3 +272,21 @@ def test_undo_after_done_ends_with_the_sign_in_or_a_new_line(
     assert (refused.level, refused.message) == (Level.ERROR, "Nothing to undo in this workflow")
     assert [m.kind for m in floor.movements()].count("reverse") == reversed_before
     assert floor.stock("BOLT") == {("", "RCV"): 5}
+
+
+def test_cancel_with_no_line_in_progress_says_there_is_nothing_to_cancel(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)5
+        CMD:CANCEL
+        CMD:MOVE
+        (240)BOLT(30)2
+        CMD:CANCEL
+        CMD:CANCEL
+    """)
+    assert [(step.level, step.message) for step in (steps.at(4), steps.at(8))] == [
+        (Level.INFO, "Nothing to cancel: no line is in progress"),
+    ] * 2
+    assert (steps.at(7).level, steps.at(7).message) == (Level.INFO, "Line cancelled")
+    assert floor.stock("BOLT") == {("", "RCV"): 5}

@@ -60,7 +60,8 @@ class Assign(Workflow):
         if problem:
             return self.respond(context, problem, Level.ERROR)
         if not self.numbers.done:
-            return self.respond(context, "", Level.INFO)
+            asking = self.numbers.range_step() or "which lot?"
+            return self.respond(context, f"{self.job}: {asking}", Level.INFO)
         number = lot_spelling(context.session, self.numbers.part, self.numbers.numbers[0])
         lot = context.ledger.assign_lot(self.job, number)
         context.labels.append(

@@ -166,7 +166,10 @@ class Handheld:
     def _cancel(self) -> Response:
         if self.workflow is None:
             return self._refused("Nothing to cancel")
-        message = self.workflow.cancel()
+        if not self.workflow.in_progress:
+            message = "Nothing to cancel: no line is in progress"
+        else:
+            message = self.workflow.cancel()
         return Response(
             prompt=self.prompt(), message=message, level=Level.INFO, workflow=self.workflow.name
         )

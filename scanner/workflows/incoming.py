@@ -69,10 +69,10 @@ class Incoming:
         if self.tracking == Tracking.LOT and not self.lots:
             count = 1 if self.one_lot else None
             self.numbers = self.numbers or NumberEntry(self.part, "lot", count=count)
-            return f"{self.part}: which lot?"
+            return f"{self.part}: {self.numbers.range_step() or 'which lot?'}"
         if self.tracking == Tracking.SERIAL:
             wanted = whole_count(self.qty, self.part)
             if len(self.serials) < wanted:
                 self.numbers = self.numbers or NumberEntry(self.part, "serial", count=wanted)
-                return f"{self.part}: serial numbers"
+                return f"{self.part}: {self.numbers.range_step() or 'serial numbers'}"
         return None

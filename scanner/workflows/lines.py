@@ -59,6 +59,13 @@ class Line:
     def what(self) -> str:
         return describe(self.part, self.lot, self.serial)
 
+    @property
+    def stock(self) -> str:
+        """What the line takes from stock: the lot of an untracked part names only its
+        shipment (a sales line asking for lot control), never the stock it comes from."""
+        lot = self.lot if self.tracking == Tracking.LOT else None
+        return describe(self.part, lot, self.serial)
+
     def missing(self) -> str | None:
         """The next thing this line needs: serial, lot, qty, source, or None when complete."""
         if self.tracking == Tracking.SERIAL and self.serial is None:
@@ -95,7 +102,7 @@ class Line:
             code = location_of(context.session, scan.value or "").code
             places = places_holding(context, self)
             if code not in places:
-                raise Refusal(f"No {self.what} at {code}: it is at {', '.join(places)}")
+                raise Refusal(f"No {self.stock} at {code}: it is at {', '.join(places)}")
             self.source = code
             return None
         if needed == "qty":
@@ -192,7 +199,7 @@ def settle_source(context: Context, line: Line, *, held_may_move: bool = False) 
         return []
     places = places_holding(context, line)
     if not places:
-        raise RuleViolation(f"No {line.what} in stock{_whereabouts(context, line)}")
+        raise RuleViolation(f"No {line.stock} in stock{_whereabouts(context, line)}")
     if len(places) == 1:
         line.source = places[0]
         return []
@@ -234,10 +241,10 @@ def check_on_hand(context: Context, line: Line) -> None:
     balance = find(context.session, Balance, (line.part, lot, serial, line.source))
     held = balance.qty if balance is not None else Decimal(0)
     if held == 0:
-        raise RuleViolation(f"No {line.what} at {line.source}")
+        raise RuleViolation(f"No {line.stock} at {line.source}")
     if held < line.qty:
         raise RuleViolation(
-            f"Only {format_quantity(held)} {line.uom} of {line.what} at {line.source},"
+            f"Only {format_quantity(held)} {line.uom} of {line.stock} at {line.source},"
             f" not {format_quantity(line.qty)}"
         )
 
@@ -305,10 +312,11 @@ class TakingWorkflow(Workflow):
         assert line is not None
         line.spell(context)
         if line.missing() not in ("source", None):
-            return self.respond(context, line.what, Level.INFO)
+            step = line.generated_lot.range_step() if line.generated_lot else None
+            return self.respond(context, f"{line.what}: {step}" if step else line.what, Level.INFO)
         self.places = settle_source(context, line, held_may_move=self.held_may_move)
         if self.places:
-            return self.respond(context, f"{line.what} is in several places", Level.INFO)
+            return self.respond(context, f"{line.stock} is in several places", Level.INFO)
         return None
 
     def line_done(self, context: Context, first: int) -> None:
