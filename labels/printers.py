@@ -62,6 +62,11 @@ class Printer(ABC):
     def unavailable(self, reason: str) -> PrinterUnavailable:
         return PrinterUnavailable(f"Printer {self.url} {reason}")
 
+    def file_of(self, name: str) -> Path | None:
+        """The file a job named `name` becomes, for a printer that writes files a person
+        opens; None for one that prints on paper."""
+        return None
+
 
 class RawTcpPrinter(Printer):
     """A thermal printer's raw port: connect, send the ZPL, close."""
@@ -167,6 +172,9 @@ class FolderPrinter(Printer):
         super().__init__(url, format)
         self.folder = folder
 
+    def file_of(self, name: str) -> Path:
+        return self.folder / name
+
     def send(self, payload: bytes, name: str) -> None:
         if not self.folder.is_dir():
             raise self.unavailable(f"cannot be reached: there is no folder {self.folder}")
@@ -215,6 +223,14 @@ def printer_at(url: str) -> Printer:
 def send(url: str, payload: bytes, name: str) -> None:
     """Sends one rendered job to the printer at `url`."""
     printer_at(url).send(payload, name)
+
+
+def file_of(url: str, name: str) -> Path | None:
+    """The file the job `name` became at the printer `url`, when it writes files."""
+    try:
+        return printer_at(url).file_of(name)
+    except PrinterError:
+        return None
 
 
 def _tcp(url: str, parts: SplitResult, options: dict[str, str]) -> Printer:

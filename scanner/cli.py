@@ -518,7 +518,7 @@ def _print_labels_due(sessions: sessionmaker[Session], due: Sequence[LabelDue]) 
         return False
     report = deliver_waiting(sessions)
     line = f"{len(queued)} label{'s' if len(queued) != 1 else ''} queued, "
-    line += f"{len(report.printed)} printed"
+    line += f"{len(report.printed)} printed{report.where()}"
     if report.waiting:
         line += f", {len(report.waiting)} still waiting"
         line += f" ({report.reason()}; lotscan print-queue deliver tries again)"
