@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
+from scanner.cli_operators import add_operator_parsers
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.workspace import database_url
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_label_parser(commands, common)
     add_printing_parsers(commands, common)
+    add_operator_parsers(commands, common)
     # The composition root (DESIGN §2): sync's commands live with sync.
     from sync.cli_central import add_central_parsers
     from sync.cli_device import add_device_parsers

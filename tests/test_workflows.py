@@ -27,7 +27,11 @@ def test_nothing_is_done_before_an_operator_signs_in(floor: Floor) -> None:
         assert (refused.level, refused.message) == (Level.ERROR, "Sign in first: scan your badge")
         assert refused.response.prompt == SIGN_IN_PROMPT
     unknown = steps.at(3).response
-    assert (unknown.level, unknown.message) == (Level.ERROR, "Unknown badge B0000")
+    assert (unknown.level, unknown.message) == (
+        Level.ERROR,
+        "Unknown badge B0000: a supervisor adds it with lotscan operators add B0000 NAME,"
+        " or imports it",
+    )
     assert unknown.prompt == SIGN_IN_PROMPT
     hello = steps.last
     assert (hello.level, hello.message, hello.prompt) == (Level.OK, "Hello, Ana Ruiz", MENU_PROMPT)

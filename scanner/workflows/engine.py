@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import KnownRows, describe, utc_now
 from scanner.models import Movement, Operator, Part
+from scanner.operators import has_operators
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
@@ -125,7 +126,15 @@ class Handheld:
     def _sign_in(self, badge: str, context: Context) -> Response:
         operator = find(context.session, Operator, badge)
         if operator is None:
-            raise NotFound(f"Unknown badge {badge}")
+            if not has_operators(context.session):
+                raise NotFound(
+                    f"Unknown badge {badge}: nobody can sign in yet. Add an operator at a"
+                    " terminal: lotscan operators add BADGE NAME"
+                )
+            raise NotFound(
+                f"Unknown badge {badge}: a supervisor adds it with lotscan operators add"
+                f" {badge} NAME, or imports it"
+            )
         dropped = self.workflow is not None and self.workflow.in_progress
         self.operator = badge
         self.workflow = self.finished = None
