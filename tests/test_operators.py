@@ -129,8 +129,7 @@ def test_signing_in_on_a_database_with_no_operators_says_how_to_add_one(
         sessions.kw["bind"].dispose()
     assert (refused.level, refused.prompt) == (Level.ERROR, SIGN_IN_PROMPT)
     assert refused.message == (
-        "Unknown badge B7001: nobody can sign in yet. Add an operator at a terminal:"
-        " lotscan operators add BADGE NAME"
+        "Unknown badge B7001: no operators yet: lotscan operators add BADGE NAME"
     )
 
 

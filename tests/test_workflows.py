@@ -29,8 +29,7 @@ def test_nothing_is_done_before_an_operator_signs_in(floor: Floor) -> None:
     unknown = steps.at(3).response
     assert (unknown.level, unknown.message) == (
         Level.ERROR,
-        "Unknown badge B0000: a supervisor adds it with lotscan operators add B0000 NAME,"
-        " or imports it",
+        "Unknown badge B0000: add it with lotscan operators add B0000 NAME",
     )
     assert unknown.prompt == SIGN_IN_PROMPT
     hello = steps.last

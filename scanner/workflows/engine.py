@@ -126,15 +126,12 @@ class Handheld:
     def _sign_in(self, badge: str, context: Context) -> Response:
         operator = find(context.session, Operator, badge)
         if operator is None:
+            # Two lines at 40 columns: the command that adds one fits in the feedback.
             if not has_operators(context.session):
                 raise NotFound(
-                    f"Unknown badge {badge}: nobody can sign in yet. Add an operator at a"
-                    " terminal: lotscan operators add BADGE NAME"
+                    f"Unknown badge {badge}: no operators yet: lotscan operators add BADGE NAME"
                 )
-            raise NotFound(
-                f"Unknown badge {badge}: a supervisor adds it with lotscan operators add"
-                f" {badge} NAME, or imports it"
-            )
+            raise NotFound(f"Unknown badge {badge}: add it with lotscan operators add {badge} NAME")
         dropped = self.workflow is not None and self.workflow.in_progress
         self.operator = badge
         self.workflow = self.finished = None
