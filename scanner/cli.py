@@ -446,11 +446,28 @@ def run_demo(args: argparse.Namespace) -> int:
 
     url = args.db or demo_url()
     summary = build_demo(url, today=date.today())
+    summary += f"\n{_print_demo_labels(url)}"
     # Only a person at a terminal gets the screen; scripts and CI get the summary.
     if args.no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(summary)
         return 0
     return open_tui(url)
+
+
+def _print_demo_labels(url: str) -> str:
+    """Points the demo's printer at a folder of its workspace: a demo has no label printer,
+    and a newcomer should see the labels a receipt makes. Returns the summary's line."""
+    from labels.printing import set_printer
+    from scanner.demo import labels_folder
+
+    folder = labels_folder(url)
+    sessions = open_database(url)
+    try:
+        with unit_of_work(sessions) as session:
+            set_printer(session, folder.as_uri())
+    finally:
+        sessions.kw["bind"].dispose()
+    return f"Labels: each a PNG file in {folder}"
 
 
 def run_tui(args: argparse.Namespace) -> int:

@@ -94,7 +94,6 @@ def build_demo(url: str, today: date) -> str:
         with unit_of_work(sessions) as session:
             put_setting(session, "device_id", DEMO_DEVICE)
             put_setting(session, DEMO_MARK, today.isoformat())
-            _print_into_a_folder(session, url)
             _import_reference_data(session)
             _record_history(session, today)
             return _summary(session, url, today)
@@ -120,22 +119,16 @@ def _start_empty(url: str) -> None:
 
 
 def labels_folder(url: str) -> Path:
-    """Where the demo's labels are written: `labels` next to a SQLite file, else in the
-    demo workspace."""
+    """Where the demo's labels are written (`lotscan demo` points its printer there, as the
+    CLI alone may use `labels`): `labels` next to a SQLite file, else in the demo
+    workspace. Made when missing."""
     database = make_url(url).database
     if make_url(url).get_backend_name() == "sqlite" and database and database != ":memory:":
-        return Path(database).resolve().parent / LABELS_FOLDER
-    return workspace_home().resolve() / "demo" / LABELS_FOLDER
-
-
-def _print_into_a_folder(session: Session, url: str) -> None:
-    """A file printer, so the labels each receipt makes show up as PNG files a newcomer can
-    open: a demo has no label printer."""
-    from labels.printing import set_printer  # labels load Pillow: only when a demo is built
-
-    folder = labels_folder(url)
+        folder = Path(database).resolve().parent / LABELS_FOLDER
+    else:
+        folder = workspace_home().resolve() / "demo" / LABELS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    set_printer(session, folder.as_uri())
+    return folder
 
 
 def _refuse_real_data(url: str, *, allow_demo: bool) -> None:
@@ -426,7 +419,6 @@ def _summary(session: Session, url: str, today: date) -> str:
         " expiring within 30 days",
         f"  serials          {_count(session, Serial)}",
         f"  movements        {_count(session, Movement)}, {first:%Y-%m-%d} to {last:%Y-%m-%d}",
-        f"  labels           printed as PNG files into {labels_folder(url)}",
         "",
         "Things to try:",
         f"  lotscan stock --db {db}",
