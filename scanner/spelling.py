@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Lot, Serial
+from scanner.prepared import Prepared
 from scanner.rows import find
 
 Numbered = TypeVar("Numbered", Lot, Serial)
@@ -64,8 +65,8 @@ def refuse_case_twin(session: Session, model: type[Numbered], part: str, number:
     if twins:
         what = "Lot" if model is Lot else "Serial"
         raise RuleViolation(
-            f"{what} {number} of {part} differs from {what.lower()} {twins[0].number} only in"
-            f" case: use {twins[0].number}"
+            f"{what} {number} of {part} differs from {what.lower()} {twins[0]} only in case:"
+            f" use {twins[0]}"
         )
 
 
@@ -76,21 +77,31 @@ def _known(session: Session, model: type[Numbered], part: str, number: str) -> N
     twins = _folded(session, model, part, number)
     if len(twins) > 1:
         what = "lot" if model is Lot else "serial"
-        spellings = " and ".join(twin.number for twin in twins)
+        spellings = " and ".join(twins)
         raise RuleViolation(
             f"{number} could be {what} {spellings} of {part}: scan the label, or type it as written"
         )
-    return twins[0] if twins else None
+    return find(session, model, (part, twins[0])) if twins else None
 
 
-def _folded(session: Session, model: type[Numbered], part: str, number: str) -> list[Numbered]:
-    """The lots or serials of `part` whose number is `number` without regard to case (the
-    exact spelling aside), in number order."""
-    session.flush()
-    query = (
-        select(model)
-        .where(model.part == part, func.lower(model.number) == number.lower())
-        .where(model.number != number)
+def _folded(session: Session, model: type[Numbered], part: str, number: str) -> list[str]:
+    """The numbers of the lots or serials of `part` that are `number` without regard to
+    case (the exact spelling aside), in order."""
+    session.flush()  # as a query would: a lot made earlier in this scan counts
+    found = _FOLDED[model].run(session, {"part": part, "folded": number.lower(), "number": number})
+    return [spelled for (spelled,) in found]
+
+
+def _folding(model: type[Numbered]) -> Prepared:
+    return Prepared(
+        select(model.number)
+        .where(
+            model.part == bindparam("part"),
+            func.lower(model.number) == bindparam("folded"),
+            model.number != bindparam("number"),
+        )
         .order_by(model.number)
     )
-    return list(session.scalars(query))
+
+
+_FOLDED: dict[type[Lot] | type[Serial], Prepared] = {Lot: _folding(Lot), Serial: _folding(Serial)}
