@@ -379,7 +379,8 @@ class Ledger:
         return order
 
     def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
-        """Puts a lot on hold, recalls it, or releases it. Held and recalled lots do not move."""
+        """Puts a lot on hold, recalls it, or releases it. Recalled lots do not move; held
+        ones move only into quarantine (`_movable`)."""
         try:
             new_status = LotStatus(status)
         except ValueError:
