@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from labels.errors import LabelError
 from scanner.errors import NotFound, RuleViolation
 from scanner.gs1 import Element, GS1Error, check_field
-from scanner.models import Job, Location, Lot, Part, Serial
+from scanner.models import Job, Location, Lot, Part
 from scanner.quantity import format_quantity, to_quantity
 from scanner.scan import scan_config
+from scanner.spelling import known_lot, known_serial
 
 if TYPE_CHECKING:
     from scanner.workflows.base import LabelDue
@@ -100,11 +101,13 @@ def label_for_lot(
     """A label for one container of a lot. `expiry` may fill in a lot that has none, never
     contradict one it has; `qty` is what the container holds."""
     item = _part(session, part)
-    record = session.get(Lot, (item.number, lot))
+    record = known_lot(session, item.number, lot)
     if record is None:
         raise NotFound(f"Unknown lot {lot} of {item.number}")
     if expiry is not None and record.expiry not in (None, expiry):
-        raise RuleViolation(f"Lot {lot} of {item.number} expires {record.expiry}, not {expiry}")
+        raise RuleViolation(
+            f"Lot {record.number} of {item.number} expires {record.expiry}, not {expiry}"
+        )
     return _checked(
         _item_label(
             LabelKind.LOT,
@@ -119,7 +122,7 @@ def label_for_lot(
 def label_for_serial(session: Session, part: str, serial: str) -> Label:
     """A label for one serialized unit; its lot, if it has one, is printed but not encoded."""
     item = _part(session, part)
-    record = session.get(Serial, (item.number, serial))
+    record = known_serial(session, item.number, serial)
     if record is None:
         raise NotFound(f"Unknown serial {serial} of {item.number}")
     lot = session.get(Lot, (item.number, record.lot)) if record.lot else None
@@ -159,6 +162,7 @@ def label_for_assembly(session: Session, job: str, lot: str | None = None) -> La
     ).all()
     if lot is not None:
         chosen = [each for each in assigned if each.number == lot]
+        chosen = chosen or [each for each in assigned if each.number.lower() == lot.lower()]
         if not chosen:
             raise NotFound(f"Lot {lot} is not assigned to job {order.number}")
     elif not assigned:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
 import socket
 import subprocess
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qsl, urlsplit
@@ -61,6 +61,11 @@ class Printer(ABC):
 
     def unavailable(self, reason: str) -> PrinterUnavailable:
         return PrinterUnavailable(f"Printer {self.url} {reason}")
+
+    def file_of(self, name: str) -> Path | None:
+        """The file a job named `name` becomes, for a printer that writes files a person
+        opens; None for one that prints on paper."""
+        return None
 
 
 class RawTcpPrinter(Printer):
@@ -156,7 +161,9 @@ class SystemQueuePrinter(Printer):
 
 class FolderPrinter(Printer):
     """One file per job in a folder, written under a temporary name and then renamed, so a
-    program watching the folder never sees half a label."""
+    program watching the folder never sees half a label. The file's permissions follow the
+    umask like any file's (not `mkstemp`'s owner-only 0600): a label is for whoever prints
+    or files it."""
 
     schemes = ("file",)
     accepts = tuple(LabelFormat)
@@ -165,12 +172,17 @@ class FolderPrinter(Printer):
         super().__init__(url, format)
         self.folder = folder
 
+    def file_of(self, name: str) -> Path:
+        return self.folder / name
+
     def send(self, payload: bytes, name: str) -> None:
         if not self.folder.is_dir():
             raise self.unavailable(f"cannot be reached: there is no folder {self.folder}")
         temporary: str | None = None
         try:
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".tmp")
+            unique = self.folder / f".{name}.{secrets.token_hex(6)}.tmp"
+            handle = os.open(unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            temporary = str(unique)
             with os.fdopen(handle, "wb") as out:
                 out.write(payload)
                 out.flush()
@@ -211,6 +223,14 @@ def printer_at(url: str) -> Printer:
 def send(url: str, payload: bytes, name: str) -> None:
     """Sends one rendered job to the printer at `url`."""
     printer_at(url).send(payload, name)
+
+
+def file_of(url: str, name: str) -> Path | None:
+    """The file the job `name` became at the printer `url`, when it writes files."""
+    try:
+        return printer_at(url).file_of(name)
+    except PrinterError:
+        return None
 
 
 def _tcp(url: str, parts: SplitResult, options: dict[str, str]) -> Printer:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, or_, select, update
@@ -98,6 +99,8 @@ class DeliveryReport:
     waiting: tuple[int, ...] = ()
     problems: dict[str, str] = field(default_factory=dict)
     busy: tuple[int, ...] = ()
+    files: tuple[Path, ...] = ()
+    """The files the printed jobs became, for a printer that writes files (`file://`)."""
 
     @property
     def ok(self) -> bool:
@@ -108,12 +111,22 @@ class DeliveryReport:
         answer: connection refused`."""
         if not self.printed and not self.waiting and not self.busy:
             return "Nothing waiting to print"
-        text = f"{_labels(len(self.printed))} printed"
+        text = f"{_labels(len(self.printed))} printed{self.where()}"
         if self.busy:
             text += f", {len(self.busy)} being sent by another lotscan"
         if self.waiting:
             text += f", {len(self.waiting)} still waiting: {self.reason()}"
         return text
+
+    def where(self) -> str:
+        """Where the labels written as files are: ": FILE" for one, " into FOLDER" for
+        several in one folder; nothing for labels printed on paper."""
+        if not self.files:
+            return ""
+        if len(self.files) == 1:
+            return f": {self.files[0]}"
+        folders = sorted({str(file.parent) for file in self.files})
+        return f" into {', '.join(folders)}"
 
     def reason(self) -> str:
         """Why jobs still wait: each failing printer's error."""
@@ -139,6 +152,7 @@ def deliver_waiting(
     waiting: list[int] = []
     busy: list[int] = []
     problems: dict[str, str] = {}
+    files: list[Path] = []
     for job_id, printer, format, attempts in queue:
         if printer in problems:
             waiting.append(job_id)
@@ -148,8 +162,9 @@ def deliver_waiting(
             busy.append(job_id)
         if isinstance(payload, _Skipped):
             continue
+        name = f"{device}-{job_id:06d}.{format}"
         try:
-            send(printer, payload, f"{device}-{job_id:06d}.{format}")
+            send(printer, payload, name)
         except PrinterError as error:
             problems[printer] = str(error)
             _record(sessions, job_id, last_error=str(error)[:_ERROR])
@@ -163,7 +178,10 @@ def deliver_waiting(
                 last_error=None,
             )
             printed.append(job_id)
-    return DeliveryReport(tuple(printed), tuple(waiting), problems, tuple(busy))
+            file = printers.file_of(printer, name)
+            if file is not None:
+                files.append(file)
+    return DeliveryReport(tuple(printed), tuple(waiting), problems, tuple(busy), tuple(files))
 
 
 class _Skipped(Enum):

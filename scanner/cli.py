@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
+from scanner.cli_operators import add_operator_parsers
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.workspace import database_url
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     from scanner.cli_control import add_control_parsers
 
     add_control_parsers(commands, common)
+    add_operator_parsers(commands, common)
     # The composition root (DESIGN §2): sync's commands live with sync.
     from sync.cli_central import add_central_parsers
     from sync.cli_device import add_device_parsers
@@ -447,11 +449,28 @@ def run_demo(args: argparse.Namespace) -> int:
 
     url = args.db or demo_url()
     summary = build_demo(url, today=date.today())
+    summary += f"\n{_print_demo_labels(url)}"
     # Only a person at a terminal gets the screen; scripts and CI get the summary.
     if args.no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(summary)
         return 0
     return open_tui(url)
+
+
+def _print_demo_labels(url: str) -> str:
+    """Points the demo's printer at a folder of its workspace: a demo has no label printer,
+    and a newcomer should see the labels a receipt makes. Returns the summary's line."""
+    from labels.printing import set_printer
+    from scanner.demo import labels_folder
+
+    folder = labels_folder(url)
+    sessions = open_database(url)
+    try:
+        with unit_of_work(sessions) as session:
+            set_printer(session, folder.as_uri())
+    finally:
+        sessions.kw["bind"].dispose()
+    return f"Labels: each a PNG file in {folder}"
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -521,7 +540,7 @@ def _print_labels_due(sessions: sessionmaker[Session], due: Sequence[LabelDue]) 
         return False
     report = deliver_waiting(sessions)
     line = f"{len(queued)} label{'s' if len(queued) != 1 else ''} queued, "
-    line += f"{len(report.printed)} printed"
+    line += f"{len(report.printed)} printed{report.where()}"
     if report.waiting:
         line += f", {len(report.waiting)} still waiting"
         line += f" ({report.reason()}; lotscan print-queue deliver tries again)"

@@ -64,6 +64,8 @@ IMPORTS = (
     ("job-components", "job-components.csv"),
 )
 DEMO_DEVICE = "DM01"
+LABELS_FOLDER = "labels"
+"""The folder in the demo workspace where its labels are written, one PNG file each."""
 DEMO_MARK = "demo_built_on"
 """The setting that tells a demo database from a real one: only a demo is replaced."""
 
@@ -117,6 +119,19 @@ def _start_empty(url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         return
     _refuse_real_data(url, allow_demo=False)
+
+
+def labels_folder(url: str) -> Path:
+    """Where the demo's labels are written (`lotscan demo` points its printer there, as the
+    CLI alone may use `labels`): `labels` next to a SQLite file, else in the demo
+    workspace. Made when missing."""
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database and database != ":memory:":
+        folder = Path(database).resolve().parent / LABELS_FOLDER
+    else:
+        folder = workspace_home().resolve() / "demo" / LABELS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _refuse_real_data(url: str, *, allow_demo: bool) -> None:

@@ -25,6 +25,7 @@ from scanner.closing import open_job
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
 from scanner.models import (
+    QUARANTINE,
     Balance,
     Job,
     Location,
@@ -55,6 +56,7 @@ from scanner.settings import (
     device_id,
     expiry_policy,
 )
+from scanner.spelling import refuse_case_twin
 
 Clock = Callable[[], datetime]
 BACKFLUSH_REASON = "backflush"
@@ -294,7 +296,7 @@ class Ledger:
         amount = self._tracked_quantity(item, qty, lot, serial)
         lot = self._serial_lot(item, serial, lot)
         self._location(to_location)
-        self._movable(item, lot, serial, checking_expiry=False)
+        self._movable(item, lot, serial, checking_expiry=False, into=to_location)
         source = self._take(item, lot, serial, amount, from_location)
         if source == to_location:
             raise RuleViolation(
@@ -400,7 +402,8 @@ class Ledger:
         return made
 
     def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
-        """Puts a lot on hold, recalls it, or releases it. Held and recalled lots do not move."""
+        """Puts a lot on hold, recalls it, or releases it. Recalled lots do not move; held
+        ones move only into quarantine (`_movable`)."""
         try:
             new_status = LotStatus(status)
         except ValueError:
@@ -488,9 +491,11 @@ class Ledger:
         supplier_lot: str | None = None,
         job: Job | None = None,
     ) -> Lot:
-        """The lot, created on first sight with its expiry (default: the part's shelf life)."""
+        """The lot, created on first sight with its expiry (default: the part's shelf life),
+        unless it differs from an existing lot only in case."""
         lot = find(self.session, Lot, (part.number, number))
         if lot is None:
+            refuse_case_twin(self.session, Lot, part.number, number)
             if expiry is None and part.shelf_life_days:
                 expiry = self.clock().date() + timedelta(days=part.shelf_life_days)
             lot = Lot(
@@ -527,13 +532,23 @@ class Ledger:
             raise RuleViolation(f"Lot {lot.number} of {lot.part} is {_status_words(lot.status)}")
 
     def _movable(
-        self, part: Part, lot: str | None, serial: str | None, *, checking_expiry: bool
+        self,
+        part: Part,
+        lot: str | None,
+        serial: str | None,
+        *,
+        checking_expiry: bool,
+        into: str | None = None,
     ) -> None:
-        """Held and recalled lots do not move; under the `block` policy, expired ones neither."""
+        """Held and recalled lots do not move, except a held lot moved `into` a quarantine
+        location; under the `block` policy, expired lots do not move either."""
         if lot is None:
             return
         record = self._lot(part, lot)
-        self._lot_active(record)
+        if record.status == LotStatus.HOLD and into is not None:
+            self._into_quarantine(record, into)
+        else:
+            self._lot_active(record)
         if (
             checking_expiry
             and record.expiry is not None
@@ -541,6 +556,19 @@ class Ledger:
             and expiry_policy(self.session) == ExpiryPolicy.BLOCK
         ):
             raise RuleViolation(f"Lot {lot} of {part.number} expired on {record.expiry}")
+
+    def _into_quarantine(self, lot: Lot, code: str) -> None:
+        """Refuses moving a lot on hold anywhere but into quarantine."""
+        location = find(self.session, Location, code)
+        if location is not None and location.kind == QUARANTINE:
+            return
+        quarantines = self.session.scalars(
+            select(Location.code).where(Location.kind == QUARANTINE).order_by(Location.code)
+        ).all()
+        where = f" ({', '.join(quarantines)})" if quarantines else ", and the site has none"
+        raise RuleViolation(
+            f"Lot {lot.number} of {lot.part} is on hold: it may move only into quarantine{where}"
+        )
 
     def _assigned_lot(self, job: Job) -> str:
         assigned = self.session.scalars(
@@ -571,6 +599,7 @@ class Ledger:
                 f" {self._last_job(part, serial)}; it cannot arrive again"
             )
         if record is None:
+            refuse_case_twin(self.session, Serial, part.number, serial)
             self.session.add(
                 Serial(part=part.number, number=serial, lot=lot, status=SerialStatus.GONE.value)
             )

@@ -202,6 +202,10 @@ class Location(Base):
     kind: Mapped[str] = mapped_column(String(20), default="storage")
 
 
+QUARANTINE = "quarantine"
+"""The location kind where a lot on hold may still be moved (and nowhere else)."""
+
+
 class Operator(Base):
     __tablename__ = "operators"
     __table_args__ = (_enum_check("role", Role),)

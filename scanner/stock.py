@@ -18,6 +18,7 @@ from scanner.errors import NotFound
 from scanner.json_output import json_record
 from scanner.models import NO_LOT, Balance, Location, Lot, Part, Serial, Tracking
 from scanner.quantity import format_quantity
+from scanner.spelling import known_lot, lots_spelled_otherwise
 
 
 @dataclass(frozen=True)
@@ -76,23 +77,41 @@ def on_hand(
 def _in_lot(session: Session, part: str | None, lot: str) -> ColumnElement[bool]:
     """Balances of `lot`: kept under the lot for a lot-tracked part, under each of its
     serials for a serial-tracked one. A lot number belongs to a part, so the parts having
-    such a lot come first; each then narrows the balances by their primary key."""
+    such a lot come first; each then narrows the balances by their primary key. A number
+    no lot has exactly is matched without regard to case (scanner.spelling)."""
     # Part by part (there are few), each an index seek: lots has no index on number alone.
     holders = select(Part.number, Part.tracking).where(
         exists().where(Lot.part == Part.number, Lot.number == lot)
     )
     if part is not None:
         holders = holders.where(Part.number == part)
-    found = session.execute(holders).all()
+    found = [(number, tracking, lot) for number, tracking in session.execute(holders).all()]
+    if not found:
+        found = _spelled_otherwise(session, part, lot)
     if not found:
         raise NotFound(f"No lot {lot} of {part}" if part else f"No lot {lot}")
-    by_lot = [number for number, tracking in found if tracking != Tracking.SERIAL]
-    by_serial = [number for number, tracking in found if tracking == Tracking.SERIAL]
-    serials = select(Serial.number).where(Serial.part == Balance.part, Serial.lot == lot)
-    return or_(
-        and_(Balance.part.in_(by_lot), Balance.lot == lot),
-        and_(Balance.part.in_(by_serial), Balance.lot == NO_LOT, Balance.serial.in_(serials)),
-    )
+    return or_(*(_balances_of(number, tracking, spelled) for number, tracking, spelled in found))
+
+
+def _spelled_otherwise(session: Session, part: str | None, lot: str) -> list[tuple[str, str, str]]:
+    """(part, its tracking, the lot's spelling) of the lots numbered `lot` in another case."""
+    if part is not None:
+        known = known_lot(session, part, lot)
+        named = [(part, known.number)] if known is not None else []
+    else:
+        named = lots_spelled_otherwise(session, lot)
+    tracking: dict[str, str] = {}
+    holders = select(Part.number, Part.tracking).where(Part.number.in_({p for p, _ in named}))
+    for number, mode in session.execute(holders):
+        tracking[number] = mode
+    return [(number, tracking[number], spelled) for number, spelled in named]
+
+
+def _balances_of(part: str, tracking: str, lot: str) -> ColumnElement[bool]:
+    if tracking != Tracking.SERIAL:
+        return and_(Balance.part == part, Balance.lot == lot)
+    serials = select(Serial.number).where(Serial.part == part, Serial.lot == lot)
+    return and_(Balance.part == part, Balance.lot == NO_LOT, Balance.serial.in_(serials))
 
 
 HEADINGS = ("PART", "LOT", "SERIAL", "LOCATION", "QTY")

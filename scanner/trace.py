@@ -34,12 +34,11 @@ from scanner.json_output import json_record
 from scanner.ledger import describe
 from scanner.models import (
     NO_LOT,
-    Lot,
     Part,
-    Serial,
     Tracking,
 )
 from scanner.quantity import format_quantity, from_stored
+from scanner.spelling import known_lot, known_serial, lot_spelling
 from scanner.stock import StockRow
 from scanner.trace_queries import MOVED, queries_for
 
@@ -136,17 +135,25 @@ def trace(session: Session, part: str, lot: str | None = None, serial: str | Non
     if lot is None and serial is None:
         raise RuleViolation(f"Name a lot or a serial of {part} to trace")
     if serial is not None:
-        record = session.get(Serial, (part, serial))
+        record = known_serial(session, part, serial)
+        if record is None and item.tracking != Tracking.SERIAL:
+            raise NotFound(f"{part} is not serial-tracked: it has no serials")
         if record is None:
             raise NotFound(f"No {describe(part, serial=serial)}")
+        serial = record.number
+        lot = lot_spelling(session, part, lot) if lot is not None else None
         if lot is not None and record.lot != lot:
             raise NotFound(f"{describe(part, serial=serial)} is not in lot {lot}")
         lot = record.lot
         seed = {"part": part, "lot": NO_LOT, "serial": serial}
     else:
         assert lot is not None
-        if session.get(Lot, (part, lot)) is None:
+        found = known_lot(session, part, lot)
+        if found is None and item.tracking == Tracking.NONE:
+            raise NotFound(f"{part} is not lot-tracked: no shipment of it was given lot {lot}")
+        if found is None:
             raise NotFound(f"No {describe(part, lot)}")
+        lot = found.number
         # An untracked part's lot (named at shipping) is a key no cache row carries: the
         # walk and the stock find nothing, its shipments are found by the movements' lot.
         seed = {"part": part, "lot": lot, "serial": NO_LOT}

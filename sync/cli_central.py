@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -133,11 +132,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_devices_enroll(args: argparse.Namespace) -> int:
-    from sync.enrollment import issue_code
+    from sync.enrollment import issue_code, service_address
 
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
         issued = issue_code(session, args.name, supervisor=args.supervisor, clock=utc_now)
+        address = service_address(session)
     if args.json:
         _print_json(
             {
@@ -152,10 +152,17 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
         f"Enrollment code for {args.name} (device {issued.device}): {issued.code} — expires "
         f"{expires} (15 minutes)."
     )
-    print(
-        f"On the handheld: lotscan enroll http://{socket.gethostname()}:{DEFAULT_PORT} "
-        f"{issued.code} (the address lotscan serve listens on)"
-    )
+    if address is None:
+        print(
+            f"On the handheld: lotscan enroll http://HOST:PORT {issued.code}, with the address"
+            f" lotscan serve will listen on (it has not run on this database yet; its port is"
+            f" {DEFAULT_PORT} unless --port says otherwise)"
+        )
+    else:
+        print(
+            f"On the handheld: lotscan enroll {address} {issued.code}"
+            " (where lotscan serve last listened)"
+        )
     return 0
 
 

@@ -10,8 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
-from scanner.db import open_database, reading
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import database_reason, open_database, reading
+from scanner.errors import LotscanError
+from scanner.settings import DEVICE_ID, get_setting
 from scanner.workspace import database_url
 
 
@@ -60,10 +66,73 @@ def run_sync(args: argparse.Namespace) -> int:
 
     url = database_url(args.db)
     sessions = open_database(url)
-    report = sync_once(sessions, token_folder(url))
+    try:
+        report = sync_once(sessions, token_folder(url))
+    except (LotscanError, DBAPIError) as error:
+        if args.json:  # a script reads standard output: it says what failed, too
+            _print_json(failed_sync(error, sessions))
+        raise  # and the one line on standard error, exit status 1
     if args.json:
-        json.dump(report.as_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json(report.as_dict())
     else:
         print(report.summary())
     return 0
+
+
+def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """A failed sync for `lotscan sync --json`: what failed (`error`, `failure`, the store's
+    `code` when it gave one), and DESIGN §8's counts as far as they are known: what was
+    pushed and pulled before the failure, and the queue it leaves."""
+    from sync.client import SyncFailed, SyncReport
+
+    document: dict[str, Any] = {"error": _said(error), "failure": _failure_kind(error)}
+    if isinstance(error, SyncFailed) and error.code:
+        document["code"] = error.code
+    report = error.report if isinstance(error, SyncFailed) else None
+    if report is not None:
+        return document | report.as_dict()
+    counts = SyncReport().as_dict()
+    del counts["pending"]
+    document |= counts  # nothing was pushed or pulled: the store was never asked
+    pending = _queued(sessions) if not isinstance(error, DBAPIError) else None
+    if pending is not None:
+        document["pending"] = pending
+    return document
+
+
+def _failure_kind(error: Exception) -> str:
+    from sync.client import DeviceRevoked, SyncGap, SyncRefused, SyncUnavailable
+    from sync.credentials import NotEnrolled
+
+    kinds: list[tuple[type[Exception], str]] = [
+        (NotEnrolled, "not_enrolled"),
+        (DeviceRevoked, "revoked"),
+        (SyncUnavailable, "unavailable"),
+        (SyncRefused, "refused"),
+        (SyncGap, "gap"),
+        (DBAPIError, "database"),
+    ]
+    return next((kind for cause, kind in kinds if isinstance(error, cause)), "failed")
+
+
+def _said(error: Exception) -> str:
+    if isinstance(error, DBAPIError):
+        return f"database error: {database_reason(error)}"
+    return str(error)
+
+
+def _queued(sessions: sessionmaker[Session]) -> int | None:
+    """The movements of this device waiting to sync, or None when that cannot be read."""
+    from sync.outbox import pending_count
+
+    try:
+        with reading(sessions) as session:
+            device = get_setting(session, DEVICE_ID)
+            return pending_count(session, device) if device is not None else 0
+    except DBAPIError:
+        return None
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")

@@ -92,6 +92,8 @@ class SyncFailed(LotscanError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.report: SyncReport | None = None
+        """What the sync did before it failed, with the queue it leaves (`sync_once`)."""
 
     def queued(self, count: int) -> SyncFailed:
         """The same failure, saying what it leaves waiting."""
@@ -452,11 +454,11 @@ def sync_once(
             _push_queue(sessions, client, credentials.device, clock, min(batch, MAX_BATCH), report)
             _pull_changes(sessions, client, credentials.device, min(page, MAX_PULL), report)
     except LotscanError as error:
-        failure = (
-            error.queued(_pending(sessions, credentials.device))
-            if isinstance(error, SyncFailed)
-            else error
-        )
+        failure = error
+        if isinstance(error, SyncFailed):
+            report.pending = _pending(sessions, credentials.device)
+            failure = error.queued(report.pending)
+            failure.report = report
         with contextlib.suppress(DBAPIError):  # the sync's own failure is the one to report
             _remember(sessions, clock, failure, reached=not isinstance(error, SyncUnavailable))
         raise failure from None

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from scanner.ledger import Clock, utc_now
 from scanner.settings import device_id as own_device_id
+from scanner.settings import get_setting, put_setting
 from sync.central_log import ensure_central as ensure_central
 from sync.central_log import is_central as is_central
 from sync.central_time import aware
@@ -29,6 +30,9 @@ from sync.models import Device, DeviceRole, DeviceStatus, EnrollmentCode, SyncEn
 from sync.protocol import EnrollRequest, EnrollResponse
 
 CODE_LIFETIME = timedelta(minutes=15)
+SERVICE_ADDRESS = "service_address"
+"""The setting where `lotscan serve` records the address it listens on, so the enrollment
+code's hint names where the service really is."""
 # Crockford's base32, as device ids are: no I, L, O or U to misread. Read back leniently.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -202,6 +206,16 @@ def revoke(session: Session, device_id: str, clock: Clock = utc_now) -> Device:
     _forget_unused_codes(session, device.id)
     session.flush()
     return device
+
+
+def remember_service_address(session: Session, address: str) -> None:
+    """Records where `lotscan serve` listens on this central database."""
+    put_setting(session, SERVICE_ADDRESS, address)
+
+
+def service_address(session: Session) -> str | None:
+    """Where `lotscan serve` last listened on this central database; None before it ran."""
+    return get_setting(session, SERVICE_ADDRESS) or None
 
 
 def token_hash(token: str) -> str:

@@ -68,7 +68,7 @@ class Rows:
         self._held: dict[tuple[type[Any], Any], Any] = {}
         self._reversals: dict[uuid.UUID, tuple[str, int] | None] = {}
         self._balances: dict[StockKey, Decimal] = {}  # as written, without `pending`
-        self._movers: dict[tuple[str, StockKey], tuple[str, int] | None] = {}
+        self._movers: dict[tuple[str, StockKey], Mover | None] = {}
 
     def get(self, model: type[R], key: Any) -> R | None:
         slot = (model, key)
@@ -143,15 +143,22 @@ class Rows:
         for movement_id in wanted:
             self._reversals.setdefault(movement_id, None)
 
-    def last_mover(self, device: str, key: StockKey) -> tuple[str, int] | None:
-        """The device and number of the ledger's latest movement out of this stock (part,
-        lot, serial, location; an empty lot or serial matches any) by a device other than
-        `device`. Written movements only: read once per operation, as pending movements
-        never become written ones while it judges."""
+    def last_mover(self, device: str, key: StockKey) -> Mover | None:
+        """The ledger's latest movement out of this stock (part, lot, serial, location; an
+        empty lot or serial matches any) by a device other than `device`. Written movements
+        only: read once per operation, as pending movements never become written ones
+        while it judges."""
         slot = (device, key)
         if slot not in self._movers:
             part, lot, serial, location = key
-            query = select(Movement.device_id, Movement.server_seq).where(
+            query = select(
+                Movement.device_id,
+                Movement.server_seq,
+                Movement.kind,
+                Movement.to_location,
+                Movement.job,
+                Movement.so,
+            ).where(
                 Movement.part == part,
                 Movement.from_location == location,
                 Movement.device_id != device,
@@ -164,7 +171,7 @@ class Rows:
             found = self.session.execute(
                 query.order_by(Movement.server_seq.desc()).limit(1)
             ).first()
-            self._movers[slot] = (found[0], found[1]) if found is not None else None
+            self._movers[slot] = Mover(*found) if found is not None else None
         return self._movers[slot]
 
     def forget_ledger(self) -> None:
@@ -336,7 +343,8 @@ def shortfall(
             ExceptionCode.STALE_SOURCE,
             fit(
                 f"{described(part.number, lot_key or None, serial_key or None)} had already"
-                f" left {source}: device {mover} moved it after this handheld last synced."
+                f" left {source}: device {mover.device} {mover.did} after this handheld last"
+                " synced."
                 f" {_now_at(rows, part, lot_key, serial_key, source)}. Flagged for a"
                 " supervisor"
             ),
@@ -410,9 +418,38 @@ class Moved(CacheMoved, Protocol):
     def part(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class Mover:
+    """Another device's movement that took stock from a place: who, and what it did."""
+
+    device: str
+    server_seq: int
+    kind: str
+    to_location: str | None
+    job: str | None
+    so: str | None
+
+    @property
+    def did(self) -> str:
+        """What the movement did with the stock, in a supervisor's words."""
+        if self.kind == MovementKind.ISSUE:
+            return f"issued it to job {self.job}"
+        if self.kind == MovementKind.SHIP:
+            return f"shipped it on {self.so}"
+        if self.kind == MovementKind.MOVE:
+            return f"moved it to {self.to_location}"
+        if self.kind == MovementKind.ADJUST:
+            return "counted it out"
+        if self.kind == MovementKind.RETURN:
+            return "returned it to the supplier"
+        if self.kind == MovementKind.REVERSE:
+            return "reversed its arrival"
+        return f"took it ({self.kind})"
+
+
 def _unseen_mover(
     rows: Rows, movement: Moved, lot_key: str, serial_key: str, cursor: int
-) -> str | None:
+) -> Mover | None:
     """Another device that took the same stock from the same place after the handheld's
     last pull (so the handheld could not know). Pending movements come after every
     written one, so the latest of them that fits is the answer when there is one."""
@@ -425,13 +462,16 @@ def _unseen_mover(
             and (not lot_key or other.lot == lot_key)
             and (not serial_key or other.serial == serial_key)
         ):
-            return other.device_id
+            return Mover(
+                other.device_id, other.server_seq, other.kind, other.to_location, other.job,
+                other.so,
+            )  # fmt: skip
     latest = rows.last_mover(
         movement.device_id, (movement.part, lot_key, serial_key, movement.from_location)
     )
-    if latest is None or latest[1] <= cursor:
+    if latest is None or latest.server_seq <= cursor:
         return None
-    return latest[0]
+    return latest
 
 
 def _now_at(rows: Rows, part: Part, lot_key: str, serial_key: str, source: str) -> str:

@@ -542,6 +542,15 @@ def address_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def reachable_address(sock: socket.socket) -> str:
+    """The address a handheld would use: a socket listening on every interface is reached
+    by the machine's name."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        return f"http://{socket.gethostname()}:{port}"
+    return address_of(sock)
+
+
 def prepare_central(sessions: sessionmaker[Session], clock: Clock = utc_now) -> None:
     """Marks the database as the central store and publishes the reference data it holds,
     so devices pull everything imported before the service started."""
@@ -555,6 +564,8 @@ def serve(url: str, host: str, port: int) -> None:
     sessions = open_database(url)
     prepare_central(sessions)
     sock = listen(host, port)
+    with unit_of_work(sessions) as session:
+        enrollment.remember_service_address(session, reachable_address(sock))
     config = uvicorn.Config(create_app(sessions), log_level="info")
     # uvicorn's own startup chatter gives way to one line of ours; access lines stay.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)

@@ -299,3 +299,24 @@ def test_lotscan_demo_prints_commands_that_work(
         if command is not stock:
             assert main(command) == 0, command
             assert capsys.readouterr().out.strip()
+
+
+def test_a_receipt_on_the_demo_writes_its_label_where_the_demo_says(tmp_path: Path) -> None:
+    env = {**os.environ, "LOTSCAN_HOME": str(tmp_path)}
+    lotscan = [sys.executable, "-m", "scanner"]
+    built = subprocess.run(
+        [*lotscan, "demo"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert built.returncode == 0, built.stderr
+    folder = tmp_path / "demo" / "labels"
+    assert built.stdout.endswith(f"\nLabels: each a PNG file in {folder}\n")
+    shift = tmp_path / "shift.txt"
+    shift.write_text("OP:B1001\nCMD:RECEIVE\n(240)SEAL-GP10(10)SK-0999(30)5\n")
+    replayed = subprocess.run(
+        [*lotscan, "replay", "--db", sqlite_url(tmp_path / "demo" / "lotscan.db"), str(shift)],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr
+    (label,) = folder.iterdir()
+    assert replayed.stderr == f"1 label queued, 1 printed: {label}\n"
+    assert label.name.startswith("DM01-") and label.read_bytes().startswith(b"\x89PNG")

@@ -277,3 +277,24 @@ def test_print_queue_lists_retries_drops_and_delivers(
     assert table[1].endswith("lot R-1 of RESIN, 25 kg  -")
     assert main(["print-queue", "drop", "99", "--db", db_url]) == 1
     assert capsys.readouterr().err == "lotscan: There is no print job 99\n"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_a_folder_printer_writes_labels_as_the_umask_says(
+    sessions: sessionmaker[Session], db_url: str, tmp_path: Path, umask: int, mode: int
+) -> None:
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    queue(sessions, f"file://{folder}?format=zpl", "R-1")
+    delivered = subprocess.run(
+        [sys.executable, "-m", "scanner", "print-queue", "deliver", "--db", db_url],
+        capture_output=True,
+        text=True,
+        env={"LOTSCAN_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        check=False,
+        umask=umask,
+    )
+    assert delivered.returncode == 0, delivered.stderr
+    (label,) = folder.iterdir()
+    assert label.read_bytes() == zpl("R-1")
+    assert label.stat().st_mode & 0o777 == mode

@@ -155,10 +155,14 @@ def demo_db(demo_home: Path, tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "lotscan.db")
 
 
-def test_the_first_shift_example_replays_on_the_demo(demo_db: str, tmp_path: Path) -> None:
+def test_the_first_shift_example_replays_on_the_demo(
+    demo_home: Path, demo_db: str, tmp_path: Path
+) -> None:
     result = lotscan("replay", "--db", demo_db, "examples/first-shift.txt", home=tmp_path)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "7 movements recorded"
+    # The demo prints its labels into a folder of its workspace, and the replay says so.
+    assert result.stderr == f"4 labels queued, 4 printed into {demo_home / 'demo' / 'labels'}\n"
 
 
 def test_the_first_shift_example_as_json(demo_db: str, tmp_path: Path) -> None:
@@ -185,4 +189,27 @@ def test_a_transcript_with_an_error_exits_1_naming_file_and_line(
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"lotscan: {shift}, line 4: The expiry date 261399 is not a real date"
+    ]
+
+
+def test_the_replay_says_which_end_of_a_generated_range_each_line_gave(
+    demo_db: str, tmp_path: Path
+) -> None:
+    shift = tmp_path / "shift.txt"
+    shift.write_text(
+        "OP:B1001\nCMD:RECEIVE\n(240)OIL-HM46(17)280430(30)416\nCMD:GEN\nOL-0601\nOL-0602\n"
+        "CMD:ASSIGN\nJOB:J-1003\nCMD:GEN\nGP10-0901\nGP10-0901\n"
+    )
+    result = lotscan("replay", "--db", demo_db, str(shift), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()
+    assert said[3:6] == [
+        "   4      'CMD:GEN': OIL-HM46: the first lot (CMD:GEN again: the next from the pattern)",
+        "   5      'OL-0601': OIL-HM46: the last lot, from OL-0601",
+        "   6 ok   'OL-0602': Received OIL-HM46: 2 containers",
+    ]
+    assert said[-4:-1] == [
+        "   9      'CMD:GEN': J-1003: the first lot (CMD:GEN again: the next from the pattern)",
+        "  10      'GP10-0901': J-1003: the last lot, from GP10-0901",
+        "  11 ok   'GP10-0901': Lot GP10-0901 assigned to J-1003",
     ]

@@ -453,6 +453,42 @@ def test_stock_another_device_already_moved_is_a_stale_source(
     assert consistent(central) == []
 
 
+@pytest.mark.parametrize(
+    ("take", "said"),
+    [
+        (
+            lambda ledger: ledger.issue_to_job(
+                "J-HOUSING", "RESIN", 10, from_location="A-01", lot="L0001"
+            ),
+            "issued it to job J-HOUSING",
+        ),
+        (
+            lambda ledger: ledger.move("RESIN", 10, "A-02", from_location="A-01", lot="L0001"),
+            "moved it to A-02",
+        ),
+    ],
+    ids=["issued", "moved"],
+)
+def test_a_stale_source_says_what_the_other_device_did_with_the_stock(
+    central: Central, handheld: Make, take: Callable[[Ledger], Movement], said: str
+) -> None:
+    dock, line = handheld("Dock 1"), handheld("Line 1")
+    dock.do(receive_resin("L0001", 10, "A-01"))
+    dock.sync(central)
+    line.pull(central)
+    dock.do(take)
+    dock.sync(central)
+    line.do(lambda ledger: ledger.move("RESIN", 4, "A-02", from_location="A-01", lot="L0001"))
+
+    response = line.sync(central)
+
+    assert response.outcomes[0].codes == ["STALE_SOURCE"]
+    assert (
+        f"Lot L0001 of RESIN had already left A-01: device {dock.device_id} {said} after this"
+        " handheld last synced." in response.outcomes[0].message
+    )
+
+
 def _found_pump(ledger: Ledger) -> Movement:
     return ledger.adjust("PUMP", 1, "A-01", serial="P-1", reason="found in count")
 

@@ -1075,10 +1075,26 @@ def test_lotscan_enroll_and_sync_as_a_script_runs_them(
     device.receive(4)
     offline = lotscan("sync", "--json", "--db", database)
     assert offline.returncode != 0
-    assert offline.stdout == ""
-    (line,) = offline.stderr.splitlines()
-    assert line == (
-        f"lotscan: Cannot reach the central store at {service.url} (connection refused);"
+    reason = (
+        f"Cannot reach the central store at {service.url} (connection refused);"
         " 1 movement stays queued"
     )
+    assert json.loads(offline.stdout) == {
+        "error": reason,
+        "failure": "unavailable",
+        **dict.fromkeys(SUMMARY_KEYS, 0),
+        "pending": 1,
+    }
+    (line,) = offline.stderr.splitlines()
+    assert line == f"lotscan: {reason}"
     assert device.pending() == [2]
+
+
+def test_sync_json_of_a_handheld_never_enrolled_says_so_in_json(tmp_path: Path) -> None:
+    database = sqlite_url(tmp_path / "lotscan.db")
+    failed = lotscan("sync", "--json", "--db", database)
+    assert failed.returncode == 1
+    document = json.loads(failed.stdout)
+    assert document["failure"] == "not_enrolled"
+    assert document["error"] == failed.stderr.removeprefix("lotscan: ").strip()
+    assert {key: document[key] for key in SUMMARY_KEYS} == dict.fromkeys(SUMMARY_KEYS, 0)

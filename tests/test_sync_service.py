@@ -628,3 +628,35 @@ def test_serve_on_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"lotscan: Cannot listen on 127.0.0.1:{port}: "), line
+
+
+def test_the_enrollment_hint_names_the_address_serve_listens_on(
+    db_url: str, tmp_path: Path
+) -> None:
+    before = lotscan("devices", "enroll", "forklift-1", "--db", db_url, home=tmp_path)
+    assert before.returncode == 0, before.stderr
+    assert "lotscan enroll http://HOST:PORT " in before.stdout
+    assert "it has not run on this database yet" in before.stdout
+    server = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "serve", "--port", "0", "--db", db_url],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={"LOTSCAN_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline().strip()
+        url = line.split(" on ", 1)[1].split(",", 1)[0]
+        assert not url.endswith(":8470")  # port 0: any free one, never the default
+        after = lotscan("devices", "enroll", "forklift-2", "--db", db_url, home=tmp_path)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+        assert server.stderr is not None
+        server.stderr.close()
+    assert after.returncode == 0, after.stderr
+    code = after.stdout.split(": ", 1)[1].split(" ", 1)[0]
+    assert f"On the handheld: lotscan enroll {url} {code} (where lotscan serve last listened)" in (
+        after.stdout
+    )

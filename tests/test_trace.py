@@ -463,7 +463,7 @@ def test_a_cycle_through_two_lots_terminates_with_smallest_depths(
         ("NOPE", "R1", None, "Unknown part NOPE"),
         ("RESIN", "R9", None, "No lot R9 of RESIN"),
         ("PUMP", None, "P9", "No serial P9 of PUMP"),
-        ("RESIN", None, "R1", "No serial R1 of RESIN"),
+        ("RESIN", None, "R1", "RESIN is not serial-tracked: it has no serials"),
     ],
 )
 def test_tracing_something_that_does_not_exist_says_what(
@@ -625,3 +625,19 @@ def test_trace_of_an_unknown_lot_exits_1_with_one_line_on_stderr(plant: Plant, d
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == "lotscan: No lot H404 of HOUSING\n"
+
+
+@pytest.mark.parametrize(
+    ("which", "said"),
+    [
+        (("--lot", "S1"), "SCREW is not lot-tracked: no shipment of it was given lot S1"),
+        (("--serial", "S1"), "SCREW is not serial-tracked: it has no serials"),
+    ],
+)
+def test_trace_of_an_untracked_part_says_it_is_not_tracked(
+    plant: Plant, db_url: str, which: tuple[str, str], said: str
+) -> None:
+    result = run_cli("trace", "--part", "SCREW", *which, "--db", db_url)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"lotscan: {said}\n"

@@ -156,13 +156,30 @@ def test_shipping_beyond_the_sales_order_line_waits_for_cmd_ok(shipping: Floor) 
     assert warned.prompt == "CMD:OK to ship, CMD:CANCEL not"
     assert warned.awaiting_confirmation and warned.recorded == ()
     assert shipping.snapshot() == before
-    assert shipping.scan("(240)BOLT(30)1").level == Level.ERROR
+    refused = shipping.scan("hello")
+    assert (refused.level, refused.message) == (
+        Level.ERROR,
+        "SO-2 line 2 asks 10; 5 shipped, this would make 11: scan CMD:OK to go on or CMD:CANCEL",
+    )
     assert shipping.snapshot() == before
     confirmed = shipping.scan("CMD:OK")
     assert (confirmed.level, confirmed.message) == (Level.OK, "Shipped 6 ea of BOLT on SO-2")
     assert confirmed.details == ("SO-2 line 2: 11 of 10 shipped",)
     assert shipping.stock("BOLT") == {("", "RCV"): 89}
     assert shipping.agrees()
+
+
+def test_a_new_item_while_the_warning_waits_starts_its_own_line(shipping: Floor) -> None:
+    shipping.scan("(240)BOLT(30)5")
+    assert shipping.scan("(240)BOLT(30)6").awaiting_confirmation
+    switched = shipping.scan("(240)BOLT(30)1")
+    assert (switched.level, switched.message) == (
+        Level.WARNING,
+        "Unfinished line dropped (6 ea of BOLT). Shipped 1 ea of BOLT on SO-2",
+    )
+    assert not switched.awaiting_confirmation
+    assert switched.details == ("SO-2 line 2: 6 of 10 shipped",)
+    assert shipping.stock("BOLT") == {("", "RCV"): 94}
 
 
 def test_cmd_cancel_drops_a_shipment_waiting_for_confirmation(shipping: Floor) -> None:

@@ -27,7 +27,10 @@ def test_nothing_is_done_before_an_operator_signs_in(floor: Floor) -> None:
         assert (refused.level, refused.message) == (Level.ERROR, "Sign in first: scan your badge")
         assert refused.response.prompt == SIGN_IN_PROMPT
     unknown = steps.at(3).response
-    assert (unknown.level, unknown.message) == (Level.ERROR, "Unknown badge B0000")
+    assert (unknown.level, unknown.message) == (
+        Level.ERROR,
+        "Unknown badge B0000: add it with lotscan operators add B0000 NAME",
+    )
     assert unknown.prompt == SIGN_IN_PROMPT
     hello = steps.last
     assert (hello.level, hello.message, hello.prompt) == (Level.OK, "Hello, Ana Ruiz", MENU_PROMPT)
@@ -220,3 +223,73 @@ def test_a_handheld_scans_on_one_connection_and_gives_it_back_when_dropped(
     del floor
     gc.collect()
     assert pool.checkedout() == 0
+
+
+def test_undo_after_done_reverses_the_last_line_of_the_workflow_just_finished(
+    floor: Floor,
+) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)5
+        (240)RESIN(10)R-1(30)4
+        CMD:DONE
+        CMD:UNDO
+        CMD:MOVE
+        CMD:UNDO
+        CMD:UNDO
+    """)
+    undone = steps.at(6).response
+    assert (undone.level, undone.message) == (
+        Level.OK,
+        "RECEIVE's last line reversed: 4 kg of lot R-1 of RESIN",
+    )
+    assert undone.prompt == "Scan a command: CMD:RECEIVE, ISSUE, ..."
+    assert [each.kind for each in undone.recorded] == ["reverse"]
+    again = steps.at(8).response  # a workflow that recorded nothing yet does not end it
+    assert (again.level, again.message) == (
+        Level.OK,
+        "RECEIVE's last line reversed: 5 ea of BOLT",
+    )
+    assert again.prompt == "Scan the item to move"
+    assert steps.last.level == Level.ERROR
+    assert floor.stock("BOLT") == {} and floor.stock("RESIN") == {}
+    assert floor.agrees()
+
+
+@pytest.mark.parametrize(
+    ("ended_by", "reversed_before"),
+    [
+        (["OP:B1001"], 0),
+        (["CMD:MOVE", "(240)BOLT(30)1", "LOC:A-01", "CMD:UNDO"], 1),
+    ],
+    ids=["a new sign-in", "a new workflow's line"],
+)
+def test_undo_after_done_ends_with_the_sign_in_or_a_new_line(
+    floor: Floor, ended_by: list[str], reversed_before: int
+) -> None:
+    steps = floor.run(
+        "\n".join(["OP:B1001", "CMD:RECEIVE", "(240)BOLT(30)5", "CMD:DONE", *ended_by, "CMD:UNDO"])
+    )
+    refused = steps.last
+    assert (refused.level, refused.message) == (Level.ERROR, "Nothing to undo in this workflow")
+    assert [m.kind for m in floor.movements()].count("reverse") == reversed_before
+    assert floor.stock("BOLT") == {("", "RCV"): 5}
+
+
+def test_cancel_with_no_line_in_progress_says_there_is_nothing_to_cancel(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)5
+        CMD:CANCEL
+        CMD:MOVE
+        (240)BOLT(30)2
+        CMD:CANCEL
+        CMD:CANCEL
+    """)
+    assert [(step.level, step.message) for step in (steps.at(4), steps.at(8))] == [
+        (Level.INFO, "Nothing to cancel: no line is in progress"),
+    ] * 2
+    assert (steps.at(7).level, steps.at(7).message) == (Level.INFO, "Line cancelled")
+    assert floor.stock("BOLT") == {("", "RCV"): 5}

@@ -7,6 +7,7 @@ from scanner.errors import NotFound, RuleViolation
 from scanner.models import Job, Part, Tracking
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import lot_spelling
 from scanner.workflows.base import (
     Context,
     LabelDue,
@@ -59,8 +60,10 @@ class Assign(Workflow):
         if problem:
             return self.respond(context, problem, Level.ERROR)
         if not self.numbers.done:
-            return self.respond(context, "", Level.INFO)
-        lot = context.ledger.assign_lot(self.job, self.numbers.numbers[0])
+            asking = self.numbers.range_step() or "which lot?"
+            return self.respond(context, f"{self.job}: {asking}", Level.INFO)
+        number = lot_spelling(context.session, self.numbers.part, self.numbers.numbers[0])
+        lot = context.ledger.assign_lot(self.job, number)
         context.labels.append(
             LabelDue("assembly", lot.part, lot=lot.number, expiry=lot.expiry, job=self.job)
         )

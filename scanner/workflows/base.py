@@ -247,6 +247,14 @@ class NumberEntry:
             return f"{self.what.capitalize()} of {self.part}? (scan, type or CMD:GEN)"
         return f"{self.what.capitalize()} {len(self.numbers) + 1} of {self.count}? (or CMD:GEN)"
 
+    def range_step(self) -> str | None:
+        """Which end of a CMD:GEN range is asked for, as feedback; None outside a range."""
+        if self.generating and self.first is None:
+            return f"the first {self.what} (CMD:GEN again: the next from the pattern)"
+        if self.generating:
+            return f"the last {self.what}, from {self.first}"
+        return None
+
     @property
     def done(self) -> bool:
         if self.count is None:

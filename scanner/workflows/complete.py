@@ -32,6 +32,7 @@ from scanner.models import Job, JobStatus, Lot, Operator, Part, Role, Tracking
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
     LabelDue,
@@ -198,14 +199,21 @@ class Complete(Workflow):
         first = len(context.recorded)
         part = find(context.session, Part, output.part)
         assert part is not None
-        lot_number = output.lots[0] if output.lots else None
+        serial = output.tracking == Tracking.SERIAL
+        # As each was first written: `b-77` scanned names the existing `B-77`.
+        lot_number = (
+            lot_spelling(context.session, part.number, output.lots[0])
+            if output.lots and not serial
+            else None
+        )
+        serials = [serial_spelling(context.session, part.number, typed) for typed in output.serials]
         done = record_completion(
             context.ledger,
             self.job,
             output.qty,
             self.location,
-            lot=None if output.tracking == Tracking.SERIAL else lot_number,
-            serials=output.serials if output.tracking == Tracking.SERIAL else (),
+            lot=lot_number,
+            serials=serials if serial else (),
             expiry=self.expiry,
             operator=context.operator,
         )

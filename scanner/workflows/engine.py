@@ -17,8 +17,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.errors import LotscanError, NotFound
-from scanner.ledger import KnownRows, utc_now
-from scanner.models import Operator
+from scanner.ledger import KnownRows, describe, utc_now
+from scanner.models import Movement, Operator, Part
+from scanner.operators import has_operators
+from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
@@ -53,6 +55,9 @@ class Handheld:
         self.clock = clock
         self.operator: str | None = None
         self.workflow: Workflow | None = None
+        self.finished: Workflow | None = None
+        """The workflow last finished with CMD:DONE having recorded lines: CMD:UNDO reverses
+        its last line until this sign-in ends or another workflow records one."""
         self.known: KnownRows = set()
 
     def prompt(self) -> str:
@@ -113,15 +118,23 @@ class Handheld:
                 return self._undo(context)
         if self.workflow is None:
             return self._refused("Choose a workflow first: scan CMD:RECEIVE, CMD:ISSUE, ...")
-        return self.workflow.handle(scan, context)
+        response = self.workflow.handle(scan, context)
+        if response.recorded:
+            self.finished = None  # a new line: what was finished before is no longer undone
+        return response
 
     def _sign_in(self, badge: str, context: Context) -> Response:
         operator = find(context.session, Operator, badge)
         if operator is None:
-            raise NotFound(f"Unknown badge {badge}")
+            # Two lines at 40 columns: the command that adds one fits in the feedback.
+            if not has_operators(context.session):
+                raise NotFound(
+                    f"Unknown badge {badge}: no operators yet: lotscan operators add BADGE NAME"
+                )
+            raise NotFound(f"Unknown badge {badge}: add it with lotscan operators add {badge} NAME")
         dropped = self.workflow is not None and self.workflow.in_progress
         self.operator = badge
-        self.workflow = None
+        self.workflow = self.finished = None
         if dropped:
             return Response(
                 prompt=self.prompt(),
@@ -149,6 +162,8 @@ class Handheld:
             return self._refused("No workflow is running")
         finished, self.workflow = self.workflow, None
         lines = len(finished.lines)
+        if lines:
+            self.finished = finished
         message = f"{finished.name} done: {lines} line{'s' if lines != 1 else ''}"
         if finished.in_progress:
             message += "; the unfinished line was dropped"
@@ -157,21 +172,55 @@ class Handheld:
     def _cancel(self) -> Response:
         if self.workflow is None:
             return self._refused("Nothing to cancel")
-        message = self.workflow.cancel()
+        if not self.workflow.in_progress:
+            message = "Nothing to cancel: no line is in progress"
+        else:
+            message = self.workflow.cancel()
         return Response(
             prompt=self.prompt(), message=message, level=Level.INFO, workflow=self.workflow.name
         )
 
     def _undo(self, context: Context) -> Response:
+        """Reverses the last line of the running workflow, or, while it has recorded none,
+        of the workflow last finished (`finished`)."""
         workflow = self.workflow
-        if workflow is None or not workflow.lines:
-            return self._refused("Nothing to undo in this workflow")
-        if workflow.in_progress:
+        if workflow is not None and workflow.in_progress:
             return self._refused("Finish this line or CMD:CANCEL it, then CMD:UNDO")
-        line = workflow.lines.pop()
+        if workflow is not None and workflow.lines:
+            self._reverse_last_line(workflow, context)
+            return workflow.respond(context, "Last line reversed", Level.OK)
+        finished = self.finished
+        if finished is None or not finished.lines:
+            return self._refused("Nothing to undo in this workflow")
+        reversed_ = self._reverse_last_line(finished, context)
+        message = f"{finished.name}'s last line reversed: {'; '.join(reversed_)}"
+        return Response(
+            prompt=self.prompt(),
+            message=message,
+            level=Level.OK,
+            workflow=workflow.name if workflow else None,
+            recorded=tuple(context.recorded),
+        )
+
+    def _reverse_last_line(self, workflow: Workflow, context: Context) -> list[str]:
+        """Reverses every movement of `workflow`'s last line, then forgets the line (a
+        refusal midway leaves it, and the transaction is rolled back); returns what each
+        reversal put back, as the operator reads it."""
+        line = workflow.lines[-1]
+        undone = []
         for movement_id in reversed(line):
             undo = context.ledger.reverse(
                 uuid.UUID(movement_id), reason=f"{workflow.name} undo", operator=self.operator
             )
             context.note(undo, f"Reversed {undo.qty} of {undo.part}")
-        return workflow.respond(context, "Last line reversed", Level.OK)
+            undone.append(_quantity_of(context, undo))
+        workflow.lines = workflow.lines[:-1]
+        return undone
+
+
+def _quantity_of(context: Context, movement: Movement) -> str:
+    """`5 kg of lot R-1 of RESIN`: what a movement moved."""
+    part = find(context.session, Part, movement.part)
+    uom = f" {part.uom}" if part is not None else ""
+    what = describe(movement.part, movement.lot, movement.serial)
+    return f"{format_quantity(movement.qty)}{uom} of {what}"

@@ -71,10 +71,10 @@ class Incoming:
             self.numbers = self.numbers or NumberEntry(
                 self.part, "lot", count=count, qty=self.qty, uom=self.uom
             )
-            return f"{self.part}: which lot?"
+            return f"{self.part}: {self.numbers.range_step() or 'which lot?'}"
         if self.tracking == Tracking.SERIAL:
             wanted = whole_count(self.qty, self.part)
             if len(self.serials) < wanted:
                 self.numbers = self.numbers or NumberEntry(self.part, "serial", count=wanted)
-                return f"{self.part}: serial numbers"
+                return f"{self.part}: {self.numbers.range_step() or 'serial numbers'}"
         return None

@@ -63,7 +63,7 @@ class Issue(TakingWorkflow):
         self.confirmations.clear()
         return super().cancel()
 
-    def handle(self, scan: Scan, context: Context) -> Response:
+    def take(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
             if scan.kind == ScanKind.JOB:
                 return self._choose_job(scan.value or "", context)

@@ -3,18 +3,30 @@ item scan and the answers after it (its lot or serial, its quantity, where it co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import select
 
 from scanner.caches import stock_key
 from scanner.errors import RuleViolation
 from scanner.ledger import describe
-from scanner.models import Balance, Lot, LotStatus, Part, Serial, SerialStatus, Tracking
+from scanner.models import (
+    QUARANTINE,
+    Balance,
+    Location,
+    Lot,
+    LotStatus,
+    Part,
+    Serial,
+    SerialStatus,
+    Tracking,
+)
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
     Level,
@@ -47,6 +59,13 @@ class Line:
     @property
     def what(self) -> str:
         return describe(self.part, self.lot, self.serial)
+
+    @property
+    def stock(self) -> str:
+        """What the line takes from stock: the lot of an untracked part names only its
+        shipment (a sales line asking for lot control), never the stock it comes from."""
+        lot = self.lot if self.tracking == Tracking.LOT else None
+        return describe(self.part, lot, self.serial)
 
     def missing(self) -> str | None:
         """The next thing this line needs: serial, lot, qty, source, or None when complete."""
@@ -87,7 +106,7 @@ class Line:
             code = location_of(context.session, scan.value or "").code
             places = places_holding(context, self)
             if code not in places:
-                raise Refusal(f"No {self.what} at {code}: it is at {', '.join(places)}")
+                raise Refusal(f"No {self.stock} at {code}: it is at {', '.join(places)}")
             self.source = code
             return None
         if needed == "qty":
@@ -114,6 +133,26 @@ class Line:
             self.serial = value
             self.qty = Decimal(1)
         return None
+
+    def spell(self, context: Context) -> None:
+        """Takes the plant's spelling of the line's lot and serial (`b-77` typed is lot
+        `B-77`: scanner.spelling)."""
+        if self.lot is not None:
+            self.lot = lot_spelling(context.session, self.part, self.lot)
+        if self.serial is not None:
+            self.serial = serial_spelling(context.session, self.part, self.serial)
+
+    def answered_by(self, scan: Scan, context: Context) -> bool:
+        """Whether an item label answers what this line asks (its lot or serial: the label
+        names this part, or no part) rather than naming an item of its own."""
+        needed = self.missing()
+        if needed not in ("lot", "serial"):
+            return False
+        try:
+            number_answer(scan, self.part, needed, context.session)
+        except Refusal:
+            return False
+        return True
 
 
 def start_line(scan: Scan, context: Context, source: str | None) -> Line:
@@ -153,24 +192,44 @@ def places_holding(context: Context, line: Line) -> list[str]:
     )
 
 
-def settle_source(context: Context, line: Line) -> list[str]:
+def settle_source(context: Context, line: Line, *, held_may_move: bool = False) -> list[str]:
     """Fills in the source when one place holds the stock; returns the places to choose
     from otherwise. Refuses when no place holds it, or when its lot is on hold or recalled
-    (before any warning is confirmed or destination scanned for it)."""
+    (before any warning is confirmed or destination scanned for it). A lot on hold may still
+    be moved into quarantine (`held_may_move`, MOVE's) when the site has a quarantine."""
     if line.lot is not None and line.tracking == Tracking.LOT:
         lot = find(context.session, Lot, (line.part, line.lot))
         if lot is not None and lot.status != LotStatus.ACTIVE:
-            words = "on hold" if lot.status == LotStatus.HOLD else lot.status
-            raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
+            quarantined = lot.status == LotStatus.HOLD and held_may_move and quarantines(context)
+            if not quarantined:
+                words = "on hold" if lot.status == LotStatus.HOLD else lot.status
+                raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
     if line.missing() != "source":
         return []
     places = places_holding(context, line)
     if not places:
-        raise RuleViolation(f"No {line.what} in stock{_whereabouts(context, line)}")
+        raise RuleViolation(f"No {line.stock} in stock{_whereabouts(context, line)}")
     if len(places) == 1:
         line.source = places[0]
         return []
     return places
+
+
+def quarantines(context: Context) -> list[str]:
+    """The site's quarantine locations, where a lot on hold may still be moved."""
+    return list(
+        context.session.scalars(
+            select(Location.code).where(Location.kind == QUARANTINE).order_by(Location.code)
+        )
+    )
+
+
+def held_lot(context: Context, line: Line) -> bool:
+    """Whether the line's lot is on hold."""
+    if line.lot is None or line.tracking != Tracking.LOT:
+        return False
+    lot = find(context.session, Lot, (line.part, line.lot))
+    return lot is not None and lot.status == LotStatus.HOLD
 
 
 def _whereabouts(context: Context, line: Line) -> str:
@@ -191,10 +250,10 @@ def check_on_hand(context: Context, line: Line) -> None:
     balance = find(context.session, Balance, (line.part, lot, serial, line.source))
     held = balance.qty if balance is not None else Decimal(0)
     if held == 0:
-        raise RuleViolation(f"No {line.what} at {line.source}")
+        raise RuleViolation(f"No {line.stock} at {line.source}")
     if held < line.qty:
         raise RuleViolation(
-            f"Only {format_quantity(held)} {line.uom} of {line.what} at {line.source},"
+            f"Only {format_quantity(held)} {line.uom} of {line.stock} at {line.source},"
             f" not {format_quantity(line.qty)}"
         )
 
@@ -208,6 +267,9 @@ class TakingWorkflow(Workflow):
     """A workflow whose lines take stock from a place (ISSUE, SHIP, MOVE): the line in
     progress, and the places to choose from when its stock sits in more than one."""
 
+    held_may_move: ClassVar[bool] = False
+    """Whether a lot on hold may be taken, into quarantine (MOVE only)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.line: Line | None = None
@@ -220,6 +282,26 @@ class TakingWorkflow(Workflow):
     def cancel(self) -> str:
         self.line, self.places = None, []
         return "Line cancelled"
+
+    def handle(self, scan: Scan, context: Context) -> Response:
+        """A new item's label while a line waits (for its quantity, its source, a
+        destination, a warning's CMD:OK) starts that item's line: the waiting line recorded
+        nothing, and the next scan must apply to the item the operator scanned last, which
+        is the one the screen then shows. A label that answers the line (its lot or serial)
+        is an answer."""
+        waiting = self.line
+        if waiting is None or scan.kind != ScanKind.ITEM or waiting.answered_by(scan, context):
+            return self.take(scan, context)
+        self.cancel()
+        started = self.take(scan, context)
+        level = Level.WARNING if started.level in (Level.OK, Level.INFO) else started.level
+        dropped = line_text(waiting) if waiting.qty is not None else waiting.what
+        message = f"Unfinished line dropped ({dropped}). {started.message}"
+        return replace(started, message=message, level=level)
+
+    def take(self, scan: Scan, context: Context) -> Response:
+        """Handles one scan of this workflow's own (`handle` has seen to a new item)."""
+        raise NotImplementedError
 
     def answer(self, scan: Scan, context: Context) -> Response:
         """Feeds one answer to the line in progress, then asks for what comes next."""
@@ -237,11 +319,13 @@ class TakingWorkflow(Workflow):
         places it comes from); None once the line has it all."""
         line = self.line
         assert line is not None
+        line.spell(context)
         if line.missing() not in ("source", None):
-            return self.respond(context, line.what, Level.INFO)
-        self.places = settle_source(context, line)
+            step = line.generated_lot.range_step() if line.generated_lot else None
+            return self.respond(context, f"{line.what}: {step}" if step else line.what, Level.INFO)
+        self.places = settle_source(context, line, held_may_move=self.held_may_move)
         if self.places:
-            return self.respond(context, f"{line.what} is in several places", Level.INFO)
+            return self.respond(context, f"{line.stock} is in several places", Level.INFO)
         return None
 
     def line_done(self, context: Context, first: int) -> None:

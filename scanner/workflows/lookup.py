@@ -8,11 +8,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from scanner.errors import NotFound
-from scanner.models import Job, JobLot, Lot, Part, Serial, Tracking
+from scanner.models import Job, JobLot, Part, Tracking
 from scanner.picking import pick_list
 from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanKind
+from scanner.spelling import known_lot, known_serial
 from scanner.stock import StockRow, on_hand
 from scanner.summaries import job_standing, order_standing
 from scanner.trace import trace
@@ -61,9 +62,10 @@ class Lookup(Workflow):
         raise Refusal("Scan a lot, serial, part, location, job or order label")
 
     def _lot(self, part: Part, number: str, context: Context) -> Response:
-        lot = find(context.session, Lot, (part.number, number))
+        lot = known_lot(context.session, part.number, number)
         if lot is None:
             raise NotFound(f"No lot {number} of {part.number}")
+        number = lot.number
         found = trace(context.session, part.number, lot=number)
         expiry = f"expires {lot.expiry}" if lot.expiry else "no expiry"
         details = [
@@ -83,9 +85,10 @@ class Lookup(Workflow):
         return self.respond(context, f"Lot {number} of {part.number}", details=tuple(details))
 
     def _serial(self, part: Part, number: str, context: Context) -> Response:
-        serial = find(context.session, Serial, (part.number, number))
+        serial = known_serial(context.session, part.number, number)
         if serial is None:
             raise NotFound(f"No serial {number} of {part.number}")
+        number = serial.number
         where = f" at {serial.location}" if serial.location else ""
         found = trace(context.session, part.number, serial=number)
         details = [

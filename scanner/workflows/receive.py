@@ -26,6 +26,7 @@ from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Item, Scan, ScanKind
 from scanner.settings import ExpiryPolicy, expiry_policy
+from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
     LabelDue,
@@ -157,7 +158,8 @@ class Receive(Workflow):
         ledger = context.ledger
         po, po_line = self.po, arrival.po_line
         if arrival.tracking == Tracking.SERIAL:
-            for serial in arrival.serials:
+            for typed in arrival.serials:
+                serial = serial_spelling(context.session, part.number, typed)
                 movement = ledger.receive(
                     part.number, 1, self.location, serial=serial, expiry=arrival.expiry,
                     po=po, po_line=po_line, operator=context.operator,
@@ -166,7 +168,8 @@ class Receive(Workflow):
                 context.labels.append(LabelDue("serial", part.number, serial=serial))
         elif arrival.tracking == Tracking.LOT:
             shares = container_shares(arrival.qty, len(arrival.lots), part.uom)
-            for lot, share in zip(arrival.lots, shares, strict=True):
+            for typed, share in zip(arrival.lots, shares, strict=True):
+                lot = lot_spelling(context.session, part.number, typed)
                 movement = ledger.receive(
                     part.number, share, self.location, lot=lot, expiry=arrival.expiry,
                     supplier_lot=arrival.supplier_lot, po=po, po_line=po_line,

@@ -46,7 +46,7 @@ class Ship(TakingWorkflow):
         self.confirmations.clear()
         return super().cancel()
 
-    def handle(self, scan: Scan, context: Context) -> Response:
+    def take(self, scan: Scan, context: Context) -> Response:
         if self.line is None:
             if scan.kind == ScanKind.SO:
                 order = find(context.session, SalesOrder, scan.value)

@@ -1,0 +1,89 @@
+"""`lotscan operators add BADGE NAME [--supervisor]` and `lotscan operators list [--json]`:
+who may sign in, on the device database (or `--db`). On the central store a new operator
+is published to the handhelds in the same transaction, as an import is. `scanner/cli.py`
+adds these commands with `add_operator_parsers`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from scanner.db import open_database, reading, unit_of_work
+from scanner.workspace import database_url
+
+LIST_KEYS = ("badge", "name", "role")
+
+
+def add_operator_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    operators = commands.add_parser(
+        "operators", parents=[common], help="who may sign in: add one, or list them"
+    )
+    actions = operators.add_subparsers(title="actions", metavar="ACTION", required=True)
+    add = actions.add_parser("add", parents=[common], help="add an operator by badge and name")
+    add.add_argument("badge", metavar="BADGE", help="what the badge's barcode holds")
+    add.add_argument("name", metavar="NAME", help="the operator's name, as the screen greets")
+    add.add_argument(
+        "--supervisor", action="store_true", help="a supervisor (default: a floor operator)"
+    )
+    add.set_defaults(handler=run_operators_add)
+    listing = actions.add_parser("list", parents=[common], help="every operator")
+    listing.add_argument("--json", action="store_true", help="a JSON list for programs")
+    listing.set_defaults(handler=run_operators_list)
+
+
+def run_operators_add(args: argparse.Namespace) -> int:
+    from scanner.operators import add_operator
+    from sync.central import publish_reference
+    from sync.credentials import service_url
+    from sync.enrollment import is_central
+
+    sessions = open_database(database_url(args.db))
+    with unit_of_work(sessions) as session:
+        operator = add_operator(session, args.badge, args.name, supervisor=args.supervisor)
+        added = f"Added {_shown(operator.name)}, badge {operator.badge} ({operator.role})"
+        # As an import does: on the central store the handhelds hear of it on their next pull.
+        changes = publish_reference(session) if is_central(session) else 0
+        store = service_url(session)
+    print(f"{added}: sign in by scanning OP:{operator.badge}")
+    if changes:
+        print(f"{changes} change{'s' if changes != 1 else ''} published to the handhelds")
+    if store:
+        print(
+            f"This handheld syncs with {store}: add the operator there too (--db), or the"
+            " store holds this badge's scans until it knows it"
+        )
+    return 0
+
+
+def run_operators_list(args: argparse.Namespace) -> int:
+    from scanner.operators import list_operators
+
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        rows = [(each.badge, each.name, each.role) for each in list_operators(session)]
+    if args.json:
+        json.dump([dict(zip(LIST_KEYS, row, strict=True)) for row in rows], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(format_operators(rows))
+    return 0
+
+
+def format_operators(rows: list[tuple[str, str, str]]) -> str:
+    """The operators as a table for a terminal."""
+    if not rows:
+        return "No operators: add one with lotscan operators add BADGE NAME [--supervisor]"
+    table = [("BADGE", "NAME", "ROLE"), *((_shown(b), _shown(n), r) for b, n, r in rows)]
+    widths = [max(len(line[column]) for line in table) for column in range(2)]
+    return "\n".join(
+        f"{badge.ljust(widths[0])}  {name.ljust(widths[1])}  {role}" for badge, name, role in table
+    )
+
+
+def _shown(text: str) -> str:
+    """Text from the database for a terminal: what is not printable is spelled out."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)

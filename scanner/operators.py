@@ -1,0 +1,98 @@
+"""The people who may sign in, one added at a time (`lotscan operators add`): a fresh
+workspace has nobody until an operator is added here or imported from the ERP.
+
+A badge is scanned as `OP:<badge>`, so it is checked as a scanner would send it: printable
+ASCII without spaces, as long as the column holds. A name is any text without line breaks
+or control characters, as long as its column holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import String, select
+from sqlalchemy.orm import Session
+
+from scanner.errors import RuleViolation
+from scanner.models import Operator, Role
+from scanner.rows import find
+
+
+def _length(column: str) -> int:
+    kind = Operator.__table__.c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
+BADGE_LENGTH = _length("badge")
+NAME_LENGTH = _length("name")
+_SHOWN = 24
+
+
+def add_operator(session: Session, badge: str, name: str, *, supervisor: bool = False) -> Operator:
+    """A new operator; refuses a badge already given to someone."""
+    badge, name = checked_badge(badge), checked_name(name)
+    existing = find(session, Operator, badge)
+    if existing is not None:
+        raise RuleViolation(f"Badge {badge} is already {existing.name}'s ({existing.role})")
+    role = Role.SUPERVISOR if supervisor else Role.FLOOR
+    operator = Operator(badge=badge, name=name, role=role.value)
+    session.add(operator)
+    session.flush()
+    return operator
+
+
+def list_operators(session: Session) -> Sequence[Operator]:
+    return session.scalars(select(Operator).order_by(Operator.badge)).all()
+
+
+def has_operators(session: Session) -> bool:
+    """Whether anyone at all can sign in."""
+    return session.scalar(select(Operator.badge).limit(1)) is not None
+
+
+def checked_badge(badge: str) -> str:
+    badge = badge.strip()
+    if not badge:
+        raise RuleViolation("The badge is empty: give the number on the badge")
+    if len(badge) > BADGE_LENGTH:
+        raise RuleViolation(
+            f"The badge {_shown(badge)} is {len(badge)} characters; at most {BADGE_LENGTH} fit"
+        )
+    odd = next((ch for ch in badge if not ("!" <= ch <= "~")), None)
+    if odd is not None:
+        raise RuleViolation(
+            f"The badge {_shown(badge)} holds {_named(odd)}: a badge is scanned as OP:<badge>,"
+            " so it holds letters, digits and signs such as - or /, and no spaces"
+        )
+    return badge
+
+
+def checked_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise RuleViolation("The name is empty: give the operator's name")
+    if len(name) > NAME_LENGTH:
+        raise RuleViolation(
+            f"The name {_shown(name)} is {len(name)} characters; at most {NAME_LENGTH} fit"
+        )
+    odd = next((ch for ch in name if not ch.isprintable()), None)
+    if odd is not None:
+        raise RuleViolation(
+            f"The name {_shown(name)} holds {_named(odd)}: a name is one line of text"
+        )
+    return name
+
+
+def _named(ch: str) -> str:
+    if ch == " ":
+        return "a space"
+    if ch.isprintable():
+        return f"the character {ch}"
+    return f"the control character U+{ord(ch):04X}"
+
+
+def _shown(value: str) -> str:
+    """A value quoted for a message, invisible characters spelled out, long ones cut."""
+    cut = value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
+    return '"' + "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut) + '"'
