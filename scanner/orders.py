@@ -135,6 +135,17 @@ class LineProgress:
             f" of {format_quantity(self.ordered)} {self.verb}"
         )
 
+    @property
+    def filled(self) -> bool:
+        return self.done >= self.ordered
+
+    def details(self) -> tuple[str, ...]:
+        """What the screen shows after a line: how far it has come, and once it is filled,
+        the offer to close it (an offer that stops nothing)."""
+        if not self.filled:
+            return (self.summary,)
+        return (self.summary, f"{self.order} line {self.line} is filled: CMD:CLOSE closes it")
+
     def beyond(self, more: Decimal) -> str | None:
         """The warning, when `more` on top of what is done goes past what the line asks."""
         after = self.done + more

@@ -22,7 +22,7 @@ def help_text(config: ScanConfig) -> str:
         ("Reverse last", f"{command}UNDO"),
         ("Confirm warning", f"{command}OK"),
         ("Number range", f"{command}GEN, then first and last"),
-        ("Close the job", f"{command}CLOSE (COMPLETE)"),
+        ("Close", f"{command}CLOSE: the job, or the PO/SO line"),
         ("Reopen a job", f"{command}REOPEN (supervisor, COMPLETE)"),
         ("Location", f"{config.location}<code>"),
         ("Job", f"{config.job}<number>"),

@@ -183,3 +183,52 @@ def test_a_closed_order_line_takes_no_more_and_says_so(floor: Floor) -> None:
     )
     assert steps.last.level == Level.OK  # line 2 is open
     assert [m.part for m in floor.movements()] == ["MOTOR"]
+
+
+def test_cmd_close_in_receive_closes_the_order_line_just_received_on(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        PO:PO-1
+        CMD:CLOSE
+        (240)MOTOR(30)10
+        CMD:GEN
+        M-1
+        M-10
+        CMD:CLOSE
+        (240)MOTOR(21)M-11
+    """)
+    assert steps.at(4).message == "Receive a line on a PO first: CMD:CLOSE closes its order line"
+    filled = steps.at(8).response
+    assert filled.details == (
+        "PO-1 line 2: 10 of 10 received",
+        "PO-1 line 2 is filled: CMD:CLOSE closes it",
+    )
+    closed = steps.at(9).response
+    assert (closed.level, closed.message) == (Level.OK, "PO-1 line 2 closed")
+    assert (steps.last.level, steps.last.message) == (
+        Level.ERROR,
+        "PO-1 line 2 (MOTOR) is closed (Ana Ruiz, 2026-11-02): ask a supervisor",
+    )
+
+
+def test_cmd_close_in_ship_short_closes_the_sales_order_line(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)50
+        CMD:SHIP
+        SO:SO-2
+        (240)BOLT(30)4
+        CMD:CLOSE
+        (240)BOLT(30)1
+    """)
+    assert steps.at(6).response.details == ("SO-2 line 2: 4 of 10 shipped",)
+    assert steps.at(7).message == "SO-2 line 2 closed"
+    assert (steps.last.level, steps.last.message) == (
+        Level.ERROR,
+        "SO-2 line 2 (BOLT) is closed (Ana Ruiz, 2026-11-02): ask a supervisor",
+    )
+    with floor.session() as session:
+        change = session.scalars(select(StatusChange)).one()
+        assert (change.subject, change.key, change.status) == ("so_line", "SO-2|2", "closed")

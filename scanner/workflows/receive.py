@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from scanner.closing import close_order_lines
 from scanner.containers import container_shares
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
@@ -62,6 +63,7 @@ class Receive(Workflow):
         self.location: str | None = None
         self.arrival: Arrival | None = None
         self.confirmations = Confirmations("receive")
+        self.last_po_line: int | None = None  # the order line the last line went on
 
     @property
     def in_progress(self) -> bool:
@@ -90,11 +92,15 @@ class Receive(Workflow):
         if arrival is not None and self.confirmations.waiting:
             self.confirmations.take(scan)
             return self._next(context)
+        if scan.kind == ScanKind.COMMAND and scan.value == "CLOSE":
+            if arrival is not None:
+                raise Refusal("Finish this line or CMD:CANCEL it, then CMD:CLOSE")
+            return self._close(context)
         if scan.kind == ScanKind.PO and arrival is None:
             order = find(context.session, PurchaseOrder, scan.value)
             if order is None:
                 raise NotFound(f"Unknown purchase order {scan.value}")
-            self.po = order.number
+            self.po, self.last_po_line = order.number, None
             return self.respond(context, f"Receiving on {order.number} from {order.supplier}")
         if scan.kind == ScanKind.LOCATION and arrival is None:
             self.location = location_of(context.session, scan.value or "").code
@@ -186,7 +192,7 @@ class Receive(Workflow):
                 operator=context.operator,
             )  # fmt: skip
             context.note(movement, f"Received {format_quantity(arrival.qty)} {part.uom}")
-        self.arrival = None
+        self.arrival, self.last_po_line = None, arrival.po_line
         self.confirmations.clear()
         self.line_recorded(context, first)
         count = len(context.recorded) - first
@@ -198,7 +204,20 @@ class Receive(Workflow):
         """How far the order line has come, now this line is on it."""
         if self.po is None or arrival.po_line is None:
             return ()
-        return (purchase_line_progress(context.session, self.po, arrival.po_line).summary,)
+        return purchase_line_progress(context.session, self.po, arrival.po_line).details()
+
+    def _close(self, context: Context) -> Response:
+        """CMD:CLOSE: the purchase-order line the last receipt went on, filled or short."""
+        if self.po is None or self.last_po_line is None:
+            raise Refusal("Receive a line on a PO first: CMD:CLOSE closes its order line")
+        close_order_lines(
+            context.session, self.po, self.last_po_line, sales=False,
+            operator=context.operator, clock=context.clock,
+        )  # fmt: skip
+        progress = purchase_line_progress(context.session, self.po, self.last_po_line)
+        return self.respond(
+            context, f"{self.po} line {self.last_po_line} closed", details=(progress.summary,)
+        )
 
 
 def _expired_on_arrival(context: Context, part: Part, item: Item) -> bool:

@@ -10,6 +10,7 @@ how much of its order line has been shipped.
 
 from __future__ import annotations
 
+from scanner.closing import close_order_lines
 from scanner.containers import container_shares
 from scanner.errors import NotFound
 from scanner.ledger import describe
@@ -47,6 +48,11 @@ class Ship(TakingWorkflow):
         return super().cancel()
 
     def take(self, scan: Scan, context: Context) -> Response:
+        closing = scan.kind == ScanKind.COMMAND and scan.value == "CLOSE"
+        if closing and self.line is not None:
+            raise Refusal("Finish this line or CMD:CANCEL it, then CMD:CLOSE")
+        if closing:
+            return self._close(context)
         if self.line is None:
             if scan.kind == ScanKind.SO:
                 order = find(context.session, SalesOrder, scan.value)
@@ -110,4 +116,17 @@ class Ship(TakingWorkflow):
         if line.lots:
             message += f": {len(line.lots)} lots"
         progress = sales_line_progress(context.session, self.so, self.order_line)
-        return self.respond(context, message, details=(progress.summary,))
+        return self.respond(context, message, details=progress.details())
+
+    def _close(self, context: Context) -> Response:
+        """CMD:CLOSE: the sales-order line the last shipment went on, filled or short."""
+        if self.so is None or self.order_line is None:
+            raise Refusal("Ship a line first: CMD:CLOSE closes the order line it went on")
+        close_order_lines(
+            context.session, self.so, self.order_line, sales=True,
+            operator=context.operator, clock=context.clock,
+        )  # fmt: skip
+        progress = sales_line_progress(context.session, self.so, self.order_line)
+        return self.respond(
+            context, f"{self.so} line {self.order_line} closed", details=(progress.summary,)
+        )
