@@ -160,7 +160,7 @@ def test_the_first_shift_example_replays_on_the_demo(
 ) -> None:
     result = lotscan("replay", "--db", demo_db, "examples/first-shift.txt", home=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "7 movements recorded"
+    assert result.stdout.splitlines()[-1] == "8 movements recorded"
     # The demo prints its labels into a folder of its workspace, and the replay says so.
     assert result.stderr == f"4 labels queued, 4 printed into {demo_home / 'demo' / 'labels'}\n"
 
@@ -169,7 +169,7 @@ def test_the_first_shift_example_as_json(demo_db: str, tmp_path: Path) -> None:
     result = lotscan("replay", "--json", "--db", demo_db, "examples/first-shift.txt", home=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert (report["ok"], report["recorded"], report["stopped_at"]) == (True, 7, None)
+    assert (report["ok"], report["recorded"], report["stopped_at"]) == (True, 8, None)
     assert report["lines"][0] == {
         "line": 3,
         "input": "OP:B1001",
