@@ -144,7 +144,7 @@ class LineProgress:
         the offer to close it (an offer that stops nothing)."""
         if not self.filled:
             return (self.summary,)
-        return (self.summary, f"{self.order} line {self.line} is filled: CMD:CLOSE closes it")
+        return (self.summary, "Line filled: CMD:CLOSE closes it")
 
     def beyond(self, more: Decimal) -> str | None:
         """The warning, when `more` on top of what is done goes past what the line asks."""

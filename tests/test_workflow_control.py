@@ -202,7 +202,7 @@ def test_cmd_close_in_receive_closes_the_order_line_just_received_on(floor: Floo
     filled = steps.at(8).response
     assert filled.details == (
         "PO-1 line 2: 10 of 10 received",
-        "PO-1 line 2 is filled: CMD:CLOSE closes it",
+        "Line filled: CMD:CLOSE closes it",
     )
     closed = steps.at(9).response
     assert (closed.level, closed.message) == (Level.OK, "PO-1 line 2 closed")

@@ -24,6 +24,9 @@ ON_SO = """
 """
 
 
+FILLED = "Line filled: CMD:CLOSE closes it"
+
+
 @pytest.fixture
 def receiving(floor: Floor) -> Floor:
     assert not floor.run(ON_PO).errors()
@@ -71,14 +74,14 @@ def test_receiving_beyond_the_purchase_order_line_waits_for_cmd_ok(receiving: Fl
     assert refused.prompt == warned.prompt and receiving.snapshot() == before
     confirmed = receiving.scan("CMD:OK")
     assert (confirmed.level, confirmed.message) == (Level.OK, "Received RESIN")
-    assert confirmed.details == ("PO-1 line 1: 110 of 100 received",)
+    assert confirmed.details == ("PO-1 line 1: 110 of 100 received", FILLED)
     assert receiving.stock("RESIN") == {("R-1", "RCV"): 60, ("R-2", "RCV"): 50}
     assert receiving.agrees()
 
 
 def test_a_receipt_that_fills_its_line_exactly_needs_no_confirmation(receiving: Floor) -> None:
     done = receiving.scan("(240)RESIN(10)R-1(30)100")
-    assert (done.level, done.details) == (Level.OK, ("PO-1 line 1: 100 of 100 received",))
+    assert (done.level, done.details) == (Level.OK, ("PO-1 line 1: 100 of 100 received", FILLED))
 
 
 def test_several_containers_beyond_the_line_are_one_warning_for_the_line(
@@ -95,7 +98,7 @@ def test_several_containers_beyond_the_line_are_one_warning_for_the_line(
     assert warned.message == "PO-1 line 1 asks 100; 0 received, this would make 120"
     done = steps.last
     assert (done.level, done.message) == (Level.OK, "Received RESIN: 4 containers")
-    assert done.details == ("PO-1 line 1: 120 of 100 received",)
+    assert done.details == ("PO-1 line 1: 120 of 100 received", FILLED)
     assert {(m.po, m.po_line, m.qty) for m in receiving.movements()} == {("PO-1", 1, 30)}
 
 
@@ -140,7 +143,7 @@ def test_each_line_shipped_shows_how_much_of_its_order_line_was_shipped(
         (240)BOLT(30)1
     """)
     assert steps.at(1).response.details == ("SO-2 line 2: 4 of 10 shipped",)
-    assert steps.at(2).response.details == ("SO-2 line 2: 10 of 10 shipped",)
+    assert steps.at(2).response.details == ("SO-2 line 2: 10 of 10 shipped", FILLED)
     assert steps.last.details == ("SO-2 line 2: 5 of 10 shipped",)
     assert shipping.agrees()
 
@@ -164,7 +167,7 @@ def test_shipping_beyond_the_sales_order_line_waits_for_cmd_ok(shipping: Floor) 
     assert shipping.snapshot() == before
     confirmed = shipping.scan("CMD:OK")
     assert (confirmed.level, confirmed.message) == (Level.OK, "Shipped 6 ea of BOLT on SO-2")
-    assert confirmed.details == ("SO-2 line 2: 11 of 10 shipped",)
+    assert confirmed.details == ("SO-2 line 2: 11 of 10 shipped", FILLED)
     assert shipping.stock("BOLT") == {("", "RCV"): 89}
     assert shipping.agrees()
 
@@ -208,7 +211,7 @@ def test_several_lots_beyond_the_sales_order_line_are_one_warning(shipping: Floo
     assert steps.at(5).message == "SO-1 line 2 asks 50; 0 shipped, this would make 60"
     done = steps.last
     assert (done.level, done.message) == (Level.OK, "Shipped 60 ea of BOLT on SO-1: 3 lots")
-    assert done.details == ("SO-1 line 2: 60 of 50 shipped",)
+    assert done.details == ("SO-1 line 2: 60 of 50 shipped", FILLED)
 
 
 def test_stock_that_is_not_there_is_refused_before_the_order_is_checked(
