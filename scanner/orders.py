@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
@@ -67,13 +67,20 @@ def net_on_line(
     so: str | None = None,
     line: int,
 ) -> Decimal:
-    """Net quantity received (or shipped) on an order line: movements less their reversals."""
-    query = select(Movement.kind, Movement.qty)
+    """Net quantity received (or shipped) on an order line: those movements less their
+    reversals. Returns are not counted: what came back is told apart (`scanner.returns`)."""
+    original = aliased(Movement)
+    query = select(Movement.kind, Movement.qty, original.kind).outerjoin(
+        original, original.id == Movement.reverses
+    )
     if po is not None:
         query = query.where(Movement.po == po, Movement.po_line == line)
     else:
         query = query.where(Movement.so == so, Movement.so_line == line)
     total = Decimal(0)
-    for row_kind, qty in session.execute(query).all():
-        total += qty if row_kind == kind else -qty
+    for row_kind, qty, reversed_kind in session.execute(query).all():
+        if row_kind == kind:
+            total += qty
+        elif row_kind == MovementKind.REVERSE and reversed_kind == kind:
+            total -= qty
     return total
