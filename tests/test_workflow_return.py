@@ -437,3 +437,49 @@ def test_scanning_an_order_turns_the_workflow_round(shipped: Floor) -> None:
     """)
     assert steps.at(3).response.prompt == "Scan item returned to QUAR (SO-1)"
     assert steps.last.message == "Returned 1 ea of serial P-1 of PUMP from Hydro Systems into QUAR"
+
+
+# ---- what LOOKUP says ---------------------------------------------------------------------
+
+
+def test_lookup_of_a_lot_says_what_came_back(shipped: Floor) -> None:
+    steps = shipped.run("""
+        CMD:RETURN
+        (240)HOUSING(10)H-1(30)3
+        CMD:LOOKUP
+        (240)HOUSING(10)H-1
+    """)
+    assert steps.last.message == "Lot H-1 of HOUSING"
+    assert steps.last.details[-2:] == (
+        "Made from 0, into 0; shipped to 1 customer",
+        "Returned 3 from customers",
+    )
+
+
+def test_lookup_of_a_serial_shows_its_shipments_and_returns(shipped: Floor) -> None:
+    steps = shipped.run("""
+        CMD:RETURN
+        (240)PUMP(21)P-1
+        CMD:LOOKUP
+        (240)PUMP(21)P-1
+        (240)MOTOR(21)M-1
+        CMD:RETURN
+        PO:PO-1
+        (240)MOTOR(21)M-1
+        CMD:LOOKUP
+        (240)MOTOR(21)M-1
+    """)
+    assert steps.at(4).response.details == (
+        "Centrifugal pump",
+        "in stock at QUAR",
+        "Made from 0, into 0",
+        "  shipped on SO-1 to Hydro Systems",
+        "  back from Hydro Systems on SO-1",
+    )
+    assert steps.at(5).response.details[-1] == "Made from 0, into 0"
+    assert steps.last.details == (
+        "0.75 kW motor",
+        "gone",
+        "Made from 0, into 0",
+        "  back to Acme Polymers on PO-1",
+    )
