@@ -60,7 +60,9 @@ def returns(floor: Floor) -> list[tuple[str, str | None, str | None, str | None,
     for m in floor.movements():
         if m.kind == "return":
             order = f"{m.so or m.po}/{m.so_line or m.po_line}" if (m.so or m.po) else None
-            found.append((m.part, m.lot or m.serial, order, m.to_location or m.from_location, m.qty))
+            found.append(
+                (m.part, m.lot or m.serial, order, m.to_location or m.from_location, m.qty)
+            )
     return found
 
 
@@ -312,9 +314,8 @@ def test_a_shipment_whose_goods_came_back_is_undone_only_after_the_return(
             for kind in ("ship", "return")
         )
     assert shipment is not None and returned is not None
-    with pytest.raises(RuleViolation) as refused:
-        with unit_of_work(shipped.sessions) as session:
-            Ledger(session, fixed_clock).reverse(shipment, reason="wrong lot")
+    with pytest.raises(RuleViolation) as refused, unit_of_work(shipped.sessions) as session:
+        Ledger(session, fixed_clock).reverse(shipment, reason="wrong lot")
     assert str(refused.value) == (
         "3 ea of lot H-1 of HOUSING came back from SO-2 already: undo the return first"
     )
