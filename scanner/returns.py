@@ -109,7 +109,14 @@ def customer_return_line(
         return None
     order = so or (open_orders[0] if open_orders else None)
     mine = [tally for tally in tallies if order in (None, tally.order)]
-    return _line_for(mine, qty, what, "shipped", "came back already")
+    chosen = _line_for(mine, qty, what, "shipped", "came back already")
+    if part.tracking == Tracking.NONE and lot is not None:
+        # The lot names a shipment of untracked goods, which may also have come back
+        # without it: the line as a whole bounds the return too.
+        whole = customer_tallies(session, part, None, None, chosen[0])
+        line = [tally for tally in whole if tally.line == chosen[1]]
+        _line_for(line, qty, part.number, "shipped", "came back already")
+    return chosen
 
 
 def supplier_return_line(

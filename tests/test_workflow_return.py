@@ -238,6 +238,22 @@ def test_untracked_goods_come_back_by_quantity_or_by_the_shipment_lot(shipped: F
     assert shipped.agrees()
 
 
+def test_untracked_goods_never_come_back_beyond_their_line_with_or_without_its_lot(
+    shipped: Floor,
+) -> None:
+    steps = shipped.run("""
+        CMD:RETURN
+        SO:SO-1
+        (240)BOLT(30)15
+        (240)BOLT(10)BL-1(30)10
+        (240)BOLT(10)BL-1(30)5
+    """)
+    assert steps.at(3).level == Level.OK
+    assert steps.at(4).message == "SO-1 shipped 20 of BOLT; 15 came back already, not 10"
+    assert steps.last.level == Level.OK
+    assert shipped.stock("BOLT") == {("", "RCV"): 80, ("", "QUAR"): 20}
+
+
 # ---- serials ------------------------------------------------------------------------------
 
 
