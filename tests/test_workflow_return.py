@@ -12,7 +12,8 @@ from sqlalchemy import select
 from scanner.db import unit_of_work
 from scanner.errors import RuleViolation
 from scanner.ledger import Ledger
-from scanner.models import Location, Movement, SalesOrder, SalesOrderLine, Serial
+from scanner.models import Location, Movement, MovementKind, SalesOrder, SalesOrderLine, Serial
+from scanner.orders import net_on_line
 from scanner.workflows.base import Level
 from tests.conftest import fixed_clock
 from tests.transcripts import Floor
@@ -49,6 +50,7 @@ def shipped(floor: Floor) -> Floor:
         session.add(SalesOrder(number="SO-3", customer="Brandt Agricultural Machines"))
         session.flush()
         session.add(SalesOrderLine(so="SO-3", line=1, part="HOUSING", qty=Decimal(4)))
+        session.add(SalesOrderLine(so="SO-3", line=2, part="HOUSING", qty=Decimal(4)))
     steps = floor.run(STOCK)
     assert not steps.errors(), steps.errors()
     return floor
@@ -252,6 +254,35 @@ def test_untracked_goods_never_come_back_beyond_their_line_with_or_without_its_l
     assert steps.at(4).message == "SO-1 shipped 20 of BOLT; 15 came back already, not 10"
     assert steps.last.level == Level.OK
     assert shipped.stock("BOLT") == {("", "RCV"): 80, ("", "QUAR"): 20}
+
+
+def test_what_came_back_is_not_taken_off_what_the_line_shipped(shipped: Floor) -> None:
+    steps = shipped.run("""
+        CMD:SHIP
+        SO:SO-3
+        (240)HOUSING(10)H-1(30)4
+        CMD:RETURN
+        SO:SO-3
+        (240)HOUSING(10)H-1(30)2
+        CMD:UNDO
+        (240)HOUSING(10)H-1(30)2
+        CMD:SHIP
+        SO:SO-3
+        (240)HOUSING(10)H-2(30)1
+    """)
+    assert not steps.errors()
+    with shipped.session() as session:
+        # Line 1 shipped its 4: a return, or the undo of one, is no shipment.
+        assert net_on_line(session, MovementKind.SHIP, so="SO-3", line=1) == 4
+        assert net_on_line(session, MovementKind.SHIP, so="SO-3", line=2) == 1
+    lines = [(m.kind, m.lot, m.so_line) for m in shipped.movements() if m.so == "SO-3"]
+    assert lines == [
+        ("ship", "H-1", 1),
+        ("return", "H-1", 1),
+        ("reverse", "H-1", 1),
+        ("return", "H-1", 1),
+        ("ship", "H-2", 2),
+    ]
 
 
 # ---- serials ------------------------------------------------------------------------------
