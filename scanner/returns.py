@@ -84,21 +84,9 @@ def customer_return_line(
     that carries no identity and names no order: it may come back as it is."""
     if serial is not None:
         _serial_out(session, part, serial)
-    tracked = lot is not None or serial is not None
-    if so is None and not tracked:
+    if so is None and lot is None and serial is None:
         return None
-    if so is not None:
-        sales_order_line(session, so, so_line, part)  # the order is known, the part on it
-    tallies = [
-        tally
-        for tally in customer_tallies(session, part, lot, serial, None if tracked else so)
-        if tally.sent > 0 and so in (None, tally.order) and so_line in (None, tally.line)
-    ]
-    what = describe(part.number, lot, serial)
-    if not tallies:
-        if so is None:
-            raise RuleViolation(f"{described(part.number, lot, serial)} was never shipped")
-        return _refuse_unshipped(part, what, so, tracked)
+    tallies = _shipped(session, part, lot, serial, so, so_line)
     open_orders = sorted({tally.order for tally in tallies if tally.left > 0})
     if so is None and len(open_orders) > 1:
         raise RuleViolation(
@@ -109,7 +97,9 @@ def customer_return_line(
         return None
     order = so or (open_orders[0] if open_orders else None)
     mine = [tally for tally in tallies if order in (None, tally.order)]
-    chosen = _line_for(mine, qty, what, "shipped", "came back already")
+    chosen = _line_for(
+        mine, qty, describe(part.number, lot, serial), "shipped", "came back already"
+    )
     if part.tracking == Tracking.NONE and lot is not None:
         # The lot names a shipment of untracked goods, which may also have come back
         # without it: the line as a whole bounds the return too.
@@ -117,6 +107,34 @@ def customer_return_line(
         line = [tally for tally in whole if tally.line == chosen[1]]
         _line_for(line, qty, part.number, "shipped", "came back already")
     return chosen
+
+
+def _shipped(
+    session: Session,
+    part: Part,
+    lot: str | None,
+    serial: str | None,
+    so: str | None,
+    so_line: int | None,
+) -> list[Tally]:
+    """The sales-order lines (of `so`, when given) that shipped the part, lot or serial;
+    refused when none did."""
+    tracked = lot is not None or serial is not None
+    if so is not None:
+        sales_order_line(session, so, so_line, part)  # the order is known, the part on it
+    tallies = [
+        tally
+        for tally in customer_tallies(session, part, lot, serial, None if tracked else so)
+        if tally.sent > 0 and so in (None, tally.order) and so_line in (None, tally.line)
+    ]
+    if tallies:
+        return tallies
+    what = described(part.number, lot, serial)
+    if so is None:
+        raise RuleViolation(f"{what} was never shipped")
+    if tracked:
+        raise RuleViolation(f"{what} was not shipped on {so}")
+    raise RuleViolation(f"{so} shipped no {part.number}: nothing of it can come back on it")
 
 
 def supplier_return_line(
@@ -259,12 +277,6 @@ def _serial_out(session: Session, part: Part, serial: str) -> None:
     if record is not None and record.status == SerialStatus.IN_STOCK:
         raise RuleViolation(f"{what} is in stock at {record.location}: it was not shipped")
     raise RuleViolation(f"{what} is not out with a customer: only a shipped serial comes back")
-
-
-def _refuse_unshipped(part: Part, what: str, so: str, tracked: bool) -> OrderLine:
-    if tracked:
-        raise RuleViolation(f"{what[:1].upper()}{what[1:]} was not shipped on {so}")
-    raise RuleViolation(f"{so} shipped no {part.number}: nothing of it can come back on it")
 
 
 def _listed(orders: list[str]) -> str:
