@@ -2,11 +2,12 @@
 customer it reached.
 
 Ours is `scanner.trace.trace()`: one statement per direction that walks the genealogy and
-returns the relatives with their receipts or shipments. The baseline does the same work the
-way code without recursive SQL would: a breadth-first walk over the genealogy (`JobLot`)
-with a query per node for the jobs that consumed it and a query per job for what it made,
-then a query per lot for its shipments (and the same, backwards, for its origins). Both
-return the same trace; the benchmark checks that before timing anything.
+returns the relatives with their receipts or shipments (and returns). The baseline does the
+same work the way code without recursive SQL would: a breadth-first walk over the genealogy
+(`JobLot`) with a query per node for the jobs that consumed it and a query per job for what
+it made, then a query per lot for its shipments and one for its returns (and the same,
+backwards, for its origins). Both return the same trace; the benchmark checks that before
+timing anything.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, literal_column, select
+from sqlalchemy import Select, and_, bindparam, case, exists, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from bench.generate import Plant, plant_database
@@ -37,8 +38,8 @@ from scanner.models import (
     SalesOrder,
 )
 from scanner.stock import StockRow
-from scanner.trace import JobUse, Receipt, Relative, Shipment, Trace, trace
-from scanner.trace_queries import MAX_DEPTH
+from scanner.trace import GoodsReturn, JobUse, Receipt, Relative, Shipment, Trace, trace
+from scanner.trace_queries import FROM_CUSTOMER, MAX_DEPTH, TO_SUPPLIER
 
 NAME = "trace_recall"
 GOAL = 0.05
@@ -105,6 +106,13 @@ def walk_per_node(session: Session, part: str, lot: str) -> Walked:
         for node in _lineage(seed, forward)
         for row in _summed(queries.rows(_movements(MovementKind.SHIP, node), node))
     ]
+    returns = [
+        GoodsReturn(part, lot, serial, so, po, customer, supplier, qty=qty, direction=direction)
+        for node in _lineage(seed, forward)
+        for part, lot, serial, so, po, customer, supplier, direction, qty in _summed(
+            queries.rows(_returns_of(by_serial=bool(node[2])), node)
+        )
+    ]
     on_hand = queries.rows(_ON_HAND, seed)
     jobs = queries.rows(_JOBS, seed)
     result = Trace(
@@ -120,6 +128,7 @@ def walk_per_node(session: Session, part: str, lot: str) -> Walked:
             JobUse(job, p, lot_key or None, serial or None, qty, role)
             for job, p, lot_key, serial, qty, role in jobs
         ),
+        returns=tuple(returns),
     )
     return Walked(result, queries.count)
 
@@ -230,6 +239,38 @@ def _movements_of(kind: MovementKind, *, by_serial: bool) -> Select[Any]:
         select(*moved, Movement.so, SalesOrder.customer, Movement.qty)
         .join(SalesOrder, SalesOrder.number == Movement.so)
         .where(kept)
+    )
+
+
+@cache
+def _returns_of(*, by_serial: bool) -> Select[Any]:
+    """A lot's or a serial's returns that were not reversed, with their order, customer or
+    supplier and direction, their quantity last (summed in Python, as `_movements_of`)."""
+    reversal = aliased(Movement)
+    which = (
+        Movement.serial == bindparam("serial") if by_serial else Movement.lot == bindparam("lot")
+    )
+    direction = case((Movement.to_location.is_not(None), FROM_CUSTOMER), else_=TO_SUPPLIER)
+    return (
+        select(
+            Movement.part,
+            Movement.lot,
+            Movement.serial,
+            Movement.so,
+            Movement.po,
+            SalesOrder.customer,
+            PurchaseOrder.supplier,
+            direction,
+            Movement.qty,
+        )
+        .outerjoin(SalesOrder, SalesOrder.number == Movement.so)
+        .outerjoin(PurchaseOrder, PurchaseOrder.number == Movement.po)
+        .where(
+            Movement.part == bindparam("part"),
+            which,
+            Movement.kind == literal_column(f"'{MovementKind.RETURN.value}'"),
+            ~exists().where(reversal.reverses == Movement.id),
+        )
     )
 
 

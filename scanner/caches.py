@@ -194,13 +194,15 @@ def add_cache_deltas(
 
 
 def serial_state_after(movement: Moved, kind: MovementKind) -> tuple[str, str | None]:
-    """Where a serial is after a movement: in stock where it went, else consumed, shipped or
-    gone."""
+    """Where a serial is after a movement (`kind`: of the movement, or of the one it
+    reverses): in stock where it went, else consumed, shipped or gone. A customer's return
+    undone leaves the unit with the customer again: shipped."""
     if movement.to_location is not None:
         return SerialStatus.IN_STOCK.value, movement.to_location
-    if movement.kind != MovementKind.REVERSE and kind == MovementKind.ISSUE:
+    reversal = movement.kind == MovementKind.REVERSE
+    if not reversal and kind == MovementKind.ISSUE:
         return SerialStatus.CONSUMED.value, None
-    if movement.kind != MovementKind.REVERSE and kind == MovementKind.SHIP:
+    if (not reversal and kind == MovementKind.SHIP) or (reversal and kind == MovementKind.RETURN):
         return SerialStatus.SHIPPED.value, None
     return SerialStatus.GONE.value, None
 

@@ -353,8 +353,9 @@ def _power_unit_job(ledger: Ledger, clock: ShiftClock, today: date) -> None:
 
 
 def _last_week(ledger: Ledger, clock: ShiftClock) -> None:
-    """A cycle count, more shipments, the rest of the motors, and the next pump job started
-    but not finished: its seal kits are staged at the line, not yet issued."""
+    """A cycle count, more shipments, a power unit sent back, the rest of the motors, and the
+    next pump job started but not finished: its seal kits are staged at the line, not yet
+    issued."""
     clock.at(13, 7, 15)
     ledger.adjust("BOLT-M10X40", -4, "RACK-A2", operator="B1010",
                   reason="Cycle count: 148 on the shelf, 152 on record")  # fmt: skip
@@ -369,6 +370,9 @@ def _last_week(ledger: Ledger, clock: ShiftClock) -> None:
     clock.at(17, 10)
     ledger.ship("SO-5003", "HPU-5", 1, line=1, serial="HPU5-0005", operator="B1003")
     ledger.ship("SO-5003", "GP-10", 2, line=2, lot="GP10-0415", operator="B1003")
+    clock.at(18, 11)
+    # Riverside sends a power unit back with a weeping fitting: it waits in quarantine.
+    ledger.return_from_customer("HPU-5", 1, "QUAR", serial="HPU5-0005", operator="B1003")
     clock.at(18, 14)
     ledger.move("SEAL-GP10", 10, "LINE-1", lot="SK-0301", operator="B1001")
 

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
 from scanner.closing import open_job
+from scanner.describing import describe as describe
+from scanner.describing import described as described
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
 from scanner.models import (
@@ -46,6 +48,11 @@ from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.prepared import Prepared
 from scanner.quantity import format_quantity, to_quantity
+from scanner.returns import (
+    customer_return_line,
+    reversal_keeps_returns_covered,
+    supplier_return_line,
+)
 from scanner.rows import as_loaded, find
 from scanner.settings import (
     DEVICE_ID,
@@ -65,20 +72,6 @@ BACKFLUSH_REASON = "backflush"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def describe(part: str, lot: str | None = None, serial: str | None = None) -> str:
-    if serial:
-        return f"serial {serial} of {part}"
-    if lot:
-        return f"lot {lot} of {part}"
-    return part
-
-
-def described(part: str, lot: str | None = None, serial: str | None = None) -> str:
-    """`describe` at the start of a sentence."""
-    text = describe(part, lot, serial)
-    return text[:1].upper() + text[1:]
 
 
 KnownRows = set[tuple[str, str]]
@@ -280,6 +273,66 @@ class Ledger:
             operator=operator,
         )
 
+    def return_from_customer(
+        self,
+        part: str,
+        qty: Decimal | int | str,
+        to_location: str,
+        *,
+        lot: str | None = None,
+        serial: str | None = None,
+        so: str | None = None,
+        so_line: int | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """A customer sends back what was shipped, its lot or serial kept: on the sales-order
+        line it went out on (found from the shipments when `so` is None), never more than
+        is left to come back (`scanner.returns`). A held or recalled lot comes back too. An
+        untracked part comes back by quantity, or by the lot a lot-control line named."""
+        item = self._part(part)
+        naming_shipment = item.tracking == Tracking.NONE and lot is not None
+        amount = self._tracked_quantity(item, qty, None if naming_shipment else lot, serial)
+        lot = self._serial_lot(item, serial, lot)
+        if naming_shipment and lot is not None:
+            self._lot(item, lot)
+        self._location(to_location)
+        line = customer_return_line(
+            self.session, item, amount, lot=lot, serial=serial, so=so, so_line=so_line
+        )
+        return self._record(
+            MovementKind.RETURN, item, amount, lot=lot, serial=serial, to_location=to_location,
+            so=line[0] if line else None, so_line=line[1] if line else None, operator=operator,
+        )  # fmt: skip
+
+    def return_to_supplier(
+        self,
+        part: str,
+        qty: Decimal | int | str,
+        *,
+        from_location: str | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+        po: str | None = None,
+        po_line: int | None = None,
+        operator: str | None = None,
+    ) -> Movement:
+        """Stock on hand goes back to a supplier, its lot or serial kept: on the purchase
+        order's line that received it when `po` is given, never more than that line
+        received less what went back already. A held or recalled lot goes back too."""
+        item = self._part(part)
+        amount = self._tracked_quantity(item, qty, lot, serial)
+        lot = self._serial_lot(item, serial, lot)
+        line = None
+        if po is not None:
+            line = supplier_return_line(
+                self.session, item, amount, lot=lot, serial=serial, po=po, po_line=po_line
+            )
+        source = self._take(item, lot, serial, amount, from_location)
+        return self._record(
+            MovementKind.RETURN, item, amount, lot=lot, serial=serial, from_location=source,
+            po=line[0] if line else None, po_line=line[1] if line else None, operator=operator,
+        )  # fmt: skip
+
     def move(
         self,
         part: str,
@@ -371,6 +424,7 @@ class Ledger:
         if original.serial is not None and original.to_location is None:
             # The serial left stock (issued, shipped, written off); it may not come back twice.
             self._serial_not_in_stock(item, original.serial)
+        reversal_keeps_returns_covered(self.session, original, item)
         return self._record(
             MovementKind.REVERSE,
             item,

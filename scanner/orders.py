@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
 
 from scanner.closing import line_is_open
 from scanner.errors import NotFound, RuleViolation
@@ -95,11 +95,15 @@ def net_on_line(
     so: str | None = None,
     line: int,
 ) -> Decimal:
-    """Net quantity received (or shipped) on an order line: movements less their reversals.
+    """Net quantity received (or shipped) on an order line: those movements less their
+    reversals. Returns are not counted: what came back is told apart (`scanner.returns`).
 
     Read through the line's part (every movement on a line is of its part), so the query
     reads that part's movements by their index, not the whole ledger."""
-    query = select(Movement.kind, func.sum(Movement.qty)).group_by(Movement.kind)
+    original = aliased(Movement)
+    query = select(Movement.kind, Movement.qty, original.kind).outerjoin(
+        original, original.id == Movement.reverses
+    )
     if po is not None:
         part = select(PurchaseOrderLine.part).where(
             PurchaseOrderLine.po == po, PurchaseOrderLine.line == line
@@ -111,8 +115,13 @@ def net_on_line(
         )
         query = query.where(Movement.so == so, Movement.so_line == line)
     total = Decimal(0)
-    for row_kind, qty in session.execute(query.where(Movement.part == part.scalar_subquery())):
-        total += qty if row_kind == kind else -qty
+    for row_kind, qty, reversed_kind in session.execute(
+        query.where(Movement.part == part.scalar_subquery())
+    ):
+        if row_kind == kind:
+            total += qty
+        elif row_kind == MovementKind.REVERSE and reversed_kind == kind:
+            total -= qty
     return total
 
 

@@ -69,6 +69,7 @@ COMMANDS = (
     "MOVE",
     "ASSIGN",
     "LOOKUP",
+    "RETURN",
     "DONE",
     "CANCEL",
     "UNDO",

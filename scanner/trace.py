@@ -1,14 +1,14 @@
 """Trace a lot or serial: what it was made from, down to the supplier receipts, and what was
-made from it, out to every customer shipment (DESIGN §1, §8).
+made from it, out to every customer shipment and every return (DESIGN §1, §8).
 
 The genealogy is the `JobLot` cache: what a job consumed is the parent of what it produced.
 Each direction is one statement: a recursive walk over the jobs (`WITH RECURSIVE`, on SQLite
 and PostgreSQL alike), then the relatives those jobs consumed or produced and the receipts
-or shipments of every lot and serial in the family, so a trace costs the same six
-statements whatever the size of the family tree. Every step is an index lookup: a node's
-job rows by `ix_job_lots_node` (which covers them), a job's other rows by the job_lots
-primary key, a node's receipts or shipments by `ix_movements_part_lot` or
-`ix_movements_part_serial` (both end in the movement's kind), and "was it reversed?" by
+or shipments (forward: and returns) of every lot and serial in the family, so a trace costs
+the same six statements whatever the size of the family tree. Every step is an index
+lookup: a node's job rows by `ix_job_lots_node` (which covers them), a job's other rows by
+the job_lots primary key, a node's receipts, shipments or returns by `ix_movements_part_lot`
+or `ix_movements_part_serial` (both end in the movement's kind), and "was it reversed?" by
 `ix_movements_reverses`.
 
 Nodes are keyed as in the caches (see `scanner.caches.stock_key`): (part, lot, "") for a
@@ -40,7 +40,7 @@ from scanner.models import (
 from scanner.quantity import format_quantity, from_stored
 from scanner.spelling import known_lot, known_serial, lot_spelling
 from scanner.stock import StockRow
-from scanner.trace_queries import MOVED, queries_for
+from scanner.trace_queries import FROM_CUSTOMER, MOVED, RETURNED, queries_for
 
 # The records a recall has thousands of are slotted, not frozen: a frozen dataclass sets each
 # field through object.__setattr__, and building 5,465 relatives took 4.8 ms instead of 1.6.
@@ -88,6 +88,25 @@ class Shipment:
         return json_record(self)
 
 
+@dataclass(slots=True)
+class GoodsReturn:
+    """What came back from a customer (`direction` "from_customer", on `so`), or went back
+    to a supplier ("to_supplier", on `po`), of a lot or serial in the trace."""
+
+    part: str
+    lot: str | None
+    serial: str | None
+    so: str | None
+    po: str | None
+    customer: str | None
+    supplier: str | None
+    qty: Decimal
+    direction: str
+
+    def as_json(self) -> dict[str, Any]:
+        return json_record(self)
+
+
 @dataclass(frozen=True)
 class JobUse:
     """How much of the traced lot or serial a job consumed or produced."""
@@ -106,7 +125,8 @@ class JobUse:
 @dataclass(frozen=True)
 class Trace:
     """Everything known about one lot or serial: its ancestors and their receipts, its
-    descendants and their shipments, where it is now and the jobs that used or made it."""
+    descendants and their shipments and returns, where it is now and the jobs that used or
+    made it."""
 
     part: str
     lot: str | None
@@ -117,6 +137,9 @@ class Trace:
     shipments: tuple[Shipment, ...]
     on_hand: tuple[StockRow, ...]
     jobs: tuple[JobUse, ...]
+    returns: tuple[GoodsReturn, ...] = ()
+    """Of the lot or serial and its descendants, as `shipments` (added last: DESIGN §8's
+    shape only grows)."""
 
     def as_json(self) -> dict[str, Any]:
         """DESIGN §8's trace shape; a missing lot or serial is null."""
@@ -160,8 +183,8 @@ def trace(session: Session, part: str, lot: str | None = None, serial: str | Non
 
     queries = queries_for(serials_of_lot=serial is None and item.tracking == Tracking.SERIAL)
     with collector_paused():  # thousands of rows and records, all kept (scanner/collector.py)
-        backward, received = _family(queries.backward.run(session, seed))
-        forward, shipped = _family(queries.forward.run(session, seed))
+        backward, received, _ = _family(queries.backward.run(session, seed))
+        forward, shipped, returned = _family(queries.forward.run(session, seed))
         return Trace(
             part=part,
             lot=lot,
@@ -177,21 +200,23 @@ def trace(session: Session, part: str, lot: str | None = None, serial: str | Non
                 JobUse(job, part, lot or None, serial or None, qty, role)
                 for job, part, lot, serial, qty, role in queries.jobs.run(session, seed)
             ),
+            returns=_returns(returned),
         )
 
 
 def _family(
     rows: Sequence[tuple[Any, ...]],
-) -> tuple[tuple[Relative, ...], Sequence[tuple[Any, ...]]]:
-    """A family query's rows (see `_family_of`), relatives first: the relatives, and the rest
-    of the rows, (section, part, lot, serial, order, supplier or customer, supplier lot,
-    depth, stored qty) each, for the receipts or shipments."""
+) -> tuple[tuple[Relative, ...], Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]:
+    """A family query's rows (see `_family_of`), relatives first: the relatives, then the
+    rows of the receipts or shipments and those of the returns, (section, part, lot, serial,
+    order, supplier or customer, supplier lot or direction, depth, stored qty) each."""
     split = bisect.bisect_left(rows, MOVED, key=itemgetter(0))
+    returns_at = bisect.bisect_left(rows, RETURNED, lo=split, key=itemgetter(0))
     relatives = [
         Relative(part, lot or None, serial or None, ref, depth)
         for _, part, lot, serial, ref, _, _, depth, _ in rows[:split]
     ]
-    return tuple(relatives), rows[split:]
+    return tuple(relatives), rows[split:returns_at], rows[returns_at:]
 
 
 def _receipts(rows: Sequence[tuple[Any, ...]]) -> tuple[Receipt, ...]:
@@ -210,6 +235,26 @@ def _shipments(rows: Sequence[tuple[Any, ...]]) -> tuple[Shipment, ...]:
     return tuple(shipments)
 
 
+def _returns(rows: Sequence[tuple[Any, ...]]) -> tuple[GoodsReturn, ...]:
+    found = []
+    for _, part, lot, serial, order, party, direction, _, qty in rows:
+        customer = direction == FROM_CUSTOMER
+        found.append(
+            GoodsReturn(
+                part,
+                lot,
+                serial,
+                so=order if customer else None,
+                po=None if customer else order,
+                customer=party if customer else None,
+                supplier=None if customer else party,
+                qty=from_stored(int(qty)),
+                direction=direction,
+            )
+        )
+    return tuple(found)
+
+
 # ---- as text -------------------------------------------------------------------------------
 
 
@@ -225,6 +270,7 @@ def format_trace(result: Trace) -> str:
         _section("Received", [_receipt(each) for each in result.receipts]),
         _section("Made into", [_relative(each, "made by") for each in result.forward]),
         _section("Shipped", [_shipment(each) for each in result.shipments]),
+        _section("Returned", [_return(each) for each in result.returns]),
         _section("On hand", [_stock(each) for each in result.on_hand]),
         _section("Jobs", [_job(each) for each in result.jobs]),
     ]
@@ -258,6 +304,17 @@ def _receipt(each: Receipt) -> str:
 def _shipment(each: Shipment) -> str:
     what = describe(each.part, each.lot, each.serial)
     return f"{format_quantity(each.qty)} of {what} on {each.so} to {each.customer}"
+
+
+def _return(each: GoodsReturn) -> str:
+    what = f"{format_quantity(each.qty)} of {describe(each.part, each.lot, each.serial)}"
+    if each.direction == FROM_CUSTOMER:
+        if each.so is None:
+            return f"{what} from a customer, on no sales order"
+        return f"{what} from {each.customer} on {each.so}"
+    if each.po is None:
+        return f"{what} to a supplier, on no purchase order"
+    return f"{what} to {each.supplier} on {each.po}"
 
 
 def _stock(each: StockRow) -> str:

@@ -16,7 +16,7 @@ def help_text(config: ScanConfig) -> str:
     command = config.command
     rows = [
         ("Sign in", f"{config.operator}<badge>"),
-        ("Start", f"{command}RECEIVE ISSUE COMPLETE SHIP MOVE ASSIGN LOOKUP"),
+        ("Start", f"{command}RECEIVE ISSUE COMPLETE SHIP MOVE ASSIGN LOOKUP RETURN"),
         ("Finish", f"{command}DONE"),
         ("Drop line", f"{command}CANCEL"),
         ("Reverse last", f"{command}UNDO"),

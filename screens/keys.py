@@ -16,6 +16,11 @@ START_KEYS = (
     ("f6", "F6", "MOVE", "Move"),
     ("f7", "F7", "LOOKUP", "Lookup"),
     ("f8", "F8", "ASSIGN", "Assign"),
+    # F1 to F12 are all taken: RETURN is Shift+F5, shipping the other way. An xterm-style
+    # terminal sends it as ESC [15;2~, which Textual names "shift+f5" (not F17). A VT220-style
+    # emulator sends F15 (ESC [28~), which Textual 8.2.8 does not read as a function key:
+    # such a device moves RETURN to a key it has with its keymap (id "return").
+    ("shift+f5", "S-F5", "RETURN", "Return"),
 )
 STEP_KEYS = (
     ("escape", "Esc", "CANCEL", "Cancel"),

@@ -52,7 +52,7 @@ Number = Annotated[str, Field(min_length=1, max_length=20)]
 Words = Annotated[str, Field(max_length=200)]
 Seq = Annotated[int, Field(ge=1, le=2**62)]
 Cursor = Annotated[int, Field(ge=0, le=2**62)]
-Kind = Literal["receive", "issue", "produce", "ship", "move", "adjust", "reverse"]
+Kind = Literal["receive", "issue", "produce", "ship", "move", "adjust", "reverse", "return"]
 
 
 class Strict(BaseModel):

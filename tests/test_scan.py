@@ -255,7 +255,7 @@ def test_every_known_command_is_read(command: str) -> None:
         (
             "CMD:FOO",
             "Unknown command CMD:FOO (known: RECEIVE, ISSUE, COMPLETE, SHIP, MOVE, "
-            "ASSIGN, LOOKUP, DONE, CANCEL, UNDO, GEN, OK, CLOSE, REOPEN)",
+            "ASSIGN, LOOKUP, RETURN, DONE, CANCEL, UNDO, GEN, OK, CLOSE, REOPEN)",
         ),
         ("LOC:", "LOC: needs a location code after it"),
         ("job:   ", "JOB: needs a job number after it"),

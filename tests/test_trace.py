@@ -23,7 +23,15 @@ from scanner.db import unit_of_work
 from scanner.errors import NotFound
 from scanner.ledger import Ledger
 from scanner.stock import StockRow
-from scanner.trace import Receipt, Relative, Shipment, Trace, format_trace, trace
+from scanner.trace import (
+    GoodsReturn,
+    Receipt,
+    Relative,
+    Shipment,
+    Trace,
+    format_trace,
+    trace,
+)
 from tests.builders import add_job, add_location, add_part, add_po, add_so
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -371,6 +379,88 @@ def test_a_reversed_receipt_is_not_a_receipt(plant: Plant) -> None:
 # ---- untracked parts and cycles -------------------------------------------------------
 
 
+def record_returns(plant: Plant) -> dict[str, uuid.UUID]:
+    """5 of H1 come back from Northwind, pump P2 from Globex; 20 of resin R1 go back to Acme."""
+    with unit_of_work(plant.sessions) as session:
+        ledger = Ledger(session, plant.clock)
+        return {
+            "H1": ledger.return_from_customer("HOUSING", 5, "FG", lot="H1", so="SO-1").id,
+            "P2": ledger.return_from_customer("PUMP", 1, "FG", serial="P2").id,
+            "R1": ledger.return_to_supplier("RESIN", 20, lot="R1", po="PO-1").id,
+        }
+
+
+def test_returns_of_a_lot_and_of_what_was_made_from_it_are_in_its_trace(plant: Plant) -> None:
+    record_returns(plant)
+
+    resin = plant.trace("RESIN", lot="R1")
+
+    assert resin.returns == (
+        GoodsReturn(
+            "HOUSING", "H1", None, "SO-1", None, "Northwind", None, Decimal(5), "from_customer"
+        ),
+        GoodsReturn(
+            "RESIN", "R1", None, None, "PO-1", None, "Acme Resins", Decimal(20), "to_supplier"
+        ),
+    )
+    assert customers(resin.shipments) == [  # shipped stays shipped: the return is apart
+        ("HOUSING", "H1", "Northwind", 60),
+        ("HOUSING", "H1", "Contoso", 30),
+    ]
+    assert resin.returns[1].as_json() == {
+        "part": "RESIN",
+        "lot": "R1",
+        "serial": None,
+        "so": None,
+        "po": "PO-1",
+        "customer": None,
+        "supplier": "Acme Resins",
+        "qty": 20,
+        "direction": "to_supplier",
+    }
+    # An ancestor's return is not the assembly's.
+    housing = plant.trace("HOUSING", lot="H1")
+    assert [(each.part, each.direction) for each in housing.returns] == [
+        ("HOUSING", "from_customer")
+    ]
+
+
+def test_a_returned_serial_shows_in_its_trace_and_its_components(plant: Plant) -> None:
+    record_returns(plant)
+
+    for part, serial in (("PUMP", "P2"), ("MOTOR", "M2")):
+        (back,) = plant.trace(part, serial=serial).returns
+        assert (back.part, back.serial, back.so, back.customer, back.qty) == (
+            "PUMP",
+            "P2",
+            "SO-4",
+            "Globex",
+            Decimal(1),
+        )
+    assert plant.trace("MOTOR", serial="M1").returns == ()
+
+
+def test_a_reversed_return_is_not_in_the_trace(plant: Plant) -> None:
+    recorded = record_returns(plant)
+    with unit_of_work(plant.sessions) as session:
+        Ledger(session, plant.clock).reverse(recorded["H1"], reason="scanned in error")
+
+    assert [each.part for each in plant.trace("RESIN", lot="R1").returns] == ["RESIN"]
+
+
+def test_the_text_trace_lists_what_came_back(plant: Plant) -> None:
+    record_returns(plant)
+
+    text = format_trace(plant.trace("RESIN", lot="R1"))
+
+    assert (
+        "Returned:\n"
+        "  5 of lot H1 of HOUSING from Northwind on SO-1\n"
+        "  20 of lot R1 of RESIN to Acme Resins on PO-1\n"
+        "\nOn hand:"
+    ) in text
+
+
 def test_an_untracked_component_is_a_parent_but_brings_in_no_other_job(plant: Plant) -> None:
     housing = plant.trace("HOUSING", lot="H1")
 
@@ -549,6 +639,7 @@ def test_the_text_trace_reads_as_a_family_tree(plant: Plant) -> None:
     assert "60 of lot H1 of HOUSING on SO-1 to Northwind" in text
     assert "10 of lot H1 of HOUSING at FG" in text
     assert "Made into:\n  none" in text
+    assert "Returned:\n  none" in text
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -577,7 +668,9 @@ def test_trace_json_on_the_command_line_is_the_documented_shape(plant: Plant, db
         "shipments",
         "on_hand",
         "jobs",
+        "returns",
     ]
+    assert document["returns"] == []
     assert (document["part"], document["lot"], document["serial"]) == ("HOUSING", "H1", None)
     assert document["backward"][0] == {
         "part": "COMPOUND",

@@ -66,6 +66,26 @@ def test_function_keys_send_the_commands_a_scan_would(
     assert seen[1:] == ["CMD:RECEIVE", "(240)BOLT(30)5", "CMD:UNDO", "CMD:CANCEL", "CMD:DONE"]
 
 
+def test_shift_f5_as_a_terminal_sends_it_starts_return(
+    plant: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1 to F12 are taken: RETURN is Shift+F5, which an xterm-style terminal sends as
+    ESC [15;2~ (fed through Textual's own terminal parser, as a handheld's would be)."""
+    seen = recording(monkeypatch)
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\r")
+        await answered(app, pilot, 1)
+        assert "S-F5 RETURN" in shown(app, "#details")  # the menu
+        feed(app, "\x1b[15;2~")
+        await answered(app, pilot, 2)
+        assert app.view.workflow == "RETURN"
+        assert "S-F5" not in footer(app)  # inside a workflow, its controls
+
+    run(make_app(plant), scenario)
+    assert seen == ["OP:B1001", "CMD:RETURN"]
+
+
 def test_f1_opens_help_with_the_scan_language_and_esc_closes_it(
     plant: sessionmaker[Session],
 ) -> None:
@@ -74,6 +94,7 @@ def test_f1_opens_help_with_the_scan_language_and_esc_closes_it(
         assert panel(app) == "help"
         text = str(app.screen.query_one("#help Static", Static).render())
         assert "LOC:<code>" in text and "F10: CMD:DONE" in text
+        assert "S-F5: CMD:RETURN" in text
         assert footer(app) == "F1 Help Esc Close ^P Queue"
         await pilot.press("escape")
         assert panel(app) == "sign-in"

@@ -1,1 +1,1 @@
-"""The scan-driven workflows: receive, issue, assign, complete, ship, move, lookup."""
+"""The scan-driven workflows: receive, issue, assign, complete, ship, move, lookup, return."""

@@ -30,10 +30,11 @@ from scanner.workflows.issue import Issue
 from scanner.workflows.lookup import Lookup
 from scanner.workflows.move import Move
 from scanner.workflows.receive import Receive
+from scanner.workflows.returns import Return
 from scanner.workflows.ship import Ship
 
 WORKFLOWS: dict[str, type[Workflow]] = {
-    flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup)
+    flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup, Return)
 }
 MENU_PROMPT = "Scan a command: CMD:RECEIVE, ISSUE, ..."
 SIGN_IN_PROMPT = "Scan your badge (OP:...)"

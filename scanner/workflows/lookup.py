@@ -1,9 +1,12 @@
 """LOOKUP: any scan shows what it is (DESIGN §4): a lot (part, expiry, status, stock by
-location, jobs that used it, a trace summary), a serial, a part, a location (its contents),
-a job (what it has completed, its pick list and the lots it used), a purchase or sales order
-(each line: what it asks for, what was received or shipped)."""
+location, jobs that used it, a trace summary with what came back of it), a serial (and its
+shipments and returns), a part, a location (its contents), a job (what it has completed, its
+pick list and the lots it used), a purchase or sales order (each line: what it asks for,
+what was received or shipped)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -16,7 +19,8 @@ from scanner.scan import Scan, ScanKind
 from scanner.spelling import known_lot, known_serial
 from scanner.stock import StockRow, on_hand
 from scanner.summaries import job_standing, order_standing
-from scanner.trace import trace
+from scanner.trace import GoodsReturn, trace
+from scanner.trace_queries import FROM_CUSTOMER, TO_SUPPLIER
 from scanner.workflows.base import Context, Refusal, Response, Workflow, location_of, part_of
 from scanner.workflows.issue import pick_list_lines
 
@@ -28,6 +32,30 @@ def _stock_lines(rows: list[StockRow], show_part: bool = False) -> list[str]:
         name = f"{row.part} {what}".strip() if show_part else (what or row.part)
         lines.append(f"  {name} @{row.location}: {format_quantity(row.qty)}")
     return lines or ["  none in stock"]
+
+
+def _returned(
+    returns: tuple[GoodsReturn, ...], part: str, lot: str | None, serial: str | None
+) -> list[str]:
+    """What came back of this lot or serial itself, from customers and to suppliers."""
+    mine = [
+        each
+        for each in returns
+        if each.part == part and (each.serial == serial if serial else each.lot == lot)
+    ]
+    if serial is not None:
+        return [
+            f"  back from {each.customer} on {each.so}"
+            if each.direction == FROM_CUSTOMER
+            else f"  back to {each.supplier} on {each.po}"
+            for each in mine
+        ]
+    totals: dict[str, Decimal] = {}
+    for each in mine:
+        totals[each.direction] = totals.get(each.direction, Decimal(0)) + each.qty
+    words = {FROM_CUSTOMER: "from customers", TO_SUPPLIER: "to suppliers"}
+    back = [f"{format_quantity(qty)} {words[way]}" for way, qty in sorted(totals.items())]
+    return [f"Returned {', '.join(back)}"] if back else []
 
 
 class Lookup(Workflow):
@@ -82,6 +110,7 @@ class Lookup(Workflow):
             f"Made from {len(found.backward)}, into {len(found.forward)};"
             f" shipped to {len(customers)} customer{'s' if len(customers) != 1 else ''}"
         )
+        details += _returned(found.returns, part.number, number, None)
         return self.respond(context, f"Lot {number} of {part.number}", details=tuple(details))
 
     def _serial(self, part: Part, number: str, context: Context) -> Response:
@@ -96,6 +125,7 @@ class Lookup(Workflow):
             f"{serial.status.replace('_', ' ')}{where}",
             f"Made from {len(found.backward)}, into {len(found.forward)}",
             *[f"  shipped on {each.so} to {each.customer}" for each in found.shipments],
+            *_returned(found.returns, part.number, None, number),
         ]
         return self.respond(context, f"Serial {number} of {part.number}", details=tuple(details))
 
