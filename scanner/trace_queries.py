@@ -319,9 +319,10 @@ def _movements(nodes: CTE, kind: MovementKind) -> Subquery:
     """The movements of `kind`, not reversed, of the nodes' lots and serials, as (part, lot,
     serial, ref: the order, qty), and for returns also (so, po, way: `FROM_CUSTOMER` or
     `TO_SUPPLIER`). Two halves so each can use its index: lots by (part, lot, kind), serials
-    by (part, serial, kind); for shipments, the indexes of shipments alone, which hold all
-    these columns (`ix_movements_shipped_lot` and `_serial`). The kind is written into the
-    statement: a planner takes a partial index only for a literal."""
+    by (part, serial, kind); for shipments and returns, the indexes of those alone, which
+    hold all these columns (`ix_movements_shipped_lot` and `_serial`,
+    `ix_movements_returned_lot` and `_serial`). The kind is written into the statement: a
+    planner takes a partial index only for a literal."""
     moved = MOVEMENTS.alias("moved")
     reversal = MOVEMENTS.alias("reversal")
     order = moved.c.so if kind == MovementKind.SHIP else moved.c.po
@@ -405,16 +406,9 @@ def _shipments(lineage: CTE) -> Select[Any]:
 
 def _returns(lineage: CTE) -> Select[Any]:
     """(part, lot, serial, ref: the order, party: the customer or the supplier, way: from
-    the customer or to the supplier, qty), summed. Found by `ix_movements_part_lot` and
-    `ix_movements_part_serial`, which end in the kind: one probe a node, as for receipts;
-    the few rows found are read from the table.
-
-    Those indexes hold every movement, so the probes cost the benchmark's recall (5,466
-    nodes, no returns) about 3 ms of CPU on top of 36. With two partial indexes of the
-    returns alone, on (part, lot, kind, serial, so, po, to_location, qty, id) and on (part,
-    serial, kind, lot, so, po, to_location, qty, id) WHERE kind = 'return' (as
-    `ix_movements_shipped_lot` and `_serial` are for shipments), they cost about 1 ms; the
-    indexes need a migration."""
+    the customer or to the supplier, qty), summed. Found by the indexes of returns alone,
+    `ix_movements_returned_lot` and `_serial`, which hold what is read: a recall probes them
+    for every node, and most nodes have no return."""
     returned = _movements(lineage, MovementKind.RETURN)
     sales = SALES_ORDERS.alias("customer_order")
     purchases = PURCHASE_ORDERS.alias("supplier_order")

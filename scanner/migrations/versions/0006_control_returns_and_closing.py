@@ -5,7 +5,9 @@ Revises: 0005
 Create Date: 2026-12-06 12:00:00
 
 - `movements.kind` takes `return`: goods a customer sends back, or that go back to a
-  supplier, with their lot or serial kept.
+  supplier, with their lot or serial kept; two small covering indexes of the returns alone
+  let a recall look for the returns of thousands of lots and serials by a probe each of an
+  index that holds only returns (as migration 0005 does for shipments).
 - `sync_exceptions.code` takes `JOB_CLOSED` and `LINE_CLOSED`: work the store recorded on a
   job or an order line after it was closed.
 - `purchase_order_lines.status` and `sales_order_lines.status`: a line is open until it is
@@ -37,10 +39,29 @@ OLD_CODES = (
 NEW_CODES = OLD_CODES.removesuffix(")") + ", 'JOB_CLOSED', 'LINE_CLOSED')"
 LINE_STATUS = "status IN ('open', 'closed')"
 LINE_TABLES = ("purchase_order_lines", "sales_order_lines")
+RETURN_INDEXES = {
+    "ix_movements_returned_lot": (
+        ["part", "lot", "kind", "serial", "so", "po", "to_location", "qty", "id"],
+        "kind = 'return'",
+    ),
+    "ix_movements_returned_serial": (
+        ["part", "serial", "kind", "lot", "so", "po", "to_location", "qty", "id"],
+        "kind = 'return' AND serial IS NOT NULL",
+    ),
+}
 
 
 def upgrade() -> None:
     _replace_check("movements", "ck_movements_kind_valid", OLD_KINDS, NEW_KINDS)
+    for name, (columns, where) in RETURN_INDEXES.items():
+        op.create_index(
+            name,
+            "movements",
+            columns,
+            unique=False,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
     _replace_check("sync_exceptions", "ck_sync_exceptions_code_valid", OLD_CODES, NEW_CODES)
     for table in LINE_TABLES:
         _add_column(
@@ -102,6 +123,8 @@ def downgrade() -> None:
             batch.drop_constraint(op.f(f"ck_{table}_status_valid"), type_="check")
             batch.drop_column("status")
     _replace_check("sync_exceptions", "ck_sync_exceptions_code_valid", NEW_CODES, OLD_CODES)
+    for name in reversed(RETURN_INDEXES):
+        op.drop_index(name, table_name="movements")
     _replace_check("movements", "ck_movements_kind_valid", NEW_KINDS, OLD_KINDS)
 
 
