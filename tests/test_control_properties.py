@@ -1,8 +1,8 @@
-"""Random shifts with backflush and undo, scanned on a handheld: whatever the order of
-receipts, hand issues, completions that backflush (short or not), shipments and undos, the
-caches stay what a replay of the ledger makes of it, and each backflush part of the job is
-consumed at least as far as its completions are due it, while backflush itself never took
-more than that.
+"""Random shifts with backflush, returns and undo, scanned on a handheld: whatever the order
+of receipts, hand issues, completions that backflush (short or not), shipments, returns and
+undos, the caches stay what a replay of the ledger makes of it, and each backflush part of
+the job is consumed at least as far as its completions are due it, while backflush itself
+never took more than that.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ LINES = {
     "complete two": ["CMD:COMPLETE", f"JOB:{JOB}", "(240)HOUSING(10)H-1(30)2", "CMD:OK"],
     "complete half": ["CMD:COMPLETE", f"JOB:{JOB}", "(240)HOUSING(10)H-1(30)0.5", "CMD:OK"],
     "ship a housing": ["CMD:SHIP", "SO:SO-2", "(240)HOUSING(10)H-1(30)1"],
+    "return a housing": ["CMD:RETURN", "SO:SO-2", "LOC:A-01", "(240)HOUSING(10)H-1(30)1"],
     "move screws": ["CMD:MOVE", "(240)SCREW(30)2", "LOC:A-02", "LOC:LINE"],
     "undo": ["CMD:UNDO"],
     "done": ["CMD:DONE"],
