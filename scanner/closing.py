@@ -71,11 +71,16 @@ def _utc(moment: datetime) -> datetime:
 
 def open_job(session: Session, number: str) -> Job:
     """The job `number`, if it is open; a closed one is refused with who closed it."""
+    job = _job(session, number)
+    if job.status != OPEN:
+        raise RuleViolation(f"Job {job.number} is {_closed_words(session, job)}")
+    return job
+
+
+def _job(session: Session, number: str) -> Job:
     job = find(session, Job, number)
     if job is None:
         raise NotFound(f"Unknown job {number}")
-    if job.status != OPEN:
-        raise RuleViolation(f"Job {job.number} is {_closed_words(session, job)}")
     return job
 
 
@@ -107,9 +112,7 @@ def close_job(
     clock: Callable[[], datetime],
 ) -> StatusChange:
     """Closes an open job: nothing more is issued to it or completed from it."""
-    job = find(session, Job, number)
-    if job is None:
-        raise NotFound(f"Unknown job {number}")
+    job = _job(session, number)
     if job.status == CLOSED:
         raise RuleViolation(f"Job {job.number} is already {_closed_words(session, job)}")
     return _decide(session, job, CLOSED, operator, reason, clock)
@@ -124,9 +127,7 @@ def reopen_job(
     clock: Callable[[], datetime],
 ) -> StatusChange:
     """Reopens a closed job; only a supervisor may."""
-    job = find(session, Job, number)
-    if job is None:
-        raise NotFound(f"Unknown job {number}")
+    job = _job(session, number)
     _supervisor(session, operator, f"reopen job {job.number}")
     if job.status == OPEN:
         raise RuleViolation(f"Job {job.number} is open already")

@@ -22,7 +22,6 @@ from typing import ClassVar
 from sqlalchemy import exists, select, union
 from sqlalchemy.orm import Session, aliased
 
-from scanner.closing import open_job as open_job
 from scanner.containers import most_containers
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger

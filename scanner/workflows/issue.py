@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from scanner.closing import open_job
 from scanner.picking import PickLine, issue_warnings, pick_list
 from scanner.quantity import format_quantity
 from scanner.scan import Scan, ScanKind
-from scanner.workflows.base import Context, Refusal, Response, location_of, open_job
+from scanner.workflows.base import Context, Refusal, Response, location_of
 from scanner.workflows.confirmation import Confirmations
 from scanner.workflows.lines import (
     Line,
