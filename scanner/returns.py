@@ -262,9 +262,10 @@ def _line_for(
             f"{most.order} line {most.line} has {format_quantity(most.left)} of {what} left to"
             f" return, not {format_quantity(qty)}: return it line by line"
         )
+    came = f"; {format_quantity(back)} {back_words}" if back else ""
     raise RuleViolation(
-        f"{_listed(orders)} {sent_words} {format_quantity(sent)} of {what};"
-        f" {format_quantity(back)} {back_words}, not {format_quantity(qty)}"
+        f"{_listed(orders)} {sent_words} {format_quantity(sent)} of {what}{came},"
+        f" not {format_quantity(qty)}"
     )
 
 

@@ -232,3 +232,17 @@ def test_cmd_close_in_ship_short_closes_the_sales_order_line(floor: Floor) -> No
     with floor.session() as session:
         change = session.scalars(select(StatusChange)).one()
         assert (change.subject, change.key, change.status) == ("so_line", "SO-2|2", "closed")
+
+
+def test_cmd_close_and_reopen_elsewhere_say_where_they_work(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:MOVE
+        CMD:CLOSE
+        CMD:ISSUE
+        CMD:REOPEN
+    """)
+    assert [(step.level, step.message) for step in steps if step.level == Level.ERROR] == [
+        (Level.ERROR, "CMD:CLOSE works in COMPLETE, RECEIVE and SHIP"),
+        (Level.ERROR, "CMD:REOPEN reopens a job in COMPLETE (a supervisor)"),
+    ]

@@ -365,6 +365,8 @@ class Workflow:
     database objects), so the engine can put it back as it was when a scan is refused."""
 
     name: ClassVar[str]
+    closes: ClassVar[bool] = False
+    """Whether CMD:CLOSE means something here: the job, or the order line."""
 
     def __init__(self) -> None:
         self.lines: list[list[str]] = []  # the movements of each recorded line, for UNDO

@@ -50,6 +50,7 @@ from scanner.workflows.incoming import Incoming
 
 class Complete(Workflow):
     name = "COMPLETE"
+    closes = True
 
     def __init__(self) -> None:
         super().__init__()

@@ -24,7 +24,7 @@ from scanner.quantity import format_quantity
 from scanner.rows import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
-from scanner.workflows.base import Context, Level, Response, Workflow
+from scanner.workflows.base import Context, Level, Refusal, Response, Workflow
 from scanner.workflows.complete import Complete
 from scanner.workflows.issue import Issue
 from scanner.workflows.lookup import Lookup
@@ -119,10 +119,22 @@ class Handheld:
                 return self._undo(context)
         if self.workflow is None:
             return self._refused("Choose a workflow first: scan CMD:RECEIVE, CMD:ISSUE, ...")
+        if scan.kind == ScanKind.COMMAND and scan.value in ("CLOSE", "REOPEN"):
+            self._closing_here(scan.value)
         response = self.workflow.handle(scan, context)
         if response.recorded:
             self.finished = None  # a new line: what was finished before is no longer undone
         return response
+
+    def _closing_here(self, command: str) -> None:
+        """CMD:CLOSE and CMD:REOPEN mean something in some workflows only: elsewhere the
+        refusal says where they do."""
+        workflow = self.workflow
+        assert workflow is not None
+        if command == "CLOSE" and not workflow.closes:
+            raise Refusal("CMD:CLOSE works in COMPLETE, RECEIVE and SHIP")
+        if command == "REOPEN" and workflow.name != "COMPLETE":
+            raise Refusal("CMD:REOPEN reopens a job in COMPLETE (a supervisor)")
 
     def _sign_in(self, badge: str, context: Context) -> Response:
         operator = find(context.session, Operator, badge)

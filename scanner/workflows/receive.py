@@ -56,6 +56,7 @@ class Arrival(Incoming):
 
 class Receive(Workflow):
     name = "RECEIVE"
+    closes = True
 
     def __init__(self) -> None:
         super().__init__()

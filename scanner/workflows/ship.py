@@ -26,6 +26,7 @@ from scanner.workflows.lines import Line, TakingWorkflow, check_on_hand, line_te
 
 class Ship(TakingWorkflow):
     name = "SHIP"
+    closes = True
 
     def __init__(self) -> None:
         super().__init__()
