@@ -1,5 +1,6 @@
 """The device's queue on Ctrl+P: the labels waiting for the printer, the movements waiting
-to sync, and the ones the central store flagged, held or rejected, in its own words.
+to sync (and the jobs and order lines closed or reopened here), and the movements the
+central store flagged, held or rejected, in its own words.
 
 The queue is read from the database, so the screen reads it in a thread worker
 (`HandheldScreen.read_queue`) and hands the lines to the panel; the panel itself never
@@ -19,10 +20,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from scanner.ledger import describe
-from scanner.models import Movement, PrintJobStatus, SyncState
+from scanner.models import Movement, PrintJobStatus, StatusChange, StatusSubject, SyncState
 from scanner.quantity import format_quantity
 from screens.sync_line import refused, when
-from sync.outbox import pending_movements
+from sync.outbox import pending_movements, pending_status_changes
 from sync.status import SyncStatus, sync_status
 
 READING = "Reading the queue..."
@@ -72,6 +73,10 @@ def sync_lines(
     ]
     if status.pending > SHOWN:
         lines.append(f" ... and {status.pending - SHOWN} more")
+    decided = pending_status_changes(session, SHOWN)
+    if decided:
+        lines.append(f"CLOSED OR REOPENED, WAITING: {len(decided)}")
+        lines += [f" {decision_line(each)}" for each in decided]
     problems = problem_movements(session, status.device)
     if problems:
         lines.append(f"STORE SAYS: {status.flagged + status.held + status.rejected}")
@@ -105,6 +110,15 @@ def movement_line(movement: Movement) -> str:
     """`41 receive 25 lot R-1 of RESIN`: the device's number for it, what and how much."""
     what = describe(movement.part, movement.lot, movement.serial)
     return f"{movement.device_seq} {movement.kind} {format_quantity(movement.qty)} {what}"
+
+
+def decision_line(change: StatusChange) -> str:
+    """`closed job J-1003` or `reopened PO-7004 line 2`: a close or reopen still to send."""
+    done = "closed" if change.status == "closed" else "reopened"
+    if change.subject == StatusSubject.JOB:
+        return f"{done} job {change.key}"
+    order, _bar, line = change.key.rpartition("|")
+    return f"{done} {order} line {line}"
 
 
 def problem_movements(session: Session, device: str) -> list[Movement]:

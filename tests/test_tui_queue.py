@@ -159,3 +159,35 @@ def test_slow_work_shows_busy_while_scans_go_on_being_taken_in_order(
         assert app.view.log == ("Received 1 ea", "Received 2 ea", "Received 3 ea")
 
     run(make_app(plant, busy_after=0.05), scenario)
+
+
+def test_the_queue_panel_shows_jobs_and_order_lines_closed_here_until_they_are_sent(
+    plant: sessionmaker[Session],
+) -> None:
+    steps = Floor(plant, fixed_clock).run(
+        STOCKED
+        + """
+        CMD:COMPLETE
+        JOB:J-HOUSING-2
+        CMD:CLOSE
+        CMD:SHIP
+        SO:SO-2
+        (240)BOLT(30)2
+        CMD:CLOSE
+    """
+    )
+    assert not steps.errors()
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\r")
+        await answered(app, pilot, 1)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: shown(app, "#queue-text") != READING)
+        lines = shown(app, "#queue-text").splitlines()
+        assert lines[lines.index("WAITING: 4") + 5 :] == [
+            "CLOSED OR REOPENED, WAITING: 2",
+            " closed job J-HOUSING-2",
+            " closed SO-2 line 2",
+        ]
+
+    run(make_app(plant), scenario)
