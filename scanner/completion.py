@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanner.ledger import Ledger
+from scanner.locations import first_location_of_kind
 from scanner.models import (
     Balance,
     Job,
     JobComponent,
     JobLot,
     JobLotRole,
-    Location,
     Movement,
     Part,
     Tracking,
@@ -101,10 +101,11 @@ def completion_warnings(session: Session, job: Job, qty: Decimal) -> list[str]:
 
 @dataclass(frozen=True)
 class Draw:
-    """One backflush issue: `qty` of `part` from `location`, of which `short` was more
-    than the location held (its balance goes below zero by that much)."""
+    """One backflush issue: `qty` (in `uom`) of `part` from `location`, of which `short`
+    was more than the location held (its balance goes below zero by that much)."""
 
     part: str
+    uom: str
     qty: Decimal
     location: str
     short: Decimal = _ZERO
@@ -117,7 +118,7 @@ def backflush_draws(session: Session, job: Job, completed: Decimal, fallback: st
     nobody holds is still taken from the first place, below zero: a shortfall never stops a
     completion."""
     components = session.execute(
-        select(JobComponent.part, JobComponent.qty)
+        select(JobComponent.part, Part.uom, JobComponent.qty)
         .join(Part, Part.number == JobComponent.part)
         .where(JobComponent.job == job.number, Part.backflush.is_(True))
         .order_by(JobComponent.part)
@@ -126,12 +127,12 @@ def backflush_draws(session: Session, job: Job, completed: Decimal, fallback: st
         return []
     after = progress(session, job).completed + completed
     issued = issued_by_part(session, job.number)
-    home = job.location or _production_location(session) or fallback
+    home = job.location or first_location_of_kind(session, "production") or fallback
     draws: list[Draw] = []
-    for part, bill in components:
+    for part, uom, bill in components:
         take = _due(bill, after, job.qty) - issued.get(part, _ZERO)
         if take > 0:
-            draws += _sources(session, part, take, home)
+            draws += _sources(session, part, uom, take, home)
     return draws
 
 
@@ -143,13 +144,7 @@ def _due(bill: Decimal, completed: Decimal, ordered: Decimal) -> Decimal:
     return (bill * completed / ordered).quantize(_THOUSANDTH, rounding=ROUND_HALF_UP)
 
 
-def _production_location(session: Session) -> str | None:
-    return session.scalar(
-        select(Location.code).where(Location.kind == "production").order_by(Location.code)
-    )
-
-
-def _sources(session: Session, part: str, take: Decimal, home: str) -> list[Draw]:
+def _sources(session: Session, part: str, uom: str, take: Decimal, home: str) -> list[Draw]:
     held = dict(
         session.execute(
             select(Balance.location, Balance.qty).where(
@@ -170,7 +165,7 @@ def _sources(session: Session, part: str, take: Decimal, home: str) -> list[Draw
     if left > 0:  # nobody holds the rest: it comes from home all the same, below zero
         taken[home] = taken.get(home, _ZERO) + left
     return [
-        Draw(part, qty, place, short=left if place == home else _ZERO)
+        Draw(part, uom, qty, place, short=left if place == home else _ZERO)
         for place, qty in sorted(taken.items(), key=lambda item: item[0] != home)
     ]
 
@@ -219,20 +214,14 @@ def complete(
     return Completion(made, backflushed)
 
 
-def backflush_words(completion: Completion, uoms: dict[str, str]) -> list[str]:
-    """Each backflush issue, as the operator reads it."""
-    return [
-        f"Backflushed {format_quantity(draw.qty)} {uoms.get(draw.part, 'ea')} {draw.part}"
-        f" from {draw.location}"
-        for _movement, draw in completion.backflushed
-    ]
+def backflush_words(draw: Draw) -> str:
+    """A backflush issue, as the operator reads it."""
+    return f"Backflushed {format_quantity(draw.qty)} {draw.uom} {draw.part} from {draw.location}"
 
 
-def shortfall_words(completion: Completion, uoms: dict[str, str]) -> str:
+def shortfall_words(completion: Completion) -> str:
     """The backflush parts that were short, or "" when none was."""
-    short = completion.shortfalls()
     return "; ".join(
-        f"{draw.part} short by {format_quantity(draw.short)} {uoms.get(draw.part, 'ea')}"
-        f" at {draw.location}"
-        for draw in short
+        f"{draw.part} short by {format_quantity(draw.short)} {draw.uom} at {draw.location}"
+        for draw in completion.shortfalls()
     )

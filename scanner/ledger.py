@@ -26,6 +26,7 @@ from scanner.describing import describe as describe
 from scanner.describing import described as described
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
+from scanner.locations import locations_of_kind
 from scanner.models import (
     QUARANTINE,
     Balance,
@@ -616,9 +617,7 @@ class Ledger:
         location = find(self.session, Location, code)
         if location is not None and location.kind == QUARANTINE:
             return
-        quarantines = self.session.scalars(
-            select(Location.code).where(Location.kind == QUARANTINE).order_by(Location.code)
-        ).all()
+        quarantines = locations_of_kind(self.session, QUARANTINE)
         where = f" ({', '.join(quarantines)})" if quarantines else ", and the site has none"
         raise RuleViolation(
             f"Lot {lot.number} of {lot.part} is on hold: it may move only into quarantine{where}"

@@ -139,12 +139,6 @@ def location_of(session: Session, code: str) -> Location:
     return location
 
 
-def first_location_of_kind(session: Session, kind: str) -> str | None:
-    return session.scalar(
-        select(Location.code).where(Location.kind == kind).order_by(Location.code)
-    )
-
-
 def quantity_answer(scan: Scan) -> Decimal:
     """A typed quantity: more than zero, at most three decimals."""
     if scan.kind != ScanKind.TEXT or scan.value is None:

@@ -28,6 +28,7 @@ from scanner.completion import (
 )
 from scanner.completion import complete as record_completion
 from scanner.errors import RuleViolation
+from scanner.locations import first_location_of_kind
 from scanner.models import Job, JobStatus, Lot, Operator, Part, Role, Tracking
 from scanner.quantity import format_quantity
 from scanner.rows import find
@@ -40,7 +41,6 @@ from scanner.workflows.base import (
     Refusal,
     Response,
     Workflow,
-    first_location_of_kind,
     location_of,
     part_of,
 )
@@ -241,11 +241,8 @@ class Complete(Workflow):
                     LabelDue("lot", part.number, lot=lot,
                              expiry=record.expiry if record else None, qty=movement.qty)
                 )  # fmt: skip
-        uoms = self._uoms(done, context)
-        for (movement, _draw), words in zip(
-            done.backflushed, backflush_words(done, uoms), strict=True
-        ):
-            context.note(movement, words)
+        for movement, draw in done.backflushed:
+            context.note(movement, backflush_words(draw))
 
     def _after(self, done: Completion, part: Part, output: Incoming, context: Context) -> Response:
         """The feedback after a completion: amber when a backflush part fell short, with
@@ -260,16 +257,9 @@ class Complete(Workflow):
         details = [made.words()]
         if made.done:
             details.append(f"{job.number} is complete: CMD:CLOSE closes it")
-        short = shortfall_words(done, self._uoms(done, context))
+        short = shortfall_words(done)
         if short:
             return self.respond(
                 context, f"{message}; {short}", Level.WARNING, details=tuple(details)
             )
         return self.respond(context, message, Level.OK, details=tuple(details))
-
-    def _uoms(self, done: Completion, context: Context) -> dict[str, str]:
-        uoms: dict[str, str] = {}
-        for _movement, draw in done.backflushed:
-            part = find(context.session, Part, draw.part)
-            uoms[draw.part] = part.uom if part is not None else "ea"
-        return uoms

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from scanner.caches import stock_key
 from scanner.errors import RuleViolation
 from scanner.ledger import describe
+from scanner.locations import locations_of_kind
 from scanner.models import (
     QUARANTINE,
     Balance,
-    Location,
     Lot,
     LotStatus,
     Part,
@@ -217,11 +217,7 @@ def settle_source(context: Context, line: Line, *, held_may_move: bool = False) 
 
 def quarantines(context: Context) -> list[str]:
     """The site's quarantine locations, where a lot on hold may still be moved."""
-    return list(
-        context.session.scalars(
-            select(Location.code).where(Location.kind == QUARANTINE).order_by(Location.code)
-        )
-    )
+    return locations_of_kind(context.session, QUARANTINE)
 
 
 def held_lot(context: Context, line: Line) -> bool:

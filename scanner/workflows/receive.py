@@ -21,6 +21,7 @@ from datetime import date
 from scanner.closing import close_order_lines
 from scanner.containers import container_shares
 from scanner.errors import NotFound, RuleViolation
+from scanner.locations import first_location_of_kind
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
 from scanner.orders import purchase_line_progress, purchase_order_line
 from scanner.quantity import format_quantity
@@ -35,7 +36,6 @@ from scanner.workflows.base import (
     Refusal,
     Response,
     Workflow,
-    first_location_of_kind,
     location_of,
     part_of,
 )

@@ -15,7 +15,8 @@ serial keeps its label: none is printed.
 from __future__ import annotations
 
 from scanner.errors import NotFound, RuleViolation
-from scanner.models import Lot, Part, PurchaseOrder, SalesOrder, Tracking
+from scanner.locations import first_location_of_kind
+from scanner.models import QUARANTINE, Lot, Part, PurchaseOrder, SalesOrder, Tracking
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.returns import customer_return_line, supplier_return_line
 from scanner.rows import find
@@ -25,7 +26,6 @@ from scanner.workflows.base import (
     Level,
     Refusal,
     Response,
-    first_location_of_kind,
     location_of,
 )
 from scanner.workflows.lines import (
@@ -36,8 +36,6 @@ from scanner.workflows.lines import (
     places_holding,
     start_line,
 )
-
-QUARANTINE = "quarantine"
 
 
 class Return(TakingWorkflow):
