@@ -99,6 +99,25 @@ def test_a_customer_return_goes_into_quarantine_with_its_lot_kept(shipped: Floor
     assert shipped.agrees()
 
 
+def test_a_new_item_while_a_return_asks_its_quantity_starts_its_own_line(
+    shipped: Floor,
+) -> None:
+    steps = shipped.run("""
+        CMD:RETURN
+        (240)HOUSING(10)H-1
+        (240)PUMP(21)P-1
+    """)
+    assert steps.at(2).response.prompt == "Quantity of lot H-1 of HOUSING (ea)?"
+    switched = steps.last
+    assert (switched.level, switched.message) == (
+        Level.WARNING,
+        "Unfinished line dropped (lot H-1 of HOUSING)."
+        " Returned 1 ea of serial P-1 of PUMP from Hydro Systems into QUAR",
+    )
+    assert returns(shipped) == [("PUMP", "P-1", "SO-1/1", "QUAR", 1)]
+    assert shipped.agrees()
+
+
 def test_a_return_beyond_what_was_shipped_is_refused_with_the_numbers(shipped: Floor) -> None:
     first = shipped.run("""
         CMD:RETURN

@@ -72,7 +72,7 @@ class Return(TakingWorkflow):
         self.quarantine = first_location_of_kind(context.session, QUARANTINE)
         return super().start(context)
 
-    def handle(self, scan: Scan, context: Context) -> Response:
+    def take(self, scan: Scan, context: Context) -> Response:
         if self.line is not None:
             return self.answer(scan, context)
         if scan.kind == ScanKind.SO:
