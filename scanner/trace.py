@@ -1,5 +1,6 @@
 """Trace a lot or serial: what it was made from, down to the supplier receipts, and what was
-made from it, out to every customer shipment and every return (DESIGN §1, §8).
+made from it, out to every customer shipment and every return (the README's `trace`
+command, and its JSON shape).
 
 The genealogy is the `JobLot` cache: what a job consumed is the parent of what it produced.
 Each direction is one statement: a recursive walk over the jobs (`WITH RECURSIVE`, on SQLite
@@ -138,8 +139,8 @@ class Trace:
     on_hand: tuple[StockRow, ...]
     jobs: tuple[JobUse, ...]
     returns: tuple[GoodsReturn, ...] = ()
-    """Of the lot or serial and its descendants, as `shipments` (added last: DESIGN §8's
-    shape only grows)."""
+    """Of the lot or serial and its descendants, as `shipments` (added last: the JSON
+    shape scripts read only grows)."""
 
     def as_json(self) -> dict[str, Any]:
         """DESIGN §8's trace shape; a missing lot or serial is null."""

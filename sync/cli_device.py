@@ -81,8 +81,9 @@ def run_sync(args: argparse.Namespace) -> int:
 
 def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, Any]:
     """A failed sync for `lotscan sync --json`: what failed (`error`, `failure`, the store's
-    `code` when it gave one), and DESIGN §8's counts as far as they are known: what was
-    pushed and pulled before the failure, and the queue it leaves."""
+    `code` when it gave one), and the counts `lotscan sync --json` prints (the README) as far
+    as they are known: what was pushed and pulled before the failure, and the queue it
+    leaves."""
     from sync.client import SyncFailed, SyncReport
 
     document: dict[str, Any] = {"error": _said(error), "failure": _failure_kind(error)}
