@@ -2,7 +2,7 @@
 central store; how fast the store takes it in. bench/sync_ingest_sqlite.py and
 bench/sync_ingest_postgres.py run it on each database.
 
-Ours is the central store's service (`sync.service.serve`, in a process of its own, on
+Ours is the central store's service (`sync.central.service.serve`, in a process of its own, on
 loopback) taking a backlog of 50,000 movements (5,000 at quick scale) from one enrolled
 device: `POST /v1/sync/push` with batches of 500, one after the other, as `lotscan sync`
 sends them, each movement evaluated, applied to the store's ledger and caches, and logged
@@ -42,7 +42,7 @@ from bench.suite import QUICK
 from scanner.db import open_database, unit_of_work
 from scanner.ids import new_movement_id
 from scanner.models import Location, Movement, Operator, Part, SyncState
-from sync.enrollment import issue_code
+from sync.central.enrollment import issue_code
 from sync.protocol import MAX_BATCH, MovementIn, PushRequest
 
 GOAL = 4.0
@@ -268,7 +268,7 @@ def central_service(url: str) -> Iterator[str]:
             process.stderr.close()
 
 
-_SERVE = "import sys; from sync.service import serve; serve(sys.argv[1], '127.0.0.1', 0)"
+_SERVE = "import sys; from sync.central.service import serve; serve(sys.argv[1], '127.0.0.1', 0)"
 
 
 def _address(process: subprocess.Popen[str]) -> str:

@@ -26,9 +26,9 @@ from labels.content import Label, LabelKind
 from labels.layout import Layout
 from labels.output import LabelFormat, render
 from labels.printers import PrinterError, printer_at
+from scanner.clock import utc_now
 from scanner.db import reading, unit_of_work
 from scanner.errors import NotFound, RuleViolation
-from scanner.ledger import utc_now
 from scanner.models import PrintJob, PrintJobStatus
 from scanner.settings import get_setting
 

@@ -52,7 +52,7 @@ the quantity to add."""
 
 class Moved(Protocol):
     """What the caches read of a movement: a ledger row, or one the central store has
-    judged and writes with the rest of its batch (`sync.central_pending`)."""
+    judged and writes with the rest of its batch (`sync.central.pending`)."""
 
     @property
     def kind(self) -> str: ...

@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_control_parsers(commands, common)
     add_operator_parsers(commands, common)
     # The composition root (DESIGN §2): sync's commands live with sync.
-    from sync.cli_central import add_central_parsers
-    from sync.cli_device import add_device_parsers
+    from sync.central.cli import add_central_parsers
+    from sync.device.cli import add_device_parsers
 
     add_central_parsers(commands, common)
     add_device_parsers(commands, common)
@@ -243,8 +243,8 @@ def run_import(args: argparse.Namespace) -> int:
     from scanner.importing import import_file
 
     sessions = open_database(database_url(args.db))
-    from sync.central import publish_reference
-    from sync.enrollment import is_central
+    from sync.central.enrollment import is_central
+    from sync.central.pull import publish_reference
 
     with unit_of_work(sessions) as session:
         count = import_file(session, args.kind, args.file)

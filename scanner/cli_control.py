@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
-from scanner.ledger import utc_now
 from scanner.workspace import database_url
 
 if TYPE_CHECKING:
@@ -148,8 +148,8 @@ def run_order_decision(args: argparse.Namespace) -> int:
 
 def _publish(session: Session, changes: Sequence[StatusChange]) -> str:
     """On the central store, tells the handhelds; returns words saying so ("" elsewhere)."""
-    from sync.central import publish_decisions
-    from sync.enrollment import is_central
+    from sync.central.enrollment import is_central
+    from sync.central.pull import publish_decisions
 
     if not is_central(session):
         return ""

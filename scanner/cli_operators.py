@@ -37,9 +37,9 @@ def add_operator_parsers(
 
 def run_operators_add(args: argparse.Namespace) -> int:
     from scanner.operators import add_operator
-    from sync.central import publish_reference
-    from sync.credentials import service_url
-    from sync.enrollment import is_central
+    from sync.central.enrollment import is_central
+    from sync.central.pull import publish_reference
+    from sync.device.credentials import service_url
 
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:

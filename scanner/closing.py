@@ -6,7 +6,7 @@ closes on the floor (CMD:CLOSE in COMPLETE), by `lotscan jobs close`, or by impo
 supervisor reopens one. Each decision is a `StatusChange`, never an edit without history:
 the subject's status is its latest change's, by the time it happened, and the others stay
 as its history. On a handheld a change waits for the next push; the central store keeps
-every device's and sends the subject's row to every handheld (`sync.central_status`).
+every device's and sends the subject's row to every handheld (`sync.central.status_changes`).
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ a movement's effect on stock is always "minus at `from_location`, plus at `to_lo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,9 +20,9 @@ from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, stock_key, stock_on_hand
+from scanner.clock import Clock, utc_now
 from scanner.closing import open_job
-from scanner.describing import describe as describe
-from scanner.describing import described as described
+from scanner.describing import describe, described
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
 from scanner.locations import locations_of_kind
@@ -66,13 +65,8 @@ from scanner.settings import (
 )
 from scanner.spelling import refuse_case_twin
 
-Clock = Callable[[], datetime]
 BACKFLUSH_REASON = "backflush"
 """The reason on an issue a completion recorded (`Ledger.backflush`), not a person."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 KnownRows = set[tuple[str, str]]

@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scanner.collector import collector_paused
+from scanner.describing import describe
 from scanner.errors import NotFound, RuleViolation
 from scanner.json_output import json_record
-from scanner.ledger import describe
 from scanner.models import (
     NO_LOT,
     Part,

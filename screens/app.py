@@ -35,9 +35,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
+from scanner.clock import utc_now
 from scanner.db import database_reason, reading, unit_of_work
 from scanner.errors import LotscanError
-from scanner.ledger import utc_now
 from scanner.models import Operator, Role
 from scanner.scan import ScanConfig, ScanKind, read_scan
 from scanner.workflows.base import LabelDue, Level, Response
@@ -54,11 +54,11 @@ from screens.messages import (
 )
 from screens.scan_field import ScanField
 from screens.sync_line import offline, sync_long, sync_short
-from screens.sync_loop import SyncLink, SyncLoop
 from screens.view import HandheldView
-from sync.backoff import Backoff
-from sync.credentials import token_folder
-from sync.status import SyncStatus
+from sync.device.backoff import Backoff
+from sync.device.credentials import token_folder
+from sync.device.loop import SyncLink, SyncLoop
+from sync.device.status import SyncStatus
 
 if TYPE_CHECKING:
     import httpx

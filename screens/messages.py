@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from scanner.workflows.base import Response
-from screens.sync_loop import SyncNews
+from sync.device.loop import SyncNews
 
 
 @dataclass

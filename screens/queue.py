@@ -19,12 +19,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from scanner.ledger import describe
+from scanner.describing import describe
 from scanner.models import Movement, PrintJobStatus, StatusChange, StatusSubject, SyncState
 from scanner.quantity import format_quantity
 from screens.sync_line import refused, when
-from sync.outbox import pending_movements, pending_status_changes
-from sync.status import SyncStatus, sync_status
+from sync.device.outbox import pending_movements, pending_status_changes
+from sync.device.status import SyncStatus, sync_status
 
 READING = "Reading the queue..."
 NOT_ENROLLED = "Not enrolled: movements stay on this device (lotscan enroll URL CODE)."

@@ -1,7 +1,7 @@
 """The supervisor panel (Ctrl+O, for an operator whose role is supervisor): the central
 store's devices and open exceptions, and the four ways to resolve the chosen exception.
 
-It talks to the store with `sync.client.SupervisorClient` and this handheld's token, in
+It talks to the store with `sync.device.client.SupervisorClient` and this handheld's token, in
 thread workers; the store decides whether that token is a supervisor's and says so if not.
 An action that needs words or a number (a count, why a movement is voided or a flag
 dismissed) asks in the prompt line and takes the answer from the scan field, one prompt at

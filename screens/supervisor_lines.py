@@ -1,5 +1,5 @@
 """What the supervisor panel says about devices and exceptions, from the central store's
-rows (`sync.supervision.device_rows`, `exception_rows`, as the service sends them).
+rows (`sync.central.supervision.device_rows`, `exception_rows`, as the service sends them).
 
 Plain functions, no Textual. Written for 40 columns: an exception takes one line, the chosen
 one a few more with the movement and the store's words; a device takes two lines.
@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from scanner.ledger import describe
+from scanner.describing import describe
 from scanner.quantity import format_quantity
 from screens.sync_line import QUEUED, when
 from sync.exception_codes import SHORTFALLS

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from sync.status import SyncStatus
+from sync.device.status import SyncStatus
 
 QUEUED = "\u2191"  # ↑ movements waiting to go up to the store
 

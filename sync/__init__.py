@@ -1,1 +1,2 @@
-"""Offline sync: outbox client, sync protocol, central HTTP service and enrollment."""
+"""Offline sync between handhelds and the central store: `sync.protocol` is the doorway both
+sides share, `sync.device` the handheld's room, `sync.central` the store's."""

@@ -27,13 +27,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import inspect
+from sqlalchemy.orm import Session
 
+from scanner.clock import aware
 from scanner.models import (
     Base,
     Job,
     JobComponent,
     Location,
     Lot,
+    Movement,
     Operator,
     Part,
     PurchaseOrder,
@@ -41,6 +44,7 @@ from scanner.models import (
     SalesOrder,
     SalesOrderLine,
     Serial,
+    StatusChange,
 )
 
 PROTOCOL = 1
@@ -295,3 +299,60 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (Decimal, uuid.UUID)):
         return str(value)
     return value
+
+
+# ---- the handheld's rows, as it pushes them -------------------------------------------
+
+
+def movement_in(session: Session, movement: Movement) -> MovementIn:
+    """The movement as the device pushes it: every ledger field, plus what the store needs
+    to create the lot or serial the movement names if it has never seen it."""
+    lot = session.get(Lot, (movement.part, movement.lot)) if movement.lot is not None else None
+    serial = (
+        session.get(Serial, (movement.part, movement.serial))
+        if movement.serial is not None
+        else None
+    )
+    happened_at = aware(movement.happened_at)
+    assert happened_at is not None  # the column is NOT NULL
+    return MovementIn(
+        seq=movement.device_seq,
+        id=movement.id,
+        kind=movement.kind,  # type: ignore[arg-type]  # the kind check constraint holds it
+        part=movement.part,
+        lot=movement.lot,
+        serial=movement.serial,
+        qty=Decimal(movement.qty),
+        from_location=movement.from_location,
+        to_location=movement.to_location,
+        job=movement.job,
+        po=movement.po,
+        po_line=movement.po_line,
+        so=movement.so,
+        so_line=movement.so_line,
+        operator=movement.operator,
+        reverses=movement.reverses,
+        reason=movement.reason,
+        happened_at=happened_at,
+        observed_cursor=movement.observed_cursor,
+        lot_expiry=lot.expiry if lot else None,
+        supplier_lot=lot.supplier_lot if lot else None,
+        lot_origin=lot.origin if lot else None,
+        lot_job=lot.assigned_job if lot else None,
+        serial_lot=serial.lot if serial else None,
+    )
+
+
+def status_change_in(change: StatusChange) -> StatusChangeIn:
+    """A status change as the handheld pushes it."""
+    happened_at = aware(change.happened_at)
+    assert happened_at is not None  # the column is NOT NULL
+    return StatusChangeIn(
+        id=change.id,
+        subject=change.subject,  # type: ignore[arg-type]  # the subject check holds it
+        key=change.key,
+        status=change.status,  # type: ignore[arg-type]  # `scanner.closing` writes these
+        reason=change.reason,
+        operator=change.operator,
+        happened_at=happened_at,
+    )

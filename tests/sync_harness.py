@@ -34,29 +34,31 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.clock import Clock, utc_now
 from scanner.db import make_engine, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
-from scanner.ledger import Clock, Ledger, utc_now
+from scanner.ledger import Ledger
 from scanner.models import Balance, Movement, Part, Serial
 from scanner.settings import device_id, pull_cursor
 from scanner.workspace import DATABASE_FILE, sqlite_url
-from sync.central import publish_reference
-from sync.central_log import current_seq
-from sync.client import SyncClient, SyncFailed, SyncReport, enroll_handheld, sync_once
-from sync.credentials import read_token
-from sync.enrollment import ensure_central, issue_code, revoke
-from sync.models import Change, Device, SyncEntry, SyncException, SyncRejection
-from sync.outbox import movement_in, pending_movements
+from sync.central.changes import current_seq
+from sync.central.enrollment import ensure_central, issue_code, revoke
+from sync.central.models import Change, Device, SyncEntry, SyncException, SyncRejection
+from sync.central.pull import publish_reference
+from sync.central.supervision import resolve
+from sync.device.client import SyncClient, SyncFailed, SyncReport, enroll_handheld, sync_once
+from sync.device.credentials import read_token
+from sync.device.outbox import pending_movements
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
     REFERENCE_KINDS,
     MovementIn,
     PushRequest,
+    movement_in,
     row_data,
     row_key,
 )
-from sync.supervision import resolve
 from tests.databases import prefill
 from tests.plant import add_plant
 from tests.sync_invariants import violations
@@ -256,14 +258,14 @@ class ServiceThread:
 
 def serve_command(db_url: str, port: int) -> list[str]:
     """How to start the central service as its own process: `lotscan serve` once the CLI has
-    it, else Python calling `sync.service.serve` directly."""
+    it, else Python calling `sync.central.service.serve` directly."""
     if _cli_has_serve():
         return [
             sys.executable, "-m", "scanner", "serve",
             "--db", db_url, "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
     code = (
-        "import sys; from sync.service import serve;"
+        "import sys; from sync.central.service import serve;"
         " serve(sys.argv[1], '127.0.0.1', int(sys.argv[2]))"
     )
     return [sys.executable, "-c", code, db_url, str(port)]
@@ -481,7 +483,7 @@ class Site:
     # ---- the service ----------------------------------------------------------------------
 
     def serve_in_thread(self) -> ServiceThread:
-        from sync.service import create_app
+        from sync.central.service import create_app
 
         service = ServiceThread(create_app(self.central, self.clock))
         service.__enter__()
@@ -499,7 +501,7 @@ class Site:
     def serve_on(self, service: ServiceThread, switchboard: Switchboard) -> None:
         """Serves this site from a running service whose app is switched per site, which
         saves starting and stopping uvicorn for every test. `close` switches it off."""
-        from sync.service import create_app
+        from sync.central.service import create_app
 
         switchboard.app = create_app(self.central, self.clock)
         self.url = service.url

@@ -33,8 +33,7 @@ from scanner.caches import stock_key
 from scanner.models import NOT_EFFECTIVE, Balance, Movement, Part, Serial, SyncState
 from scanner.replay import cache_differences
 from scanner.settings import device_id, pull_cursor, seq_floor
-from sync.exception_codes import ExceptionCode
-from sync.models import (
+from sync.central.models import (
     Change,
     Device,
     ExceptionStatus,
@@ -44,6 +43,7 @@ from sync.models import (
     SyncException,
     SyncRejection,
 )
+from sync.exception_codes import ExceptionCode
 
 COUNTING = (Outcome.APPLIED.value, Outcome.FLAGGED.value)
 SHORTAGE = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)

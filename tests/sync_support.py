@@ -1,10 +1,10 @@
-"""Test support for the central store's logic (sync.central and friends), with no HTTP: a
+"""Test support for the central store's logic (sync.central.push and friends), with no HTTP: a
 central store on the `sessions` database, and handhelds, each on a SQLite file of its own,
 recording movements through `scanner.ledger.Ledger` as the floor does.
 
-Handhelds turn their movements into `MovementIn` with `sync.outbox.movement_in`, and `pull`
+Handhelds turn their movements into `MovementIn` with `sync.device.outbox.movement_in`, and `pull`
 hears the other devices' movements the way a pull would tell it, just enough for a second
-handheld to see the stock the first one received. Applying pulled changes (`sync.device`)
+handheld to see the stock the first one received. Applying pulled changes (`sync.device.answers`)
 stays out of it, so these tests pin the store alone.
 """
 
@@ -33,16 +33,17 @@ from scanner.models import (
 )
 from scanner.settings import PULL_CURSOR, put_setting
 from scanner.workspace import sqlite_url
-from sync.central import pull, push
-from sync.enrollment import authenticate, enroll, issue_code
-from sync.models import Change
-from sync.outbox import movement_in
+from sync.central.enrollment import authenticate, enroll, issue_code
+from sync.central.models import Change
+from sync.central.pull import pull
+from sync.central.push import push
 from sync.protocol import (
     EnrollRequest,
     MovementIn,
     PullResponse,
     PushRequest,
     PushResponse,
+    movement_in,
 )
 from tests.conftest import NOW
 from tests.databases import open_migrated

@@ -17,8 +17,8 @@ from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Job, JobComponent, StatusChange
 from scanner.workspace import sqlite_url
-from sync.enrollment import ensure_central
-from sync.models import Change
+from sync.central.enrollment import ensure_central
+from sync.central.models import Change
 from tests.conftest import fixed_clock
 from tests.databases import open_migrated
 from tests.plant import add_plant

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import HEAD, alembic_config, make_engine, migrate, open_database, reading
 from scanner.models import Base
 from scanner.workspace import database_url, sqlite_url
-from sync import models as _sync_models  # noqa: F401  (its tables are in Base.metadata)
+from sync.central import models as _sync_models  # noqa: F401  (its tables are in Base.metadata)
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from scanner.workflows.engine import SIGN_IN_PROMPT, Handheld
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.sign_in import FIRST_RUN_TEXT, SIGN_IN_TEXT
-from sync.enrollment import ensure_central
-from sync.models import Change
+from sync.central.enrollment import ensure_central
+from sync.central.models import Change
 from tests.conftest import fixed_clock
 from tests.tui_input import make_app, plant_database, run, settled, shown, until
 

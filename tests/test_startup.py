@@ -23,10 +23,10 @@ NOT_AT_START = {
     "fastapi",
     "uvicorn",
     "labels",
-    "sync.client",
+    "sync.device.client",
     "sync.protocol",
-    "sync.models",
-    "sync.central_apply",
+    "sync.central.models",
+    "sync.central.apply",
 }
 
 

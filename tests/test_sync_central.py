@@ -34,8 +34,7 @@ from scanner.models import (
 from scanner.replay import cache_differences
 from scanner.settings import device_id as own_device_id
 from scanner.workspace import sqlite_url
-from sync.central import publish_reference, take_number
-from sync.enrollment import (
+from sync.central.enrollment import (
     authenticate,
     enroll,
     ensure_central,
@@ -43,8 +42,11 @@ from sync.enrollment import (
     issue_code,
     revoke,
 )
-from sync.errors import SyncError
-from sync.models import Change, Device, SyncClock, SyncEntry, SyncException, SyncRejection
+from sync.central.errors import SyncError
+from sync.central.models import Change, Device, SyncClock, SyncEntry, SyncException, SyncRejection
+from sync.central.pull import publish_reference
+from sync.central.push import take_number
+from sync.central.supervision import device_rows, exception_rows, resolve
 from sync.protocol import (
     MAX_BATCH,
     EnrollRequest,
@@ -53,7 +55,6 @@ from sync.protocol import (
     PushResponse,
     movement_hash,
 )
-from sync.supervision import device_rows, exception_rows, resolve
 from tests.conftest import PG_URL
 from tests.databases import open_migrated, pg_schema
 from tests.plant import add_plant

@@ -31,9 +31,12 @@ from scanner.models import Balance, Movement, Part, Setting
 from scanner.replay import cache_differences
 from scanner.settings import get_setting, pull_cursor, put_setting
 from scanner.workspace import sqlite_url
-from sync.backoff import Backoff
-from sync.cli_device import add_device_parsers
-from sync.client import (
+from sync.central.enrollment import issue_code
+from sync.central.service import create_app, prepare_central
+from sync.central.supervision import device_rows
+from sync.device.backoff import Backoff
+from sync.device.cli import add_device_parsers
+from sync.device.client import (
     DeviceRevoked,
     SupervisorClient,
     SyncGap,
@@ -43,9 +46,9 @@ from sync.client import (
     enroll_handheld,
     sync_once,
 )
-from sync.credentials import NotEnrolled, read_token, token_folder, token_path
-from sync.enrollment import issue_code
-from sync.outbox import pending_movements, queue_stats
+from sync.device.credentials import NotEnrolled, read_token, token_folder, token_path
+from sync.device.outbox import pending_movements, queue_stats
+from sync.device.status import sync_status
 from sync.protocol import (
     Change,
     EnrollRequest,
@@ -57,9 +60,6 @@ from sync.protocol import (
     movement_hash,
     row_data,
 )
-from sync.service import create_app, prepare_central
-from sync.status import sync_status
-from sync.supervision import device_rows
 from tests.conftest import NOW
 from tests.databases import open_migrated
 from tests.plant import add_plant
@@ -1041,7 +1041,7 @@ def lotscan(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(
     not _cli_has_sync(),
-    reason="WAITING FOR THE LEAD: scanner/cli.py does not add sync.cli_device's commands yet",
+    reason="WAITING FOR THE LEAD: scanner/cli.py does not add sync.device.cli's commands yet",
 )
 def test_lotscan_enroll_and_sync_as_a_script_runs_them(
     sessions: sessionmaker[Session], clock: Callable[[], datetime], tmp_path: Path

@@ -19,7 +19,7 @@ from scanner.ledger import BACKFLUSH_REASON
 from scanner.models import Balance, Job, JobComponent, JobLot, Movement, StatusChange
 from scanner.workflows.base import Level
 from scanner.workflows.engine import Handheld as Engine
-from sync.central import publish_decisions
+from sync.central.pull import publish_decisions
 from sync.exception_codes import ExceptionCode
 from tests.sync_harness import Handheld, ServiceThread, Site, Switchboard, shared_service
 from tests.sync_support import MovableClock

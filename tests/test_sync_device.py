@@ -21,9 +21,8 @@ from scanner.models import Balance, Job, JobComponent, Lot, Movement, Part, Seri
 from scanner.replay import cache_differences
 from scanner.settings import put_setting
 from scanner.workspace import sqlite_url
-from sync.device import UnknownInPull, apply_changes, apply_outcome
-from sync.outbox import movement_in
-from sync.protocol import Change, MovementOutcome, OutcomeStatus, row_data
+from sync.device.answers import UnknownInPull, apply_changes, apply_outcome
+from sync.protocol import Change, MovementOutcome, OutcomeStatus, movement_in, row_data
 from tests.databases import open_migrated
 from tests.plant import add_plant
 

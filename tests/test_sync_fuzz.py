@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from scanner.db import unit_of_work
 from scanner.workspace import sqlite_url
-from sync.central import push
-from sync.enrollment import authenticate, enroll, issue_code
-from sync.models import SyncException
+from sync.central.enrollment import authenticate, enroll, issue_code
+from sync.central.models import SyncException
+from sync.central.push import push
+from sync.central.service import create_app, prepare_central
 from sync.protocol import EnrollRequest, MovementIn, PushRequest
-from sync.service import create_app, prepare_central
 from tests.conftest import NOW
 from tests.databases import open_migrated
 from tests.plant import add_plant

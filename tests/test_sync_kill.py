@@ -28,8 +28,8 @@ from scanner.models import Movement
 from scanner.replay import cache_differences
 from scanner.settings import device_id, pull_cursor
 from scanner.workspace import sqlite_url
-from sync.client import SyncFailed
-from sync.models import Outcome, SyncEntry
+from sync.central.models import Outcome, SyncEntry
+from sync.device.client import SyncFailed
 from tests.sync_harness import ROOT, Handheld, Site, child, shared_service
 
 FULL = os.environ.get("LOTSCAN_SYNC_FULL") == "1"

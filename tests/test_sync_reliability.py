@@ -22,12 +22,12 @@ from scanner.ledger import Ledger
 from scanner.models import Balance, Movement, Operator, Part, Serial, SerialStatus
 from scanner.settings import PULL_CURSOR, put_setting
 from scanner.workspace import sqlite_url
-from sync import central_apply
-from sync.central_apply import CentralLedger
-from sync.client import DeviceRevoked, SyncUnavailable
-from sync.errors import SyncError
+from sync.central import apply as central_apply
+from sync.central.apply import CentralLedger
+from sync.central.errors import SyncError
+from sync.central.models import SyncEntry, SyncRejection
+from sync.device.client import DeviceRevoked, SyncUnavailable
 from sync.exception_codes import ExceptionCode
-from sync.models import SyncEntry, SyncRejection
 from sync.protocol import MovementIn, PushResponse
 from tests.plant import add_plant
 from tests.sync_harness import (

@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import make_engine, unit_of_work
 from scanner.models import Movement
-from sync.enrollment import issue_code
-from sync.models import Device, SyncEntry
+from sync.central.enrollment import issue_code
+from sync.central.models import Device, SyncEntry
+from sync.central.service import address_of, create_app, listen, prepare_central
 from sync.protocol import EnrollResponse, MovementIn, PullResponse, PushRequest, PushResponse
-from sync.service import address_of, create_app, listen, prepare_central
 from tests.conftest import NOW
 from tests.plant import add_plant
 

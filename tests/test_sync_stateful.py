@@ -43,9 +43,9 @@ from scanner.ledger import Ledger
 from scanner.models import Base, Movement, MovementKind, Operator, Part
 from scanner.replay import cache_differences
 from scanner.workspace import DATABASE_FILE, sqlite_url
-from sync.errors import SyncError
+from sync.central.errors import SyncError
+from sync.central.models import ExceptionStatus
 from sync.exception_codes import ExceptionCode
-from sync.models import ExceptionStatus
 from tests.conftest import PG_URL
 from tests.databases import pg_schema
 from tests.sync_harness import (

@@ -10,7 +10,7 @@ import pytest
 from screens.queue import reason_only
 from screens.supervisor_lines import actions_for, clock_offset, movement_words
 from screens.sync_line import sync_long, sync_short, when
-from sync.status import SyncStatus
+from sync.device.status import SyncStatus
 from tests.conftest import NOW
 
 

@@ -17,10 +17,10 @@ from scanner.models import Movement
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.supervisor import ASKING_STORE
-from sync.backoff import Backoff
-from sync.client import enroll_handheld
-from sync.enrollment import issue_code
-from sync.models import SyncException
+from sync.central.enrollment import issue_code
+from sync.central.models import SyncException
+from sync.device.backoff import Backoff
+from sync.device.client import enroll_handheld
 from tests.conftest import fixed_clock
 from tests.sync_harness import Handheld, Site
 from tests.tui_input import answered, feed, make_app, panel, run, shown, until

@@ -25,7 +25,7 @@ from screens.app import LotscanApp
 from screens.queue import NOT_ENROLLED, READING, queue_lines
 from screens.scan_field import ScanField
 from screens.status_bar import BUSY
-from sync.device import settle
+from sync.device.answers import settle
 from tests.conftest import fixed_clock
 from tests.transcripts import Floor
 from tests.tui_input import answered, feed, make_app, panel, plant_database, run, shown, until

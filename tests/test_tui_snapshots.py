@@ -21,7 +21,7 @@ from scanner.db import unit_of_work
 from scanner.workflows.base import LabelDue
 from screens.app import LotscanApp
 from screens.scan_field import ScanField
-from sync.backoff import Backoff
+from sync.device.backoff import Backoff
 from tests.conftest import fixed_clock
 from tests.transcripts import Floor
 from tests.tui_input import (

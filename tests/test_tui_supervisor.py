@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from screens.app import LotscanApp
 from screens.supervisor import ASKING_STORE
 from screens.supervisor_lines import ACTIONS
-from sync.credentials import NOT_ENROLLED
+from sync.device.credentials import NOT_ENROLLED
 from tests.tui_input import (
     STORE_URL,
     FakeStore,

@@ -18,9 +18,9 @@ from textual.pilot import Pilot
 
 from screens.app import LotscanApp
 from screens.queue import READING
-from screens.sync_loop import SyncLink
-from sync.backoff import Backoff
-from sync.client import SyncReport
+from sync.device.backoff import Backoff
+from sync.device.client import SyncReport
+from sync.device.loop import SyncLink
 from tests.tui_input import (
     STORE_URL,
     FakeStore,

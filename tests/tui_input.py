@@ -34,7 +34,7 @@ from scanner.workflows.engine import Handheld
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.scan_field import ScanField
-from sync.credentials import DEVICE_SETTING, URL_SETTING, write_token
+from sync.device.credentials import DEVICE_SETTING, URL_SETTING, write_token
 from tests.conftest import fixed_clock
 from tests.databases import open_migrated
 from tests.plant import add_plant

@@ -16,8 +16,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.clock import utc_now
+from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
-from scanner.ledger import KnownRows, describe, utc_now
+from scanner.ledger import KnownRows
 from scanner.models import Movement, Operator, Part
 from scanner.operators import has_operators
 from scanner.quantity import format_quantity

@@ -10,8 +10,8 @@ from typing import ClassVar
 from sqlalchemy import select
 
 from scanner.caches import stock_key
+from scanner.describing import describe
 from scanner.errors import RuleViolation
-from scanner.ledger import describe
 from scanner.locations import locations_of_kind
 from scanner.models import (
     QUARANTINE,

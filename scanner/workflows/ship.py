@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from scanner.closing import close_order_lines
 from scanner.containers import container_shares
+from scanner.describing import describe
 from scanner.errors import NotFound
-from scanner.ledger import describe
 from scanner.models import Part, SalesOrder, Tracking
 from scanner.orders import sales_line_progress, sales_order_line
 from scanner.quantity import format_quantity

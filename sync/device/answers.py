@@ -22,6 +22,7 @@ from sqlalchemy import DateTime, select
 from sqlalchemy.orm import Session
 
 from scanner.caches import apply_to_caches, refresh_serial, withdraw_from_caches
+from scanner.clock import aware
 from scanner.closing import settle_status
 from scanner.errors import LotscanError
 from scanner.models import (
@@ -40,7 +41,6 @@ from scanner.models import (
     StatusSubject,
     SyncState,
 )
-from sync.outbox import aware
 from sync.protocol import (
     REFERENCE_KINDS,
     STATUS_CHANGE,

@@ -2,7 +2,7 @@
 command line (DESIGN §8). `scanner/cli.py` adds these commands with `add_device_parsers`.
 
 Both work on the workspace's device database (or `--db URL`); the token file lives next to
-a SQLite database, else in the workspace folder (`sync.credentials.token_folder`).
+a SQLite database, else in the workspace folder (`sync.device.credentials.token_folder`).
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def add_device_parsers(
 
 def run_enroll(args: argparse.Namespace) -> int:
     # Imported here: building lotscan's parser must not load httpx for every command.
-    from sync.client import enroll_handheld, movements, service_address
-    from sync.credentials import token_folder
-    from sync.outbox import pending_count
+    from sync.device.client import enroll_handheld, movements, service_address
+    from sync.device.credentials import token_folder
+    from sync.device.outbox import pending_count
 
     url = database_url(args.db)
     sessions = open_database(url)
@@ -61,8 +61,8 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from sync.client import sync_once
-    from sync.credentials import token_folder
+    from sync.device.client import sync_once
+    from sync.device.credentials import token_folder
 
     url = database_url(args.db)
     sessions = open_database(url)
@@ -84,7 +84,7 @@ def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, 
     `code` when it gave one), and the counts `lotscan sync --json` prints (the README) as far
     as they are known: what was pushed and pulled before the failure, and the queue it
     leaves."""
-    from sync.client import SyncFailed, SyncReport
+    from sync.device.client import SyncFailed, SyncReport
 
     document: dict[str, Any] = {"error": _said(error), "failure": _failure_kind(error)}
     if isinstance(error, SyncFailed) and error.code:
@@ -102,8 +102,8 @@ def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, 
 
 
 def _failure_kind(error: Exception) -> str:
-    from sync.client import DeviceRevoked, SyncGap, SyncRefused, SyncUnavailable
-    from sync.credentials import NotEnrolled
+    from sync.device.client import DeviceRevoked, SyncGap, SyncRefused, SyncUnavailable
+    from sync.device.credentials import NotEnrolled
 
     kinds: list[tuple[type[Exception], str]] = [
         (NotEnrolled, "not_enrolled"),
@@ -124,7 +124,7 @@ def _said(error: Exception) -> str:
 
 def _queued(sessions: sessionmaker[Session]) -> int | None:
     """The movements of this device waiting to sync, or None when that cannot be read."""
-    from sync.outbox import pending_count
+    from sync.device.outbox import pending_count
 
     try:
         with reading(sessions) as session:

@@ -1,6 +1,5 @@
-"""The central store's sync operations: push, pull, publishing reference data (DESIGN §5,
-research/offline-sync.md §6.1). Plain functions over the caller's session and transaction;
-`sync.service` puts them behind HTTP.
+"""A device's push, on the central store: a plain function over the caller's session and
+transaction; `sync.central.service` puts it behind HTTP.
 
 Push gives exactly-once effect from at-least-once delivery: the store keeps each device's
 last applied number and advances it in the transaction that applies the movement. A number
@@ -11,26 +10,19 @@ which number is expected. No outcome ever blocks a device's queue.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from scanner.ledger import Clock, utc_now
-from scanner.models import Movement, StatusChange
-from sync.central_apply import COUNTING, CentralLedger, Entry, entry_codes
-from sync.central_log import current_seq, publish_rows
-from sync.central_log import take_number as take_number
-from sync.central_sql import among
-from sync.central_status import PushedStatus, publish_status
-from sync.central_time import aware, clock_words
-from sync.errors import SyncError
-from sync.evaluate import fit
-from sync.exception_codes import ExceptionCode
-from sync.models import (
-    Change,
+from scanner.clock import Clock, aware, clock_words, utc_now
+from scanner.models import Movement
+from sync.central.apply import COUNTING, CentralLedger, Entry, entry_codes
+from sync.central.bulk_sql import among
+from sync.central.changes import take_number as take_number
+from sync.central.errors import SyncError
+from sync.central.evaluate import fit
+from sync.central.models import (
     Device,
     DeviceStatus,
     ExceptionStatus,
@@ -38,18 +30,17 @@ from sync.models import (
     SyncEntry,
     SyncException,
 )
+from sync.central.status_changes import PushedStatus
+from sync.exception_codes import ExceptionCode
 from sync.protocol import (
-    MAX_PULL,
     MovementIn,
     MovementOutcome,
-    PullResponse,
     PushRequest,
     PushResponse,
     movement_hash,
 )
-from sync.protocol import Change as PulledChange
 
-__all__ = ["publish_decisions", "publish_reference", "pull", "push", "take_number"]
+__all__ = ["push", "take_number"]
 
 CLOCK_SKEW_LIMIT = 300  # seconds: beyond this a supervisor hears about a device's clock
 _INT32 = 2**31 - 1
@@ -112,62 +103,6 @@ def push(
         server_time=ledger.now,
         outcomes=outcomes,
     )
-
-
-def pull(
-    session: Session, device: Device, cursor: int, limit: int = MAX_PULL, clock: Clock = utc_now
-) -> PullResponse:
-    """The changes after `cursor`, in order, at most `limit` (and at most MAX_PULL). A cursor
-    past anything the store has (a store restored from a backup) answers `reset`: the device
-    starts again from 0, which is safe because every change is idempotent."""
-    now = clock()
-    device.last_pull_at = device.last_seen_at = now
-    top = current_seq(session)
-    if cursor > top:
-        return PullResponse(cursor=0, has_more=False, reset=True, server_time=now, changes=[])
-    limit = max(1, min(limit, MAX_PULL))
-    rows = session.scalars(
-        select(Change).where(Change.seq > cursor).order_by(Change.seq).limit(limit + 1)
-    ).all()
-    page = rows[:limit]
-    return PullResponse(
-        cursor=page[-1].seq if page else cursor,
-        has_more=len(rows) > limit,
-        server_time=now,
-        changes=[
-            PulledChange(seq=row.seq, kind=row.kind, key=row.key, data=json.loads(row.payload))
-            for row in page
-        ],
-    )
-
-
-def publish_reference(session: Session, clock: Clock = utc_now) -> int:
-    """Tells devices about reference data (parts, locations, orders, jobs, lots, serials...)
-    that is new or changed since it was last published, then applies held movements that
-    were waiting for it. Returns the number of changes emitted.
-
-    Run after an import into the central database. It compares each row with the last change
-    published for its key, read in one query per kind, so ten thousand parts take a moment.
-    """
-    ledger = CentralLedger(session, clock)
-    ledger.log.lock()
-    publish_rows(ledger.log)
-    ledger.recheck_held()
-    ledger.finish()
-    return ledger.log.taken
-
-
-def publish_decisions(
-    session: Session, changes: Sequence[StatusChange], clock: Clock = utc_now
-) -> int:
-    """Tells devices of jobs or order lines closed or reopened at the store (`lotscan jobs
-    close` on the central database): each change for its history, and the row with its
-    status. Returns the number of changes emitted."""
-    ledger = CentralLedger(session, clock)
-    ledger.log.lock()
-    publish_status(ledger.log, changes)
-    ledger.finish()
-    return ledger.log.taken
 
 
 # ---- push, inside -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ Physical scans are facts: nothing here refuses a movement for a domain rule (an 
 held lot, an over-shipment). A movement is held when the store cannot apply it as it stands
 (it names something the store does not know; it moves a serial the store has elsewhere; it
 undoes something already undone), and flagged when applying it leaves a balance below zero.
-These functions only read (but for `Rows.write_caches`); `sync.central_apply` does the
+These functions only read (but for `Rows.write_caches`); `sync.central.apply` does the
 writing.
 """
 
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from scanner.caches import Moved as CacheMoved
 from scanner.caches import stock_key
 from scanner.closing import last_decision
-from scanner.ledger import BACKFLUSH_REASON, describe, described
+from scanner.describing import describe, described
+from scanner.ledger import BACKFLUSH_REASON
 from scanner.models import (
     Balance,
     Job,
@@ -41,8 +42,8 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
-from sync.central_pending import NewLot, NewMovement, NewSerial, Pending
-from sync.central_sql import among
+from sync.central.bulk_sql import among
+from sync.central.pending import NewLot, NewMovement, NewSerial, Pending
 from sync.exception_codes import ExceptionCode
 from sync.protocol import MovementIn
 

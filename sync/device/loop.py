@@ -5,7 +5,7 @@ cannot be reached. Not enrolled, it only keeps the status line's numbers fresh.
 `SyncLoop.run` is the body of a thread worker: it blocks on the network and the database,
 never the event loop, and tells the app what it found through `report` (the app posts a
 message, which is safe from any thread). Scans and syncs write the same SQLite database;
-a sync keeps its write transactions short (`sync.client`), and the database waits up to 30
+a sync keeps its write transactions short (`sync.device.client`), and the database waits up to 30
 seconds for a lock, so a scan is never refused because a sync is under way.
 """
 
@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.clock import Clock
 from scanner.db import database_reason, reading
 from scanner.errors import LotscanError
-from scanner.ledger import Clock
-from sync.backoff import Backoff
-from sync.credentials import NotEnrolled, load_credentials
-from sync.status import SyncStatus, sync_status
+from sync.device.backoff import Backoff
+from sync.device.credentials import NotEnrolled, load_credentials
+from sync.device.status import SyncStatus, sync_status
 
 if TYPE_CHECKING:
     import httpx
 
-    from sync.client import SupervisorClient, SyncReport
+    from sync.device.client import SupervisorClient, SyncReport
 
 # The background sync gives up on a silent network sooner than the command line does: the
 # app waits for it when the operator quits.
@@ -76,7 +76,7 @@ class SyncLink:
 
     def sync(self) -> SyncReport:
         # Imported at the first sync: a handheld that is not enrolled never loads httpx.
-        from sync.client import sync_once
+        from sync.device.client import sync_once
 
         return sync_once(
             self.sessions,
@@ -89,7 +89,7 @@ class SyncLink:
     def supervisor(self) -> SupervisorClient:
         """A client on the supervisor endpoints with this handheld's token; `NotEnrolled`
         when it has none."""
-        from sync.client import SupervisorClient  # loaded when first needed, as in `sync`
+        from sync.device.client import SupervisorClient  # loaded when first needed, as in `sync`
 
         with reading(self.sessions) as session:
             credentials = load_credentials(self.folder, session)
@@ -172,7 +172,10 @@ class SyncLoop:
 
     def _sync(self) -> float:
         """One sync; the seconds to wait before the next."""
-        from sync.client import DeviceRevoked, SyncRefused  # loaded with the sync, see `sync`
+        from sync.device.client import (  # loaded with the sync, see `sync`
+            DeviceRevoked,
+            SyncRefused,
+        )
 
         try:
             report = self.link.sync()

@@ -19,14 +19,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from scanner.ledger import Clock, utc_now
+from scanner.clock import Clock, aware, utc_now
 from scanner.settings import device_id as own_device_id
 from scanner.settings import get_setting, put_setting
-from sync.central_log import ensure_central as ensure_central
-from sync.central_log import is_central as is_central
-from sync.central_time import aware
-from sync.errors import SyncError
-from sync.models import Device, DeviceRole, DeviceStatus, EnrollmentCode, SyncEntry
+from sync.central.changes import ensure_central as ensure_central
+from sync.central.changes import is_central as is_central
+from sync.central.errors import SyncError
+from sync.central.models import Device, DeviceRole, DeviceStatus, EnrollmentCode, SyncEntry
 from sync.protocol import EnrollRequest, EnrollResponse
 
 CODE_LIFETIME = timedelta(minutes=15)

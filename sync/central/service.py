@@ -36,13 +36,16 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scanner.clock import Clock, utc_now
 from scanner.collector import settle_collector
 from scanner.db import database_reason, open_database, reading, shown, unit_of_work
 from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
-from scanner.ledger import Clock, utc_now
-from sync import central, enrollment, supervision
-from sync.errors import SyncError
-from sync.models import Device, DeviceRole
+from sync.central import enrollment, supervision
+from sync.central.errors import SyncError
+from sync.central.models import Device, DeviceRole
+from sync.central.pull import publish_reference
+from sync.central.pull import pull as pull_changes
+from sync.central.push import push as push_movements
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
@@ -205,7 +208,7 @@ def _device_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRouter:
     def push(body: PushRequest, token: Token) -> PushResponse:
         with unit_of_work(sessions) as session:
             device = enrollment.authenticate(session, token, clock=clock)
-            return central.push(session, device, body, clock=clock)
+            return push_movements(session, device, body, clock=clock)
 
     @router.get("/v1/sync/pull", responses=_errors(401, 422, 503))
     def pull(
@@ -215,7 +218,7 @@ def _device_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRouter:
     ) -> PullResponse:
         with unit_of_work(sessions) as session:
             device = enrollment.authenticate(session, token, clock=clock)
-            return central.pull(session, device, cursor, limit, clock=clock)
+            return pull_changes(session, device, cursor, limit, clock=clock)
 
     return router
 
@@ -556,7 +559,7 @@ def prepare_central(sessions: sessionmaker[Session], clock: Clock = utc_now) -> 
     so devices pull everything imported before the service started."""
     with unit_of_work(sessions) as session:
         enrollment.ensure_central(session)
-        central.publish_reference(session, clock)
+        publish_reference(session, clock)
 
 
 def serve(url: str, host: str, port: int) -> None:

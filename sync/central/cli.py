@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
-from scanner.ledger import utc_now
 from scanner.workspace import sqlite_url, workspace_home
 
 CENTRAL_FILE = "central.db"
@@ -52,7 +52,7 @@ def central_url(db: str | None = None, home: Path | None = None) -> str:
 
 def open_central(db: str | None) -> sessionmaker[Session]:
     """The central database, migrated and marked as the central store."""
-    from sync.enrollment import ensure_central
+    from sync.central.enrollment import ensure_central
 
     sessions = open_database(central_url(db))
     with unit_of_work(sessions) as session:
@@ -63,8 +63,8 @@ def open_central(db: str | None) -> sessionmaker[Session]:
 def publish_if_central(sessions: sessionmaker[Session]) -> int:
     """After an import: when the database is the central store, record the reference rows
     that changed as changes devices pull. Returns how many (0 on a handheld's database)."""
-    from sync.central import publish_reference
-    from sync.enrollment import is_central
+    from sync.central.enrollment import is_central
+    from sync.central.pull import publish_reference
 
     with unit_of_work(sessions) as session:
         if not is_central(session):
@@ -121,7 +121,7 @@ def add_central_parsers(
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from sync.service import serve
+    from sync.central.service import serve
 
     if not 0 <= args.port <= 65535:
         raise LotscanError(
@@ -132,7 +132,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_devices_enroll(args: argparse.Namespace) -> int:
-    from sync.enrollment import issue_code, service_address
+    from sync.central.enrollment import issue_code, service_address
 
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
@@ -167,7 +167,7 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
 
 
 def run_devices_list(args: argparse.Namespace) -> int:
-    from sync.supervision import device_rows
+    from sync.central.supervision import device_rows
 
     sessions = open_central(args.db)
     with reading(sessions) as session:
@@ -180,7 +180,7 @@ def run_devices_list(args: argparse.Namespace) -> int:
 
 
 def run_devices_revoke(args: argparse.Namespace) -> int:
-    from sync.enrollment import revoke
+    from sync.central.enrollment import revoke
 
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
@@ -196,7 +196,7 @@ def run_devices_revoke(args: argparse.Namespace) -> int:
 def refused_as_floor_error() -> Iterator[None]:
     """The store's refusals (an unknown device, a bad name) as the one-line error every
     lotscan command ends with; the transaction is rolled back first."""
-    from sync.errors import SyncError
+    from sync.central.errors import SyncError
 
     try:
         yield

@@ -4,7 +4,7 @@ what they add to the caches.
 
 A push of 500 movements judged one at a time through the unit of work cost a flush, an
 upsert and a few reads per movement. Here the store judges them one after the other against
-what it holds in memory (`sync.evaluate.Rows` reads through these rows), and writes them at
+what it holds in memory (`sync.central.evaluate.Rows` reads through these rows), and writes them at
 the end in a handful of statements: one insert per table and one upsert per cache table,
 each cache row changed once by the sum of what the batch did to it.
 
@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from scanner.caches import CacheDelta, CacheModel, add_cache_deltas
 from scanner.models import Lot, Movement, Serial
-from sync.central_sql import write_rows
-from sync.models import SyncEntry, SyncException, SyncRejection
+from sync.central.bulk_sql import write_rows
+from sync.central.models import SyncEntry, SyncException, SyncRejection
 
 
 @dataclass(eq=False)

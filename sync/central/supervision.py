@@ -19,16 +19,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scanner.ledger import Clock, utc_now
+from scanner.clock import Clock, iso, utc_now
 from scanner.models import Operator, Role
 from scanner.quantity import format_quantity
-from sync.central_apply import CentralLedger
-from sync.central_log import publish_rows
-from sync.central_time import iso
-from sync.errors import SyncError
-from sync.evaluate import fit
-from sync.exception_codes import SHORTFALLS, ExceptionCode
-from sync.models import (
+from sync.central.apply import CentralLedger
+from sync.central.changes import publish_rows
+from sync.central.errors import SyncError
+from sync.central.evaluate import fit
+from sync.central.models import (
     Device,
     ExceptionStatus,
     Outcome,
@@ -36,6 +34,7 @@ from sync.models import (
     SyncException,
     SyncRejection,
 )
+from sync.exception_codes import SHORTFALLS, ExceptionCode
 
 ACTIONS = ("apply", "void", "adjust", "dismiss")
 

@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import Table, func, inspect, select, update
 from sqlalchemy.orm import Session
 
+from scanner.clock import aware
 from scanner.models import Base, Movement
 from scanner.quantity import format_quantity
-from sync.central_sql import write_rows
-from sync.central_time import aware
-from sync.models import Change, SyncClock
-from sync.outbox import movement_in
-from sync.protocol import REFERENCE_KINDS, canonical, row_key
+from sync.central.bulk_sql import write_rows
+from sync.central.models import Change, SyncClock
+from sync.protocol import REFERENCE_KINDS, canonical, movement_in, row_key
 
 CLOCK_ID = 1
 _CHANGES = Change.__table__

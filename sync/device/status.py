@@ -1,6 +1,6 @@
 """Where the handheld stands with the central store, from its own database: enrolled or not,
 its movements still queued or flagged, how the last sync went. What the status line and the
-queue panel show; `sync.client` records the last sync's outcome in the settings read here.
+queue panel show; `sync.device.client` records the last sync's outcome in the settings read here.
 
 Reads only the database and the token file: no HTTP client, so the TUI can show it without
 loading one.
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from scanner.models import Movement, SyncState
 from scanner.settings import get_setting
-from sync.credentials import DEVICE_SETTING, read_token, service_url
+from sync.device.credentials import DEVICE_SETTING, read_token, service_url
 
 LAST_SYNC_AT = "sync.last_sync_at"
 LAST_ATTEMPT_AT = "sync.last_attempt_at"

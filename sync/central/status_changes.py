@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scanner.clock import aware
 from scanner.closing import settle_status
 from scanner.models import StatusChange, SyncState
-from sync.central_log import ChangeLog, reference_data
-from sync.central_sql import among
-from sync.central_time import aware
+from sync.central.bulk_sql import among
+from sync.central.changes import ChangeLog, reference_data
 from sync.protocol import STATUS_CHANGE, StatusChangeIn
 
 

@@ -9,7 +9,7 @@ pulling in order always has the lot before the movement that names it.
 
 An operation judges its movements one after the other, each seeing what the ones before it
 did, but writes the new ledger rows, entries, exceptions and cache changes together when it
-finishes (`sync.central_pending`): a push of 500 movements is a few dozen statements, not a
+finishes (`sync.central.pending`): a push of 500 movements is a few dozen statements, not a
 few per movement.
 """
 
@@ -22,8 +22,10 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from scanner.caches import cache_deltas, serial_state_after, stock_key
+from scanner.clock import Clock
+from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
-from scanner.ledger import Clock, Ledger, describe
+from scanner.ledger import Ledger
 from scanner.models import (
     Job,
     Location,
@@ -43,18 +45,10 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
-from sync.central_log import ChangeLog, ledger_fields, movement_text, reference_data
-from sync.central_pending import (
-    NewEntry,
-    NewException,
-    NewLot,
-    NewMovement,
-    NewRejection,
-    NewSerial,
-)
-from sync.central_sql import among
-from sync.errors import SyncError
-from sync.evaluate import (
+from sync.central.bulk_sql import among
+from sync.central.changes import ChangeLog, ledger_fields, movement_text, reference_data
+from sync.central.errors import SyncError
+from sync.central.evaluate import (
     Rows,
     Verdict,
     closed_reference,
@@ -64,14 +58,22 @@ from sync.evaluate import (
     reversal_conflict,
     shortfall,
 )
-from sync.exception_codes import SHORTFALLS, ExceptionCode
-from sync.models import (
+from sync.central.models import (
     ExceptionStatus,
     Outcome,
     SyncEntry,
     SyncException,
     SyncRejection,
 )
+from sync.central.pending import (
+    NewEntry,
+    NewException,
+    NewLot,
+    NewMovement,
+    NewRejection,
+    NewSerial,
+)
+from sync.exception_codes import SHORTFALLS, ExceptionCode
 from sync.protocol import MovementIn, canonical, movement_hash, movement_payload
 
 StockKey = tuple[str, str, str, str]

@@ -1,6 +1,6 @@
 """The handheld's side of sync: enrolling with the central store, and one sync (push the
 queue, then pull what changed), and the supervisor's client. The sync status the TUI
-shows is read by `sync.status`, which needs no HTTP client.
+shows is read by `sync.device.status`, which needs no HTTP client.
 
 A sync never holds a database write transaction while it waits on the network: it reads a
 batch, sends it with no transaction open, then writes the store's answers in one short
@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.clock import Clock, utc_now
 from scanner.db import reading, unit_of_work
 from scanner.errors import LotscanError
-from scanner.ledger import Clock, utc_now
 from scanner.models import Movement, SyncState
 from scanner.settings import (
     PULL_CURSOR,
@@ -37,7 +37,8 @@ from scanner.settings import (
     put_seq_floor,
     put_setting,
 )
-from sync.credentials import (
+from sync.device.answers import apply_changes, apply_outcome, kept_status_changes
+from sync.device.credentials import (
     DEVICE_SETTING,
     URL_SETTING,
     load_credentials,
@@ -46,16 +47,14 @@ from sync.credentials import (
     token_path,
     write_token,
 )
-from sync.device import apply_changes, apply_outcome, kept_status_changes
-from sync.outbox import (
-    movement_in,
+from sync.device.outbox import (
     movements_from,
     pending_count,
     pending_movements,
     pending_status_changes,
     queue_stats,
-    status_change_in,
 )
+from sync.device.status import LAST_ATTEMPT_AT, LAST_ERROR, LAST_SYNC_AT, ONLINE
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
@@ -64,8 +63,9 @@ from sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    movement_in,
+    status_change_in,
 )
-from sync.status import LAST_ATTEMPT_AT, LAST_ERROR, LAST_SYNC_AT, ONLINE
 
 DEFAULT_TIMEOUT = 10.0
 _SETTING_LENGTH = 200
