@@ -1,11 +1,11 @@
-"""The ledger's caches folded from generated movements, by `scanner.caches`' rules.
+"""The ledger's caches folded from generated movements, by `scanner.balances`' rules.
 
-`scanner.caches.apply_to_caches` folds one movement at a time through the ORM, which is far
+`scanner.balances.apply_to_caches` folds one movement at a time through the ORM, which is far
 too slow for a million of them; this fold works on plain rows in memory and keeps the same
 rules: minus at `from_location`, plus at `to_location`, under `stock_key`'s (lot, serial);
 a job's consumed and produced quantities net of reversals; a serial's state set by its last
 movement (`serial_state_after`). A zero balance or job row is no row at all.
-`scanner.replay.cache_differences` checks the result (tests/test_bench.py).
+`scanner.balance_check.cache_differences` checks the result (tests/test_bench.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bench.recorder import MovementRow
-from scanner.caches import serial_state_after, stock_key
+from scanner.balances import serial_state_after, stock_key
 from scanner.models import JobLotRole, Movement, MovementKind, Part
 
 StockKey = tuple[str, str, str, str]

@@ -32,7 +32,7 @@ from scanner.models import (
     StatusSubject,
     SyncState,
 )
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.settings import device_id
 
 OPEN, CLOSED = JobStatus.OPEN.value, JobStatus.CLOSED.value

@@ -4,7 +4,7 @@ Re-importing is how the ERP keeps a device up to date: a row whose key is known 
 record, a new key adds one, nothing is deleted. A column left out of the file keeps what is
 stored; a column given but left empty goes back to its default.
 
-Every row is checked before anything is written: its cells (`scanner.csv_rows`), then the
+Every row is checked before anything is written: its cells (`scanner.csv_reading`), then the
 file as a whole (repeated keys) and the database (references, rules that depend on history),
 with a few bulk queries rather than one per row. The writing happens inside a savepoint, so a
 bad file leaves the caller's session exactly as it was.
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from scanner.csv_rows import (
+from scanner.csv_reading import (
     Columns,
     Record,
     Row,

@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from scanner.caches import apply_to_caches, stock_key, stock_on_hand
+from scanner.balances import apply_to_caches, stock_key, stock_on_hand
 from scanner.clock import Clock, utc_now
 from scanner.closing import open_job
+from scanner.cursor_statements import Prepared
 from scanner.describing import describe, described
 from scanner.errors import NotFound, RuleViolation
 from scanner.ids import new_movement_id
@@ -46,14 +47,13 @@ from scanner.models import (
 )
 from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
-from scanner.prepared import Prepared
 from scanner.quantity import format_quantity, to_quantity
 from scanner.returns import (
     customer_return_line,
     reversal_keeps_returns_covered,
     supplier_return_line,
 )
-from scanner.rows import as_loaded, find
+from scanner.row_by_key import as_loaded, find
 from scanner.settings import (
     DEVICE_ID,
     PULL_CURSOR,

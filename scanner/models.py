@@ -4,7 +4,7 @@ Reference data is keyed by the numbers people use (part number, location code, l
 within its part), so a movement recorded on one database means the same thing on another.
 
 The ledger (`Movement`) is append-only. `Balance` and `JobLot` are caches derived from it in
-the same transaction; `scanner.replay` rebuilds them from the ledger alone.
+the same transaction; `scanner.balance_check` rebuilds them from the ledger alone.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Operator, Role
-from scanner.rows import find
+from scanner.row_by_key import find
 
 
 def _length(column: str) -> int:

@@ -27,7 +27,7 @@ from scanner.models import (
     SalesOrderLine,
 )
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 
 
 def purchase_order_line(

@@ -31,7 +31,7 @@ from scanner.models import (
 )
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 
 OrderLine = tuple[str, int]
 

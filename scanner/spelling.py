@@ -21,10 +21,10 @@ from typing import TypeVar
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from scanner.cursor_statements import Prepared
 from scanner.errors import RuleViolation
 from scanner.models import Lot, Serial
-from scanner.prepared import Prepared
-from scanner.rows import find
+from scanner.row_by_key import find
 
 Numbered = TypeVar("Numbered", Lot, Serial)
 

@@ -29,7 +29,7 @@ from scanner.models import (
 from scanner.orders import net_on_line
 from scanner.picking import issued_by_part
 from scanner.quantity import format_quantity, json_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 
 
 def _decided_json(decided: Decided) -> dict[str, Any]:

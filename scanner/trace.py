@@ -12,7 +12,7 @@ the job_lots primary key, a node's receipts, shipments or returns by `ix_movemen
 or `ix_movements_part_serial` (both end in the movement's kind), and "was it reversed?" by
 `ix_movements_reverses`.
 
-Nodes are keyed as in the caches (see `scanner.caches.stock_key`): (part, lot, "") for a
+Nodes are keyed as in the caches (see `scanner.balances.stock_key`): (part, lot, "") for a
 lot, (part, "", serial) for a serial, (part, "", "") for an untracked part. The walk does not
 go through an untracked node: "4 of part X" can be a parent, but every other job that used
 or made part X has nothing to do with this lot.

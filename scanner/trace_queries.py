@@ -43,6 +43,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlalchemy.types import TypeEngine
 
+from scanner.cursor_statements import Prepared
 from scanner.models import (
     NO_LOT,
     Balance,
@@ -55,7 +56,6 @@ from scanner.models import (
     SalesOrder,
     Serial,
 )
-from scanner.prepared import Prepared
 
 MAX_DEPTH = 64
 """How many generations a walk follows. Rework (a job that consumes lot X and makes lot X
@@ -82,7 +82,7 @@ _MovementsOf = Callable[[CTE], Select[Any]]
 
 @dataclass(frozen=True)
 class Queries:
-    """A trace's four statements, run on the driver's cursor (`scanner.prepared`): a
+    """A trace's four statements, run on the driver's cursor (`scanner.cursor_statements`): a
     recall's family query returns thousands of rows, and SQLAlchemy's result rows cost
     more than reading them."""
 

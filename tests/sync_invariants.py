@@ -29,9 +29,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.caches import stock_key
+from scanner.balance_check import cache_differences
+from scanner.balances import stock_key
 from scanner.models import NOT_EFFECTIVE, Balance, Movement, Part, Serial, SyncState
-from scanner.replay import cache_differences
 from scanner.settings import device_id, pull_cursor, seq_floor
 from sync.central.models import (
     Change,

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.caches import apply_to_caches
+from scanner.balances import apply_to_caches
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import (

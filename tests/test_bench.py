@@ -26,9 +26,9 @@ from bench.suite import BENCHMARKS, TINY
 from bench.trace_recall import differences, walk_per_node
 from labels.compose import compose
 from labels.layout import DEFAULT_LAYOUT, layout_named
+from scanner.balance_check import cache_differences
 from scanner.db import open_database, reading
 from scanner.models import Balance, Movement
-from scanner.replay import cache_differences
 from scanner.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent

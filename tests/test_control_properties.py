@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scanner.balance_check import cache_differences
 from scanner.db import open_database, unit_of_work
 from scanner.ledger import BACKFLUSH_REASON
 from scanner.models import Job, JobComponent, JobLot, Movement, Part
-from scanner.replay import cache_differences
 from scanner.workflows.base import Level
 from scanner.workflows.engine import Handheld
 from scanner.workspace import sqlite_url

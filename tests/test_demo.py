@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.balance_check import cache_differences
 from scanner.cli import main
 from scanner.db import open_database, unit_of_work
 from scanner.demo import DEMO_DATA, IMPORTS, build_demo
@@ -39,7 +40,6 @@ from scanner.models import (
     Tracking,
 )
 from scanner.picking import pick_list
-from scanner.replay import cache_differences
 from scanner.trace import trace
 from scanner.workspace import sqlite_url
 

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.balance_check import cache_differences
 from scanner.closing import close_job
 from scanner.db import unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
 from scanner.models import Balance, JobLot, Lot, Movement, Part, Serial
-from scanner.replay import cache_differences
 from tests.plant import add_plant
 
 T = TypeVar("T")

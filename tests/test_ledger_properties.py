@@ -27,11 +27,11 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import Ledger
 from scanner.models import Balance, Movement
-from scanner.replay import cache_differences
 from scanner.workspace import sqlite_url
 from tests.conftest import fixed_clock
 from tests.databases import open_migrated

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.importing import import_file
 from scanner.ledger import Ledger
@@ -31,7 +32,6 @@ from scanner.models import (
     PurchaseOrderLine,
     Serial,
 )
-from scanner.replay import cache_differences
 from scanner.settings import device_id as own_device_id
 from scanner.workspace import sqlite_url
 from sync.central.enrollment import (

@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import literal_column, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.balance_check import cache_differences
 from scanner.db import open_database, reading, unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Movement, Part, Setting
-from scanner.replay import cache_differences
 from scanner.settings import get_setting, pull_cursor, put_setting
 from scanner.workspace import sqlite_url
 from sync.central.enrollment import issue_code

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Job, JobComponent, Lot, Movement, Part, Serial
-from scanner.replay import cache_differences
 from scanner.settings import put_setting
 from scanner.workspace import sqlite_url
 from sync.device.answers import UnknownInPull, apply_changes, apply_outcome

@@ -22,10 +22,10 @@ from typing import IO
 import pytest
 from sqlalchemy import select
 
+from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Movement
-from scanner.replay import cache_differences
 from scanner.settings import device_id, pull_cursor
 from scanner.workspace import sqlite_url
 from sync.central.models import Outcome, SyncEntry

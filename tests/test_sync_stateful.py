@@ -38,10 +38,10 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from scanner.balance_check import cache_differences
 from scanner.db import open_database, unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Base, Movement, MovementKind, Operator, Part
-from scanner.replay import cache_differences
 from scanner.workspace import DATABASE_FILE, sqlite_url
 from sync.central.errors import SyncError
 from sync.central.models import ExceptionStatus

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from scanner.balance_check import cache_differences
 from scanner.db import open_database, unit_of_work
 from scanner.models import Balance, Movement
-from scanner.replay import cache_differences
 from scanner.scan import COMMANDS
 from scanner.workflows.base import Level, Response
 from scanner.workflows.engine import Handheld

@@ -16,9 +16,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.models import Balance, Movement
-from scanner.replay import cache_differences
 from scanner.stock import on_hand
 from scanner.transcript import transcript_lines
 from scanner.workflows.base import Level, Response

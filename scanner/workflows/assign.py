@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import Job, Part, Tracking
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.spelling import lot_spelling
 from scanner.workflows.base import (

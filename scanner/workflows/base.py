@@ -28,7 +28,7 @@ from scanner.ledger import KnownRows, Ledger
 from scanner.models import Location, Lot, Movement, MovementKind, Part
 from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Item, Scan, ScanKind
 
 # The most lots or serials one line may number. A slip of the thumb in a range's last number

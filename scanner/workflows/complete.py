@@ -31,7 +31,7 @@ from scanner.errors import RuleViolation
 from scanner.locations import first_location_of_kind
 from scanner.models import Job, JobStatus, Lot, Operator, Part, Role, Tracking
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (

@@ -23,7 +23,7 @@ from scanner.ledger import KnownRows
 from scanner.models import Movement, Operator, Part
 from scanner.operators import has_operators
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
 from scanner.workflows.base import Context, Level, Refusal, Response, Workflow

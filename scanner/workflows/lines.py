@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from sqlalchemy import select
 
-from scanner.caches import stock_key
+from scanner.balances import stock_key
 from scanner.describing import describe
 from scanner.errors import RuleViolation
 from scanner.locations import locations_of_kind
@@ -24,7 +24,7 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (

@@ -14,7 +14,7 @@ from scanner.errors import NotFound
 from scanner.models import Job, JobLot, Part, Tracking
 from scanner.picking import pick_list
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.spelling import known_lot, known_serial
 from scanner.stock import StockRow, on_hand

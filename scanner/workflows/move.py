@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from scanner.caches import stock_key
+from scanner.balances import stock_key
 from scanner.models import Balance, Part, Tracking
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Level, Refusal, Response, location_of
 from scanner.workflows.lines import (

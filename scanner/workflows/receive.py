@@ -25,7 +25,7 @@ from scanner.locations import first_location_of_kind
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
 from scanner.orders import purchase_line_progress, purchase_order_line
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Item, Scan, ScanKind
 from scanner.settings import ExpiryPolicy, expiry_policy
 from scanner.spelling import lot_spelling, serial_spelling

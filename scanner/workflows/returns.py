@@ -19,7 +19,7 @@ from scanner.locations import first_location_of_kind
 from scanner.models import QUARANTINE, Lot, Part, PurchaseOrder, SalesOrder, Tracking
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.returns import customer_return_line, supplier_return_line
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import (
     Context,

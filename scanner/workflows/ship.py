@@ -17,7 +17,7 @@ from scanner.errors import NotFound
 from scanner.models import Part, SalesOrder, Tracking
 from scanner.orders import sales_line_progress, sales_order_line
 from scanner.quantity import format_quantity
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Refusal, Response, location_of
 from scanner.workflows.confirmation import Confirmations

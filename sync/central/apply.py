@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from scanner.caches import cache_deltas, serial_state_after, stock_key
+from scanner.balances import cache_deltas, serial_state_after, stock_key
 from scanner.clock import Clock
 from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound

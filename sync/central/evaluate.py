@@ -19,8 +19,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import inspect, select, tuple_
 from sqlalchemy.orm import Session
 
-from scanner.caches import Moved as CacheMoved
-from scanner.caches import stock_key
+from scanner.balances import Moved as CacheMoved
+from scanner.balances import stock_key
 from scanner.closing import last_decision
 from scanner.describing import describe, described
 from scanner.ledger import BACKFLUSH_REASON

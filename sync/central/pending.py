@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from scanner.caches import CacheDelta, CacheModel, add_cache_deltas
+from scanner.balances import CacheDelta, CacheModel, add_cache_deltas
 from scanner.models import Lot, Movement, Serial
 from sync.central.bulk_sql import write_rows
 from sync.central.models import SyncEntry, SyncException, SyncRejection

@@ -3,7 +3,7 @@ changes it pulls (reference data, lots and serials, other devices' movements).
 
 Every change is idempotent here, so a page pulled twice, a reset to cursor 0 or a push
 response that arrives after the same outcome was pulled changes nothing the second time.
-The caches stay a fold of the movements that count (`scanner.replay.cache_differences`
+The caches stay a fold of the movements that count (`scanner.balance_check.cache_differences`
 finds nothing): a movement that stops counting is withdrawn from them, one that starts
 counting is folded in.
 
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import DateTime, select
 from sqlalchemy.orm import Session
 
-from scanner.caches import apply_to_caches, refresh_serial, withdraw_from_caches
+from scanner.balances import apply_to_caches, refresh_serial, withdraw_from_caches
 from scanner.clock import aware
 from scanner.closing import settle_status
 from scanner.errors import LotscanError

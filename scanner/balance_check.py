@@ -1,6 +1,6 @@
 """Rebuilding the ledger's caches from the ledger alone, and checking them against it.
 
-Balances and job genealogy are kept movement by movement in `scanner.caches`. Here the same
+Balances and job genealogy are kept movement by movement in `scanner.balances`. Here the same
 figures come from one aggregate query each over the whole ledger, written independently, so
 `cache_differences` is a real check that the caches are what the ledger says.
 """

@@ -1,5 +1,6 @@
-"""Statements on the driver's cursor (scanner.prepared) and rows by key (scanner.rows): the
-same values, rows, objects and errors as SQLAlchemy's own way, on SQLite and PostgreSQL."""
+"""Statements on the driver's cursor (scanner.cursor_statements) and rows by key
+(scanner.row_by_key): the same values, rows, objects and errors as SQLAlchemy's own way,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.cursor_statements import Prepared
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Location, Movement, Part
-from scanner.prepared import Prepared
-from scanner.rows import find
+from scanner.row_by_key import find
 from tests.plant import add_plant
 
 BALANCES = Balance.__table__
@@ -113,7 +114,7 @@ def test_a_row_found_first_thing_in_a_new_process_is_whole(tmp_path: Path) -> No
     script = f"""
 from scanner.db import open_database, unit_of_work
 from scanner.models import Part
-from scanner.rows import find
+from scanner.row_by_key import find
 from scanner.workspace import sqlite_url
 from sqlalchemy import insert
 from pathlib import Path

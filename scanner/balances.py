@@ -1,7 +1,9 @@
-"""The caches the ledger keeps beside itself: balances, serial states, job genealogy.
+"""What the ledger keeps beside itself, movement by movement: balances (stock by part, lot or
+serial and location), serial states, and job genealogy (what each job consumed and made).
+The rest of the code calls them the caches: figures derived from the ledger.
 
 They change in the same transaction as the movement that changes them, and a replay of the
-ledger (`scanner.replay`) reproduces them exactly.
+ledger (`scanner.balance_check`) reproduces them exactly.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Mapper, Session, class_mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import TextClause
 
+from scanner.cursor_statements import Prepared
 from scanner.models import (
     NO_LOT,
     NOT_EFFECTIVE,
@@ -41,8 +44,7 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
-from scanner.prepared import Prepared
-from scanner.rows import find
+from scanner.row_by_key import find
 
 CacheModel = type[Balance] | type[JobLot]
 CacheDelta = tuple[CacheModel, tuple[str, ...], Decimal]

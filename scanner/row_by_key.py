@@ -4,7 +4,7 @@ A scan reads a handful of rows by key (its part, lot, serial, job) and the handh
 before the operator's next scan, so these lookups are a visible share of the scan's time.
 `Session.get` builds, caches-keys and compiles a new statement on every call that misses the
 identity map, and an ORM query that loads one row costs several times the SQL it runs. `find`
-reads the row's columns with one prepared statement per model (`scanner.prepared`) and puts
+reads the row's columns with one prepared statement per model (`scanner.cursor_statements`) and puts
 the object into the session as if the query had loaded it; it goes through `Session.get`
 only when the session already holds the object, which then costs nothing. The answer is the
 same object either way.
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, bindparam, inspect, select
 from sqlalchemy.orm import Mapper, Session, configure_mappers, make_transient_to_detached
 
-from scanner.prepared import Prepared
+from scanner.cursor_statements import Prepared
 
 Row = TypeVar("Row")
 
