@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scanner.collector import collector_paused
+from scanner.cycle_collector import collector_paused
 from scanner.describing import describe
 from scanner.errors import NotFound, RuleViolation
 from scanner.json_output import json_record
@@ -183,7 +183,7 @@ def trace(session: Session, part: str, lot: str | None = None, serial: str | Non
         seed = {"part": part, "lot": lot, "serial": NO_LOT}
 
     queries = queries_for(serials_of_lot=serial is None and item.tracking == Tracking.SERIAL)
-    with collector_paused():  # thousands of rows and records, all kept (scanner/collector.py)
+    with collector_paused():  # thousands of rows and records, all kept (scanner/cycle_collector.py)
         backward, received, _ = _family(queries.backward.run(session, seed))
         forward, shipped, returned = _family(queries.forward.run(session, seed))
         return Trace(

@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanner.clock import Clock, utc_now
-from scanner.collector import settle_collector
+from scanner.cycle_collector import settle_collector
 from scanner.db import database_reason, open_database, reading, shown, unit_of_work
 from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
 from sync.central import enrollment, supervision
