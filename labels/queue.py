@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +26,7 @@ from labels.content import Label, LabelKind
 from labels.layout import Layout
 from labels.output import LabelFormat, render
 from labels.printers import PrinterError, printer_at
-from scanner.clock import utc_now
+from scanner.clock import aware, iso, utc_now
 from scanner.db import reading, unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import PrintJob, PrintJobStatus
@@ -272,15 +272,15 @@ def job_json(job: PrintJob) -> dict[str, Any]:
     return {
         "id": job.id,
         "status": job.status,
-        "created_at": _iso(job.created_at),
+        "created_at": iso(job.created_at),
         "printer": job.printer,
         "format": job.format,
         "layout": job.layout,
         "description": job.description,
         "attempts": job.attempts,
         "last_error": job.last_error,
-        "last_attempt_at": _iso(job.last_attempt_at),
-        "printed_at": _iso(job.printed_at),
+        "last_attempt_at": iso(job.last_attempt_at),
+        "printed_at": iso(job.printed_at),
     }
 
 
@@ -295,7 +295,7 @@ def format_jobs(jobs: Sequence[PrintJob]) -> str:
         (
             str(job.id),
             job.status,
-            _utc(job.created_at).strftime("%Y-%m-%d %H:%M"),
+            aware(job.created_at).strftime("%Y-%m-%d %H:%M"),
             str(job.attempts),
             job.printer,
             job.description,
@@ -331,12 +331,3 @@ def _status(status: PrintJobStatus | str) -> PrintJobStatus:
 
 def _labels(count: int) -> str:
     return f"{count} label{'s' if count != 1 else ''}"
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back the UTC times it was given without their zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else _utc(moment).isoformat()

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from scanner.clock import aware
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
     Job,
@@ -58,12 +59,6 @@ class Decided:
         who = f" by {self.name or self.operator}" if self.operator else ""
         why = f" ({self.reason})" if self.reason else ""
         return f"{done}{who} on {self.happened_at:%Y-%m-%d %H:%M}{why}"
-
-
-def _utc(moment: datetime) -> datetime:
-    """A stored time in UTC: SQLite gives back the naive UTC time it was written as,
-    PostgreSQL an aware one in the connection's time zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # ---- what is open ---------------------------------------------------------------------------
@@ -284,7 +279,7 @@ def history(session: Session, subject: Subject) -> list[Decided]:
         .order_by(StatusChange.happened_at, StatusChange.id)
     ).all()
     return [
-        Decided(change.status, change.operator, name, _utc(change.happened_at), change.reason)
+        Decided(change.status, change.operator, name, aware(change.happened_at), change.reason)
         for change, name in rows
     ]
 
