@@ -1,6 +1,6 @@
-"""The central store's sync operations: push, pull, publishing reference data (DESIGN §5,
-research/offline-sync.md §6.1). Plain functions over the caller's session and transaction;
-`sync.service` puts them behind HTTP.
+"""The central store's sync operations: push, pull, publishing reference data
+(docs/architecture.md, "Sync protocol"). Plain functions over the caller's session and
+transaction; `sync.service` puts them behind HTTP.
 
 Push gives exactly-once effect from at-least-once delivery: the store keeps each device's
 last applied number and advances it in the transaction that applies the movement. A number
