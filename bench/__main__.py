@@ -2,11 +2,11 @@
 run the benchmarks.
 
 Each benchmark times our implementation and a baseline doing the same work in the same run,
-and reports the medians and their ratio (DESIGN §7). Full scale by default; `--quick` is a
-tenth of it; `--tiny` only checks that everything runs. `--json` prints
-`{"name": {"ours", "baseline", "ratio", "unit"}}` on standard output, nothing else; progress
-goes to standard error. A benchmark that cannot run here (no PostgreSQL server) says why:
-`{"name": {"skipped": "..."}}`.
+and reports the medians and their ratio (docs/architecture.md, "Benchmarks"). Full scale by
+default; `--quick` is a tenth of it; `--tiny` only checks that everything runs. `--json`
+prints `{"name": {"ours", "baseline", "ratio", "unit"}}` on standard output, nothing else;
+progress goes to standard error. A benchmark that cannot run here (no PostgreSQL server)
+says why: `{"name": {"skipped": "..."}}`.
 
 A full-scale run (`make bench`) also writes the results as a Markdown table to
 bench/RESULTS.md, which the README shows; `--results FILE` writes them at any scale.

@@ -1,10 +1,11 @@
-"""What a label carries (DESIGN §6), built from the database: lot labels, serial labels,
-location labels and assembly labels (a job's pre-assigned lot, printed before it completes).
+"""What a label carries, built from the database: lot labels, serial labels, location labels
+and assembly labels (a job's pre-assigned lot, printed before it completes); see
+docs/architecture.md, "Labels and the print queue".
 
 An item label's barcode data is GS1: the part by (01) GTIN, or by (240) its part number when
-it has none (the site's own labels; DESIGN §4), then (17) expiry, (10) lot or (21) serial,
-and (30) the count. A location label carries the site's location prefix and the code
-(`LOC:A-01`) as plain Code 128, so a scan of it reads as a location.
+it has none (the site's own labels), then (17) expiry, (10) lot or (21) serial, and (30) the
+count. A location label carries the site's location prefix and the code (`LOC:A-01`) as
+plain Code 128, so a scan of it reads as a location.
 """
 
 from __future__ import annotations

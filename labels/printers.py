@@ -1,4 +1,5 @@
-"""Printers, named by URL (DESIGN §6), and how a rendered label reaches each:
+"""Printers, named by URL, and how a rendered label reaches each (docs/architecture.md,
+"Labels and the print queue"):
 
 - `tcp://HOST[:PORT]`: a Zebra-compatible thermal printer's raw port (9100 by default). The
   ZPL is sent as is, then the connection is closed; raw printing has no acknowledgement, so

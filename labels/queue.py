@@ -1,5 +1,6 @@
-"""The durable print queue (DESIGN §6): every label due is a row in the device database,
-rendered when it fell due, and stays `waiting` until a printer takes it.
+"""The durable print queue (docs/architecture.md, "Labels and the print queue"): every label
+due is a row in the device database, rendered when it fell due, and stays `waiting` until a
+printer takes it.
 
 Enqueueing never talks to a printer, so a printer that is off or unreachable never holds up
 a scan. `deliver_waiting` sends the waiting jobs oldest first, each outside any transaction

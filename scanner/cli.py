@@ -1,4 +1,5 @@
-"""The `lotscan` command line (DESIGN §8): the composition root that wires the packages.
+"""The `lotscan` command line (docs/architecture.md, "Command line contract"): the
+composition root that wires the packages (docs/architecture.md, "Layers and arrows").
 
 Output meant for programs is `--json` on standard output; an error is one clear line on
 standard error and exit status 1.
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_control_parsers(commands, common)
     add_operator_parsers(commands, common)
-    # The composition root (DESIGN §2): sync's commands live with sync.
+    # The composition root wires the packages: sync's commands live with sync.
     from sync.central.cli import add_central_parsers
     from sync.device.cli import add_device_parsers
 

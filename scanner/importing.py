@@ -1,4 +1,5 @@
-"""`lotscan import KIND FILE.csv`: reference data from the ERP (DESIGN §8).
+"""`lotscan import KIND FILE.csv`: reference data from the ERP (docs/architecture.md,
+"Import files").
 
 Re-importing is how the ERP keeps a device up to date: a row whose key is known updates that
 record, a new key adds one, nothing is deleted. A column left out of the file keeps what is
@@ -140,7 +141,7 @@ def _read_part(row: Row) -> Record:
 
 
 def _check_backflush(record: Record, part: Part | None) -> None:
-    """DESIGN §1: a backflush part cannot be lot- or serial-controlled."""
+    """A backflush part cannot be lot- or serial-controlled."""
     values = record.values
     backflush = values.get("backflush", part.backflush if part else False)
     tracking = Tracking(values["tracking"])

@@ -1,4 +1,5 @@
-"""Records as the JSON that scripts read (DESIGN §8): field for field, quantities as numbers."""
+"""Records as the JSON that scripts read (docs/architecture.md, "JSON shapes"): field for
+field, quantities as numbers."""
 
 from __future__ import annotations
 

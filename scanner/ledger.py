@@ -1,9 +1,9 @@
 """The movement ledger: every operation that moves stock, with the rules it must keep.
 
-Each operation checks the domain rules (DESIGN §1), appends one immutable `Movement`, and
-updates the derived caches (balances, serial states, job genealogy) in the caller's
-transaction. Nothing is ever edited or deleted: a mistake is undone by `reverse`, which
-appends a compensating movement.
+Each operation checks the domain rules (docs/architecture.md, "Ledger rules"), appends one
+immutable `Movement`, and updates the derived caches (balances, serial states, job
+genealogy) in the caller's transaction. Nothing is ever edited or deleted: a mistake is
+undone by `reverse`, which appends a compensating movement.
 
 Every movement carries a positive quantity and goes from a location, to a location, or both;
 a movement's effect on stock is always "minus at `from_location`, plus at `to_location`".

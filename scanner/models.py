@@ -1,4 +1,5 @@
-"""The data model shared by the handheld's database and the central store (DESIGN §3).
+"""The data model shared by the handheld's database and the central store
+(docs/architecture.md, "Data model").
 
 Reference data is keyed by the numbers people use (part number, location code, lot number
 within its part), so a movement recorded on one database means the same thing on another.
@@ -146,7 +147,7 @@ class MovementKind(StrEnum):
 
 
 class SyncState(StrEnum):
-    """Where a movement stands with the central store (DESIGN §5).
+    """Where a movement stands with the central store (docs/architecture.md, "Sync outcomes").
 
     A movement this device recorded is `pending` until the store answers; then it takes the
     store's outcome. A movement pulled from the store (another device's) arrives `applied` or
@@ -179,7 +180,7 @@ class Part(Base):
     __tablename__ = "parts"
     __table_args__ = (
         _enum_check("tracking", Tracking),
-        # DESIGN §1: a backflush part cannot be lot- or serial-controlled.
+        # A backflush part cannot be lot- or serial-controlled.
         CheckConstraint("NOT backflush OR tracking = 'none'", name="backflush_untracked"),
         CheckConstraint("shelf_life_days IS NULL OR shelf_life_days > 0", name="shelf_life"),
     )
@@ -307,7 +308,8 @@ class JobComponent(Base):
 
 
 class Movement(Base):
-    """One physical event, recorded once and never changed (DESIGN §3)."""
+    """One physical event, recorded once and never changed (docs/architecture.md,
+    "Ledger rules")."""
 
     __tablename__ = "movements"
     __table_args__ = (
@@ -418,10 +420,11 @@ class Movement(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     happened_at: Mapped[timestamp]
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Sync (DESIGN §5): the state of this movement with the central store, the store's
-    # number for it once applied (its place in every device's pull), the pull cursor this
-    # device had reached when the scan was made (so the store can tell a stale source from a
-    # plain shortage), and the store's codes and message when it flagged or held it.
+    # Sync (docs/architecture.md, "Sync protocol"): the state of this movement with the
+    # central store, the store's number for it once applied (its place in every device's
+    # pull), the pull cursor this device had reached when the scan was made (so the store can
+    # tell a stale source from a plain shortage), and the store's codes and message when it
+    # flagged or held it.
     sync_state: Mapped[str] = mapped_column(String(10), default=SyncState.PENDING.value)
     server_seq: Mapped[int | None] = mapped_column(BigInteger)
     observed_cursor: Mapped[int | None] = mapped_column(BigInteger)
@@ -526,7 +529,8 @@ class PrintJob(Base):
     __tablename__ = "print_jobs"
     __table_args__ = (
         _enum_check("status", PrintJobStatus),
-        # labels.output.LabelFormat; the models cannot import labels (DESIGN §2).
+        # labels.output.LabelFormat; the models cannot import labels (docs/architecture.md,
+        # "Layers and arrows").
         CheckConstraint("format IN ('png', 'svg', 'pdf', 'zpl')", name="format_valid"),
         CheckConstraint("attempts >= 0", name="attempts"),
         Index("ix_print_jobs_status", "status"),

@@ -1,9 +1,9 @@
 """What a job still needs, which lots to use first, and what to warn about at issue time.
 
 Lots of a part are used first expired, first out: earliest expiry first, lots without an
-expiry last. Expiry is advice, not a lock (DESIGN §1): the site's policy decides whether an
-expired or out-of-order lot is a warning the operator confirms (`warn`, the default), is
-refused (`block`, expired lots only), or is not mentioned (`ignore`).
+expiry last. Expiry is advice, not a lock: the site's policy decides whether an expired or
+out-of-order lot is a warning the operator confirms (`warn`, the default), is refused
+(`block`, expired lots only), or is not mentioned (`ignore`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""What a scan means (DESIGN §4): an item (GS1 data), one of our prefixed codes (`LOC:`,
-`JOB:`, `PO:`, `SO:`, `OP:`, `CMD:`), or text answering the current prompt.
+"""What a scan means (docs/architecture.md, "Scan language"): an item (GS1 data), one of our
+prefixed codes (`LOC:`, `JOB:`, `PO:`, `SO:`, `OP:`, `CMD:`), or text answering the current
+prompt.
 
 `read_scan` is the one classifier the workflows, `lotscan parse` and `lotscan decode` use. A
 scan that cannot be read raises `ScanError` with a message for the person holding the
@@ -188,7 +189,7 @@ class Scan:
     item: Item | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """DESIGN §8's `parse` shape."""
+        """`lotscan parse --json`'s shape (docs/architecture.md, "JSON shapes")."""
         if self.item is None:
             return {"kind": self.kind.value, "value": self.value}
         shape: dict[str, Any] = {"kind": self.kind.value, "ai": dict(self.item.ai)}

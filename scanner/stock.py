@@ -1,4 +1,5 @@
-"""Stock on hand: the balances per part, lot or serial and location (DESIGN §3, `lotscan stock`).
+"""Stock on hand: the balances per part, lot or serial and location (`lotscan stock`; see
+docs/architecture.md, "Balances").
 
 Read from the `Balance` cache, never summed from the ledger: the cache is kept in the same
 transaction as every movement, so it is exact and a lookup stays fast at any ledger size.
@@ -32,7 +33,7 @@ class StockRow:
     qty: Decimal
 
     def as_json(self) -> dict[str, Any]:
-        """DESIGN §8's `{"part", "lot", "serial", "location", "qty"}`; no lot or serial is null."""
+        """`{"part", "lot", "serial", "location", "qty"}`; no lot or serial is null."""
         return json_record(self)
 
     @classmethod

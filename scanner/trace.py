@@ -143,7 +143,8 @@ class Trace:
     shape scripts read only grows)."""
 
     def as_json(self) -> dict[str, Any]:
-        """DESIGN §8's trace shape; a missing lot or serial is null."""
+        """The trace's JSON shape (docs/architecture.md, "JSON shapes"); a missing lot or
+        serial is null."""
         return json_record(self)
 
 

@@ -1,4 +1,5 @@
-"""The handheld app: a thin view over the workflow engine (DESIGN §2).
+"""The handheld app: a thin view over the workflow engine (docs/architecture.md,
+"Handheld screen").
 
 Every scan, typed or from a function key, joins one queue. One thread worker at a time
 drains it, handing each scan to `Handheld.handle` in order, so the database is never touched

@@ -1,5 +1,6 @@
-"""The function keys: each sends the command a `CMD:` scan would (DESIGN §4). Devices
-differ in keys; every binding has an id, so a keymap can move it (`App.set_keymap`)."""
+"""The function keys: each sends the command a `CMD:` scan would (docs/architecture.md,
+"Prefixes and commands"). Devices differ in keys; every binding has an id, so a keymap can
+move it (`App.set_keymap`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""What the central store flags a pushed movement for (DESIGN §5): the exception codes its
-rules raise, its table stores and the supervisor's screen acts on. Plain values, no tables,
-so the handheld's screen can know them without mapping the store's tables.
+"""What the central store flags a pushed movement for (docs/architecture.md,
+"Exception codes"): the exception codes its rules raise, its table stores and the
+supervisor's screen acts on. Plain values, no tables, so the handheld's screen can know them
+without mapping the store's tables.
 """
 
 from enum import StrEnum

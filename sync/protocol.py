@@ -1,6 +1,6 @@
-"""The sync protocol between a handheld and the central store (DESIGN §5,
-research/offline-sync.md §6.1): the request and response bodies, and how a movement is
-written into one and hashed.
+"""The sync protocol between a handheld and the central store: the request and response
+bodies, and how a movement is written into one and hashed (docs/architecture.md,
+"Sync protocol").
 
     POST /v1/devices/enroll   EnrollRequest -> 201 EnrollResponse   (no token: the code is it)
     POST /v1/sync/push        PushRequest   -> 200 PushResponse     (device token)

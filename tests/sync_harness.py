@@ -1,7 +1,7 @@
-"""What the sync reliability tests are built from (research/offline-sync.md §4): a central
-service on loopback (a uvicorn thread, or a `lotscan serve` process a test can kill),
-handhelds with their own databases and workspace folders, and a network that misbehaves on
-request.
+"""What the sync reliability tests are built from (docs/architecture.md,
+"Sync reliability tests"): a central service on loopback (a uvicorn thread, or a
+`lotscan serve` process a test can kill), handhelds with their own databases and workspace
+folders, and a network that misbehaves on request.
 
 The network is `FaultyTransport`, an httpx transport around the real one. A test plans what
 happens to the next requests: dropped before they reach the store, delivered and then the
@@ -555,7 +555,7 @@ class Site:
 
     def final_sync(self, *, rounds: int = 20) -> None:
         """Every handheld back online with a healthy network; syncs until every queue is
-        empty, then one more pull each, so all have seen the last change (research §4.1)."""
+        empty, then one more pull each, so all have seen the last change."""
         for handheld in self.handhelds:
             handheld.transport.offline = False
             handheld.transport.clear()

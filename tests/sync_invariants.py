@@ -1,4 +1,4 @@
-"""One checker for every sync reliability test (research/offline-sync.md §4.1).
+"""One checker for every sync reliability test (docs/architecture.md, "Invariants").
 
 After a final sync (every device online, queues drained, one last pull), the central store
 and the handhelds must agree:

@@ -1,4 +1,5 @@
-"""`lotscan import KIND FILE.csv`: reference data from the ERP (DESIGN §8)."""
+"""`lotscan import KIND FILE.csv`: reference data from the ERP (docs/architecture.md,
+"Import files")."""
 
 from __future__ import annotations
 

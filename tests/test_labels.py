@@ -1,6 +1,6 @@
-"""Labels (DESIGN §6): every built-in layout and kind, rendered to PNG, reads back with pyzbar
-to exactly the data it was given, and as a scan to the same part, lot, serial, expiry and
-count; SVG and PDF carry the same drawing."""
+"""Labels (docs/architecture.md, "Labels and the print queue"): every built-in layout and
+kind, rendered to PNG, reads back with pyzbar to exactly the data it was given, and as a
+scan to the same part, lot, serial, expiry and count; SVG and PDF carry the same drawing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`lotscan label KIND ... --format png|svg|pdf|zpl -o FILE` as scripts run it (DESIGN §8)."""
+"""`lotscan label KIND ... --format png|svg|pdf|zpl -o FILE` as scripts run it
+(docs/architecture.md, "Command line contract")."""
 
 from __future__ import annotations
 

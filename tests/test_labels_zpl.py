@@ -177,7 +177,8 @@ def test_several_labels_are_several_formats() -> None:
 
 
 def test_the_zebra_example_for_gs1_128_is_what_we_write() -> None:
-    # The research note's translation, checked by hand against Zebra's invocation table.
+    # The field data was written out by hand from the codewords and Zebra's table of
+    # invocation codes, not by our encoder.
     elements = [Element("01", "09506000134352"), Element("17", "261231")]
     elements += [Element("10", "LOT123"), Element("21", "SN0001")]
     bars = Bars(0, 0, 2, 50, gs1_symbol(elements))

@@ -1,5 +1,6 @@
-"""The durable print queue (DESIGN §6): a print job survives an unreachable printer and a
-restart, and `lotscan print-queue` shows and manages it.
+"""The durable print queue (docs/architecture.md, "Labels and the print queue"): a print job
+survives an unreachable printer and a restart, and `lotscan print-queue` shows and manages
+it.
 
 The printer is `Listener`, a raw port on 127.0.0.1 that records what it is sent.
 """

@@ -1,4 +1,4 @@
-"""Printers named by URL (DESIGN §6), this device's printer settings, and `lotscan replay`
+"""Printers named by URL, this device's printer settings, and `lotscan replay`
 printing the labels a transcript made due.
 
 A thermal printer is stood in for by `Listener`, a raw port on loopback that records every

@@ -1,5 +1,6 @@
-"""`lotscan replay` (DESIGN §8): a transcript through the engine, stopping at the first error
-or unconfirmed warning with the file's line number; in-process and as the command."""
+"""`lotscan replay` (docs/architecture.md, "Transcripts"): a transcript through the engine,
+stopping at the first error or unconfirmed warning with the file's line number; in-process
+and as the command."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""What a scan means (DESIGN §4): GS1 data in every form a scanner sends it, our prefixed
-codes, text answers, and a clear refusal for anything that cannot be read.
+"""What a scan means (docs/architecture.md, "Scan language"): GS1 data in every form a
+scanner sends it, our prefixed codes, text answers, and a clear refusal for anything that
+cannot be read.
 
-Vectors come from the GS1 research notes (§1.3, §1.4, §3.4, §4.4), which were checked
-against biip and the GS1 Barcode Syntax Engine.
+The GS1 vectors (check digits, dates, element strings and their refusals) were checked
+against biip and against GS1's own Barcode Syntax Engine when they were written.
 """
 
 from __future__ import annotations

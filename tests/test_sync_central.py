@@ -1,5 +1,5 @@
 """The central store's logic without HTTP: enrollment, push (exactly once, in each device's
-order, with the conflict policy of research/offline-sync.md §2.3), pull, publishing
+order, with the outcomes of docs/architecture.md, "Sync outcomes"), pull, publishing
 reference data, and what supervisors see and decide. Handhelds record their movements on
 databases of their own, through the ledger, as the floor does."""
 

@@ -1,4 +1,4 @@
-"""Processes killed with SIGKILL (research/offline-sync.md §4.1, T4 and T5): the central
+"""Processes killed with SIGKILL (docs/architecture.md, "Catalogue", T4 and T5): the central
 service under load from three handhelds, and a handheld in the middle of a scan or a sync.
 Nothing gets a chance to clean up; the databases' own atomicity is all there is. After each
 kill the survivors must be whole, and after a final sync every invariant holds.

@@ -1,4 +1,4 @@
-"""The sync reliability catalogue (research/offline-sync.md §4.1), against a real service on
+"""The sync reliability catalogue (docs/architecture.md, "Catalogue"), against a real service on
 loopback, on SQLite and on PostgreSQL. Every test ends with a final sync of every handheld
 and the invariant checker (tests/sync_invariants.py): nothing lost, nothing applied twice,
 per-device order kept, caches equal a replay, every anomaly explained, all converged."""
@@ -564,7 +564,7 @@ def backlog(handheld: Handheld, size: int) -> None:
 
 
 def test_a_backlog_interrupted_at_random_batches_resumes_where_it_stopped(site: Site) -> None:
-    # The research catalogue's size, in every run: about 30 s on each database.
+    # The catalogue's size for T15, in every run: about 30 s on each database.
     size, batch = 20_000, 500
     dock = site.enroll("dock")
     backlog(dock, size)
@@ -603,7 +603,7 @@ def test_a_backlog_interrupted_at_random_batches_resumes_where_it_stopped(site: 
     converged(site)
 
 
-# ---- the domain conflicts (research §2.1) and what a supervisor does about them --------------
+# ---- the domain conflicts and what a supervisor does about them -----------------------------
 
 
 def offline(*handhelds: Handheld) -> None:

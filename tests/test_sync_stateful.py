@@ -1,4 +1,4 @@
-"""T10 of the sync catalogue (research/offline-sync.md §4.1): three handhelds on one central
+"""T10 of the sync catalogue (docs/architecture.md, "Catalogue"): three handhelds on one central
 store, driven by a hypothesis state machine. They scan through their own ledgers (whatever
 a handheld's own rules refuse is skipped, as the floor would), go out of range and come
 back, sync through a network that drops, doubles and loses answers, import a part the store
@@ -446,8 +446,8 @@ def test_handhelds_converge_whatever_the_floor_and_the_network_do(
 
 
 def test_the_rules_reach_each_domain_conflict(tmp_path: Path) -> None:
-    """A history the machine's own rules can take, in which each conflict of research §2.1
-    happens and gets the outcome §2.3 documents."""
+    """A history the machine's own rules can take, in which each domain conflict of the
+    catalogue happens and gets the outcome docs/architecture.md, "Exception codes" gives it."""
     with bench_for("sqlite", tmp_path) as bench:
 
         class Scripted(Plant):

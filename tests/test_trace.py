@@ -1,5 +1,6 @@
-"""Trace: backwards to the supplier receipts, forwards to the customer shipments (DESIGN §1,
-§8), on SQLite and PostgreSQL. All history is recorded through the ledger."""
+"""Trace: backwards to the supplier receipts, forwards to the customer shipments
+(docs/architecture.md, "Genealogy"), on SQLite and PostgreSQL. All history is recorded
+through the ledger."""
 
 from __future__ import annotations
 

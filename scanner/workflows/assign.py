@@ -1,5 +1,5 @@
 """ASSIGN: a lot number for a job's assembly before the job completes, so its label can be
-printed and travel with the work in process (DESIGN §1, §4)."""
+printed and travel with the work in process (docs/architecture.md, "Workflows")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""COMPLETE: a job's assembly goes into stock (DESIGN §4).
+"""COMPLETE: a job's assembly goes into stock (docs/architecture.md, "Workflows").
 
 `JOB:` then the assembly item; its lot defaults to the one assigned to the job beforehand,
 its quantity comes from (30) or is asked for, its expiry from (17), and a serial-tracked

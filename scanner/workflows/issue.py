@@ -1,4 +1,4 @@
-"""ISSUE: components leave stock for a job (DESIGN §4).
+"""ISSUE: components leave stock for a job (docs/architecture.md, "Workflows").
 
 `JOB:` shows the job's pick list: what is still needed, with lots in expiry order, their
 locations and expiry dates. Items scanned are issued to the job from where they are (`LOC:`

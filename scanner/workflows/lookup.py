@@ -1,8 +1,8 @@
-"""LOOKUP: any scan shows what it is (DESIGN §4): a lot (part, expiry, status, stock by
-location, jobs that used it, a trace summary with what came back of it), a serial (and its
-shipments and returns), a part, a location (its contents), a job (what it has completed, its
-pick list and the lots it used), a purchase or sales order (each line: what it asks for,
-what was received or shipped)."""
+"""LOOKUP: any scan shows what it is (docs/architecture.md, "Workflows"): a lot (part,
+expiry, status, stock by location, jobs that used it, a trace summary with what came back of
+it), a serial (and its shipments and returns), a part, a location (its contents), a job
+(what it has completed, its pick list and the lots it used), a purchase or sales order (each
+line: what it asks for, what was received or shipped)."""
 
 from __future__ import annotations
 

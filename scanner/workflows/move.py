@@ -1,7 +1,7 @@
-"""MOVE: stock changes place (DESIGN §4). The item first, then the destination `LOC:`; the
-source is asked for only when the item sits in more than one place. A lot whose label gives
-no count (30) and that sits in one place is offered whole: CMD:OK takes all of it. A lot on
-hold moves only into quarantine."""
+"""MOVE: stock changes place (docs/architecture.md, "Workflows"). The item first, then the
+destination `LOC:`; the source is asked for only when the item sits in more than one place.
+A lot whose label gives no count (30) and that sits in one place is offered whole: CMD:OK
+takes all of it. A lot on hold moves only into quarantine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""RECEIVE: goods arriving, against a purchase order or not (DESIGN §4).
+"""RECEIVE: goods arriving, against a purchase order or not (docs/architecture.md,
+"Workflows").
 
 `PO:` (optional) names the order, `LOC:` (optional) where the goods go, by default the
 receiving location. Then items: a lot-tracked item without (10) asks for its lot (typed,

@@ -1,4 +1,4 @@
-"""SHIP: goods leave on a sales order (DESIGN §4).
+"""SHIP: goods leave on a sales order (docs/architecture.md, "Workflows").
 
 `SO:` names the order; then items, only parts on it. A line that requests lot control
 needs a lot even for a part that is not lot-tracked: scanned, typed or generated with

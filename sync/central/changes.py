@@ -1,5 +1,5 @@
 """The store's clock and its change log: everything devices must learn, numbered in the
-order it was committed (DESIGN §5, "Pull uses a gap-free server cursor").
+order it was committed (docs/architecture.md, "Pull and the change log").
 
 Taking a number updates the one `SyncClock` row, which locks it until the transaction ends:
 a second writer waits for the first to commit before it gets the next number, so a device

@@ -1,6 +1,7 @@
-"""The supervisor's side of the command line (DESIGN §8): `lotscan serve` runs the central
-sync service; `lotscan devices enroll|list|revoke` manage the devices on the central
-database directly, no service needed.
+"""The supervisor's side of the command line (docs/architecture.md,
+"Command line contract"): `lotscan serve` runs the central sync service;
+`lotscan devices enroll|list|revoke` manage the devices on the central database directly, no
+service needed.
 
 Without `--db` these work on the central database, `central.db` in the workspace folder,
 never on the handheld's own `lotscan.db`.

@@ -1,5 +1,5 @@
 """Which devices may sync: one-time enrollment codes, per-device tokens, revocation
-(DESIGN §5, research/offline-sync.md §3.2).
+(docs/architecture.md, "Enrollment and tokens").
 
 A supervisor runs `lotscan devices enroll NAME` on the central database and reads the code
 to the person holding the handheld; the handheld trades it for a token once. The store keeps

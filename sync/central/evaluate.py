@@ -1,4 +1,4 @@
-"""What the store makes of a pushed movement (research/offline-sync.md §2.3).
+"""What the store makes of a pushed movement (docs/architecture.md, "Sync outcomes").
 
 Physical scans are facts: nothing here refuses a movement for a domain rule (an expired or
 held lot, an over-shipment). A movement is held when the store cannot apply it as it stands

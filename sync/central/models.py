@@ -1,5 +1,5 @@
 """The central store's own tables: devices, enrollment, what each device pushed, exceptions,
-and the change log devices pull from (DESIGN §5, research/offline-sync.md §6.2).
+and the change log devices pull from (docs/architecture.md, "Data model").
 
 They share `scanner.models.Base`, so one migration chain (scanner/migrations) creates them
 in every database; on a handheld they stay empty.
@@ -40,7 +40,7 @@ class DeviceRole(StrEnum):
 
 
 class Outcome(StrEnum):
-    """What the store did with a pushed movement (research/offline-sync.md §2.3)."""
+    """What the store did with a pushed movement (docs/architecture.md, "Sync outcomes")."""
 
     APPLIED = "applied"
     FLAGGED = "flagged"  # applied, with an exception for a supervisor

@@ -1,5 +1,6 @@
-"""A device's push, on the central store: a plain function over the caller's session and
-transaction; `sync.central.service` puts it behind HTTP.
+"""A device's push, on the central store (docs/architecture.md, "Push, exactly once"): a
+plain function over the caller's session and transaction; `sync.central.service` puts it
+behind HTTP.
 
 Push gives exactly-once effect from at-least-once delivery: the store keeps each device's
 last applied number and advances it in the transaction that applies the movement. A number

@@ -1,5 +1,6 @@
-"""The central sync service (DESIGN §5): handhelds enroll, push their movements and pull
-changes; supervisors' devices list devices, issue codes, revoke, and resolve exceptions.
+"""The central sync service (docs/architecture.md, "Endpoints"): handhelds enroll, push their
+movements and pull changes; supervisors' devices list devices, issue codes, revoke, and
+resolve exceptions.
 
 The service holds no state of its own: every request is one transaction on the central
 database, so several instances may share one PostgreSQL behind a load balancer. Endpoints

@@ -1,4 +1,4 @@
-"""What supervisors see and decide (DESIGN §8, research/offline-sync.md §2.3): each
+"""What supervisors see and decide (docs/architecture.md, "Supervisors' resolutions"): each
 device's sync state, the open exceptions, and the four ways to resolve one.
 
 - apply: a held movement is applied now (an unknown reference must be known by then; a

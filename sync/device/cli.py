@@ -1,5 +1,6 @@
 """`lotscan enroll URL CODE` and `lotscan sync [--json]`: the handheld's side of sync on the
-command line (DESIGN §8). `scanner/cli.py` adds these commands with `add_device_parsers`.
+command line (docs/architecture.md, "Command line contract"). `scanner/cli.py` adds these
+commands with `add_device_parsers`.
 
 Both work on the workspace's device database (or `--db URL`); the token file lives next to
 a SQLite database, else in the workspace folder (`sync.device.credentials.token_folder`).

@@ -5,8 +5,8 @@ shows is read by `sync.device.status`, which needs no HTTP client.
 A sync never holds a database write transaction while it waits on the network: it reads a
 batch, sends it with no transaction open, then writes the store's answers in one short
 transaction. Every failure keeps the queue; the next sync sends it again, and the store
-answers a movement it already has with the outcome it gave it (exactly-once effect from
-at-least-once delivery, DESIGN §5).
+answers a movement it already has with the outcome it gave it: exactly-once effect from
+at-least-once delivery (docs/architecture.md, "Push, exactly once").
 """
 
 from __future__ import annotations
@@ -398,8 +398,8 @@ def _refuse_stranding(session: Session, device: str) -> None:
 
 @dataclass
 class SyncReport:
-    """What one sync did (DESIGN §8): movements pushed and their outcomes, movements still
-    queued, changes pulled."""
+    """What one sync did, as `lotscan sync --json` prints it: movements pushed and their
+    outcomes, movements still queued, changes pulled."""
 
     pushed: int = 0
     applied: int = 0

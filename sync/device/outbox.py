@@ -1,9 +1,10 @@
 """The handheld's outbox: its own movements the central store has not answered yet.
 
-The ledger is the outbox (DESIGN §5): a movement this device records is `pending` until the
-store gives it an outcome, and the device pushes its pending movements in the order it
-numbered them. Nothing here writes; the push loop (`sync.device.client`) reads a batch here, sends
-it with no transaction open, and writes the answers in one transaction of its own.
+The ledger is the outbox (docs/architecture.md, "Push, exactly once"): a movement this
+device records is `pending` until the store gives it an outcome, and the device pushes its
+pending movements in the order it numbered them. Nothing here writes; the push loop
+(`sync.device.client`) reads a batch here, sends it with no transaction open, and writes the
+answers in one transaction of its own.
 """
 
 from __future__ import annotations
