@@ -5,7 +5,7 @@ too slow for a million of them; this fold works on plain rows in memory and keep
 rules: minus at `from_location`, plus at `to_location`, under `stock_key`'s (lot, serial);
 a job's consumed and produced quantities net of reversals; a serial's state set by its last
 movement (`serial_state_after`). A zero balance or job row is no row at all.
-`scanner.balance_check.cache_differences` checks the result (tests/test_bench.py).
+`scanner.balance_check.cache_differences` checks the result (tests/bench/test_bench.py).
 """
 
 from __future__ import annotations

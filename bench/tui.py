@@ -4,7 +4,7 @@ they compare it with, and feeding either what a keyboard-wedge scanner sends.
 A scanner types a whole label in one burst; only Textual's terminal parser turns those bytes
 into the keys a handheld would see (CR as Enter), so both apps get their input through it,
 as their driver would hand it over. The parser is private Textual API, used here (and in
-tests/tui_input.py) for that reason only.
+tests/support/tui_input.py) for that reason only.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0006"
-"""The newest migration's revision; tests/test_db.py checks it is the head Alembic finds."""
+"""The newest migration's revision; tests/scanner/test_db.py checks it is the head Alembic finds."""
 READ_ONLY = "lotscan_read_only"
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database (tests/databases.py) on SQLite and, when
+"""Shared fixtures: a migrated database (tests/support/databases.py) on SQLite and, when
 LOTSCAN_TEST_PG_URL is set, on PostgreSQL (each test gets a schema of its own), a fixed
 clock, and a handheld on the test plant."""
 
@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.workspace import sqlite_url
-from tests.databases import open_migrated, pg_schema
-from tests.transcripts import Floor
+from tests.support.databases import open_migrated, pg_schema
+from tests.support.transcripts import Floor
 
 PG_URL = os.environ.get("LOTSCAN_TEST_PG_URL")
 NOW = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
@@ -58,5 +58,5 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture
 def floor(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Floor:
-    """The test plant (tests/plant.py) with one handheld on it, driven by transcripts."""
+    """The test plant (tests/support/plant.py) with one handheld on it, driven by transcripts."""
     return Floor.on_plant(sessions, clock)

@@ -1,9 +1,9 @@
 """Copies the handheld screen's pictures from the snapshot tests to docs/screens/, under
 the names the README shows them by.
 
-The pictures are the SVGs `tests/test_tui_snapshots.py` checks (fixed clock, device and
+The pictures are the SVGs `tests/screens/test_tui_snapshots.py` checks (fixed clock, device and
 operator, the test plant), so what the README shows is what the tests hold the app to.
-After `pytest tests/test_tui_snapshots.py --snapshot-update`:
+After `pytest tests/screens/test_tui_snapshots.py --snapshot-update`:
 `.venv/bin/python docs/screens/copy_snapshots.py`.
 """
 
@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SNAPSHOTS = HERE.parent.parent / "tests" / "__snapshots__" / "test_tui_snapshots"
+SNAPSHOTS = HERE.parent.parent / "tests" / "screens" / "__snapshots__" / "test_tui_snapshots"
 PICTURES = {
     "sign-in.svg": "test_sign_in[40x16].svg",
     "menu.svg": "test_synced_menu[40x16].svg",

@@ -2,7 +2,7 @@
 
 Autogenerate and `alembic check` compare the database with `target_metadata`, which holds
 only the tables of the modules imported here: every module that defines tables on
-`scanner.models.Base` is imported below (tests/test_db.py fails when one is missing).
+`scanner.models.Base` is imported below (tests/scanner/test_db.py fails when one is missing).
 """
 
 from alembic import context

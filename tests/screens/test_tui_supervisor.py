@@ -1,0 +1,245 @@
+"""The supervisor panel (Ctrl+O): only for an operator whose role is supervisor; lists the
+central store's devices and open exceptions, resolves the chosen one with the store's
+actions (a count or a reason typed in the scan field), and says plainly when this
+handheld's token is not a supervisor's or the store cannot be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from textual.pilot import Pilot
+
+from screens.app import LotscanApp
+from screens.supervisor import ASKING_STORE
+from screens.supervisor_lines import ACTIONS
+from sync.device.credentials import NOT_ENROLLED
+from tests.support.tui_input import (
+    STORE_URL,
+    FakeStore,
+    answered,
+    device_row,
+    enroll,
+    exception_row,
+    feed,
+    footer,
+    make_app,
+    panel,
+    plant_database,
+    run,
+    shown,
+    until,
+)
+
+
+@pytest.fixture
+def plant(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    with plant_database(tmp_path) as sessions:
+        yield sessions
+
+
+def a_store() -> FakeStore:
+    """Two devices, a held serial shipped twice and a lot that went short."""
+    store = FakeStore()
+    store.devices = [
+        device_row("H7KQ", "dock", queue_depth=3, held=1, clock_offset=2),
+        device_row("M2PX", "line 2", flagged=1, last_seen="2026-11-01T16:05:00+00:00"),
+    ]
+    store.exceptions = [
+        exception_row(
+            7,
+            "SERIAL_CONFLICT",
+            held=True,
+            seq=41,
+            kind="ship",
+            qty="1",
+            part="PUMP",
+            serial="P-1",
+            from_location="SHIP",
+            message="Serial P-1 of PUMP was already shipped",
+        ),
+        exception_row(
+            8,
+            "NEGATIVE_BALANCE",
+            seq=12,
+            kind="issue",
+            qty="10.000",
+            part="RESIN",
+            lot="R-1",
+            from_location="RCV",
+            message="Lot R-1 of RESIN at RCV is -4 kg",
+        ),
+    ]
+    return store
+
+
+def supervisor_app(
+    sessions: sessionmaker[Session], folder: Path, store: FakeStore, *, enrolled: bool = True
+) -> LotscanApp:
+    if enrolled:
+        enroll(sessions, folder)
+    return make_app(
+        sessions, sync_folder=folder, sync_transport=store.transport, sync_interval=3600
+    )
+
+
+def text(app: LotscanApp) -> str:
+    return shown(app, "#supervisor-text")
+
+
+async def open_panel(app: LotscanApp, pilot: Pilot[Any], badge: str = "B9001") -> None:
+    feed(app, f"OP:{badge}\r")
+    await answered(app, pilot, 1)
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: panel(app) == "supervisor" and text(app) != ASKING_STORE)
+
+
+def test_a_floor_operator_has_no_supervisor_panel(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\r")
+        await answered(app, pilot, 1)
+        await pilot.press("ctrl+o")
+        assert panel(app) == "work"
+        assert "Supervisor" not in footer(app)
+
+    run(supervisor_app(plant, tmp_path, a_store()), scenario, size=(80, 24))
+
+
+def test_a_supervisor_sees_the_open_exceptions_and_the_devices(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        assert text(app).splitlines() == [
+            "OPEN: 2 (Up/Down to choose)",
+            ">7 SERIAL_CONFLICT H7KQ#41 (held)",
+            "  ship 1 serial P-1 of PUMP from SHIP",
+            "  Serial P-1 of PUMP was already shipped",
+            " 8 NEGATIVE_BALANCE H7KQ#12",
+            "DEVICES: 2",
+            "H7KQ dock, seen 08:30",
+            " synced 08:30 \u21913 flag 0 held 1 rej 0 clock +2s",
+            "M2PX line 2, seen 11-01",
+            " synced 08:30 \u21910 flag 1 held 0 rej 0 clock +0s",
+        ]
+        assert footer(app) == "F2 Apply F3 Void F6 Refresh Esc Close"
+        await pilot.press("down")
+        assert text(app).splitlines()[1:4] == [
+            " 7 SERIAL_CONFLICT H7KQ#41 (held)",
+            ">8 NEGATIVE_BALANCE H7KQ#12",
+            "  issue 10 lot R-1 of RESIN from RCV",
+        ]
+        assert footer(app) == "F4 Count F5 Dismiss F6 Refresh Esc Close"
+        await pilot.press("escape")
+        assert panel(app) == "work"
+
+    run(supervisor_app(plant, tmp_path, a_store()), scenario)
+
+
+def test_apply_resolves_the_held_movement_and_the_panel_reads_the_store_again(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = a_store()
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: text(app).startswith("Resolved 7"))
+        assert text(app).splitlines()[:3] == [
+            "Resolved 7: apply done",
+            "OPEN: 1",
+            ">8 NEGATIVE_BALANCE H7KQ#12",
+        ]
+        assert app.view.workflow is None  # F2 resolved; it did not start RECEIVE
+
+    run(supervisor_app(plant, tmp_path, store), scenario)
+    assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
+
+
+def test_a_count_is_typed_in_the_scan_field_and_a_bad_one_asked_again(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = a_store()
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        bells: list[None] = []
+        app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
+        await open_panel(app, pilot)
+        await pilot.press("down", "f4")
+        assert shown(app, "#prompt") == ACTIONS["adjust"].question
+        assert footer(app) == "F1 Help Esc Back ^P Queue ^O Supervisor"
+        feed(app, "a dozen\r")
+        await until(pilot, lambda: "is not a count" in text(app))
+        assert len(bells) == 1 and store.resolved == []
+        feed(app, "6\r")
+        await until(pilot, lambda: text(app).startswith("Resolved 8"))
+        assert shown(app, "#prompt") == app.view.prompt
+
+    run(supervisor_app(plant, tmp_path, store), scenario)
+    assert store.resolved == [(8, {"action": "adjust", "qty": "6", "operator": "B9001"})]
+
+
+def test_dismiss_asks_why_and_esc_drops_the_question_first(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = a_store()
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        await pilot.press("down", "f5")
+        assert shown(app, "#prompt") == ACTIONS["dismiss"].question
+        await pilot.press("escape")  # not now
+        assert panel(app) == "supervisor" and shown(app, "#prompt") == app.view.prompt
+        await pilot.press("f5")
+        feed(app, "Recounted: the drum was on the wrong shelf\r")
+        await until(pilot, lambda: text(app).startswith("Resolved 8"))
+
+    run(supervisor_app(plant, tmp_path, store), scenario)
+    assert store.resolved == [
+        (
+            8,
+            {
+                "action": "dismiss",
+                "reason": "Recounted: the drum was on the wrong shelf",
+                "operator": "B9001",
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("trouble", "words"),
+    [
+        pytest.param(
+            "not_supervisor",
+            "The central store refused: Device H7KQ (dock) is a handheld; this needs a"
+            " supervisor's device (lotscan devices enroll NAME --supervisor)",
+            id="floor-token",
+        ),
+        pytest.param(
+            "offline",
+            f"Cannot reach the central store at {STORE_URL} (connection refused)",
+            id="offline",
+        ),
+        pytest.param("not_enrolled", NOT_ENROLLED, id="not-enrolled"),
+    ],
+)
+def test_the_panel_says_plainly_why_it_cannot_show_the_store(
+    plant: sessionmaker[Session], tmp_path: Path, trouble: str, words: str
+) -> None:
+    store = a_store()
+    store.supervisor = trouble != "not_supervisor"
+    store.online = trouble != "offline"
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        assert text(app) == f"Cannot show the supervisor's view: {words}"
+        assert footer(app) == "F1 Help F6 Refresh Esc Close ^P Queue"
+
+    app = supervisor_app(plant, tmp_path, store, enrolled=trouble != "not_enrolled")
+    run(app, scenario)
