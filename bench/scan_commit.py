@@ -81,7 +81,7 @@ def measure(path: Path, scans: int) -> tuple[list[float], list[float]]:
     try:
         for seq in range(1, scans + 1):
             started = time.perf_counter()
-            response = handheld.handle(SCAN)
+            response = handheld.handle(SCAN).response
             ours.append(time.perf_counter() - started)
             if response.level != Level.OK:
                 raise AssertionError(f"The scan was not recorded: {response.message}")
@@ -137,7 +137,7 @@ def percentile(times: list[float], share: float) -> float:
 
 
 def _expect_ok(handheld: Handheld, raw: str) -> None:
-    response = handheld.handle(raw)
+    response = handheld.handle(raw).response
     if response.level not in (Level.OK, Level.INFO):
         raise AssertionError(f"{raw}: {response.message}")
 

@@ -510,40 +510,37 @@ def run_replay(args: argparse.Namespace) -> int:
     sessions = open_database(database_url(args.db))
     with reading(sessions) as session:
         config = scan_config(session)
-    result = replay(Handheld(sessions, config=config), transcript_lines(text), args.keep_going)
+    handheld = Handheld(sessions, config=config, queue_labels=queue_labels)
+    result = replay(handheld, transcript_lines(text), args.keep_going)
     if args.json:
         print_json(result.as_json())
     else:
         print(format_replay(result))
     if result.stopped_at is not None:
         print(f"lotscan: {args.file}, line {result.stopped_at}: {result.reason}", file=sys.stderr)
-    due = [label for line in result.lines for label in line.response.labels]
-    queued = _print_labels_due(sessions, due)
-    return 0 if result.ok and queued else 1
+    if result.labels_queued:
+        _print_labels_queued(sessions, result.labels_queued)
+    return 0 if result.ok else 1
 
 
-def _print_labels_due(sessions: sessionmaker[Session], due: Sequence[LabelDue]) -> bool:
-    """Queues the labels a replay made due and tries to print them, saying how it went on
-    standard error. A printer that does not answer leaves them waiting and is no failure:
-    the movements are recorded. False when the labels could not be made."""
-    from labels.printing import printer_settings, queue_labels_due
+def queue_labels(session: Session, due: Sequence[LabelDue]) -> int:
+    """The engine's print hook for the commands that scan (`QueueLabels`): the labels a
+    scan made due, queued with its movements; none while printing is off."""
+    from labels.printing import queue_labels_due  # labels load Pillow and python-barcode
+
+    return len(queue_labels_due(session, due))
+
+
+def _print_labels_queued(sessions: sessionmaker[Session], queued: int) -> None:
+    """Tries to print the labels a replay queued, saying how it went on standard error. A
+    printer that does not answer leaves them waiting and is no failure: the movements and
+    their labels are recorded."""
     from labels.queue import deliver_waiting
 
-    if not due:
-        return True
-    try:
-        with unit_of_work(sessions) as session:
-            if not printer_settings(session).printing:
-                return True
-            queued = queue_labels_due(session, due)
-    except LotscanError as error:
-        print(f"lotscan: the labels were not queued: {error}", file=sys.stderr)
-        return False
     report = deliver_waiting(sessions)
-    line = f"{len(queued)} label{'s' if len(queued) != 1 else ''} queued, "
+    line = f"{queued} label{'s' if queued != 1 else ''} queued, "
     line += f"{len(report.printed)} printed{report.where()}"
     if report.waiting:
         line += f", {len(report.waiting)} still waiting"
         line += f" ({report.reason()}; lotscan print-queue deliver tries again)"
     print(line, file=sys.stderr)
-    return True

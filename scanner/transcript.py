@@ -4,7 +4,8 @@ One input per line, exactly as the scanner sends it (GS as the raw 0x1D characte
 text `<GS>`); blank lines and lines starting with `#` are skipped. The first error, or a
 warning that the next line does not answer (CMD:OK, or CMD:CANCEL to drop the line), stops
 the replay and names its line, unless the caller keeps going. It is also how a batch
-scanner's dump is loaded.
+scanner's dump is loaded. Each line is one `Handheld.handle`, so the labels it made due are
+queued with its movements, by the handheld's own print hook.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from typing import Any
 from scanner.errors import LotscanError
 from scanner.scan import ScanKind, read_scan
 from scanner.workflows.base import Level, Response
-from scanner.workflows.engine import Handheld
+from scanner.workflows.engine import Handheld, Outcome
 
 
 @dataclass(frozen=True)
 class ReplayedLine:
     number: int
     text: str
-    response: Response
+    outcome: Outcome
+
+    @property
+    def response(self) -> Response:
+        return self.outcome.response
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,10 +57,15 @@ class Replay:
     def recorded(self) -> int:
         return sum(len(line.response.recorded) for line in self.lines)
 
+    @property
+    def labels_queued(self) -> int:
+        return sum(line.outcome.labels_queued for line in self.lines)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "recorded": self.recorded,
+            "labels_queued": self.labels_queued,
             "stopped_at": self.stopped_at,
             "reason": self.reason,
             "lines": [line.as_json() for line in self.lines],
@@ -88,8 +98,8 @@ def replay(
             if not keep_going:
                 result.stopped_at, result.reason = waiting.number, _unconfirmed(waiting)
                 return result
-        response = handheld.handle(text)
-        line = ReplayedLine(number, text, response)
+        line = ReplayedLine(number, text, handheld.handle(text))
+        response = line.response
         result.lines.append(line)
         waiting = line if response.awaiting_confirmation else None
         if response.level == Level.ERROR:

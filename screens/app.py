@@ -3,10 +3,11 @@
 
 Every scan, typed or from a function key, joins one queue. One thread worker at a time
 drains it, handing each scan to `Handheld.handle` in order, so the database is never touched
-on the event loop and scans are never merged, dropped or reordered. Each answer comes back
-as a `ScanHandled` message; the app folds it into its `HandheldView` and the screens render
-that. Labels a scan made due are queued in the same worker and printed by another, so a
-slow printer never holds up the next scan.
+on the event loop and scans are never merged, dropped or reordered. The engine records each
+scan and puts the labels it made due in the durable print queue in one transaction
+(`queue_labels`); its `Outcome` comes back as a `ScanHandled` message, the app folds it
+into its `HandheldView` and the screens render that. Another worker prints the queued
+labels, so a slow printer never holds up the next scan.
 
 Keys that arrive before the scan field can take them (a scanner fired while the app starts)
 are held back and handed over, in order, once it can: nothing typed at startup is lost. The
@@ -37,17 +38,15 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from scanner.clock import utc_now
-from scanner.db import database_reason, reading, unit_of_work
+from scanner.db import database_reason
 from scanner.errors import LotscanError
-from scanner.models import Operator, Role
-from scanner.scan import ScanConfig, ScanKind, read_scan
-from scanner.workflows.base import LabelDue, Level, Response
-from scanner.workflows.engine import WORKFLOWS, Handheld
+from scanner.scan import ScanConfig
+from scanner.workflows.base import LabelDue
+from scanner.workflows.engine import Handheld, Outcome
 from screens.busy import BusySign
 from screens.handheld import HandheldScreen
 from screens.messages import (
     LabelsDelivered,
-    LabelsQueued,
     ScanFieldReady,
     ScanHandled,
     ScansDrained,
@@ -65,6 +64,17 @@ if TYPE_CHECKING:
     import httpx
 
 SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
+
+
+def queue_labels(session: Session, due: Sequence[LabelDue]) -> int:
+    """The engine's print hook (`scanner.workflows.engine.QueueLabels`): puts the labels a
+    scan made due in the durable print queue, in the scan's transaction; none while printing
+    is off. Printing happens elsewhere."""
+    # Imported at the first label due: labels load Pillow and python-barcode, which a
+    # start should not wait for.
+    from labels.printing import queue_labels_due
+
+    return len(queue_labels_due(session, due))
 
 
 class LotscanApp(App[None]):
@@ -109,7 +119,9 @@ class LotscanApp(App[None]):
         self.cursor_blink = cursor_blink
         self.sessions = sessions
         self.config = config or ScanConfig()
-        self.handheld = Handheld(sessions, config=self.config, clock=clock)
+        self.handheld = Handheld(
+            sessions, config=self.config, clock=clock, queue_labels=queue_labels
+        )
         self.device = device
         self.view = HandheldView(prompt=self.handheld.prompt())
         self._first_operator = operator
@@ -123,7 +135,6 @@ class LotscanApp(App[None]):
         self.busy = BusySign(busy_after, self.set_timer, self._show_busy)
         self.clock = clock
         self.tz = tz
-        self._operator_role: tuple[str | None, bool] = (None, False)  # the scan worker's
         engine_url = sessions.kw["bind"].url.render_as_string(hide_password=False)
         self.sync_link = SyncLink(
             sessions, sync_folder or token_folder(engine_url), clock=clock, transport=sync_transport
@@ -217,79 +228,30 @@ class LotscanApp(App[None]):
                     self.post_message(ScansDrained())
                     return
                 raw = self._waiting.popleft()
-            response = self._handle(raw)
-            started = self._starts_workflow(raw) and response.level != Level.ERROR
-            operator = self.handheld.operator
-            supervisor = self._is_supervisor(operator)
-            self.post_message(ScanHandled(raw, response, operator, started, supervisor))
-            if response.labels:
-                self.post_message(self.queue_labels(response.labels))
+            self.post_message(ScanHandled(raw, self._handle(raw)))
 
-    def _is_supervisor(self, badge: str | None) -> bool:
-        """Whether the operator signed in has the supervisor's role; read once a sign-in,
-        in the scan worker."""
-        known, supervisor = self._operator_role
-        if badge == known:
-            return supervisor
-        supervisor = False
-        if badge is not None:
-            try:
-                with reading(self.sessions) as session:
-                    operator = session.get(Operator, badge)
-                    supervisor = operator is not None and operator.role == Role.SUPERVISOR
-            except DBAPIError:
-                return False  # asked again at the next scan
-        self._operator_role = (badge, supervisor)
-        return supervisor
-
-    def _starts_workflow(self, raw: str) -> bool:
-        """Whether `raw` is the command that starts a workflow (`CMD:RECEIVE`...)."""
-        try:
-            scan = read_scan(raw, self.config)
-        except LotscanError:
-            return False
-        return scan.kind == ScanKind.COMMAND and scan.value in WORKFLOWS
-
-    def _handle(self, raw: str) -> Response:
+    def _handle(self, raw: str) -> Outcome:
         try:
             return self.handheld.handle(raw)
         except DBAPIError as error:
             problem = f"Not recorded, database error: {database_reason(error)}"
         except Exception as error:  # a scan must never take the handheld down
             problem = f"Not recorded: {error}"
-        workflow = self.handheld.workflow
-        return Response(
-            prompt=self.handheld.prompt(),
-            message=problem,
-            level=Level.ERROR,
-            workflow=workflow.name if workflow else None,
-        )
-
-    def queue_labels(self, due: Sequence[LabelDue]) -> LabelsQueued:
-        """The print hook, run in the scan worker: puts the labels a scan made due in the
-        durable print queue (nothing when printing is off). Printing happens elsewhere."""
-        # Imported at the first label due: labels load Pillow and python-barcode.
-        from labels.printing import queue_labels_due
-
-        try:
-            with unit_of_work(self.sessions) as session:
-                queued = queue_labels_due(session, due)
-        except (LotscanError, DBAPIError) as error:
-            return LabelsQueued(0, problem=str(error))
-        return LabelsQueued(len(queued))
+        return self.handheld.failed(problem)
 
     def on_scan_handled(self, message: ScanHandled) -> None:
-        response = message.response
-        self.view = self.view.after(
-            response, message.operator, started=message.started, supervisor=message.supervisor
-        )
-        if response.beep:
+        outcome = message.outcome
+        self.view = self.view.after(outcome)
+        if outcome.response.beep:
             self.bell()
-        if response.recorded:
+        if outcome.response.recorded:
             self.sync_loop.nudge()
         for screen in self.screen_stack:
             if isinstance(screen, HandheldScreen):
                 screen.render_view(self.view)
+        if outcome.labels_queued:
+            self._queue_changed()
+            self._deliver()
 
     def on_scans_drained(self, _message: ScansDrained) -> None:
         if self.idle:  # else a scan came in since, and a new worker drains it
@@ -309,14 +271,6 @@ class LotscanApp(App[None]):
                 screen.show_busy(busy)
 
     # ---- printing ---------------------------------------------------------------------
-
-    def on_labels_queued(self, message: LabelsQueued) -> None:
-        if message.problem:
-            self.notify(f"Labels not queued: {message.problem}", severity="error")
-            self.bell()
-        elif message.count:
-            self._queue_changed()
-            self._deliver()
 
     def _deliver(self) -> None:
         if self._delivering:

@@ -7,19 +7,16 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from scanner.workflows.base import Response
+from scanner.workflows.engine import Outcome
 from sync.device.loop import SyncNews
 
 
 @dataclass
 class ScanHandled(Message):
-    """The engine's answer to one scan, and who is signed in after it."""
+    """What the engine made of one scan."""
 
     raw: str
-    response: Response
-    operator: str | None
-    started: bool = False  # the scan started a workflow afresh
-    supervisor: bool = False  # the operator signed in has the supervisor's role
+    outcome: Outcome
 
 
 class ScansDrained(Message):
@@ -28,14 +25,6 @@ class ScansDrained(Message):
 
 class ScanFieldReady(Message):
     """The scan field has the focus: keys held back at startup can go to it."""
-
-
-@dataclass
-class LabelsQueued(Message):
-    """A scan's labels are in the print queue (or could not be put there)."""
-
-    count: int
-    problem: str | None = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""What the handheld's screens show, folded from the engine's responses one scan at a time.
+"""What the handheld's screens show, folded from the engine's outcomes one scan at a time.
 
 Plain data, no Textual: the app keeps one `HandheldView` and every screen renders it, so a
 screen that appears later (after sign-in, after help) shows the same state.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scanner.workflows.base import Level, Response
+from scanner.workflows.base import Level
+from scanner.workflows.engine import Outcome
 
 # The compact log keeps this many recorded lines of the running workflow.
 LOG_LINES = 50
@@ -27,19 +28,14 @@ class HandheldView:
     handled: int = 0  # scans answered so far
     supervisor: bool = False  # the operator signed in has the supervisor's role
 
-    def after(
-        self,
-        response: Response,
-        operator: str | None,
-        *,
-        started: bool = False,
-        supervisor: bool = False,
-    ) -> HandheldView:
-        """The view once the engine answered `response`; `operator` is who is signed in
-        (`supervisor`, whether with that role); `started`, whether the scan started a
-        workflow afresh (even the one running)."""
+    def after(self, outcome: Outcome) -> HandheldView:
+        """The view once the engine handled a scan: a workflow started afresh (even the
+        one running) begins with an empty log."""
+        response = outcome.response
         same_workflow = (
-            not started and response.workflow is not None and response.workflow == self.workflow
+            not outcome.started
+            and response.workflow is not None
+            and response.workflow == self.workflow
         )
         log = self.log if same_workflow else ()
         log = (log + tuple(each.text for each in response.recorded))[-LOG_LINES:]
@@ -51,7 +47,7 @@ class HandheldView:
         return replace(
             self,
             prompt=response.prompt,
-            operator=operator,
+            operator=outcome.operator,
             workflow=response.workflow,
             message=response.message,
             level=response.level,
@@ -59,5 +55,5 @@ class HandheldView:
             log=log,
             awaiting_confirmation=response.awaiting_confirmation,
             handled=self.handled + 1,
-            supervisor=supervisor,
+            supervisor=outcome.supervisor,
         )

@@ -1,17 +1,21 @@
 """The handheld's engine: sign-in, the menu, and handing each scan to the current workflow.
 
 The TUI, `lotscan replay` and the tests all drive this one object: `handle(raw)` takes a
-scan exactly as the scanner sent it and returns a `Response`. Each scan is handled in one
-transaction: what it records is committed before the next prompt; a scan that is refused
-(unreadable, breaking a rule, not fitting the step) changes nothing, in the database or in
-the workflow's state.
+scan exactly as the scanner sent it and returns an `Outcome`: the workflow's `Response`, who
+is signed in and whether as a supervisor, whether the scan started a workflow, and how many
+labels it queued. Each scan is handled in one transaction: what it records and the labels it
+makes due (put in the print queue by the front end's `QueueLabels`) are committed together
+before the next prompt, so a crash leaves both or neither; a scan that is refused
+(unreadable, breaking a rule, not fitting the step, its labels not queueable) changes
+nothing, in the database or in the workflow's state.
 """
 
 from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,13 +24,13 @@ from scanner.clock import utc_now
 from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import KnownRows
-from scanner.models import Movement, Operator, Part
+from scanner.models import Movement, Operator, Part, Role
 from scanner.operators import has_operators
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
-from scanner.workflows.base import Context, Level, Refusal, Response, Workflow
+from scanner.workflows.base import Context, LabelDue, Level, Refusal, Response, Workflow
 from scanner.workflows.complete import Complete
 from scanner.workflows.issue import Issue
 from scanner.workflows.lookup import Lookup
@@ -41,6 +45,32 @@ WORKFLOWS: dict[str, type[Workflow]] = {
 MENU_PROMPT = "Scan a command: CMD:RECEIVE, ISSUE, ..."
 SIGN_IN_PROMPT = "Scan your badge (OP:...)"
 
+QueueLabels = Callable[[Session, Sequence[LabelDue]], int]
+"""How a front end puts the labels a scan made due in its print queue: called in the scan's
+transaction, with its session, before it commits; returns how many it queued (none while
+printing is off). It never contacts a printer. A `LotscanError` it raises refuses the scan,
+which then records nothing; anything else it raises rolls the scan back too."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one scan did: everything a front end shows of it, so none works it out again."""
+
+    response: Response
+    operator: str | None
+    """The badge signed in after the scan."""
+    supervisor: bool
+    """Whether that operator has the supervisor's role (read when they signed in)."""
+    started: bool = False
+    """Whether the scan started a workflow afresh (even the one that was running)."""
+    labels_queued: int = 0
+    """How many labels went into the print queue, committed with the scan's movements."""
+
+
+class LabelsNotQueued(LotscanError):
+    """A scan whose labels could not be put in the print queue: it is not recorded either,
+    so no movement is ever left without the label it made due."""
+
 
 class Handheld:
     """One handheld's session: who is signed in and which workflow is running."""
@@ -51,12 +81,18 @@ class Handheld:
         *,
         config: ScanConfig | None = None,
         clock: Callable[[], datetime] = utc_now,
+        queue_labels: QueueLabels | None = None,
     ) -> None:
+        """`queue_labels` puts the labels a scan made due in the print queue; without it
+        they are only named in the response."""
         self.sessions = sessions
         self._session: Session | None = None
         self.config = config or ScanConfig()
         self.clock = clock
+        self.queue_labels = queue_labels
         self.operator: str | None = None
+        self.role: str | None = None
+        """The role of the operator signed in (`scanner.models.Role`)."""
         self.workflow: Workflow | None = None
         self.finished: Workflow | None = None
         """The workflow last finished with CMD:DONE having recorded lines: CMD:UNDO reverses
@@ -70,23 +106,57 @@ class Handheld:
             return MENU_PROMPT
         return self.workflow.prompt()
 
-    def handle(self, raw: str) -> Response:
-        """Handles one scan and says what to show."""
+    def handle(self, raw: str) -> Outcome:
+        """Handles one scan: records it and queues the labels it made due, in one
+        transaction, and says what happened."""
         try:
             scan = read_scan(raw, self.config)
         except LotscanError as problem:
-            return self._refused(str(problem))
-        kept = (self.operator, self.workflow.snapshot() if self.workflow else None)
+            return self._outcome(self._refused(str(problem)))
+        running, finished = self.workflow, self.finished
+        kept = (
+            self.operator,
+            self.role,
+            running.snapshot() if running else None,
+            finished.snapshot() if finished else None,
+        )
         session = self._scan_session()
         try:
             with session.begin():  # committed before the response, rolled back if refused
                 context = Context(session, self.clock, self.operator or "", known=self.known)
-                return self._dispatch(scan, context)
+                response = self._dispatch(scan, context)
+                queued = self._queue(session, response.labels)
         except LotscanError as problem:
-            self.operator, self.workflow = kept
-            return self._refused(str(problem))
+            self.operator, self.role, self.workflow, self.finished = kept
+            return self._outcome(self._refused(str(problem)))
+        except BaseException:
+            # The transaction was rolled back (a database error, a bug): so is the state.
+            self.operator, self.role, self.workflow, self.finished = kept
+            raise
         finally:
             session.close()
+        started = self.workflow is not None and self.workflow is not running
+        return self._outcome(response, started=started, labels_queued=queued)
+
+    def failed(self, problem: str) -> Outcome:
+        """The outcome of a scan that `handle` gave up on with an exception other than a
+        refusal (the database went away): it recorded nothing, and the state is as before."""
+        return self._outcome(self._refused(problem))
+
+    def _queue(self, session: Session, due: Sequence[LabelDue]) -> int:
+        """The labels due put in the print queue, in the scan's transaction."""
+        if not due or self.queue_labels is None:
+            return 0
+        try:
+            return self.queue_labels(session, due)
+        except LotscanError as problem:
+            raise LabelsNotQueued(f"Not recorded: its labels cannot be queued: {problem}") from None
+
+    def _outcome(
+        self, response: Response, *, started: bool = False, labels_queued: int = 0
+    ) -> Outcome:
+        supervisor = self.operator is not None and self.role == Role.SUPERVISOR
+        return Outcome(response, self.operator, supervisor, started, labels_queued)
 
     def _scan_session(self) -> Session:
         """The handheld's own session, on its own connection, for its scans one after
@@ -148,7 +218,7 @@ class Handheld:
                 )
             raise NotFound(f"Unknown badge {badge}: add it with lotscan operators add {badge} NAME")
         dropped = self.workflow is not None and self.workflow.in_progress
-        self.operator = badge
+        self.operator, self.role = badge, operator.role
         self.workflow = self.finished = None
         if dropped:
             return Response(

@@ -61,7 +61,8 @@ def floor(handheld: Handheld, *scans: str) -> list[tuple[str, str]]:
     """Scans on the handheld's own screen engine, signed in as Ana Ruiz: (level, message)
     of each."""
     engine = Engine(handheld.sessions, clock=handheld.clock)
-    return [(r.level.value, r.message) for r in map(engine.handle, ["OP:B1001", *scans])][1:]
+    responses = [engine.handle(raw).response for raw in ["OP:B1001", *scans]]
+    return [(r.level.value, r.message) for r in responses][1:]
 
 
 def store_balance(site: Site, part: str, location: str) -> Decimal:
@@ -194,7 +195,8 @@ def test_a_reopen_on_a_handheld_goes_up_before_the_completion_after_it(
     moving.advance(minutes=1)
     engine = Engine(office.sessions, clock=office.clock)
     answers = [
-        engine.handle(scan) for scan in ("OP:B9001", "CMD:COMPLETE", f"JOB:{JOB}", "CMD:REOPEN")
+        engine.handle(scan).response
+        for scan in ("OP:B9001", "CMD:COMPLETE", f"JOB:{JOB}", "CMD:REOPEN")
     ]
     assert (answers[2].level, answers[2].message) == (
         Level.WARNING,

@@ -90,7 +90,7 @@ def test_backflush_and_undo_keep_the_ledger_and_its_caches_agreed(
             handheld.handle(SIGN_IN)
             for name in shift:
                 for raw in LINES[name]:
-                    response = handheld.handle(raw)
+                    response = handheld.handle(raw).response
                     assert response.level != Level.ERROR or not response.recorded, raw
             with sessions() as session:
                 assert cache_differences(session) == []

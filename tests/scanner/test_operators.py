@@ -64,7 +64,7 @@ def test_a_fresh_workspace_gets_operators_who_can_then_sign_in(tmp_path: Path) -
     ]
     sessions = open_database(sqlite_url(tmp_path / "lotscan.db"))
     try:
-        hello = Handheld(sessions, clock=fixed_clock).handle("OP:B7001")
+        hello = Handheld(sessions, clock=fixed_clock).handle("OP:B7001").response
     finally:
         sessions.kw["bind"].dispose()
     assert (hello.level, hello.message) == (Level.OK, "Hello, Ana Souza")
@@ -124,7 +124,7 @@ def test_signing_in_on_a_database_with_no_operators_says_how_to_add_one(
 ) -> None:
     sessions = open_database(sqlite_url(tmp_path / "lotscan.db"))
     try:
-        refused = Handheld(sessions, clock=fixed_clock).handle("OP:B7001")
+        refused = Handheld(sessions, clock=fixed_clock).handle("OP:B7001").response
     finally:
         sessions.kw["bind"].dispose()
     assert (refused.level, refused.prompt) == (Level.ERROR, SIGN_IN_PROMPT)

@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from scanner.db import open_database, reading
+from scanner.models import PrintJob
 from scanner.transcript import format_replay, replay, transcript_lines
 from scanner.workflows.base import Level
 from scanner.workspace import sqlite_url
@@ -164,6 +167,13 @@ def test_the_first_shift_example_replays_on_the_demo(
     assert result.stdout.splitlines()[-1] == "8 movements recorded"
     # The demo prints its labels into a folder of its workspace, and the replay says so.
     assert result.stderr == f"4 labels queued, 4 printed into {demo_home / 'demo' / 'labels'}\n"
+    sessions = open_database(demo_db)
+    try:
+        with reading(sessions) as session:
+            printed = session.scalars(select(PrintJob.status).order_by(PrintJob.id)).all()
+    finally:
+        sessions.kw["bind"].dispose()
+    assert printed == ["printed"] * 4  # each label queued once, with its scan
 
 
 def test_the_first_shift_example_as_json(demo_db: str, tmp_path: Path) -> None:
@@ -171,6 +181,7 @@ def test_the_first_shift_example_as_json(demo_db: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["ok"], report["recorded"], report["stopped_at"]) == (True, 8, None)
+    assert report["labels_queued"] == 4
     assert report["lines"][0] == {
         "line": 3,
         "input": "OP:B1001",

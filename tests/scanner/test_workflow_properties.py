@@ -140,7 +140,7 @@ def test_random_scans_never_break_the_handheld_or_the_ledger(
             handheld = Handheld(sessions, clock=fixed_clock)
             for raw in [SIGN_IN, *inputs]:
                 before = movements(handheld)
-                response = handheld.handle(raw)
+                response = handheld.handle(raw).response
                 assert isinstance(response, Response)
                 if response.level == Level.ERROR:
                     assert response.recorded == (), raw

@@ -19,8 +19,8 @@ from textual.widgets import Static
 from labels.printing import queue_labels_due, set_printer
 from scanner.db import unit_of_work
 from scanner.models import Movement
-from scanner.workflows.base import LabelDue, Response
-from scanner.workflows.engine import Handheld
+from scanner.workflows.base import LabelDue
+from scanner.workflows.engine import Handheld, Outcome
 from screens.app import LotscanApp
 from screens.queue import NOT_ENROLLED, READING, queue_lines
 from screens.scan_field import ScanField
@@ -144,7 +144,7 @@ def test_slow_work_shows_busy_while_scans_go_on_being_taken_in_order(
     gate = threading.Event()
     handle = Handheld.handle
 
-    def slow(self: Handheld, raw: str) -> Response:
+    def slow(self: Handheld, raw: str) -> Outcome:
         if raw == "(240)BOLT(30)1":
             gate.wait(timeout=30)  # a database that takes its time
         return handle(self, raw)

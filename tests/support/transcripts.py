@@ -2,7 +2,7 @@
 
 A transcript is the text a batch scanner dumps: one scan per line, `<GS>` for GS, blank and
 `#` lines skipped. `Floor.run` feeds every input to the one `Handheld` and returns each
-response with its line number, without stopping, so a test can look at any of them.
+outcome with its line number, without stopping, so a test can look at any of them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from scanner.models import Balance, Movement
 from scanner.stock import on_hand
 from scanner.transcript import transcript_lines
 from scanner.workflows.base import Level, Response
-from scanner.workflows.engine import Handheld
+from scanner.workflows.engine import Handheld, Outcome, QueueLabels
 from tests.support.plant import add_plant
 
 SIGN_IN = "OP:B1001"
@@ -30,11 +30,15 @@ SIGN_IN = "OP:B1001"
 
 @dataclass(frozen=True)
 class Step:
-    """One input of a transcript and what the handheld answered."""
+    """One input of a transcript and what the handheld made of it."""
 
     line: int
     text: str
-    response: Response
+    outcome: Outcome
+
+    @property
+    def response(self) -> Response:
+        return self.outcome.response
 
     @property
     def message(self) -> str:
@@ -62,9 +66,14 @@ class Steps(list[Step]):
 class Floor:
     """The test plant, one handheld on it, and ways to look at what it recorded."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        queue_labels: QueueLabels | None = None,
+    ) -> None:
         self.sessions = sessions
-        self.handheld = Handheld(sessions, clock=clock)
+        self.handheld = Handheld(sessions, clock=clock, queue_labels=queue_labels)
 
     @classmethod
     def on_plant(cls, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Floor:
@@ -73,7 +82,7 @@ class Floor:
         return cls(sessions, clock)
 
     def scan(self, raw: str) -> Response:
-        return self.handheld.handle(raw)
+        return self.handheld.handle(raw).response
 
     def run(self, transcript: str) -> Steps:
         """Every input of `transcript`, each with its response. The transcript is dedented

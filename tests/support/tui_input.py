@@ -29,8 +29,7 @@ from textual.widgets._footer import FooterKey
 
 from scanner.db import unit_of_work
 from scanner.settings import put_setting
-from scanner.workflows.base import Response
-from scanner.workflows.engine import Handheld
+from scanner.workflows.engine import Handheld, Outcome
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.scan_field import ScanField
@@ -155,7 +154,7 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     handle = Handheld.handle
 
-    def recorded(self: Handheld, raw: str) -> Response:
+    def recorded(self: Handheld, raw: str) -> Outcome:
         seen.append(raw)
         return handle(self, raw)
 
