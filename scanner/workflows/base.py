@@ -54,7 +54,8 @@ class Recorded:
 
 @dataclass(frozen=True)
 class LabelDue:
-    """A label the workflow says should be printed; whoever drives the engine prints it."""
+    """A label the workflow says should be printed: the engine hands it to the front end's
+    print hook in the scan's transaction (`scanner.workflows.engine.QueueLabels`)."""
 
     kind: str  # lot, serial or assembly
     part: str
