@@ -497,8 +497,8 @@ def open_tui(url: str) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from scanner.replay import format_replay, replay, transcript_lines
     from scanner.scan import scan_config
-    from scanner.transcript import format_replay, replay, transcript_lines
     from scanner.workflows.engine import Handheld
 
     try:

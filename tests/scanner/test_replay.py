@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from scanner.db import open_database, reading
 from scanner.models import PrintJob
-from scanner.transcript import format_replay, replay, transcript_lines
+from scanner.replay import format_replay, replay, transcript_lines
 from scanner.workflows.base import Level
 from scanner.workspace import sqlite_url
 from tests.support.transcripts import Floor

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.models import Balance, Movement
+from scanner.replay import transcript_lines
 from scanner.stock import on_hand
-from scanner.transcript import transcript_lines
 from scanner.workflows.base import Level, Response
 from scanner.workflows.engine import Handheld, Outcome, QueueLabels
 from tests.support.plant import add_plant
