@@ -41,9 +41,9 @@ from bench.result import Result
 from bench.suite import QUICK
 from scanner.db import open_database, unit_of_work
 from scanner.ids import new_movement_id
-from scanner.models import Location, Movement, Operator, Part, SyncState
+from scanner.models import MOVEMENT_FACTS, Location, Movement, Operator, Part, SyncState
 from sync.central.enrollment import issue_code
-from sync.protocol import MAX_BATCH, MovementIn, PushRequest
+from sync.protocol import MAX_BATCH, WIRE_NAMES, MovementIn, PushRequest
 
 GOAL = 4.0
 RUNS = 3
@@ -184,11 +184,10 @@ def _batch(device: str, first: int, last: int, count: int) -> PushRequest:
     movements = [
         MovementIn.model_validate(
             {
-                k: v
-                for k, v in _row(device, seq, new_movement_id()).items()
-                if k in MovementIn.model_fields
+                WIRE_NAMES.get(name, name): value
+                for name, value in _row(device, seq, new_movement_id()).items()
+                if name in MOVEMENT_FACTS
             }
-            | {"seq": seq}
         )
         for seq in range(first, last + 1)
     ]

@@ -431,6 +431,21 @@ class Movement(Base):
     outcome: Mapped[str | None] = mapped_column(String(300))
 
 
+MOVEMENT_STANDING = frozenset({"device_id", "recorded_at", "sync_state", "server_seq", "outcome"})
+"""The columns of a movement that are not what its scan said: the device that numbered it
+(a push names it once for all its movements), and where the movement stands with the
+central store (when the store recorded it, its sync state, the store's number and words)."""
+
+MOVEMENT_FACTS: tuple[str, ...] = tuple(
+    column.key for column in Movement.__table__.columns if column.key not in MOVEMENT_STANDING
+)
+"""What a movement says, as the device that scanned it recorded it: every other column, in
+the table's order. The one list of them: a handheld pushes these (`sync.protocol.MovementIn`,
+which calls `device_seq` `seq`), and the store's ledger and a handheld pulling another's
+movement copy them by these names. A new column is a fact unless it is named in
+`MOVEMENT_STANDING`, and then the protocol's tests fail until the wire carries it."""
+
+
 class Balance(Base):
     """Stock on hand per part, lot or serial and location; a cache of the ledger."""
 

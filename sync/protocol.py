@@ -23,6 +23,7 @@ import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from scanner.clock import aware
 from scanner.models import (
+    MOVEMENT_FACTS,
     Base,
     Job,
     JobComponent,
@@ -64,12 +66,14 @@ class Strict(BaseModel):
 
 
 class MovementIn(Strict):
-    """One movement as a device pushes it.
+    """One movement as a device pushes it: what it says (`scanner.models.MOVEMENT_FACTS`,
+    by their `PUSHED_FACTS` names), and the `LOT_HINTS` (`lot_expiry`, `lot_job`,
+    `lot_origin`, `serial_lot`, `supplier_lot`), which carry what the store needs to create
+    a lot or serial the movement brings into being. Declared one by one for their checks;
+    a test holds them to those two lists.
 
     The fields are in alphabetical order, so pydantic writes a movement's JSON with its keys
-    sorted, as `canonical` does (see `movement_payload`). The `LOT_HINTS` (`lot_expiry`,
-    `lot_job`, `lot_origin`, `serial_lot`, `supplier_lot`) carry what the store needs to
-    create a lot or serial the movement brings into being."""
+    sorted, as `canonical` does (see `movement_payload`)."""
 
     from_location: Code | None = None
     happened_at: datetime
@@ -95,6 +99,21 @@ class MovementIn(Strict):
     so_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     supplier_lot: Code | None = None
     to_location: Code | None = None
+
+
+WIRE_NAMES = {"device_seq": "seq"}
+"""The facts a push names otherwise than the ledger does: a movement's number on its device."""
+
+PUSHED_FACTS: tuple[str, ...] = tuple(WIRE_NAMES.get(name, name) for name in MOVEMENT_FACTS)
+"""`MOVEMENT_FACTS` as `MovementIn` names them, in the same order."""
+
+_PUSHED = attrgetter(*PUSHED_FACTS)
+_RECORDED = attrgetter(*MOVEMENT_FACTS)
+
+
+def movement_facts(movement: MovementIn) -> dict[str, Any]:
+    """What a pushed movement says, by the ledger's names: the values of a `Movement`."""
+    return dict(zip(MOVEMENT_FACTS, _PUSHED(movement), strict=True))
 
 
 STATUS_CHANGE = "status_change"
@@ -313,28 +332,10 @@ def movement_in(session: Session, movement: Movement) -> MovementIn:
         if movement.serial is not None
         else None
     )
-    happened_at = aware(movement.happened_at)
-    assert happened_at is not None  # the column is NOT NULL
+    facts = dict(zip(PUSHED_FACTS, _RECORDED(movement), strict=True))
+    facts["happened_at"] = aware(movement.happened_at)  # SQLite reads it without its zone
     return MovementIn(
-        seq=movement.device_seq,
-        id=movement.id,
-        kind=movement.kind,  # type: ignore[arg-type]  # the kind check constraint holds it
-        part=movement.part,
-        lot=movement.lot,
-        serial=movement.serial,
-        qty=Decimal(movement.qty),
-        from_location=movement.from_location,
-        to_location=movement.to_location,
-        job=movement.job,
-        po=movement.po,
-        po_line=movement.po_line,
-        so=movement.so,
-        so_line=movement.so_line,
-        operator=movement.operator,
-        reverses=movement.reverses,
-        reason=movement.reason,
-        happened_at=happened_at,
-        observed_cursor=movement.observed_cursor,
+        **facts,
         lot_expiry=lot.expiry if lot else None,
         supplier_lot=lot.supplier_lot if lot else None,
         lot_origin=lot.origin if lot else None,

@@ -540,30 +540,12 @@ class CentralLedger:
         reverses = self.rows.movement(pushed.reverses) if pushed.reverses else None
         self._bring_into_being(pushed, part)
         server_seq = self.log.number()
-        movement = NewMovement(
-            id=pushed.id,
+        movement = NewMovement.pushed(
+            pushed,
             device_id=entry.device_id,
-            device_seq=pushed.seq,
-            kind=pushed.kind,
-            part=pushed.part,
-            lot=pushed.lot,
-            serial=pushed.serial,
-            qty=pushed.qty,
-            from_location=pushed.from_location,
-            to_location=pushed.to_location,
-            job=pushed.job,
-            po=pushed.po,
-            po_line=pushed.po_line,
-            so=pushed.so,
-            so_line=pushed.so_line,
-            operator=pushed.operator,
-            reverses=pushed.reverses,
-            reason=pushed.reason,
-            happened_at=pushed.happened_at,
             recorded_at=self.now,
             sync_state=_APPLIED,
             server_seq=server_seq,
-            observed_cursor=pushed.observed_cursor,
         )
         self.pending.add_movement(movement)
         reverses_kind = reverses.kind if reverses is not None else None

@@ -48,6 +48,7 @@ from sync.protocol import (
     MovementIn,
     MovementOutcome,
     StatusChangeIn,
+    movement_facts,
     row_from_data,
 )
 
@@ -278,28 +279,10 @@ def _insert(
     if server_seq is not None:
         _release_number(session, server_seq, fields.id)
     movement = Movement(
-        id=fields.id,
+        **movement_facts(fields),
         device_id=owner,
-        device_seq=fields.seq,
-        kind=fields.kind,
-        part=fields.part,
-        lot=fields.lot,
-        serial=fields.serial,
-        qty=fields.qty,
-        from_location=fields.from_location,
-        to_location=fields.to_location,
-        job=fields.job,
-        po=fields.po,
-        po_line=fields.po_line,
-        so=fields.so,
-        so_line=fields.so_line,
-        operator=fields.operator,
-        reverses=fields.reverses,
-        reason=fields.reason,
-        happened_at=fields.happened_at,
         sync_state=status,
         server_seq=server_seq,
-        observed_cursor=fields.observed_cursor,
         outcome=outcome,
     )
     session.add(movement)

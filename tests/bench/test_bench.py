@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bench import label_png, scan_commit, sync_ingest_postgres
 from bench.generate import Plant, plant_database
 from bench.history import simulate
+from bench.recorder import MovementRow
 from bench.result import Skipped
 from bench.suite import BENCHMARKS, TINY
 from bench.trace_recall import differences, walk_per_node
@@ -28,7 +29,7 @@ from labels.compose import compose
 from labels.layout import DEFAULT_LAYOUT, layout_named
 from scanner.balance_check import cache_differences
 from scanner.db import open_database, reading
-from scanner.models import Balance, Movement
+from scanner.models import MOVEMENT_FACTS, Balance, Movement
 from scanner.trace import trace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,15 @@ def test_recalled_lot_reaches_six_levels_and_customers(plant: Plant, session: Se
 def test_manifest_counts_what_the_database_holds(plant: Plant, session: Session) -> None:
     assert session.scalar(select(func.count()).select_from(Movement)) == plant.movements
     assert plant.lots > 0 and plant.serials > 0 and plant.shipments > 0
+
+
+def test_generated_movements_carry_what_a_handheld_records() -> None:
+    """A column added to the ledger is added to the generated history too, or the benchmarks
+    measure a ledger without it. Only the pull cursor is left out: nothing was pulled."""
+    generated = set(MovementRow._fields)
+
+    assert generated <= set(Movement.__table__.columns.keys())
+    assert set(MOVEMENT_FACTS) - generated == {"observed_cursor"}
 
 
 def test_the_same_seed_and_scale_make_the_same_history() -> None:

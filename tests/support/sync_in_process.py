@@ -43,6 +43,7 @@ from sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    movement_facts,
     movement_in,
 )
 from tests.conftest import NOW
@@ -208,25 +209,8 @@ class Handheld:
             )
         session.flush()
         movement = Movement(
-            id=pushed.id,
+            **movement_facts(pushed),
             device_id=data["device_id"],
-            device_seq=pushed.seq,
-            kind=pushed.kind,
-            part=pushed.part,
-            lot=pushed.lot,
-            serial=pushed.serial,
-            qty=pushed.qty,
-            from_location=pushed.from_location,
-            to_location=pushed.to_location,
-            job=pushed.job,
-            po=pushed.po,
-            po_line=pushed.po_line,
-            so=pushed.so,
-            so_line=pushed.so_line,
-            operator=pushed.operator,
-            reverses=pushed.reverses,
-            reason=pushed.reason,
-            happened_at=pushed.happened_at,
             sync_state=data["status"],
             server_seq=data["server_seq"],
         )

@@ -11,8 +11,20 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session, sessionmaker
 
-from sync.protocol import LOT_HINTS, MovementIn, canonical, movement_hash, movement_payload
+from scanner.models import MOVEMENT_FACTS, MOVEMENT_STANDING, Movement
+from sync.central.pending import NewMovement
+from sync.protocol import (
+    LOT_HINTS,
+    PUSHED_FACTS,
+    MovementIn,
+    canonical,
+    movement_facts,
+    movement_hash,
+    movement_in,
+    movement_payload,
+)
 
 TEXT = st.text(
     st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from('",\\\x7f\x00\n'),
@@ -77,3 +89,107 @@ def test_a_movement_with_a_new_lot_hint_hashes_as_one_without() -> None:
 
     assert movement_hash(again) == movement_hash(first)
     assert movement_payload(again) != movement_payload(first)
+
+
+# ---- a movement's facts, one list of them -------------------------------------------------
+
+RECEIPT = MovementIn(
+    seq=7,
+    id=uuid.UUID("0190c6f1-7a2b-7c3d-8e4f-0123456789ab"),
+    kind="receive",
+    part="P-100",
+    lot="L0042",
+    qty=Decimal("12.500"),
+    to_location="RCV",
+    po="PO-1",
+    po_line=2,
+    operator="B1001",
+    happened_at=datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=UTC),
+    observed_cursor=41,
+)
+REVERSAL = Movement(
+    id=uuid.UUID("0190c6f1-7a2b-7c3d-8e4f-0123456789ac"),
+    device_id="HH-01",
+    device_seq=8,
+    kind="reverse",
+    part="MOTOR",
+    lot="L1",
+    serial="M-7",
+    qty=Decimal(1),
+    from_location="A-01",
+    to_location="B-02",
+    job="J1",
+    po="PO-9",
+    po_line=0,
+    so="SO-3",
+    so_line=4,
+    operator="B1002",
+    reverses=uuid.UUID("0190c6f1-7a2b-7c3d-8e4f-0123456789ab"),
+    reason="Wrong bin — größer",
+    happened_at=datetime(2025, 3, 4, 5, 6, 8),  # naive, as SQLite reads it
+    observed_cursor=0,
+    sync_state="pending",
+)
+"""A ledger row with every fact given."""
+
+
+def test_a_movement_hashes_as_it_always_has(sessions: sessionmaker[Session]) -> None:
+    """Handhelds retry a push with the payload they first sent, and the store tells a retry
+    from a reused number by this hash: it must never change. These were computed before a
+    movement's fields were listed in one place."""
+    hinted = RECEIPT.model_copy(
+        update={"lot_expiry": date(2026, 1, 31), "supplier_lot": "S-9", "lot_origin": "received"}
+    )
+    with sessions() as session:
+        pushed = movement_in(session, REVERSAL)
+
+    assert movement_hash(RECEIPT) == (
+        "ebad505245ad7f2970c4ce50149cb9dd4ca09c4db0ba5a3696d86366fec45a88"
+    )
+    assert movement_hash(hinted) == movement_hash(RECEIPT)
+    assert movement_hash(pushed) == (
+        "071cb9fa4fa4a3d5ea22de7e8d5e387f3e0dee8beaa1d27062bdd5cbb9848acd"
+    )
+
+
+def test_a_push_carries_every_fact_of_a_movement_and_the_lot_hints() -> None:
+    """A column added to the ledger and not to the protocol would never leave the handheld."""
+    assert set(MovementIn.model_fields) == set(PUSHED_FACTS) | LOT_HINTS
+    assert not LOT_HINTS & set(MOVEMENT_FACTS)
+
+
+def test_every_column_of_a_movement_is_a_fact_or_where_it_stands() -> None:
+    columns = set(Movement.__table__.columns.keys())
+
+    assert set(MOVEMENT_FACTS) == columns - MOVEMENT_STANDING
+    assert MOVEMENT_STANDING.issubset(columns)
+
+
+def test_a_movement_keeps_every_fact_on_the_wire_and_back(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        pushed = movement_in(session, REVERSAL)
+    facts = movement_facts(pushed)
+
+    assert all(value is not None for value in facts.values())
+    assert facts == {name: getattr(REVERSAL, name) for name in MOVEMENT_FACTS} | {
+        "happened_at": datetime(2025, 3, 4, 5, 6, 8, tzinfo=UTC)
+    }
+
+
+def test_the_store_records_every_column_of_a_pushed_movement() -> None:
+    """The store writes a pushed movement's record to every column of the ledger; its
+    facts come first, in order, because `NewMovement.pushed` fills them by place."""
+    fields = tuple(NewMovement.__dataclass_fields__)
+
+    assert set(fields) == set(Movement.__table__.columns.keys())
+    assert fields[: len(MOVEMENT_FACTS)] == MOVEMENT_FACTS
+    recorded = NewMovement.pushed(
+        RECEIPT,
+        device_id="HH-01",
+        recorded_at=datetime(2025, 3, 4, 6, tzinfo=UTC),
+        sync_state="applied",
+        server_seq=3,
+    )
+    assert {name: getattr(recorded, name) for name in MOVEMENT_FACTS} == movement_facts(RECEIPT)
