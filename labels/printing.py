@@ -2,9 +2,10 @@
 put in the print queue for it.
 
 `printer.url` names the printer (labels.printers), `printer.layout` the stock it holds
-(default 4x2-203), `printer.enabled` whether labels are queued at all (`on`/`off`). The
-format follows the printer: ZPL for a raw TCP port, PDF for a system queue, PNG (or the
-URL's `?format=`) for a folder.
+(default 4x2-203), `printer.enabled` whether labels are queued at all (`on`/`off`); they
+are defined with every other setting in `scanner.settings`. The format follows the
+printer: ZPL for a raw TCP port, PDF for a system queue, PNG (or the URL's `?format=`) for
+a folder.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from labels.printers import MAX_URL, Printer, printer_at
 from labels.queue import enqueue
 from scanner.errors import RuleViolation
 from scanner.models import PrintJob
-from scanner.settings import get_setting, put_setting
+from scanner.settings import (
+    PRINTER_ENABLED,
+    PRINTER_LAYOUT,
+    PRINTER_URL,
+    read_setting,
+    write_setting,
+)
 
 if TYPE_CHECKING:
     from scanner.workflows.base import LabelDue
-
-URL = "printer.url"
-LAYOUT = "printer.layout"
-ENABLED = "printer.enabled"
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class PrinterSettings:
 
 def printer_settings(session: Session) -> PrinterSettings:
     return PrinterSettings(
-        url=get_setting(session, URL) or None,
-        layout=get_setting(session, LAYOUT) or DEFAULT_LAYOUT,
-        enabled=(get_setting(session, ENABLED) or "on") == "on",
+        url=read_setting(session, PRINTER_URL) or None,
+        layout=read_setting(session, PRINTER_LAYOUT) or DEFAULT_LAYOUT,
+        enabled=read_setting(session, PRINTER_ENABLED),
     )
 
 
@@ -62,17 +65,17 @@ def set_printer(session: Session, url: str, layout: str | None = None) -> Printe
         if len(layout) > MAX_URL:
             raise RuleViolation(f"A layout name or path is at most {MAX_URL} characters")
         layout_named(layout)
-        put_setting(session, LAYOUT, layout)
-    put_setting(session, URL, printer.url)
-    put_setting(session, ENABLED, "on")
+        write_setting(session, PRINTER_LAYOUT, layout)
+    write_setting(session, PRINTER_URL, printer.url)
+    write_setting(session, PRINTER_ENABLED, True)
     return printer_settings(session)
 
 
 def set_printing(session: Session, on: bool) -> PrinterSettings:
     """Printing on or off; labels due while it is off are not queued."""
-    if on and get_setting(session, URL) is None:
+    if on and read_setting(session, PRINTER_URL) is None:
         raise RuleViolation("No printer is set: name one with lotscan printer set URL")
-    put_setting(session, ENABLED, "on" if on else "off")
+    write_setting(session, PRINTER_ENABLED, on)
     return printer_settings(session)
 
 
