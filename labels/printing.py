@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from scanner.settings import (
     PRINTER_ENABLED,
     PRINTER_LAYOUT,
     PRINTER_URL,
+    SettingKey,
     read_setting,
     write_setting,
 )
@@ -62,9 +63,7 @@ def set_printer(session: Session, url: str, layout: str | None = None) -> Printe
     checked; the printer is not contacted."""
     printer = printer_at(url)
     if layout is not None:
-        if len(layout) > MAX_URL:
-            raise RuleViolation(f"A layout name or path is at most {MAX_URL} characters")
-        layout_named(layout)
+        _check_layout(layout)
         write_setting(session, PRINTER_LAYOUT, layout)
     write_setting(session, PRINTER_URL, printer.url)
     write_setting(session, PRINTER_ENABLED, True)
@@ -74,9 +73,31 @@ def set_printer(session: Session, url: str, layout: str | None = None) -> Printe
 def set_printing(session: Session, on: bool) -> PrinterSettings:
     """Printing on or off; labels due while it is off are not queued."""
     if on and read_setting(session, PRINTER_URL) is None:
-        raise RuleViolation("No printer is set: name one with lotscan printer set URL")
+        raise RuleViolation(_NO_PRINTER)
     write_setting(session, PRINTER_ENABLED, on)
     return printer_settings(session)
+
+
+def check_printer_setting(session: Session, setting: SettingKey[Any]) -> None:
+    """Refuses the value just written for `setting` (`lotscan settings set`) when lotscan
+    could not print with it, as `lotscan printer` would: a URL it cannot use, a layout it
+    cannot find, printing turned on with no printer. The printer is not contacted."""
+    settings = printer_settings(session)
+    if setting is PRINTER_URL and settings.url is not None:
+        printer_at(settings.url)
+    elif setting is PRINTER_LAYOUT:
+        _check_layout(settings.layout)
+    elif setting is PRINTER_ENABLED and settings.enabled and settings.url is None:
+        raise RuleViolation(_NO_PRINTER)
+
+
+_NO_PRINTER = "No printer is set: name one with lotscan printer set URL"
+
+
+def _check_layout(layout: str) -> None:
+    if len(layout) > MAX_URL:
+        raise RuleViolation(f"A layout name or path is at most {MAX_URL} characters")
+    layout_named(layout)
 
 
 def queue_labels_due(session: Session, due: Sequence[LabelDue]) -> list[PrintJob]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from scanner.cli_operators import add_operator_parsers
+from scanner.cli_settings import add_settings_parsers
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.workspace import database_url
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_control_parsers(commands, common)
     add_operator_parsers(commands, common)
+    add_settings_parsers(commands, common)
     # The composition root wires the packages: sync's commands live with sync.
     from sync.central.cli import add_central_parsers
     from sync.device.cli import add_device_parsers

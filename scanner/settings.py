@@ -267,11 +267,11 @@ EXPIRY_POLICY = SettingKey(
 def _prefix(kind: str, default: str, follows: str) -> SettingKey[str]:
     return SettingKey(
         f"scan.prefix.{kind}",
-        Text("text, such as BIN:"),
+        Text("text"),
         default,
         Scope.ANY,
-        f"What starts a scan of a {follows} this site prints on its own labels "
-        f"(default {default}); no two prefixes alike, none starting with a digit, ( or ].",
+        f"What comes before a {follows} in this site's own barcodes; no two prefixes "
+        "alike, none starting with a digit, ( or ].",
         settable=True,
     )
 
@@ -288,7 +288,7 @@ SCAN_SEPARATORS = SettingKey(
     "",
     Scope.ANY,
     "Characters this site's scanners send in place of GS (FNC1), each one a substitute; "
-    "spaces and commas between them are ignored. None by default.",
+    "spaces and commas between them are ignored.",
     settable=True,
 )
 
@@ -298,7 +298,7 @@ PRINTER_URL = SettingKey(
     None,
     Scope.DEVICE,
     "The label printer: a raw TCP port (ZPL), a system queue (PDF) or a folder (PNG). "
-    "None by default: no labels are queued.",
+    "With none, no labels are queued.",
     settable=True,
 )
 PRINTER_LAYOUT = SettingKey(
