@@ -13,13 +13,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
 from scanner.settings import DEVICE_ID, SYNC_URL, read_setting
-from scanner.workspace import workspace_home
+from scanner.workspace import device_folder
 
 TOKEN_FILE = "sync-token"
 NOT_ENROLLED = (
@@ -45,15 +43,7 @@ class Credentials:
 def token_folder(db_url: str) -> Path:
     """The folder that holds the token for the database at `db_url`: the SQLite file's own
     folder, or the workspace folder for a server database (or an in-memory one)."""
-    try:
-        url = make_url(db_url)
-    except ArgumentError:
-        return workspace_home()
-    database = url.database or ""
-    on_disk = database not in ("", ":memory:") and not database.startswith("file:")
-    if url.get_backend_name() == "sqlite" and on_disk:
-        return Path(database).expanduser().resolve().parent
-    return workspace_home()
+    return device_folder(db_url)
 
 
 def token_path(folder: Path) -> Path:
