@@ -258,8 +258,8 @@ EXPIRY_POLICY = SettingKey(
     Choice(ExpiryPolicy),
     ExpiryPolicy.WARN,
     Scope.ANY,
-    "What issuing or shipping an expired lot does: warn (the operator confirms with OK), "
-    "block (refused), or ignore.",
+    "What receiving, issuing or shipping an expired lot does: warn (the operator confirms "
+    "with OK), block (refused), or ignore.",
     settable=True,
 )
 

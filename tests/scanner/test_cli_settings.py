@@ -76,7 +76,7 @@ def test_the_list_shows_every_setting_a_person_sets_with_its_default_and_meaning
 
     code, out, err = run(tmp_path, "settings", "--db", db)
     assert (code, err) == (0, "")
-    assert out.startswith("expiry_policy: warn (default)\n  What issuing or shipping")
+    assert out.startswith("expiry_policy: warn (default)\n  What receiving, issuing or shipping")
     assert "scan.separators: (none) (default)" in out
 
 
