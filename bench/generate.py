@@ -57,6 +57,7 @@ from scanner.models import (
     Serial,
     Setting,
 )
+from scanner.settings import DEVICE_ID
 from scanner.workspace import sqlite_url
 
 GENERATOR_VERSION = 2
@@ -154,7 +155,7 @@ def _insert_all(connection: Connection, history: History, caches: Caches) -> Non
     put(Part, (_part_row(spec) for spec in history.parts.values()))
     put(Location, _locations())
     put(Operator, _operators())
-    put(Setting, [{"key": "device_id", "value": BENCH_DEVICE}])
+    put(Setting, [{"key": DEVICE_ID.key, "value": BENCH_DEVICE}])
     put(PurchaseOrder, ({"number": n, "supplier": s} for n, s in history.purchase_orders.items()))
     put(PurchaseOrderLine, (_with_quantity(row) for row in history.purchase_order_lines))
     put(SalesOrder, ({"number": n, "customer": c} for n, c in history.sales_orders.items()))

@@ -31,7 +31,7 @@ from scanner.clock import aware, iso, utc_now
 from scanner.db import reading, unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import PrintJob, PrintJobStatus
-from scanner.settings import get_setting
+from scanner.settings import DEVICE_ID, read_setting
 
 Send = Callable[[str, bytes, str], None]
 """How a job reaches its printer: (printer URL, payload, job file name)."""
@@ -148,7 +148,7 @@ def deliver_waiting(
             .where(PrintJob.status == PrintJobStatus.WAITING.value)
             .order_by(PrintJob.id)
         ).all()
-        device = get_setting(session, "device_id") or "lotscan"
+        device = read_setting(session, DEVICE_ID) or "lotscan"
     printed: list[int] = []
     waiting: list[int] = []
     busy: list[int] = []

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from scanner.cli_operators import add_operator_parsers
+from scanner.cli_settings import add_settings_parsers
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
-from scanner.workspace import database_url
+from scanner.workspace import database_url, device_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_control_parsers(commands, common)
     add_operator_parsers(commands, common)
+    add_settings_parsers(commands, common)
     # The composition root wires the packages: sync's commands live with sync.
     from sync.central.cli import add_central_parsers
     from sync.device.cli import add_device_parsers
@@ -483,16 +485,20 @@ def run_tui(args: argparse.Namespace) -> int:
 
 
 def open_tui(url: str) -> int:
-    """Runs the handheld app on the database at `url` until the operator quits."""
+    """Runs the handheld app on the database at `url` until the operator quits, with the
+    keys this device's `keymap.toml` moves (beside the database); a keymap that cannot be
+    used is refused before the screen opens."""
     from scanner.scan import scan_config
     from scanner.settings import device_id
     from screens.app import LotscanApp
+    from screens.keymap import load_keymap
 
+    keymap = load_keymap(device_folder(url))
     sessions = open_database(url)
     with unit_of_work(sessions) as session:
         config = scan_config(session)
         device = device_id(session)
-    LotscanApp(sessions, config=config, device=device).run()
+    LotscanApp(sessions, config=config, device=device, keymap=keymap).run()
     return 0
 
 

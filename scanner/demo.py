@@ -45,11 +45,10 @@ from scanner.models import (
     Role,
     SalesOrder,
     Serial,
-    Setting,
     Tracking,
 )
 from scanner.numbering import mint_numbers, number_range
-from scanner.settings import get_setting, put_setting
+from scanner.settings import DEMO_BUILT_ON, DEVICE_ID, read_setting, stored_text, write_setting
 from scanner.workspace import DATABASE_FILE, sqlite_url, workspace_home
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
@@ -66,8 +65,6 @@ IMPORTS = (
 DEMO_DEVICE = "DM01"
 LABELS_FOLDER = "labels"
 """The folder in the demo workspace where its labels are written, one PNG file each."""
-DEMO_MARK = "demo_built_on"
-"""The setting that tells a demo database from a real one: only a demo is replaced."""
 
 HISTORY_DAYS = 20
 """Working days of history, the last one the working day before `today`."""
@@ -95,8 +92,8 @@ def build_demo(url: str, today: date) -> str:
     sessions = open_database(url)
     try:
         with unit_of_work(sessions) as session:
-            put_setting(session, "device_id", DEMO_DEVICE)
-            put_setting(session, DEMO_MARK, today.isoformat())
+            write_setting(session, DEVICE_ID, DEMO_DEVICE)
+            write_setting(session, DEMO_BUILT_ON, today)
             _import_reference_data(session)
             _record_history(session, today)
             return _summary(session, url, today)
@@ -151,7 +148,7 @@ def _refuse_real_data(url: str, *, allow_demo: bool) -> None:
             with Session(connection) as session:
                 movements = session.scalar(select(func.count()).select_from(Movement)) or 0
                 parts = session.scalar(select(func.count()).select_from(Part)) or 0
-                is_demo = session.get(Setting, DEMO_MARK) is not None
+                is_demo = stored_text(session, DEMO_BUILT_ON) is not None
     except DBAPIError as error:
         raise RuleViolation(f"{shown} cannot be read as a database: {error.orig}") from None
     finally:
@@ -438,7 +435,7 @@ def _summary(session: Session, url: str, today: date) -> str:
         "The parts, locations, operators, orders and jobs were imported, as files like these",
         f"would be with `lotscan import KIND FILE.csv`, from {DEMO_DATA}",
         "",
-        _where(url, get_setting(session, "device_id") or DEMO_DEVICE),
+        _where(url, read_setting(session, DEVICE_ID) or DEMO_DEVICE),
     ]
     return "\n".join(lines)
 

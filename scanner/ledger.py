@@ -56,12 +56,13 @@ from scanner.returns import (
 from scanner.row_by_key import as_loaded, find
 from scanner.settings import (
     DEVICE_ID,
+    EXPIRY_POLICY,
     PULL_CURSOR,
     SEQ_FLOOR,
     ExpiryPolicy,
-    cursor_value,
+    SettingKey,
     device_id,
-    expiry_policy,
+    read_setting,
 )
 from scanner.spelling import refuse_case_twin
 
@@ -602,7 +603,7 @@ class Ledger:
             checking_expiry
             and record.expiry is not None
             and record.expiry < self.clock().date()
-            and expiry_policy(self.session) == ExpiryPolicy.BLOCK
+            and read_setting(self.session, EXPIRY_POLICY) == ExpiryPolicy.BLOCK
         ):
             raise RuleViolation(f"Lot {lot} of {part.number} expired on {record.expiry}")
 
@@ -764,7 +765,7 @@ class Ledger:
             **_NO_FIELDS,
             "id": new_movement_id(),
             "device_id": device,
-            "device_seq": max(last, int(floor or 0)) + 1,
+            "device_seq": max(last, SEQ_FLOOR.value_of(floor)) + 1,
             "kind": kind.value,
             "part": part.number,
             "lot": lot,
@@ -782,7 +783,7 @@ class Ledger:
             "reason": reason,
             "happened_at": self.clock(),
             "sync_state": SyncState.PENDING.value,
-            "observed_cursor": cursor_value(cursor),
+            "observed_cursor": PULL_CURSOR.value_of(cursor),
         }
         # A plain INSERT, then the same row as a persistent object without another trip:
         # the unit of work's flush of one new object cost more than the INSERT itself.
@@ -802,8 +803,10 @@ _SETTINGS = Setting.__table__
 assert isinstance(_SETTINGS, Table)
 
 
-def _setting(key: str) -> ScalarSelect[str]:
-    return select(_SETTINGS.c.value).where(_SETTINGS.c.key == key).scalar_subquery()
+def _setting(setting: SettingKey[Any]) -> ScalarSelect[str]:
+    """`setting`'s stored text, as a subquery: read with the statement that needs it
+    instead of costing a statement of its own (`SettingKey.value_of` reads the text)."""
+    return select(_SETTINGS.c.value).where(_SETTINGS.c.key == setting.key).scalar_subquery()
 
 
 _DEVICE = _setting(DEVICE_ID)
@@ -817,12 +820,12 @@ _NUMBERING = Prepared(
         .scalar_subquery(),
     )
 )
-"""The device id (None while the database has none yet), its pull cursor, its number floor
-(`scanner.settings.SEQ_FLOOR`), and its last movement number (0 for none). The next number
-is after the last and after the floor. On SQLite the transaction holds the write lock from
-its start (`scanner.db`), so no other movement can take the number before the INSERT; on
-PostgreSQL two store transactions numbering at once collide on the unique index, as they
-did when the INSERT numbered the movement itself."""
+"""The device id (None while the database has none yet), its pull cursor and its number
+floor (`scanner.settings.SEQ_FLOOR`), as the settings table holds them, and its last movement
+number (0 for none). The next number is after the last and after the floor. On SQLite the
+transaction holds the write lock from its start (`scanner.db`), so no other movement can
+take the number before the INSERT; on PostgreSQL two store transactions numbering at once
+collide on the unique index, as they did when the INSERT numbered the movement itself."""
 _INSERT_MOVEMENT = Prepared(
     insert(_MOVEMENTS).values(
         {column.name: bindparam(column.name, type_=column.type) for column in _MOVEMENTS.columns}

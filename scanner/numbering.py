@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Lot, Part, Serial
-from scanner.settings import device_id, get_setting, put_setting
+from scanner.settings import device_id, number_counter, read_setting, write_setting
 
 MAX_LENGTH = 20
 CSET82 = frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")
@@ -131,8 +131,8 @@ def mint_numbers(
     """
     pattern = check_pattern(part.lot_pattern or DEFAULT_PATTERN)
     device = device_id(session)
-    key = f"seq:{what}:{part.number}"
-    seq = int(get_setting(session, key) or 0)
+    counter = number_counter(what, part.number)
+    seq = read_setting(session, counter)
     table = Lot if what == "lot" else Serial
     numbers: list[str] = []
     while len(numbers) < count:
@@ -143,5 +143,5 @@ def mint_numbers(
         )
         if taken is None and number not in numbers:
             numbers.append(number)
-    put_setting(session, key, str(seq))
+    write_setting(session, counter, seq)
     return numbers

@@ -29,7 +29,7 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
-from scanner.settings import ExpiryPolicy, expiry_policy
+from scanner.settings import EXPIRY_POLICY, ExpiryPolicy, read_setting
 
 
 class WarningCode(StrEnum):
@@ -175,7 +175,7 @@ def issue_warnings(
 
 
 def _expiry_warnings(session: Session, part: Part, lot: str, today: date) -> list[IssueWarning]:
-    policy = expiry_policy(session)
+    policy = read_setting(session, EXPIRY_POLICY)
     if policy == ExpiryPolicy.IGNORE:
         return []
     record = session.get(Lot, (part.number, lot))

@@ -45,7 +45,17 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
 from scanner.numbering import CSET82
-from scanner.settings import get_setting
+from scanner.settings import (
+    SCAN_PREFIX_COMMAND,
+    SCAN_PREFIX_JOB,
+    SCAN_PREFIX_LOCATION,
+    SCAN_PREFIX_OPERATOR,
+    SCAN_PREFIX_PO,
+    SCAN_PREFIX_SO,
+    SCAN_SEPARATORS,
+    SettingKey,
+    read_setting,
+)
 
 if TYPE_CHECKING:
     from scanner.gs1 import Element
@@ -80,15 +90,14 @@ COMMANDS = (
     "REOPEN",
 )
 # The prefixed kinds, the setting that overrides each prefix, and what follows the prefix.
-PREFIXED = {
-    ScanKind.OPERATOR: ("scan.prefix.operator", "badge"),
-    ScanKind.COMMAND: ("scan.prefix.command", "command name"),
-    ScanKind.LOCATION: ("scan.prefix.location", "location code"),
-    ScanKind.JOB: ("scan.prefix.job", "job number"),
-    ScanKind.PO: ("scan.prefix.po", "purchase order number"),
-    ScanKind.SO: ("scan.prefix.so", "sales order number"),
+PREFIXED: dict[ScanKind, tuple[SettingKey[str], str]] = {
+    ScanKind.OPERATOR: (SCAN_PREFIX_OPERATOR, "badge"),
+    ScanKind.COMMAND: (SCAN_PREFIX_COMMAND, "command name"),
+    ScanKind.LOCATION: (SCAN_PREFIX_LOCATION, "location code"),
+    ScanKind.JOB: (SCAN_PREFIX_JOB, "job number"),
+    ScanKind.PO: (SCAN_PREFIX_PO, "purchase order number"),
+    ScanKind.SO: (SCAN_PREFIX_SO, "sales order number"),
 }
-SEPARATORS_SETTING = "scan.separators"
 
 _GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
 _GTIN_SYMBOLOGIES = frozenset({"E0", "E3", "E4", "I1"})
@@ -111,12 +120,12 @@ class ScanConfig:
     """How this site's scanners and labels talk: the prefixes of our own codes and the
     characters its scanners send in place of GS (FNC1), if any."""
 
-    operator: str = "OP:"
-    command: str = "CMD:"
-    location: str = "LOC:"
-    job: str = "JOB:"
-    po: str = "PO:"
-    so: str = "SO:"
+    operator: str = SCAN_PREFIX_OPERATOR.default
+    command: str = SCAN_PREFIX_COMMAND.default
+    location: str = SCAN_PREFIX_LOCATION.default
+    job: str = SCAN_PREFIX_JOB.default
+    po: str = SCAN_PREFIX_PO.default
+    so: str = SCAN_PREFIX_SO.default
     separators: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -124,23 +133,25 @@ class ScanConfig:
         for kind, (setting, _) in PREFIXED.items():
             prefix = self.prefix(kind)
             if not prefix or not prefix.isprintable() or prefix != prefix.strip():
-                raise ScanConfigError(f"Setting {setting}: {prefix!r} cannot be a prefix")
+                raise ScanConfigError(f"Setting {setting.key}: {prefix!r} cannot be a prefix")
             if prefix[0].isdigit() or prefix[0] in "(]":
                 raise ScanConfigError(
-                    f"Setting {setting}: a prefix starting with {prefix[0]!r} "
+                    f"Setting {setting.key}: a prefix starting with {prefix[0]!r} "
                     "would be taken for GS1 data"
                 )
             if prefix.upper() in seen:
-                raise ScanConfigError(f"Setting {setting}: {prefix!r} is already another prefix")
+                raise ScanConfigError(
+                    f"Setting {setting.key}: {prefix!r} is already another prefix"
+                )
             seen.add(prefix.upper())
         for separator in self.separators:
             if len(separator) != 1 or separator.isspace() or separator == "]":
                 raise ScanConfigError(
-                    f"Setting {SEPARATORS_SETTING}: {separator!r} cannot stand for GS"
+                    f"Setting {SCAN_SEPARATORS.key}: {separator!r} cannot stand for GS"
                 )
             if separator in CSET82:
                 raise ScanConfigError(
-                    f"Setting {SEPARATORS_SETTING}: {separator!r} can be part of a lot or "
+                    f"Setting {SCAN_SEPARATORS.key}: {separator!r} can be part of a lot or "
                     "serial number, so it cannot stand for GS"
                 )
 
@@ -156,12 +167,10 @@ def scan_config(session: Session) -> ScanConfig:
     """This site's scan configuration: the defaults, with any overrides from the settings
     table (`scan.prefix.location` = `BIN:`, `scan.separators` = `|~`: each character one
     substitute for GS; spaces and commas between them are ignored)."""
-    overrides: dict[str, Any] = {}
-    for kind, (setting, _) in PREFIXED.items():
-        value = get_setting(session, setting)
-        if value is not None:
-            overrides[kind.value] = value
-    separators = get_setting(session, SEPARATORS_SETTING)
+    overrides: dict[str, Any] = {
+        kind.value: read_setting(session, setting) for kind, (setting, _) in PREFIXED.items()
+    }
+    separators = read_setting(session, SCAN_SEPARATORS)
     if separators:
         overrides["separators"] = tuple(dict.fromkeys(c for c in separators if c not in " ,"))
     return ScanConfig(**overrides)

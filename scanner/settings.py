@@ -1,22 +1,250 @@
-"""Settings kept in the database itself, so a `--db URL` carries everything it needs.
+"""Every setting lotscan keeps, in one place: its key, type, default and meaning.
 
-`device_id` names this database's device in the ledger and in minted lot numbers; it is made
-once, at random, and never changes. `expiry_policy` is the site's answer to an expired lot at
-issue or shipping: warn (the default), block or ignore.
+Settings live in the database itself (the `settings` table, one row of text a setting), so a
+`--db URL` carries everything it needs. Each is defined here once, as a `SettingKey`: the
+key as stored (never renamed: existing databases keep working), how its text reads as a
+Python value, its default, where it applies (a handheld's database, the central store's, or
+either), and whether a person sets it (`lotscan settings set NAME VALUE`) or lotscan keeps
+it for itself (a sync cursor, the time of the last sync). Code reads and writes them with
+`read_setting` and `write_setting`, never by a key spelled out; a value that does not read
+is refused with the setting's name and what it takes.
+
+The handheld's key layout is not a setting: it is a file a site copies between devices,
+`keymap.toml` next to the device database (`screens.keymap`).
 """
 
 from __future__ import annotations
 
 import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from scanner.errors import RuleViolation
+from scanner.errors import LotscanError
 from scanner.models import Setting
 
-# Crockford's base32 without I, L, O and U: nothing to misread on a label.
-_DEVICE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
+
+MAX_VALUE = 200
+"""What the settings table keeps of a value (`scanner.models.Setting.value`)."""
+
+
+class SettingError(LotscanError):
+    """A setting that does not exist, cannot be set by hand, or a value it does not take."""
+
+
+class Scope(StrEnum):
+    """Which database a setting means something in."""
+
+    DEVICE = "device"  # a handheld's own database
+    CENTRAL = "central"  # the central store's database
+    ANY = "any"  # either: each database keeps its own
+
+
+# ---- how a setting's text reads ----------------------------------------------------------
+
+
+class Kind(ABC, Generic[T]):
+    """How a setting's stored text reads as a value, and back. `parse` raises ValueError
+    saying why a text is refused ("'strict' is not one of warn, block, ignore");
+    `allowed` says in words what it takes."""
+
+    allowed: str
+
+    @abstractmethod
+    def parse(self, text: str) -> T: ...
+
+    def text(self, value: T) -> str:
+        return str(value)
+
+    def as_json(self, value: T) -> Any:
+        return value
+
+
+class Text(Kind[str]):
+    def __init__(self, allowed: str = "text", *, longest: int = MAX_VALUE) -> None:
+        self.allowed = allowed
+        self.longest = longest
+
+    def parse(self, text: str) -> str:
+        if len(text) > self.longest:
+            raise ValueError(f"{text[:12]!r}... is longer than {self.longest} characters")
+        return text
+
+
+class WholeNumber(Kind[int]):
+    allowed = "a whole number, 0 or more"
+
+    def parse(self, text: str) -> int:
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(f"{text!r} is not {self.allowed}")
+        return int(text)
+
+
+class Switch(Kind[bool]):
+    """A switch kept as two words, `on`/`off` for a person's, `1`/`0` for lotscan's own."""
+
+    def __init__(self, yes: str = "on", no: str = "off") -> None:
+        self.yes, self.no = yes, no
+        self.allowed = f"{yes} or {no}"
+
+    def parse(self, text: str) -> bool:
+        if text.strip().lower() not in (self.yes, self.no):
+            raise ValueError(f"{text!r} is not {self.allowed}")
+        return text.strip().lower() == self.yes
+
+    def text(self, value: bool) -> str:
+        return self.yes if value else self.no
+
+
+class Choice(Kind[E]):
+    def __init__(self, choices: type[E]) -> None:
+        self.choices = choices
+        self.allowed = "one of " + ", ".join(choice.value for choice in choices)
+
+    def parse(self, text: str) -> E:
+        try:
+            return self.choices(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"{text!r} is not {self.allowed}") from None
+
+    def text(self, value: E) -> str:
+        return value.value
+
+
+class Moment(Kind[datetime]):
+    allowed = "a date and time, ISO 8601"
+
+    def parse(self, text: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not {self.allowed}") from None
+
+    def text(self, value: datetime) -> str:
+        return value.isoformat()
+
+    def as_json(self, value: datetime) -> Any:
+        return value.isoformat()
+
+
+class Day(Kind[date]):
+    allowed = "a date, YYYY-MM-DD"
+
+    def parse(self, text: str) -> date:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not {self.allowed}") from None
+
+    def text(self, value: date) -> str:
+        return value.isoformat()
+
+    def as_json(self, value: date) -> Any:
+        return value.isoformat()
+
+
+class Maybe(Kind[T | None]):
+    """A value or none; none is kept as empty text (or as no row at all)."""
+
+    def __init__(self, kind: Kind[T]) -> None:
+        self.kind = kind
+        self.allowed = f"{kind.allowed}, or empty for none"
+
+    def parse(self, text: str) -> T | None:
+        return None if text == "" else self.kind.parse(text)
+
+    def text(self, value: T | None) -> str:
+        return "" if value is None else self.kind.text(value)
+
+    def as_json(self, value: T | None) -> Any:
+        return None if value is None else self.kind.as_json(value)
+
+
+# ---- the definition of a setting ---------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SettingKey(Generic[T]):
+    """One setting: `key` as the settings table holds it, how its text reads (`kind`), its
+    value while none is stored (`default`), `scope`, and whether a person sets it
+    (`settable`) or lotscan keeps it for itself. `doc` says what it means."""
+
+    key: str
+    kind: Kind[T]
+    default: T
+    scope: Scope
+    doc: str
+    settable: bool = False
+
+    def parse(self, text: str) -> T:
+        """The value `text` stands for; `SettingError`, naming this setting and what it
+        takes, when it stands for none."""
+        try:
+            return self.kind.parse(text)
+        except ValueError as error:
+            raise SettingError(f"Setting {self.key}: {error}") from None
+
+    def value_of(self, stored: str | None) -> T:
+        """The value of the stored text `stored`; the default when there is none."""
+        return self.default if stored is None else self.parse(stored)
+
+    def text(self, value: T) -> str:
+        return self.kind.text(value)
+
+
+# ---- reading and writing -----------------------------------------------------------------
+
+
+def stored_text(session: Session, setting: SettingKey[Any]) -> str | None:
+    """The text kept for `setting`, None when no row holds one."""
+    row = session.get(Setting, setting.key)
+    return row.value if row else None
+
+
+def read_setting(session: Session, setting: SettingKey[T]) -> T:
+    """`setting`'s value in this database: what is stored, else its default. A stored text
+    that does not read raises `SettingError` naming the setting."""
+    return setting.value_of(stored_text(session, setting))
+
+
+def write_setting(session: Session, setting: SettingKey[T], value: T) -> None:
+    """Keeps `value` for `setting`, in the caller's transaction."""
+    _put(session, setting.key, setting.text(value))
+
+
+def write_setting_text(session: Session, setting: SettingKey[T], text: str) -> T:
+    """Keeps the value `text` stands for (`lotscan settings set`), refusing a text the
+    setting does not take, and returns it."""
+    value = setting.parse(text)
+    write_setting(session, setting, value)
+    return value
+
+
+def forget_setting(session: Session, setting: SettingKey[Any]) -> None:
+    """Drops the stored value: `setting` reads as its default again."""
+    row = session.get(Setting, setting.key)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def _put(session: Session, key: str, text: str) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=text))
+    else:
+        row.value = text
+    session.flush()
+
+
+# ---- the settings ------------------------------------------------------------------------
 
 
 class ExpiryPolicy(StrEnum):
@@ -25,68 +253,213 @@ class ExpiryPolicy(StrEnum):
     IGNORE = "ignore"
 
 
-def get_setting(session: Session, key: str) -> str | None:
-    row = session.get(Setting, key)
-    return row.value if row else None
+EXPIRY_POLICY = SettingKey(
+    "expiry_policy",
+    Choice(ExpiryPolicy),
+    ExpiryPolicy.WARN,
+    Scope.ANY,
+    "What receiving, issuing or shipping an expired lot does: warn (the operator confirms "
+    "with OK), block (refused), or ignore.",
+    settable=True,
+)
 
 
-def put_setting(session: Session, key: str, value: str) -> None:
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        row.value = value
-    session.flush()
+def _prefix(kind: str, default: str, follows: str) -> SettingKey[str]:
+    return SettingKey(
+        f"scan.prefix.{kind}",
+        Text("text"),
+        default,
+        Scope.ANY,
+        f"What comes before a {follows} in this site's own barcodes; no two prefixes "
+        "alike, none starting with a digit, ( or ].",
+        settable=True,
+    )
 
 
-DEVICE_ID = "device_id"
+SCAN_PREFIX_OPERATOR = _prefix("operator", "OP:", "badge")
+SCAN_PREFIX_COMMAND = _prefix("command", "CMD:", "command")
+SCAN_PREFIX_LOCATION = _prefix("location", "LOC:", "location code")
+SCAN_PREFIX_JOB = _prefix("job", "JOB:", "job number")
+SCAN_PREFIX_PO = _prefix("po", "PO:", "purchase order number")
+SCAN_PREFIX_SO = _prefix("so", "SO:", "sales order number")
+SCAN_SEPARATORS = SettingKey(
+    "scan.separators",
+    Text("characters, such as |~"),
+    "",
+    Scope.ANY,
+    "Characters this site's scanners send in place of GS (FNC1), each one a substitute; "
+    "spaces and commas between them are ignored.",
+    settable=True,
+)
+
+PRINTER_URL = SettingKey(
+    "printer.url",
+    Maybe(Text("tcp://HOST:9100, lp://QUEUE or file:///FOLDER")),
+    None,
+    Scope.DEVICE,
+    "The label printer: a raw TCP port (ZPL), a system queue (PDF) or a folder (PNG). "
+    "With none, no labels are queued.",
+    settable=True,
+)
+PRINTER_LAYOUT = SettingKey(
+    "printer.layout",
+    Text("a layout name (4x2-203, 4x2-300, 4x6-203, 4x6-300) or a .json/.toml file"),
+    "4x2-203",  # labels.layout.DEFAULT_LAYOUT
+    Scope.DEVICE,
+    "The label stock the printer holds.",
+    settable=True,
+)
+PRINTER_ENABLED = SettingKey(
+    "printer.enabled",
+    Switch(),
+    True,
+    Scope.DEVICE,
+    "Whether labels are queued for the printer as workflows make them due.",
+    settable=True,
+)
+
+DEVICE_ID = SettingKey(
+    "device_id",
+    Maybe(Text("a device id such as H7KQ", longest=20)),
+    None,
+    Scope.ANY,
+    "This database's device in the ledger and in minted lot numbers: made once at random, "
+    "on first use, or given by the central store at enrollment; it never changes after.",
+)
+SYNC_URL = SettingKey(
+    "sync.url",
+    Maybe(Text("a URL")),
+    None,
+    Scope.DEVICE,
+    "The central store this handheld syncs with, kept by lotscan enroll.",
+)
+PULL_CURSOR = SettingKey(
+    "sync.pull_cursor",
+    Maybe(WholeNumber()),
+    None,
+    Scope.DEVICE,
+    "How far this handheld has pulled the central store's changes (none: never pulled).",
+)
+SEQ_FLOOR = SettingKey(
+    "sync.seq_floor",
+    WholeNumber(),
+    0,
+    Scope.DEVICE,
+    "The last movement number the central store has from this device id, as enrollment "
+    "told it: a replacement handheld enrolled under a broken one's name numbers its "
+    "movements after the old one's, even those the store held (which never reach this "
+    "ledger).",
+)
+LAST_SYNC_AT = SettingKey(
+    "sync.last_sync_at",
+    Maybe(Moment()),
+    None,
+    Scope.DEVICE,
+    "When the last sync that went through ended.",
+)
+LAST_ATTEMPT_AT = SettingKey(
+    "sync.last_attempt_at",
+    Maybe(Moment()),
+    None,
+    Scope.DEVICE,
+    "When a sync was last tried, or the handheld enrolled.",
+)
+LAST_ERROR = SettingKey(
+    "sync.last_error",
+    Maybe(Text()),
+    None,
+    Scope.DEVICE,
+    "What went wrong with the last sync (none: it went through).",
+)
+ONLINE = SettingKey(
+    "sync.online",
+    Maybe(Switch("1", "0")),
+    None,
+    Scope.DEVICE,
+    "Whether the last sync reached the central store (none: no sync tried since enrolling).",
+)
+SERVICE_ADDRESS = SettingKey(
+    "service_address",
+    Maybe(Text("a URL")),
+    None,
+    Scope.CENTRAL,
+    "Where lotscan serve last listened on this central database.",
+)
+DEMO_BUILT_ON = SettingKey(
+    "demo_built_on",
+    Maybe(Day()),
+    None,
+    Scope.ANY,
+    "The day lotscan demo built this database: only a demo database is replaced.",
+)
+
+SETTINGS: tuple[SettingKey[Any], ...] = (
+    EXPIRY_POLICY,
+    SCAN_PREFIX_OPERATOR,
+    SCAN_PREFIX_COMMAND,
+    SCAN_PREFIX_LOCATION,
+    SCAN_PREFIX_JOB,
+    SCAN_PREFIX_PO,
+    SCAN_PREFIX_SO,
+    SCAN_SEPARATORS,
+    PRINTER_URL,
+    PRINTER_LAYOUT,
+    PRINTER_ENABLED,
+    DEVICE_ID,
+    SYNC_URL,
+    PULL_CURSOR,
+    SEQ_FLOOR,
+    LAST_SYNC_AT,
+    LAST_ATTEMPT_AT,
+    LAST_ERROR,
+    ONLINE,
+    SERVICE_ADDRESS,
+    DEMO_BUILT_ON,
+)
+"""Every setting with a fixed key, the ones a person sets first. The number counters
+(`number_counter`) are a family of keys besides these."""
+
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+def setting_named(name: str, among: Iterable[SettingKey[Any]] = SETTINGS) -> SettingKey[Any]:
+    """The setting whose key is `name`; `SettingError` listing the names when none is."""
+    setting = _BY_KEY.get(name.strip())
+    if setting is None or setting not in among:
+        names = ", ".join(each.key for each in among)
+        raise SettingError(f"Unknown setting {name!r}: the settings are {names}")
+    return setting
+
+
+def number_counter(what: str, part: str) -> SettingKey[int]:
+    """The last number minted for `part`'s lots (`what` = lot) or serials on this device:
+    only ever goes up, in the same transaction as the movements that use the numbers."""
+    return SettingKey(
+        f"seq:{what}:{part}",
+        WholeNumber(),
+        0,
+        Scope.ANY,
+        f"The last {what} number minted for {part} on this device.",
+    )
+
+
+# ---- settings with a rule of their own ---------------------------------------------------
+
+# Crockford's base32 without I, L, O and U: nothing to misread on a label.
+_DEVICE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def device_id(session: Session) -> str:
     """This database's device id, made on first use: four characters such as `H7KQ`."""
-    value = get_setting(session, DEVICE_ID)
+    value = read_setting(session, DEVICE_ID)
     if value is None:
         value = "".join(secrets.choice(_DEVICE_ALPHABET) for _ in range(4))
-        put_setting(session, DEVICE_ID, value)
+        write_setting(session, DEVICE_ID, value)
     return value
-
-
-PULL_CURSOR = "sync.pull_cursor"
-
-
-def pull_cursor(session: Session) -> int | None:
-    """How far this device has pulled from the central store (None: never pulled)."""
-    return cursor_value(get_setting(session, PULL_CURSOR))
-
-
-def cursor_value(value: str | None) -> int | None:
-    return int(value) if value is not None else None
-
-
-SEQ_FLOOR = "sync.seq_floor"
-"""The last number the central store has from this device id, as enrollment told it: a
-replacement handheld enrolled under a broken one's name numbers its movements after the old
-one's, even those the store held (which never reach this ledger)."""
-
-
-def seq_floor(session: Session) -> int:
-    return int(get_setting(session, SEQ_FLOOR) or 0)
 
 
 def put_seq_floor(session: Session, last: int) -> None:
     """This device numbers its next movement after `last`, or after the last in its ledger
     when that is higher. Exactly the store's number, never more: a number skipped would be
     a gap the store waits on."""
-    put_setting(session, SEQ_FLOOR, str(last))
-
-
-def expiry_policy(session: Session) -> ExpiryPolicy:
-    return ExpiryPolicy(get_setting(session, "expiry_policy") or ExpiryPolicy.WARN)
-
-
-def set_expiry_policy(session: Session, policy: str) -> None:
-    try:
-        chosen = ExpiryPolicy(policy)
-    except ValueError:
-        raise RuleViolation(f"Expiry policy {policy!r} is not one of warn, block, ignore") from None
-    put_setting(session, "expiry_policy", chosen.value)
+    write_setting(session, SEQ_FLOOR, last)

@@ -21,7 +21,6 @@ handheld is enrolled; its news reaches the status line and the queue panel as me
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections import deque
@@ -45,6 +44,8 @@ from scanner.workflows.base import LabelDue
 from scanner.workflows.engine import Handheld, Outcome
 from screens.busy import BusySign
 from screens.handheld import HandheldScreen
+from screens.keymap import full_keymap
+from screens.keys import key_label, key_labels
 from screens.messages import (
     LabelsDelivered,
     ScanFieldReady,
@@ -105,7 +106,8 @@ class LotscanApp(App[None]):
         """`device` is the name shown on the status line; `operator`, a badge to sign in
         with at start (as if scanned); `cursor_blink` off keeps screenshots still;
         `keymap` moves bindings to this device's keys, {binding id: keys} such as
-        {"receive": "ctrl+r"} (the ids are in screens/keys.py and screens/handheld.py);
+        {"return": "ctrl+r"}, as `screens.keymap.load_keymap` reads them from a device's
+        `keymap.toml` (the ids are in screens/keys.py and screens/handheld.py);
         `busy_after`, seconds of work the operator waits on before the status line says
         it is busy.
 
@@ -116,6 +118,7 @@ class LotscanApp(App[None]):
         shown in `tz` (None: the local zone)."""
         super().__init__()
         self._device_keymap = dict(keymap or {})
+        self.moved_keys = key_labels(self._device_keymap)  # for the menu and help
         self.cursor_blink = cursor_blink
         self.sessions = sessions
         self.config = config or ScanConfig()
@@ -153,18 +156,15 @@ class LotscanApp(App[None]):
 
     def get_key_display(self, binding: Binding) -> str:
         """Keys as a handheld's keypad prints them, also when a keymap moved them: `^R`,
-        `F5`, not `^r`, `f5`."""
-        shown = super().get_key_display(binding)
-        if re.fullmatch(r"\^[a-z]|f\d{1,2}", shown):
-            return shown.upper()
-        return shown
+        `F15`, not `^r`, `f15`."""
+        return binding.key_display or key_label(binding.key)
 
     def on_mount(self) -> None:
         # The scan worker's statements each wait for the GIL behind the event loop's
         # rendering; a shorter switch interval hands it over sooner (bench tui_scan).
         sys.setswitchinterval(SWITCH_INTERVAL)
         if self._device_keymap:
-            self.set_keymap(self._device_keymap)
+            self.set_keymap(full_keymap(self._device_keymap))
 
     def on_unmount(self) -> None:
         self.sync_loop.stop()  # the thread ends; the app does not wait out its sleep

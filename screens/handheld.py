@@ -229,7 +229,7 @@ class HandheldScreen(Screen[None]):
             return
         panel: Widget
         if aside == "help":
-            panel = HelpPanel(self.lotscan.config, id=aside)
+            panel = HelpPanel(self.lotscan.config, self.lotscan.moved_keys, id=aside)
         elif aside == "queue":
             panel = QueuePanel(id=aside)
         else:
@@ -314,7 +314,8 @@ class HandheldScreen(Screen[None]):
         prompt = asking.question if asking is not None and asking.question else view.prompt
         self.query_one("#prompt", Static).update(prompt)
         self.query_one(Feedback).show(view.message, view.level)
-        details = view.details or (menu_lines() if view.workflow is None else ())
+        menu = menu_lines(self.lotscan.moved_keys) if view.workflow is None else ()
+        details = view.details or menu
         self.query_one("#details", Static).update("\n".join(details))
         self.query_one("#details-box").display = bool(details)
         log = self.query_one(WorkLog)

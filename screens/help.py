@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -11,8 +13,10 @@ from screens.keys import COMMAND_KEYS, REFRESH_KEY, RESOLVE_KEYS
 from screens.supervisor_lines import ACTIONS
 
 
-def help_text(config: ScanConfig) -> str:
-    """The scan language as the operator scans it, then the keys."""
+def help_text(config: ScanConfig, moved: Mapping[str, str] | None = None) -> str:
+    """The scan language as the operator scans it, then the keys; `moved` holds the keys a
+    device's keymap moved, by binding id (`screens.keys.key_labels`)."""
+    moved = moved or {}
     command = config.command
     rows = [
         ("Sign in", f"{config.operator}<badge>"),
@@ -33,16 +37,25 @@ def help_text(config: ScanConfig) -> str:
     ]
     lines = ["SCANS"]
     lines += [f"{what}: {scan}" for what, scan in rows]
-    lines += ["", "KEYS", "F1: this help (Esc closes it)", "PgUp/PgDn: scroll it"]
-    lines += [f"{shown}: {command}{name}" for _, shown, name, _ in COMMAND_KEYS]
-    lines += ["Ctrl+]: GS (field separator)", "Ctrl+P: queue; Ctrl+Q: quit"]
+    lines += ["", "KEYS", f"{moved.get('help', 'F1')}: this help (Esc closes it)"]
+    lines += ["PgUp/PgDn: scroll it"]
+    lines += [
+        f"{moved.get(name.lower(), shown)}: {command}{name}" for _, shown, name, _ in COMMAND_KEYS
+    ]
+    lines += [
+        "Ctrl+]: GS (field separator)",
+        f"{moved.get('queue', 'Ctrl+P')}: queue; Ctrl+Q: quit",
+    ]
     lines += [
         "",
         "SUPERVISORS",
-        "Ctrl+O: devices and open exceptions at the central store",
+        f"{moved.get('supervisor', 'Ctrl+O')}: devices and open exceptions at the central store",
         "Up/Down: choose an exception",
-        *(f"{shown}: {ACTIONS[action].meaning}" for _, shown, action in RESOLVE_KEYS),
-        f"{REFRESH_KEY[1]}: ask the store again",
+        *(
+            f"{moved.get(f'resolve-{action}', shown)}: {ACTIONS[action].meaning}"
+            for _, shown, action in RESOLVE_KEYS
+        ),
+        f"{moved.get('refresh', REFRESH_KEY[1])}: ask the store again",
     ]
     return "\n".join(lines)
 
@@ -51,9 +64,12 @@ class HelpPanel(VerticalScroll, can_focus=False):
     """Shown in place of the work area on F1; the scan field keeps the focus meanwhile, so
     a scan fired while help is up is not lost."""
 
-    def __init__(self, config: ScanConfig, *, id: str | None = None) -> None:
+    def __init__(
+        self, config: ScanConfig, moved: Mapping[str, str] | None = None, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.config = config
+        self.moved = moved
 
     def compose(self) -> ComposeResult:
-        yield Static(help_text(self.config), markup=False)
+        yield Static(help_text(self.config, self.moved), markup=False)

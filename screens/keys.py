@@ -1,12 +1,16 @@
 """The function keys: each sends the command a `CMD:` scan would (docs/architecture.md,
-"Prefixes and commands"). Devices differ in keys; every binding has an id, so a keymap can
-move it (`App.set_keymap`)."""
+"Prefixes and commands"). Devices differ in keys; every binding has an id, so a device's
+keymap can move it (`screens.keymap`), and the menu, help and footer then show the key it
+moved to."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from itertools import zip_longest
 
 from textual.binding import Binding
+from textual.keys import format_key
 
 # (key, shown as, command, footer label)
 START_KEYS = (
@@ -96,10 +100,44 @@ def _place(ids: tuple[str, ...], binding: Binding) -> int:
         return len(ids)
 
 
-def menu_lines() -> tuple[str, ...]:
+_NAMES = {
+    "escape": "Esc",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "up": "Up",
+    "down": "Down",
+    "delete": "Del",
+    "insert": "Ins",
+    "home": "Home",
+    "end": "End",
+}
+_MODIFIERS = {"ctrl": "^", "shift": "S-", "alt": "A-"}
+
+
+def key_label(keys: str) -> str:
+    """How a handheld's keypad prints the first of `keys`, named as Textual names them:
+    `F15` for f15, `^R` for ctrl+r, `S-F5` for shift+f5, `Esc` for escape."""
+    *modifiers, name = keys.split(",")[0].strip().split("+")
+    if re.fullmatch(r"f\d{1,2}", name) or len(name) == 1:
+        shown = name.upper()
+    else:
+        shown = _NAMES.get(name) or format_key(name)
+    return "".join(_MODIFIERS.get(each, f"{each.capitalize()}+") for each in modifiers) + shown
+
+
+def key_labels(moves: Mapping[str, str]) -> dict[str, str]:
+    """How the keypad prints each key a keymap moved, by binding id."""
+    return {binding_id: key_label(keys) for binding_id, keys in moves.items()}
+
+
+def menu_lines(moved: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The menu shown while no workflow runs, in two columns: a key or a `CMD:` scan
-    starts each workflow."""
-    cells = [f"{shown} {command}".ljust(14) for _, shown, command, _ in START_KEYS]
+    starts each workflow. `moved` holds the keys a device's keymap moved (`key_labels`)."""
+    moved = moved or {}
+    cells = [
+        f"{moved.get(command.lower(), shown)} {command}".ljust(14)
+        for _, shown, command, _ in START_KEYS
+    ]
     half = (len(cells) + 1) // 2
     return tuple(
         (left + right).rstrip()

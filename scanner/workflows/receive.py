@@ -28,7 +28,7 @@ from scanner.orders import purchase_line_progress, purchase_order_line
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Item, Scan, ScanKind
-from scanner.settings import ExpiryPolicy, expiry_policy
+from scanner.settings import EXPIRY_POLICY, ExpiryPolicy, read_setting
 from scanner.spelling import lot_spelling, serial_spelling
 from scanner.workflows.base import (
     Context,
@@ -227,7 +227,7 @@ def _expired_on_arrival(context: Context, part: Part, item: Item) -> bool:
     the `block` policy such a lot is refused at its scan, under `ignore` it is not mentioned."""
     if part.tracking != Tracking.LOT or item.expiry is None or item.expiry >= context.today:
         return False
-    policy = expiry_policy(context.session)
+    policy = read_setting(context.session, EXPIRY_POLICY)
     if policy == ExpiryPolicy.BLOCK:
         what = f"Lot {item.lot} of {part.number}" if item.lot else part.number
         raise RuleViolation(

@@ -20,8 +20,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from scanner.clock import Clock, aware, utc_now
+from scanner.settings import SERVICE_ADDRESS, read_setting, write_setting
 from scanner.settings import device_id as own_device_id
-from scanner.settings import get_setting, put_setting
 from sync.central.changes import ensure_central as ensure_central
 from sync.central.changes import is_central as is_central
 from sync.central.errors import SyncError
@@ -29,9 +29,6 @@ from sync.central.models import Device, DeviceRole, DeviceStatus, EnrollmentCode
 from sync.protocol import EnrollRequest, EnrollResponse
 
 CODE_LIFETIME = timedelta(minutes=15)
-SERVICE_ADDRESS = "service_address"
-"""The setting where `lotscan serve` records the address it listens on, so the enrollment
-code's hint names where the service really is."""
 # Crockford's base32, as device ids are: no I, L, O or U to misread. Read back leniently.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -208,13 +205,14 @@ def revoke(session: Session, device_id: str, clock: Clock = utc_now) -> Device:
 
 
 def remember_service_address(session: Session, address: str) -> None:
-    """Records where `lotscan serve` listens on this central database."""
-    put_setting(session, SERVICE_ADDRESS, address)
+    """Records where `lotscan serve` listens on this central database, so an enrollment
+    code's hint names where the service really is."""
+    write_setting(session, SERVICE_ADDRESS, address)
 
 
 def service_address(session: Session) -> str | None:
     """Where `lotscan serve` last listened on this central database; None before it ran."""
-    return get_setting(session, SERVICE_ADDRESS) or None
+    return read_setting(session, SERVICE_ADDRESS)
 
 
 def token_hash(token: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import database_reason, open_database, reading
 from scanner.errors import LotscanError
-from scanner.settings import DEVICE_ID, get_setting
+from scanner.settings import DEVICE_ID, read_setting
 from scanner.workspace import database_url
 
 
@@ -129,7 +129,7 @@ def _queued(sessions: sessionmaker[Session]) -> int | None:
 
     try:
         with reading(sessions) as session:
-            device = get_setting(session, DEVICE_ID)
+            device = read_setting(session, DEVICE_ID)
             return pending_count(session, device) if device is not None else 0
     except DBAPIError:
         return None

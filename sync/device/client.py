@@ -31,16 +31,20 @@ from scanner.db import reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.models import Movement, SyncState
 from scanner.settings import (
+    DEVICE_ID,
+    LAST_ATTEMPT_AT,
+    LAST_ERROR,
+    LAST_SYNC_AT,
+    MAX_VALUE,
+    ONLINE,
     PULL_CURSOR,
-    get_setting,
-    pull_cursor,
+    SYNC_URL,
     put_seq_floor,
-    put_setting,
+    read_setting,
+    write_setting,
 )
 from sync.device.answers import apply_changes, apply_outcome, kept_status_changes
 from sync.device.credentials import (
-    DEVICE_SETTING,
-    URL_SETTING,
     load_credentials,
     read_token,
     service_url,
@@ -54,7 +58,6 @@ from sync.device.outbox import (
     pending_status_changes,
     queue_stats,
 )
-from sync.device.status import LAST_ATTEMPT_AT, LAST_ERROR, LAST_SYNC_AT, ONLINE
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
@@ -68,7 +71,6 @@ from sync.protocol import (
 )
 
 DEFAULT_TIMEOUT = 10.0
-_SETTING_LENGTH = 200
 Body = TypeVar("Body", bound=BaseModel)
 
 
@@ -343,7 +345,7 @@ def enroll_handheld(
     they would never sync under the new one."""
     address = service_address(url)
     with reading(sessions) as session:
-        current = get_setting(session, "device_id")
+        current = read_setting(session, DEVICE_ID)
         queued = pending_count(session, current) if current else 0
     request = EnrollRequest(
         code=code.strip(),
@@ -359,13 +361,13 @@ def enroll_handheld(
         with unit_of_work(sessions) as session:
             _refuse_stranding(session, answer.device_id)
             if service_url(session) not in (None, address):
-                put_setting(session, PULL_CURSOR, "0")  # another store's numbers mean nothing
-            put_setting(session, URL_SETTING, address)
-            put_setting(session, DEVICE_SETTING, answer.device_id)
+                write_setting(session, PULL_CURSOR, 0)  # another store's numbers mean nothing
+            write_setting(session, SYNC_URL, address)
+            write_setting(session, DEVICE_ID, answer.device_id)
             put_seq_floor(session, answer.last_applied_seq)
-            put_setting(session, LAST_ERROR, "")
-            put_setting(session, ONLINE, "")  # no sync tried under this enrollment yet
-            put_setting(session, LAST_ATTEMPT_AT, clock().isoformat())
+            write_setting(session, LAST_ERROR, None)
+            write_setting(session, ONLINE, None)  # no sync tried under this enrollment yet
+            write_setting(session, LAST_ATTEMPT_AT, clock())
             write_token(folder, answer.device_token)
     except BaseException:
         if read_token(folder) != previous_token:
@@ -537,7 +539,7 @@ def _pull_changes(
     """Pulls pages until the store has no more, each page and its cursor in one
     transaction; a store that says the cursor is past anything it has is pulled from 0."""
     with reading(sessions) as session:
-        cursor = pull_cursor(session) or 0
+        cursor = read_setting(session, PULL_CURSOR) or 0
     reset = False
     while True:
         answer = client.pull(cursor, page)
@@ -548,12 +550,12 @@ def _pull_changes(
                 )
             reset, cursor = True, 0
             with unit_of_work(sessions) as session:
-                put_setting(session, PULL_CURSOR, "0")
+                write_setting(session, PULL_CURSOR, 0)
             continue
         if answer.changes:
             with unit_of_work(sessions) as session:
                 report.pulled += apply_changes(session, device, answer.changes)
-                put_setting(session, PULL_CURSOR, str(answer.cursor))
+                write_setting(session, PULL_CURSOR, answer.cursor)
         if not answer.has_more:
             return
         if answer.cursor <= cursor:
@@ -572,10 +574,10 @@ def _remember(
     sessions: sessionmaker[Session], clock: Clock, failure: LotscanError | None, *, reached: bool
 ) -> None:
     """Keeps how the last sync went, for the status line and `sync_status`."""
-    now = clock().isoformat()
+    now = clock()
     with unit_of_work(sessions) as session:
-        put_setting(session, LAST_ATTEMPT_AT, now)
-        put_setting(session, ONLINE, "1" if reached else "0")
-        put_setting(session, LAST_ERROR, str(failure)[:_SETTING_LENGTH] if failure else "")
+        write_setting(session, LAST_ATTEMPT_AT, now)
+        write_setting(session, ONLINE, reached)
+        write_setting(session, LAST_ERROR, str(failure)[:MAX_VALUE] if failure else None)
         if failure is None:
-            put_setting(session, LAST_SYNC_AT, now)
+            write_setting(session, LAST_SYNC_AT, now)

@@ -3,7 +3,7 @@
 The token is a secret that grants pushing as this device, so it lives in a file of its own,
 `sync-token` next to the device database, readable by its owner only (mode 0600), never in
 the database: a database copied for support must not carry it. The URL is the setting
-`sync.url`. A handheld with both is enrolled.
+`sync.url` (`scanner.settings.SYNC_URL`). A handheld with both is enrolled.
 """
 
 from __future__ import annotations
@@ -13,17 +13,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
-from scanner.settings import get_setting
-from scanner.workspace import workspace_home
+from scanner.settings import DEVICE_ID, SYNC_URL, read_setting
+from scanner.workspace import device_folder
 
 TOKEN_FILE = "sync-token"
-URL_SETTING = "sync.url"
-DEVICE_SETTING = "device_id"  # scanner.settings.device_id's key
 NOT_ENROLLED = (
     "This handheld is not enrolled: ask a supervisor for a code (lotscan devices enroll NAME)"
     " and run lotscan enroll URL CODE"
@@ -47,15 +43,7 @@ class Credentials:
 def token_folder(db_url: str) -> Path:
     """The folder that holds the token for the database at `db_url`: the SQLite file's own
     folder, or the workspace folder for a server database (or an in-memory one)."""
-    try:
-        url = make_url(db_url)
-    except ArgumentError:
-        return workspace_home()
-    database = url.database or ""
-    on_disk = database not in ("", ":memory:") and not database.startswith("file:")
-    if url.get_backend_name() == "sqlite" and on_disk:
-        return Path(database).expanduser().resolve().parent
-    return workspace_home()
+    return device_folder(db_url)
 
 
 def token_path(folder: Path) -> Path:
@@ -113,13 +101,13 @@ def _sync_folder(folder: Path) -> None:
 
 
 def service_url(session: Session) -> str | None:
-    return get_setting(session, URL_SETTING)
+    return read_setting(session, SYNC_URL)
 
 
 def load_credentials(folder: Path, session: Session) -> Credentials:
     """This handheld's store, token and device id; `NotEnrolled` when it has none."""
     url = service_url(session)
-    device = get_setting(session, DEVICE_SETTING)
+    device = read_setting(session, DEVICE_ID)
     token = read_token(folder)
     if url is None or device is None or token is None:
         raise NotEnrolled()

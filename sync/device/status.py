@@ -1,6 +1,7 @@
 """Where the handheld stands with the central store, from its own database: enrolled or not,
 its movements still queued or flagged, how the last sync went. What the status line and the
-queue panel show; `sync.device.client` records the last sync's outcome in the settings read here.
+queue panel show; `sync.device.client` records the last sync's outcome in the settings read
+here (`scanner.settings`: LAST_SYNC_AT, LAST_ERROR, ONLINE).
 
 Reads only the database and the token file: no HTTP client, so the TUI can show it without
 loading one.
@@ -18,13 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanner.models import Movement, SyncState
-from scanner.settings import get_setting
-from sync.device.credentials import DEVICE_SETTING, read_token, service_url
-
-LAST_SYNC_AT = "sync.last_sync_at"
-LAST_ATTEMPT_AT = "sync.last_attempt_at"
-LAST_ERROR = "sync.last_error"
-ONLINE = "sync.online"
+from scanner.settings import DEVICE_ID, LAST_ERROR, LAST_SYNC_AT, ONLINE, read_setting
+from sync.device.credentials import read_token, service_url
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ def sync_status(session: Session, folder: Path | None = None) -> SyncStatus:
     """The handheld's sync status from its database (and its token file, given `folder`).
     Reads only."""
     url = service_url(session)
-    device = get_setting(session, DEVICE_SETTING)
+    device = read_setting(session, DEVICE_ID)
     enrolled = url is not None and device is not None
     if enrolled and folder is not None:
         enrolled = read_token(folder) is not None
@@ -61,8 +57,6 @@ def sync_status(session: Session, folder: Path | None = None) -> SyncStatus:
     if device is not None:
         query = query.where(Movement.device_id == device)
     states: Counter[str] = Counter(dict(session.execute(query).tuples().all()))
-    last_sync = get_setting(session, LAST_SYNC_AT)
-    online = get_setting(session, ONLINE)
     return SyncStatus(
         enrolled=enrolled,
         url=url,
@@ -71,7 +65,7 @@ def sync_status(session: Session, folder: Path | None = None) -> SyncStatus:
         flagged=states[SyncState.FLAGGED.value],
         held=states[SyncState.HELD.value],
         rejected=states[SyncState.REJECTED.value],
-        last_sync_at=datetime.fromisoformat(last_sync) if last_sync else None,
-        last_error=get_setting(session, LAST_ERROR) or None,
-        online=None if not online else online == "1",
+        last_sync_at=read_setting(session, LAST_SYNC_AT),
+        last_error=read_setting(session, LAST_ERROR),
+        online=read_setting(session, ONLINE),
     )

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from labels.printing import LAYOUT, set_printer, set_printing
+from labels.printing import set_printer, set_printing
 from scanner.cli import queue_labels
 from scanner.db import open_database, reading, unit_of_work
 from scanner.models import Movement, PrintJob
-from scanner.settings import put_setting
+from scanner.settings import PRINTER_LAYOUT, write_setting
 from scanner.workflows.base import LabelDue, Level
 from scanner.workflows.engine import Handheld, Outcome
 from scanner.workspace import sqlite_url
@@ -131,7 +131,7 @@ def test_a_scan_whose_labels_cannot_be_queued_is_not_recorded_and_can_be_scanned
     floor = printing_floor(sessions, clock)
     layout = tmp_path / "site.toml"
     with unit_of_work(sessions) as session:
-        put_setting(session, LAYOUT, str(layout))  # a layout file since deleted
+        write_setting(session, PRINTER_LAYOUT, str(layout))  # a layout file since deleted
     last = handled(floor.handheld, RECEIVE_THREE_CONTAINERS)[-1]
     assert (last.response.level, last.response.message, last.labels_queued) == (
         Level.ERROR,

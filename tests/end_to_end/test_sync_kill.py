@@ -26,7 +26,7 @@ from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Movement
-from scanner.settings import device_id, pull_cursor
+from scanner.settings import PULL_CURSOR, device_id, read_setting
 from scanner.workspace import sqlite_url
 from sync.central.models import Outcome, SyncEntry
 from sync.device.client import SyncFailed
@@ -215,7 +215,7 @@ def handheld_is_whole(site: Site, handheld: Handheld) -> list[str]:
     with handheld.sessions() as session:
         problems += cache_differences(session)
         mine = device_id(session)
-        cursor = pull_cursor(session) or 0
+        cursor = read_setting(session, PULL_CURSOR) or 0
         pulled = set(session.scalars(select(Movement.id).where(Movement.device_id != mine)))
     with site.store() as session:
         numbered = set(

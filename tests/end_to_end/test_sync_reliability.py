@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Movement, Operator, Part, Serial, SerialStatus
-from scanner.settings import PULL_CURSOR, put_setting
+from scanner.settings import PULL_CURSOR, write_setting
 from scanner.workspace import sqlite_url
 from sync.central import apply as central_apply
 from sync.central.apply import CentralLedger
@@ -453,7 +453,7 @@ def test_a_cut_off_pull_resumes_from_its_cursor_and_a_lost_cursor_resyncs(site: 
     assert reference_differences(site.central, late) == []
 
     with unit_of_work(late.sessions) as session:
-        put_setting(session, PULL_CURSOR, str(site.clock_seq() + 1000))
+        write_setting(session, PULL_CURSOR, site.clock_seq() + 1000)
     late.transport.log.clear()
     late.sync(page=50)
     assert [d.cursor for d in late.transport.pulls()][:2] == [site.clock_seq() + 1000, 0]

@@ -30,7 +30,7 @@ from scanner.errors import NotFound, RuleViolation
 from scanner.ledger import Ledger
 from scanner.models import Part
 from scanner.scan import scan_config
-from scanner.settings import put_setting
+from scanner.settings import SCAN_PREFIX_LOCATION, write_setting
 from tests.labels.test_labels import decode, merged_items
 from tests.support.builders import add_job, add_location, add_part
 from tests.support.transcripts import Floor
@@ -125,7 +125,7 @@ def test_a_location_label_carries_the_sites_own_prefix(
     plant: sessionmaker[Session], tmp_path: Path
 ) -> None:
     with unit_of_work(plant) as session:
-        put_setting(session, "scan.prefix.location", "BIN:")
+        write_setting(session, SCAN_PREFIX_LOCATION, "BIN:")
     with reading(plant) as session:
         label = label_for_location(session, "A-01")
         config = scan_config(session)

@@ -26,7 +26,7 @@ from scanner.cli import main
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import PrintJob
-from scanner.settings import put_setting
+from scanner.settings import DEVICE_ID, write_setting
 from tests.conftest import NOW
 from tests.labels.test_printing import Listener, closed_port
 
@@ -137,7 +137,7 @@ def test_a_job_another_deliverer_took_meanwhile_is_not_sent_twice(
     (tmp_path / "labels").mkdir()
     folder = f"file://{tmp_path}/labels"
     with unit_of_work(sessions) as session:
-        put_setting(session, "device_id", "H7KQ")
+        write_setting(session, DEVICE_ID, "H7KQ")
         labels = [lot_label("R-1"), lot_label("R-2")]
         first, second = (
             job.id for job in enqueue(session, labels, folder, LAYOUT, LabelFormat.ZPL)

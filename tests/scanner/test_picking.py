@@ -14,7 +14,7 @@ from scanner.errors import RuleViolation
 from scanner.ledger import Ledger
 from scanner.models import JobComponent
 from scanner.picking import WarningCode, issue_warnings, pick_list
-from scanner.settings import set_expiry_policy
+from scanner.settings import EXPIRY_POLICY, SettingError, write_setting_text
 from tests.support.plant import add_plant
 
 TODAY = date(2026, 11, 2)
@@ -99,7 +99,7 @@ def test_the_block_policy_refuses_an_expired_lot_at_issue(
     stocked: sessionmaker[Session], clock: Callable[[], datetime]
 ) -> None:
     with unit_of_work(stocked) as session:
-        set_expiry_policy(session, "block")
+        write_setting_text(session, EXPIRY_POLICY, "block")
     with pytest.raises(RuleViolation, match="Lot R-OLD of RESIN expired on 2026-10-01"):
         codes(stocked, "RESIN", 5, "R-OLD")
     with (
@@ -118,17 +118,19 @@ def test_the_warn_policy_lets_the_operator_issue_an_expired_lot(
 
 def test_the_ignore_policy_says_nothing_about_expiry(stocked: sessionmaker[Session]) -> None:
     with unit_of_work(stocked) as session:
-        set_expiry_policy(session, "ignore")
+        write_setting_text(session, EXPIRY_POLICY, "ignore")
     assert codes(stocked, "RESIN", 5, "R-OLD") == []
     assert codes(stocked, "RESIN", 5, "R-LATE") == []
 
 
 def test_an_unknown_expiry_policy_is_refused(stocked: sessionmaker[Session]) -> None:
     with (
-        pytest.raises(RuleViolation, match="not one of warn, block, ignore"),
+        pytest.raises(
+            SettingError, match="expiry_policy: 'strict' is not one of warn, block, ignore"
+        ),
         unit_of_work(stocked) as session,
     ):
-        set_expiry_policy(session, "strict")
+        write_setting_text(session, EXPIRY_POLICY, "strict")
 
 
 def test_backflush_parts_are_not_on_the_pick_list(

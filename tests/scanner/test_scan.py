@@ -33,7 +33,7 @@ from scanner.scan import (
     read_scan,
     scan_config,
 )
-from scanner.settings import put_setting
+from scanner.settings import SCAN_PREFIX_LOCATION, SCAN_SEPARATORS, write_setting
 from scanner.workspace import sqlite_url
 
 GS = "\x1d"
@@ -316,8 +316,8 @@ def test_the_site_scan_configuration_comes_from_the_settings_table(
 ) -> None:
     with unit_of_work(sessions) as session:
         assert scan_config(session) == DEFAULT
-        put_setting(session, "scan.prefix.location", "BIN:")
-        put_setting(session, "scan.separators", "| ~")
+        write_setting(session, SCAN_PREFIX_LOCATION, "BIN:")
+        write_setting(session, SCAN_SEPARATORS, "| ~")
     with unit_of_work(sessions) as session:
         config = scan_config(session)
     assert config == ScanConfig(location="BIN:", separators=("|", "~"))
@@ -481,7 +481,7 @@ def test_parse_json_prints_the_design_shape_using_the_sites_scan_settings(
 ) -> None:
     url = sqlite_url(tmp_path / "site.db")
     with unit_of_work(open_database(url)) as session:
-        put_setting(session, "scan.separators", "|")
+        write_setting(session, SCAN_SEPARATORS, "|")
     result = lotscan(
         "parse", f"01{GTIN}1726123110LOT123|21SN0001", "--json", "--db", url, home=tmp_path
     )

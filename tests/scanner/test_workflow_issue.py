@@ -9,7 +9,7 @@ from sqlalchemy import select
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import JobLot
-from scanner.settings import set_expiry_policy
+from scanner.settings import EXPIRY_POLICY, write_setting_text
 from scanner.workflows.base import Level
 from tests.conftest import fixed_clock
 from tests.support.transcripts import Floor
@@ -162,7 +162,7 @@ def test_cmd_cancel_drops_a_warned_line_and_other_scans_are_refused_until_then(
 
 def test_the_block_policy_refuses_an_expired_lot(stocked: Floor) -> None:
     with unit_of_work(stocked.sessions) as session:
-        set_expiry_policy(session, "block")
+        write_setting_text(session, EXPIRY_POLICY, "block")
     before = stocked.snapshot()
     refused = stocked.scan("(240)RESIN(10)R-OLD(30)2")
     assert (refused.level, refused.message) == (
@@ -176,7 +176,7 @@ def test_the_block_policy_refuses_an_expired_lot(stocked: Floor) -> None:
 
 def test_the_ignore_policy_issues_an_expired_lot_without_a_word(stocked: Floor) -> None:
     with unit_of_work(stocked.sessions) as session:
-        set_expiry_policy(session, "ignore")
+        write_setting_text(session, EXPIRY_POLICY, "ignore")
     issued = stocked.scan("(240)RESIN(10)R-OLD(30)2")
     assert (issued.level, issued.message) == (
         Level.OK,

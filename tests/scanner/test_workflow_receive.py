@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scanner.db import unit_of_work
 from scanner.models import Lot, Movement, Part, Serial
-from scanner.settings import device_id, set_expiry_policy
+from scanner.settings import EXPIRY_POLICY, device_id, write_setting_text
 from scanner.workflows.base import LabelDue, Level
 from tests.support.transcripts import Floor
 
@@ -372,7 +372,7 @@ def test_lots_numbered_from_an_expired_label_are_one_warning(floor: Floor) -> No
 
 def test_the_block_policy_refuses_an_expired_lot_at_its_scan(floor: Floor) -> None:
     with unit_of_work(floor.sessions) as session:
-        set_expiry_policy(session, "block")
+        write_setting_text(session, EXPIRY_POLICY, "block")
     floor.run("""
         OP:B1001
         CMD:RECEIVE
@@ -390,7 +390,7 @@ def test_the_block_policy_refuses_an_expired_lot_at_its_scan(floor: Floor) -> No
 
 def test_the_ignore_policy_receives_an_expired_lot_without_a_word(floor: Floor) -> None:
     with unit_of_work(floor.sessions) as session:
-        set_expiry_policy(session, "ignore")
+        write_setting_text(session, EXPIRY_POLICY, "ignore")
     received = floor.run("""
         OP:B1001
         CMD:RECEIVE

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from scanner.workflows.base import Level
 from screens.app import LotscanApp
 from screens.key_bar import Key, fit
+from screens.keymap import KEYMAP_FILE, load_keymap
 from screens.keys import footer_rank
 from tests.support.tui_input import (
     HANDHELD,
@@ -27,6 +28,7 @@ from tests.support.tui_input import (
     plant_database,
     recording,
     run,
+    settled,
     shown,
     until,
 )
@@ -115,6 +117,33 @@ def test_a_remapped_key_starts_receive_and_the_footer_shows_it(
         assert shown(app, "#prompt") == "Scan item to RCV"
 
     run(make_app(plant, keymap={"receive": "ctrl+r"}), scenario)
+
+
+def test_a_device_keymap_file_moves_return_and_the_menu_and_help_show_where(
+    plant: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A VT220-style terminal sends Shift+F5 as F15, which Textual does not read: the
+    device's keymap.toml moves RETURN to Ctrl+R (0x12, as the terminal sends it)."""
+    (tmp_path / KEYMAP_FILE).write_text('return = "ctrl+r"\n', encoding="utf-8")
+    seen = recording(monkeypatch)
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\r")
+        await answered(app, pilot, 1)
+        assert "^R RETURN" in shown(app, "#details")  # the menu
+        feed(app, "\x1b[15;2~")  # Shift+F5 no longer starts it
+        await pilot.press("f1")
+        help_text = str(app.screen.query_one("#help Static", Static).render())
+        assert "^R: CMD:RETURN" in help_text and "S-F5" not in help_text
+        await pilot.press("escape")
+        await settled(app)
+        assert seen == ["OP:B1001"]
+        feed(app, "\x12")
+        await answered(app, pilot, 2)
+        assert app.view.workflow == "RETURN"
+        assert seen == ["OP:B1001", "CMD:RETURN"]
+
+    run(make_app(plant, keymap=load_keymap(tmp_path)), scenario)
 
 
 def test_the_footer_at_40_columns_shows_whole_keys_and_ok_while_a_warning_waits(

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from textual.pilot import Pilot
 
-from labels.printing import LAYOUT, set_printer
+from labels.printing import set_printer
 from scanner.db import reading, unit_of_work
 from scanner.models import Movement, PrintJob
-from scanner.settings import put_setting
+from scanner.settings import PRINTER_LAYOUT, write_setting
 from scanner.workflows.base import Level
 from screens.app import LotscanApp
 from screens.scan_field import ScanField
@@ -104,7 +104,7 @@ def test_a_receipt_whose_labels_cannot_be_queued_is_refused_and_records_nothing(
 ) -> None:
     with unit_of_work(plant) as session:
         set_printer(session, tmp_path.as_uri())
-        put_setting(session, LAYOUT, str(tmp_path / "gone.toml"))  # a layout file deleted
+        write_setting(session, PRINTER_LAYOUT, str(tmp_path / "gone.toml"))  # a layout file deleted
     bells: list[None] = []
 
     async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:

@@ -161,6 +161,30 @@ def test_apply_resolves_the_held_movement_and_the_panel_reads_the_store_again(
     assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
 
 
+def test_f2_still_applies_when_a_device_keymap_moved_receive_off_it(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """F2 is RECEIVE and, over the panel, apply: moving RECEIVE leaves F2 to apply."""
+    store = a_store()
+    enroll(plant, tmp_path)
+    app = make_app(
+        plant,
+        sync_folder=tmp_path,
+        sync_transport=store.transport,
+        sync_interval=3600,
+        keymap={"receive": "ctrl+r"},
+    )
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        assert footer(app) == "F2 Apply F3 Void F6 Refresh Esc Close"
+        await pilot.press("f2")
+        await until(pilot, lambda: text(app).startswith("Resolved 7"))
+
+    run(app, scenario)
+    assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
+
+
 def test_a_count_is_typed_in_the_scan_field_and_a_bad_one_asked_again(
     plant: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -31,7 +31,7 @@ from scanner.models import (
     Serial,
     SerialStatus,
 )
-from scanner.settings import PULL_CURSOR, put_setting
+from scanner.settings import DEVICE_ID, PULL_CURSOR, write_setting
 from scanner.workspace import sqlite_url
 from sync.central.enrollment import authenticate, enroll, issue_code
 from sync.central.models import Change
@@ -123,7 +123,7 @@ class Handheld:
         self.cursor = 0
         with unit_of_work(self.sessions) as session:
             add_plant(session)
-            put_setting(session, "device_id", device_id)
+            write_setting(session, DEVICE_ID, device_id)
             if setup is not None:
                 setup(session)
 
@@ -171,7 +171,7 @@ class Handheld:
                     if change.kind == "movement":
                         self._hear(session, change.data)
                 self.cursor = page.cursor
-                put_setting(session, PULL_CURSOR, str(self.cursor))
+                write_setting(session, PULL_CURSOR, self.cursor)
             if not page.has_more:
                 return
 

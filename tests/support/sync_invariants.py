@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.balance_check import cache_differences
 from scanner.balances import stock_key
 from scanner.models import NOT_EFFECTIVE, Balance, Movement, Part, Serial, SyncState
-from scanner.settings import device_id, pull_cursor, seq_floor
+from scanner.settings import PULL_CURSOR, SEQ_FLOOR, device_id, read_setting
 from sync.central.models import (
     Change,
     Device,
@@ -102,7 +102,7 @@ def violations(central: sessionmaker[Session], handhelds: Sequence[HasDatabase])
             device = device_id(session)
             own = list(session.scalars(select(Movement).where(Movement.device_id == device)))
             problems += [f"I4 {device}: {p}" for p in cache_differences(session)]
-            problems += _mirrors(device, own, store, seq_floor(session))
+            problems += _mirrors(device, own, store, read_setting(session, SEQ_FLOOR))
             problems += _converged(device, session, store, store_facts)
     return problems
 
@@ -310,7 +310,7 @@ def _converged(
                 f"I6 {device}: serial {serial[1]} of {serial[0]} is {serials[serial]} here,"
                 f" {store.serials[serial]} at the store"
             )
-    cursor = pull_cursor(session) or 0
+    cursor = read_setting(session, PULL_CURSOR) or 0
     if cursor != store.clock:
         problems.append(f"I6 {device}: pulled up to {cursor}, the store is at {store.clock}")
     return problems

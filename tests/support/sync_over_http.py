@@ -39,7 +39,7 @@ from scanner.db import make_engine, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import Ledger
 from scanner.models import Balance, Movement, Part, Serial
-from scanner.settings import device_id, pull_cursor
+from scanner.settings import PULL_CURSOR, device_id, read_setting
 from scanner.workspace import DATABASE_FILE, sqlite_url
 from sync.central.changes import current_seq
 from sync.central.enrollment import ensure_central, issue_code, revoke
@@ -413,7 +413,7 @@ class Handheld:
 
     def cursor(self) -> int:
         with reading(self.sessions) as session:
-            return pull_cursor(session) or 0
+            return read_setting(session, PULL_CURSOR) or 0
 
     def payload(self, seqs: Iterable[int]) -> list[MovementIn]:
         """This device's movements numbered `seqs`, as a push carries them."""

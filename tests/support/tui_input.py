@@ -28,12 +28,12 @@ from textual.widgets import ContentSwitcher, Static
 from textual.widgets._footer import FooterKey
 
 from scanner.db import unit_of_work
-from scanner.settings import put_setting
+from scanner.settings import DEVICE_ID, SYNC_URL, write_setting
 from scanner.workflows.engine import Handheld, Outcome
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.scan_field import ScanField
-from sync.device.credentials import DEVICE_SETTING, URL_SETTING, write_token
+from sync.device.credentials import write_token
 from tests.conftest import fixed_clock
 from tests.support.databases import open_migrated
 from tests.support.plant import add_plant
@@ -172,8 +172,8 @@ def enroll(sessions: sessionmaker[Session], folder: Path, device: str = "H7KQ") 
     """This handheld enrolled with the store at STORE_URL as `device`, as `lotscan enroll`
     leaves it (call before it records anything, so its movements carry `device`)."""
     with unit_of_work(sessions) as session:
-        put_setting(session, URL_SETTING, STORE_URL)
-        put_setting(session, DEVICE_SETTING, device)
+        write_setting(session, SYNC_URL, STORE_URL)
+        write_setting(session, DEVICE_ID, device)
     write_token(folder, "a-token")
 
 

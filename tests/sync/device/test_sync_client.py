@@ -29,7 +29,15 @@ from scanner.balance_check import cache_differences
 from scanner.db import open_database, reading, unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Movement, Part, Setting
-from scanner.settings import get_setting, pull_cursor, put_setting
+from scanner.settings import (
+    DEVICE_ID,
+    PULL_CURSOR,
+    SYNC_URL,
+    SettingKey,
+    read_setting,
+    stored_text,
+    write_setting,
+)
 from scanner.workspace import sqlite_url
 from sync.central.enrollment import issue_code
 from sync.central.service import create_app, prepare_central
@@ -234,7 +242,7 @@ class Handheld:
         )
 
     def device(self) -> str:
-        return self.setting("device_id") or "-"
+        return self.setting(DEVICE_ID) or "-"
 
     def states(self) -> dict[int, str]:
         with self.sessions() as session:
@@ -256,9 +264,10 @@ class Handheld:
                 for b in session.scalars(select(Balance))
             }
 
-    def setting(self, key: str) -> str | None:
+    def setting(self, setting: SettingKey[Any]) -> str | None:
+        """The text the settings table holds for `setting`, as an older lotscan kept it."""
         with self.sessions() as session:
-            return get_setting(session, key)
+            return stored_text(session, setting)
 
 
 @pytest.fixture
@@ -267,7 +276,7 @@ def handheld(
 ) -> Handheld:
     with unit_of_work(sessions) as session:
         add_plant(session)
-        put_setting(session, "device_id", DEVICE)
+        write_setting(session, DEVICE_ID, DEVICE)
     return Handheld(sessions, tmp_path / "workspace", clock)
 
 
@@ -292,8 +301,8 @@ def test_enrolling_keeps_the_token_in_a_private_file_and_the_url_in_the_database
     token = token_path(handheld.folder)
     assert token.read_text().strip() == TOKEN
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
-    assert handheld.setting("sync.url") == URL
-    assert handheld.setting("device_id") == DEVICE
+    assert handheld.setting(SYNC_URL) == URL
+    assert handheld.setting(DEVICE_ID) == DEVICE
     with handheld.sessions() as session:
         values = [row.value for row in session.scalars(select(Setting))]
     assert not any(TOKEN in value for value in values)
@@ -304,7 +313,7 @@ def test_enrolling_adopts_the_device_id_the_store_gives(
 ) -> None:
     store.device = "Z9Z9"
     handheld.enroll(store)
-    assert handheld.setting("device_id") == "Z9Z9"
+    assert handheld.setting(DEVICE_ID) == "Z9Z9"
     moved = handheld.receive()
     assert (moved.device_id, moved.device_seq) == ("Z9Z9", 1)
 
@@ -318,8 +327,8 @@ def test_enrolling_refuses_and_changes_nothing_while_movements_wait_under_anothe
     with pytest.raises(SyncRefused, match=r"2 movements as device H7KQ.*code was for device Z9Z9"):
         handheld.enroll(store)
     assert not token_path(handheld.folder).exists()
-    assert handheld.setting("device_id") == DEVICE
-    assert handheld.setting("sync.url") is None
+    assert handheld.setting(DEVICE_ID) == DEVICE
+    assert handheld.setting(SYNC_URL) is None
     assert handheld.pending() == [1, 2]
 
 
@@ -329,7 +338,7 @@ def test_a_used_or_wrong_code_is_refused_in_the_stores_words_and_nothing_is_kept
     with pytest.raises(SyncRefused, match="unknown, used or expired"):
         handheld.enroll(store, code="WRONG")
     assert not token_path(handheld.folder).exists()
-    assert handheld.setting("sync.url") is None
+    assert handheld.setting(SYNC_URL) is None
 
 
 def test_an_address_that_is_not_a_web_address_is_named(handheld: Handheld) -> None:
@@ -349,7 +358,7 @@ def test_re_enrolling_with_another_store_pulls_that_store_from_the_start(
 ) -> None:
     store.publish("part", bolt_renamed())
     enrolled.sync(store.transport())
-    assert enrolled.setting("sync.pull_cursor") == "1"
+    assert enrolled.setting(PULL_CURSOR) == "1"
     enroll_handheld(
         enrolled.sessions,
         enrolled.folder,
@@ -358,7 +367,7 @@ def test_re_enrolling_with_another_store_pulls_that_store_from_the_start(
         transport=store.transport(),
     )
     with enrolled.sessions() as session:
-        assert pull_cursor(session) == 0
+        assert read_setting(session, PULL_CURSOR) == 0
 
 
 def test_the_token_goes_next_to_a_sqlite_database_else_in_the_workspace(
@@ -579,7 +588,7 @@ def test_a_sync_pulls_page_after_page_and_remembers_where_it_stopped(
     report = enrolled.sync(store.transport())
     assert report["pulled"] == 5
     assert store.pulls == [0, 2, 4]
-    assert enrolled.setting("sync.pull_cursor") == "5"
+    assert enrolled.setting(PULL_CURSOR) == "5"
     with enrolled.sessions() as session:
         assert session.get_one(Part, "BOLT").description == "Bolt v4"
     store.publish("part", bolt_renamed("Bolt v5"))
@@ -603,10 +612,10 @@ def test_a_pull_cut_off_midway_resumes_from_the_last_page_kept(
 
     with pytest.raises(SyncUnavailable, match="peer closed connection"):
         enrolled.sync(httpx.MockTransport(cut_after_first_page))
-    assert enrolled.setting("sync.pull_cursor") == "2"
+    assert enrolled.setting(PULL_CURSOR) == "2"
     assert enrolled.sync(store.transport())["pulled"] == 2
     assert store.pulls == [0, 2]
-    assert enrolled.setting("sync.pull_cursor") == "4"
+    assert enrolled.setting(PULL_CURSOR) == "4"
 
 
 def test_a_cursor_the_store_no_longer_knows_starts_the_pull_again_from_zero(
@@ -614,11 +623,11 @@ def test_a_cursor_the_store_no_longer_knows_starts_the_pull_again_from_zero(
 ) -> None:
     store.publish("part", bolt_renamed("Bolt from the restored store"))
     with unit_of_work(enrolled.sessions) as session:
-        put_setting(session, "sync.pull_cursor", "900")
+        write_setting(session, PULL_CURSOR, 900)
     report = enrolled.sync(store.transport())
     assert store.pulls == [900, 0]
     assert report["pulled"] == 1
-    assert enrolled.setting("sync.pull_cursor") == "1"
+    assert enrolled.setting(PULL_CURSOR) == "1"
 
 
 # ---- status and backoff ----------------------------------------------------------------------
@@ -883,7 +892,7 @@ def standalone(site: Site, name: str, device: str) -> Handheld:
     sessions = open_migrated(sqlite_url(folder / "lotscan.db"))
     with unit_of_work(sessions) as session:
         add_plant(session)
-        put_setting(session, "device_id", device)
+        write_setting(session, DEVICE_ID, device)
     return Handheld(sessions, folder, site.clock)
 
 
@@ -911,7 +920,7 @@ def test_a_code_for_an_enrolled_device_leaves_a_queued_handheld_alone_and_stays_
     yard.receive(5)
     with pytest.raises(SyncRefused, match=r"5 movements|1 movements waiting as device YD01"):
         enroll_handheld(yard.sessions, yard.folder, site.url, code, clock=site.clock)
-    assert yard.setting("device_id") == "YD01"
+    assert yard.setting(DEVICE_ID) == "YD01"
     assert not token_path(yard.folder).exists()
     assert yard.pending() == [1]
     # The code was not spent: the handheld it was meant for can still use it.

@@ -19,7 +19,7 @@ from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Balance, Job, JobComponent, Lot, Movement, Part, Serial
-from scanner.settings import put_setting
+from scanner.settings import DEVICE_ID, write_setting
 from scanner.workspace import sqlite_url
 from sync.device.answers import UnknownInPull, apply_changes, apply_outcome
 from sync.protocol import Change, MovementOutcome, OutcomeStatus, movement_in, row_data
@@ -47,7 +47,7 @@ def consistent(sessions: sessionmaker[Session]) -> list[str]:
 def on_plant(sessions: sessionmaker[Session], device: str) -> None:
     with unit_of_work(sessions) as session:
         add_plant(session)
-        put_setting(session, "device_id", device)
+        write_setting(session, DEVICE_ID, device)
 
 
 @pytest.fixture
