@@ -18,6 +18,7 @@ import logging
 import socket
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -109,18 +110,32 @@ ExceptionFilter = Literal["open", "resolved", "auto_cleared", "all"]
 # ---- the application --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Store:
+    """What every endpoint works on: the central database and the clock it stamps with."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
+
+
 def create_app(sessions: sessionmaker[Session], clock: Clock = utc_now) -> FastAPI:
-    """The service on the central database behind `sessions` (already migrated)."""
+    """The service on the central database behind `sessions` (already migrated).
+
+    The endpoints are module-level functions that find the database on `app.state`, not
+    closures over it: FastAPI keeps every endpoint it has seen in process-wide caches, so a
+    closure would keep each app's engine, and all it compiled, alive after the app is gone
+    (a test suite builds hundreds of apps in one process)."""
     app = FastAPI(
         title="lotscan central store",
         version=f"protocol {PROTOCOL}",
         docs_url=None,
         redoc_url=None,
     )
+    app.state.store = Store(sessions, clock)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     _add_error_handlers(app)
-    app.include_router(_device_routes(sessions, clock))
-    app.include_router(_supervisor_routes(sessions, clock))
+    app.include_router(device_routes)
+    app.include_router(supervisor_routes)
     return app
 
 
@@ -190,114 +205,134 @@ def bearer_token(
 Token = Annotated[str, Depends(bearer_token)]
 
 
-def _device_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRouter:
-    """What a handheld calls: enroll, push, pull; and the load balancer's health check."""
-    router = APIRouter()
-
-    @router.get("/v1/health", responses=_errors(503))
-    def health() -> Health:
-        with reading(sessions) as session:
-            session.execute(text("SELECT 1"))
-        return Health(status="ok", server_time=clock())
-
-    @router.post("/v1/devices/enroll", status_code=201, responses=_errors(401, 413, 422, 503))
-    def enroll(body: EnrollRequest) -> EnrollResponse:
-        with unit_of_work(sessions) as session:
-            return enrollment.enroll(session, body, clock=clock)
-
-    @router.post("/v1/sync/push", responses=_errors(401, 403, 409, 413, 422, 503))
-    def push(body: PushRequest, token: Token) -> PushResponse:
-        with unit_of_work(sessions) as session:
-            device = enrollment.authenticate(session, token, clock=clock)
-            return push_movements(session, device, body, clock=clock)
-
-    @router.get("/v1/sync/pull", responses=_errors(401, 422, 503))
-    def pull(
-        token: Token,
-        cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
-    ) -> PullResponse:
-        with unit_of_work(sessions) as session:
-            device = enrollment.authenticate(session, token, clock=clock)
-            return pull_changes(session, device, cursor, limit, clock=clock)
-
-    return router
+async def the_store(request: Request) -> Store:
+    """The store of the app serving `request`; async, so FastAPI runs it on the event loop
+    rather than sending it to the thread pool."""
+    store: Store = request.app.state.store
+    return store
 
 
-def _supervisor_routes(sessions: sessionmaker[Session], clock: Clock) -> APIRouter:
-    """What a supervisor's device calls; a handheld's token gets 403 not_supervisor."""
-    router = APIRouter()
+AppStore = Annotated[Store, Depends(the_store)]
 
-    def supervisor(session: Session, token: str) -> Device:
-        device = enrollment.authenticate(session, token, clock=clock)
-        if device.role != DeviceRole.SUPERVISOR:
-            raise SyncError(
-                403,
-                "not_supervisor",
-                f"Device {device.id} ({device.name}) is a handheld; this needs a supervisor's "
-                "device (lotscan devices enroll NAME --supervisor)",
-            )
-        return device
+device_routes = APIRouter()
+"""What a handheld calls: enroll, push, pull; and the load balancer's health check."""
 
-    @router.get("/v1/devices", responses=_errors(401, 403, 503))
-    def list_devices(token: Token) -> list[dict[str, Any]]:
-        with unit_of_work(sessions) as session:
-            supervisor(session, token)
-            return supervision.device_rows(session)
 
-    @router.post("/v1/devices", status_code=201, responses=_errors(401, 403, 413, 422, 503))
-    def add_device(body: NewDevice, token: Token) -> IssuedCodeBody:
-        with unit_of_work(sessions) as session:
-            supervisor(session, token)
-            issued = enrollment.issue_code(
-                session, body.name, supervisor=body.supervisor, clock=clock
-            )
-            return IssuedCodeBody(
-                device=issued.device, code=issued.code, expires_at=issued.expires_at
-            )
+@device_routes.get("/v1/health", responses=_errors(503))
+def health(store: AppStore) -> Health:
+    with reading(store.sessions) as session:
+        session.execute(text("SELECT 1"))
+    return Health(status="ok", server_time=store.clock())
 
-    @router.post("/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422, 503))
-    def revoke_device(
-        device_id: Annotated[str, Path(max_length=20)], token: Token
-    ) -> RevokedDevice:
-        with unit_of_work(sessions) as session:
-            supervisor(session, token)
-            device = enrollment.revoke(session, device_id, clock=clock)
-            return RevokedDevice(
-                device=device.id,
-                name=device.name,
-                status=device.status,
-                revoked_at=device.revoked_at,
-            )
 
-    @router.get("/v1/exceptions", responses=_errors(401, 403, 422, 503))
-    def list_exceptions(token: Token, status: ExceptionFilter = "open") -> list[dict[str, Any]]:
-        with unit_of_work(sessions) as session:
-            supervisor(session, token)
-            return supervision.exception_rows(session, None if status == "all" else status)
+@device_routes.post("/v1/devices/enroll", status_code=201, responses=_errors(401, 413, 422, 503))
+def enroll(body: EnrollRequest, store: AppStore) -> EnrollResponse:
+    with unit_of_work(store.sessions) as session:
+        return enrollment.enroll(session, body, clock=store.clock)
 
-    @router.post(
-        "/v1/exceptions/{exception_id}/resolve",
-        responses=_errors(401, 403, 404, 409, 413, 422, 503),
-    )
-    def resolve_exception(
-        exception_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: Resolution, token: Token
-    ) -> dict[str, Any]:
-        with unit_of_work(sessions) as session:
-            by = supervisor(session, token)
-            return supervision.resolve(
-                session,
-                exception_id,
-                body.action,
-                by=by.name,
-                operator=body.operator,
-                qty=body.qty,
-                location=body.location,
-                reason=body.reason,
-                clock=clock,
-            )
 
-    return router
+@device_routes.post("/v1/sync/push", responses=_errors(401, 403, 409, 413, 422, 503))
+def push(body: PushRequest, token: Token, store: AppStore) -> PushResponse:
+    with unit_of_work(store.sessions) as session:
+        device = enrollment.authenticate(session, token, clock=store.clock)
+        return push_movements(session, device, body, clock=store.clock)
+
+
+@device_routes.get("/v1/sync/pull", responses=_errors(401, 422, 503))
+def pull(
+    token: Token,
+    store: AppStore,
+    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
+) -> PullResponse:
+    with unit_of_work(store.sessions) as session:
+        device = enrollment.authenticate(session, token, clock=store.clock)
+        return pull_changes(session, device, cursor, limit, clock=store.clock)
+
+
+supervisor_routes = APIRouter()
+"""What a supervisor's device calls; a handheld's token gets 403 not_supervisor."""
+
+
+def supervisor(session: Session, token: str, store: Store) -> Device:
+    """The supervisor's device that `token` belongs to; a handheld's is 403 not_supervisor."""
+    device = enrollment.authenticate(session, token, clock=store.clock)
+    if device.role != DeviceRole.SUPERVISOR:
+        raise SyncError(
+            403,
+            "not_supervisor",
+            f"Device {device.id} ({device.name}) is a handheld; this needs a supervisor's "
+            "device (lotscan devices enroll NAME --supervisor)",
+        )
+    return device
+
+
+@supervisor_routes.get("/v1/devices", responses=_errors(401, 403, 503))
+def list_devices(token: Token, store: AppStore) -> list[dict[str, Any]]:
+    with unit_of_work(store.sessions) as session:
+        supervisor(session, token, store)
+        return supervision.device_rows(session)
+
+
+@supervisor_routes.post("/v1/devices", status_code=201, responses=_errors(401, 403, 413, 422, 503))
+def add_device(body: NewDevice, token: Token, store: AppStore) -> IssuedCodeBody:
+    with unit_of_work(store.sessions) as session:
+        supervisor(session, token, store)
+        issued = enrollment.issue_code(
+            session, body.name, supervisor=body.supervisor, clock=store.clock
+        )
+        return IssuedCodeBody(device=issued.device, code=issued.code, expires_at=issued.expires_at)
+
+
+@supervisor_routes.post(
+    "/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422, 503)
+)
+def revoke_device(
+    device_id: Annotated[str, Path(max_length=20)], token: Token, store: AppStore
+) -> RevokedDevice:
+    with unit_of_work(store.sessions) as session:
+        supervisor(session, token, store)
+        device = enrollment.revoke(session, device_id, clock=store.clock)
+        return RevokedDevice(
+            device=device.id,
+            name=device.name,
+            status=device.status,
+            revoked_at=device.revoked_at,
+        )
+
+
+@supervisor_routes.get("/v1/exceptions", responses=_errors(401, 403, 422, 503))
+def list_exceptions(
+    token: Token, store: AppStore, status: ExceptionFilter = "open"
+) -> list[dict[str, Any]]:
+    with unit_of_work(store.sessions) as session:
+        supervisor(session, token, store)
+        return supervision.exception_rows(session, None if status == "all" else status)
+
+
+@supervisor_routes.post(
+    "/v1/exceptions/{exception_id}/resolve",
+    responses=_errors(401, 403, 404, 409, 413, 422, 503),
+)
+def resolve_exception(
+    exception_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: Resolution,
+    token: Token,
+    store: AppStore,
+) -> dict[str, Any]:
+    with unit_of_work(store.sessions) as session:
+        by = supervisor(session, token, store)
+        return supervision.resolve(
+            session,
+            exception_id,
+            body.action,
+            by=by.name,
+            operator=body.operator,
+            qty=body.qty,
+            location=body.location,
+            reason=body.reason,
+            clock=store.clock,
+        )
 
 
 # ---- errors -----------------------------------------------------------------------------

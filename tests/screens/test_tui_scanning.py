@@ -4,6 +4,8 @@ back, and a burst that arrives while the app is still starting."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,25 @@ from tests.support.tui_input import (
 def plant(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     with plant_database(tmp_path) as sessions:
         yield sessions
+
+
+def test_an_app_fed_a_function_key_is_let_go_once_it_has_run(
+    plant: sessionmaker[Session],
+) -> None:
+    """Textual's parser caches the key events it makes of escape sequences for as long as
+    the process lasts: events made inside the app would keep it, its screens and its
+    database alive for the rest of the run."""
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\r")
+        await answered(app, pilot, 1)
+        feed(app, "\x1b[15;2~")  # Shift+F5, as an xterm-style terminal sends it
+        await answered(app, pilot, 2)
+        assert app.view.workflow == "RETURN"
+
+    released = weakref.ref(run(make_app(plant), scenario))
+    gc.collect()
+    assert released() is None
 
 
 def test_a_raw_gs_reaches_the_engine_intact_and_shows_while_typed(

@@ -10,6 +10,7 @@ Paste event). Textual's parser is private API: this is the one place the tests u
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -43,9 +44,16 @@ PASTE_END = "\x1b[201~"
 
 
 def terminal_events(data: str) -> list[Message]:
-    """The events a terminal sending `data` would produce."""
+    """The events a terminal sending `data` would produce, made as the driver makes them:
+    outside any app. The parser caches the key events it makes of escape sequences for as
+    long as the process lasts, and an event made inside an app names that app as its sender:
+    the cache would keep the app, its screens and its database alive for the rest of the run."""
     if not data:
         return []
+    return contextvars.Context().run(_parse, data)
+
+
+def _parse(data: str) -> list[Message]:
     parser = XTermParser()
     events = list(parser.feed(data))
     events += list(parser.feed(""))  # end of input: a lone trailing ESC is the Escape key

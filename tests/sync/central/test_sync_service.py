@@ -6,6 +6,7 @@ identical pushes at once, a database that is busy or gone; and `lotscan serve` a
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import socket
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import make_engine, unit_of_work
 from scanner.models import Movement
+from scanner.workspace import sqlite_url
 from sync.central.enrollment import issue_code
 from sync.central.models import Device, SyncEntry
 from sync.central.service import address_of, create_app, listen, prepare_central
@@ -523,6 +526,26 @@ def test_an_unreachable_database_is_503_retry_later(clock: Callable[[], datetime
             status, error, message = error_of(answer)
             assert (status, error) == (503, "retry_later") and "secret" not in message
     gone.dispose()
+
+
+def test_a_service_done_with_lets_go_of_its_database(
+    tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    """FastAPI keeps every endpoint it has seen in caches that last as long as the process.
+    An endpoint that held the database would keep each app's engine alive, with every
+    statement it compiled: a test run builds hundreds of apps, and its garbage collections
+    grew to seconds each."""
+    engine = make_engine(sqlite_url(tmp_path / "central.db"))
+    with (
+        running(create_app(sessionmaker(engine), clock)) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        assert http.get("/v1/health").status_code == 200
+    engine.dispose()
+    released = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert released() is None
 
 
 # ---- the command line -------------------------------------------------------------------
