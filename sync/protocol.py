@@ -48,16 +48,18 @@ from scanner.models import (
     Serial,
     StatusChange,
 )
+from sync.wire_values import Day, Moment, PlainText, Quantity, Whole
 
 PROTOCOL = 1
 MAX_BATCH = 500
 MAX_PULL = 1000
 
-Code = Annotated[str, Field(min_length=1, max_length=40)]
-Number = Annotated[str, Field(min_length=1, max_length=20)]
-Words = Annotated[str, Field(max_length=200)]
-Seq = Annotated[int, Field(ge=1, le=2**62)]
-Cursor = Annotated[int, Field(ge=0, le=2**62)]
+Code = Annotated[PlainText, Field(min_length=1, max_length=40)]
+Number = Annotated[PlainText, Field(min_length=1, max_length=20)]
+Words = Annotated[PlainText, Field(max_length=200)]
+Seq = Annotated[Whole, Field(ge=1, le=2**62)]
+Cursor = Annotated[Whole, Field(ge=0, le=2**62)]
+LineNumber = Annotated[Whole, Field(ge=0, le=2**31 - 1)]
 Kind = Literal["receive", "issue", "produce", "ship", "move", "adjust", "reverse", "return"]
 
 
@@ -76,27 +78,27 @@ class MovementIn(Strict):
     sorted, as `canonical` does (see `movement_payload`)."""
 
     from_location: Code | None = None
-    happened_at: datetime
+    happened_at: Moment
     id: uuid.UUID
     job: Code | None = None
     kind: Kind
     lot: Number | None = None
-    lot_expiry: date | None = None
+    lot_expiry: Day | None = None
     lot_job: Code | None = None
-    lot_origin: Annotated[str, Field(max_length=10)] | None = None
+    lot_origin: Annotated[PlainText, Field(max_length=10)] | None = None
     observed_cursor: Cursor | None = None
     operator: Code | None = None
     part: Code
     po: Code | None = None
-    po_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    qty: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
+    po_line: LineNumber | None = None
+    qty: Annotated[Quantity, Field(gt=0, max_digits=15, decimal_places=3)]
     reason: Words | None = None
     reverses: uuid.UUID | None = None
     seq: Seq
     serial: Number | None = None
     serial_lot: Number | None = None
     so: Code | None = None
-    so_line: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    so_line: LineNumber | None = None
     supplier_lot: Code | None = None
     to_location: Code | None = None
 
@@ -125,9 +127,9 @@ class StatusChangeIn(Strict):
     with the movements: the store places it among them by the time it happened, so a
     completion recorded before a close is judged with the job still open."""
 
-    happened_at: datetime
+    happened_at: Moment
     id: uuid.UUID
-    key: Annotated[str, Field(min_length=1, max_length=80)]
+    key: Annotated[PlainText, Field(min_length=1, max_length=80)]
     operator: Code | None = None
     reason: Words | None = None
     status: Literal["open", "closed"]
@@ -136,13 +138,13 @@ class StatusChangeIn(Strict):
 
 class PushRequest(Strict):
     protocol: Literal[1] = 1
-    device_id: Annotated[str, Field(min_length=1, max_length=20)]
-    device_time: datetime
-    app_version: Annotated[str, Field(max_length=40)] = ""
+    device_id: Annotated[PlainText, Field(min_length=1, max_length=20)]
+    device_time: Moment
+    app_version: Annotated[PlainText, Field(max_length=40)] = ""
     # What the device knows about its own queue, for the supervisors' view.
-    queue_depth: Annotated[int, Field(ge=0, le=2**31 - 1)]
-    max_local_seq: Annotated[int, Field(ge=0, le=2**62)]
-    oldest_pending_at: datetime | None = None
+    queue_depth: Annotated[Whole, Field(ge=0, le=2**31 - 1)]
+    max_local_seq: Annotated[Whole, Field(ge=0, le=2**62)]
+    oldest_pending_at: Moment | None = None
     movements: Annotated[list[MovementIn], Field(max_length=MAX_BATCH)]
     # Left out by a handheld with none to send, so an older store still takes its pushes.
     status_changes: Annotated[list[StatusChangeIn], Field(max_length=MAX_BATCH)] = []
@@ -191,13 +193,13 @@ class PullResponse(Strict):
 
 
 class EnrollRequest(Strict):
-    code: Annotated[str, Field(min_length=1, max_length=100)]
-    device_name: Annotated[str, Field(max_length=80)] = ""
-    app_version: Annotated[str, Field(max_length=40)] = ""
+    code: Annotated[PlainText, Field(min_length=1, max_length=100)]
+    device_name: Annotated[PlainText, Field(max_length=80)] = ""
+    app_version: Annotated[PlainText, Field(max_length=40)] = ""
     # The id this handheld has recorded movements under, and how many still wait: a new
     # device keeps that id, so nothing scanned before enrolling is left behind.
-    device_id: Annotated[str, Field(pattern=r"^[0-9A-Za-z-]{1,20}$")] | None = None
-    queued: Annotated[int, Field(ge=0, le=2**62)] = 0
+    device_id: Annotated[PlainText, Field(pattern=r"^[0-9A-Za-z-]{1,20}$")] | None = None
+    queued: Annotated[Whole, Field(ge=0, le=2**62)] = 0
 
 
 class EnrollResponse(Strict):

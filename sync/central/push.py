@@ -223,7 +223,9 @@ def _note_device(
     device.max_local_seq = request.max_local_seq
     device.queue_depth = min(request.queue_depth, max(0, request.max_local_seq - last))
     device.oldest_pending_at = request.oldest_pending_at if device.queue_depth else None
-    offset = round((aware(request.device_time) - ledger.now).total_seconds())
+    # The door gave the device's time in UTC and within the store's range (sync.wire_values),
+    # so this difference cannot overflow; the column holds a 32-bit number of seconds.
+    offset = round((request.device_time - aware(ledger.now)).total_seconds())
     device.clock_offset = max(-_INT32, min(_INT32, offset))
     _note_clock(session, ledger, device, offset)
 

@@ -14,13 +14,13 @@ refusing a transaction is 503 `retry_later` with nothing committed.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import psycopg
@@ -62,8 +62,10 @@ from sync.protocol import (
     Strict,
     Words,
 )
+from sync.wire_values import Flag, PlainText, Quantity, QueryWhole
 
 MAX_BODY = 5 * 1024 * 1024  # a full batch of 500 movements is well under 1 MB
+PUSH_PATH = "/v1/sync/push"  # the one body that says its protocol
 RETRY_AFTER = "5"  # seconds; the device backs off further on its own
 
 log = logging.getLogger("lotscan.service")
@@ -73,8 +75,8 @@ log = logging.getLogger("lotscan.service")
 
 
 class NewDevice(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=80)]
-    supervisor: bool = False
+    name: Annotated[PlainText, Field(min_length=1, max_length=80)]
+    supervisor: Flag = False
 
 
 class IssuedCodeBody(Strict):
@@ -92,7 +94,7 @@ class RevokedDevice(Strict):
 
 class Resolution(Strict):
     action: Literal["apply", "void", "adjust", "dismiss"]
-    qty: Annotated[Decimal, Field(max_digits=15, decimal_places=3)] | None = None
+    qty: Annotated[Quantity, Field(max_digits=15, decimal_places=3)] | None = None
     location: Code | None = None
     reason: Words | None = None
     # The badge of the supervisor signed in on the handheld, named as the one who decided.
@@ -132,6 +134,7 @@ def create_app(sessions: sessionmaker[Session], clock: Clock = utc_now) -> FastA
         redoc_url=None,
     )
     app.state.store = Store(sessions, clock)
+    app.add_middleware(Utf8Body)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     _add_error_handlers(app)
     app.include_router(device_routes)
@@ -168,18 +171,53 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class Utf8Body:
+    """Refuses with 400 a body that is not UTF-8 text. JSON's own reader would guess UTF-16
+    or UTF-32 from the first bytes, and let encoded halves of UTF-16 pairs through; a raw NUL
+    byte (which UTF-16 text of ASCII is full of) is never in a JSON text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        decoder = codecs.getincrementaldecoder("utf-8")()
+
+        async def checked() -> Message:
+            message = await receive()
+            chunk = message.get("body", b"")
+            try:
+                decoder.decode(chunk, final=not message.get("more_body", False))
+            except UnicodeDecodeError:
+                raise HTTPException(400) from None  # answered by _http_error
+            if b"\0" in chunk:
+                raise HTTPException(400)
+            return message
+
+        await self.app(scope, checked, send)
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error answers an endpoint documents, for clients and for the schema fuzzer."""
+    """The error answers an endpoint documents, for clients and for the schema fuzzer:
+    `statuses`, and the two any request can get (a body too large, the database down).
+    tests/sync/central/test_sync_service.py holds every answer the tests see to these."""
     words = {
-        401: "No token, an unknown one, or a revoked device (device_revoked)",
+        400: "The body is not UTF-8 text (bad_request)",
+        401: "No token, an unknown one, a used code, or a revoked device (device_revoked)",
         403: "A token that may not do this (wrong_device, not_supervisor)",
         404: "No such device or exception",
-        409: "The request cannot be taken as it is (client_upgrade_required, conflict)",
-        413: "The body is larger than the store takes",
-        422: "The request is malformed; the message says where (bad_request)",
+        409: (
+            "The request cannot be taken as it is (client_upgrade_required, other_device,"
+            " a resolution that no longer fits)"
+        ),
+        413: "The body is larger than the store takes (too_large)",
+        422: "The request is malformed; the message names the field (bad_request)",
         503: "The database is unreachable or busy: retry later; nothing was committed",
     }
-    return {status: {"model": ErrorBody, "description": words[status]} for status in statuses}
+    every = sorted({*statuses, 413, 503})
+    return {status: {"model": ErrorBody, "description": words[status]} for status in every}
 
 
 bearer = HTTPBearer(
@@ -218,32 +256,35 @@ device_routes = APIRouter()
 """What a handheld calls: enroll, push, pull; and the load balancer's health check."""
 
 
-@device_routes.get("/v1/health", responses=_errors(503))
+@device_routes.get("/v1/health", responses=_errors())
+@device_routes.head("/v1/health", responses=_errors(), operation_id="health_head")
 def health(store: AppStore) -> Health:
+    """Whether the store answers and its database does: a load balancer asks with GET or
+    HEAD."""
     with reading(store.sessions) as session:
         session.execute(text("SELECT 1"))
     return Health(status="ok", server_time=store.clock())
 
 
-@device_routes.post("/v1/devices/enroll", status_code=201, responses=_errors(401, 413, 422, 503))
+@device_routes.post("/v1/devices/enroll", status_code=201, responses=_errors(400, 401, 409, 422))
 def enroll(body: EnrollRequest, store: AppStore) -> EnrollResponse:
     with unit_of_work(store.sessions) as session:
         return enrollment.enroll(session, body, clock=store.clock)
 
 
-@device_routes.post("/v1/sync/push", responses=_errors(401, 403, 409, 413, 422, 503))
+@device_routes.post(PUSH_PATH, responses=_errors(400, 401, 403, 409, 422))
 def push(body: PushRequest, token: Token, store: AppStore) -> PushResponse:
     with unit_of_work(store.sessions) as session:
         device = enrollment.authenticate(session, token, clock=store.clock)
         return push_movements(session, device, body, clock=store.clock)
 
 
-@device_routes.get("/v1/sync/pull", responses=_errors(401, 422, 503))
+@device_routes.get("/v1/sync/pull", responses=_errors(401, 422))
 def pull(
     token: Token,
     store: AppStore,
-    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
+    cursor: Annotated[QueryWhole, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[QueryWhole, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
 ) -> PullResponse:
     with unit_of_work(store.sessions) as session:
         device = enrollment.authenticate(session, token, clock=store.clock)
@@ -267,14 +308,14 @@ def supervisor(session: Session, token: str, store: Store) -> Device:
     return device
 
 
-@supervisor_routes.get("/v1/devices", responses=_errors(401, 403, 503))
+@supervisor_routes.get("/v1/devices", responses=_errors(401, 403))
 def list_devices(token: Token, store: AppStore) -> list[dict[str, Any]]:
     with unit_of_work(store.sessions) as session:
         supervisor(session, token, store)
         return supervision.device_rows(session)
 
 
-@supervisor_routes.post("/v1/devices", status_code=201, responses=_errors(401, 403, 413, 422, 503))
+@supervisor_routes.post("/v1/devices", status_code=201, responses=_errors(400, 401, 403, 422))
 def add_device(body: NewDevice, token: Token, store: AppStore) -> IssuedCodeBody:
     with unit_of_work(store.sessions) as session:
         supervisor(session, token, store)
@@ -284,9 +325,7 @@ def add_device(body: NewDevice, token: Token, store: AppStore) -> IssuedCodeBody
         return IssuedCodeBody(device=issued.device, code=issued.code, expires_at=issued.expires_at)
 
 
-@supervisor_routes.post(
-    "/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422, 503)
-)
+@supervisor_routes.post("/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422))
 def revoke_device(
     device_id: Annotated[str, Path(max_length=20)], token: Token, store: AppStore
 ) -> RevokedDevice:
@@ -301,7 +340,7 @@ def revoke_device(
         )
 
 
-@supervisor_routes.get("/v1/exceptions", responses=_errors(401, 403, 422, 503))
+@supervisor_routes.get("/v1/exceptions", responses=_errors(401, 403, 422))
 def list_exceptions(
     token: Token, store: AppStore, status: ExceptionFilter = "open"
 ) -> list[dict[str, Any]]:
@@ -312,7 +351,7 @@ def list_exceptions(
 
 @supervisor_routes.post(
     "/v1/exceptions/{exception_id}/resolve",
-    responses=_errors(401, 403, 404, 409, 413, 422, 503),
+    responses=_errors(400, 401, 403, 404, 409, 422),
 )
 def resolve_exception(
     exception_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
@@ -362,9 +401,9 @@ async def _sync_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.error, exc.message)
 
 
-async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
+async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    upgrade = _protocol_mismatch(exc.body)
+    upgrade = _protocol_mismatch(exc.body) if request.url.path == PUSH_PATH else None
     if upgrade:
         return error_response(409, "client_upgrade_required", upgrade)
     return error_response(422, "bad_request", problem_in_words(exc.errors()))
@@ -400,7 +439,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 413:
         return _too_large()
     elif exc.status_code == 400:
-        error, message = "bad_request", "The body cannot be read: send JSON text in UTF-8"
+        error, message = "bad_request", "The body is not UTF-8 text: send JSON text in UTF-8"
     else:
         error, message = "bad_request", str(exc.detail)
     return error_response(exc.status_code, error, message, exc.headers)
@@ -538,6 +577,8 @@ def _where(loc: tuple[Any, ...]) -> str:
 def _words(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx", {})
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str):
+        kind = f"string_{kind}"  # plain text (sync.wire_values) is measured after its check
     if kind == "string_too_short":
         minimum = ctx.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"

@@ -1,6 +1,7 @@
 """The text a store keeps of a pushed movement and the hash that tells a retry from a reused
 number: the quick ways they are written must give what their definitions give, for any
-movement a handheld can push (text with quotes, control characters, DEL, accents)."""
+movement a handheld can push (text with quotes, backslashes, accents; times over the store's
+whole range)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.models import MOVEMENT_FACTS, MOVEMENT_STANDING, Movement
+from scanner.plain_text import control_character
 from sync.central.pending import NewMovement
 from sync.protocol import (
     LOT_HINTS,
@@ -25,12 +27,14 @@ from sync.protocol import (
     movement_in,
     movement_payload,
 )
+from sync.wire_values import EARLIEST, LATEST
 
+# What a movement's text may hold at the door: anything but a control character.
 TEXT = st.text(
-    st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from('",\\\x7f\x00\n'),
+    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]) | st.sampled_from('",\\'),
     min_size=1,
     max_size=20,
-)
+).filter(lambda text: control_character(text) is None)
 OPTIONAL = st.none() | TEXT
 
 
@@ -47,9 +51,13 @@ def movements(draw: st.DrawFn) -> MovementIn:
         from_location=draw(OPTIONAL),
         to_location=draw(OPTIONAL),
         po_line=draw(st.none() | st.integers(0, 2**31 - 1)),
-        reason=draw(st.none() | st.text(max_size=50)),
+        reason=draw(st.none() | TEXT),
         reverses=draw(st.none() | st.uuids()),
-        happened_at=draw(st.datetimes(timezones=st.just(UTC))),
+        happened_at=draw(
+            st.datetimes(
+                EARLIEST.replace(tzinfo=None), LATEST.replace(tzinfo=None), timezones=st.just(UTC)
+            )
+        ),
         observed_cursor=draw(st.none() | st.integers(0, 2**62)),
         lot_expiry=draw(st.none() | st.dates(date(2000, 1, 1), date(2099, 12, 31))),
         supplier_lot=draw(OPTIONAL),

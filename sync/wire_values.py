@@ -1,0 +1,138 @@
+"""The values a sync request may carry, checked at the service's door (docs/architecture.md,
+"Values at the door"): times, dates, whole numbers, quantities and text. Each is one
+annotated type that `sync.protocol` and the supervisor bodies use for every field of that
+kind, so nothing behind the door sees a time without its offset, a time or date no database
+and no Python can hold, a number read from `true` or `"1_000"`, or text that could drive a
+terminal.
+
+The request bodies are validated from the Python values `json.loads` gives (FastAPI does
+so), where pydantic's strict mode would refuse a UUID or a time written as text; so each
+type says itself what it takes. A handheld builds the same models from its own rows, so
+these types also take the Python values it holds (`datetime`, `date`, `Decimal`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic_core import PydanticCustomError
+
+from scanner.plain_text import character_name, control_character
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest time the store takes. Before any clock a handheld could show: a clock
+whose battery ran out reads 1970 (or, as a 32-bit clock, no earlier than December 1901),
+and its queue must still go through."""
+LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""The latest time the store takes. Far past any plant's; far inside what Python (year 9999
+at any offset) and PostgreSQL can hold."""
+
+_TIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?",
+    re.ASCII,
+)
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)
+_DIGITS = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+_TIME_EXAMPLE = "like 2026-11-02T08:30:00Z"
+_RANGE = f"{EARLIEST.date()} and {LATEST.date()}"
+
+
+def _written_time(value: Any) -> Any:
+    """A time as RFC 3339 text (or a `datetime`): never a number of seconds."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIME_TEXT.fullmatch(value)):
+        return value
+    raise PydanticCustomError("time_text", f"must be a date and time {_TIME_EXAMPLE}")
+
+
+def _utc_in_range(moment: datetime) -> datetime:
+    """The same instant in UTC, if it has an offset and lies in the store's range. The range
+    is checked before converting: at the ends of Python's range a conversion overflows."""
+    if moment.utcoffset() is None:
+        raise PydanticCustomError(
+            "time_without_offset", f"must give its offset from UTC, {_TIME_EXAMPLE}"
+        )
+    if not EARLIEST <= moment <= LATEST:
+        raise PydanticCustomError("time_range", f"must be between {_RANGE} (UTC)")
+    return moment.astimezone(UTC)
+
+
+def _written_date(value: Any) -> Any:
+    """A date as `YYYY-MM-DD` text (or a `date`): no time, no number of seconds."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_text", "must be a date like 2026-11-02")
+
+
+def _date_in_range(day: date) -> date:
+    if not EARLIEST.date() <= day <= LATEST.date():
+        raise PydanticCustomError("date_range", f"must be between {_RANGE}")
+    return day
+
+
+def _written_number(value: Any) -> Any:
+    """A quantity as a JSON number or as text in ASCII digits (`"12.5"`): not `true`, not
+    `"1_000"`, not another script's digits, which Python's `Decimal` would read."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise PydanticCustomError("number_text", "must be a number like 12.5")
+    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value):
+        raise PydanticCustomError("number_text", "must be a number like 12.5")
+    return value
+
+
+def _written_whole(value: Any) -> Any:
+    """A whole number in a query string: ASCII digits only (pydantic would read `1_000`)."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise PydanticCustomError("whole_text", "must be a whole number")
+    return value
+
+
+def _plain(text: str) -> str:
+    """Text that holds no control character (`scanner.plain_text`) and no half of a UTF-16
+    pair (`"\\ud800"` in JSON), which no database can store as text."""
+    half = _SURROGATE.search(text)
+    if half is not None:
+        raise PydanticCustomError(
+            "lone_surrogate",
+            "holds {code}, half of a UTF-16 pair and no character",
+            {"code": f"U+{ord(half.group()):04X}"},
+        )
+    found = control_character(text)
+    if found is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "holds {character}, a control character: it takes plain text on one line",
+            {"character": character_name(found)},
+        )
+    return text
+
+
+Moment = Annotated[datetime, BeforeValidator(_written_time), AfterValidator(_utc_in_range)]
+"""A time on the wire: RFC 3339 with an offset, normalised to UTC, within the store's range."""
+
+Day = Annotated[date, BeforeValidator(_written_date), AfterValidator(_date_in_range)]
+"""A date on the wire (a lot's expiry), within the store's range."""
+
+Quantity = Annotated[Decimal, BeforeValidator(_written_number)]
+"""A quantity on the wire: a JSON number, or ASCII digits as text (what a handheld sends)."""
+
+PlainText = Annotated[str, Strict(), AfterValidator(_plain)]
+"""Text on the wire: a JSON string with no control character."""
+
+Whole = Annotated[int, Strict()]
+"""A whole number on the wire: a JSON integer, never `true`, `1.0` or `"1"`."""
+
+Flag = Annotated[bool, Strict()]
+"""`true` or `false`, never 1 or "yes"."""
+
+QueryWhole = Annotated[int, BeforeValidator(_written_whole)]
+"""A whole number in a query string."""
