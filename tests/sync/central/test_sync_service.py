@@ -13,143 +13,34 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import make_engine, unit_of_work
-from scanner.models import Movement
 from scanner.workspace import sqlite_url
-from sync.central.enrollment import issue_code
 from sync.central.models import Device, SyncEntry
-from sync.central.service import address_of, create_app, listen, prepare_central
-from sync.protocol import EnrollResponse, MovementIn, PullResponse, PushRequest, PushResponse
+from sync.central.service import create_app
+from sync.protocol import EnrollResponse, PushResponse
 from tests.conftest import NOW
-from tests.support.plant import add_plant
-
-# ---- a service on loopback ----------------------------------------------------------------
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, in a thread; yields its URL."""
-    sock = listen("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the service did not start"
-        time.sleep(0.01)
-    try:
-        yield address_of(sock)
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
-
-
-@dataclass
-class Central:
-    """The central store with the test plant, its service, and an HTTP client for it."""
-
-    sessions: sessionmaker[Session]
-    clock: Callable[[], datetime]
-    http: httpx.Client
-
-    def code(self, name: str, *, supervisor: bool = False) -> str:
-        with unit_of_work(self.sessions) as session:
-            return issue_code(session, name, supervisor=supervisor, clock=self.clock).code
-
-    def enroll(self, name: str, *, supervisor: bool = False) -> tuple[str, str]:
-        """A device enrolled as `name`: its id and its token."""
-        answer = self.http.post(
-            "/v1/devices/enroll", json={"code": self.code(name, supervisor=supervisor)}
-        )
-        assert answer.status_code == 201, answer.text
-        enrolled = EnrollResponse.model_validate(answer.json())
-        return enrolled.device_id, enrolled.device_token
-
-    def push(self, token: str | None, body: dict[str, Any]) -> httpx.Response:
-        return self.http.post("/v1/sync/push", json=body, headers=bearer(token))
-
-    def pull(self, token: str, cursor: int = 0) -> PullResponse:
-        answer = self.http.get("/v1/sync/pull", params={"cursor": cursor}, headers=bearer(token))
-        assert answer.status_code == 200, answer.text
-        return PullResponse.model_validate(answer.json())
-
-    def applied_seq(self, device: str) -> int:
-        with unit_of_work(self.sessions) as session:
-            return session.get_one(Device, device).last_applied_seq
-
-    def ledger_count(self) -> int:
-        with unit_of_work(self.sessions) as session:
-            return session.scalar(select(func.count()).select_from(Movement)) or 0
-
-
-def bearer(token: str | None) -> dict[str, str]:
-    return {} if token is None else {"Authorization": f"Bearer {token}"}
-
-
-def with_plant(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
-    """The central store of a plant whose reference data is already imported."""
-    with unit_of_work(sessions) as session:
-        add_plant(session)
-    prepare_central(sessions, clock)
-
-
-@pytest.fixture
-def central(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Iterator[Central]:
-    with_plant(sessions, clock)
-    with running(create_app(sessions, clock)) as url, httpx.Client(base_url=url) as http:
-        yield Central(sessions, clock, http)
-
-
-def receipt(seq: int, *, part: str = "BOLT", qty: str = "10") -> MovementIn:
-    return MovementIn(
-        seq=seq,
-        id=uuid.uuid4(),
-        kind="receive",
-        part=part,
-        qty=Decimal(qty),
-        to_location="RCV",
-        operator="B1001",
-        happened_at=NOW,
-        observed_cursor=0,
-    )
-
-
-def push_body(device: str, *movements: MovementIn) -> dict[str, Any]:
-    request = PushRequest(
-        device_id=device,
-        device_time=NOW,
-        app_version="test",
-        queue_depth=len(movements),
-        max_local_seq=max((movement.seq for movement in movements), default=0),
-        movements=list(movements),
-    )
-    return request.model_dump(mode="json")
-
-
-def error_of(answer: httpx.Response) -> tuple[int, str, str]:
-    body = answer.json()
-    assert set(body) == {"error", "message"}, body
-    return answer.status_code, body["error"], body["message"]
-
+from tests.support.sync_service import (
+    Central,
+    bearer,
+    error_of,
+    push_body,
+    receipt,
+    running,
+    with_plant,
+)
 
 # ---- handhelds ----------------------------------------------------------------------------
 
