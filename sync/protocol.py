@@ -7,9 +7,12 @@ bodies, and how a movement is written into one and hashed (docs/architecture.md,
     GET  /v1/sync/pull?cursor=N&limit=M     -> 200 PullResponse     (device token)
 
 Every other request carries `Authorization: Bearer <token>`. Errors are
-`{"error": code, "message": words}` with a 4xx status (401 `device_revoked` or
-`unauthorized`, 403 `wrong_device`, 409 `client_upgrade_required`, 422 `bad_request`), or
-503 `retry_later` when the store's database is down (nothing was committed).
+`{"error": code, "message": words}` with a 4xx status (400 `bad_request` for a body that is
+not UTF-8, 401 `device_revoked` or `unauthorized`, 403 `wrong_device`, 409
+`client_upgrade_required`, 422 `bad_request` naming the field), or 503 `retry_later` when the
+store's database is down (nothing was committed). Every value in a body is one of the
+checked kinds of `sync.wire_values`: times in UTC within the store's range, strict numbers,
+plain text.
 
 A pushed movement is the whole fact: besides the ledger row it carries what the store needs
 to create the lot or serial it brings into being (`lot_expiry`, `supplier_lot`,

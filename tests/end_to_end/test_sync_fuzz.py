@@ -1,7 +1,7 @@
 """Fuzzed requests against the central service's own OpenAPI schema (schemathesis): valid
 and invalid bodies, parameters, headers and methods for every endpoint, sent with a real
 handheld's token and with a real supervisor's. Whatever a client sends, the answer is never
-a 5xx.
+a 5xx, and always one the schema documents for the endpoint.
 
 So that the fuzzing reaches past the first refusal into the store's logic, pushes carry the
 fuzzing device's own id (else nearly all would stop at 403 wrong_device), and resolutions
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, status_code_conformance
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -63,7 +63,8 @@ class Fuzzed:
     def send(self, case: FuzzCase) -> None:
         self.aim(case)
         case.call_and_validate(
-            headers={"Authorization": f"Bearer {self.token}"}, checks=[not_a_server_error]
+            headers={"Authorization": f"Bearer {self.token}"},
+            checks=[not_a_server_error, status_code_conformance],
         )
 
 
