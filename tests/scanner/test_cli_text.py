@@ -7,6 +7,7 @@ the ledger, then every text column rewritten with SQL, past every door."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -188,3 +189,35 @@ def run(home: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
     MARK in the arguments standing for the payload, as a clerk would paste the value."""
     database = "central.db" if args[0] == "devices" else "lotscan.db"
     return lotscan(home, *map(stored, args), "--db", sqlite_url(home / database))
+
+
+# ---- the doors: what would store a control character is refused, naming the field ----------
+
+
+DOORS = [
+    (("jobs", "close", "J-HOUSING", "--reason", "done\x1b[2J"), "The reason holds U+001B (ESC)"),
+    (
+        ("settings", "set", "printer.layout", "4x2\x1b]0;x\x07"),
+        "Setting printer.layout holds U+001B",
+    ),
+    (("printer", "set", "file:///tmp/labels\x1b[2J"), "Setting printer.url holds U+001B (ESC)"),
+    (("operators", "add", "B77", "Eve\x9b2J"), "The name"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), DOORS, ids=[" ".join(args[:2]) for args, _ in DOORS])
+def test_a_command_refuses_text_with_a_control_character_and_stores_nothing(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    seed_device(tmp_path / "lotscan.db")
+    before = dump(tmp_path / "lotscan.db")
+    result = lotscan(tmp_path, *args, "--db", sqlite_url(tmp_path / "lotscan.db"))
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert terminal_controls(result.stderr) == []
+    assert dump(tmp_path / "lotscan.db") == before
+
+
+def dump(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return list(connection.iterdump())
