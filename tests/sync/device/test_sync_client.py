@@ -342,7 +342,7 @@ def test_enrolling_refuses_a_device_id_that_is_not_a_plain_id_and_keeps_nothing(
 ) -> None:
     """A rogue store's device id would name this handheld's label files (defect 8)."""
     store.device = given
-    with pytest.raises(SyncRefused, match="which is not a device id.*nothing was kept") as refused:
+    with pytest.raises(SyncRefused, match=r"which is not a device id.*nothing was kept") as refused:
         handheld.enroll(store)
     assert "\x1b" not in str(refused.value)
     assert not token_path(handheld.folder).exists()
