@@ -29,6 +29,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from labels.output import LabelFormat
 from scanner.errors import LotscanError
+from scanner.plain_text import quoted
 
 RAW_PORT = 9100
 CONNECT_TIMEOUT = 5.0
@@ -177,6 +178,9 @@ class FolderPrinter(Printer):
         return self.folder / name
 
     def send(self, payload: bytes, name: str) -> None:
+        if name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+            # The name is made from this device's id; it may never reach outside the folder.
+            raise self.unavailable(f"will not write {quoted(name)}: it is not a plain file name")
         if not self.folder.is_dir():
             raise self.unavailable(f"cannot be reached: there is no folder {self.folder}")
         temporary: str | None = None

@@ -31,6 +31,7 @@ from scanner.clock import aware, iso, utc_now
 from scanner.db import reading, unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import PrintJob, PrintJobStatus
+from scanner.plain_text import shown
 from scanner.settings import DEVICE_ID, read_setting
 
 Send = Callable[[str, bytes, str], None]
@@ -298,9 +299,9 @@ def format_jobs(jobs: Sequence[PrintJob]) -> str:
             job.status,
             aware(job.created_at).strftime("%Y-%m-%d %H:%M"),
             str(job.attempts),
-            job.printer,
-            job.description,
-            job.last_error or "-",
+            shown(job.printer),
+            shown(job.description),
+            shown(job.last_error or "-"),
         )
         for job in jobs
     ]

@@ -8,13 +8,12 @@ standard error and exit status 1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
@@ -22,6 +21,8 @@ from scanner.cli_operators import add_operator_parsers
 from scanner.cli_settings import add_settings_parsers
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
+from scanner.json_output import print_json
+from scanner.plain_text import shown
 from scanner.workspace import database_url, device_folder
 
 if TYPE_CHECKING:
@@ -40,11 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except LotscanError as error:
-        print(f"lotscan: {error}", file=sys.stderr)
+        # A message may quote stored text (docs/architecture.md, "Text at the doors").
+        print(f"lotscan: {shown(str(error))}", file=sys.stderr)
         return 1
     except DBAPIError as error:
         # The database went away or refused mid-command; nothing half-done was committed.
-        print(f"lotscan: database error: {database_reason(error)}", file=sys.stderr)
+        print(f"lotscan: database error: {shown(database_reason(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -237,11 +239,6 @@ def import_kinds() -> list[str]:
     return list(KINDS)
 
 
-def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
 def run_import(args: argparse.Namespace) -> int:
     from scanner.importing import import_file
 
@@ -387,9 +384,9 @@ def _printer_text(settings: PrinterSettings) -> str:
     if printer is None:
         named, state = "none set (lotscan printer set URL)", "off (no printer)"
     else:
-        named = f"{printer.url} ({printer.format.value.upper()})"
+        named = f"{shown(printer.url)} ({printer.format.value.upper()})"
         state = "on" if settings.enabled else "off (lotscan printer on)"
-    return f"Printer: {named}\nLayout: {settings.layout}\nPrinting: {state}"
+    return f"Printer: {named}\nLayout: {shown(settings.layout)}\nPrinting: {state}"
 
 
 def run_printer_set(args: argparse.Namespace) -> int:
@@ -432,7 +429,7 @@ def run_print_queue_change(args: argparse.Namespace) -> int:
     with unit_of_work(sessions) as session:
         job = (retry if args.action == "retry" else drop)(session, args.id)
         done = "waits to print" if args.action == "retry" else "is dropped"
-        print(f"Print job {job.id} ({job.description}) {done}")
+        print(f"Print job {job.id} ({shown(job.description)}) {done}")
     return 0
 
 
@@ -441,9 +438,9 @@ def run_print_queue_deliver(args: argparse.Namespace) -> int:
 
     report = deliver_waiting(open_database(database_url(args.db)))
     if report.ok:
-        print(report.summary())
+        print(shown(report.summary()))
         return 0
-    print(f"lotscan: {report.summary()}", file=sys.stderr)
+    print(f"lotscan: {shown(report.summary())}", file=sys.stderr)
     return 1
 
 
@@ -523,7 +520,8 @@ def run_replay(args: argparse.Namespace) -> int:
     else:
         print(format_replay(result))
     if result.stopped_at is not None:
-        print(f"lotscan: {args.file}, line {result.stopped_at}: {result.reason}", file=sys.stderr)
+        stopped = f"{args.file}, line {result.stopped_at}: {result.reason}"
+        print(f"lotscan: {shown(stopped)}", file=sys.stderr)
     if result.labels_queued:
         _print_labels_queued(sessions, result.labels_queued)
     return 0 if result.ok else 1
@@ -549,4 +547,4 @@ def _print_labels_queued(sessions: sessionmaker[Session], queued: int) -> None:
     if report.waiting:
         line += f", {len(report.waiting)} still waiting"
         line += f" ({report.reason()}; lotscan print-queue deliver tries again)"
-    print(line, file=sys.stderr)
+    print(shown(line), file=sys.stderr)

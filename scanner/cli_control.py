@@ -13,13 +13,13 @@ learns of it on its next pull).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
+from scanner.json_output import print_json
+from scanner.plain_text import shown
 from scanner.workspace import database_url
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def run_job_decision(args: argparse.Namespace) -> int:
             )
         published = _publish(session, [change])
     done = "closed" if args.action == "close" else "reopened"
-    print(f"Job {change.key} {done}{published}")
+    print(f"Job {shown(change.key)} {done}{published}")
     return 0
 
 
@@ -142,7 +142,7 @@ def run_order_decision(args: argparse.Namespace) -> int:
         published = _publish(session, changes)
     done = "closed" if args.action == "close" else "reopened"
     lines = ", ".join(change.key.rpartition("|")[2] for change in changes)
-    print(f"{order} line{'s' if len(changes) != 1 else ''} {lines} {done}{published}")
+    print(shown(f"{order} line{'s' if len(changes) != 1 else ''} {lines} {done}{published}"))
     return 0
 
 
@@ -159,7 +159,6 @@ def _publish(session: Session, changes: Sequence[StatusChange]) -> str:
 
 def _print(value: object, *, as_json: bool) -> None:
     if as_json:
-        json.dump(value, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(value)
     else:
         print(value)

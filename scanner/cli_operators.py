@@ -6,10 +6,10 @@ adds these commands with `add_operator_parsers`."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from scanner.db import open_database, reading, unit_of_work
+from scanner.json_output import print_json
+from scanner.plain_text import shown
 from scanner.workspace import database_url
 
 LIST_KEYS = ("badge", "name", "role")
@@ -44,7 +44,7 @@ def run_operators_add(args: argparse.Namespace) -> int:
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:
         operator = add_operator(session, args.badge, args.name, supervisor=args.supervisor)
-        added = f"Added {_shown(operator.name)}, badge {operator.badge} ({operator.role})"
+        added = f"Added {shown(operator.name)}, badge {operator.badge} ({operator.role})"
         # As an import does: on the central store the handhelds hear of it on their next pull.
         changes = publish_reference(session) if is_central(session) else 0
         store = service_url(session)
@@ -66,8 +66,7 @@ def run_operators_list(args: argparse.Namespace) -> int:
     with reading(sessions) as session:
         rows = [(each.badge, each.name, each.role) for each in list_operators(session)]
     if args.json:
-        json.dump([dict(zip(LIST_KEYS, row, strict=True)) for row in rows], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json([dict(zip(LIST_KEYS, row, strict=True)) for row in rows])
     else:
         print(format_operators(rows))
     return 0
@@ -77,13 +76,8 @@ def format_operators(rows: list[tuple[str, str, str]]) -> str:
     """The operators as a table for a terminal."""
     if not rows:
         return "No operators: add one with lotscan operators add BADGE NAME [--supervisor]"
-    table = [("BADGE", "NAME", "ROLE"), *((_shown(b), _shown(n), r) for b, n, r in rows)]
+    table = [("BADGE", "NAME", "ROLE"), *((shown(b), shown(n), r) for b, n, r in rows)]
     widths = [max(len(line[column]) for line in table) for column in range(2)]
     return "\n".join(
         f"{badge.ljust(widths[0])}  {name.ljust(widths[1])}  {role}" for badge, name, role in table
     )
-
-
-def _shown(text: str) -> str:
-    """Text from the database for a terminal: what is not printable is spelled out."""
-    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)

@@ -8,8 +8,6 @@ that writes it: a refused value changes nothing. `scanner/cli.py` adds these com
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import textwrap
 from typing import Any
 
@@ -17,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
+from scanner.json_output import print_json
+from scanner.plain_text import shown
 from scanner.settings import (
     PRINTER_ENABLED,
     PRINTER_LAYOUT,
@@ -75,7 +75,7 @@ def run_settings_list(args: argparse.Namespace) -> int:
     with reading(sessions) as session:
         rows = [setting_row(session, setting) for setting in shown]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     else:
         print("\n".join(format_setting(row) for row in rows))
     return 0
@@ -89,9 +89,9 @@ def run_settings_get(args: argparse.Namespace) -> int:
     if row["problem"] is not None:
         raise SettingError(row["problem"])
     if args.json:
-        _print_json(row)
+        print_json(row)
     else:
-        print(row["text"])
+        print(shown(row["text"]))
     return 0
 
 
@@ -182,11 +182,11 @@ def format_setting(row: dict[str, Any], *, described: bool = True) -> str:
     """One setting for a terminal: `name: value (default)`, then what it means."""
     line = f"{row['name']}: {_shown(row['text'])}"
     if row["problem"] is not None:
-        line += f" (does not read: {row['problem']})"
+        line += f" (does not read: {shown(row['problem'])})"
     elif not row["stored"]:
         line += " (default)"
     elif row["text"] != row["default_text"]:
-        line += f" (default: {row['default_text'] or 'none'})"
+        line += f" (default: {shown(row['default_text']) or 'none'})"
     if not described:
         return line
     about = f"{row['description']} Takes {row['takes']}.{_WHERE[row['applies_to']]}"
@@ -196,9 +196,6 @@ def format_setting(row: dict[str, Any], *, described: bool = True) -> str:
 
 
 def _shown(text: str | None) -> str:
-    return text or "(none)"
-
-
-def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    """A stored value for a terminal: control characters spelled out (old data may hold
+    them), none as `(none)`."""
+    return shown(text) if text else "(none)"

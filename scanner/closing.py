@@ -33,6 +33,7 @@ from scanner.models import (
     StatusSubject,
     SyncState,
 )
+from scanner.plain_text import refuse_control
 from scanner.row_by_key import find
 from scanner.settings import device_id
 
@@ -225,6 +226,8 @@ def _decide(
     if operator is not None and find(session, Operator, operator) is None:
         raise NotFound(f"Unknown operator {operator}")
     words = (reason or "").strip() or None
+    if words is not None:
+        refuse_control(words, "The reason")
     if words is not None and len(words) > REASON_LENGTH:
         raise RuleViolation(f"The reason is {len(words)} characters; at most {REASON_LENGTH}")
     kind, key = subject_key(subject)

@@ -20,30 +20,21 @@ from typing import Any, TypeVar
 
 from scanner.errors import ImportRowError, NotFound, RuleViolation
 from scanner.numbering import check_number, check_pattern
+from scanner.plain_text import character_name, control_character, quoted
 from scanner.quantity import format_quantity, to_quantity
 
 T = TypeVar("T")
 
-# Cells that would break a line on a label, in a message or in the database (NUL).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _WHOLE = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?=\.?[0-9])(?P<whole>[0-9]*)(\.[0-9]*)?")
 _QUANTITY_DIGITS = 15  # what a quantity column holds (`scanner.quantity`)
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
-_SHOWN_LENGTH = 40
 _WIDE = re.compile(r"[0-9]{3}")
 
 
 class BadValue(Exception):
     """A cell's value is not what its column needs; the message says why, for a clerk."""
-
-
-def show(value: str) -> str:
-    """A value quoted for a message: invisible characters spelled out, long values cut."""
-    cut = value if len(value) <= _SHOWN_LENGTH else value[:_SHOWN_LENGTH] + "…"
-    spelled = "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in cut)
-    return f'"{spelled}"'
 
 
 @dataclass(frozen=True)
@@ -141,13 +132,17 @@ def read_rows(path: Path, columns: Columns, kind: str) -> list[Row]:
             if not name:
                 if value:
                     raise ImportRowError(
-                        file, number, None, f"{show(value)} is under no column of the header"
+                        file, number, None, f"{quoted(value)} is under no column of the header"
                     )
                 continue
-            if _CONTROL.search(value):
+            control = control_character(value)
+            if control is not None:
+                # A cell that would break a line on a label, a message or a terminal.
                 raise ImportRowError(
-                    file, number, name, f"{show(value)} has a line break or a control character"
-                )
+                    file, number, name,
+                    f"{quoted(value)} has a line break or a control character"
+                    f" ({character_name(control)})",
+                )  # fmt: skip
             cells[name] = value
         if any(cells.values()):
             for name in names:
@@ -198,7 +193,7 @@ def _header(file: str, cells: list[str], columns: Columns, kind: str) -> list[st
     for name in names:
         if not name:
             continue
-        label = show(name)[1:-1]
+        label = quoted(name)[1:-1]
         if name in seen:
             raise ImportRowError(file, 1, label, "this column appears twice in the header")
         if name not in columns.all:
@@ -222,7 +217,7 @@ def limited(max_length: int) -> Callable[[str], str]:
 
     def read(value: str) -> str:
         if len(value) > max_length:
-            raise BadValue(f"{show(value)} is {len(value)} characters; at most {max_length} fit")
+            raise BadValue(f"{quoted(value)} is {len(value)} characters; at most {max_length} fit")
         return value
 
     return read
@@ -234,7 +229,7 @@ def choice(values: type[StrEnum]) -> Callable[[str], str]:
 
     def read(value: str) -> str:
         if value.lower() not in allowed:
-            raise BadValue(f"{show(value)} is not one of {', '.join(allowed)}")
+            raise BadValue(f"{quoted(value)} is not one of {', '.join(allowed)}")
         return value.lower()
 
     return read
@@ -246,7 +241,7 @@ def yes_no(value: str) -> bool:
         return True
     if answer in _NO:
         return False
-    raise BadValue(f"{show(value)} is not yes or no")
+    raise BadValue(f"{quoted(value)} is not yes or no")
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
@@ -257,7 +252,7 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
             or len(digits) > len(str(high))
             or not low <= int(digits) <= high
         ):
-            raise BadValue(f"{show(value)} is not a whole number from {low} to {high}")
+            raise BadValue(f"{quoted(value)} is not a whole number from {low} to {high}")
         return int(digits)
 
     return read
@@ -267,9 +262,9 @@ def quantity(value: str) -> Decimal:
     """A quantity above zero with at most three decimals, written with a decimal point."""
     match = _DECIMAL.fullmatch(value)
     if not match:
-        raise BadValue(f"{show(value)} is not a quantity (write it like 12 or 2.5)")
+        raise BadValue(f"{quoted(value)} is not a quantity (write it like 12 or 2.5)")
     if len(match.group("whole").lstrip("0")) > _QUANTITY_DIGITS:
-        raise BadValue(f"{show(value)} is too large for a quantity")
+        raise BadValue(f"{quoted(value)} is too large for a quantity")
     amount = to_quantity(value)
     if amount <= 0:
         raise BadValue(f"the quantity must be more than zero, not {format_quantity(amount)}")
@@ -283,7 +278,7 @@ def lot_number(value: str) -> str:
 def gtin(value: str) -> str:
     """A GTIN-8, -12, -13 or -14 with a correct check digit, as 14 digits."""
     if not _WHOLE.fullmatch(value) or len(value) not in (8, 12, 13, 14):
-        raise BadValue(f"{show(value)} is not a GTIN: it must be 8, 12, 13 or 14 digits")
+        raise BadValue(f"{quoted(value)} is not a GTIN: it must be 8, 12, 13 or 14 digits")
     padded = value.zfill(14)
     body = [int(digit) for digit in padded[:-1]]
     # GS1 mod 10: from the right of the body, weights 3, 1, 3, 1...
@@ -302,8 +297,8 @@ def numbering_pattern(part: str) -> Callable[[str], str]:
         for _, _, spec, _ in string.Formatter().parse(value):
             if spec and ("{" in spec or _WIDE.search(spec)):
                 raise BadValue(
-                    f"numbering pattern {show(value)} has a field format that cannot be used:"
-                    f" {show(spec)}"
+                    f"numbering pattern {quoted(value)} has a field format that cannot be used:"
+                    f" {quoted(spec)}"
                 )
         try:
             sample = value.format(
@@ -311,13 +306,13 @@ def numbering_pattern(part: str) -> Callable[[str], str]:
             )
         except (ValueError, LookupError, TypeError, AttributeError) as problem:
             raise BadValue(
-                f"numbering pattern {show(value)} cannot be filled in: {problem}"
+                f"numbering pattern {quoted(value)} cannot be filled in: {problem}"
             ) from None
         try:
             check_number(sample, "Lot")
         except RuleViolation as problem:
             raise BadValue(
-                f"pattern {show(value)} makes numbers like {show(sample)}: {problem}"
+                f"pattern {quoted(value)} makes numbers like {quoted(sample)}: {problem}"
             ) from None
         return value
 

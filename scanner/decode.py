@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 from scanner.errors import LotscanError
 from scanner.gs1 import GS
+from scanner.plain_text import shown
 from scanner.scan import DEFAULT, Scan, ScanConfig, ScanError, format_scan, read_scan
 
 ZBAR_HELP = (
@@ -150,7 +151,7 @@ def format_decoded(barcodes: list[DecodedBarcode]) -> str:
         if barcode.scan is not None:
             lines += ["  " + line for line in format_scan(barcode.scan).splitlines()]
         else:
-            lines.append(f"  refused: {barcode.error}")
+            lines.append(f"  refused: {shown(barcode.error or '')}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -168,8 +169,9 @@ def _as_sent(symbology: str, data: str, gs1: bool) -> str:
 
 
 def _shown(data: str) -> str:
-    shown = data.replace(GS, "<GS>")
-    return shown if shown.isprintable() else repr(shown)
+    """A symbol's data on one line: GS as `<GS>` (as a transcript writes it), any other
+    control character spelled out."""
+    return shown(data.replace(GS, "<GS>"))
 
 
 def _load_zbar() -> ModuleType:

@@ -30,6 +30,7 @@ from biip.gs1_element_strings import GS1ElementString
 
 from scanner.errors import LotscanError
 from scanner.numbering import CSET82
+from scanner.plain_text import shown
 
 GS = "\x1d"
 GTIN_LENGTHS = (8, 12, 13, 14)
@@ -339,10 +340,10 @@ def _capital(name: str) -> str:
 
 def _shown(value: str) -> str:
     """A value in a message: digits as they are, anything else quoted, control characters
-    escaped so the message stays one line."""
+    spelled out so the message stays one line."""
     if value.isascii() and value.isdigit():
         return value
-    return repr(value)
+    return f"'{shown(value)}'"
 
 
 def _character(c: str) -> str:

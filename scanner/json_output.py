@@ -1,8 +1,10 @@
 """Records as the JSON that scripts read (docs/architecture.md, "JSON shapes"): field for
-field, quantities as numbers."""
+field, quantities as numbers; and `print_json`, the one way a command writes it."""
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import fields, is_dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,15 @@ from scanner.quantity import json_quantity
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+
+
+def print_json(value: Any) -> None:
+    """`value` on standard output as indented JSON. ASCII only: every control character
+    (C0, DEL, C1) and every bidirectional override a stored value may still hold is
+    written as a `\\u` escape, so `--json` output cannot drive a terminal either
+    (docs/architecture.md, "Text at the doors")."""
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=True)
+    sys.stdout.write("\n")
 
 
 def json_record(record: DataclassInstance) -> dict[str, Any]:

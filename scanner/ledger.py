@@ -47,6 +47,7 @@ from scanner.models import (
 )
 from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
+from scanner.plain_text import refuse_control
 from scanner.quantity import format_quantity, to_quantity
 from scanner.returns import (
     customer_return_line,
@@ -543,6 +544,8 @@ class Ledger:
     ) -> Lot:
         """The lot, created on first sight with its expiry (default: the part's shelf life),
         unless it differs from an existing lot only in case."""
+        if supplier_lot is not None:
+            refuse_control(supplier_lot, "The supplier lot")
         lot = find(self.session, Lot, (part.number, number))
         if lot is None:
             refuse_case_twin(self.session, Lot, part.number, number)
@@ -750,6 +753,8 @@ class Ledger:
     ) -> Movement:
         if operator is not None and not self._known(_OPERATOR, operator):
             raise NotFound(f"Unknown operator {operator}")
+        if reason is not None:
+            refuse_control(reason, "The reason")
         # The device, what it last pulled, and the next number, in one statement: the
         # settings travel with the numbering instead of costing a scan a statement of their
         # own. Not one INSERT RETURNING the number it took: for RETURNING, SQLite keeps a

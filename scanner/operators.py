@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Operator, Role
+from scanner.plain_text import quoted
 from scanner.row_by_key import find
 
 
@@ -93,6 +94,4 @@ def _named(ch: str) -> str:
 
 
 def _shown(value: str) -> str:
-    """A value quoted for a message, invisible characters spelled out, long ones cut."""
-    cut = value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
-    return '"' + "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut) + '"'
+    return quoted(value, _SHOWN)

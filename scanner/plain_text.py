@@ -15,6 +15,7 @@ reader sees (U+202A-U+202E, U+2066-U+2069), and the line and paragraph separator
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from scanner.errors import RuleViolation
 
@@ -63,6 +64,12 @@ def shown(text: str) -> str:
     if control_character(text) is None:
         return text
     return "".join(f"\\u{ord(ch):04x}" if is_control(ch) else ch for ch in text)
+
+
+def shown_lines(lines: Iterable[str]) -> str:
+    """Lines built from stored text, for a terminal: each `shown` before they are joined,
+    so a value can neither drive the terminal nor start a line of its own."""
+    return "\n".join(shown(line) for line in lines)
 
 
 def quoted(text: str, limit: int = _SHOWN_LENGTH) -> str:

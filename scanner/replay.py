@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.errors import LotscanError
+from scanner.plain_text import shown_lines
 from scanner.scan import ScanKind, read_scan
 from scanner.workflows.base import Level, Response
 from scanner.workflows.engine import Handheld, Outcome
@@ -129,7 +130,8 @@ def _unconfirmed(line: ReplayedLine) -> str:
 
 
 def format_replay(result: Replay) -> str:
-    """One line per input: its number, the feedback, and what it recorded."""
+    """One line per input: its number, the feedback, and what it recorded; each line
+    `shown`, since the feedback names what the database holds."""
     marks = {Level.OK: "ok ", Level.INFO: "   ", Level.WARNING: "WARN", Level.ERROR: "ERR"}
     out = []
     for line in result.lines:
@@ -140,4 +142,4 @@ def format_replay(result: Replay) -> str:
         f"{result.recorded} movement{'s' if result.recorded != 1 else ''} recorded"
         + ("" if result.ok else f", {len(result.problems)} problem(s)")
     )
-    return "\n".join(out)
+    return shown_lines(out)

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
 from scanner.numbering import CSET82
+from scanner.plain_text import shown
 from scanner.settings import (
     SCAN_PREFIX_COMMAND,
     SCAN_PREFIX_JOB,
@@ -231,7 +232,7 @@ def format_scan(scan: Scan) -> str:
     """A readable summary, one line per field."""
     lines = [f"kind: {scan.kind.value}"]
     if scan.item is None:
-        lines.append(f"value: {scan.value}")
+        lines.append(f"value: {_visible(str(scan.value))}")
         return "\n".join(lines)
     json = scan.as_json()
     lines.append("ai: " + " ".join(f"({ai}){_visible(v)}" for ai, v in scan.item.ai.items()))
@@ -377,4 +378,4 @@ def _refuse_control_characters(value: str) -> None:
 def _visible(value: str) -> str:
     from scanner import gs1  # loaded by read_scan when it read this item
 
-    return value.replace(gs1.GS, "<GS>")
+    return shown(value.replace(gs1.GS, "<GS>"))

@@ -15,6 +15,7 @@ The handheld's key layout is not a setting: it is a file a site copies between d
 
 from __future__ import annotations
 
+import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
 from scanner.models import Setting
+from scanner.plain_text import quoted, refuse_control
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -75,6 +77,20 @@ class Text(Kind[str]):
     def parse(self, text: str) -> str:
         if len(text) > self.longest:
             raise ValueError(f"{text[:12]!r}... is longer than {self.longest} characters")
+        return text
+
+
+class DeviceId(Kind[str]):
+    """A device id: it names files (a printed label's) and is spliced into minted numbers,
+    so it is a plain word, read back as strictly as the central store takes one
+    (`sync.protocol.EnrollRequest.device_id`)."""
+
+    allowed = "a device id: 1 to 20 letters, digits or -, such as H7KQ"
+    _FORM = re.compile(r"[0-9A-Za-z-]{1,20}")
+
+    def parse(self, text: str) -> str:
+        if not (text.isascii() and self._FORM.fullmatch(text)):
+            raise ValueError(f"{quoted(text)} is not {self.allowed}")
         return text
 
 
@@ -215,8 +231,9 @@ def read_setting(session: Session, setting: SettingKey[T]) -> T:
 
 
 def write_setting(session: Session, setting: SettingKey[T], value: T) -> None:
-    """Keeps `value` for `setting`, in the caller's transaction."""
-    _put(session, setting.key, setting.text(value))
+    """Keeps `value` for `setting`, in the caller's transaction. Text holding a control
+    character is refused naming the setting (docs/architecture.md, "Text at the doors")."""
+    _put(session, setting.key, refuse_control(setting.text(value), f"Setting {setting.key}"))
 
 
 def write_setting_text(session: Session, setting: SettingKey[T], text: str) -> T:
@@ -320,7 +337,7 @@ PRINTER_ENABLED = SettingKey(
 
 DEVICE_ID = SettingKey(
     "device_id",
-    Maybe(Text("a device id such as H7KQ", longest=20)),
+    Maybe(DeviceId()),
     None,
     Scope.ANY,
     "This database's device in the ledger and in minted lot numbers: made once at random, "
@@ -447,6 +464,15 @@ def number_counter(what: str, part: str) -> SettingKey[int]:
 
 # Crockford's base32 without I, L, O and U: nothing to misread on a label.
 _DEVICE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def is_device_id(text: str) -> bool:
+    """Whether `text` is a plain device id (`DeviceId`), fit to name a file."""
+    try:
+        DeviceId().parse(text)
+    except ValueError:
+        return False
+    return True
 
 
 def device_id(session: Session) -> str:

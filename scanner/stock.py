@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from scanner.errors import NotFound
 from scanner.json_output import json_record
 from scanner.models import NO_LOT, Balance, Location, Lot, Part, Serial, Tracking
+from scanner.plain_text import shown
 from scanner.quantity import format_quantity
 from scanner.spelling import known_lot, lots_spelled_otherwise
 
@@ -119,15 +120,16 @@ HEADINGS = ("PART", "LOT", "SERIAL", "LOCATION", "QTY")
 
 
 def format_stock(rows: Sequence[StockRow]) -> str:
-    """An aligned table for a terminal: one line per balance, quantities right-aligned."""
+    """An aligned table for a terminal: one line per balance, quantities right-aligned;
+    what the database holds is `shown`, so no cell can drive the terminal."""
     if not rows:
         return "No stock"
     table = [HEADINGS] + [
         (
-            row.part,
-            row.lot or "-",
-            row.serial or "-",
-            row.location,
+            shown(row.part),
+            shown(row.lot or "-"),
+            shown(row.serial or "-"),
+            shown(row.location),
             format_quantity(row.qty),
         )
         for row in rows

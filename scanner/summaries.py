@@ -28,6 +28,7 @@ from scanner.models import (
 )
 from scanner.orders import net_on_line
 from scanner.picking import issued_by_part
+from scanner.plain_text import shown_lines
 from scanner.quantity import format_quantity, json_quantity
 from scanner.row_by_key import find
 
@@ -101,7 +102,7 @@ class OrderStanding:
         for line in self.lines:
             lines.append(f"  {self.line_words(line)}")
             lines += [f"    {each.words()}" for each in line.history]
-        return "\n".join(lines)
+        return shown_lines(lines)
 
 
 def order_standing(session: Session, number: str, *, sales: bool) -> OrderStanding:
@@ -200,7 +201,7 @@ class JobStanding:
         if self.history:
             lines.append("History:")
         lines += [f"  {each.words()}" for each in self.history]
-        return "\n".join(lines)
+        return shown_lines(lines)
 
 
 def job_standing(session: Session, number: str) -> JobStanding:

@@ -38,6 +38,7 @@ from scanner.models import (
     Part,
     Tracking,
 )
+from scanner.plain_text import shown
 from scanner.quantity import format_quantity, from_stored
 from scanner.spelling import known_lot, known_serial, lot_spelling
 from scanner.stock import StockRow
@@ -262,12 +263,14 @@ def _returns(rows: Sequence[tuple[Any, ...]]) -> tuple[GoodsReturn, ...]:
 
 def format_trace(result: Trace) -> str:
     """The trace as text: the family tree each way (indented by generation), the receipts
-    and shipments, where the lot or serial is now and the jobs that used or made it."""
+    and shipments, where the lot or serial is now and the jobs that used or made it. Each
+    line is `shown` before the lines are joined, so stored text cannot drive the terminal
+    or start a line of its own."""
     title = describe(result.part, result.lot, result.serial)
     if result.serial and result.lot:
         title += f" (lot {result.lot})"
     sections = [
-        f"Trace of {title}",
+        f"Trace of {shown(title)}",
         _section("Made from", [_relative(each, "used in") for each in result.backward]),
         _section("Received", [_receipt(each) for each in result.receipts]),
         _section("Made into", [_relative(each, "made by") for each in result.forward]),
@@ -281,7 +284,7 @@ def format_trace(result: Trace) -> str:
 
 def _section(heading: str, lines: Sequence[str]) -> str:
     body = lines or ["none"]
-    return "\n".join([f"{heading}:", *(f"  {line}" for line in body)])
+    return "\n".join([f"{heading}:", *(f"  {shown(line)}" for line in body)])
 
 
 def _what(part: str, lot: str | None, serial: str | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from scanner.plain_text import shown
 from scanner.workflows.base import Level
 
 LEVEL_CLASSES = {level: f"-{level.value}" for level in Level}
@@ -14,10 +15,11 @@ class Feedback(Static):
     """What the handheld said about the last scan."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        # The engine's words are shown as they are: a lot named "[A]" is not markup.
+        # The engine's words are shown as they are: a lot named "[A]" is not markup, and a
+        # control character the database holds is spelled out (scanner.plain_text).
         super().__init__("", markup=False, id=id)
 
     def show(self, message: str, level: Level) -> None:
         for each, name in LEVEL_CLASSES.items():
             self.set_class(each == level, name)
-        self.update(message)
+        self.update(shown(message))

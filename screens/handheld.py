@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 
 from scanner.db import reading
 from scanner.errors import LotscanError
+from scanner.plain_text import shown, shown_lines
 from screens.feedback import Feedback
 from screens.help import HelpPanel
 from screens.key_bar import KeyBar
@@ -312,16 +313,18 @@ class HandheldScreen(Screen[None]):
         self.query_one(StatusBar).show(where, view.operator, self.lotscan.device)
         asking = self.supervisor_panel.asking if self.aside == "supervisor" else None
         prompt = asking.question if asking is not None and asking.question else view.prompt
-        self.query_one("#prompt", Static).update(prompt)
+        # What the database holds reaches the terminal spelled out ("Text at the doors").
+        self.query_one("#prompt", Static).update(shown(prompt))
         self.query_one(Feedback).show(view.message, view.level)
         menu = menu_lines(self.lotscan.moved_keys) if view.workflow is None else ()
         details = view.details or menu
-        self.query_one("#details", Static).update("\n".join(details))
+        self.query_one("#details", Static).update(shown_lines(details))
         self.query_one("#details-box").display = bool(details)
         log = self.query_one(WorkLog)
-        if list(log.lines) != list(view.log):
+        written = [shown(line) for line in view.log]
+        if list(log.lines) != written:
             log.clear()
-            log.write_lines(view.log)
+            log.write_lines(written)
         panel = self.aside or ("sign-in" if view.operator is None else "work")
         self.query_one(ContentSwitcher).current = panel
         self.refresh_bindings()

@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from scanner.describing import describe
 from scanner.models import Movement, PrintJobStatus, StatusChange, StatusSubject, SyncState
+from scanner.plain_text import shown_lines
 from scanner.quantity import format_quantity
 from screens.sync_line import refused, when
 from sync.device.outbox import pending_movements, pending_status_changes
@@ -140,7 +141,7 @@ class QueuePanel(VerticalScroll, can_focus=False):
         yield Static(READING, markup=False, id="queue-text")
 
     def show(self, lines: tuple[str, ...]) -> None:
-        self.query_one("#queue-text", Static).update("\n".join(lines))
+        self.query_one("#queue-text", Static).update(shown_lines(lines))
 
     def reading(self) -> None:
         self.show((READING,))

@@ -11,6 +11,8 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
+from scanner.plain_text import shown
+
 # A turning bar, in plain ASCII: a handheld's terminal font may lack anything fancier.
 SPINNER = "|/-\\"
 BUSY = "busy"
@@ -35,7 +37,7 @@ class StatusBar(Horizontal):
         yield Static("", id="who-long", classes="long", markup=False)
 
     def show(self, where: str, operator: str | None, device: str) -> None:
-        self.query_one("#where", Static).update(where)
+        self.query_one("#where", Static).update(shown(where))
         self._who = (operator, device)
         self._show_who()
 
@@ -43,7 +45,7 @@ class StatusBar(Horizontal):
         """The sync in words (`sync_line`); `alert` when the store is out of reach."""
         for selector, text in (("#sync", short), ("#sync-long", long)):
             part = self.query_one(selector, Static)
-            part.update(text)
+            part.update(shown(text))
             part.set_class(bool(text), "-shown")
             part.set_class(alert, "-alert")
         self._syncing = bool(short)
@@ -54,9 +56,9 @@ class StatusBar(Horizontal):
         device while nobody is signed in)."""
         operator, device = self._who
         both = " @ ".join(part for part in (operator, device) if part)
-        self.query_one("#who-long", Static).update(both)
+        self.query_one("#who-long", Static).update(shown(both))
         short = (operator or device) if self._syncing else both
-        self.query_one("#who", Static).update(short)
+        self.query_one("#who", Static).update(shown(short))
 
     def busy(self, busy: bool) -> None:
         """Shows a turning `busy |` while work the operator waits on takes a while."""

@@ -24,6 +24,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from scanner.errors import LotscanError
+from scanner.plain_text import shown
 from scanner.quantity import format_quantity, to_quantity
 from screens.supervisor_lines import (
     ACTIONS,
@@ -226,10 +227,11 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
             return
         app = self.lotscan
         lines = oversight_lines(self.oversight, self.chosen, app.clock(), app.tz)
-        shown = Text()
+        drawn = Text()
         for number, line in enumerate(lines):
-            # The chosen exception stands out, so a supervisor sees what F2..F5 act on.
-            shown.append(line, style="bold reverse" if line.startswith(CHOSEN) else "")
+            # The chosen exception stands out, so a supervisor sees what F2..F5 act on. The
+            # store's words are spelled out: Rich's Text keeps an ESC it is given.
+            drawn.append(shown(line), style="bold reverse" if line.startswith(CHOSEN) else "")
             if number < len(lines) - 1:
-                shown.append("\n")
-        text.update(shown)
+                drawn.append("\n")
+        text.update(drawn)

@@ -10,8 +10,6 @@ never on the handheld's own `lotscan.db`.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
+from scanner.json_output import print_json
+from scanner.plain_text import shown
 from scanner.workspace import sqlite_url, workspace_home
 
 CENTRAL_FILE = "central.db"
@@ -140,7 +140,7 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
         issued = issue_code(session, args.name, supervisor=args.supervisor, clock=utc_now)
         address = service_address(session)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "device": issued.device,
                 "code": issued.code,
@@ -150,7 +150,8 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
         return 0
     expires = issued.expires_at.astimezone().strftime("%H:%M")
     print(
-        f"Enrollment code for {args.name} (device {issued.device}): {issued.code} — expires "
+        f"Enrollment code for {shown(args.name)} (device {shown(issued.device)}): {issued.code}"
+        f" — expires "
         f"{expires} (15 minutes)."
     )
     if address is None:
@@ -174,7 +175,7 @@ def run_devices_list(args: argparse.Namespace) -> int:
     with reading(sessions) as session:
         rows = device_rows(session)
     if args.json:
-        _print_json([{key: _json_value(row.get(key)) for key in LIST_KEYS} for row in rows])
+        print_json([{key: _json_value(row.get(key)) for key in LIST_KEYS} for row in rows])
     else:
         print(format_devices(rows))
     return 0
@@ -187,8 +188,9 @@ def run_devices_revoke(args: argparse.Namespace) -> int:
     with refused_as_floor_error(), unit_of_work(sessions) as session:
         device = revoke(session, args.id, clock=utc_now)
     print(
-        f"Device {device.id} ({device.name}) is revoked: its token no longer works. It keeps "
-        f"its queue; lotscan devices enroll {device.name} gives it a code to come back."
+        f"Device {shown(device.id)} ({shown(device.name)}) is revoked: its token no longer"
+        f" works. It keeps its queue; lotscan devices enroll {shown(device.name)} gives it a"
+        " code to come back."
     )
     return 0
 
@@ -206,23 +208,27 @@ def refused_as_floor_error() -> Iterator[None]:
 
 
 def format_devices(rows: Sequence[dict[str, Any]]) -> str:
-    """The devices as a table a supervisor reads at a terminal."""
+    """The devices as a table a supervisor reads at a terminal; each cell `shown`, as a
+    device's name or status may come from a store older than the checks at its doors."""
     if not rows:
         return "No devices (lotscan devices enroll NAME gives a handheld its code)"
     header = ("DEVICE", "NAME", "STATUS", "LAST SEEN", "APPLIED", "QUEUE", "FLAG", "HELD", "REJ")
-    lines = [header]
+    lines: list[tuple[str, ...]] = [header]
     for row in rows:
         lines.append(
-            (
-                str(row.get("device", "")),
-                str(row.get("name", "")),
-                str(row.get("status", "")),
-                _when(row.get("last_seen")),
-                str(row.get("last_applied_seq", 0)),
-                "-" if row.get("queue_depth") is None else str(row["queue_depth"]),
-                str(row.get("flagged", 0)),
-                str(row.get("held", 0)),
-                str(row.get("rejected", 0)),
+            tuple(
+                shown(cell)
+                for cell in (
+                    str(row.get("device", "")),
+                    str(row.get("name", "")),
+                    str(row.get("status", "")),
+                    _when(row.get("last_seen")),
+                    str(row.get("last_applied_seq", 0)),
+                    "-" if row.get("queue_depth") is None else str(row["queue_depth"]),
+                    str(row.get("flagged", 0)),
+                    str(row.get("held", 0)),
+                    str(row.get("rejected", 0)),
+                )
             )
         )
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
@@ -243,8 +249,3 @@ def _when(value: Any) -> str:
 
 def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")

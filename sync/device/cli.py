@@ -9,8 +9,6 @@ a SQLite database, else in the workspace folder (`sync.device.credentials.token_
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -18,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import database_reason, open_database, reading
 from scanner.errors import LotscanError
+from scanner.json_output import print_json
+from scanner.plain_text import shown
 from scanner.settings import DEVICE_ID, read_setting
 from scanner.workspace import database_url
 
@@ -52,7 +52,7 @@ def run_enroll(args: argparse.Namespace) -> int:
     with reading(sessions) as session:
         queued = pending_count(session, answer.device_id)
     role = " (supervisor)" if answer.role == "supervisor" else ""
-    line = f"Enrolled as device {answer.device_id}{role} with {service_address(args.url)}"
+    line = f"Enrolled as device {shown(answer.device_id)}{role} with {service_address(args.url)}"
     if queued:
         line += f"; {movements(queued)} queued will sync on the next lotscan sync"
     else:
@@ -71,12 +71,12 @@ def run_sync(args: argparse.Namespace) -> int:
         report = sync_once(sessions, token_folder(url))
     except (LotscanError, DBAPIError) as error:
         if args.json:  # a script reads standard output: it says what failed, too
-            _print_json(failed_sync(error, sessions))
+            print_json(failed_sync(error, sessions))
         raise  # and the one line on standard error, exit status 1
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     else:
-        print(report.summary())
+        print(shown(report.summary()))
     return 0
 
 
@@ -133,8 +133,3 @@ def _queued(sessions: sessionmaker[Session]) -> int | None:
             return pending_count(session, device) if device is not None else 0
     except DBAPIError:
         return None
-
-
-def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")

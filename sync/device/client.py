@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -30,6 +31,7 @@ from scanner.clock import Clock, utc_now
 from scanner.db import reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.models import Movement, SyncState
+from scanner.plain_text import quoted, shown
 from scanner.settings import (
     DEVICE_ID,
     LAST_ATTEMPT_AT,
@@ -39,6 +41,8 @@ from scanner.settings import (
     ONLINE,
     PULL_CURSOR,
     SYNC_URL,
+    DeviceId,
+    is_device_id,
     put_seq_floor,
     read_setting,
     write_setting,
@@ -71,6 +75,7 @@ from sync.protocol import (
 )
 
 DEFAULT_TIMEOUT = 10.0
+_LONGEST_TOKEN = 200  # the store's are 43 characters (secrets.token_urlsafe(32))
 Body = TypeVar("Body", bound=BaseModel)
 
 
@@ -318,7 +323,7 @@ class SupervisorClient(_ServiceClient):
         )
 
     def revoke(self, device_id: str) -> dict[str, Any]:
-        return dict(self._call("POST", f"/v1/devices/{device_id}/revoke"))
+        return dict(self._call("POST", f"/v1/devices/{quote(device_id, safe='')}/revoke"))
 
     def enroll_code(self, name: str, supervisor: bool = False) -> dict[str, Any]:
         body = {"name": name, "supervisor": supervisor}
@@ -355,7 +360,7 @@ def enroll_handheld(
         queued=queued,
     )
     with SyncClient(address, transport=transport, timeout=timeout) as client:
-        answer = client.enroll(request)
+        answer = _trusted(client.enroll(request), address)
     previous_token = read_token(folder)
     try:
         with unit_of_work(sessions) as session:
@@ -376,6 +381,29 @@ def enroll_handheld(
             else:
                 write_token(folder, previous_token)
         raise
+    return answer
+
+
+def _trusted(answer: EnrollResponse, address: str) -> EnrollResponse:
+    """The store's answer, if the handheld can keep it as it is: the device id names files
+    (a label printed to a folder) and the token goes in a header and a file, so a store
+    that answers anything else (`../../x`, a slash, a control character) is refused before
+    a thing is kept."""
+    if not is_device_id(answer.device_id):
+        raise SyncRefused(
+            f"The central store at {address} gave this handheld the device id"
+            f" {quoted(answer.device_id)}, which is not {DeviceId.allowed}: nothing was kept."
+            " Check that the URL is your plant's lotscan store",
+            "bad_device_id",
+        )
+    token = answer.device_token
+    if not (0 < len(token) <= _LONGEST_TOKEN and all("!" <= ch <= "~" for ch in token)):
+        raise SyncRefused(
+            f"The central store at {address} answered with a token that is not printable"
+            " text on one line: nothing was kept. Check that the URL is your plant's lotscan"
+            " store",
+            "bad_token",
+        )
     return answer
 
 
@@ -578,6 +606,8 @@ def _remember(
     with unit_of_work(sessions) as session:
         write_setting(session, LAST_ATTEMPT_AT, now)
         write_setting(session, ONLINE, reached)
-        write_setting(session, LAST_ERROR, str(failure)[:MAX_VALUE] if failure else None)
+        # Spelled out: the message may quote the store's words, which are not ours to trust.
+        said = shown(str(failure))[:MAX_VALUE] if failure else None
+        write_setting(session, LAST_ERROR, said)
         if failure is None:
             write_setting(session, LAST_SYNC_AT, now)

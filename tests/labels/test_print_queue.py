@@ -25,8 +25,8 @@ from labels.queue import deliver_waiting, drop, enqueue, job_json, list_jobs, re
 from scanner.cli import main
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import NotFound, RuleViolation
-from scanner.models import PrintJob
-from scanner.settings import DEVICE_ID, write_setting
+from scanner.models import PrintJob, Setting
+from scanner.settings import DEVICE_ID, SettingError, write_setting
 from tests.conftest import NOW
 from tests.labels.test_printing import Listener, closed_port
 
@@ -155,6 +155,30 @@ def test_a_job_another_deliverer_took_meanwhile_is_not_sent_twice(
     assert report.printed == (first,)
     assert jobs(sessions)[1][1:3] == ("printed", 1)  # the other pass printed it
     assert (tmp_path / "labels" / f"H7KQ-{first:06d}.zpl").read_bytes() == zpl("R-1")
+
+
+def test_a_device_id_that_is_not_a_plain_id_never_names_a_label_file(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A device id kept before enrollment checked it (defect 8) is refused where it would
+    name a file: nothing is written outside the printer's folder, and the job waits."""
+    folder = tmp_path / "printer" / "labels"
+    folder.mkdir(parents=True)
+    queue(sessions, folder.as_uri(), "R-1")
+    with unit_of_work(sessions) as session:
+        session.add(Setting(key=DEVICE_ID.key, value="../../x"))
+    with pytest.raises(SettingError, match=r'device_id: "\.\./\.\./x" is not a device id'):
+        deliver_waiting(sessions)
+    assert list(tmp_path.rglob("*.zpl")) == []
+    assert jobs(sessions)[0][1:3] == ("waiting", 0)
+
+
+@pytest.mark.parametrize("name", ["../x.zpl", "a/b.zpl", "..", "a\\b.zpl"])
+def test_a_folder_printer_writes_only_plain_file_names(tmp_path: Path, name: str) -> None:
+    (tmp_path / "labels").mkdir()
+    with pytest.raises(PrinterError, match="not a plain file name"):
+        send_to_printer((tmp_path / "labels").as_uri(), b"^XA^XZ", name)
+    assert [path.name for path in tmp_path.rglob("*")] == ["labels"]
 
 
 def test_what_prints_is_what_was_due_when_it_was_queued(

@@ -456,6 +456,21 @@ BAD_FILES = [
         "part",
         "there is no part P-999: import it in a parts file first",
     ),
+    (
+        "parts",
+        "part,description,tracking\nP-9,Plain,none\nP-10,\x1b]0;owned\x07X,none\n",
+        3,
+        "description",
+        '"\\u001b]0;owned\\u0007X" has a line break or a control character (U+001B (ESC))',
+    ),
+    (
+        "operators",
+        "badge,name\nB7,Ana \u202eziuR\n",
+        2,
+        "name",
+        '"Ana \\u202eziuR" has a line break or a control character'
+        " (U+202E (RIGHT-TO-LEFT OVERRIDE))",
+    ),
 ]
 
 

@@ -88,6 +88,22 @@ def test_lot_and_serial_numbers_must_fit_a_gs1_label(do: Do) -> None:
         do(lambda ledger: ledger.receive("RESIN", 1, "RCV", lot="LOT 7"))
 
 
+def test_a_supplier_lot_or_a_reason_with_a_control_character_is_refused(
+    do: Do, sessions: sessionmaker[Session]
+) -> None:
+    """docs/architecture.md, "Text at the doors": nothing stored, the field named."""
+    with pytest.raises(RuleViolation, match=r"The supplier lot holds U\+001B \(ESC\)"):
+        do(lambda ledger: ledger.receive("RESIN", 1, "RCV", lot="L1", supplier_lot="S\x1b[2J"))
+    with pytest.raises(RuleViolation, match=r"The reason holds U\+202E"):
+        do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="count \u202e"))
+    received = do(lambda ledger: ledger.receive("BOLT", 5, "RCV"))
+    with pytest.raises(RuleViolation, match=r"The reason holds U\+0007 \(BEL\)"):
+        do(lambda ledger: ledger.reverse(received.id, reason="oops\x07"))
+    with sessions() as session:
+        assert session.scalars(select(Lot)).all() == []
+        assert len(session.scalars(select(Movement)).all()) == 1
+
+
 def test_quantities_are_positive_with_at_most_three_decimals(do: Do) -> None:
     with pytest.raises(RuleViolation, match="more than zero"):
         do(lambda ledger: ledger.receive("BOLT", 0, "RCV"))

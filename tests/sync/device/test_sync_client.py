@@ -332,6 +332,39 @@ def test_enrolling_refuses_and_changes_nothing_while_movements_wait_under_anothe
     assert handheld.pending() == [1, 2]
 
 
+@pytest.mark.parametrize(
+    "given",
+    ["../../x", "a/b", "..", "H7KQ\\..", "H1\x1b]0;owned\x07", "", "H" * 21],
+    ids=["parent", "slash", "dots", "backslash", "escape", "empty", "too-long"],
+)
+def test_enrolling_refuses_a_device_id_that_is_not_a_plain_id_and_keeps_nothing(
+    handheld: Handheld, store: FakeStore, given: str
+) -> None:
+    """A rogue store's device id would name this handheld's label files (defect 8)."""
+    store.device = given
+    with pytest.raises(SyncRefused, match=r"which is not a device id.*nothing was kept") as refused:
+        handheld.enroll(store)
+    assert "\x1b" not in str(refused.value)
+    assert not token_path(handheld.folder).exists()
+    assert handheld.setting(DEVICE_ID) == DEVICE
+    assert handheld.setting(SYNC_URL) is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "tok en", "tok\nen", "tok\x1ben", "t" * 201],
+    ids=["empty", "space", "newline", "escape", "too-long"],
+)
+def test_enrolling_refuses_a_token_that_is_not_plain_text_and_keeps_nothing(
+    handheld: Handheld, store: FakeStore, token: str
+) -> None:
+    store.token = token
+    with pytest.raises(SyncRefused, match="token that is not printable text"):
+        handheld.enroll(store)
+    assert not token_path(handheld.folder).exists()
+    assert handheld.setting(SYNC_URL) is None
+
+
 def test_a_used_or_wrong_code_is_refused_in_the_stores_words_and_nothing_is_kept(
     handheld: Handheld, store: FakeStore
 ) -> None:
