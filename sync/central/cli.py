@@ -1,6 +1,6 @@
 """The supervisor's side of the command line (docs/architecture.md,
 "Command line contract"): `lotscan serve` runs the central sync service;
-`lotscan devices enroll|list|revoke` manage the devices on the central database directly, no
+`lotscan devices enroll|list|role|revoke` manage the devices on the central database directly, no
 service needed.
 
 Without `--db` these work on the central database, `central.db` in the workspace folder,
@@ -10,6 +10,7 @@ never on the handheld's own `lotscan.db`.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,9 @@ LIST_KEYS = (
     "flagged",
     "held",
     "rejected",
+    "role",
+    "role_changed_at",
+    "role_changed_by",
 )
 
 
@@ -77,7 +81,7 @@ def add_central_parsers(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """`lotscan serve` and `lotscan devices enroll|list|revoke`. `common` is the other
+    """`lotscan serve` and `lotscan devices enroll|list|role|revoke`. `common` is the other
     commands' `--db`; these take their own, which says the default is the central one."""
     del common
     central = argparse.ArgumentParser(add_help=False)
@@ -114,6 +118,17 @@ def add_central_parsers(
     listing = actions.add_parser("list", parents=[central], help="each device's sync status")
     listing.add_argument("--json", action="store_true", help="a JSON list for programs")
     listing.set_defaults(handler=run_devices_list)
+    role = actions.add_parser(
+        "role",
+        parents=[central],
+        help="make a device a supervisor's or a handheld's now (kept in its history)",
+    )
+    role.add_argument("device", metavar="DEVICE", help="the device's ID or name")
+    role.add_argument("role", choices=("supervisor", "handheld"), metavar="supervisor|handheld")
+    role.add_argument("--by", metavar="BADGE", help="the badge of the supervisor who decided")
+    role.add_argument("--reason", metavar="TEXT", help="why, kept in the history")
+    role.add_argument("--json", action="store_true", help="JSON for programs")
+    role.set_defaults(handler=run_devices_role)
     revoke = actions.add_parser(
         "revoke", parents=[central], help="stop a device's token working (it keeps its queue)"
     )
@@ -137,7 +152,9 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
 
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
-        issued = issue_code(session, args.name, supervisor=args.supervisor, clock=utc_now)
+        issued = issue_code(
+            session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now
+        )
         address = service_address(session)
     if args.json:
         _print_json(
@@ -180,6 +197,49 @@ def run_devices_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_devices_role(args: argparse.Namespace) -> int:
+    from scanner.plain_text import refuse_control, shown
+    from sync.central.enrollment import find_device, set_role
+    from sync.central.supervision import supervisor_named
+
+    reason = refuse_control(args.reason, "--reason") if args.reason else None
+    sessions = open_central(args.db)
+    with refused_as_floor_error(), unit_of_work(sessions) as session:
+        by = console()
+        if args.by:
+            by = f"{supervisor_named(session, args.by, 'changes a role')} at {by}"
+        device = find_device(session, args.device)
+        change = set_role(session, device.id, args.role, by=by, reason=reason, clock=utc_now)
+        row = {
+            "device": device.id,
+            "name": device.name,
+            "role": change.role,
+            "was": change.was,
+            "role_changed_at": change.changed_at.isoformat(),
+            "role_changed_by": change.changed_by,
+        }
+    if args.json:
+        _print_json(row)
+        return 0
+    print(
+        f"Device {device.id} ({shown(device.name)}) is now a {change.role}'s (it was a"
+        f" {change.was}'s), from its next request; recorded as changed by {shown(by)}."
+    )
+    return 0
+
+
+def console() -> str:
+    """Who works on the central database from this machine: its user, as the history
+    names them."""
+    from sync.central.enrollment import CONSOLE
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        return CONSOLE
+    return f"{CONSOLE} ({user})"
+
+
 def run_devices_revoke(args: argparse.Namespace) -> int:
     from sync.central.enrollment import revoke
 
@@ -209,7 +269,18 @@ def format_devices(rows: Sequence[dict[str, Any]]) -> str:
     """The devices as a table a supervisor reads at a terminal."""
     if not rows:
         return "No devices (lotscan devices enroll NAME gives a handheld its code)"
-    header = ("DEVICE", "NAME", "STATUS", "LAST SEEN", "APPLIED", "QUEUE", "FLAG", "HELD", "REJ")
+    header = (
+        "DEVICE",
+        "NAME",
+        "STATUS",
+        "ROLE",
+        "LAST SEEN",
+        "APPLIED",
+        "QUEUE",
+        "FLAG",
+        "HELD",
+        "REJ",
+    )
     lines = [header]
     for row in rows:
         lines.append(
@@ -217,6 +288,7 @@ def format_devices(rows: Sequence[dict[str, Any]]) -> str:
                 str(row.get("device", "")),
                 str(row.get("name", "")),
                 str(row.get("status", "")),
+                str(row.get("role", "")),
                 _when(row.get("last_seen")),
                 str(row.get("last_applied_seq", 0)),
                 "-" if row.get("queue_depth") is None else str(row["queue_depth"]),

@@ -81,6 +81,23 @@ class IssuedCodeBody(Strict):
     device: str
     code: str
     expires_at: datetime
+    # The role the device takes when it redeems the code; until then it keeps its own.
+    role: Literal["handheld", "supervisor"]
+
+
+class NewRole(Strict):
+    role: Literal["handheld", "supervisor"]
+    reason: Words | None = None
+    # The badge of the supervisor signed in on the device asking, named as the one who did it.
+    operator: Code | None = None
+
+
+class DeviceRoleBody(Strict):
+    device: str
+    name: str
+    role: str
+    role_changed_at: datetime
+    role_changed_by: str
 
 
 class RevokedDevice(Strict):
@@ -225,7 +242,9 @@ def health(store: AppStore) -> Health:
     return Health(status="ok", server_time=store.clock())
 
 
-@device_routes.post("/v1/devices/enroll", status_code=201, responses=_errors(401, 413, 422, 503))
+@device_routes.post(
+    "/v1/devices/enroll", status_code=201, responses=_errors(401, 409, 413, 422, 503)
+)
 def enroll(body: EnrollRequest, store: AppStore) -> EnrollResponse:
     with unit_of_work(store.sessions) as session:
         return enrollment.enroll(session, body, clock=store.clock)
@@ -277,11 +296,47 @@ def list_devices(token: Token, store: AppStore) -> list[dict[str, Any]]:
 @supervisor_routes.post("/v1/devices", status_code=201, responses=_errors(401, 403, 413, 422, 503))
 def add_device(body: NewDevice, token: Token, store: AppStore) -> IssuedCodeBody:
     with unit_of_work(store.sessions) as session:
-        supervisor(session, token, store)
+        by = supervisor(session, token, store)
         issued = enrollment.issue_code(
-            session, body.name, supervisor=body.supervisor, clock=store.clock
+            session, body.name, supervisor=body.supervisor, by=asker(by), clock=store.clock
         )
-        return IssuedCodeBody(device=issued.device, code=issued.code, expires_at=issued.expires_at)
+        return IssuedCodeBody(
+            device=issued.device,
+            code=issued.code,
+            expires_at=issued.expires_at,
+            role=issued.role,  # type: ignore[arg-type]
+        )
+
+
+@supervisor_routes.post(
+    "/v1/devices/{device_id}/role", responses=_errors(401, 403, 404, 409, 413, 422, 503)
+)
+def change_role(
+    device_id: Annotated[str, Path(max_length=20)], body: NewRole, token: Token, store: AppStore
+) -> DeviceRoleBody:
+    """Makes a device a supervisor's or a handheld's now, kept in its history with who did
+    it. (Asking for an enrollment code never changes a role: redeeming it does.)"""
+    with unit_of_work(store.sessions) as session:
+        by = asker(supervisor(session, token, store))
+        if body.operator is not None:
+            named = supervision.supervisor_named(session, body.operator, "changes a role")
+            by = f"{named} on {by}"
+        change = enrollment.set_role(
+            session, device_id, body.role, by=by, reason=body.reason, clock=store.clock
+        )
+        device = session.get_one(Device, change.device_id)
+        return DeviceRoleBody(
+            device=device.id,
+            name=device.name,
+            role=change.role,
+            role_changed_at=change.changed_at,
+            role_changed_by=change.changed_by,
+        )
+
+
+def asker(device: Device) -> str:
+    """A supervisor's device as the history names it."""
+    return f"{device.name} ({device.id})"
 
 
 @supervisor_routes.post(

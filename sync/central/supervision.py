@@ -24,10 +24,12 @@ from scanner.models import Operator, Role
 from scanner.quantity import format_quantity
 from sync.central.apply import CentralLedger
 from sync.central.changes import publish_rows
+from sync.central.enrollment import role_changes
 from sync.central.errors import SyncError
 from sync.central.evaluate import fit
 from sync.central.models import (
     Device,
+    DeviceRoleChange,
     ExceptionStatus,
     Outcome,
     SyncEntry,
@@ -56,6 +58,7 @@ def device_rows(session: Session) -> list[dict[str, Any]]:
             select(SyncRejection.device_id, func.count()).group_by(SyncRejection.device_id)
         )
     }
+    last_role_change = {change.device_id: change for change in role_changes(session)}
     return [
         {
             "device": device.id,
@@ -72,9 +75,19 @@ def device_rows(session: Session) -> list[dict[str, Any]]:
             "last_pull": iso(device.last_pull_at),
             "oldest_pending_at": iso(device.oldest_pending_at),
             "clock_offset": device.clock_offset,
+            **_role_changed(last_role_change.get(device.id)),
         }
         for device in session.scalars(select(Device).order_by(Device.name, Device.id))
     ]
+
+
+def _role_changed(change: DeviceRoleChange | None) -> dict[str, Any]:
+    """When a device's role last changed, who changed it and how (None: never)."""
+    return {
+        "role_changed_at": iso(change.changed_at) if change else None,
+        "role_changed_by": change.changed_by if change else None,
+        "role_changed_how": change.how if change else None,
+    }
 
 
 def exception_rows(session: Session, status: str | None = "open") -> list[dict[str, Any]]:
@@ -115,7 +128,7 @@ def resolve(
     if action not in ACTIONS:
         raise SyncError(422, "bad_request", f"{action!r} is not one of {', '.join(ACTIONS)}")
     if operator is not None:
-        by = f"{_supervisor_named(session, operator)} on {by}"
+        by = f"{supervisor_named(session, operator)} on {by}"
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     exception = session.get(SyncException, exception_id, with_for_update=True)
@@ -236,8 +249,9 @@ def _count(
             ledger.settle_entry(entry, f"Settled by a count: {exception.resolution}")
 
 
-def _supervisor_named(session: Session, badge: str) -> str:
-    """The name of the supervisor with this badge; SyncError when it is not one."""
+def supervisor_named(session: Session, badge: str, does: str = "resolves exceptions") -> str:
+    """The name of the supervisor with this badge; SyncError when it is not one (only a
+    supervisor `does` what was asked)."""
     person = session.get(Operator, badge)
     if person is None:
         raise SyncError(422, "bad_request", f"The store knows no operator with badge {badge}")
@@ -245,7 +259,7 @@ def _supervisor_named(session: Session, badge: str) -> str:
         raise SyncError(
             403,
             "not_supervisor",
-            f"{person.name} ({badge}) is not a supervisor: only a supervisor resolves exceptions",
+            f"{person.name} ({badge}) is not a supervisor: only a supervisor {does}",
         )
     return person.name
 
