@@ -1,7 +1,7 @@
 """The supervisor's side of the command line (docs/architecture.md,
 "Command line contract"): `lotscan serve` runs the central sync service;
-`lotscan devices enroll|list|role|revoke` manage the devices on the central database directly, no
-service needed.
+`lotscan devices enroll|list|role|revoke` manage the devices and `lotscan exceptions void`
+voids held movements on the central database directly, no service needed.
 
 Without `--db` these work on the central database, `central.db` in the workspace folder,
 never on the handheld's own `lotscan.db`.
@@ -134,6 +134,70 @@ def add_central_parsers(
     )
     revoke.add_argument("id", metavar="ID", help="the device ID (lotscan devices list)")
     revoke.set_defaults(handler=run_devices_revoke)
+    add_exceptions_parser(commands, central)
+
+
+def add_exceptions_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    central: argparse.ArgumentParser,
+) -> None:
+    """`lotscan exceptions void`: a supervisor's bulk void on the central database."""
+    from sync.exception_codes import ExceptionCode
+
+    exceptions = commands.add_parser(
+        "exceptions", parents=[central], help="the store's exceptions (central database)"
+    )
+    actions = exceptions.add_subparsers(title="actions", metavar="ACTION", required=True)
+    void = actions.add_parser(
+        "void",
+        parents=[central],
+        help="void every held movement from a device, of a code or of a part, at once",
+    )
+    void.add_argument("--device", metavar="ID", help="held movements from this device")
+    void.add_argument(
+        "--code",
+        choices=[code.value for code in ExceptionCode],
+        metavar="CODE",
+        help="held for this exception code (UNKNOWN_REFERENCE, SERIAL_CONFLICT...)",
+    )
+    void.add_argument("--part", metavar="PART", help="held movements of this part")
+    void.add_argument("--reason", metavar="TEXT", required=True, help="why, kept with each")
+    void.add_argument("--by", metavar="BADGE", help="the badge of the supervisor who decided")
+    void.add_argument("--json", action="store_true", help="JSON for programs")
+    void.set_defaults(handler=run_exceptions_void)
+
+
+def run_exceptions_void(args: argparse.Namespace) -> int:
+    from sync.central.supervision import void_held
+
+    sessions = open_central(args.db)
+    with refused_as_floor_error(), unit_of_work(sessions) as session:
+        voided = void_held(
+            session,
+            by=console(),
+            reason=args.reason,
+            device=args.device,
+            code=args.code,
+            part=args.part,
+            operator=args.by,
+            clock=utc_now,
+        )
+    if args.json:
+        _print_json(
+            {
+                "voided": voided,
+                "device": args.device,
+                "code": args.code,
+                "part": args.part,
+                "reason": args.reason,
+            }
+        )
+        return 0
+    print(
+        f"Voided {voided} held movement{'' if voided == 1 else 's'}: they never count, and"
+        " their handhelds withdraw them on their next sync."
+    )
+    return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -198,11 +262,11 @@ def run_devices_list(args: argparse.Namespace) -> int:
 
 
 def run_devices_role(args: argparse.Namespace) -> int:
-    from scanner.plain_text import refuse_control, shown
+    from scanner.plain_text import shown
     from sync.central.enrollment import find_device, set_role
     from sync.central.supervision import supervisor_named
 
-    reason = refuse_control(args.reason, "--reason") if args.reason else None
+    reason = args.reason or None
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
         by = console()

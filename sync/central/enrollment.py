@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from scanner.clock import Clock, aware, utc_now
-from scanner.plain_text import shown
+from scanner.plain_text import refuse_control, shown
 from scanner.settings import SERVICE_ADDRESS, read_setting, write_setting
 from scanner.settings import device_id as own_device_id
 from sync.central.changes import ensure_central as ensure_central
@@ -268,6 +268,8 @@ def set_role(
             "no_change",
             f"Device {device.id} ({shown(device.name)}) is already a {role}'s: nothing changed",
         )
+    if reason:
+        refuse_control(reason, "reason")
     how = "role changed by a supervisor" + (f": {reason}" if reason else "")
     change = _change_role(session, device, role, by=by, how=how, now=clock())
     session.flush()
