@@ -167,7 +167,8 @@ class SyncException(Base):
             "location",
             where="status = 'open'",
         ),
-        Index("ix_sync_exceptions_summary", "summary_id"),
+        # A page of the list: the exceptions grouped under no summary (or one), by id.
+        Index("ix_sync_exceptions_summary", "summary_id", "id"),
         Index("ix_sync_exceptions_device_opened", "device_id", "opened_at"),
     )
 
@@ -186,7 +187,7 @@ class SyncException(Base):
     resolution: Mapped[str | None] = mapped_column(String(300))
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     # Opened past its device's cap per minute: grouped under this summary exception, which
-    # the supervisors' list shows in its place while the summary is open.
+    # the supervisors' list shows in its place until the summary closes (then None).
     summary_id: Mapped[int | None] = mapped_column(ForeignKey("sync_exceptions.id"))
 
 

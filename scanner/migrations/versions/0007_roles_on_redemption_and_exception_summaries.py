@@ -70,7 +70,7 @@ def upgrade() -> None:
         "summary_id INTEGER CONSTRAINT fk_sync_exceptions_summary_id_sync_exceptions"
         " REFERENCES sync_exceptions (id)",
     )
-    op.create_index("ix_sync_exceptions_summary", "sync_exceptions", ["summary_id"])
+    op.create_index("ix_sync_exceptions_summary", "sync_exceptions", ["summary_id", "id"])
     op.create_index(
         "ix_sync_exceptions_device_opened", "sync_exceptions", ["device_id", "opened_at"]
     )
