@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 ASKING_STORE = "Asking the central store..."
 CANNOT_ASK = "Cannot show the supervisor's view: "
+PAGE = 50
+"""Exceptions read at a time: the next page is read when the choice goes past the last."""
 
 
 @dataclass
@@ -48,6 +50,14 @@ class OversightRead(Message):
     """The store's answer (or why there is none), read by a worker."""
 
     oversight: Oversight
+
+
+@dataclass
+class MoreRead(Message):
+    """The next page of open exceptions (or why there is none), read by a worker."""
+
+    exceptions: tuple[Row, ...]
+    problem: str | None = None
 
 
 @dataclass
@@ -101,9 +111,15 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
         self._read(notes)
 
     def choose(self, step: int) -> None:
-        if self.oversight and self.oversight.exceptions and self.asking is None:
-            self.chosen = (self.chosen + step) % len(self.oversight.exceptions)
-            self._changed()
+        oversight = self.oversight
+        if not (oversight and oversight.exceptions and self.asking is None):
+            return
+        last = len(oversight.exceptions) - 1
+        if step > 0 and self.chosen == last and oversight.more:
+            self._read_more(int(oversight.exceptions[-1]["id"]))
+            return
+        self.chosen = (self.chosen + step) % len(oversight.exceptions)
+        self._changed()
 
     def begin(self, name: str) -> None:
         """The key of `name` was pressed: act now, or ask first."""
@@ -152,11 +168,11 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
         try:
             with self.lotscan.sync_link.supervisor() as client:
                 devices = tuple(client.devices())
-                exceptions = tuple(client.exceptions("open"))
+                exceptions = tuple(client.exceptions("open", limit=PAGE))
         except (LotscanError, DBAPIError) as error:
             oversight = Oversight(problem=f"{CANNOT_ASK}{error}", notes=notes)
         else:
-            oversight = Oversight(devices, exceptions, notes=notes)
+            oversight = Oversight(devices, exceptions, notes=notes, more=len(exceptions) == PAGE)
         if not get_current_worker().is_cancelled:  # else a newer read is on its way
             self.post_message(OversightRead(oversight))
 
@@ -166,6 +182,35 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
         self.oversight = message.oversight
         if message.oversight.exceptions:
             self.chosen = min(self.chosen, len(message.oversight.exceptions) - 1)
+        self._changed()
+
+    @work(thread=True, exclusive=True, group="supervisor-more", exit_on_error=False)
+    def _read_more(self, after: int) -> None:
+        try:
+            with self.lotscan.sync_link.supervisor() as client:
+                page = tuple(client.exceptions("open", after=after, limit=PAGE))
+        except (LotscanError, DBAPIError) as error:
+            self.post_message(MoreRead((), f"{CANNOT_ASK}{error}"))
+        else:
+            self.post_message(MoreRead(page))
+
+    def on_more_read(self, message: MoreRead) -> None:
+        """The next page joins the list, and the choice moves on to its first."""
+        message.stop()
+        oversight = self.oversight
+        if oversight is None:  # read again meanwhile: that read brings its own first page
+            return
+        if message.problem is not None:
+            self.app.bell()
+            self._note(message.problem)
+            return
+        self.oversight = replace(
+            oversight,
+            exceptions=oversight.exceptions + message.exceptions,
+            more=len(message.exceptions) == PAGE,
+        )
+        if message.exceptions:
+            self.chosen = len(oversight.exceptions)
         self._changed()
 
     def _start_resolving(

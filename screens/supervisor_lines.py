@@ -59,6 +59,7 @@ class Oversight:
     exceptions: tuple[Row, ...] = ()
     problem: str | None = None
     notes: tuple[str, ...] = field(default=())
+    more: bool = False  # the store may have open exceptions after the last read
 
 
 def actions_for(row: Row) -> tuple[str, ...]:
@@ -101,6 +102,8 @@ def exception_lines(row: Row, chosen: bool) -> list[str]:
     words."""
     movement = row.get("movement")
     held = " (held)" if row.get("entry_status") == "held" else ""
+    if row.get("grouped") is not None:  # a summary of a device's flood
+        held = f" ({row['grouped']} grouped)"
     head = f"{CHOSEN if chosen else ' '}{row.get('id')} {row.get('code')} {_origin(row)}{held}"
     if not chosen:
         return [head]
@@ -180,9 +183,8 @@ def oversight_lines(
         return [*oversight.notes, oversight.problem]
     lines = list(oversight.notes)
     exceptions: Sequence[Row] = oversight.exceptions
-    lines.append(
-        f"OPEN: {len(exceptions)}" + (" (Up/Down to choose)" if len(exceptions) > 1 else "")
-    )
+    count = f"{len(exceptions)}{'+' if oversight.more else ''}"
+    lines.append(f"OPEN: {count}" + (" (Up/Down to choose)" if len(exceptions) > 1 else ""))
     for index, row in enumerate(exceptions):
         lines += exception_lines(row, index == chosen)
     lines.append(f"DEVICES: {len(oversight.devices)}")

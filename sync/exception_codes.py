@@ -18,6 +18,7 @@ class ExceptionCode(StrEnum):
     CLOCK_SKEW = "CLOCK_SKEW"
     JOB_CLOSED = "JOB_CLOSED"
     LINE_CLOSED = "LINE_CLOSED"
+    TOO_MANY_EXCEPTIONS = "TOO_MANY_EXCEPTIONS"
 
 
 SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)

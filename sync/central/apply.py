@@ -58,6 +58,7 @@ from sync.central.evaluate import (
     reversal_conflict,
     shortfall,
 )
+from sync.central.exception_cap import ExceptionCap
 from sync.central.models import (
     ExceptionStatus,
     Outcome,
@@ -107,6 +108,7 @@ class CentralLedger:
         self.rows = Rows(session)
         self.pending = self.rows.pending
         self.log = ChangeLog(session, self.now)
+        self.cap = ExceptionCap(session, self.now)
         # Open shortfall exceptions on movements that count, by balance: the stored ones by
         # id, the pending ones themselves.
         self._shortfalls: dict[StockKey, set[int | NewException]] | None = None
@@ -244,6 +246,7 @@ class CentralLedger:
                 location=movement.from_location or movement.to_location,
                 status=ExceptionStatus.OPEN.value,
                 opened_at=self.now,
+                summary_id=self.cap.summary_for(device_id),
             )
         )
         return reason
@@ -651,6 +654,7 @@ class CentralLedger:
             location=location,
             status=ExceptionStatus.OPEN.value,
             opened_at=self.now,
+            summary_id=self.cap.summary_for(entry.device_id),
         )
         self.pending.add_exception(exception)
         return exception

@@ -1,7 +1,7 @@
 """The supervisor's side of the command line (docs/architecture.md,
 "Command line contract"): `lotscan serve` runs the central sync service;
-`lotscan devices enroll|list|revoke` manage the devices on the central database directly, no
-service needed.
+`lotscan devices enroll|list|role|revoke` manage the devices and `lotscan exceptions void`
+voids held movements on the central database directly, no service needed.
 
 Without `--db` these work on the central database, `central.db` in the workspace folder,
 never on the handheld's own `lotscan.db`.
@@ -10,6 +10,9 @@ never on the handheld's own `lotscan.db`.
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,6 +41,9 @@ LIST_KEYS = (
     "flagged",
     "held",
     "rejected",
+    "role",
+    "role_changed_at",
+    "role_changed_by",
 )
 
 
@@ -77,7 +83,7 @@ def add_central_parsers(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """`lotscan serve` and `lotscan devices enroll|list|revoke`. `common` is the other
+    """`lotscan serve` and `lotscan devices enroll|list|role|revoke`. `common` is the other
     commands' `--db`; these take their own, which says the default is the central one."""
     del common
     central = argparse.ArgumentParser(add_help=False)
@@ -114,11 +120,86 @@ def add_central_parsers(
     listing = actions.add_parser("list", parents=[central], help="each device's sync status")
     listing.add_argument("--json", action="store_true", help="a JSON list for programs")
     listing.set_defaults(handler=run_devices_list)
+    role = actions.add_parser(
+        "role",
+        parents=[central],
+        help="make a device a supervisor's or a handheld's now (kept in its history)",
+    )
+    role.add_argument("device", metavar="DEVICE", help="the device's ID or name")
+    role.add_argument("role", choices=("supervisor", "handheld"), metavar="supervisor|handheld")
+    role.add_argument("--by", metavar="BADGE", help="the badge of the supervisor who decided")
+    role.add_argument("--reason", metavar="TEXT", help="why, kept in the history")
+    role.add_argument("--json", action="store_true", help="JSON for programs")
+    role.set_defaults(handler=run_devices_role)
     revoke = actions.add_parser(
         "revoke", parents=[central], help="stop a device's token working (it keeps its queue)"
     )
     revoke.add_argument("id", metavar="ID", help="the device ID (lotscan devices list)")
     revoke.set_defaults(handler=run_devices_revoke)
+    add_exceptions_parser(commands, central)
+
+
+def add_exceptions_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    central: argparse.ArgumentParser,
+) -> None:
+    """`lotscan exceptions void`: a supervisor's bulk void on the central database."""
+    from sync.exception_codes import ExceptionCode
+
+    exceptions = commands.add_parser(
+        "exceptions", parents=[central], help="the store's exceptions (central database)"
+    )
+    actions = exceptions.add_subparsers(title="actions", metavar="ACTION", required=True)
+    void = actions.add_parser(
+        "void",
+        parents=[central],
+        help="void every held movement from a device, of a code or of a part, at once",
+    )
+    void.add_argument("--device", metavar="ID", help="held movements from this device")
+    void.add_argument(
+        "--code",
+        choices=[code.value for code in ExceptionCode],
+        metavar="CODE",
+        help="held for this exception code (UNKNOWN_REFERENCE, SERIAL_CONFLICT...)",
+    )
+    void.add_argument("--part", metavar="PART", help="held movements of this part")
+    void.add_argument("--reason", metavar="TEXT", required=True, help="why, kept with each")
+    void.add_argument("--by", metavar="BADGE", help="the badge of the supervisor who decided")
+    void.add_argument("--json", action="store_true", help="JSON for programs")
+    void.set_defaults(handler=run_exceptions_void)
+
+
+def run_exceptions_void(args: argparse.Namespace) -> int:
+    from sync.central.supervision import void_held
+
+    sessions = open_central(args.db)
+    with refused_as_floor_error(), unit_of_work(sessions) as session:
+        voided = void_held(
+            session,
+            by=console(),
+            reason=args.reason,
+            device=args.device,
+            code=args.code,
+            part=args.part,
+            operator=args.by,
+            clock=utc_now,
+        )
+    if args.json:
+        print_json(
+            {
+                "voided": voided,
+                "device": args.device,
+                "code": args.code,
+                "part": args.part,
+                "reason": args.reason,
+            }
+        )
+        return 0
+    print(
+        f"Voided {voided} held movement{'' if voided == 1 else 's'}: they never count, and"
+        " their handhelds withdraw them on their next sync."
+    )
+    return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -137,7 +218,9 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
 
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
-        issued = issue_code(session, args.name, supervisor=args.supervisor, clock=utc_now)
+        issued = issue_code(
+            session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now
+        )
         address = service_address(session)
     if args.json:
         print_json(
@@ -181,6 +264,49 @@ def run_devices_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_devices_role(args: argparse.Namespace) -> int:
+    from scanner.plain_text import shown
+    from sync.central.enrollment import find_device, set_role
+    from sync.central.supervision import supervisor_named
+
+    reason = args.reason or None
+    sessions = open_central(args.db)
+    with refused_as_floor_error(), unit_of_work(sessions) as session:
+        by = console()
+        if args.by:
+            by = f"{supervisor_named(session, args.by, 'changes a role')} at {by}"
+        device = find_device(session, args.device)
+        change = set_role(session, device.id, args.role, by=by, reason=reason, clock=utc_now)
+        row = {
+            "device": device.id,
+            "name": device.name,
+            "role": change.role,
+            "was": change.was,
+            "role_changed_at": change.changed_at.isoformat(),
+            "role_changed_by": change.changed_by,
+        }
+    if args.json:
+        print_json(row)
+        return 0
+    print(
+        f"Device {device.id} ({shown(device.name)}) is now a {change.role}'s (it was a"
+        f" {change.was}'s), from its next request; recorded as changed by {shown(by)}."
+    )
+    return 0
+
+
+def console() -> str:
+    """Who works on the central database from this machine: its user, as the history
+    names them."""
+    from sync.central.enrollment import CONSOLE
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        return CONSOLE
+    return f"{CONSOLE} ({user})"
+
+
 def run_devices_revoke(args: argparse.Namespace) -> int:
     from sync.central.enrollment import revoke
 
@@ -212,7 +338,18 @@ def format_devices(rows: Sequence[dict[str, Any]]) -> str:
     device's name or status may come from a store older than the checks at its doors."""
     if not rows:
         return "No devices (lotscan devices enroll NAME gives a handheld its code)"
-    header = ("DEVICE", "NAME", "STATUS", "LAST SEEN", "APPLIED", "QUEUE", "FLAG", "HELD", "REJ")
+    header = (
+        "DEVICE",
+        "NAME",
+        "STATUS",
+        "ROLE",
+        "LAST SEEN",
+        "APPLIED",
+        "QUEUE",
+        "FLAG",
+        "HELD",
+        "REJ",
+    )
     lines: list[tuple[str, ...]] = [header]
     for row in rows:
         lines.append(
@@ -222,6 +359,7 @@ def format_devices(rows: Sequence[dict[str, Any]]) -> str:
                     str(row.get("device", "")),
                     str(row.get("name", "")),
                     str(row.get("status", "")),
+                    str(row.get("role", "")),
                     _when(row.get("last_seen")),
                     str(row.get("last_applied_seq", 0)),
                     "-" if row.get("queue_depth") is None else str(row["queue_depth"]),

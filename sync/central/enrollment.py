@@ -16,19 +16,31 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from scanner.clock import Clock, aware, utc_now
+from scanner.plain_text import refuse_control, shown
 from scanner.settings import SERVICE_ADDRESS, read_setting, write_setting
 from scanner.settings import device_id as own_device_id
 from sync.central.changes import ensure_central as ensure_central
 from sync.central.changes import is_central as is_central
 from sync.central.errors import SyncError
-from sync.central.models import Device, DeviceRole, DeviceStatus, EnrollmentCode, SyncEntry
+from sync.central.evaluate import fit
+from sync.central.models import (
+    Device,
+    DeviceRole,
+    DeviceRoleChange,
+    DeviceStatus,
+    EnrollmentCode,
+    SyncEntry,
+)
 from sync.protocol import EnrollRequest, EnrollResponse
 
 CODE_LIFETIME = timedelta(minutes=15)
+CONSOLE = "the central console"
+"""Who asked, when a code is issued or a role changed on the central machine itself."""
+ROLES = tuple(role.value for role in DeviceRole)
 # Crockford's base32, as device ids are: no I, L, O or U to misread. Read back leniently.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -41,18 +53,27 @@ class IssuedCode:
     device: str
     code: str
     expires_at: datetime
+    role: str
+    """The role the device takes when it redeems the code."""
 
 
 def issue_code(
-    session: Session, name: str, *, supervisor: bool = False, clock: Clock = utc_now
+    session: Session,
+    name: str,
+    *,
+    supervisor: bool = False,
+    by: str = CONSOLE,
+    clock: Clock = utc_now,
 ) -> IssuedCode:
     """A one-time code, valid for 15 minutes, that enrolls the device called `name`: a new
     device with a new id, or the existing device of that name (keeping its id and its
-    numbering). The device takes the role asked for now; an earlier unused code stops
-    working."""
+    numbering). The code carries the role asked for; an existing device keeps the role it
+    has until the code is redeemed, so asking for a code never promotes or demotes a token
+    that works now. An earlier unused code stops working. `by` says who asked."""
     name = _device_name(name)
     ensure_central(session)
     now = clock()
+    role = _role(supervisor)
     device = session.scalars(
         select(Device).where(Device.name == name).order_by(Device.created_at, Device.id).limit(1)
     ).first()
@@ -60,13 +81,13 @@ def issue_code(
         device = Device(
             id=_new_device_id(session),
             name=name,
+            role=role,
             status=DeviceStatus.PENDING.value,
             created_at=now,
             last_applied_seq=0,
         )
         session.add(device)
         session.flush()
-    device.role = (DeviceRole.SUPERVISOR if supervisor else DeviceRole.HANDHELD).value
     _forget_unused_codes(session, device.id)
     code = "-".join(
         "".join(secrets.choice(_ALPHABET) for _ in range(_GROUP)) for _ in range(_CODE_GROUPS)
@@ -74,11 +95,16 @@ def issue_code(
     expires_at = now + CODE_LIFETIME
     session.add(
         EnrollmentCode(
-            code_hash=_code_hash(code), device_id=device.id, created_at=now, expires_at=expires_at
+            code_hash=_code_hash(code),
+            device_id=device.id,
+            created_at=now,
+            expires_at=expires_at,
+            role=role,
+            issued_by=fit(by, 80),
         )
     )
     session.flush()
-    return IssuedCode(device=device.id, code=code, expires_at=expires_at)
+    return IssuedCode(device=device.id, code=code, expires_at=expires_at, role=role)
 
 
 def enroll(session: Session, request: EnrollRequest, clock: Clock = utc_now) -> EnrollResponse:
@@ -110,6 +136,15 @@ def enroll(session: Session, request: EnrollRequest, clock: Clock = utc_now) -> 
         device = _keep_handhelds_id(session, record, device, request.device_id, request.queued)
     token = secrets.token_urlsafe(32)
     record.used_at = now
+    if device.role != record.role:
+        _change_role(
+            session,
+            device,
+            record.role,
+            by=record.issued_by or CONSOLE,
+            how=f"enrollment code issued by {record.issued_by or CONSOLE}, redeemed",
+            now=now,
+        )
     device.status = DeviceStatus.ACTIVE.value
     device.token_hash = token_hash(token)
     device.enrolled_at = now
@@ -138,6 +173,16 @@ def _keep_handhelds_id(
         and session.scalar(select(SyncEntry.device_seq).where(SyncEntry.device_id == device.id))
         is None
     )
+    variant = _id_in_another_case(session, wanted, besides=device.id)
+    if variant is not None:
+        raise SyncError(
+            409,
+            "device_id_taken",
+            f"This handheld has {queued} movements waiting as device {shown(wanted)}, but the"
+            f" store already has device {variant}, which differs only in case: device ids"
+            " are told apart without regard to case, so it cannot enroll as"
+            f" {shown(wanted)}. Ask a supervisor (the code is still unused)",
+        )
     taken = session.get(Device, wanted) is not None or wanted == own_device_id(session)
     if not fresh or taken:
         raise SyncError(
@@ -160,6 +205,10 @@ def _keep_handhelds_id(
         select(EnrollmentCode).where(EnrollmentCode.device_id == device.id)
     ):
         code.device_id = wanted
+    for change in session.scalars(
+        select(DeviceRoleChange).where(DeviceRoleChange.device_id == device.id)
+    ):
+        change.device_id = wanted
     session.flush()
     session.delete(device)
     session.flush()
@@ -188,6 +237,73 @@ def authenticate(session: Session, token: str, clock: Clock = utc_now) -> Device
         raise SyncError(401, "unauthorized", "This handheld is not enrolled yet")
     device.last_seen_at = clock()
     return device
+
+
+def set_role(
+    session: Session,
+    device_id: str,
+    role: str,
+    *,
+    by: str,
+    reason: str | None = None,
+    clock: Clock = utc_now,
+) -> DeviceRoleChange:
+    """A supervisor's explicit change of a device's role, effective on its next request and
+    kept in its history with `by`, when and why (returned). The device's token keeps
+    working; an unused code for it keeps the role it was issued for."""
+    if role not in ROLES:
+        raise SyncError(
+            422, "bad_request", f"role: must be {' or '.join(ROLES)}, not {shown(role)}"
+        )
+    device = session.get(Device, device_id, with_for_update=True)
+    if device is None:
+        raise SyncError(
+            404,
+            "unknown_device",
+            f"No device {shown(device_id)}: `lotscan devices list` shows them",
+        )
+    if device.role == role:
+        raise SyncError(
+            409,
+            "no_change",
+            f"Device {device.id} ({shown(device.name)}) is already a {role}'s: nothing changed",
+        )
+    if reason:
+        refuse_control(reason, "reason")
+    how = "role changed by a supervisor" + (f": {reason}" if reason else "")
+    change = _change_role(session, device, role, by=by, how=how, now=clock())
+    session.flush()
+    return change
+
+
+def find_device(session: Session, id_or_name: str) -> Device:
+    """The device with this id, else the one device with this name."""
+    device = session.get(Device, id_or_name)
+    if device is not None:
+        return device
+    named = list(session.scalars(select(Device).where(Device.name == id_or_name).limit(2)))
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise SyncError(
+            409,
+            "ambiguous_device",
+            f"More than one device is called {shown(id_or_name)}: give its id"
+            " (`lotscan devices list` shows them)",
+        )
+    raise SyncError(
+        404,
+        "unknown_device",
+        f"No device {shown(id_or_name)}: `lotscan devices list` shows them",
+    )
+
+
+def role_changes(session: Session, device_id: str | None = None) -> list[DeviceRoleChange]:
+    """Each change of a device's role (every device's for None), oldest first."""
+    query = select(DeviceRoleChange).order_by(DeviceRoleChange.changed_at, DeviceRoleChange.id)
+    if device_id is not None:
+        query = query.where(DeviceRoleChange.device_id == device_id)
+    return list(session.scalars(query))
 
 
 def revoke(session: Session, device_id: str, clock: Clock = utc_now) -> Device:
@@ -236,14 +352,53 @@ def _device_name(name: str) -> str:
     return cleaned
 
 
+def _role(supervisor: bool) -> str:
+    return (DeviceRole.SUPERVISOR if supervisor else DeviceRole.HANDHELD).value
+
+
+def _change_role(
+    session: Session, device: Device, role: str, *, by: str, how: str, now: datetime
+) -> DeviceRoleChange:
+    change = DeviceRoleChange(
+        device_id=device.id,
+        role=role,
+        was=device.role,
+        changed_at=now,
+        changed_by=fit(by, 80),
+        how=fit(how, 200),
+    )
+    session.add(change)
+    device.role = role
+    return change
+
+
 def _new_device_id(session: Session) -> str:
     """Four characters like a handheld's own id, never the central database's own (its
-    supervisors' counts go into the ledger under that one) nor another device's."""
-    taken = set(session.scalars(select(Device.id))) | {own_device_id(session)}
+    supervisors' counts go into the ledger under that one) nor another device's, in any
+    case."""
+    taken = {id.upper() for id in session.scalars(select(Device.id))}
+    taken.add(own_device_id(session).upper())
     while True:
         candidate = "".join(secrets.choice(_ALPHABET) for _ in range(4))
         if candidate not in taken:
             return candidate
+
+
+def _id_in_another_case(session: Session, wanted: str, *, besides: str) -> str | None:
+    """A device id the store has (or its own) that is `wanted` in another case: `h6gj`
+    beside `H6GJ` would be two devices to the database and one to a person reading a
+    label, a lot number minted from it or a file name on a case-blind file system.
+    `besides` is the device the handheld would replace."""
+    own = own_device_id(session)
+    if own != wanted and own.upper() == wanted.upper():
+        return own
+    return session.scalars(
+        select(Device.id).where(
+            func.upper(Device.id) == wanted.upper(),
+            Device.id != wanted,
+            Device.id != besides,
+        )
+    ).first()
 
 
 def _forget_unused_codes(session: Session, device_id: str) -> None:

@@ -88,15 +88,38 @@ class Device(Base):
 
 
 class EnrollmentCode(Base):
-    """A one-time code a supervisor hands to a device; only its hash is kept."""
+    """A one-time code a supervisor hands to a device; only its hash is kept. The role it
+    was issued for is the device's once it is redeemed, not before."""
 
     __tablename__ = "sync_enrollment_codes"
+    __table_args__ = (_enum_check("role", DeviceRole),)
 
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("sync_devices.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str] = mapped_column(String(12), default=DeviceRole.HANDHELD.value)
+    issued_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class DeviceRoleChange(Base):
+    """A device's role changed: by redeeming a code issued for another role, or by a
+    supervisor's explicit command. Who, when and how, for the supervisors' view."""
+
+    __tablename__ = "sync_device_roles"
+    __table_args__ = (
+        _enum_check("role", DeviceRole),
+        Index("ix_sync_device_roles_device", "device_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("sync_devices.id"))
+    role: Mapped[str] = mapped_column(String(12))
+    was: Mapped[str] = mapped_column(String(12))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str] = mapped_column(String(80))
+    how: Mapped[str] = mapped_column(String(200))
 
 
 class SyncEntry(Base):
@@ -144,6 +167,9 @@ class SyncException(Base):
             "location",
             where="status = 'open'",
         ),
+        # A page of the list: the exceptions grouped under no summary (or one), by id.
+        Index("ix_sync_exceptions_summary", "summary_id", "id"),
+        Index("ix_sync_exceptions_device_opened", "device_id", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -160,6 +186,9 @@ class SyncException(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(300))
     resolved_by: Mapped[str | None] = mapped_column(String(80))
+    # Opened past its device's cap per minute: grouped under this summary exception, which
+    # the supervisors' list shows in its place until the summary closes (then None).
+    summary_id: Mapped[int | None] = mapped_column(ForeignKey("sync_exceptions.id"))
 
 
 class SyncRejection(Base):

@@ -144,6 +144,7 @@ class NewException:
     closed_at: datetime | None = None
     resolution: str | None = None
     resolved_by: str | None = None
+    summary_id: int | None = None  # grouped past its device's cap (sync.central.exception_cap)
 
 
 @dataclass(eq=False)

@@ -48,6 +48,7 @@ from sync.central.models import Device, DeviceRole
 from sync.central.pull import publish_reference
 from sync.central.pull import pull as pull_changes
 from sync.central.push import push as push_movements
+from sync.exception_codes import ExceptionCode
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
@@ -66,6 +67,10 @@ from sync.wire_values import Flag, PlainText, Quantity, QueryWhole
 
 MAX_BODY = 5 * 1024 * 1024  # a full batch of 500 movements is well under 1 MB
 PUSH_PATH = "/v1/sync/push"  # the one body that says its protocol
+# A page of exceptions: each carries its movement (about 1 KB), so the largest page is about
+# 1 MB, read in well under a second, where all 90,000 of a flood were 104 MB and 6.8 s.
+EXCEPTIONS_PAGE = 200
+MAX_EXCEPTIONS_PAGE = 1000
 RETRY_AFTER = "5"  # seconds; the device backs off further on its own
 
 log = logging.getLogger("lotscan.service")
@@ -83,6 +88,23 @@ class IssuedCodeBody(Strict):
     device: str
     code: str
     expires_at: datetime
+    # The role the device takes when it redeems the code; until then it keeps its own.
+    role: Literal["handheld", "supervisor"]
+
+
+class NewRole(Strict):
+    role: Literal["handheld", "supervisor"]
+    reason: Words | None = None
+    # The badge of the supervisor signed in on the device asking, named as the one who did it.
+    operator: Code | None = None
+
+
+class DeviceRoleBody(Strict):
+    device: str
+    name: str
+    role: str
+    role_changed_at: datetime
+    role_changed_by: str
 
 
 class RevokedDevice(Strict):
@@ -99,6 +121,22 @@ class Resolution(Strict):
     reason: Words | None = None
     # The badge of the supervisor signed in on the handheld, named as the one who decided.
     operator: Code | None = None
+
+
+class BulkVoid(Strict):
+    device: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    code: ExceptionCode | None = None
+    part: Code | None = None
+    reason: Words
+    operator: Code | None = None
+
+
+class BulkVoided(Strict):
+    voided: int
+    device: str | None
+    code: ExceptionCode | None
+    part: str | None
+    reason: str
 
 
 class Health(Strict):
@@ -210,7 +248,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such device or exception",
         409: (
             "The request cannot be taken as it is (client_upgrade_required, other_device,"
-            " a resolution that no longer fits)"
+            " device_id_taken, no_change, a resolution that no longer fits)"
         ),
         413: "The body is larger than the store takes (too_large)",
         422: "The request is malformed; the message names the field (bad_request)",
@@ -318,11 +356,47 @@ def list_devices(token: Token, store: AppStore) -> list[dict[str, Any]]:
 @supervisor_routes.post("/v1/devices", status_code=201, responses=_errors(400, 401, 403, 422))
 def add_device(body: NewDevice, token: Token, store: AppStore) -> IssuedCodeBody:
     with unit_of_work(store.sessions) as session:
-        supervisor(session, token, store)
+        by = supervisor(session, token, store)
         issued = enrollment.issue_code(
-            session, body.name, supervisor=body.supervisor, clock=store.clock
+            session, body.name, supervisor=body.supervisor, by=asker(by), clock=store.clock
         )
-        return IssuedCodeBody(device=issued.device, code=issued.code, expires_at=issued.expires_at)
+        return IssuedCodeBody(
+            device=issued.device,
+            code=issued.code,
+            expires_at=issued.expires_at,
+            role=issued.role,  # type: ignore[arg-type]
+        )
+
+
+@supervisor_routes.post(
+    "/v1/devices/{device_id}/role", responses=_errors(400, 401, 403, 404, 409, 422)
+)
+def change_role(
+    device_id: Annotated[str, Path(max_length=20)], body: NewRole, token: Token, store: AppStore
+) -> DeviceRoleBody:
+    """Makes a device a supervisor's or a handheld's now, kept in its history with who did
+    it. (Asking for an enrollment code never changes a role: redeeming it does.)"""
+    with unit_of_work(store.sessions) as session:
+        by = asker(supervisor(session, token, store))
+        if body.operator is not None:
+            named = supervision.supervisor_named(session, body.operator, "changes a role")
+            by = f"{named} on {by}"
+        change = enrollment.set_role(
+            session, device_id, body.role, by=by, reason=body.reason, clock=store.clock
+        )
+        device = session.get_one(Device, change.device_id)
+        return DeviceRoleBody(
+            device=device.id,
+            name=device.name,
+            role=change.role,
+            role_changed_at=change.changed_at,
+            role_changed_by=change.changed_by,
+        )
+
+
+def asker(device: Device) -> str:
+    """A supervisor's device as the history names it."""
+    return f"{device.name} ({device.id})"
 
 
 @supervisor_routes.post("/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422))
@@ -342,11 +416,63 @@ def revoke_device(
 
 @supervisor_routes.get("/v1/exceptions", responses=_errors(401, 403, 422))
 def list_exceptions(
-    token: Token, store: AppStore, status: ExceptionFilter = "open"
+    token: Token,
+    store: AppStore,
+    status: ExceptionFilter = "open",
+    after: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="the last id of the page before; 0 first")
+    ] = 0,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_EXCEPTIONS_PAGE,
+            description="at most this many, oldest first: a shorter page is the last",
+        ),
+    ] = EXCEPTIONS_PAGE,
+    summary: Annotated[
+        int | None,
+        Query(ge=1, le=2**31 - 1, description="the exceptions grouped under this summary"),
+    ] = None,
+    device: Annotated[str | None, Query(max_length=20)] = None,
+    code: ExceptionCode | None = None,
+    part: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[dict[str, Any]]:
+    """A page of exceptions, oldest first. The next page is `after` the last id of this
+    one. Exceptions grouped under an open summary (`TOO_MANY_EXCEPTIONS`, opened past a
+    device's cap per minute) are left out unless `summary` names it; a summary row says
+    how many it groups."""
     with unit_of_work(store.sessions) as session:
         supervisor(session, token, store)
-        return supervision.exception_rows(session, None if status == "all" else status)
+        return supervision.exception_rows(
+            session,
+            None if status == "all" else status,
+            after=after,
+            limit=limit,
+            summary=summary,
+            device=device,
+            code=code.value if code is not None else None,
+            part=part,
+        )
+
+
+@supervisor_routes.post("/v1/exceptions/void", responses=_errors(400, 401, 403, 409, 422))
+def void_held(body: BulkVoid, token: Token, store: AppStore) -> BulkVoided:
+    """Voids every held movement with an open exception matching the filter (at least one
+    of device, code, part), in one transaction; says how many."""
+    with unit_of_work(store.sessions) as session:
+        by = asker(supervisor(session, token, store))
+        voided = supervision.void_held(
+            session,
+            by=by,
+            reason=body.reason,
+            device=body.device,
+            code=body.code.value if body.code is not None else None,
+            part=body.part,
+            operator=body.operator,
+            clock=store.clock,
+        )
+        return BulkVoided(voided=voided, **body.model_dump(exclude={"operator"}))
 
 
 @supervisor_routes.post(

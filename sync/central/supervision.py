@@ -16,18 +16,23 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from scanner.clock import Clock, iso, utc_now
 from scanner.models import Operator, Role
+from scanner.plain_text import refuse_control
 from scanner.quantity import format_quantity
 from sync.central.apply import CentralLedger
+from sync.central.bulk_sql import among
 from sync.central.changes import publish_rows
+from sync.central.enrollment import role_changes
 from sync.central.errors import SyncError
 from sync.central.evaluate import fit
+from sync.central.exception_cap import SUMMARY
 from sync.central.models import (
     Device,
+    DeviceRoleChange,
     ExceptionStatus,
     Outcome,
     SyncEntry,
@@ -56,6 +61,7 @@ def device_rows(session: Session) -> list[dict[str, Any]]:
             select(SyncRejection.device_id, func.count()).group_by(SyncRejection.device_id)
         )
     }
+    last_role_change = {change.device_id: change for change in role_changes(session)}
     return [
         {
             "device": device.id,
@@ -72,14 +78,36 @@ def device_rows(session: Session) -> list[dict[str, Any]]:
             "last_pull": iso(device.last_pull_at),
             "oldest_pending_at": iso(device.oldest_pending_at),
             "clock_offset": device.clock_offset,
+            **_role_changed(last_role_change.get(device.id)),
         }
         for device in session.scalars(select(Device).order_by(Device.name, Device.id))
     ]
 
 
-def exception_rows(session: Session, status: str | None = "open") -> list[dict[str, Any]]:
+def _role_changed(change: DeviceRoleChange | None) -> dict[str, Any]:
+    """When a device's role last changed, who changed it and how (None: never)."""
+    return {
+        "role_changed_at": iso(change.changed_at) if change else None,
+        "role_changed_by": change.changed_by if change else None,
+        "role_changed_how": change.how if change else None,
+    }
+
+
+def exception_rows(
+    session: Session,
+    status: str | None = "open",
+    *,
+    after: int = 0,
+    limit: int | None = None,
+    summary: int | None = None,
+    device: str | None = None,
+    code: str | None = None,
+    part: str | None = None,
+) -> list[dict[str, Any]]:
     """The exceptions with `status` (all of them for None), oldest first, each with the
-    movement it is about as the device pushed it."""
+    movement it is about as the device pushed it: a page of at most `limit` after the id
+    `after`. Those grouped under a summary are left out (the summary stands for them, with
+    how many it groups), unless `summary` asks for that summary's own."""
     query = (
         select(SyncException, SyncEntry)
         .outerjoin(
@@ -87,11 +115,158 @@ def exception_rows(session: Session, status: str | None = "open") -> list[dict[s
             (SyncEntry.device_id == SyncException.device_id)
             & (SyncEntry.device_seq == SyncException.device_seq),
         )
+        .where(SyncException.id > after)
         .order_by(SyncException.id)
+        .limit(limit)
     )
+    query = query.where(SyncException.summary_id == summary)  # IS NULL for None
     if status is not None:
         query = query.where(SyncException.status == status)
-    return [_row(exception, entry) for exception, entry in session.execute(query).tuples()]
+    for column, wanted in (
+        (SyncException.device_id, device),
+        (SyncException.code, code),
+        (SyncException.part, part),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    rows = session.execute(query).tuples().all()
+    grouped = _grouped(session, [e.id for e, _entry in rows if e.code == SUMMARY])
+    return [_row(exception, entry, grouped.get(exception.id)) for exception, entry in rows]
+
+
+def _grouped(session: Session, summaries: list[int]) -> dict[int, int]:
+    """How many open exceptions each of these summaries groups."""
+    if not summaries:
+        return {}
+    counted = session.execute(
+        select(SyncException.summary_id, func.count())
+        .where(
+            SyncException.summary_id.in_(summaries),
+            SyncException.status == ExceptionStatus.OPEN.value,
+        )
+        .group_by(SyncException.summary_id)
+    ).tuples()
+    return {summary: count for summary, count in counted if summary is not None}
+
+
+def void_held(
+    session: Session,
+    *,
+    by: str,
+    reason: str,
+    device: str | None = None,
+    code: str | None = None,
+    part: str | None = None,
+    operator: str | None = None,
+    clock: Clock = utc_now,
+) -> int:
+    """Voids, in one transaction, every held movement with an open exception from
+    `device`, of `code`, naming `part` (at least one of them given); returns how many.
+    Each is voided as `resolve` voids one: its exceptions are closed with `reason` and
+    who decided, and its handheld withdraws it."""
+    if device is None and code is None and part is None:
+        raise SyncError(
+            422, "bad_request", "Say which held movements to void: a device, a code or a part"
+        )
+    if not reason.strip():
+        raise SyncError(422, "bad_request", "reason: say why the movements are voided")
+    refuse_control(reason, "reason")
+    if operator is not None:
+        by = f"{supervisor_named(session, operator)} on {by}"
+    ledger = CentralLedger(session, clock)
+    ledger.log.lock()
+    entries = _held_matching(session, device, code, part)
+    words = fit(f"Voided by {by}: {reason.strip()}")
+    by_device: dict[str, list[int]] = {}
+    for entry in entries:
+        by_device.setdefault(entry.device_id, []).append(entry.device_seq)
+    for device_id, seqs in by_device.items():
+        session.execute(
+            update(SyncException)
+            .where(
+                SyncException.device_id == device_id,
+                among(session, SyncException.device_seq, seqs),
+                SyncException.status == ExceptionStatus.OPEN.value,
+            )
+            .values(
+                status=ExceptionStatus.RESOLVED.value,
+                closed_at=ledger.now,
+                resolution=words,
+                resolved_by=fit(by, 80),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    for entry in entries:
+        ledger.void(entry, words)
+    _clear_empty_summaries(ledger)
+    ledger.finish()
+    return len(entries)
+
+
+def _held_matching(
+    session: Session, device: str | None, code: str | None, part: str | None
+) -> list[SyncEntry]:
+    """The held entries with an open exception matching the filter, read from the
+    exceptions' side: a correlated EXISTS per entry scanned a device's every exception
+    for each of its entries (90,000 of them: minutes)."""
+    query = (
+        select(SyncEntry)
+        .join(
+            SyncException,
+            (SyncException.device_id == SyncEntry.device_id)
+            & (SyncException.device_seq == SyncEntry.device_seq),
+        )
+        .where(
+            SyncException.status == ExceptionStatus.OPEN.value,
+            SyncEntry.status == Outcome.HELD.value,
+        )
+        .order_by(SyncEntry.device_id, SyncEntry.device_seq)
+    )
+    for column, wanted in (
+        (SyncException.device_id, device),
+        (SyncException.code, code),
+        (SyncException.part, part),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    found: dict[tuple[str, int], SyncEntry] = {}
+    for entry in session.scalars(query.with_for_update(of=SyncEntry)):
+        found.setdefault((entry.device_id, entry.device_seq), entry)
+    return list(found.values())
+
+
+def _clear_empty_summaries(ledger: CentralLedger) -> None:
+    """A summary whose grouped exceptions are all closed has nothing left to stand for."""
+    grouped = aliased(SyncException)
+    for summary in ledger.session.scalars(
+        select(SyncException).where(
+            SyncException.code == SUMMARY,
+            SyncException.status == ExceptionStatus.OPEN.value,
+            ~select(grouped.id)
+            .where(
+                grouped.summary_id == SyncException.id,
+                grouped.status == ExceptionStatus.OPEN.value,
+            )
+            .exists(),
+        )
+    ):
+        ledger.close(
+            summary,
+            ExceptionStatus.AUTO_CLEARED,
+            "Every exception grouped here was resolved",
+            by=None,
+        )
+        _ungroup(ledger.session, summary.id)
+
+
+def _ungroup(session: Session, summary: int) -> None:
+    """A summary closed: what it grouped is listed on its own again, open or closed."""
+    session.execute(
+        update(SyncException)
+        .where(SyncException.summary_id == summary)
+        .values(summary_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def resolve(
@@ -115,7 +290,7 @@ def resolve(
     if action not in ACTIONS:
         raise SyncError(422, "bad_request", f"{action!r} is not one of {', '.join(ACTIONS)}")
     if operator is not None:
-        by = f"{_supervisor_named(session, operator)} on {by}"
+        by = f"{supervisor_named(session, operator)} on {by}"
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     exception = session.get(SyncException, exception_id, with_for_update=True)
@@ -183,6 +358,10 @@ def resolve(
         ledger.close(exception, ExceptionStatus.RESOLVED, f"Dismissed: {reason.strip()}", by=by)
         if entry is not None:
             ledger.settle_entry(entry, f"Dismissed by {by}: {reason.strip()}")
+    if exception.code == SUMMARY and exception.status != ExceptionStatus.OPEN:
+        _ungroup(session, exception.id)
+    if exception.summary_id is not None:
+        _clear_empty_summaries(ledger)
     ledger.finish()
     return _row(exception, entry)
 
@@ -236,8 +415,9 @@ def _count(
             ledger.settle_entry(entry, f"Settled by a count: {exception.resolution}")
 
 
-def _supervisor_named(session: Session, badge: str) -> str:
-    """The name of the supervisor with this badge; SyncError when it is not one."""
+def supervisor_named(session: Session, badge: str, does: str = "resolves exceptions") -> str:
+    """The name of the supervisor with this badge; SyncError when it is not one (only a
+    supervisor `does` what was asked)."""
     person = session.get(Operator, badge)
     if person is None:
         raise SyncError(422, "bad_request", f"The store knows no operator with badge {badge}")
@@ -245,7 +425,7 @@ def _supervisor_named(session: Session, badge: str) -> str:
         raise SyncError(
             403,
             "not_supervisor",
-            f"{person.name} ({badge}) is not a supervisor: only a supervisor resolves exceptions",
+            f"{person.name} ({badge}) is not a supervisor: only a supervisor {does}",
         )
     return person.name
 
@@ -262,7 +442,9 @@ def _close_entry(ledger: CentralLedger, entry: SyncEntry, words: str, by: str) -
         ledger.close(exception, ExceptionStatus.RESOLVED, words, by=by)
 
 
-def _row(exception: SyncException, entry: SyncEntry | None) -> dict[str, Any]:
+def _row(
+    exception: SyncException, entry: SyncEntry | None, grouped: int | None = None
+) -> dict[str, Any]:
     return {
         "id": exception.id,
         "code": exception.code,
@@ -280,4 +462,7 @@ def _row(exception: SyncException, entry: SyncEntry | None) -> dict[str, Any]:
         "resolved_by": exception.resolved_by,
         "movement": json.loads(entry.payload) if entry is not None else None,
         "entry_status": entry.status if entry is not None else None,
+        "summary_id": exception.summary_id,
+        # A summary (TOO_MANY_EXCEPTIONS): how many open exceptions it groups.
+        "grouped": grouped if exception.code == SUMMARY else None,
     }

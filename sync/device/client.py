@@ -291,8 +291,37 @@ class SupervisorClient(_ServiceClient):
     def devices(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/v1/devices"))
 
-    def exceptions(self, status: str = "open") -> list[dict[str, Any]]:
-        return list(self._call("GET", "/v1/exceptions", params={"status": status}))
+    def exceptions(
+        self, status: str = "open", *, after: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A page of exceptions with `status`, oldest first, after the id `after`: at most
+        `limit` (the store's default page when None); a shorter page is the last."""
+        params: dict[str, Any] = {"status": status}
+        if after:
+            params["after"] = after
+        if limit is not None:
+            params["limit"] = limit
+        return list(self._call("GET", "/v1/exceptions", params=params))
+
+    def void_held(
+        self,
+        reason: str,
+        *,
+        device: str | None = None,
+        code: str | None = None,
+        part: str | None = None,
+        operator: str | None = None,
+    ) -> dict[str, Any]:
+        """Voids every held movement from `device`, of `code`, of `part`; says how many."""
+        body = {"reason": reason, "device": device, "code": code, "part": part}
+        body["operator"] = operator
+        return dict(
+            self._call(
+                "POST",
+                "/v1/exceptions/void",
+                body={key: value for key, value in body.items() if value is not None},
+            )
+        )
 
     def resolve(
         self,

@@ -267,3 +267,37 @@ def test_the_panel_says_plainly_why_it_cannot_show_the_store(
 
     app = supervisor_app(plant, tmp_path, store, enrolled=trouble != "not_enrolled")
     run(app, scenario)
+
+
+def test_the_panel_reads_the_next_page_of_exceptions_when_the_choice_goes_past_the_last(
+    plant: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("screens.supervisor.PAGE", 2)
+    store = a_store()
+    store.exceptions = [
+        exception_row(number, "NEGATIVE_BALANCE", seq=number, kind="issue", qty="1", part="RESIN")
+        for number in range(1, 6)
+    ]
+
+    def chosen(app: LotscanApp) -> str:
+        (line,) = [line for line in text(app).splitlines() if line.startswith(">")]
+        return line.split()[0]
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        assert text(app).splitlines()[0] == "OPEN: 2+ (Up/Down to choose)"
+        assert store.pages_read == [0]
+        await pilot.press("down")
+        assert chosen(app) == ">2"
+        await pilot.press("down")
+        await until(pilot, lambda: chosen(app) == ">3")
+        assert store.pages_read == [0, 2]
+        assert text(app).splitlines()[0] == "OPEN: 4+ (Up/Down to choose)"
+        await pilot.press("down", "down")
+        await until(pilot, lambda: chosen(app) == ">5")
+        assert text(app).splitlines()[0] == "OPEN: 5 (Up/Down to choose)"
+        await pilot.press("down")
+        assert chosen(app) == ">1"  # the last page read: round to the first again
+        assert store.pages_read == [0, 2, 4]
+
+    run(supervisor_app(plant, tmp_path, store), scenario)

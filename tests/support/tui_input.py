@@ -188,7 +188,8 @@ def enroll(sessions: sessionmaker[Session], folder: Path, device: str = "H7KQ") 
 class FakeStore:
     """The central store's side of the wire, in a few lines, on an httpx MockTransport: it
     takes every pushed movement (applied, or the outcome `outcomes` names for its number),
-    has nothing to pull, and serves `devices` and `exceptions` to a supervisor's token.
+    has nothing to pull, and serves `devices` and `exceptions` (a page at a time) to a
+    supervisor's token.
     `online = False` makes it unreachable; `supervisor = False` makes the token a floor
     handheld's."""
 
@@ -199,6 +200,7 @@ class FakeStore:
         self.devices: list[dict[str, Any]] = []
         self.exceptions: list[dict[str, Any]] = []
         self.resolved: list[tuple[int, dict[str, Any]]] = []
+        self.pages_read: list[int] = []  # each page of exceptions asked for, by its `after`
         self.pushed: list[int] = []
         self.transport = httpx.MockTransport(self.answer)
 
@@ -224,8 +226,11 @@ class FakeStore:
         if path == "/v1/devices":
             return httpx.Response(200, json=self.devices)
         if path == "/v1/exceptions":
-            open_ones = [row for row in self.exceptions if row["status"] == "open"]
-            return httpx.Response(200, json=open_ones)
+            after = int(request.url.params.get("after", 0))
+            limit = int(request.url.params.get("limit", 200))
+            self.pages_read.append(after)
+            open_ones = [r for r in self.exceptions if r["status"] == "open" and r["id"] > after]
+            return httpx.Response(200, json=open_ones[:limit])
         if path.startswith("/v1/exceptions/") and path.endswith("/resolve"):
             return self._resolve(int(path.split("/")[3]), json.loads(request.content))
         return httpx.Response(404, json={"error": "not_found", "message": f"No {path}"})

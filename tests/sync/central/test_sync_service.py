@@ -281,7 +281,7 @@ def test_a_supervisor_issues_codes_lists_and_revokes_devices(central: Central) -
     _office, boss = central.enroll("office", supervisor=True)
     issued = central.http.post("/v1/devices", json={"name": "forklift-9"}, headers=bearer(boss))
     assert issued.status_code == 201
-    assert set(issued.json()) == {"device", "code", "expires_at"}
+    assert set(issued.json()) == {"device", "code", "expires_at", "role"}
     device = issued.json()["device"]
     enrolled = central.http.post("/v1/devices/enroll", json={"code": issued.json()["code"]})
     assert enrolled.status_code == 201 and enrolled.json()["device_id"] == device
@@ -476,6 +476,9 @@ def test_devices_enroll_list_and_revoke_use_the_central_database(tmp_path: Path)
             "flagged",
             "held",
             "rejected",
+            "role",
+            "role_changed_at",
+            "role_changed_by",
         }
     ] * 2
     assert {row["name"]: row["status"] for row in rows} == {

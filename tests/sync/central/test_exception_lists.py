@@ -1,0 +1,219 @@
+"""The supervisors' list of exceptions when one device floods it, over HTTP on SQLite and
+PostgreSQL: the list comes a page at a time; past its cap a minute a device's exceptions
+are grouped under one summary, each movement still recorded with its outcome; and a
+supervisor voids every held movement of a device, a code or a part at once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.db import open_database, unit_of_work
+from sync.central import exception_cap
+from sync.central.enrollment import enroll, issue_code
+from sync.central.models import Device, SyncEntry
+from sync.central.push import push
+from sync.central.service import create_app, prepare_central
+from sync.protocol import EnrollRequest, PushRequest, PushResponse
+from tests.conftest import NOW
+from tests.sync.central.test_sync_service import (
+    Central,
+    bearer,
+    error_of,
+    lotscan,
+    push_body,
+    receipt,
+    running,
+    with_plant,
+)
+
+
+class MovingClock:
+    """The store's clock, set by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> MovingClock:
+    return MovingClock()
+
+
+@pytest.fixture
+def central(sessions: sessionmaker[Session], clock: MovingClock) -> Iterator[Central]:
+    with_plant(sessions, clock)
+    with running(create_app(sessions, clock)) as url, httpx.Client(base_url=url) as http:
+        yield Central(sessions, clock, http)
+
+
+def push_held(central: Central, device: str, token: str, first: int, count: int) -> list[str]:
+    """`count` receipts of a part the store does not know, numbered from `first`: held."""
+    movements = [receipt(seq, part="NO-SUCH-PART") for seq in range(first, first + count)]
+    answer = central.push(token, push_body(device, *movements))
+    assert answer.status_code == 200, answer.text
+    return [outcome.status for outcome in PushResponse.model_validate(answer.json()).outcomes]
+
+
+def listed(central: Central, boss: str, **params: Any) -> list[dict[str, Any]]:
+    answer = central.http.get("/v1/exceptions", params=params, headers=bearer(boss))
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+def test_the_exceptions_come_a_page_at_a_time(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exception_cap, "PER_MINUTE", 1000)
+    _office, boss = central.enroll("office", supervisor=True)
+    device, token = central.enroll("forklift-1")
+    assert push_held(central, device, token, 1, 250) == ["held"] * 250
+
+    first = listed(central, boss)
+    assert len(first) == 200  # the default page
+    rest = listed(central, boss, after=first[-1]["id"])
+    assert len(rest) == 50 and rest[0]["id"] > first[-1]["id"]
+    ids = [row["id"] for row in first + rest]
+    assert ids == sorted(set(ids))
+    small = listed(central, boss, limit=3, after=ids[9])
+    assert [row["id"] for row in small] == ids[10:13]
+    assert listed(central, boss, after=ids[-1]) == []
+    assert len(listed(central, boss, limit=1000, device=device, code="UNKNOWN_REFERENCE")) == 250
+    assert listed(central, boss, device="ZZZZ") == []
+    for params in ({"limit": 1001}, {"limit": 0}, {"after": -1}, {"code": "NO_SUCH_CODE"}):
+        answer = central.http.get("/v1/exceptions", params=params, headers=bearer(boss))
+        assert error_of(answer)[:2] == (422, "bad_request"), params
+
+
+def test_past_its_cap_a_devices_exceptions_are_grouped_under_one_summary(
+    central: Central, clock: MovingClock
+) -> None:
+    cap = exception_cap.PER_MINUTE
+    _office, boss = central.enroll("office", supervisor=True)
+    rogue, token = central.enroll("rogue")
+    dock, dock_token = central.enroll("dock")
+    assert push_held(central, rogue, token, 1, cap + 30) == ["held"] * (cap + 30)
+    assert push_held(central, dock, dock_token, 1, 1) == ["held"]
+
+    rows = listed(central, boss, limit=1000)
+    own = [row for row in rows if row["code"] == "UNKNOWN_REFERENCE"]
+    (summary,) = [row for row in rows if row["code"] == "TOO_MANY_EXCEPTIONS"]
+    assert len(own) == cap + 1  # the rogue's first hundred, and the dock's own
+    assert [row["device"] for row in own].count(dock) == 1
+    assert (summary["device"], summary["grouped"], summary["status"]) == (rogue, 30, "open")
+    assert f"opened more than {cap} exceptions in a minute" in summary["message"]
+    grouped = listed(central, boss, summary=summary["id"], limit=1000)
+    assert len(grouped) == 30 and {row["summary_id"] for row in grouped} == {summary["id"]}
+    assert {row["entry_status"] for row in grouped} == {"held"}
+    with unit_of_work(central.sessions) as session:  # every movement kept with its outcome
+        held = select(func.count()).where(SyncEntry.status == "held", SyncEntry.device_id == rogue)
+        assert session.scalar(held) == cap + 30
+
+    clock.now = NOW + timedelta(minutes=2)  # a minute later the device opens its own again
+    assert push_held(central, rogue, token, cap + 31, 1) == ["held"]
+    assert len(listed(central, boss, limit=1000, device=rogue)) == cap + 2
+
+    dismissed = central.http.post(
+        f"/v1/exceptions/{summary['id']}/resolve",
+        json={"action": "dismiss", "reason": "looked into it"},
+        headers=bearer(boss),
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    assert len(listed(central, boss, limit=1000, device=rogue)) == cap + 31  # back in the list
+
+
+def test_a_supervisor_voids_every_held_movement_of_a_device_at_once(
+    central: Central, clock: MovingClock
+) -> None:
+    cap = exception_cap.PER_MINUTE
+    office, boss = central.enroll("office", supervisor=True)
+    rogue, token = central.enroll("rogue")
+    dock, dock_token = central.enroll("dock")
+    push_held(central, rogue, token, 1, cap + 20)
+    push_held(central, dock, dock_token, 1, 2)
+
+    voided = central.http.post(
+        "/v1/exceptions/void",
+        json={"device": rogue, "reason": "a stolen token", "operator": "B9001"},
+        headers=bearer(boss),
+    )
+    assert voided.status_code == 200, voided.text
+    assert voided.json() == {
+        "voided": cap + 20,
+        "device": rogue,
+        "code": None,
+        "part": None,
+        "reason": "a stolen token",
+    }
+    assert [row["device"] for row in listed(central, boss)] == [dock, dock]  # summary cleared
+    closed = listed(central, boss, status="resolved", device=rogue, limit=1000)
+    assert len(closed) == cap + 20
+    assert {row["resolved_by"] for row in closed} == {f"Sam Okafor on office ({office})"}
+    assert {row["entry_status"] for row in closed} == {"voided"}
+    (summary,) = listed(central, boss, status="auto_cleared", code="TOO_MANY_EXCEPTIONS")
+    assert summary["device"] == rogue
+    withdrawn = [c for c in central.pull(token).changes if c.kind == "movement"]
+    assert [c.data["status"] for c in withdrawn][-(cap + 20) :] == ["voided"] * (cap + 20)
+
+    by_part = central.http.post(
+        "/v1/exceptions/void",
+        json={"part": "NO-SUCH-PART", "code": "UNKNOWN_REFERENCE", "reason": "no such part"},
+        headers=bearer(boss),
+    )
+    assert by_part.json()["voided"] == 2 and listed(central, boss) == []
+    again = central.http.post(
+        "/v1/exceptions/void", json={"device": rogue, "reason": "again"}, headers=bearer(boss)
+    )
+    assert again.json()["voided"] == 0
+
+    for body in ({"reason": "everything"}, {"device": rogue, "reason": " "}, {"device": rogue}):
+        answer = central.http.post("/v1/exceptions/void", json=body, headers=bearer(boss))
+        assert error_of(answer)[:2] == (422, "bad_request"), body
+    handheld = central.http.post(
+        "/v1/exceptions/void", json={"device": dock, "reason": "x"}, headers=bearer(dock_token)
+    )
+    assert error_of(handheld)[:2] == (403, "not_supervisor")
+
+
+def test_the_console_voids_held_movements_at_once(db_url: str, tmp_path: Path) -> None:
+    sessions = open_database(db_url)
+    prepare_central(sessions)
+    with unit_of_work(sessions) as session:
+        code = issue_code(session, "forklift-1").code
+    with unit_of_work(sessions) as session:
+        device = enroll(session, EnrollRequest(code=code)).device_id
+    with unit_of_work(sessions) as session:
+        body = push_body(device, *(receipt(seq, part="NO-SUCH-PART") for seq in (1, 2, 3)))
+        push(session, session.get_one(Device, device), PushRequest.model_validate(body))
+    sessions.kw["bind"].dispose()
+
+    result = lotscan(
+        "exceptions", "void", "--device", device, "--reason", "test run", "--json",
+        "--db", db_url, home=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "voided": 3,
+        "device": device,
+        "code": None,
+        "part": None,
+        "reason": "test run",
+    }
+    words = lotscan(
+        "exceptions", "void", "--code", "UNKNOWN_REFERENCE", "--reason", "again",
+        "--db", db_url, home=tmp_path,
+    )  # fmt: skip
+    assert words.returncode == 0 and words.stdout.startswith("Voided 0 held movements")
+    nothing = lotscan("exceptions", "void", "--reason", "all", "--db", db_url, home=tmp_path)
+    assert nothing.returncode == 1 and "a device, a code or a part" in nothing.stderr
