@@ -5,9 +5,6 @@ and as the command."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +14,9 @@ from scanner.db import open_database, reading
 from scanner.models import PrintJob
 from scanner.replay import format_replay, replay, transcript_lines
 from scanner.workflows.base import Level
-from scanner.workspace import sqlite_url
+from tests.support.demo_workspace import build_demo, demo_copy, lotscan
 from tests.support.transcripts import Floor
 
-ROOT = Path(__file__).resolve().parents[2]
 GS = "\x1d"
 
 BAD_SCAN_ON_LINE_6 = """\
@@ -132,31 +128,17 @@ def test_gs_as_text_or_as_the_raw_character_separates_fields(floor: Floor, separ
 # ---- the command ----------------------------------------------------------------------------
 
 
-def lotscan(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"LOTSCAN_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("home")
-    built = lotscan("demo", home=home)
-    assert built.returncode == 0, built.stderr
+    build_demo(home)
     return home
 
 
 @pytest.fixture
 def demo_db(demo_home: Path, tmp_path: Path) -> str:
     """A copy of the demo database for one test, so each replays on the same history."""
-    for each in (demo_home / "demo").glob("lotscan.db*"):
-        shutil.copy(each, tmp_path / each.name)
-    return sqlite_url(tmp_path / "lotscan.db")
+    return demo_copy(demo_home / "demo", tmp_path)
 
 
 def test_the_first_shift_example_replays_on_the_demo(
