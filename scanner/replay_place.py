@@ -18,15 +18,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.cursor_statements import Prepared
 from scanner.db import reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.models import ReplayPlace
 from scanner.workflows.base import Level, Response
 from scanner.workflows.engine import Handheld
 from scanner.workflows.state import handheld_state, restore_state
+
+# One statement in every scan's transaction, on the driver's cursor: through the ORM, an
+# UPDATE and its INSERT cost the scan some 300 us of CPU, more than the place itself.
+_KEEP = Prepared(
+    text(
+        "INSERT INTO replay_places (transcript, line, digest, state) "
+        "VALUES (:transcript, :line, :digest, :state) ON CONFLICT (transcript) DO UPDATE "
+        "SET line = excluded.line, digest = excluded.digest, state = excluded.state"
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,8 @@ def input_digests(inputs: Iterable[tuple[int, str]]) -> dict[int, str]:
     an input changed, added or taken away before a line changes that line's digest."""
     running = hashlib.sha256()
     digests = {}
-    for number, text in inputs:
-        running.update(f"{number}\t{text}\n".encode())
+    for number, scan in inputs:
+        running.update(f"{number}\t{scan}\n".encode())
         digests[number] = running.hexdigest()
     return digests
 
@@ -108,15 +119,20 @@ class PlaceKeeper:
         engine refused moves nothing: the replay stops there, and resumes there."""
         if response.level == Level.ERROR:
             return
-        line, text = self.at
+        line, scan = self.at
         assert self.handheld is not None
         state: dict[str, Any] = {"handheld": handheld_state(self.handheld), "waiting": None}
         if response.awaiting_confirmation:
-            state["waiting"] = {"line": line, "text": text, "message": response.message}
-        values = {"line": line, "digest": self.digests[line], "state": json.dumps(state)}
-        mine = ReplayPlace.transcript == self.transcript
-        if session.execute(update(ReplayPlace).where(mine).values(values)).rowcount == 0:
-            session.execute(insert(ReplayPlace).values(transcript=self.transcript, **values))
+            state["waiting"] = {"line": line, "text": scan, "message": response.message}
+        _KEEP.run(
+            session,
+            {
+                "transcript": self.transcript,
+                "line": line,
+                "digest": self.digests[line],
+                "state": json.dumps(state),
+            },
+        )
 
     def forget(self) -> None:
         """The replay reached the end: the next run of the transcript starts from the top."""

@@ -108,7 +108,7 @@ def _decode(value: Any) -> Any:
     if tag == "dict":
         return {_decode(k): _decode(v) for k, v in inner}
     if tag == "object":
-        made = object.__new__(_class(value["class"], _CLASS_MODULES))
+        made: object = object.__new__(_class(value["class"], _CLASS_MODULES))
         vars(made).update({name: _decode(each) for name, each in inner.items()})
         return made
     raise ValueError(f"unknown tag {tag!r}")

@@ -85,7 +85,7 @@ def ledger(url: str) -> tuple[list[tuple[str, str, str | None, object]], list[tu
         with reading(sessions) as session:
             movements = session.execute(
                 select(Movement.kind, Movement.part, Movement.lot, Movement.qty).order_by(
-                    Movement.happened_at, Movement.id
+                    Movement.device_seq
                 )
             ).all()
             labels = session.execute(
