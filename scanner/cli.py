@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from scanner.cli_operators import add_operator_parsers
+from scanner.cli_replay import add_replay_parser
 from scanner.cli_settings import add_settings_parsers
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
@@ -26,7 +27,7 @@ from scanner.plain_text import shown
 from scanner.workspace import database_url, device_folder
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
     from labels.printing import PrinterSettings
     from scanner.workflows.base import LabelDue
@@ -115,16 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--json", action="store_true", help="a JSON list for programs")
     decode.set_defaults(handler=run_decode)
 
-    replay = commands.add_parser(
-        "replay", parents=[common], help="run a scan transcript through the workflows"
-    )
-    replay.add_argument("file", type=Path, metavar="FILE", help="one scan per line")
-    replay.add_argument("--json", action="store_true", help="JSON for programs")
-    replay.add_argument(
-        "--keep-going", action="store_true", help="go on past errors and unconfirmed warnings"
-    )
-    replay.set_defaults(handler=run_replay)
-
+    add_replay_parser(commands, common)
     add_label_parser(commands, common)
     add_printing_parsers(commands, common)
     from scanner.cli_control import add_control_parsers
@@ -499,52 +491,9 @@ def open_tui(url: str) -> int:
     return 0
 
 
-def run_replay(args: argparse.Namespace) -> int:
-    from scanner.replay import format_replay, replay, transcript_lines
-    from scanner.scan import scan_config
-    from scanner.workflows.engine import Handheld
-
-    try:
-        text = args.file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise LotscanError(
-            f"Cannot read {args.file}: {getattr(error, 'strerror', error)}"
-        ) from None
-    sessions = open_database(database_url(args.db))
-    with reading(sessions) as session:
-        config = scan_config(session)
-    handheld = Handheld(sessions, config=config, queue_labels=queue_labels)
-    result = replay(handheld, transcript_lines(text), args.keep_going)
-    if args.json:
-        print_json(result.as_json())
-    else:
-        print(format_replay(result))
-    if result.stopped_at is not None:
-        stopped = f"{args.file}, line {result.stopped_at}: {result.reason}"
-        print(f"lotscan: {shown(stopped)}", file=sys.stderr)
-    if result.labels_queued:
-        _print_labels_queued(sessions, result.labels_queued)
-    return 0 if result.ok else 1
-
-
 def queue_labels(session: Session, due: Sequence[LabelDue]) -> int:
     """The engine's print hook for the commands that scan (`QueueLabels`): the labels a
     scan made due, queued with its movements; none while printing is off."""
     from labels.printing import queue_labels_due  # labels load Pillow and python-barcode
 
     return len(queue_labels_due(session, due))
-
-
-def _print_labels_queued(sessions: sessionmaker[Session], queued: int) -> None:
-    """Tries to print the labels a replay queued, saying how it went on standard error. A
-    printer that does not answer leaves them waiting and is no failure: the movements and
-    their labels are recorded."""
-    from labels.queue import deliver_waiting
-
-    report = deliver_waiting(sessions)
-    line = f"{queued} label{'s' if queued != 1 else ''} queued, "
-    line += f"{len(report.printed)} printed{report.where()}"
-    if report.waiting:
-        line += f", {len(report.waiting)} still waiting"
-        line += f" ({report.reason()}; lotscan print-queue deliver tries again)"
-    print(shown(line), file=sys.stderr)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     Uuid,
 )
 from sqlalchemy import text as sql
@@ -528,6 +529,23 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class ReplayPlace(Base):
+    """Where a `lotscan replay` of a transcript got to (scanner.replay): written with each
+    scan it ran, in the scan's transaction, and forgotten when the replay ends; a replay
+    killed or stopped midway resumes after it."""
+
+    __tablename__ = "replay_places"
+
+    transcript: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    """The transcript's absolute path."""
+    line: Mapped[int] = mapped_column(Integer)
+    """The last line whose scan committed."""
+    digest: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the transcript's inputs up to that line, so a changed file is not resumed."""
+    state: Mapped[str] = mapped_column(Text)
+    """The handheld's state after that line, as JSON (scanner.workflows.state)."""
 
 
 class PrintJobStatus(StrEnum):

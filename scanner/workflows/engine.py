@@ -51,6 +51,12 @@ transaction, with its session, before it commits; returns how many it queued (no
 printing is off). It never contacts a printer. A `LotscanError` it raises refuses the scan,
 which then records nothing; anything else it raises rolls the scan back too."""
 
+NoteScan = Callable[[Session, Response], None]
+"""What else a front end writes in a scan's transaction, after its movements and labels
+(`lotscan replay` notes its place in the transcript and the handheld's state, so a replay
+killed midway resumes where its last scan committed). A `LotscanError` it raises refuses
+the scan, which then records nothing."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -82,14 +88,17 @@ class Handheld:
         config: ScanConfig | None = None,
         clock: Callable[[], datetime] = utc_now,
         queue_labels: QueueLabels | None = None,
+        note_scan: NoteScan | None = None,
     ) -> None:
         """`queue_labels` puts the labels a scan made due in the print queue; without it
-        they are only named in the response."""
+        they are only named in the response. `note_scan` writes what the front end keeps
+        with each scan, in its transaction."""
         self.sessions = sessions
         self._session: Session | None = None
         self.config = config or ScanConfig()
         self.clock = clock
         self.queue_labels = queue_labels
+        self.note_scan = note_scan
         self.operator: str | None = None
         self.role: str | None = None
         """The role of the operator signed in (`scanner.models.Role`)."""
@@ -126,6 +135,8 @@ class Handheld:
                 context = Context(session, self.clock, self.operator or "", known=self.known)
                 response = self._dispatch(scan, context)
                 queued = self._queue(session, response.labels)
+                if self.note_scan is not None:
+                    self.note_scan(session, response)
         except LotscanError as problem:
             self.operator, self.role, self.workflow, self.finished = kept
             return self._outcome(self._refused(str(problem)))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
