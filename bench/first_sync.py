@@ -292,4 +292,3 @@ def bulk_copy(central: str, target: str) -> float:
     source.kw["bind"].dispose()
     copy.kw["bind"].dispose()
     return seconds
-

@@ -13,7 +13,7 @@ movement again, and checked against these queries.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from scanner.balances import serial_state_after
-
 from scanner.models import (
     NO_LOT,
     NOT_EFFECTIVE,
@@ -75,7 +74,7 @@ def replayed_balances(session: Session) -> dict[StockKey, Decimal]:
     }
 
 
-def _balance_totals() -> Select[tuple[str, str, str, str, Decimal]]:
+def _balance_totals() -> Select[tuple[Any, ...]]:
     """The sum of every counting movement into and out of each (part, lot, serial,
     location)."""
     lot, serial = _keys()
@@ -117,7 +116,7 @@ def replayed_job_lots(session: Session) -> dict[JobKey, Decimal]:
     }
 
 
-def _job_lot_totals() -> Select[tuple[str, str, str, str, str, Decimal]]:
+def _job_lot_totals() -> Select[tuple[Any, ...]]:
     """The net of every counting issue and production (less their reversals) per job,
     role, part, lot and serial."""
     lot, serial = _keys()

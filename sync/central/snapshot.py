@@ -115,7 +115,9 @@ def _after(kind: str, after: Key | None) -> tuple[Any, ...] | None:
     if len(after) != len(types):
         raise SyncError(422, "bad_request", f"after: a {kind} key has {len(types)} values")
     try:
-        return tuple(_key_value(kind, want, value) for want, value in zip(types, after, strict=True))
+        return tuple(
+            _key_value(kind, want, value) for want, value in zip(types, after, strict=True)
+        )
     except (TypeError, ValueError):
         raise SyncError(422, "bad_request", f"after: {after!r} is not a {kind} key") from None
 
@@ -181,9 +183,7 @@ def _status_changes(
     )
 
 
-def _movements(
-    session: Session, at: int, after: int, count: int
-) -> tuple[list[str], list[Key]]:
+def _movements(session: Session, at: int, after: int, count: int) -> tuple[list[str], list[Key]]:
     """The store's ledger numbered after `after` and up to `at`, each as its "movement"
     change: the movement as its device pushed it, with the store's outcome. The store's
     own movements (a count, a re-sourced serial) have no pushed entry and are written

@@ -45,7 +45,6 @@ from scanner.settings import (
     write_setting,
 )
 from sync.device.answers import apply_changes, apply_outcome, kept_status_changes
-from sync.device.snapshot import apply_snapshot_page, finish_snapshot
 from sync.device.credentials import (
     load_credentials,
     read_token,
@@ -60,6 +59,7 @@ from sync.device.outbox import (
     pending_status_changes,
     queue_stats,
 )
+from sync.device.snapshot import apply_snapshot_page, finish_snapshot
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
@@ -288,7 +288,6 @@ class SyncClient(_ServiceClient):
         path = "/v1/sync/pull"
         data = self._call("GET", path, params={"cursor": cursor, "limit": limit})
         return self._parsed(PullResponse, data, path)
-
 
     def snapshot(
         self, cursor: int, place: SnapshotPlace | None, limit: int = SNAPSHOT_PAGE
