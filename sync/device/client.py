@@ -59,7 +59,7 @@ from sync.device.outbox import (
     pending_status_changes,
     queue_stats,
 )
-from sync.device.snapshot import apply_snapshot_page, finish_snapshot
+from sync.device.snapshot import apply_snapshot_page, finish_snapshot, holds_others_movements
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
@@ -611,6 +611,8 @@ def _take_snapshot(
     (0 from a store older than snapshots: the changes are then pulled from the first)."""
     cursor = 0
     place: SnapshotPlace | None = None
+    with reading(sessions) as session:
+        seen_others = holds_others_movements(session, device)
     while True:
         answer = client.snapshot(cursor, place, page)
         if answer is None:
@@ -622,7 +624,9 @@ def _take_snapshot(
             )
         cursor = answer.cursor
         with unit_of_work(sessions) as session:
-            report.pulled += apply_snapshot_page(session, device, answer.kind, answer.rows)
+            report.pulled += apply_snapshot_page(
+                session, device, answer.kind, answer.rows, seen_others=seen_others
+            )
         if answer.next is None:
             break
         if answer.next == place:

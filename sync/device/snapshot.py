@@ -40,17 +40,33 @@ from sync.device.answers import (
 )
 from sync.protocol import REFERENCE_KINDS, STATUS_CHANGE, MovementIn, movement_facts
 
-__all__ = ["apply_snapshot_page", "finish_snapshot"]
+__all__ = ["apply_snapshot_page", "finish_snapshot", "holds_others_movements"]
 
 _MOVEMENTS = Movement.__table__
 _FIELDS = frozenset(MovementIn.model_fields)
 
 
+def holds_others_movements(session: Session, device_id: str) -> bool:
+    """Whether this handheld's ledger holds a movement of another device: asked once before
+    a snapshot. A handheld that holds none (nearly every one taking a snapshot: a new one)
+    cannot already have any movement the snapshot brings but its own."""
+    found = session.scalar(select(Movement.id).where(Movement.device_id != device_id).limit(1))
+    return found is not None
+
+
 def apply_snapshot_page(
-    session: Session, device_id: str, kind: str, rows: Sequence[dict[str, Any]]
+    session: Session,
+    device_id: str,
+    kind: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    seen_others: bool = True,
 ) -> int:
-    """Writes one page of the snapshot; returns how many rows it held. A kind this version
-    does not know is skipped, as a pull skips one: a newer store may send more."""
+    """Writes one page of the snapshot; returns how many rows it held. `seen_others`: the
+    ledger held other devices' movements before the snapshot began
+    (`holds_others_movements`), so a movement of the page may be one it already has. A kind
+    this version does not know is skipped, as a pull skips one: a newer store may send
+    more."""
     if kind in REFERENCE_KINDS:
         model = REFERENCE_KINDS[kind]
         _upsert(session, model, [_values(model, row) for row in rows])
@@ -58,7 +74,7 @@ def apply_snapshot_page(
         for row in rows:
             pulled_status_change(session, row)
     elif kind == "movement":
-        _movements(session, device_id, rows)
+        _movements(session, device_id, rows, seen_others)
     session.flush()
     return len(rows)
 
@@ -145,12 +161,16 @@ def _upsert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> 
 # ---- movements ----------------------------------------------------------------------------
 
 
-def _movements(session: Session, device_id: str, rows: Sequence[dict[str, Any]]) -> None:
+def _movements(
+    session: Session, device_id: str, rows: Sequence[dict[str, Any]], seen_others: bool
+) -> None:
     """The store's ledger, in its order. Another device's movement this handheld has never
     seen (nearly all of them) is inserted with the page's others in one statement; one it
     has (its own, or one pulled before a reset) takes its outcome as a pull would give it."""
     ids = [uuid.UUID(str(row["id"])) for row in rows]
-    known = set(session.scalars(select(Movement.id).where(Movement.id.in_(ids))))
+    known: set[uuid.UUID] = set()
+    if seen_others:
+        known = set(session.scalars(select(Movement.id).where(Movement.id.in_(ids))))
     fresh: list[dict[str, Any]] = []
     for movement_id, row in zip(ids, rows, strict=True):
         if movement_id in known or row.get("device_id") == device_id:
@@ -183,12 +203,15 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     session.flush()
     numbers = [row["server_seq"] for row in rows if row["server_seq"] is not None]
-    session.execute(
-        update(Movement)
-        .where(Movement.server_seq.in_(numbers))
-        .values(server_seq=None)
-        .execution_options(synchronize_session=False)
-    )
+    if numbers:
+        # The page is in the store's order, and a movement here that took its number from
+        # this page came before these rows: any other holder of one in their range is freed.
+        session.execute(
+            update(Movement)
+            .where(Movement.server_seq.between(min(numbers), max(numbers)))
+            .values(server_seq=None)
+            .execution_options(synchronize_session=False)
+        )
     session.execute(_insert_new(session.get_bind().dialect.name), rows)
 
 
