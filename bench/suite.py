@@ -20,6 +20,7 @@ BENCHMARKS = (
     "label_zpl",
     "sync_ingest_sqlite",
     "sync_ingest_postgres",
+    "first_sync",
 )
 FULL = 1.0
 QUICK = 0.1

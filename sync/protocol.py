@@ -5,6 +5,7 @@ bodies, and how a movement is written into one and hashed (docs/architecture.md,
     POST /v1/devices/enroll   EnrollRequest -> 201 EnrollResponse   (no token: the code is it)
     POST /v1/sync/push        PushRequest   -> 200 PushResponse     (device token)
     GET  /v1/sync/pull?cursor=N&limit=M     -> 200 PullResponse     (device token)
+    GET  /v1/sync/snapshot?cursor=C&kind=K&after=A&limit=M -> 200 SnapshotPage (device token)
 
 Every other request carries `Authorization: Bearer <token>`. Errors are
 `{"error": code, "message": words}` with a 4xx status (400 `bad_request` for a body that is
@@ -56,6 +57,8 @@ from sync.wire_values import Day, Moment, PlainText, Quantity, Whole
 PROTOCOL = 1
 MAX_BATCH = 500
 MAX_PULL = 1000
+SNAPSHOT_PAGE = 5000
+"""The most rows one snapshot page carries (a page of movements is about 2.5 MB)."""
 
 Code = Annotated[PlainText, Field(min_length=1, max_length=40)]
 Number = Annotated[PlainText, Field(min_length=1, max_length=20)]
@@ -195,6 +198,29 @@ class PullResponse(Strict):
     changes: list[Change]
 
 
+class SnapshotPlace(Strict):
+    """Where the next snapshot page starts: after the row with key `after` (its primary key
+    values, in order) of `kind`; no `after`: at the kind's first row."""
+
+    kind: str
+    after: list[str | int] | None = None
+
+
+class SnapshotPage(Strict):
+    """One page of a snapshot of the store at change number `cursor` (docs/architecture.md,
+    "Snapshots for a new handheld"): rows of one kind, each the `data` a change of that kind
+    carries, and where the next page starts (`next`, None after the last). A device applies
+    every page, then pulls the changes after `cursor`. `reset`: the `cursor` asked for is
+    past anything the store has (restored from a backup): start the snapshot again."""
+
+    cursor: int
+    kind: str
+    rows: list[dict[str, Any]]
+    next: SnapshotPlace | None
+    reset: bool = False
+    server_time: datetime
+
+
 class EnrollRequest(Strict):
     code: Annotated[PlainText, Field(min_length=1, max_length=100)]
     device_name: Annotated[PlainText, Field(max_length=80)] = ""
@@ -277,6 +303,11 @@ REFERENCE_KINDS: dict[str, type[Base]] = {
 }
 """Change kinds that carry a whole reference row, in the order a device applies a page's
 rows of different kinds when they depend on each other (a job line needs its job)."""
+
+SNAPSHOT_KINDS = (*REFERENCE_KINDS, STATUS_CHANGE, "movement")
+"""The kinds a snapshot carries, in the order it carries them: reference rows parents
+first, then status changes, then the store's ledger by its numbers (a reversal after the
+movement it reverses)."""
 
 
 def row_data(row: Base) -> dict[str, Any]:

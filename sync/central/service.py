@@ -15,6 +15,7 @@ refusing a transaction is 503 `retry_later` with nothing committed.
 from __future__ import annotations
 
 import codecs
+import json
 import logging
 import socket
 import sys
@@ -27,7 +28,7 @@ import psycopg
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from sqlalchemy import text
@@ -49,10 +50,13 @@ from sync.central.pull import publish_reference
 from sync.central.pull import pull as pull_changes
 from sync.central.push import push as push_movements
 from sync.exception_codes import ExceptionCode
+from sync.central.snapshot import snapshot_page
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
     PROTOCOL,
+    SNAPSHOT_KINDS,
+    SNAPSHOT_PAGE,
     Code,
     EnrollRequest,
     EnrollResponse,
@@ -60,6 +64,8 @@ from sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    SnapshotPage,
+    SnapshotPlace,
     Strict,
     Words,
 )
@@ -327,6 +333,44 @@ def pull(
     with unit_of_work(store.sessions) as session:
         device = enrollment.authenticate(session, token, clock=store.clock)
         return pull_changes(session, device, cursor, limit, clock=store.clock)
+
+
+@device_routes.get(
+    "/v1/sync/snapshot",
+    response_class=Response,
+    responses={200: {"model": SnapshotPage, "description": "One page"}, **_errors(401, 422, 503)},
+)
+def snapshot(
+    token: Token,
+    store: AppStore,
+    cursor: Annotated[QueryWhole, Query(ge=0, le=2**62)] = 0,
+    kind: Annotated[Literal[SNAPSHOT_KINDS], Query()] | None = None,  # type: ignore[valid-type]
+    after: Annotated[str, Query(max_length=1000)] | None = None,
+    limit: Annotated[QueryWhole, Query(ge=1, le=SNAPSHOT_PAGE)] = SNAPSHOT_PAGE,
+) -> Response:
+    """A page of the store's snapshot for a handheld that has pulled nothing yet
+    (docs/architecture.md, "Snapshots for a new handheld"). Written as text, not through a
+    response model: a page carries thousands of rows that are already JSON."""
+    place = None if kind is None else SnapshotPlace(kind=kind, after=_snapshot_key(after))
+    with unit_of_work(store.sessions) as session:
+        device = enrollment.authenticate(session, token, clock=store.clock)
+        page = snapshot_page(session, device, cursor, place, limit, clock=store.clock)
+    return Response(page, media_type="application/json")
+
+
+def _snapshot_key(after: str | None) -> list[str | int] | None:
+    """`after` as the JSON list of key values the previous page's `next` gave."""
+    if after is None:
+        return None
+    try:
+        key = json.loads(after)
+    except ValueError:
+        key = None
+    if not isinstance(key, list) or not all(
+        isinstance(value, (str, int)) and not isinstance(value, bool) for value in key
+    ):
+        raise SyncError(422, "bad_request", "after: a JSON list of key values is expected")
+    return key
 
 
 supervisor_routes = APIRouter()

@@ -93,12 +93,12 @@ def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -
             if change.kind in _CLOSABLE:
                 decided.add((_CLOSABLE[change.kind], change.key))
         elif change.kind == "movement":
-            _pulled_movement(session, device_id, change.data)
+            pulled_movement(session, device_id, change.data)
         elif change.kind == STATUS_CHANGE:
-            decided.add(_pulled_status_change(session, change.data))
+            decided.add(pulled_status_change(session, change.data))
         # A kind this version does not know is skipped: a newer store may send more.
     session.flush()
-    _keep_own_decisions(session, decided)
+    keep_own_decisions(session, decided)
     return len(changes)
 
 
@@ -158,7 +158,7 @@ _CLOSABLE = {
 """The reference kinds that have a status a handheld can change, by their subject."""
 
 
-def _pulled_status_change(session: Session, data: dict[str, Any]) -> tuple[str, str]:
+def pulled_status_change(session: Session, data: dict[str, Any]) -> tuple[str, str]:
     """Keeps a status change another device (or the store) recorded, for its history."""
     pulled = StatusChangeIn.model_validate(
         {key: value for key, value in data.items() if key in StatusChangeIn.model_fields}
@@ -180,7 +180,7 @@ def _pulled_status_change(session: Session, data: dict[str, Any]) -> tuple[str, 
     return pulled.subject, pulled.key
 
 
-def _keep_own_decisions(session: Session, decided: set[tuple[str, str]]) -> None:
+def keep_own_decisions(session: Session, decided: set[tuple[str, str]]) -> None:
     """A job or line the store sent while this handheld's own close or reopen of it still
     waits to be pushed keeps the status of the latest decision this handheld knows of: the
     store settles it when the push arrives, and sends the row again."""
@@ -223,7 +223,7 @@ def _reference_row(kind: str, data: dict[str, Any]) -> Base:
 # ---- movements ----------------------------------------------------------------------------
 
 
-def _pulled_movement(session: Session, device_id: str, data: dict[str, Any]) -> None:
+def pulled_movement(session: Session, device_id: str, data: dict[str, Any]) -> None:
     status = str(data.get("status", ""))
     server_seq = data.get("server_seq")
     codes = [str(code) for code in data.get("codes") or []]

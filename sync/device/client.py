@@ -12,6 +12,7 @@ at-least-once delivery (docs/architecture.md, "Push, exactly once").
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -62,14 +63,18 @@ from sync.device.outbox import (
     pending_status_changes,
     queue_stats,
 )
+from sync.device.snapshot import apply_snapshot_page, finish_snapshot, holds_others_movements
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
+    SNAPSHOT_PAGE,
     EnrollRequest,
     EnrollResponse,
     PullResponse,
     PushRequest,
     PushResponse,
+    SnapshotPage,
+    SnapshotPlace,
     movement_in,
     status_change_in,
 )
@@ -182,7 +187,10 @@ class _ServiceClient:
         *,
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        optional: bool = False,
     ) -> Any:
+        """The answer's JSON; None for a 404 when the endpoint is `optional` (a store
+        older than it)."""
         try:
             response = self._http.request(method, path, json=body, params=params)
         except httpx.UnsupportedProtocol:
@@ -198,6 +206,8 @@ class _ServiceClient:
             raise SyncUnavailable(
                 f"The central store at {self.url} cannot take requests now ({words})", code
             )
+        if response.status_code == 404 and optional:
+            return None
         if response.status_code >= 400:
             raise self._refusal(path, response)
         try:
@@ -283,6 +293,20 @@ class SyncClient(_ServiceClient):
         path = "/v1/sync/pull"
         data = self._call("GET", path, params={"cursor": cursor, "limit": limit})
         return self._parsed(PullResponse, data, path)
+
+    def snapshot(
+        self, cursor: int, place: SnapshotPlace | None, limit: int = SNAPSHOT_PAGE
+    ) -> SnapshotPage | None:
+        """A page of the store's snapshot (docs/architecture.md, "Snapshots for a new
+        handheld"); None from a store older than snapshots, which has no such endpoint."""
+        path = "/v1/sync/snapshot"
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if place is not None:
+            params["kind"] = place.kind
+            if place.after is not None:
+                params["after"] = json.dumps(place.after)
+        data = self._call("GET", path, params=params, optional=True)
+        return None if data is None else self._parsed(SnapshotPage, data, path)
 
 
 class SupervisorClient(_ServiceClient):
@@ -500,8 +524,11 @@ def sync_once(
     batch: int = MAX_BATCH,
     page: int = MAX_PULL,
     timeout: float = DEFAULT_TIMEOUT,
+    snapshot_page: int = SNAPSHOT_PAGE,
 ) -> SyncReport:
-    """Pushes every queued movement, then pulls every change since the last pull. Raises
+    """Pushes every queued movement, then pulls every change since the last pull (a
+    handheld that has pulled nothing yet takes the store's snapshot first, in pages of
+    `snapshot_page` rows). Raises
     `SyncFailed` (the queue kept, the reason recorded for `sync_status`) when it cannot."""
     with reading(sessions) as session:
         credentials = load_credentials(folder, session)
@@ -511,7 +538,8 @@ def sync_once(
             credentials.url, credentials.token, transport=transport, timeout=timeout
         ) as client:
             _push_queue(sessions, client, credentials.device, clock, min(batch, MAX_BATCH), report)
-            _pull_changes(sessions, client, credentials.device, min(page, MAX_PULL), report)
+            pages = (min(page, MAX_PULL), min(snapshot_page, SNAPSHOT_PAGE))
+            _pull_changes(sessions, client, credentials.device, pages, report)
     except LotscanError as error:
         failure = error
         if isinstance(error, SyncFailed):
@@ -590,13 +618,18 @@ def _pull_changes(
     sessions: sessionmaker[Session],
     client: SyncClient,
     device: str,
-    page: int,
+    pages: tuple[int, int],
     report: SyncReport,
 ) -> None:
     """Pulls pages until the store has no more, each page and its cursor in one
-    transaction; a store that says the cursor is past anything it has is pulled from 0."""
+    transaction. A handheld that has pulled nothing yet takes the store's snapshot first,
+    and pulls after it; a store that says the cursor is past anything it has is taken
+    again from a snapshot (or pulled from 0, from a store older than snapshots)."""
+    page, snapshot_page = pages
     with reading(sessions) as session:
         cursor = read_setting(session, PULL_CURSOR) or 0
+    if cursor == 0:
+        cursor = _take_snapshot(sessions, client, device, snapshot_page, report)
     reset = False
     while True:
         answer = client.pull(cursor, page)
@@ -605,9 +638,10 @@ def _pull_changes(
                 raise SyncRefused(
                     f"The central store cannot page its changes from {cursor}: ask a supervisor"
                 )
-            reset, cursor = True, 0
+            reset = True
             with unit_of_work(sessions) as session:
                 write_setting(session, PULL_CURSOR, 0)
+            cursor = _take_snapshot(sessions, client, device, snapshot_page, report)
             continue
         if answer.changes:
             with unit_of_work(sessions) as session:
@@ -620,6 +654,44 @@ def _pull_changes(
                 f"The central store's changes did not move on from {cursor}: ask a supervisor"
             )
         cursor = answer.cursor
+
+
+def _take_snapshot(
+    sessions: sessionmaker[Session],
+    client: SyncClient,
+    device: str,
+    page: int,
+    report: SyncReport,
+) -> int:
+    """Takes the store's snapshot page by page, each page in a transaction of its own, then
+    rebuilds the caches and keeps the snapshot's cursor in one more; returns that cursor
+    (0 from a store older than snapshots: the changes are then pulled from the first)."""
+    cursor = 0
+    place: SnapshotPlace | None = None
+    with reading(sessions) as session:
+        seen_others = holds_others_movements(session, device)
+    while True:
+        answer = client.snapshot(cursor, place, page)
+        if answer is None:
+            return 0
+        if answer.reset:
+            raise SyncUnavailable(
+                f"The central store's numbering went back to below {cursor} during a snapshot:"
+                " the next sync takes a new one"
+            )
+        cursor = answer.cursor
+        with unit_of_work(sessions) as session:
+            report.pulled += apply_snapshot_page(
+                session, device, answer.kind, answer.rows, seen_others=seen_others
+            )
+        if answer.next is None:
+            break
+        if answer.next == place:
+            raise SyncRefused("The central store's snapshot did not move on: ask a supervisor")
+        place = answer.next
+    with unit_of_work(sessions) as session:
+        finish_snapshot(session, cursor)
+    return cursor
 
 
 def _pending(sessions: sessionmaker[Session], device: str) -> int:

@@ -33,6 +33,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -42,6 +43,7 @@ from scanner.balance_check import cache_differences
 from scanner.db import open_database, unit_of_work
 from scanner.ledger import Ledger
 from scanner.models import Base, Movement, MovementKind, Operator, Part
+from scanner.settings import PULL_CURSOR, write_setting
 from scanner.workspace import DATABASE_FILE, sqlite_url
 from sync.central.errors import SyncError
 from sync.central.models import ExceptionStatus
@@ -368,6 +370,24 @@ class Plant(RuleBasedStateMachine):
         """Syncing is half of what makes a history interesting: a second rule doubles its
         odds against the scans."""
         self.sync(device, fault, batch)
+
+    @precondition(lambda self: len(self.handhelds) == 3)
+    @rule(page=st.sampled_from([1, 4, 5000]))
+    def enroll_a_late_handheld(self, page: int) -> None:
+        """A fourth handheld enrolled in the middle of the history takes the store's
+        snapshot (in pages of `page` rows) and pulls after it; the final checks hold it to
+        the same ledger, stock and serials as the others."""
+        late = self.site.enroll("late", pull=False)
+        late.sync(snapshot_page=page)
+        self.dirty.add(len(self.handhelds) - 1)
+
+    @rule(device=DEVICES)
+    def lose_the_cursor(self, device: int) -> None:
+        """The store was restored from a backup (the handheld's cursor is past anything it
+        has): the next sync is answered `reset` and takes a new snapshot, with whatever
+        this handheld still has queued kept."""
+        with unit_of_work(self.handhelds[device].sessions) as session:
+            write_setting(session, PULL_CURSOR, 10**9)
 
     # ---- the supervisor -----------------------------------------------------------------
 

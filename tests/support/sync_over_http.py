@@ -53,6 +53,7 @@ from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
     REFERENCE_KINDS,
+    SNAPSHOT_PAGE,
     MovementIn,
     PushRequest,
     movement_in,
@@ -375,7 +376,9 @@ class Handheld:
         except LotscanError:
             return None
 
-    def sync(self, *, batch: int = MAX_BATCH, page: int = MAX_PULL) -> SyncReport:
+    def sync(
+        self, *, batch: int = MAX_BATCH, page: int = MAX_PULL, snapshot_page: int = SNAPSHOT_PAGE
+    ) -> SyncReport:
         return sync_once(
             self.sessions,
             self.folder,
@@ -384,6 +387,7 @@ class Handheld:
             batch=batch,
             page=page,
             timeout=SYNC_TIMEOUT,
+            snapshot_page=snapshot_page,
         )
 
     def try_sync(self, *, batch: int = MAX_BATCH, page: int = MAX_PULL) -> SyncFailed | None:
