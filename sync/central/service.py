@@ -49,8 +49,8 @@ from sync.central.models import Device, DeviceRole
 from sync.central.pull import publish_reference
 from sync.central.pull import pull as pull_changes
 from sync.central.push import push as push_movements
-from sync.exception_codes import ExceptionCode
 from sync.central.snapshot import snapshot_page
+from sync.exception_codes import ExceptionCode
 from sync.protocol import (
     MAX_BATCH,
     MAX_PULL,
