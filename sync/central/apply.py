@@ -108,7 +108,7 @@ class CentralLedger:
         self.rows = Rows(session)
         self.pending = self.rows.pending
         self.log = ChangeLog(session, self.now)
-        self.cap = ExceptionCap(session, self.now)
+        self.cap = ExceptionCap(session, self.now, self.pending)
         # Open shortfall exceptions on movements that count, by balance: the stored ones by
         # id, the pending ones themselves.
         self._shortfalls: dict[StockKey, set[int | NewException]] | None = None
@@ -234,7 +234,7 @@ class CentralLedger:
                 received_at=self.now,
             )
         )
-        self.pending.add_exception(
+        self._add_exception(
             NewException(
                 device_id=device_id,
                 device_seq=movement.seq if with_entry else None,
@@ -246,7 +246,6 @@ class CentralLedger:
                 location=movement.from_location or movement.to_location,
                 status=ExceptionStatus.OPEN.value,
                 opened_at=self.now,
-                summary_id=self.cap.summary_for(device_id),
             )
         )
         return reason
@@ -654,10 +653,15 @@ class CentralLedger:
             location=location,
             status=ExceptionStatus.OPEN.value,
             opened_at=self.now,
-            summary_id=self.cap.summary_for(entry.device_id),
         )
-        self.pending.add_exception(exception)
+        self._add_exception(exception)
         return exception
+
+    def _add_exception(self, exception: NewException) -> None:
+        """Opens an exception: in the supervisors' list, or past its device's cap a minute
+        grouped under the device's summary (`sync.central.exception_cap`)."""
+        self.cap.place(exception)
+        self.pending.add_exception(exception)
 
     def _shortfall_keys(self) -> dict[StockKey, set[int | NewException]]:
         """Balances with an open shortfall on a movement that counts: one query per

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from scanner.plain_text import shown
 from sync.central.evaluate import fit
 from sync.central.models import Device, ExceptionStatus, SyncException
+from sync.central.pending import NewException, Pending
 from sync.exception_codes import ExceptionCode
 
 PER_MINUTE = 100
@@ -35,28 +36,34 @@ class ExceptionCap:
     """The cap for one operation: each device's exceptions opened in the last minute, read
     once and counted on as the operation opens more."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(self, session: Session, now: datetime, pending: Pending) -> None:
         self.session = session
         self.now = now
+        self.pending = pending
         self._opened: dict[str, int] = {}
-        self._summaries: dict[str, int] = {}
+        self._summaries: dict[str, int | NewException] = {}
 
-    def summary_for(self, device_id: str | None) -> int | None:
-        """Where an exception this device opens now goes: None for the list of its own
-        (and it is counted), else the id of the summary to group it under."""
+    def place(self, exception: NewException) -> None:
+        """Leaves an exception in the list of its own (and counts it), or groups it under
+        its device's summary when the device is past its cap: the open one stored, or one
+        this operation opens now, just before it."""
+        device_id = exception.device_id
         if device_id is None:
-            return None
+            return
         opened = self._opened.get(device_id)
         if opened is None:
             opened = self._opened_lately(device_id)
         if opened < PER_MINUTE:
             self._opened[device_id] = opened + 1
-            return None
+            return
         self._opened[device_id] = opened
         summary = self._summaries.get(device_id)
         if summary is None:
-            summary = self._summaries[device_id] = self._open_summary(device_id)
-        return summary
+            summary = self._summaries[device_id] = self._summary(device_id)
+        if isinstance(summary, int):
+            exception.summary_id = summary
+        else:
+            exception.grouped_under = summary
 
     def _opened_lately(self, device_id: str) -> int:
         return (
@@ -73,8 +80,8 @@ class ExceptionCap:
             or 0
         )
 
-    def _open_summary(self, device_id: str) -> int:
-        """The device's open summary, opened now if it has none."""
+    def _summary(self, device_id: str) -> int | NewException:
+        """The device's open summary (its id), or one opened now."""
         found = self.session.scalar(
             select(SyncException.id).where(
                 SyncException.device_id == device_id,
@@ -86,19 +93,22 @@ class ExceptionCap:
             return found
         device = self.session.get(Device, device_id)
         name = f"{shown(device.name)} ({device_id})" if device is not None else device_id
-        summary = SyncException(
+        summary = NewException(
             device_id=device_id,
+            device_seq=None,
             code=SUMMARY,
-            message="",
+            message=fit(
+                f"{name} opened more than {PER_MINUTE} exceptions in a minute: the rest are"
+                " grouped here (GET /v1/exceptions?summary= this id). Void its held"
+                f" movements at once with lotscan exceptions void --device {device_id}, or"
+                " dismiss this to list them one by one"
+            ),
+            part=None,
+            lot=None,
+            serial=None,
+            location=None,
             status=ExceptionStatus.OPEN.value,
             opened_at=self.now,
         )
-        self.session.add(summary)
-        self.session.flush()
-        summary.message = fit(
-            f"{name} opened more than {PER_MINUTE} exceptions in a minute: the rest are"
-            f" grouped here (GET /v1/exceptions?summary={summary.id}). Void its held"
-            f" movements at once with lotscan exceptions void --device {device_id}, or"
-            " dismiss this to list them one by one"
-        )
-        return summary.id
+        self.pending.add_exception(summary)
+        return summary

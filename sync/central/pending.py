@@ -23,13 +23,14 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from scanner.balances import CacheDelta, CacheModel, add_cache_deltas
 from scanner.models import MOVEMENT_FACTS, Lot, Movement, Serial
 from sync.central.bulk_sql import write_rows
 from sync.central.models import SyncEntry, SyncException, SyncRejection
+from sync.exception_codes import ExceptionCode
 from sync.protocol import PUSHED_FACTS, MovementIn
 
 
@@ -145,6 +146,10 @@ class NewException:
     resolution: str | None = None
     resolved_by: str | None = None
     summary_id: int | None = None  # grouped past its device's cap (sync.central.exception_cap)
+    # Not columns: grouped under a summary opened by this same operation (its id is known
+    # once it is written), and a summary's id once written.
+    grouped_under: NewException | None = None
+    written_id: int | None = None
 
 
 @dataclass(eq=False)
@@ -176,7 +181,11 @@ assert _fields(NewMovement)[: len(MOVEMENT_FACTS)] == MOVEMENT_FACTS, (
     "NewMovement declares a movement's facts first, in the order of MOVEMENT_FACTS"
 )
 _ENTRIES = _columns(SyncEntry)
-_EXCEPTIONS = _columns(SyncException, _fields(NewException))  # the id is the database's
+_NOT_COLUMNS = ("grouped_under", "written_id")
+# The id is the database's.
+_EXCEPTIONS = _columns(
+    SyncException, tuple(name for name in _fields(NewException) if name not in _NOT_COLUMNS)
+)
 _REJECTIONS = _columns(SyncRejection, _fields(NewRejection))
 
 
@@ -253,7 +262,7 @@ class Pending:
         _insert(session, _SERIALS, self.serials)
         _insert(session, _MOVEMENTS, self.movements.values())
         _insert(session, _ENTRIES, self.entries.values())
-        _insert(session, _EXCEPTIONS, self.exceptions)
+        _insert_exceptions(session, self.exceptions)
         _insert(session, _REJECTIONS, self.rejections)
         self.write_caches(session)
         self.lots.clear()
@@ -266,6 +275,27 @@ class Pending:
         self.exceptions.clear()
         self.exceptions_of.clear()
         self.rejections.clear()
+
+
+def _insert_exceptions(session: Session, exceptions: list[NewException]) -> None:
+    """Writes the exceptions in the order they were opened. A summary opened among them
+    is written in its place, on its own to learn its id, which what it groups then names:
+    so the ids are those the same movements pushed one at a time would give."""
+    batch: list[NewException] = []
+    table, names = _EXCEPTIONS
+    for exception in exceptions:
+        if exception.grouped_under is not None:
+            exception.summary_id = exception.grouped_under.written_id
+        if exception.code != ExceptionCode.TOO_MANY_EXCEPTIONS:
+            batch.append(exception)
+            continue
+        _insert(session, _EXCEPTIONS, batch)
+        batch = []
+        values = {name: getattr(exception, name) for name in names}
+        exception.written_id = session.execute(
+            insert(table).values(values).returning(table.c.id)
+        ).scalar_one()
+    _insert(session, _EXCEPTIONS, batch)
 
 
 def _insert(session: Session, target: _Target, records: Iterable[Any]) -> None:
