@@ -90,7 +90,7 @@ def push(
             outcomes.append(_reused_id(ledger, locked, movement, taken[movement.id]))
         else:
             status.due(ledger.log, movement.happened_at)
-            entry = ledger.accept(locked.id, movement)
+            entry = ledger.accept(locked.id, movement, role=locked.role)
             outcomes.append(_outcome(entry, ledger.server_seq(entry)))
             taken[movement.id] = f"{locked.id} number {movement.seq}"
         last = movement.seq
