@@ -55,6 +55,7 @@ from sync.central.evaluate import (
     fit,
     hold_reason,
     missing_references,
+    numbers_fit,
     reversal_conflict,
     rule_broken,
     rule_rejection,
@@ -126,8 +127,11 @@ class CentralLedger:
 
     def expect(self, movements: list[MovementIn]) -> None:
         """Reads what a batch of movements names, and the balances it takes stock from, in
-        a few queries, not a few per movement."""
+        a few queries, not a few per movement. A lot or serial no label can carry is looked
+        up nowhere (PostgreSQL refuses a NUL even as a parameter): its movement is rejected
+        before anything is read for it."""
         rows = self.rows
+        movements = [m for m in movements if numbers_fit(m)]
         rows.preload(Part, (m.part for m in movements))
         rows.preload(
             Location, (code for m in movements for code in (m.from_location, m.to_location) if code)

@@ -253,6 +253,7 @@ def rule_rejection(rows: Rows, device_id: str, role: str, movement: MovementIn) 
     are rules only the store can judge."""
     broken = (
         shape_rule(movement)
+        or hint_rule(movement)
         or device_rule(movement.kind, role)
         or reversed_rule(rows, device_id, movement)
     )
@@ -264,6 +265,25 @@ def rule_rejection(rows: Rows, device_id: str, role: str, movement: MovementIn) 
             f"Rejected, {rule_words(broken)}."
             " The handheld's ledger never records this; nothing was applied"
         ),
+    )
+
+
+def hint_rule(movement: MovementIn) -> BrokenRule | None:
+    """The lot a pushed serial arrived in becomes a lot row at the store: a number a label
+    can carry, like every lot."""
+    if movement.serial_lot is None:
+        return None
+    broken = number_rule(movement.serial_lot, "Lot")
+    return BrokenRule(broken.rule, "serial_lot", broken.message) if broken else None
+
+
+def numbers_fit(movement: MovementIn) -> bool:
+    """Whether every lot and serial number a movement names could be on a label, so that
+    looking it up in the store is safe."""
+    return all(
+        number_rule(number, "Lot") is None
+        for number in (movement.lot, movement.serial, movement.serial_lot)
+        if number is not None
     )
 
 
@@ -343,6 +363,7 @@ def rule_broken(rows: Rows, device_id: str, role: str, movement: MovementIn) -> 
     part = rows.get(Part, movement.part)
     return (
         shape_rule(movement)
+        or hint_rule(movement)
         or device_rule(movement.kind, role)
         or reversed_rule(rows, device_id, movement)
         or (_tracking(rows, movement, part) if part is not None else None)
