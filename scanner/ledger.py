@@ -55,6 +55,7 @@ from scanner.movement_rules import (
     refuse,
     reversal_rule,
     serial_unit_rule,
+    shape_rule,
     tracking_rule,
 )
 from scanner.orders import purchase_order_line, sales_order_line
@@ -355,6 +356,13 @@ class Ledger:
     ) -> Movement:
         """Stock changes place inside the site."""
         item = self._part(part)
+        if from_location is not None:
+            # What the store would reject, in the order it judges (a move to where it is).
+            facts = Facts(
+                MovementKind.MOVE.value, item.number, lot, serial, to_quantity(qty),
+                from_location, to_location, None, None,
+            )  # fmt: skip
+            refuse(shape_rule(facts))
         amount = self._tracked_quantity(item, qty, lot, serial)
         lot = self._serial_lot(item, serial, lot)
         self._location(to_location)
