@@ -1,4 +1,5 @@
-"""Lot and serial numbers: checking them, filling a range, minting new ones from a pattern.
+"""Lot and serial numbers: filling a range, minting new ones from a pattern (checking one is
+`scanner.movement_rules.check_number`, kept here too for its callers).
 
 A number goes on GS1 labels as (10) or (21): 1 to 20 characters of GS1 character set 82.
 A range is given by its first and last numbers (`LOT0098`..`LOT0102`); the numbers in it share
