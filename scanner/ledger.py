@@ -45,7 +45,19 @@ from scanner.models import (
     SyncState,
     Tracking,
 )
-from scanner.numbering import check_number
+from scanner.movement_rules import (
+    Facts,
+    check_number,
+    movement_rule,
+    numbers_rule,
+    quantity_rule,
+    reason_rule,
+    refuse,
+    reversal_rule,
+    serial_unit_rule,
+    shape_rule,
+    tracking_rule,
+)
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.plain_text import refuse_control
 from scanner.quantity import format_quantity, to_quantity
@@ -250,7 +262,9 @@ class Ledger:
                 f" for {item.number}"
             )
         shipping_lot = order_line.lot_control and item.tracking == Tracking.NONE
-        amount = self._tracked_quantity(item, qty, None if shipping_lot else lot, serial)
+        amount = self._tracked_quantity(
+            item, qty, lot, serial, naming_shipment=order_line.lot_control
+        )
         lot = self._serial_lot(item, serial, lot)
         if shipping_lot and lot is not None:
             self._ensure_lot(item, lot, LotOrigin.SHIPPED)
@@ -288,7 +302,7 @@ class Ledger:
         untracked part comes back by quantity, or by the lot a lot-control line named."""
         item = self._part(part)
         naming_shipment = item.tracking == Tracking.NONE and lot is not None
-        amount = self._tracked_quantity(item, qty, None if naming_shipment else lot, serial)
+        amount = self._tracked_quantity(item, qty, lot, serial, naming_shipment=True)
         lot = self._serial_lot(item, serial, lot)
         if naming_shipment and lot is not None:
             self._lot(item, lot)
@@ -343,16 +357,19 @@ class Ledger:
     ) -> Movement:
         """Stock changes place inside the site."""
         item = self._part(part)
+        if from_location is not None:
+            # What the store would reject, in the order it judges (a move to where it is).
+            facts = Facts(
+                MovementKind.MOVE.value, item.number, lot, serial, to_quantity(qty),
+                from_location, to_location, None, None,
+            )  # fmt: skip
+            refuse(shape_rule(facts))
         amount = self._tracked_quantity(item, qty, lot, serial)
         lot = self._serial_lot(item, serial, lot)
         self._location(to_location)
         self._movable(item, lot, serial, checking_expiry=False, into=to_location)
         source = self._take(item, lot, serial, amount, from_location)
-        if source == to_location:
-            raise RuleViolation(
-                f"{described(item.number, lot, serial)} is already at {to_location}"
-            )
-        return self._record(
+        return self._record(  # which refuses a move to where the stock already is
             MovementKind.MOVE,
             item,
             amount,
@@ -379,8 +396,7 @@ class Ledger:
         change = to_quantity(delta)
         if change == 0:
             raise RuleViolation("An adjustment needs a quantity other than zero")
-        if not reason.strip():
-            raise RuleViolation("An adjustment needs a reason")
+        refuse(reason_rule(MovementKind.ADJUST, reason))
         amount = self._tracked_quantity(item, abs(change), lot, serial)
         self._location(location)
         if change > 0:
@@ -410,8 +426,8 @@ class Ledger:
         original = find(self.session, Movement, movement_id)
         if original is None:
             raise NotFound(f"No movement {movement_id}")
-        if original.kind == MovementKind.REVERSE:
-            raise RuleViolation("A reversal cannot be reversed: record the movement again")
+        # Pulled movements of other devices are here too: a device undoes only its own.
+        refuse(reversal_rule(device_id(self.session), original))
         undone = self.session.scalar(select(Movement.id).where(Movement.reverses == original.id))
         if undone is not None:
             raise RuleViolation(f"That {original.kind} was already reversed")
@@ -499,26 +515,24 @@ class Ledger:
         return open_job(self.session, number)
 
     def _tracked_quantity(
-        self, part: Part, qty: Decimal | int | str, lot: str | None, serial: str | None
+        self,
+        part: Part,
+        qty: Decimal | int | str,
+        lot: str | None,
+        serial: str | None,
+        *,
+        naming_shipment: bool = False,
     ) -> Decimal:
-        """Checks the part's tracking mode against what was given; returns the quantity."""
+        """Checks the quantity, the lot and serial, and the part's tracking mode against what
+        was given (`scanner.movement_rules`), before anything is looked up; returns the
+        quantity. `naming_shipment`: a lot on an untracked part names a shipment."""
         amount = to_quantity(qty)
-        if amount <= 0:
-            raise RuleViolation(f"Quantity must be more than zero, not {format_quantity(amount)}")
-        if part.tracking == Tracking.LOT and lot is None:
-            raise RuleViolation(f"{part.number} is lot-tracked: scan or type its lot")
-        if part.tracking == Tracking.SERIAL:
-            if serial is None:
-                raise RuleViolation(f"{part.number} is serial-tracked: scan or type its serial")
-            if amount != 1:
-                raise RuleViolation(f"A serial is one unit: {part.number} quantity must be 1")
-            check_number(serial, "Serial")
-        elif serial is not None:
-            raise RuleViolation(f"{part.number} is not serial-tracked: it has no serials")
-        if part.tracking == Tracking.NONE and lot is not None:
-            raise RuleViolation(f"{part.number} is not lot-tracked: it has no lots")
-        if lot is not None:
-            check_number(lot, "Lot")
+        refuse(
+            quantity_rule(amount)
+            or numbers_rule(lot, serial)
+            or serial_unit_rule(part.number, amount, serial)
+            or tracking_rule(part, lot, serial, naming_shipment=naming_shipment)
+        )
         return amount
 
     def _serial_lot(self, part: Part, serial: str | None, lot: str | None) -> str | None:
@@ -751,6 +765,14 @@ class Ledger:
         reason: str | None = None,
         operator: str | None = None,
     ) -> Movement:
+        # Every rule the store judges a pushed movement by, on the facts as recorded: the
+        # operations above check most of them before they look anything up. A shipment's
+        # lot on an untracked part was checked against its sales line by `ship`.
+        facts = Facts(
+            kind.value, part.number, lot, serial, qty, from_location, to_location, reason,
+            reverses.id if reverses else None,
+        )  # fmt: skip
+        refuse(movement_rule(facts, part, lot_control=kind == MovementKind.SHIP))
         if operator is not None and not self._known(_OPERATOR, operator):
             raise NotFound(f"Unknown operator {operator}")
         if reason is not None:

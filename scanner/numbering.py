@@ -1,4 +1,5 @@
-"""Lot and serial numbers: checking them, filling a range, minting new ones from a pattern.
+"""Lot and serial numbers: filling a range, minting new ones from a pattern (checking one is
+`scanner.movement_rules.check_number`, kept here too for its callers).
 
 A number goes on GS1 labels as (10) or (21): 1 to 20 characters of GS1 character set 82.
 A range is given by its first and last numbers (`LOT0098`..`LOT0102`); the numbers in it share
@@ -21,31 +22,22 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Lot, Part, Serial
+from scanner.movement_rules import CSET82, MAX_LENGTH, check_number
 from scanner.settings import device_id, number_counter, read_setting, write_setting
 
-MAX_LENGTH = 20
-CSET82 = frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")
+__all__ = [
+    "CSET82",
+    "MAX_LENGTH",
+    "check_number",
+    "check_pattern",
+    "mint_numbers",
+    "number_range",
+]
+
 DEFAULT_PATTERN = "{device}{yy}{mm}{dd}-{seq:03}"
 PATTERN_FIELDS = frozenset({"part", "device", "yy", "yyyy", "mm", "dd", "seq"})
 
 _LAST_DIGITS = re.compile(r"(\d+)(\D*)$")
-
-
-def check_number(number: str, what: str = "Lot") -> str:
-    """Returns `number` if it can go on a GS1 label as a lot or serial, else says why not."""
-    if not number:
-        raise RuleViolation(f"{what} number is empty")
-    if len(number) > MAX_LENGTH:
-        raise RuleViolation(
-            f"{what} number {number} is {len(number)} characters; GS1 labels allow {MAX_LENGTH}"
-        )
-    bad = sorted({c for c in number if c not in CSET82})
-    if bad:
-        shown = " ".join("space" if c == " " else repr(c) for c in bad)
-        raise RuleViolation(
-            f"{what} number {number!r} has characters a GS1 label cannot carry: {shown}"
-        )
-    return number
 
 
 @dataclass(frozen=True)

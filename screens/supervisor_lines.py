@@ -101,10 +101,12 @@ def exception_lines(row: Row, chosen: bool) -> list[str]:
     """One line; the chosen exception also shows its movement, where, and the store's
     words."""
     movement = row.get("movement")
-    held = " (held)" if row.get("entry_status") == "held" else ""
+    # A held movement waits for a decision; a rejected one broke a rule and never counts.
+    status = row.get("entry_status")
+    state = f" ({status})" if status in ("held", "rejected") else ""
     if row.get("grouped") is not None:  # a summary of a device's flood
-        held = f" ({row['grouped']} grouped)"
-    head = f"{CHOSEN if chosen else ' '}{row.get('id')} {row.get('code')} {_origin(row)}{held}"
+        state = f" ({row['grouped']} grouped)"
+    head = f"{CHOSEN if chosen else ' '}{row.get('id')} {row.get('code')} {_origin(row)}{state}"
     if not chosen:
         return [head]
     lines = [head]

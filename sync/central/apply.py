@@ -55,11 +55,17 @@ from sync.central.evaluate import (
     fit,
     hold_reason,
     missing_references,
+    numbers_fit,
     reversal_conflict,
+    rule_broken,
+    rule_rejection,
+    rule_words,
     shortfall,
+    shown_number,
 )
 from sync.central.exception_cap import ExceptionCap
 from sync.central.models import (
+    Device,
     ExceptionStatus,
     Outcome,
     SyncEntry,
@@ -123,8 +129,11 @@ class CentralLedger:
 
     def expect(self, movements: list[MovementIn]) -> None:
         """Reads what a batch of movements names, and the balances it takes stock from, in
-        a few queries, not a few per movement."""
+        a few queries, not a few per movement. A lot or serial no label can carry is looked
+        up nowhere (PostgreSQL refuses a NUL even as a parameter): its movement is rejected
+        before anything is read for it."""
         rows = self.rows
+        movements = [m for m in movements if numbers_fit(m)]
         rows.preload(Part, (m.part for m in movements))
         rows.preload(
             Location, (code for m in movements for code in (m.from_location, m.to_location) if code)
@@ -169,9 +178,10 @@ class CentralLedger:
             sources += [key for key in destinations if key in short]
         return sources
 
-    def accept(self, device_id: str, movement: MovementIn) -> Entry:
-        """Records a pushed movement (the next of its device's numbers): applied, flagged or
-        held. Returns its entry, which carries the outcome."""
+    def accept(self, device_id: str, movement: MovementIn, *, role: str) -> Entry:
+        """Records a pushed movement (the next of its device's numbers, `role` the device's):
+        rejected when it breaks a rule of the ledger, else applied, flagged or held. Returns
+        its entry, which carries the outcome."""
         payload = movement_payload(movement)
         entry = NewEntry(
             device_id=device_id,
@@ -182,7 +192,11 @@ class CentralLedger:
             received_at=self.now,
         )
         self.pending.entries[(device_id, movement.seq)] = entry
-        verdict = hold_reason(self.rows, movement)
+        broken = rule_rejection(self.rows, device_id, role, movement)
+        if broken is not None:
+            self._refuse(entry, movement, broken)
+            return entry
+        verdict = hold_reason(self.rows, device_id, movement)
         if verdict is not None:
             self._hold(entry, movement, verdict)
         else:
@@ -277,7 +291,7 @@ class CentralLedger:
                 self.close(
                     exception, ExceptionStatus.AUTO_CLEARED, "The reference data arrived", by=None
                 )
-                verdict = hold_reason(self.rows, movement)
+                verdict = hold_reason(self.rows, entry.device_id, movement)
                 if verdict is not None:
                     self._hold(entry, movement, verdict)
                 else:
@@ -292,6 +306,17 @@ class CentralLedger:
         a second reversal of one movement. Serial conflicts do not stop it: the supervisor
         decided the scan is true."""
         movement = MovementIn.model_validate_json(entry.payload)
+        device = self.session.get(Device, entry.device_id)
+        broken = rule_broken(self.rows, entry.device_id, device.role if device else "", movement)
+        if broken is not None:
+            raise SyncError(
+                409,
+                "not_allowed",
+                fit(
+                    f"It cannot be applied: {rule_words(broken)}. Correct the store's data"
+                    " first, or void the movement"
+                ),
+            )
         missing = missing_references(self.rows, movement)
         if missing:
             raise SyncError(
@@ -519,6 +544,31 @@ class CentralLedger:
         self.pending.write(self.session)
         self.rows.forget_ledger()
         self._shortfalls = None  # pending exceptions are rows now: read again when needed
+
+    def _refuse(self, entry: Entry, movement: MovementIn, verdict: Verdict) -> None:
+        """A movement that breaks a rule of the ledger: its number is used, its entry says
+        rejected (a retry gets that answer again), it is kept as sent with an exception for
+        a supervisor, and nothing of it is applied or told to other devices."""
+        entry.status = Outcome.REJECTED.value
+        entry.codes = verdict.code.value
+        entry.message = verdict.message
+        self.pending.rejections.append(
+            NewRejection(
+                device_id=entry.device_id,
+                device_seq=entry.device_seq,
+                payload=entry.payload,
+                reason=verdict.message,
+                received_at=self.now,
+            )
+        )
+        self._open(
+            entry,
+            verdict,
+            movement.part,
+            shown_number(movement.lot, "Lot"),
+            shown_number(movement.serial, "Serial"),
+            movement.from_location or movement.to_location,
+        )
 
     def _hold(self, entry: Entry, movement: MovementIn, verdict: Verdict) -> None:
         entry.status = Outcome.HELD.value

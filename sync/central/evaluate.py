@@ -1,9 +1,14 @@
 """What the store makes of a pushed movement (docs/architecture.md, "Sync outcomes").
 
-Physical scans are facts: nothing here refuses a movement for a domain rule (an expired or
-held lot, an over-shipment). A movement is held when the store cannot apply it as it stands
-(it names something the store does not know; it moves a serial the store has elsewhere; it
-undoes something already undone), and flagged when applying it leaves a balance below zero.
+Physical scans are facts: nothing here refuses a movement for a rule about the floor's state
+(an expired or held lot, an over-shipment). But a movement the handheld's ledger would never
+record is no fact: it is judged by the ledger's own rules (`scanner.movement_rules`), and
+one that breaks a rule no data can make true is rejected (`rule_rejection`): a serial of
+five, a receipt with a source, an adjustment from a device that is not a supervisor's, a
+reversal of another device's movement. A movement is held when the store cannot apply it as
+it stands (it names something the store does not know; its lot or serial does not fit its
+part's tracking as the store has it; it moves a serial the store has elsewhere; it undoes
+something already undone), and flagged when applying it leaves a balance below zero.
 These functions only read (but for `Rows.write_caches`); `sync.central.apply` does the
 writing.
 """
@@ -41,8 +46,18 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
+from scanner.movement_rules import (
+    BrokenRule,
+    lot_names_shipment,
+    mirror_rule,
+    number_rule,
+    reversal_rule,
+    shape_rule,
+    tracking_rule,
+)
 from scanner.quantity import format_quantity
 from sync.central.bulk_sql import among
+from sync.central.models import DeviceRole
 from sync.central.pending import NewLot, NewMovement, NewSerial, Pending
 from sync.exception_codes import ExceptionCode
 from sync.protocol import MovementIn
@@ -231,7 +246,72 @@ def fit(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def hold_reason(rows: Rows, movement: MovementIn) -> Verdict | None:
+def rule_rejection(rows: Rows, device_id: str, role: str, movement: MovementIn) -> Verdict | None:
+    """The first rule of the ledger `movement` breaks whatever the store holds, as the
+    verdict that rejects it; None when it breaks none. What a device may record (an
+    adjustment only on a supervisor's) and what it may reverse (its own movements, exactly)
+    are rules only the store can judge."""
+    broken = (
+        shape_rule(movement)
+        or hint_rule(movement)
+        or device_rule(movement.kind, role)
+        or reversed_rule(rows, device_id, movement)
+    )
+    if broken is None:
+        return None
+    return Verdict(
+        ExceptionCode.RULE_VIOLATION,
+        fit(
+            f"Rejected, {rule_words(broken)}."
+            " The handheld's ledger never records this; nothing was applied"
+        ),
+    )
+
+
+def hint_rule(movement: MovementIn) -> BrokenRule | None:
+    """The lot a pushed serial arrived in becomes a lot row at the store: a number a label
+    can carry, like every lot."""
+    if movement.serial_lot is None:
+        return None
+    broken = number_rule(movement.serial_lot, "Lot")
+    return BrokenRule(broken.rule, "serial_lot", broken.message) if broken else None
+
+
+def numbers_fit(movement: MovementIn) -> bool:
+    """Whether every lot and serial number a movement names could be on a label, so that
+    looking it up in the store is safe."""
+    return all(
+        number_rule(number, "Lot") is None
+        for number in (movement.lot, movement.serial, movement.serial_lot)
+        if number is not None
+    )
+
+
+def device_rule(kind: str, role: str) -> BrokenRule | None:
+    """A count correction is a supervisor's: an adjustment comes only from a supervisor's
+    device. The store's own counts (a supervisor's resolution) are not pushed."""
+    if kind == MovementKind.ADJUST and role != DeviceRole.SUPERVISOR:
+        return BrokenRule(
+            "adjust-by-supervisor",
+            "kind",
+            "Only a supervisor's device records an adjustment: ask a supervisor to count it",
+        )
+    return None
+
+
+def reversed_rule(rows: Rows, device_id: str, movement: MovementIn) -> BrokenRule | None:
+    """A reversal undoes a movement of its own device, not a reversal, and mirrors it. The
+    store judges it when it has the original (until then it is held: an unknown
+    reference)."""
+    if movement.reverses is None:
+        return None
+    original = rows.movement(movement.reverses)
+    if original is None:
+        return None
+    return reversal_rule(device_id, original) or mirror_rule(movement, original)
+
+
+def hold_reason(rows: Rows, device_id: str, movement: MovementIn) -> Verdict | None:
     """Why the store cannot apply `movement` as it stands, or None when it can."""
     missing = missing_references(rows, movement)
     if missing:
@@ -242,12 +322,79 @@ def hold_reason(rows: Rows, movement: MovementIn) -> Verdict | None:
                 " reference data is imported"
             ),
         )
+    part = rows.get(Part, movement.part)
+    assert part is not None  # missing_references checked it
+    mismatch = tracking_mismatch(rows, movement, part)
+    if mismatch is not None:
+        return mismatch
+    late = reversed_rule(rows, device_id, movement)
+    if late is not None:
+        # Its original arrived after it did: it breaks a rule, and a supervisor voids it.
+        return Verdict(
+            ExceptionCode.RULE_VIOLATION,
+            fit(f"Held, {rule_words(late)}. A supervisor voids it"),
+        )
     reversal = reversal_conflict(rows, movement)
     if reversal is not None:
         return reversal
-    part = rows.get(Part, movement.part)
-    assert part is not None  # missing_references checked it
     return serial_conflict(rows, movement, part)
+
+
+def tracking_mismatch(rows: Rows, movement: MovementIn, part: Part) -> Verdict | None:
+    """A lot or serial that does not fit the part's tracking as the store has it. The
+    handheld that recorded it had the part otherwise (or would not have): a supervisor
+    corrects the part and applies it, or voids it."""
+    broken = _tracking(rows, movement, part)
+    if broken is None:
+        return None
+    return Verdict(
+        ExceptionCode.TRACKING_MISMATCH,
+        fit(
+            f"Held, {rule_words(broken)} (as the store"
+            f" has {part.number}: tracked by {part.tracking}). A supervisor corrects the part"
+            " and applies it, or voids it"
+        ),
+    )
+
+
+def rule_broken(rows: Rows, device_id: str, role: str, movement: MovementIn) -> BrokenRule | None:
+    """The first rule of the ledger a movement breaks by what the store holds now, or None:
+    what a supervisor may not apply."""
+    part = rows.get(Part, movement.part)
+    return (
+        shape_rule(movement)
+        or hint_rule(movement)
+        or device_rule(movement.kind, role)
+        or reversed_rule(rows, device_id, movement)
+        or (_tracking(rows, movement, part) if part is not None else None)
+    )
+
+
+def rule_words(broken: BrokenRule) -> str:
+    """A broken rule as an exception names it: the field, the rule, the ledger's words."""
+    return f"{broken.field} breaks rule {broken.rule}: {broken.message}"
+
+
+def shown_number(number: str | None, what: str) -> str | None:
+    """A lot or serial as an exception row may keep it: only one a GS1 label can carry."""
+    if number is None or number_rule(number, what) is not None:
+        return None
+    return number
+
+
+def _tracking(rows: Rows, movement: MovementIn, part: Part) -> BrokenRule | None:
+    naming = lot_names_shipment(
+        movement.kind, movement.from_location, lot_control=_lot_control(rows, movement)
+    )
+    return tracking_rule(part, movement.lot, movement.serial, naming_shipment=naming)
+
+
+def _lot_control(rows: Rows, movement: MovementIn) -> bool:
+    """Whether the movement's sales line asks for lot control."""
+    if movement.so is None or movement.so_line is None:
+        return False
+    line = rows.get(SalesOrderLine, (movement.so, movement.so_line))
+    return line is not None and line.lot_control
 
 
 def missing_references(rows: Rows, movement: MovementIn) -> list[str]:

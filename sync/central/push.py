@@ -5,8 +5,9 @@ behind HTTP.
 Push gives exactly-once effect from at-least-once delivery: the store keeps each device's
 last applied number and advances it in the transaction that applies the movement. A number
 already applied is a retry and gets its stored outcome back (the same number with a different
-payload is rejected and alerted); the next number is applied; a gap stops the batch and says
-which number is expected. No outcome ever blocks a device's queue.
+payload is rejected and alerted); the next number is judged (rejected when it breaks a rule of
+the ledger, else applied or held); a gap stops the batch and says which number is expected.
+No outcome ever blocks a device's queue: every number is used once, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def push(
             outcomes.append(_reused_id(ledger, locked, movement, taken[movement.id]))
         else:
             status.due(ledger.log, movement.happened_at)
-            entry = ledger.accept(locked.id, movement)
+            entry = ledger.accept(locked.id, movement, role=locked.role)
             outcomes.append(_outcome(entry, ledger.server_seq(entry)))
             taken[movement.id] = f"{locked.id} number {movement.seq}"
         last = movement.seq

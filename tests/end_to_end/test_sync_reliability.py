@@ -278,12 +278,12 @@ def test_a_crash_inside_a_batch_leaves_nothing_and_a_retry_applies_all(
     accept = CentralLedger.accept
     calls = 0
 
-    def crashing(self: CentralLedger, device_id: str, movement: MovementIn) -> Any:
+    def crashing(self: CentralLedger, device_id: str, movement: MovementIn, **how: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls > crash_after:
             raise RuntimeError("the store crashed inside the batch")
-        return accept(self, device_id, movement)
+        return accept(self, device_id, movement, **how)
 
     monkeypatch.setattr(CentralLedger, "accept", crashing)
     failure = dock.try_sync()
@@ -376,9 +376,9 @@ def slow_accept(monkeypatch: pytest.MonkeyPatch, pause: float) -> None:
     """Makes each movement take a moment at the store, so two pushes surely overlap."""
     accept = CentralLedger.accept
 
-    def slowly(self: CentralLedger, device_id: str, movement: MovementIn) -> Any:
+    def slowly(self: CentralLedger, device_id: str, movement: MovementIn, **how: Any) -> Any:
         time.sleep(pause)
-        return accept(self, device_id, movement)
+        return accept(self, device_id, movement, **how)
 
     monkeypatch.setattr(CentralLedger, "accept", slowly)
 
@@ -806,8 +806,8 @@ def slow_evaluation(monkeypatch: pytest.MonkeyPatch, pause: float) -> None:
     store does), so two pushes that arrive together are judged at the same time."""
     judge = central_apply.hold_reason  # type: ignore[attr-defined]
 
-    def slowly(session: Any, movement: MovementIn) -> Any:
-        verdict = judge(session, movement)
+    def slowly(rows: Any, device_id: str, movement: MovementIn) -> Any:
+        verdict = judge(rows, device_id, movement)
         time.sleep(pause)
         return verdict
 

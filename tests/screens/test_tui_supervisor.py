@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from screens.app import LotscanApp
 from screens.supervisor import ASKING_STORE
-from screens.supervisor_lines import ACTIONS
+from screens.supervisor_lines import ACTIONS, actions_for, exception_lines
 from sync.device.credentials import NOT_ENROLLED
 from tests.support.tui_input import (
     STORE_URL,
@@ -301,3 +301,20 @@ def test_the_panel_reads_the_next_page_of_exceptions_when_the_choice_goes_past_t
         assert store.pages_read == [0, 2, 4]
 
     run(supervisor_app(plant, tmp_path, store), scenario)
+
+
+def test_a_rejected_rule_violation_reads_as_rejected_and_is_only_dismissed() -> None:
+    """A movement the store rejected for a rule of the ledger is listed like every other
+    exception: marked rejected, with the store's words naming the field, to be dismissed."""
+    row = {
+        "id": 7, "code": "RULE_VIOLATION", "device": "H7KQ", "device_seq": 3,
+        "entry_status": "rejected",
+        "message": "Rejected, qty breaks rule serial-one-unit: A serial is one unit",
+        "movement": {"kind": "receive", "qty": "5", "part": "MOTOR", "serial": "M-1",
+                     "to_location": "RCV"},
+    }  # fmt: skip
+    head, movement, words = exception_lines(row, chosen=True)
+    assert head.endswith("7 RULE_VIOLATION H7KQ#3 (rejected)")
+    assert movement == "  receive 5 serial M-1 of MOTOR to RCV"
+    assert words == "  Rejected, qty breaks rule serial-one-unit: A serial is one unit"
+    assert actions_for(row) == ("dismiss",)

@@ -519,20 +519,20 @@ class Site:
         self.handhelds.append(handheld)
         return handheld
 
-    def enroll(self, name: str, *, pull: bool = True) -> Handheld:
-        """A new handheld, enrolled with a fresh code and (by default) synced once, so it
-        has the store's reference data."""
+    def enroll(self, name: str, *, pull: bool = True, supervisor: bool = False) -> Handheld:
+        """A new handheld (a supervisor's, with `supervisor`), enrolled with a fresh code and
+        (by default) synced once, so it has the store's reference data."""
         handheld = Handheld(name, self.root / name, self.clock)
         self.handhelds.append(handheld)
-        self.reenroll(handheld)
+        self.reenroll(handheld, supervisor=supervisor)
         if pull:
             handheld.sync()
         return handheld
 
-    def reenroll(self, handheld: Handheld) -> str:
+    def reenroll(self, handheld: Handheld, *, supervisor: bool = False) -> str:
         """A one-time code for the handheld's name, traded for a token: returns the device id."""
         with unit_of_work(self.central) as session:
-            code = issue_code(session, handheld.name, clock=self.clock).code
+            code = issue_code(session, handheld.name, supervisor=supervisor, clock=self.clock).code
         answer = enroll_handheld(
             handheld.sessions,
             handheld.folder,
