@@ -47,7 +47,7 @@ from scanner.models import (
 )
 from scanner.numbering import check_number
 from scanner.orders import purchase_order_line, sales_order_line
-from scanner.quantity import format_quantity, to_quantity
+from scanner.quantity import format_quantity, movement_quantity, to_quantity
 from scanner.returns import (
     customer_return_line,
     reversal_keeps_returns_covered,
@@ -501,9 +501,7 @@ class Ledger:
         self, part: Part, qty: Decimal | int | str, lot: str | None, serial: str | None
     ) -> Decimal:
         """Checks the part's tracking mode against what was given; returns the quantity."""
-        amount = to_quantity(qty)
-        if amount <= 0:
-            raise RuleViolation(f"Quantity must be more than zero, not {format_quantity(amount)}")
+        amount = movement_quantity(qty)
         if part.tracking == Tracking.LOT and lot is None:
             raise RuleViolation(f"{part.number} is lot-tracked: scan or type its lot")
         if part.tracking == Tracking.SERIAL:

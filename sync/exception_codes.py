@@ -18,6 +18,7 @@ class ExceptionCode(StrEnum):
     CLOCK_SKEW = "CLOCK_SKEW"
     JOB_CLOSED = "JOB_CLOSED"
     LINE_CLOSED = "LINE_CLOSED"
+    RULE_VIOLATION = "RULE_VIOLATION"
 
 
 SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)
