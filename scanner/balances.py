@@ -31,6 +31,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import TextClause
 
 from scanner.cursor_statements import Prepared
+from scanner.describing import describe
+from scanner.errors import RuleViolation
 from scanner.models import (
     NO_LOT,
     NOT_EFFECTIVE,
@@ -44,6 +46,7 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
+from scanner.quantity import MOST_HELD, format_quantity, within_holding
 from scanner.row_by_key import find
 
 CacheModel = type[Balance] | type[JobLot]
@@ -195,6 +198,22 @@ def add_cache_deltas(
                 session.expunge(held)
 
 
+def beyond_holding(model: CacheModel, key: tuple[str, ...], total: Decimal) -> str:
+    """Why a movement may not bring the cache row at `key` to `total` (see
+    `scanner.quantity.MOST_HELD`), in a floor worker's words."""
+    most = format_quantity(MOST_HELD)
+    if model is Balance:
+        part, lot, serial, location = key
+        what = f"{describe(part, lot or None, serial or None)} at {location}"
+    else:
+        job, role, part, lot, serial = key
+        what = f"what job {job} {role} of {describe(part, lot or None, serial or None)}"
+    return (
+        f"This would make {what} {format_quantity(total)}: one balance holds at most"
+        f" {most} either way, more than any plant has. Check the quantity"
+    )
+
+
 def serial_state_after(movement: Moved, kind: MovementKind) -> tuple[str, str | None]:
     """Where a serial is after a movement (`kind`: of the movement, or of the one it
     reverses): in stock where it went, else consumed, shipped or gone. A customer's return
@@ -244,6 +263,8 @@ def _add(
             statements.remove.run(session, params)
         else:
             statements.change.run(session, {**params, "new_qty": total})
+    if not within_holding(total):
+        raise RuleViolation(beyond_holding(model, key, total))
     if held is not None:
         if total == 0:
             session.expunge(held)

@@ -32,7 +32,7 @@ from scanner.describing import described
 from scanner.errors import RuleViolation
 from scanner.models import MovementKind, Tracking
 from scanner.plain_text import shown
-from scanner.quantity import format_quantity
+from scanner.quantity import MOST_MOVED, format_quantity
 
 MAX_LENGTH = 20
 CSET82 = frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")
@@ -165,6 +165,13 @@ def quantity_rule(qty: Decimal) -> BrokenRule | None:
             "quantity-positive",
             "qty",
             f"Quantity must be more than zero, not {format_quantity(qty)}",
+        )
+    if qty > MOST_MOVED:
+        return BrokenRule(
+            "quantity-bounded",
+            "qty",
+            f"Quantity {format_quantity(qty)} is more than one movement carries"
+            f" (at most {format_quantity(MOST_MOVED)}): check the quantity",
         )
     return None
 

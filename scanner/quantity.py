@@ -15,6 +15,14 @@ from scanner.errors import RuleViolation
 SCALE = 1000
 PLACES = Decimal("0.001")
 LIMIT = Decimal(10) ** 15
+MOST_MOVED = Decimal(10) ** 9
+"""The most one movement carries: a billion of anything (units, kilograms, metres) is more
+than any scan or pallet on a plant floor."""
+MOST_HELD = Decimal(10) ** 12
+"""The most one balance (or one job's use of one lot) holds, either way: a thousand full
+movements. Kept far below what a column of whole thousandths can hold (about 9.2 * 10**15
+units), so no sum of balances or movements that the store and the handheld compute can
+overflow 64 bits, and no balance silently becomes a float on SQLite."""
 
 
 def to_quantity(value: Decimal | int | str) -> Decimal:
@@ -30,6 +38,11 @@ def to_quantity(value: Decimal | int | str) -> Decimal:
     if qty != qty.quantize(PLACES):
         raise RuleViolation(f"Quantity {value} has more than three decimal places")
     return _tidy(qty)
+
+
+def within_holding(total: Decimal) -> bool:
+    """Whether a balance of `total` is one a plant can have (see `MOST_HELD`)."""
+    return -MOST_HELD <= total <= MOST_HELD
 
 
 def _tidy(qty: Decimal) -> Decimal:

@@ -27,6 +27,7 @@ from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import Ledger
 from scanner.models import (
+    Balance,
     Job,
     Location,
     Lot,
@@ -56,6 +57,7 @@ from sync.central.evaluate import (
     hold_reason,
     missing_references,
     numbers_fit,
+    past_holding,
     reversal_conflict,
     rule_broken,
     rule_rejection,
@@ -157,26 +159,27 @@ class CentralLedger:
         reversed_ids = [m.reverses for m in movements if m.reverses is not None]
         rows.preload(Movement, reversed_ids)
         rows.preload_reversals(reversed_ids)
-        rows.preload_balances(self._stock_read(movements))
+        self._stock_read(movements)
 
-    def _stock_read(self, movements: list[MovementIn]) -> list[StockKey]:
-        """The balances judging these movements reads: each source (is it short?) and each
-        destination with an open shortfall (is it covered now?)."""
-        sources: list[StockKey] = []
-        destinations: list[StockKey] = []
+    def _stock_read(self, movements: list[MovementIn]) -> None:
+        """Reads the cache rows judging these movements reads: every balance and job
+        genealogy row each one changes (is it short? would it pass what a balance holds?)."""
+        balances: list[StockKey] = []
+        job_lots: list[tuple[str, ...]] = []
         for movement in movements:
             part = self.rows.get(Part, movement.part)
             if part is None:
                 continue
-            lot_key, serial_key = stock_key(part, movement.lot, movement.serial)
-            if movement.from_location is not None:
-                sources.append((part.number, lot_key, serial_key, movement.from_location))
-            if movement.to_location is not None:
-                destinations.append((part.number, lot_key, serial_key, movement.to_location))
-        if destinations:
-            short = self._shortfall_keys()
-            sources += [key for key in destinations if key in short]
-        return sources
+            reverses = self.rows.movement(movement.reverses) if movement.reverses else None
+            for model, key, _change in cache_deltas(
+                movement, part, reverses.kind if reverses is not None else None
+            ):
+                if model is Balance:
+                    balances.append((key[0], key[1], key[2], key[3]))
+                else:
+                    job_lots.append(key)
+        self.rows.preload_balances(balances)
+        self.rows.preload_job_lots(job_lots)
 
     def accept(self, device_id: str, movement: MovementIn, *, role: str) -> Entry:
         """Records a pushed movement (the next of its device's numbers, `role` the device's):
@@ -199,6 +202,10 @@ class CentralLedger:
         verdict = hold_reason(self.rows, device_id, movement)
         if verdict is not None:
             self._hold(entry, movement, verdict)
+            return entry
+        beyond = past_holding(self.rows, movement, self.rows.get_one(Part, movement.part))
+        if beyond is not None:
+            self._refuse(entry, movement, beyond)
         else:
             self._apply(entry, movement)
         return entry
@@ -291,7 +298,9 @@ class CentralLedger:
                 self.close(
                     exception, ExceptionStatus.AUTO_CLEARED, "The reference data arrived", by=None
                 )
-                verdict = hold_reason(self.rows, entry.device_id, movement)
+                verdict = hold_reason(self.rows, entry.device_id, movement) or past_holding(
+                    self.rows, movement, self.rows.get_one(Part, movement.part)
+                )
                 if verdict is not None:
                     self._hold(entry, movement, verdict)
                 else:
@@ -330,6 +339,9 @@ class CentralLedger:
         reversal = reversal_conflict(self.rows, movement)
         if reversal is not None:
             raise SyncError(409, "not_allowed", reversal.message.removeprefix("Held: "))
+        beyond = past_holding(self.rows, movement, self.rows.get_one(Part, movement.part))
+        if beyond is not None:
+            raise SyncError(409, "not_allowed", beyond.message.removeprefix("Rejected: "))
         return movement
 
     def apply_held(self, entry: SyncEntry, movement: MovementIn) -> None:

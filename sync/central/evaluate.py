@@ -24,14 +24,15 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import inspect, select, tuple_
 from sqlalchemy.orm import Session
 
+from scanner.balances import CacheModel, beyond_holding, cache_deltas, stock_key
 from scanner.balances import Moved as CacheMoved
-from scanner.balances import stock_key
 from scanner.closing import last_decision
 from scanner.describing import describe, described
 from scanner.ledger import BACKFLUSH_REASON
 from scanner.models import (
     Balance,
     Job,
+    JobLot,
     Location,
     Lot,
     Movement,
@@ -55,7 +56,7 @@ from scanner.movement_rules import (
     shape_rule,
     tracking_rule,
 )
-from scanner.quantity import format_quantity
+from scanner.quantity import format_quantity, within_holding
 from sync.central.bulk_sql import among
 from sync.central.models import DeviceRole
 from sync.central.pending import NewLot, NewMovement, NewSerial, Pending
@@ -84,7 +85,14 @@ class Rows:
         self._held: dict[tuple[type[Any], Any], Any] = {}
         self._reversals: dict[uuid.UUID, tuple[str, int] | None] = {}
         self._balances: dict[StockKey, Decimal] = {}  # as written, without `pending`
+        self._job_lots: dict[tuple[str, ...], Decimal] = {}  # the same, of the genealogy
         self._movers: dict[tuple[str, StockKey], Mover | None] = {}
+
+    def get_one(self, model: type[R], key: Any) -> R:
+        """A row the caller knows exists (`missing_references` found it)."""
+        row = self.get(model, key)
+        assert row is not None, f"{model.__name__} {key} was found before"
+        return row
 
     def get(self, model: type[R], key: Any) -> R | None:
         slot = (model, key)
@@ -202,6 +210,7 @@ class Rows:
         self._reversals.clear()
         self._movers.clear()
         self._balances.clear()
+        self._job_lots.clear()
 
     # ---- balances -----------------------------------------------------------------------
 
@@ -224,6 +233,29 @@ class Rows:
             for key in chunk:
                 self._balances.setdefault(key, _ZERO)
 
+    def cached(self, model: CacheModel, key: tuple[str, ...]) -> Decimal:
+        """A cache row's quantity (a balance, or a job's genealogy row), pending movements
+        included."""
+        if model is Balance:
+            part, lot, serial, location = key
+            return self.balance((part, lot, serial, location))
+        if key not in self._job_lots:
+            self.preload_job_lots([key])
+        return self._job_lots[key] + self.pending.cache.get((JobLot, key), _ZERO)
+
+    def preload_job_lots(self, keys: Iterable[tuple[str, ...]]) -> None:
+        wanted = [key for key in dict.fromkeys(keys) if key not in self._job_lots]
+        columns = (JobLot.job, JobLot.role, JobLot.part, JobLot.lot, JobLot.serial)
+        size = _CHUNK // len(columns)
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
+            for job, role, part, lot, serial, qty in self.session.execute(
+                select(*columns, JobLot.qty).where(tuple_(*columns).in_(chunk))
+            ):
+                self._job_lots[(job, role, part, lot, serial)] = qty
+            for key in chunk:
+                self._job_lots.setdefault(key, _ZERO)
+
     def write_caches(self) -> None:
         """Writes what pending movements add to the caches, for a query that reads the
         balances table itself; the balances held here stay what they are."""
@@ -231,6 +263,8 @@ class Rows:
             if model is Balance and key in self._balances:
                 stock = (key[0], key[1], key[2], key[3])
                 self._balances[stock] += qty
+            elif model is JobLot and key in self._job_lots:
+                self._job_lots[key] += qty
 
 
 @dataclass(frozen=True)
@@ -395,6 +429,21 @@ def _lot_control(rows: Rows, movement: MovementIn) -> bool:
         return False
     line = rows.get(SalesOrderLine, (movement.so, movement.so_line))
     return line is not None and line.lot_control
+
+
+def past_holding(rows: Rows, movement: MovementIn, part: Part) -> Verdict | None:
+    """A movement that would take a balance (or a job's use of a lot) past what one holds
+    (`scanner.quantity.MOST_HELD`), which the handheld's ledger refuses too: applied, it
+    would overflow the column for every device after it."""
+    reverses = rows.movement(movement.reverses) if movement.reverses is not None else None
+    for model, key, change in cache_deltas(movement, part, reverses.kind if reverses else None):
+        total = rows.cached(model, key) + change
+        if not within_holding(total):
+            return Verdict(
+                ExceptionCode.RULE_VIOLATION,
+                fit(f"Rejected: {beyond_holding(model, key, total)}. Nothing was applied"),
+            )
+    return None
 
 
 def missing_references(rows: Rows, movement: MovementIn) -> list[str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,7 @@ from scanner.db import unit_of_work
 from scanner.errors import NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
 from scanner.models import Balance, JobLot, Lot, Movement, Part, Serial
+from scanner.quantity import MOST_HELD, MOST_MOVED
 from tests.support.plant import add_plant
 
 T = TypeVar("T")
@@ -417,3 +418,29 @@ def test_a_count_can_find_a_serial_lotscan_never_saw_and_lose_one_it_knows(
         assert motor is not None and (motor.status, motor.location) == ("gone", None)
     do(lambda ledger: ledger.adjust("MOTOR", 1, "A-02", serial="M-77", reason="found again"))
     assert balances(sessions) == {("MOTOR", "", "M-77", "A-02"): 1}
+
+
+# ---- numbers a plant has ----------------------------------------------------------------
+
+
+def test_one_movement_carries_at_most_a_billion(do: Do, sessions: sessionmaker[Session]) -> None:
+    do(lambda ledger: ledger.receive("BOLT", MOST_MOVED, "RCV"))
+    with pytest.raises(RuleViolation, match=r"^Quantity 1000000001 is more than one movement"):
+        do(lambda ledger: ledger.receive("BOLT", MOST_MOVED + 1, "RCV"))
+    assert balances(sessions) == {("BOLT", "", "", "RCV"): MOST_MOVED}
+
+
+def test_a_balance_never_holds_more_than_a_plant_has(
+    do: Do, sessions: sessionmaker[Session]
+) -> None:
+    """Thousands of receipts at the largest quantity once drove a balance past 64 bits: on
+    SQLite it silently became a float. Here the receipt that would pass the bound is refused
+    and the balance stays as it was."""
+    do(lambda ledger: ledger.receive("BOLT", 1, "RCV"))
+    with unit_of_work(sessions) as session:  # as a thousand receipts would have left it
+        session.execute(update(Balance).values(qty=MOST_HELD - MOST_MOVED))
+    do(lambda ledger: ledger.receive("BOLT", MOST_MOVED, "RCV"))
+
+    with pytest.raises(RuleViolation, match="BOLT at RCV 1000000000001: one balance holds"):
+        do(lambda ledger: ledger.receive("BOLT", 1, "RCV"))
+    assert balances(sessions) == {("BOLT", "", "", "RCV"): MOST_HELD}

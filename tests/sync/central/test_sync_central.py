@@ -1196,3 +1196,28 @@ def test_text_postgresql_cannot_hold_fails_the_push_as_a_data_error(
         central.push(dock.token, request)
 
     assert central.count(Movement) == central.count(SyncEntry) == 0
+
+
+def test_a_count_past_what_one_movement_carries_is_refused_naming_the_quantity(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    dock = handheld("Dock 1", _late_receipt_device)
+    dock.do(lambda ledger: ledger.receive("RESIN", 25, "RCV", lot="L0001", po="PO-9", po_line=1))
+    dock.do(lambda ledger: ledger.issue_to_job("J-HOUSING", "RESIN", 10, lot="L0001"))
+    dock.sync(central)
+    flag = next(e for e in open_exceptions(central) if e["code"] == "NEGATIVE_BALANCE")
+    before = central.balances()
+
+    # The adjustment that count needs (a trillion and ten) is more than one movement carries;
+    # before, the store's own movement could not even be written into a change: a 500.
+    with pytest.raises(SyncError, match="more than one movement carries") as refused:
+        central.run(
+            lambda s: resolve(
+                s, int(str(flag["id"])), "adjust", by="office", qty=Decimal("999999999999.999"),
+                clock=moving,
+            )
+        )  # fmt: skip
+
+    assert refused.value.status == 409
+    assert central.balances() == before
+    assert [e["status"] for e in open_exceptions(central) if e["id"] == flag["id"]] == ["open"]
