@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import unit_of_work
@@ -113,6 +114,15 @@ def _pushed(facts: dict[str, object], seq: int) -> MovementIn:
     )
 
 
+def _at_the_door(facts: dict[str, object]) -> MovementIn | None:
+    """The facts as a push carries them, or None when the service's door refuses them
+    (a control character in a lot or serial: docs/architecture.md, "Values at the door")."""
+    try:
+        return _pushed(facts, 1)
+    except ValidationError:
+        return None
+
+
 def test_the_ledger_refuses_for_a_rule_exactly_what_the_store_rejects_or_holds_for_it(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -126,13 +136,17 @@ def test_the_ledger_refuses_for_a_rule_exactly_what_the_store_rejects_or_holds_f
         with handheld() as session:
             try:
                 recorded = _record(facts)(Ledger(session, fixed))
-                pushed = movement_in(session, recorded)
+                pushed: MovementIn | None = movement_in(session, recorded)
             except LotscanError as error:
                 refused = error
-                pushed = _pushed(facts, 1)
+                pushed = _at_the_door(facts)
             session.rollback()
         if refused is not None and not isinstance(refused, BrokenMovementRule):
             event("refused for the floor's state, not a rule")
+            return
+        if pushed is None:  # text no push can carry: the door refuses it with a 422
+            assert refused is not None, "the ledger recorded what no push can carry"
+            event("refused at the door")
             return
         with sessions() as session:
             ledger = CentralLedger(session, fixed)
