@@ -56,6 +56,7 @@ from scanner.movement_rules import (
     shape_rule,
     tracking_rule,
 )
+from scanner.plain_text import shown
 from scanner.quantity import format_quantity, within_holding
 from sync.central.bulk_sql import among
 from sync.central.models import DeviceRole
@@ -405,8 +406,9 @@ def rule_broken(rows: Rows, device_id: str, role: str, movement: MovementIn) -> 
 
 
 def rule_words(broken: BrokenRule) -> str:
-    """A broken rule as an exception names it: the field, the rule, the ledger's words."""
-    return f"{broken.field} breaks rule {broken.rule}: {broken.message}"
+    """A broken rule as an exception names it: the field, the rule, the ledger's words, with
+    any control character the pushed text held spelled out."""
+    return f"{broken.field} breaks rule {broken.rule}: {shown(broken.message)}"
 
 
 def shown_number(number: str | None, what: str) -> str | None:
