@@ -5,6 +5,8 @@ in a test must be one the schema documents for it (docs/architecture.md, "Endpoi
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -173,3 +176,14 @@ def error_of(answer: httpx.Response) -> tuple[int, str, str]:
     body = answer.json()
     assert set(body) == {"error", "message"}, body
     return answer.status_code, body["error"], body["message"]
+
+
+def lotscan(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """`lotscan ARGS` as a script runs it, in the workspace `home`."""
+    return subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        env={"LOTSCAN_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )

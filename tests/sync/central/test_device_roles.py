@@ -6,36 +6,20 @@ device never takes an id that differs from another only in case."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 
-import httpx
-import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import unit_of_work
 from scanner.settings import DEVICE_ID, write_setting
 from sync.central.enrollment import issue_code
 from sync.central.models import Device
-from sync.central.service import create_app
-from tests.sync.central.test_sync_service import (
+from tests.support.sync_service import (
     Central,
     bearer,
     error_of,
     lotscan,
-    running,
-    with_plant,
 )
-
-
-@pytest.fixture
-def central(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Iterator[Central]:
-    """The store of the test plant, served on loopback (as in test_sync_service)."""
-    with_plant(sessions, clock)
-    with running(create_app(sessions, clock)) as url, httpx.Client(base_url=url) as http:
-        yield Central(sessions, clock, http)
 
 
 def is_supervisor(central: Central, token: str) -> bool:

@@ -24,7 +24,7 @@ from sync.central.push import push
 from sync.central.service import create_app, prepare_central
 from sync.protocol import EnrollRequest, PushRequest, PushResponse
 from tests.conftest import NOW
-from tests.sync.central.test_sync_service import (
+from tests.support.sync_service import (
     Central,
     bearer,
     error_of,

@@ -36,6 +36,7 @@ from tests.support.sync_service import (
     Central,
     bearer,
     error_of,
+    lotscan,
     push_body,
     receipt,
     running,
@@ -438,16 +439,6 @@ def test_a_service_done_with_lets_go_of_its_database(
 
 
 # ---- the command line -------------------------------------------------------------------
-
-
-def lotscan(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
-        capture_output=True,
-        text=True,
-        env={"LOTSCAN_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
 
 
 def test_devices_enroll_list_and_revoke_use_the_central_database(tmp_path: Path) -> None:
