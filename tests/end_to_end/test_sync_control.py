@@ -22,15 +22,9 @@ from scanner.workflows.engine import Handheld as Engine
 from sync.central.pull import publish_decisions
 from sync.exception_codes import ExceptionCode
 from tests.support.sync_in_process import MovableClock
-from tests.support.sync_over_http import Handheld, ServiceThread, Site, Switchboard, shared_service
+from tests.support.sync_over_http import Handheld, ServiceThread, Site, Switchboard
 
 JOB = "J-BF"
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[tuple[ServiceThread, Switchboard]]:
-    with shared_service() as running:
-        yield running
 
 
 @pytest.fixture

@@ -38,27 +38,10 @@ from tests.support.sync_over_http import (
     Switchboard,
     add_local_part,
     reference_differences,
-    shared_service,
 )
 
 PUSH = "/v1/sync/push"
 PULL = "/v1/sync/pull"
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[tuple[ServiceThread, Switchboard]]:
-    """One uvicorn thread on loopback for the module; each test's store is switched in."""
-    with shared_service() as running:
-        yield running
-
-
-@pytest.fixture
-def site(db_url: str, tmp_path: Path, service: tuple[ServiceThread, Switchboard]) -> Iterator[Site]:
-    """The test plant on a central store (SQLite, or PostgreSQL) served on loopback."""
-    plant = Site(db_url, tmp_path)
-    plant.serve_on(*service)
-    yield plant
-    plant.close()
 
 
 @pytest.fixture

@@ -6,31 +6,13 @@ shipment's shortfall; an undone return leaves the unit shipped everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.models import Balance, Movement, Serial
-from tests.support.sync_over_http import Handheld, ServiceThread, Site, Switchboard, shared_service
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[tuple[ServiceThread, Switchboard]]:
-    with shared_service() as running:
-        yield running
-
-
-@pytest.fixture
-def site(db_url: str, tmp_path: Path, service: tuple[ServiceThread, Switchboard]) -> Iterator[Site]:
-    """The test plant on a central store (SQLite, or PostgreSQL) served on loopback."""
-    plant = Site(db_url, tmp_path)
-    plant.serve_on(*service)
-    yield plant
-    plant.close()
+from tests.support.sync_over_http import Handheld, Site
 
 
 def serial_at(sessions: sessionmaker[Session], part: str, serial: str) -> tuple[str, str | None]:

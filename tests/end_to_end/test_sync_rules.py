@@ -7,9 +7,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,23 +19,9 @@ from scanner.models import Lot, Movement, Serial, SyncState
 from sync.central.errors import SyncError
 from sync.device.client import SupervisorClient
 from sync.device.credentials import read_token
-from tests.support.sync_over_http import Handheld, ServiceThread, Site, Switchboard, shared_service
+from tests.support.sync_over_http import Handheld, Site
 
 NOW = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[tuple[ServiceThread, Switchboard]]:
-    with shared_service() as service:
-        yield service
-
-
-@pytest.fixture
-def site(db_url: str, tmp_path: Path, service: tuple[ServiceThread, Switchboard]) -> Iterator[Site]:
-    plant = Site(db_url, tmp_path)
-    plant.serve_on(*service)
-    yield plant
-    plant.close()
 
 
 def movement(seq: int = 1, **facts: Any) -> dict[str, Any]:

@@ -7,9 +7,8 @@ snapshot still pulls the whole history."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,29 +35,12 @@ from tests.support.sync_over_http import (
     SYNC_TIMEOUT,
     Fault,
     Handheld,
-    ServiceThread,
     Site,
-    Switchboard,
     reference_differences,
-    shared_service,
 )
 
 SNAPSHOT = "/v1/sync/snapshot"
 PULL = "/v1/sync/pull"
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[tuple[ServiceThread, Switchboard]]:
-    with shared_service() as running:
-        yield running
-
-
-@pytest.fixture
-def site(db_url: str, tmp_path: Path, service: tuple[ServiceThread, Switchboard]) -> Iterator[Site]:
-    plant = Site(db_url, tmp_path)
-    plant.serve_on(*service)
-    yield plant
-    plant.close()
 
 
 class Watching(httpx.BaseTransport):
