@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
@@ -45,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
 from scanner.numbering import CSET82
-from scanner.plain_text import shown
+from scanner.plain_text import is_control, shown
 from scanner.settings import (
     SCAN_PREFIX_COMMAND,
     SCAN_PREFIX_JOB,
@@ -368,7 +367,7 @@ def _item(raw: str, elements: list[Element]) -> Scan:
 
 def _refuse_control_characters(value: str) -> None:
     for c in value:
-        if unicodedata.category(c) == "Cc" and c != "\t":
+        if c != "\t" and is_control(c):
             raise ScanError(
                 f"The scan has a control character (U+{ord(c):04X}) that no label carries: "
                 "check the scanner's settings"

@@ -43,6 +43,7 @@ from scanner.clock import Clock, utc_now
 from scanner.cycle_collector import settle_collector
 from scanner.db import database_reason, open_database, reading, shown, unit_of_work
 from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
+from scanner.plain_text import shown as spelled_out
 from sync.central import enrollment, supervision
 from sync.central.errors import SyncError
 from sync.central.models import Device, DeviceRole
@@ -653,7 +654,12 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     """The database is unreachable, locked, or gave up a transaction (a serialization
     failure, a deadlock): the transaction was rolled back, so the client may simply retry."""
     reason = database_reason(exc) if isinstance(exc, DBAPIError) else str(exc)
-    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, reason)
+    log.warning(
+        "%s %s: database unavailable: %s",
+        request.method,
+        spelled_out(request.url.path),
+        spelled_out(reason),
+    )
     return error_response(
         503,
         "retry_later",
@@ -665,7 +671,7 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered in the usual shape."""
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    log.error("%s %s failed", request.method, spelled_out(request.url.path), exc_info=exc)
     return error_response(
         500, "internal_error", "The central store failed on this request; see its log"
     )

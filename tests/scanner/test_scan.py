@@ -504,3 +504,13 @@ def test_parse_prints_one_line_per_field_and_refuses_on_one_line(tmp_path: Path)
     assert refused.returncode == 1
     assert refused.stdout == ""
     assert refused.stderr == "lotscan: The expiry date 261332 is not a real date\n"
+
+
+@pytest.mark.parametrize("invisible", ["\u202e", "\u2066", "\u2028", "\u200f"])
+def test_a_scan_holding_a_character_that_reorders_or_hides_text_is_refused(
+    invisible: str,
+) -> None:
+    """Not only C0 and C1 controls: a right-to-left override would show a lot number other
+    than the one stored (docs/architecture.md, "Text at the doors")."""
+    with pytest.raises(ScanError, match="control character"):
+        read_scan(f"LOT:L{invisible}1")
