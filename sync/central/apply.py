@@ -54,10 +54,12 @@ from sync.central.evaluate import (
     Verdict,
     closed_reference,
     fit,
+    held_for,
     hold_reason,
+    holding_rule,
     missing_references,
     numbers_fit,
-    past_holding,
+    rejection,
     reversal_conflict,
     rule_broken,
     rule_rejection,
@@ -203,9 +205,9 @@ class CentralLedger:
         if verdict is not None:
             self._hold(entry, movement, verdict)
             return entry
-        beyond = past_holding(self.rows, movement, self.rows.get_one(Part, movement.part))
+        beyond = holding_rule(self.rows, movement, self.rows.get_one(Part, movement.part))
         if beyond is not None:
-            self._refuse(entry, movement, beyond)
+            self._refuse(entry, movement, rejection(beyond))
         else:
             self._apply(entry, movement)
         return entry
@@ -298,9 +300,12 @@ class CentralLedger:
                 self.close(
                     exception, ExceptionStatus.AUTO_CLEARED, "The reference data arrived", by=None
                 )
-                verdict = hold_reason(self.rows, entry.device_id, movement) or past_holding(
+                verdict = hold_reason(self.rows, entry.device_id, movement)
+                beyond = verdict is None and holding_rule(
                     self.rows, movement, self.rows.get_one(Part, movement.part)
                 )
+                if beyond:
+                    verdict = held_for(beyond)
                 if verdict is not None:
                     self._hold(entry, movement, verdict)
                 else:
@@ -339,9 +344,6 @@ class CentralLedger:
         reversal = reversal_conflict(self.rows, movement)
         if reversal is not None:
             raise SyncError(409, "not_allowed", reversal.message.removeprefix("Held: "))
-        beyond = past_holding(self.rows, movement, self.rows.get_one(Part, movement.part))
-        if beyond is not None:
-            raise SyncError(409, "not_allowed", beyond.message.removeprefix("Rejected: "))
         return movement
 
     def apply_held(self, entry: SyncEntry, movement: MovementIn) -> None:

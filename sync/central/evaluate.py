@@ -286,20 +286,38 @@ def rule_rejection(rows: Rows, device_id: str, role: str, movement: MovementIn) 
     verdict that rejects it; None when it breaks none. What a device may record (an
     adjustment only on a supervisor's) and what it may reverse (its own movements, exactly)
     are rules only the store can judge."""
-    broken = (
-        shape_rule(movement)
-        or hint_rule(movement)
-        or device_rule(movement.kind, role)
-        or reversed_rule(rows, device_id, movement)
-    )
-    if broken is None:
-        return None
+    broken = _broken_anywhere(rows, device_id, role, movement)
+    return rejection(broken) if broken is not None else None
+
+
+def rejection(broken: BrokenRule) -> Verdict:
+    """The verdict that rejects a movement for a broken rule."""
     return Verdict(
         ExceptionCode.RULE_VIOLATION,
         fit(
             f"Rejected, {rule_words(broken)}."
             " The handheld's ledger never records this; nothing was applied"
         ),
+    )
+
+
+def held_for(broken: BrokenRule) -> Verdict:
+    """The verdict that keeps held a movement found to break a rule only once it was held
+    (its original, or the stock it adds to, arrived later): a supervisor voids it."""
+    return Verdict(
+        ExceptionCode.RULE_VIOLATION, fit(f"Held, {rule_words(broken)}. A supervisor voids it")
+    )
+
+
+def _broken_anywhere(
+    rows: Rows, device_id: str, role: str, movement: MovementIn
+) -> BrokenRule | None:
+    """The first rule the movement breaks whatever the store's reference data says."""
+    return (
+        shape_rule(movement)
+        or hint_rule(movement)
+        or device_rule(movement.kind, role)
+        or reversed_rule(rows, device_id, movement)
     )
 
 
@@ -363,12 +381,8 @@ def hold_reason(rows: Rows, device_id: str, movement: MovementIn) -> Verdict | N
     if mismatch is not None:
         return mismatch
     late = reversed_rule(rows, device_id, movement)
-    if late is not None:
-        # Its original arrived after it did: it breaks a rule, and a supervisor voids it.
-        return Verdict(
-            ExceptionCode.RULE_VIOLATION,
-            fit(f"Held, {rule_words(late)}. A supervisor voids it"),
-        )
+    if late is not None:  # its original arrived after it did
+        return held_for(late)
     reversal = reversal_conflict(rows, movement)
     if reversal is not None:
         return reversal
@@ -396,12 +410,10 @@ def rule_broken(rows: Rows, device_id: str, role: str, movement: MovementIn) -> 
     """The first rule of the ledger a movement breaks by what the store holds now, or None:
     what a supervisor may not apply."""
     part = rows.get(Part, movement.part)
-    return (
-        shape_rule(movement)
-        or hint_rule(movement)
-        or device_rule(movement.kind, role)
-        or reversed_rule(rows, device_id, movement)
-        or (_tracking(rows, movement, part) if part is not None else None)
+    return _broken_anywhere(rows, device_id, role, movement) or (
+        (_tracking(rows, movement, part) or holding_rule(rows, movement, part))
+        if part is not None
+        else None
     )
 
 
@@ -433,7 +445,7 @@ def _lot_control(rows: Rows, movement: MovementIn) -> bool:
     return line is not None and line.lot_control
 
 
-def past_holding(rows: Rows, movement: MovementIn, part: Part) -> Verdict | None:
+def holding_rule(rows: Rows, movement: MovementIn, part: Part) -> BrokenRule | None:
     """A movement that would take a balance (or a job's use of a lot) past what one holds
     (`scanner.quantity.MOST_HELD`), which the handheld's ledger refuses too: applied, it
     would overflow the column for every device after it."""
@@ -441,10 +453,7 @@ def past_holding(rows: Rows, movement: MovementIn, part: Part) -> Verdict | None
     for model, key, change in cache_deltas(movement, part, reverses.kind if reverses else None):
         total = rows.cached(model, key) + change
         if not within_holding(total):
-            return Verdict(
-                ExceptionCode.RULE_VIOLATION,
-                fit(f"Rejected: {beyond_holding(model, key, total)}. Nothing was applied"),
-            )
+            return BrokenRule("balance-bounded", "qty", beyond_holding(model, key, total))
     return None
 
 
