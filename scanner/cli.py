@@ -120,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_label_parser(commands, common)
     add_printing_parsers(commands, common)
     from scanner.cli_control import add_control_parsers
+    from scanner.cli_export import add_export_parsers
 
     add_control_parsers(commands, common)
+    add_export_parsers(commands, common)
     add_operator_parsers(commands, common)
     add_settings_parsers(commands, common)
     # The composition root wires the packages: sync's commands live with sync.

@@ -23,12 +23,15 @@ from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
     Job,
     JobStatus,
+    Lot,
+    LotStatus,
     Operator,
     PurchaseOrder,
     PurchaseOrderLine,
     Role,
     SalesOrder,
     SalesOrderLine,
+    Serial,
     StatusChange,
     StatusSubject,
     SyncState,
@@ -41,7 +44,9 @@ OPEN, CLOSED = JobStatus.OPEN.value, JobStatus.CLOSED.value
 REASON_LENGTH = 200
 
 OrderLine = PurchaseOrderLine | SalesOrderLine
-Subject = Job | OrderLine
+Subject = Job | OrderLine | Lot | Serial
+"""What a status change is about: a job or order line closes and reopens; a lot or serial is
+held, released or recalled (`scanner.quality`)."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,20 @@ class Decided:
     reason: str | None
 
     def words(self) -> str:
-        """ "closed by Mark Jensen on 2026-11-17 11:04 (run finished)"."""
-        done = "reopened" if self.status == OPEN else self.status
+        """ "closed by Mark Jensen on 2026-11-17 11:04 (run finished)"; for a lot or
+        serial, "put on hold by ...", "released by ...", "recalled by ..."."""
+        done = _DONE.get(self.status, self.status)
         who = f" by {self.name or self.operator}" if self.operator else ""
         why = f" ({self.reason})" if self.reason else ""
         return f"{done}{who} on {self.happened_at:%Y-%m-%d %H:%M}{why}"
+
+
+_DONE = {
+    OPEN: "reopened",
+    LotStatus.ACTIVE.value: "released",
+    LotStatus.HOLD.value: "put on hold",
+    LotStatus.RECALLED.value: "recalled",
+}
 
 
 # ---- what is open ---------------------------------------------------------------------------
@@ -111,7 +125,7 @@ def close_job(
     job = _job(session, number)
     if job.status == CLOSED:
         raise RuleViolation(f"Job {job.number} is already {_closed_words(session, job)}")
-    return _decide(session, job, CLOSED, operator, reason, clock)
+    return decide(session, job, CLOSED, operator, reason, clock)
 
 
 def reopen_job(
@@ -127,7 +141,7 @@ def reopen_job(
     _supervisor(session, operator, f"reopen job {job.number}")
     if job.status == OPEN:
         raise RuleViolation(f"Job {job.number} is open already")
-    return _decide(session, job, OPEN, operator, reason, clock)
+    return decide(session, job, OPEN, operator, reason, clock)
 
 
 def close_order_lines(
@@ -146,7 +160,7 @@ def close_order_lines(
     chosen = [each for each in lines if each.status == OPEN]
     if not chosen:
         raise RuleViolation(f"{_named(order, line)} is already closed")
-    return [_decide(session, each, CLOSED, operator, reason, clock) for each in chosen]
+    return [decide(session, each, CLOSED, operator, reason, clock) for each in chosen]
 
 
 def reopen_order_lines(
@@ -165,7 +179,7 @@ def reopen_order_lines(
     chosen = [each for each in lines if each.status == CLOSED]
     if not chosen:
         raise RuleViolation(f"{_named(order, line)} is open already")
-    return [_decide(session, each, OPEN, operator, reason, clock) for each in chosen]
+    return [decide(session, each, OPEN, operator, reason, clock) for each in chosen]
 
 
 def order_lines(
@@ -215,7 +229,7 @@ def _supervisor(session: Session, badge: str, action: str) -> None:
         raise RuleViolation(f"Only a supervisor can {action}; {person.name} ({badge}) is not one")
 
 
-def _decide(
+def decide(
     session: Session,
     subject: Subject,
     status: str,
@@ -223,6 +237,9 @@ def _decide(
     reason: str | None,
     clock: Callable[[], datetime],
 ) -> StatusChange:
+    """Records that `operator` gave `subject` the status `status`, for `reason`, now (a
+    `StatusChange` pending for the next push), and gives it that status. The caller has
+    checked that the operator may."""
     if operator is not None and find(session, Operator, operator) is None:
         raise NotFound(f"Unknown operator {operator}")
     words = (reason or "").strip() or None
@@ -242,27 +259,49 @@ def _decide(
         sync_state=SyncState.PENDING.value,
     )
     session.add(change)
-    subject.status = status
+    _give_status(subject, status)
     session.flush()
     return change
+
+
+def _give_status(subject: Subject, status: str) -> None:
+    if isinstance(subject, Serial):
+        subject.quality_status = status
+    else:
+        subject.status = status
+
+
+def current_status(subject: Subject) -> str:
+    """The status a change to `subject` sets: a serial's quality status, else `status`."""
+    return subject.quality_status if isinstance(subject, Serial) else subject.status
 
 
 # ---- history --------------------------------------------------------------------------------
 
 
 def subject_key(subject: Subject) -> tuple[str, str]:
-    """A status change's subject and key for a job or an order line."""
+    """A status change's subject and key for a job, an order line, a lot or a serial."""
     if isinstance(subject, Job):
         return StatusSubject.JOB.value, subject.number
+    if isinstance(subject, Lot):
+        return StatusSubject.LOT.value, f"{subject.part}|{subject.number}"
+    if isinstance(subject, Serial):
+        return StatusSubject.SERIAL.value, f"{subject.part}|{subject.number}"
     if isinstance(subject, SalesOrderLine):
         return StatusSubject.SO_LINE.value, f"{subject.so}|{subject.line}"
     return StatusSubject.PO_LINE.value, f"{subject.po}|{subject.line}"
 
 
 def subject_row(session: Session, subject: str, key: str) -> Subject | None:
-    """The job or order line a status change is about, if this database has it."""
+    """The job, order line, lot or serial a status change is about, if this database has
+    it."""
     if subject == StatusSubject.JOB:
         return find(session, Job, key)
+    if subject in (StatusSubject.LOT, StatusSubject.SERIAL):
+        # A part number may hold "|"; a lot or serial never does (GS1 character set 82).
+        part, _bar, number = key.rpartition("|")
+        numbered: type[Lot | Serial] = Lot if subject == StatusSubject.LOT else Serial
+        return find(session, numbered, (part, number))
     order, _bar, line = key.rpartition("|")
     if not line.isdigit():
         return None
@@ -293,8 +332,8 @@ def last_decision(session: Session, subject: Subject) -> Decided | None:
 
 
 def settle_status(session: Session, subject: str, key: str) -> Subject | None:
-    """Gives a job or order line the status of its latest change (by when it happened);
-    returns it, or None when this database does not have it or it has no changes."""
+    """Gives a job, order line, lot or serial the status of its latest change (by when it
+    happened); returns it, or None when this database does not have it."""
     row = subject_row(session, subject, key)
     if row is None:
         return None
@@ -304,7 +343,18 @@ def settle_status(session: Session, subject: str, key: str) -> Subject | None:
         .order_by(StatusChange.happened_at.desc(), StatusChange.id.desc())
         .limit(1)
     )
-    if latest is not None and latest in (OPEN, CLOSED) and row.status != latest:
-        row.status = latest
+    if latest is not None and latest in _STATUSES[subject] and current_status(row) != latest:
+        _give_status(row, latest)
         session.flush()
     return row
+
+
+_LOT_STATUSES = frozenset(each.value for each in LotStatus)
+_STATUSES = {
+    StatusSubject.JOB.value: frozenset({OPEN, CLOSED}),
+    StatusSubject.PO_LINE.value: frozenset({OPEN, CLOSED}),
+    StatusSubject.SO_LINE.value: frozenset({OPEN, CLOSED}),
+    StatusSubject.LOT.value: _LOT_STATUSES,
+    StatusSubject.SERIAL.value: _LOT_STATUSES,
+}
+"""The statuses a change of each subject may set; any other is not applied."""

@@ -97,6 +97,10 @@ class Tracking(StrEnum):
 
 
 class LotStatus(StrEnum):
+    """A lot's or serial's quality status as stored (docs/architecture.md, "Quality and
+    recall"): `active` is what people call released, the default. Expired is not stored:
+    it follows from the lot's expiry date (`scanner.quality`)."""
+
     ACTIVE = "active"
     HOLD = "hold"
     RECALLED = "recalled"
@@ -132,6 +136,12 @@ class LineStatus(StrEnum):
 class Role(StrEnum):
     FLOOR = "floor"
     SUPERVISOR = "supervisor"
+    # Quality staff: hold, release and recall lots and serials, nothing else a supervisor may.
+    QUALITY = "quality"
+
+
+QUALITY_ROLES = (Role.SUPERVISOR.value, Role.QUALITY.value)
+"""The operator roles that may hold, release or recall a lot or serial."""
 
 
 class MovementKind(StrEnum):
@@ -240,6 +250,7 @@ class Serial(Base):
     __tablename__ = "serials"
     __table_args__ = (
         _enum_check("status", SerialStatus),
+        _enum_check("quality_status", LotStatus),
         ForeignKeyConstraint(["part", "lot"], ["lots.part", "lots.number"]),
     )
 
@@ -248,6 +259,9 @@ class Serial(Base):
     lot: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10))
     location: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+    # Held or recalled on its own (a `LotStatus`), whatever its lot's status; where it is
+    # in its life is `status` above.
+    quality_status: Mapped[str] = mapped_column(String(10), default=LotStatus.ACTIVE.value)
 
 
 class PurchaseOrder(Base):
@@ -255,6 +269,11 @@ class PurchaseOrder(Base):
 
     number: Mapped[code] = mapped_column(primary_key=True)
     supplier: Mapped[text]
+    # What a regulator's or customer's export says of the supplier (FSMA 204's location
+    # description, EPCIS's source); optional reference data.
+    supplier_address: Mapped[str | None] = mapped_column(String(200))
+    supplier_phone: Mapped[str | None] = mapped_column(String(40))
+    supplier_gln: Mapped[str | None] = mapped_column(String(13))
 
 
 class PurchaseOrderLine(Base):
@@ -273,6 +292,10 @@ class SalesOrder(Base):
 
     number: Mapped[code] = mapped_column(primary_key=True)
     customer: Mapped[text]
+    # As the purchase order's supplier columns, for the customer (the next recipient).
+    customer_address: Mapped[str | None] = mapped_column(String(200))
+    customer_phone: Mapped[str | None] = mapped_column(String(40))
+    customer_gln: Mapped[str | None] = mapped_column(String(13))
 
 
 class SalesOrderLine(Base):
@@ -492,10 +515,13 @@ class StatusSubject(StrEnum):
     JOB = "job"  # the job's number
     PO_LINE = "po_line"  # "PO|line"
     SO_LINE = "so_line"  # "SO|line"
+    LOT = "lot"  # "PART|lot": held, released or recalled (a `LotStatus`)
+    SERIAL = "serial"  # "PART|serial"
 
 
 class StatusChange(Base):
-    """A job or an order line closed or reopened: who decided, when, why, on which device.
+    """A job or an order line closed or reopened, or a lot or serial held, released or
+    recalled: who decided, when, why, on which device.
 
     Like a movement, a record of what someone did, never edited: the subject's status is that
     of its latest change (by `happened_at`), and the others stay as its history. Recorded on

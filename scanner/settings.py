@@ -335,6 +335,55 @@ PRINTER_ENABLED = SettingKey(
     settable=True,
 )
 
+
+class Gln(Kind[str]):
+    """A GS1 Global Location Number: 13 digits, the last a check digit."""
+
+    allowed = "a GLN: 13 digits, the last its check digit"
+
+    def parse(self, text: str) -> str:
+        from scanner.gs1 import has_valid_check_digit
+
+        text = text.strip()
+        if not (text.isascii() and text.isdigit() and len(text) == 13):
+            raise ValueError(f"{quoted(text)} is not {self.allowed}")
+        if not has_valid_check_digit(text):
+            raise ValueError(f"{quoted(text)} has a wrong check digit: not {self.allowed}")
+        return text
+
+
+class BaseUri(Kind[str]):
+    """An http(s) URI that identifiers are appended to: no query, no fragment, no spaces."""
+
+    allowed = "an http:// or https:// URI without ? or #, such as https://example.com/items"
+    _FORM = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+    def parse(self, text: str) -> str:
+        text = text.strip()
+        if not (text.isascii() and self._FORM.fullmatch(text)):
+            raise ValueError(f"{quoted(text)} is not {self.allowed}")
+        return text.rstrip("/")
+
+
+def _site(name: str, kind: Kind[Any], doc: str) -> SettingKey[Any]:
+    return SettingKey(f"site.{name}", Maybe(kind), None, Scope.ANY, doc, settable=True)
+
+
+# What the exports say of this site (docs/architecture.md, "Exports"): FSMA 204's location
+# description of our own site, EPCIS's read point and business location.
+SITE_NAME = _site("name", Text("the site's name"), "This site's name, as exports name it.")
+SITE_ADDRESS = _site(
+    "address", Text("a postal address on one line"), "This site's address, for exports."
+)
+SITE_PHONE = _site("phone", Text("a phone number"), "This site's phone number, for exports.")
+SITE_GLN = _site("gln", Gln(), "This site's GS1 GLN: EPCIS names its locations by it (sgln URIs).")
+SITE_URI = _site(
+    "uri",
+    BaseUri(),
+    "The base URI that names this site's items without a GTIN, and its locations without "
+    "a GLN, in EPCIS exports (such as https://example.com/lotscan).",
+)
+
 DEVICE_ID = SettingKey(
     "device_id",
     Maybe(DeviceId()),
@@ -422,6 +471,11 @@ SETTINGS: tuple[SettingKey[Any], ...] = (
     PRINTER_URL,
     PRINTER_LAYOUT,
     PRINTER_ENABLED,
+    SITE_NAME,
+    SITE_ADDRESS,
+    SITE_PHONE,
+    SITE_GLN,
+    SITE_URI,
     DEVICE_ID,
     SYNC_URL,
     PULL_CURSOR,

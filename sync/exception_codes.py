@@ -21,6 +21,13 @@ class ExceptionCode(StrEnum):
     TOO_MANY_EXCEPTIONS = "TOO_MANY_EXCEPTIONS"
     RULE_VIOLATION = "RULE_VIOLATION"
     TRACKING_MISMATCH = "TRACKING_MISMATCH"
+    # A movement of a lot or serial on hold or recalled (not into quarantine) reached the
+    # store: it happened, so it counts, flagged for quality (docs/architecture.md,
+    # "Quality and recall").
+    LOT_NOT_RELEASED = "LOT_NOT_RELEASED"
+    # A status change that reached the store after a later one of the same lot, serial, job
+    # or order line: kept in the history, the later one stands, a supervisor is told.
+    STATUS_CONFLICT = "STATUS_CONFLICT"
 
 
 SHORTFALLS = (ExceptionCode.NEGATIVE_BALANCE.value, ExceptionCode.STALE_SOURCE.value)

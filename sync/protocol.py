@@ -129,7 +129,8 @@ STATUS_CHANGE = "status_change"
 
 
 class StatusChangeIn(Strict):
-    """A job or an order line closed or reopened on a handheld (`scanner.closing`), pushed
+    """A job or an order line closed or reopened, or a lot or serial held, released or
+    recalled, on a handheld (`scanner.closing`, `scanner.quality`), pushed
     with the movements: the store places it among them by the time it happened, so a
     completion recorded before a close is judged with the job still open."""
 
@@ -138,8 +139,8 @@ class StatusChangeIn(Strict):
     key: Annotated[PlainText, Field(min_length=1, max_length=80)]
     operator: Code | None = None
     reason: Words | None = None
-    status: Literal["open", "closed"]
-    subject: Literal["job", "po_line", "so_line"]
+    status: Literal["open", "closed", "active", "hold", "recalled"]
+    subject: Literal["job", "po_line", "so_line", "lot", "serial"]
 
 
 class PushRequest(Strict):

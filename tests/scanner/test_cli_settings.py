@@ -36,6 +36,11 @@ PERSONS = [
     "printer.url",
     "printer.layout",
     "printer.enabled",
+    "site.name",
+    "site.address",
+    "site.phone",
+    "site.gln",
+    "site.uri",
 ]
 
 

@@ -1,0 +1,220 @@
+"""Lots and serials held, released and recalled by people (docs/architecture.md, "Quality
+and recall").
+
+A lot or serial is released (stored as `active`, the default), on hold, or recalled; it is
+expired, whatever else, once its expiry date has passed (derived, never stored). Only an
+operator whose role is `supervisor` or `quality` changes a status, always with a reason.
+Each change is a `StatusChange` (subject `lot` or `serial`), never an edit without
+history: who, when, why and on which device, syncing both ways as a job's close does
+(`scanner.closing`). A serial has a status of its own beside its lot's; what counts for a
+serial is the stricter of the two.
+
+Held stock moves only into a location of kind quarantine; recalled stock likewise; neither
+is issued or shipped (`scanner.ledger`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from scanner.closing import Decided, decide, history
+from scanner.describing import describe, described
+from scanner.errors import NotFound, RuleViolation
+from scanner.models import QUALITY_ROLES, Lot, LotStatus, Operator, Part, Serial, StatusChange
+from scanner.row_by_key import find
+from scanner.spelling import known_lot, known_serial
+
+
+class Standing(StrEnum):
+    """A lot's or serial's status as people read it (`--json` and the screens)."""
+
+    RELEASED = "released"
+    HOLD = "hold"
+    RECALLED = "recalled"
+    EXPIRED = "expired"
+
+
+class Action(StrEnum):
+    """What a person does to a lot or serial, and the status it gives."""
+
+    HOLD = "hold"
+    RELEASE = "release"
+    RECALL = "recall"
+
+    @property
+    def status(self) -> LotStatus:
+        return _GIVES[self]
+
+
+_GIVES = {
+    Action.HOLD: LotStatus.HOLD,
+    Action.RELEASE: LotStatus.ACTIVE,
+    Action.RECALL: LotStatus.RECALLED,
+}
+_STANDING = {
+    LotStatus.ACTIVE.value: Standing.RELEASED,
+    LotStatus.HOLD.value: Standing.HOLD,
+    LotStatus.RECALLED.value: Standing.RECALLED,
+}
+_STRICTNESS = {LotStatus.ACTIVE.value: 0, LotStatus.HOLD.value: 1, LotStatus.RECALLED.value: 2}
+
+REASON_LENGTH = 200
+
+
+# ---- what counts ----------------------------------------------------------------------------
+
+
+def stricter(*statuses: str) -> str:
+    """The strictest of stored statuses: recalled over hold over active."""
+    return max(statuses, key=lambda status: _STRICTNESS.get(status, 0))
+
+
+def status_of(lot: Lot | None, serial: Serial | None) -> str:
+    """The stored status that counts for a lot, or a serial (with its lot, when it has one)."""
+    found = [each.status for each in (lot,) if each is not None]
+    if serial is not None:
+        found.append(serial.quality_status)
+    return stricter(*found) if found else LotStatus.ACTIVE.value
+
+
+def standing(status: str, expiry: date | None, today: date) -> Standing:
+    """How people read a stored status: a released lot past its expiry date is expired."""
+    if status == LotStatus.ACTIVE and expiry is not None and expiry < today:
+        return Standing.EXPIRED
+    return _STANDING.get(status, Standing.RELEASED)
+
+
+# ---- deciding -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """A lot or a serial of a part, as the database has it."""
+
+    part: Part
+    lot: Lot | None
+    serial: Serial | None
+
+    @property
+    def subject(self) -> Lot | Serial:
+        if self.serial is not None:
+            return self.serial
+        assert self.lot is not None
+        return self.lot
+
+    def words(self) -> str:
+        if self.serial is not None:
+            return describe(self.part.number, serial=self.serial.number)
+        assert self.lot is not None
+        return describe(self.part.number, self.lot.number)
+
+
+def find_item(session: Session, part: str, *, lot: str | None, serial: str | None) -> Item:
+    """The lot or serial of `part` a person named (in whatever case it was first written);
+    a serial named with a lot must be in it."""
+    item = find(session, Part, part)
+    if item is None:
+        raise NotFound(f"Unknown part {part}")
+    if serial is not None:
+        found_serial = known_serial(session, part, serial)
+        if found_serial is None:
+            raise NotFound(f"No {describe(part, serial=serial)}")
+        in_lot = None
+        if found_serial.lot is not None:
+            in_lot = find(session, Lot, (part, found_serial.lot))
+        if lot is not None and (in_lot is None or in_lot.number.casefold() != lot.casefold()):
+            raise NotFound(f"{described(part, serial=found_serial.number)} is not in lot {lot}")
+        return Item(item, in_lot, found_serial)
+    if lot is None:
+        raise RuleViolation(f"Name a lot or a serial of {part}")
+    found_lot = known_lot(session, part, lot)
+    if found_lot is None:
+        raise NotFound(f"No {describe(part, lot)}")
+    return Item(item, found_lot, None)
+
+
+def may_decide(session: Session, badge: str, action: Action, what: str) -> Operator:
+    """The operator `badge`, if a supervisor or quality staff; refused otherwise."""
+    person = find(session, Operator, badge)
+    if person is None:
+        raise NotFound(f"Unknown operator {badge}")
+    if person.role not in QUALITY_ROLES:
+        raise RuleViolation(
+            f"Only a supervisor or quality staff can {action.value} {what};"
+            f" {person.name} ({person.badge}) is {person.role}"
+        )
+    return person
+
+
+def change_status(
+    session: Session,
+    item: Item,
+    action: Action,
+    *,
+    reason: str,
+    by: str,
+    clock: Callable[[], datetime],
+) -> StatusChange:
+    """Holds, releases or recalls a lot or serial: `by` (a supervisor or quality staff)
+    decided it, for `reason`. A change that would change nothing is refused, saying who
+    decided the status it has."""
+    may_decide(session, by, action, item.words())
+    if not reason.strip():
+        raise RuleViolation(f"Say why: a reason is needed to {action.value} {item.words()}")
+    subject = item.subject
+    now = _own_status(subject)
+    if now == action.status:
+        raise RuleViolation(f"{described_item(item)} is already {_already(session, subject)}")
+    return decide(session, subject, action.status.value, by, reason, clock)
+
+
+def _own_status(subject: Lot | Serial) -> str:
+    return subject.quality_status if isinstance(subject, Serial) else subject.status
+
+
+def described_item(item: Item) -> str:
+    words = item.words()
+    return words[:1].upper() + words[1:]
+
+
+def _already(session: Session, subject: Lot | Serial) -> str:
+    latest = last_status_decision(session, subject)
+    if latest is None:
+        return _STANDING[_own_status(subject)].value
+    return latest.words()
+
+
+# ---- who decided ----------------------------------------------------------------------------
+
+
+def status_history(session: Session, subject: Lot | Serial) -> list[Decided]:
+    """Every status change of a lot or serial, oldest first, with the operator's name."""
+    return history(session, subject)
+
+
+def last_status_decision(session: Session, subject: Lot | Serial) -> Decided | None:
+    decided = status_history(session, subject)
+    return decided[-1] if decided else None
+
+
+def not_released_words(session: Session, lot: Lot | None, serial: Serial | None) -> str | None:
+    """Why a lot or serial may not move as released stock, for the person holding the
+    scanner: "on hold by Mark Jensen on 2026-11-17 09:12 (porosity)"; None when it is
+    released. A serial's own hold is named before its lot's."""
+    for subject in (serial, lot):
+        if subject is None or _own_status(subject) == LotStatus.ACTIVE:
+            continue
+        latest = last_status_decision(session, subject)
+        if latest is not None and latest.status == _own_status(subject):
+            words = latest.words().replace("put on hold", "on hold", 1)
+        else:
+            words = "on hold" if _own_status(subject) == LotStatus.HOLD else "recalled"
+        if subject is lot and serial is not None:
+            return f"in lot {lot.number}, {words}"
+        return words
+    return None
