@@ -89,6 +89,24 @@ def standing(status: str, expiry: date | None, today: date) -> Standing:
     return _STANDING.get(status, Standing.RELEASED)
 
 
+# ---- what may move -------------------------------------------------------------------------
+
+MOVES_INTO = frozenset({"move", "receive", "produce"})
+"""The kinds of movement that put held or recalled stock somewhere: only into quarantine."""
+MOVES_ANYWAY = frozenset({"return", "reverse", "adjust"})
+"""The kinds of movement held or recalled stock takes as released stock does: coming back
+from a customer or going back to a supplier, undoing a scan, a supervisor's count."""
+
+
+def may_move_unreleased(kind: str, into_quarantine: bool) -> bool:
+    """Whether a movement of `kind` may take stock that is on hold or recalled: the one
+    rule the ledger and the store share (docs/architecture.md, "What may move").
+    `into_quarantine` says whether the movement's destination is a quarantine location."""
+    if kind in MOVES_ANYWAY:
+        return True
+    return kind in MOVES_INTO and into_quarantine
+
+
 # ---- deciding -------------------------------------------------------------------------------
 
 
