@@ -110,6 +110,7 @@ class NewSerial:
     lot: str | None
     status: str
     location: str | None
+    quality_status: str = "active"  # a serial comes into being released (LotStatus.ACTIVE)
 
 
 @dataclass(eq=False)
