@@ -79,8 +79,9 @@ def run_recall(args: argparse.Namespace) -> int:
     return 0
 
 
-def _waiting_devices(session: Session) -> list[WaitingDevice]:
-    """On the central store, the handhelds that said they have movements queued."""
+def _waiting_devices(session: Session) -> list[WaitingDevice] | None:
+    """On the central store, the handhelds that said they have movements queued; None
+    elsewhere."""
     from sync.central.recall_waiting import waiting_devices
 
     return waiting_devices(session)

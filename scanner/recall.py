@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.clock import aware, iso
@@ -30,12 +31,11 @@ from scanner.models import (
     LotStatus,
     Part,
     Serial,
-    SerialStatus,
     StatusChange,
     Tracking,
 )
 from scanner.quality import Action, Item, change_status, find_item, standing, status_of, stricter
-from scanner.recall_queries import family_queries_for
+from scanner.recall_queries import PENDING, SHIPPED, STOCK, family_queries_for
 from scanner.row_by_key import find
 from scanner.trace import Trace, trace
 
@@ -207,11 +207,12 @@ def recall(
     serial: str | None = None,
     *,
     today: date,
-    waiting_devices: Sequence[WaitingDevice] = (),
+    waiting_devices: Sequence[WaitingDevice] | None = None,
 ) -> Recall:
     """The recall answer for a lot or serial of `part` (named as for `trace`); `today` says
-    which lots have expired; `waiting_devices` are the central store's handhelds with
-    movements queued (none on a handheld)."""
+    which lots have expired. On the central store `waiting_devices` are its handhelds with
+    movements queued; on a handheld (None) its own movements not yet pushed are read from
+    its outbox instead."""
     traced = trace(session, part, lot=lot, serial=serial)
     item = session.get(Part, traced.part)
     assert item is not None
@@ -226,102 +227,114 @@ def recall(
         "serial": seed[2],
         "family": _family_parameter(traced, seed),
     }
-    queries = family_queries_for(serials_of_lot)
     with collector_paused():  # thousands of records, all kept (scanner/cycle_collector.py)
-        wip = tuple(_wip(queries.wip.run(session, params)))
-        state = _State(
-            queries.state.run(session, params), {_key(each) for each in wip}, today=today
-        )
-        deliveries = tuple(_deliveries(queries.deliveries.run(session, params)))
-        pending = tuple(_pending(queries.pending.run(session, params)))
-    is_seed = _seed_test(traced, serials_of_lot, state.serial_lots)
+        found = _WhereNow(family_queries_for(serials_of_lot).where_now.run(session, params), today)
+        pending: tuple[PendingMovement, ...] = ()
+        if waiting_devices is None:
+            pending = tuple(_pending(PENDING.run(session, {}), _family_keys(traced, seed)))
+    in_lot = _serials_in_lot(session, traced) if serials_of_lot else frozenset()
     return Recall(
         trace=traced,
         status=_status(session, traced, today),
-        statuses=tuple(state.statuses),
-        descendants_on_hand=tuple(row for row in state.stock if not is_seed(_key(row))),
-        wip=wip,
-        deliveries=deliveries,
-        customers=_customers(deliveries),
+        statuses=tuple(found.statuses.values()),
+        descendants_on_hand=tuple(
+            row for row in found.stock if not _is_seed(_key(row), seed, in_lot)
+        ),
+        wip=tuple(found.wip),
+        deliveries=tuple(found.deliveries),
+        customers=_customers(found.deliveries),
         pending=pending,
-        waiting_devices=tuple(waiting_devices),
+        waiting_devices=tuple(waiting_devices or ()),
     )
 
 
 def _family_parameter(traced: Trace, seed: Node) -> str:
-    """The tracked descendants' keys as the JSON list the family statements read."""
-    keys = dict.fromkeys(
-        (each.part, each.lot or NO_LOT, each.serial or NO_LOT)
-        for each in traced.forward
-        if each.lot is not None or each.serial is not None
-    )
+    """The tracked descendants' keys as the JSON list the family statement reads."""
+    keys = dict.fromkeys(_descendants(traced))
     keys.pop(seed, None)
     return json.dumps([list(key) for key in keys], separators=(",", ":"))
+
+
+def _descendants(traced: Trace) -> Iterable[Node]:
+    for each in traced.forward:
+        if each.lot is not None or each.serial is not None:
+            yield (each.part, each.lot or NO_LOT, each.serial or NO_LOT)
+
+
+def _family_keys(traced: Trace, seed: Node) -> set[Node]:
+    """Every node of the family: the descendants, the traced node and, for a lot of
+    serials, the lot (a movement of one of its serials names both)."""
+    return {seed, *_descendants(traced)}
 
 
 def _key(row: Any) -> Node:
     return (row.part, row.lot or NO_LOT, row.serial or NO_LOT)
 
 
-def _seed_test(
-    traced: Trace, serials_of_lot: bool, serial_lots: dict[Node, str]
-) -> Callable[[Node], bool]:
+def _serials_in_lot(session: Session, traced: Trace) -> frozenset[Node]:
+    rows = session.execute(
+        select(Serial.number).where(Serial.part == traced.part, Serial.lot == traced.lot)
+    ).scalars()
+    return frozenset((traced.part, NO_LOT, number) for number in rows)
+
+
+def _is_seed(node: Node, seed: Node, in_lot: frozenset[Node]) -> bool:
     """Whether a node is one the trace started from (its own stock is the trace's
     `on_hand`): the traced node, or a serial in the traced lot."""
-    if serials_of_lot:
-        return lambda node: node[0] == traced.part and serial_lots.get(node) == traced.lot
-    if traced.serial is not None:
-        return lambda node: node == (traced.part, NO_LOT, traced.serial)
-    return lambda node: node == (traced.part, traced.lot or NO_LOT, NO_LOT)
+    return node == seed or node in in_lot
 
 
-class _State:
-    """The state statement's rows, read once: each node's status and whether it is in the
-    plant, and the stock rows."""
+class _WhereNow:
+    """The rows of `where_now`, read once: the stock, the work in progress, the shipments
+    and the status of each node still in the plant (with stock, or in an open job)."""
 
-    def __init__(self, rows: Iterable[tuple[Any, ...]], in_wip: set[Node], today: date) -> None:
-        self.statuses: list[NodeStatus] = []
+    def __init__(self, rows: Iterable[tuple[Any, ...]], today: date) -> None:
+        self.statuses: dict[Node, NodeStatus] = {}
         self.stock: list[FamilyStock] = []
-        self.serial_lots: dict[Node, str] = {}
-        last: Node | None = None
-        for part, lot, serial, lot_status, expiry, own, state, serial_lot, location, qty in rows:
-            node = (part, lot, serial)
-            stored = own if lot_status is None else stricter(lot_status, own or lot_status)
-            status = standing(stored or LotStatus.ACTIVE.value, expiry, today).value
-            if node != last:
-                last = node
-                in_stock = state == SerialStatus.IN_STOCK.value
-                self.statuses.append(
-                    NodeStatus(part, lot or None, serial or None, status, expiry, in_stock)
+        self.wip: list[WorkInProgress] = []
+        self.deliveries: list[Delivery] = []
+        for section, part, lot, serial, ref, party, place, line, at, *stored, qty in rows:
+            if section == SHIPPED:
+                self.deliveries.append(
+                    Delivery(part, lot or None, serial or None, ref, line, party, aware(at), qty)
                 )
-                if serial_lot is not None:
-                    self.serial_lots[node] = serial_lot
-                if node in in_wip:
-                    self.statuses[-1].in_plant = True
-            if location is None:
                 continue
-            self.stock.append(
-                FamilyStock(part, lot or None, serial or None, location, qty, status, expiry)
+            status, expiry = self._status((part, lot, serial), qty, stored, today)
+            if section == STOCK:
+                self.stock.append(
+                    FamilyStock(part, lot or None, serial or None, ref, qty, status, expiry)
+                )
+            else:
+                self.wip.append(
+                    WorkInProgress(ref, party, place, part, lot or None, serial or None, qty)
+                )
+
+    def _status(
+        self, node: Node, qty: Decimal, stored: list[Any], today: date
+    ) -> tuple[str, date | None]:
+        lot_status, expiry, own = stored
+        known = self.statuses.get(node)
+        if known is None:
+            status = stricter(*(each for each in (lot_status, own) if each is not None))
+            known = self.statuses[node] = NodeStatus(
+                node[0],
+                node[1] or None,
+                node[2] or None,
+                standing(status, expiry, today).value,
+                expiry,
+                in_plant=False,
             )
-            if qty > 0:
-                self.statuses[-1].in_plant = True
+        known.in_plant = known.in_plant or qty > 0
+        return known.status, known.expiry
 
 
-def _wip(rows: Iterable[tuple[Any, ...]]) -> Iterable[WorkInProgress]:
-    for job, job_part, location, part, lot, serial, qty in rows:
-        yield WorkInProgress(job, job_part, location, part, lot or None, serial or None, qty)
-
-
-def _deliveries(rows: Iterable[tuple[Any, ...]]) -> Iterable[Delivery]:
-    for part, lot, serial, so, so_line, customer, happened_at, qty in rows:
-        yield Delivery(part, lot, serial, so, so_line, customer, aware(happened_at), qty)
-
-
-def _pending(rows: Iterable[tuple[Any, ...]]) -> Iterable[PendingMovement]:
-    for part, lot, serial, kind, qty, source, to, job, so, when, device, _seq in rows:
-        yield PendingMovement(
-            part, lot, serial, kind, qty, source, to, job, so, aware(when), device
-        )
+def _pending(rows: Iterable[tuple[Any, ...]], family: set[Node]) -> Iterable[PendingMovement]:
+    """The outbox's movements of the family: by serial, or by lot for a lot-tracked one."""
+    for part, lot, serial, kind, qty, source, to, job, so, when, device in rows:
+        if (part, NO_LOT, serial or NO_LOT) in family or (part, lot or NO_LOT, NO_LOT) in family:
+            yield PendingMovement(
+                part, lot, serial, kind, qty, source, to, job, so, aware(when), device
+            )
 
 
 def _customers(deliveries: Sequence[Delivery]) -> tuple[Customer, ...]:
@@ -440,12 +453,12 @@ def recall_and_hold(
     reason: str,
     by: str,
     clock: Callable[[], datetime],
-    waiting_devices: Sequence[WaitingDevice] = (),
+    waiting_devices: Sequence[WaitingDevice] | None = None,
 ) -> Recall:
     """`hold` on the recall of a lot or serial, in the caller's transaction; the answer is
     read again after it, so the statuses it shows are those it left, with what it held."""
     today = clock().date()
-    before = recall(session, part, lot, serial, today=today)
+    before = recall(session, part, lot, serial, today=today, waiting_devices=())
     held, already, changes = hold(session, before, reason=reason, by=by, clock=clock)
     session.flush()
     after = recall(session, part, lot, serial, today=today, waiting_devices=waiting_devices)

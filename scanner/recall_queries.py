@@ -6,14 +6,13 @@ each question would cost the walk again (most of a trace). So the family it foun
 back as one bound parameter, a JSON list of `[part, lot, serial]` keys (read with `json_each`
 on SQLite, `json_array_elements` on PostgreSQL), beside the trace's own seeds. From each node
 every step is an index lookup, in the order written (`scanner.trace_queries.joined_in_order`):
-its balances by their primary key, its lot and serial rows by theirs, the jobs that consumed it
-by `ix_job_lots_node` and each job by its key, its shipments by `ix_movements_part_lot` or
-`ix_movements_part_serial`.
+its balances by their primary key, the jobs that consumed it by `ix_job_lots_node` and each
+job by its key, its shipments by `ix_movements_shipped_lot` or `_serial`; the lot and serial
+rows (for their statuses) only of the few nodes with stock or in an open job.
 
-A handheld's movements still waiting for the store are found by each node's movements
-(`ix_movements_part_lot`, `ix_movements_part_serial`), not from the outbox: on a store or
-a database copied from one every movement may be marked pending, and the family's are a
-few thousand at most.
+A handheld's movements still waiting for the store are read from its outbox
+(`ix_movements_outbox`), a shift's scans at most, and matched to the family in Python; the
+central store asks its devices' last reports instead (`sync.central.recall_waiting`).
 """
 
 from __future__ import annotations
@@ -25,11 +24,14 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    FromClause,
     FunctionElement,
+    Integer,
     Select,
     String,
     bindparam,
     case,
+    func,
     literal_column,
     select,
     union,
@@ -59,6 +61,7 @@ from scanner.trace_queries import (
     node_column,
     same_node,
     seeds_of,
+    typed_null,
 )
 
 BALANCES = Balance.__table__
@@ -69,37 +72,65 @@ SALES_ORDERS = SalesOrder.__table__
 MOVEMENTS = Movement.__table__
 
 
+STOCK, WIP, SHIPPED = 0, 1, 2
+"""The `section` of a row of `where_now`: stock on hand, what an open job consumed, a
+shipment."""
+
+
 @dataclass(frozen=True)
 class FamilyQueries:
-    """A recall's statements over the family a trace found: the parameters are the trace's
+    """A recall's statement over the family a trace found: the parameters are the trace's
     (`part`, `lot`, `serial`) and `family`, the JSON list of the descendants' keys."""
 
-    state: Prepared
-    """Each node's stored status and expiry (a serial's, its own and its lot's), a serial's
-    state and lot, and its stock by location: (part, lot, serial, lot status, expiry, serial
-    status, serial state, serial lot, location, qty); a node without stock once, with no
-    location."""
-    wip: Prepared
-    """What open jobs consumed of the family: (job, the part it makes, its location, part,
-    lot, serial, qty)."""
-    deliveries: Prepared
-    """Each shipment of the family, not reversed: (part, lot, serial, so, so line,
-    customer, happened_at, qty)."""
-    pending: Prepared
-    """The family's movements still waiting for the store (a handheld's outbox): (part,
-    lot, serial, kind, qty, from, to, job, so, happened_at, device)."""
+    where_now: Prepared
+    """Where the family is now, as rows of (section, part, lot, serial, ref, party, place,
+    line, at, lot status, expiry, serial status, qty):
+
+    - `STOCK`: a node's stock at a location (ref), with its lot's status and expiry and
+      a serial's own status;
+    - `WIP`: what an open job (ref) making `party` at `place` consumed of a node, with the
+      same statuses;
+    - `SHIPPED`: each shipment, not reversed, on sales order `ref` line `line` to customer
+      `party` at `at`.
+
+    The family is read once, and each node costs an index lookup for each question (most
+    nodes have no stock, no open job and no shipment)."""
 
 
 @cache
 def family_queries_for(serials_of_lot: bool) -> FamilyQueries:
-    """The recall's statements; the seeds are the trace's (`scanner.trace_queries.seeds_of`)."""
+    """The recall's statement; the seeds are the trace's (`scanner.trace_queries.seeds_of`)."""
     family = _family(seeds_of(serials_of_lot))
+    arms = (_stock(family), _wip(family), _shipped(family))
+    where_now = union_all(*arms)
+    c = where_now.selected_columns
     return FamilyQueries(
-        state=Prepared(_state(family)),
-        wip=Prepared(_wip(family)),
-        deliveries=Prepared(_deliveries(family)),
-        pending=Prepared(_pending(family)),
+        where_now=Prepared(
+            where_now.order_by(c.section, c.at, c.part, c.lot, c.serial, c.ref, c.line)
+        )
     )
+
+
+PENDING = Prepared(
+    select(
+        MOVEMENTS.c.part,
+        MOVEMENTS.c.lot,
+        MOVEMENTS.c.serial,
+        MOVEMENTS.c.kind,
+        MOVEMENTS.c.qty,
+        MOVEMENTS.c.from_location,
+        MOVEMENTS.c.to_location,
+        MOVEMENTS.c.job,
+        MOVEMENTS.c.so,
+        MOVEMENTS.c.happened_at,
+        MOVEMENTS.c.device_id,
+    )
+    # The literal matches the outbox index's condition, so both planners read that index.
+    .where(MOVEMENTS.c.sync_state == literal_column(f"'{SyncState.PENDING.value}'"))
+    .order_by(MOVEMENTS.c.device_id, MOVEMENTS.c.device_seq)
+)
+"""A handheld's movements still waiting for the store, read from its outbox
+(`ix_movements_outbox`): a shift's scans at most, matched to the family in Python."""
 
 
 class _ListedKeys(FunctionElement[Any]):
@@ -132,52 +163,57 @@ def _family(seeds: CTE) -> CTE:
 _KEY = ("part", "lot", "serial")
 
 
-def _state(family: CTE) -> Select[Any]:
+def _statuses(found: FromClause, family: CTE) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """`found` (rows of family nodes) with the node's serial and lot rows: its lot's status
+    and expiry (a serial's lot is its record's), and a serial's own status."""
     serial = SERIALS.alias("serial_row")
     lot = LOTS.alias("lot_row")
-    stock = BALANCES.alias("stock")
-    # A serial's lot is its record's; a lot node's is its own key.
     lot_number = case((family.c.lot != NO_LOT, family.c.lot), else_=serial.c.lot)
-    found = joined_in_order(
+    joined = joined_in_order(
         joined_in_order(
-            joined_in_order(
-                family,
-                serial,
-                serial.c.part == family.c.part,
-                serial.c.number == family.c.serial,
-                outer=True,
-            ),
-            lot,
-            lot.c.part == family.c.part,
-            lot.c.number == lot_number,
+            found,
+            serial,
+            serial.c.part == family.c.part,
+            serial.c.number == family.c.serial,
             outer=True,
         ),
-        stock,
-        same_node(stock, family),
+        lot,
+        lot.c.part == family.c.part,
+        lot.c.number == lot_number,
         outer=True,
     )
-    return (
-        select(
-            family.c.part,
-            family.c.lot,
-            family.c.serial,
-            lot.c.status.label("lot_status"),
-            lot.c.expiry,
-            serial.c.quality_status,
-            serial.c.status.label("serial_state"),
-            serial.c.lot.label("serial_lot"),
-            stock.c.location,
-            stock.c.qty,
-        )
-        .select_from(found)
-        .order_by(family.c.part, family.c.lot, family.c.serial, stock.c.location)
+    return joined, [lot.c.status, lot.c.expiry, serial.c.quality_status]
+
+
+def _section(number: int) -> ColumnElement[int]:
+    return literal_column(str(number), Integer).label("section")
+
+
+def _stock(family: CTE) -> Select[Any]:
+    stock = BALANCES.alias("stock")
+    found, statuses = _statuses(
+        joined_in_order(family, stock, same_node(stock, family), stock.c.qty != 0), family
     )
+    return select(
+        _section(STOCK),
+        # Named: a compound statement's ORDER BY names the first arm's columns.
+        family.c.part.label("part"),
+        family.c.lot.label("lot"),
+        family.c.serial.label("serial"),
+        stock.c.location.label("ref"),
+        typed_null(JOBS.c.part.type).label("party"),
+        typed_null(JOBS.c.location.type).label("place"),
+        typed_null(Integer()).label("line"),
+        typed_null(MOVEMENTS.c.happened_at.type).label("at"),
+        *statuses,
+        stock.c.qty,
+    ).select_from(found)
 
 
 def _wip(family: CTE) -> Select[Any]:
     used = JOB_LOTS.alias("used")
     job = JOBS.alias("job")
-    found = joined_in_order(
+    consumed = joined_in_order(
         joined_in_order(
             family,
             used,
@@ -189,82 +225,37 @@ def _wip(family: CTE) -> Select[Any]:
         job.c.number == used.c.job,
         job.c.status == literal_column(f"'{JobStatus.OPEN.value}'"),
     )
-    return (
-        select(
-            used.c.job,
-            job.c.part.label("job_part"),
-            job.c.location,
-            used.c.part,
-            used.c.lot,
-            used.c.serial,
-            used.c.qty,
-        )
-        .select_from(found)
-        .order_by(used.c.job, used.c.part, used.c.lot, used.c.serial)
-    )
+    found, statuses = _statuses(consumed, family)
+    return select(
+        _section(WIP),
+        family.c.part,
+        family.c.lot,
+        family.c.serial,
+        used.c.job,
+        job.c.part,
+        job.c.location,
+        typed_null(Integer()),
+        typed_null(MOVEMENTS.c.happened_at.type),
+        *statuses,
+        used.c.qty,
+    ).select_from(found)
 
 
-def _deliveries(family: CTE) -> Select[Any]:
+def _shipped(family: CTE) -> Select[Any]:
     shipped = movements_of(family, MovementKind.SHIP, extra=("so_line", "happened_at"))
     order = SALES_ORDERS.alias("sales_order")
-    found = joined_in_order(shipped, order, order.c.number == shipped.c.ref)
-    when: ColumnElement[Any] = shipped.c.happened_at
-    return (
-        select(
-            shipped.c.part,
-            shipped.c.lot,
-            shipped.c.serial,
-            shipped.c.ref.label("so"),
-            shipped.c.so_line,
-            order.c.customer,
-            when,
-            shipped.c.qty,
-        )
-        .select_from(found)
-        .order_by(
-            when, shipped.c.ref, shipped.c.so_line, shipped.c.part, shipped.c.lot, shipped.c.serial
-        )
-    )
-
-
-def _pending(family: CTE) -> Select[Any]:
-    moved = MOVEMENTS.alias("waiting")
-    waiting = moved.c.sync_state == literal_column(f"'{SyncState.PENDING.value}'")
-    columns = (
-        moved.c.part,
-        moved.c.lot,
-        moved.c.serial,
-        moved.c.kind,
-        moved.c.qty,
-        moved.c.from_location,
-        moved.c.to_location,
-        moved.c.job,
-        moved.c.so,
-        moved.c.happened_at,
-        moved.c.device_id,
-        moved.c.device_seq,
-    )
-    by_lot = (
-        select(*columns)
-        .select_from(
-            joined_in_order(
-                family, moved, moved.c.part == family.c.part, moved.c.lot == family.c.lot, waiting
-            )
-        )
-        .where(family.c.lot != NO_LOT, family.c.serial == NO_LOT)
-    )
-    by_serial = (
-        select(*columns)
-        .select_from(
-            joined_in_order(
-                family,
-                moved,
-                moved.c.part == family.c.part,
-                moved.c.serial == family.c.serial,
-                waiting,
-            )
-        )
-        .where(family.c.serial != NO_LOT)
-    )
-    found = union_all(by_lot, by_serial).subquery("pending")
-    return select(*found.c).order_by(found.c.device_id, found.c.device_seq)
+    return select(
+        _section(SHIPPED),
+        shipped.c.part,
+        func.coalesce(shipped.c.lot, NO_LOT),
+        func.coalesce(shipped.c.serial, NO_LOT),
+        shipped.c.ref,
+        order.c.customer,
+        typed_null(JOBS.c.location.type),
+        shipped.c.so_line,
+        shipped.c.happened_at,
+        typed_null(LOTS.c.status.type),
+        typed_null(LOTS.c.expiry.type),
+        typed_null(SERIALS.c.quality_status.type),
+        shipped.c.qty,
+    ).select_from(joined_in_order(shipped, order, order.c.number == shipped.c.ref))

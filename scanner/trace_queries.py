@@ -236,12 +236,12 @@ def _family_of(
             relatives.c.lot,
             relatives.c.serial,
             relatives.c.job.label("ref"),
-            _nothing(SALES_ORDERS.c.customer.type).label("party"),
-            _nothing(LOTS.c.supplier_lot.type).label("supplier_lot"),
+            typed_null(SALES_ORDERS.c.customer.type).label("party"),
+            typed_null(LOTS.c.supplier_lot.type).label("supplier_lot"),
             relatives.c.depth,
             # Stored thousandths: `trace` reads them for the movements alone. Typed as a
             # Quantity, SQLAlchemy would read every relative's NULL too (most of a recall).
-            _nothing(BigInteger()).label("qty"),
+            typed_null(BigInteger()).label("qty"),
         ),
         select(
             moved_rows.c.section,
@@ -251,7 +251,7 @@ def _family_of(
             moved_rows.c.ref,
             moved_rows.c.party,
             moved_rows.c.supplier_lot,
-            _nothing(Integer()),
+            typed_null(Integer()),
             moved_rows.c.qty,
         ),
     )
@@ -261,7 +261,7 @@ def _family_of(
     )
 
 
-def _nothing(type_: TypeEngine[Any]) -> ColumnElement[Any]:
+def typed_null(type_: TypeEngine[Any]) -> ColumnElement[Any]:
     """A NULL of `type_`: PostgreSQL needs the sides of a UNION to agree on their types."""
     return cast(null(), type_)
 
@@ -413,7 +413,7 @@ def _shipments(lineage: CTE) -> Select[Any]:
     return (
         select(
             *key,
-            _nothing(LOTS.c.supplier_lot.type).label("supplier_lot"),
+            typed_null(LOTS.c.supplier_lot.type).label("supplier_lot"),
             func.sum(shipped.c.qty).label("qty"),
         )
         .select_from(joined_in_order(shipped, order, order.c.number == shipped.c.ref))

@@ -18,11 +18,12 @@ from sync.central.changes import is_central
 from sync.central.models import Device, DeviceStatus
 
 
-def waiting_devices(session: Session) -> list[WaitingDevice]:
+def waiting_devices(session: Session) -> list[WaitingDevice] | None:
     """The active handhelds whose last report had movements queued, the longest waiting
-    first; none on a database that is not a central store."""
+    first; None on a database that is not a central store (a handheld's recall reads its
+    own outbox instead)."""
     if not is_central(session):
-        return []
+        return None
     rows = session.scalars(
         select(Device)
         .where(Device.status == DeviceStatus.ACTIVE.value, Device.queue_depth > 0)
