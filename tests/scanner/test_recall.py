@@ -204,9 +204,11 @@ def test_on_the_central_store_handhelds_with_queued_movements_are_named(
     assert len(held["held"]) == len(IN_THE_PLANT)
     sessions = open_database(demo)
     with reading(sessions) as session:
-        states = session.execute(
-            text("SELECT DISTINCT sync_state FROM status_changes WHERE reason = 'leak'")
-        ).all()
+        states = list(
+            session.execute(
+                text("SELECT DISTINCT sync_state FROM status_changes WHERE reason = 'leak'")
+            ).tuples()
+        )
     sessions.kw["bind"].dispose()
     assert states == [("applied",)]  # published to the handhelds, not waiting for a push
 
@@ -285,8 +287,14 @@ def test_the_family_and_its_stock_are_what_a_naive_walk_finds(
 
     family = {(r.part, r.lot or NO_LOT, r.serial or NO_LOT) for r in answer.trace.forward}
     assert family == expected
-    stock = [*answer.trace.on_hand, *answer.descendants_on_hand]
-    found = {((s.part, s.lot or NO_LOT, s.serial or NO_LOT), s.location): s.qty for s in stock}
+    found = {
+        ((s.part, s.lot or NO_LOT, s.serial or NO_LOT), s.location): s.qty
+        for s in answer.trace.on_hand
+    }
+    found |= {
+        ((s.part, s.lot or NO_LOT, s.serial or NO_LOT), s.location): s.qty
+        for s in answer.descendants_on_hand
+    }
     assert found == balances
     in_plant = {(s.part, s.lot or NO_LOT, s.serial or NO_LOT) for s in answer.in_plant()}
     with_stock = {key for key, _ in balances if balances[key, _] > 0}
