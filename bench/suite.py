@@ -13,6 +13,7 @@ from bench.result import Result
 
 BENCHMARKS = (
     "trace_recall",
+    "recall",
     "scan_commit",
     "tui_scan",
     "startup",

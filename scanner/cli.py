@@ -121,8 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_printing_parsers(commands, common)
     from scanner.cli_control import add_control_parsers
     from scanner.cli_export import add_export_parsers
+    from scanner.cli_recall import add_recall_parser
 
     add_control_parsers(commands, common)
+    add_recall_parser(commands, common)
     add_export_parsers(commands, common)
     add_operator_parsers(commands, common)
     add_settings_parsers(commands, common)

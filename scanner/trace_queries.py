@@ -96,17 +96,7 @@ class Queries:
 def queries_for(serials_of_lot: bool) -> Queries:
     """The four queries of a trace. The seeds are the traced node, or, for a lot of a
     serial-tracked part, each serial in that lot."""
-    if serials_of_lot:
-        serials = SERIALS.c
-        seeds = select(serials.part, _key(literal(NO_LOT), "lot"), serials.number.label("serial"))
-        seeds = seeds.where(serials.part == bindparam("part"), serials.lot == bindparam("lot"))
-    else:
-        seeds = select(
-            _key(bindparam("part"), "part"),
-            _key(bindparam("lot"), "lot"),
-            _key(bindparam("serial"), "serial"),
-        )
-    seed = seeds.cte("seeds")
+    seed = seeds_of(serials_of_lot)
     return Queries(
         backward=Prepared(_family_of(seed, JobLotRole.PRODUCED, JobLotRole.CONSUMED, _receipts)),
         forward=Prepared(
@@ -117,7 +107,27 @@ def queries_for(serials_of_lot: bool) -> Queries:
     )
 
 
-def _key(value: ColumnElement[Any], name: str) -> ColumnElement[str]:
+def seeds_of(serials_of_lot: bool) -> CTE:
+    """Where a walk starts, from the parameters `part`, `lot` and `serial` (keys as the
+    caches write them): the node they name, or, for a lot of a serial-tracked part
+    (`serials_of_lot`), each serial in that lot."""
+    if serials_of_lot:
+        serials = SERIALS.c
+        seeds = select(
+            serials.part, node_column(literal(NO_LOT), "lot"), serials.number.label("serial")
+        )
+        seeds = seeds.where(serials.part == bindparam("part"), serials.lot == bindparam("lot"))
+    else:
+        seeds = select(
+            node_column(bindparam("part"), "part"),
+            node_column(bindparam("lot"), "lot"),
+            node_column(bindparam("serial"), "serial"),
+        )
+    return seeds.cte("seeds")
+
+
+def node_column(value: ColumnElement[Any], name: str) -> ColumnElement[str]:
+    """`value` as a column of a node's key, named `name`."""
     return type_coerce(value, JOB_LOTS.c.lot.type).label(name)
 
 
@@ -172,7 +182,7 @@ def _join_parts(
     )
 
 
-def _then(
+def joined_in_order(
     left: FromClause, right: NamedFromClause, *on: ColumnElement[bool], outer: bool = False
 ) -> _JoinInOrder:
     """`left` joined to `right` on all of `on`, read in that order (see `_JoinInOrder`);
@@ -180,7 +190,8 @@ def _then(
     return _JoinInOrder(left, right, and_(*on), isouter=outer)
 
 
-def _same_node(row: FromClause, node: FromClause) -> ColumnElement[bool]:
+def same_node(row: FromClause, node: FromClause) -> ColumnElement[bool]:
+    """`row` is of the node `node` (part, lot and serial as the caches key them)."""
     return and_(row.c.part == node.c.part, row.c.lot == node.c.lot, row.c.serial == node.c.serial)
 
 
@@ -225,12 +236,12 @@ def _family_of(
             relatives.c.lot,
             relatives.c.serial,
             relatives.c.job.label("ref"),
-            _nothing(SALES_ORDERS.c.customer.type).label("party"),
-            _nothing(LOTS.c.supplier_lot.type).label("supplier_lot"),
+            typed_null(SALES_ORDERS.c.customer.type).label("party"),
+            typed_null(LOTS.c.supplier_lot.type).label("supplier_lot"),
             relatives.c.depth,
             # Stored thousandths: `trace` reads them for the movements alone. Typed as a
             # Quantity, SQLAlchemy would read every relative's NULL too (most of a recall).
-            _nothing(BigInteger()).label("qty"),
+            typed_null(BigInteger()).label("qty"),
         ),
         select(
             moved_rows.c.section,
@@ -240,7 +251,7 @@ def _family_of(
             moved_rows.c.ref,
             moved_rows.c.party,
             moved_rows.c.supplier_lot,
-            _nothing(Integer()),
+            typed_null(Integer()),
             moved_rows.c.qty,
         ),
     )
@@ -250,7 +261,7 @@ def _family_of(
     )
 
 
-def _nothing(type_: TypeEngine[Any]) -> ColumnElement[Any]:
+def typed_null(type_: TypeEngine[Any]) -> ColumnElement[Any]:
     """A NULL of `type_`: PostgreSQL needs the sides of a UNION to agree on their types."""
     return cast(null(), type_)
 
@@ -263,14 +274,16 @@ def _walk(seeds: CTE, start: JobLotRole, end: JobLotRole) -> CTE:
     nodes are never walked from."""
     named = JOB_LOTS.alias("named")
     first = select(named.c.job, literal_column("1", Integer).label("depth")).select_from(
-        _then(seeds, named, _same_node(named, seeds), named.c.role == start.value, named.c.qty > 0)
+        joined_in_order(
+            seeds, named, same_node(named, seeds), named.c.role == start.value, named.c.qty > 0
+        )
     )
     walk = first.cte("walk", recursive=True)
     previous = walk.alias("previous")
     through = JOB_LOTS.alias("through")
     following = JOB_LOTS.alias("following")
-    steps = _then(
-        _then(
+    steps = joined_in_order(
+        joined_in_order(
             previous,
             through,
             through.c.job == previous.c.job,
@@ -279,7 +292,7 @@ def _walk(seeds: CTE, start: JobLotRole, end: JobLotRole) -> CTE:
             _tracked(through),
         ),
         following,
-        _same_node(following, through),
+        same_node(following, through),
         following.c.role == start.value,
         following.c.qty > 0,
     )
@@ -303,7 +316,7 @@ def _relatives_in(walk: CTE, end: JobLotRole) -> CTE:
     return (
         select(relative.c.part, relative.c.lot, relative.c.serial, relative.c.job, nearest.c.depth)
         .select_from(
-            _then(
+            joined_in_order(
                 nearest,
                 relative,
                 relative.c.job == nearest.c.job,
@@ -315,14 +328,15 @@ def _relatives_in(walk: CTE, end: JobLotRole) -> CTE:
     )
 
 
-def _movements(nodes: CTE, kind: MovementKind) -> Subquery:
+def movements_of(nodes: CTE, kind: MovementKind, extra: tuple[str, ...] = ()) -> Subquery:
     """The movements of `kind`, not reversed, of the nodes' lots and serials, as (part, lot,
     serial, ref: the order, qty), and for returns also (so, po, way: `FROM_CUSTOMER` or
-    `TO_SUPPLIER`). Two halves so each can use its index: lots by (part, lot, kind), serials
-    by (part, serial, kind); for shipments and returns, the indexes of those alone, which
-    hold all these columns (`ix_movements_shipped_lot` and `_serial`,
-    `ix_movements_returned_lot` and `_serial`). The kind is written into the statement: a
-    planner takes a partial index only for a literal."""
+    `TO_SUPPLIER`), then the movement's columns named in `extra` (read from the table, not
+    the index: a recall's shipment dates and lines). Two halves so each can use its index:
+    lots by (part, lot, kind), serials by (part, serial, kind); for shipments and returns,
+    the indexes of those alone, which hold all these columns (`ix_movements_shipped_lot`
+    and `_serial`, `ix_movements_returned_lot` and `_serial`). The kind is written into the
+    statement: a planner takes a partial index only for a literal."""
     moved = MOVEMENTS.alias("moved")
     reversal = MOVEMENTS.alias("reversal")
     order = moved.c.so if kind == MovementKind.SHIP else moved.c.po
@@ -336,20 +350,23 @@ def _movements(nodes: CTE, kind: MovementKind) -> Subquery:
     if kind == MovementKind.RETURN:
         way = case((moved.c.to_location.is_not(None), FROM_CUSTOMER), else_=TO_SUPPLIER)
         columns += (moved.c.so, moved.c.po, type_coerce(way, LOTS.c.supplier_lot.type).label("way"))
+    columns += tuple(moved.c[name] for name in extra)
     # EXISTS (SELECT reverses ...), not SELECT *: SQLite then answers from the index alone.
     reversed_ = select(reversal.c.reverses).where(reversal.c.reverses == moved.c.id).exists()
     kept = (moved.c.kind == literal_column(f"'{kind.value}'"), ~reversed_)
     by_lot = (
         select(*columns)
         .select_from(
-            _then(nodes, moved, moved.c.part == nodes.c.part, moved.c.lot == nodes.c.lot, *kept)
+            joined_in_order(
+                nodes, moved, moved.c.part == nodes.c.part, moved.c.lot == nodes.c.lot, *kept
+            )
         )
         .where(nodes.c.lot != NO_LOT, nodes.c.serial == NO_LOT)
     )
     by_serial = (
         select(*columns)
         .select_from(
-            _then(
+            joined_in_order(
                 nodes, moved, moved.c.part == nodes.c.part, moved.c.serial == nodes.c.serial, *kept
             )
         )
@@ -360,11 +377,11 @@ def _movements(nodes: CTE, kind: MovementKind) -> Subquery:
 
 def _receipts(lineage: CTE) -> Select[Any]:
     """(part, lot, serial, ref: the PO, party: the supplier, supplier_lot, qty), summed."""
-    received = _movements(lineage, MovementKind.RECEIVE)
+    received = movements_of(lineage, MovementKind.RECEIVE)
     order = PURCHASE_ORDERS.alias("purchase_order")
     record = LOTS.alias("lot_record")
-    found = _then(
-        _then(received, order, order.c.number == received.c.ref, outer=True),
+    found = joined_in_order(
+        joined_in_order(received, order, order.c.number == received.c.ref, outer=True),
         record,
         record.c.part == received.c.part,
         record.c.number == received.c.lot,
@@ -384,7 +401,7 @@ def _receipts(lineage: CTE) -> Select[Any]:
 def _shipments(lineage: CTE) -> Select[Any]:
     """(part, lot, serial, ref: the sales order, party: the customer, supplier_lot: none,
     qty), summed."""
-    shipped = _movements(lineage, MovementKind.SHIP)
+    shipped = movements_of(lineage, MovementKind.SHIP)
     order = SALES_ORDERS.alias("sales_order")
     key = (
         shipped.c.part,
@@ -396,10 +413,10 @@ def _shipments(lineage: CTE) -> Select[Any]:
     return (
         select(
             *key,
-            _nothing(LOTS.c.supplier_lot.type).label("supplier_lot"),
+            typed_null(LOTS.c.supplier_lot.type).label("supplier_lot"),
             func.sum(shipped.c.qty).label("qty"),
         )
-        .select_from(_then(shipped, order, order.c.number == shipped.c.ref))
+        .select_from(joined_in_order(shipped, order, order.c.number == shipped.c.ref))
         .group_by(*key)
     )
 
@@ -409,11 +426,11 @@ def _returns(lineage: CTE) -> Select[Any]:
     the customer or to the supplier, qty), summed. Found by the indexes of returns alone,
     `ix_movements_returned_lot` and `_serial`, which hold what is read: a recall probes them
     for every node, and most nodes have no return."""
-    returned = _movements(lineage, MovementKind.RETURN)
+    returned = movements_of(lineage, MovementKind.RETURN)
     sales = SALES_ORDERS.alias("customer_order")
     purchases = PURCHASE_ORDERS.alias("supplier_order")
-    found = _then(
-        _then(returned, sales, sales.c.number == returned.c.so, outer=True),
+    found = joined_in_order(
+        joined_in_order(returned, sales, sales.c.number == returned.c.so, outer=True),
         purchases,
         purchases.c.number == returned.c.po,
         outer=True,
@@ -439,7 +456,7 @@ def _on_hand(seeds: CTE) -> Select[Any]:
     stock = BALANCES.alias("stock")
     return (
         select(stock.c.part, stock.c.lot, stock.c.serial, stock.c.location, stock.c.qty)
-        .select_from(_then(seeds, stock, _same_node(stock, seeds)))
+        .select_from(joined_in_order(seeds, stock, same_node(stock, seeds)))
         .order_by(stock.c.part, stock.c.lot, stock.c.serial, stock.c.location)
     )
 
@@ -448,10 +465,7 @@ def _jobs(seeds: CTE) -> Select[Any]:
     used = JOB_LOTS.alias("used")
     return (
         select(used.c.job, used.c.part, used.c.lot, used.c.serial, used.c.qty, used.c.role)
-        .select_from(_then(seeds, used, _same_node(used, seeds)))
+        .select_from(joined_in_order(seeds, used, same_node(used, seeds)))
         .where(used.c.qty > 0)
         .order_by(used.c.job, used.c.role, used.c.serial)
     )
-
-
-# ---- text for a terminal ----------------------------------------------------------------
