@@ -26,11 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from scanner.clock import aware
@@ -65,9 +66,9 @@ NO_EVENTS_DATE = "1970-01-01T00:00:00.000Z"
 """`creationDate` of a document without events (see `write_document`)."""
 BATCH = 1000
 """Movements read from the database at a time."""
-JOBS_KEPT = 512
-"""Jobs whose inputs are kept for their next completion (completions of a job come close
-together in the ledger; the rest are read again)."""
+JOBS_KEPT = 2 * BATCH
+"""Jobs whose inputs are kept for their next completions (completions of a job come close
+together in the ledger; the rest are read again): more than one batch can name."""
 
 UOM_CODES = {
     **dict.fromkeys(("ea", "each", "pc", "pcs", "piece", "pieces", "unit", "units"), None),
@@ -228,6 +229,7 @@ class Naming:
         return f"{self.base}/{kind}/{_pct(number)}"
 
 
+@lru_cache(maxsize=65536)
 def _pct(name: str) -> str:
     """A name as one URI path segment: everything but letters, digits and `-._~` encoded."""
     return quote(name, safe="")
@@ -314,8 +316,8 @@ def movement_rows() -> Select[Any]:
     )
 
 
-def ledger_rows(session: Session, selection: Selection) -> Iterator[Row]:
-    """The selected movements in ledger order, read `BATCH` at a time."""
+def ledger_batches(session: Session, selection: Selection) -> Iterator[list[Row]]:
+    """The selected movements in ledger order, `BATCH` at a time."""
     query = movement_rows()
     if selection.start is not None:
         query = query.where(Movement.happened_at >= selection.start)
@@ -327,8 +329,8 @@ def ledger_rows(session: Session, selection: Selection) -> Iterator[Row]:
         query = query.where(Movement.lot == selection.lot)
     query = query.order_by(Movement.happened_at, Movement.id)
     result = session.execute(query, execution_options={"yield_per": BATCH})
-    for values in result:
-        yield Row(*values)
+    for batch in result.partitions():
+        yield [Row(*values) for values in batch]
 
 
 class Events:
@@ -338,6 +340,45 @@ class Events:
         self.session = session
         self.naming = naming
         self._inputs: OrderedDict[str, dict[str, list[Any]]] = OrderedDict()
+        self._consumed = (
+            select(JobLot.job, JobLot.part, JobLot.lot, JobLot.serial, Part.gtin)
+            .join(Part, Part.number == JobLot.part)
+            .where(
+                JobLot.job.in_(bindparam("jobs", expanding=True)),
+                JobLot.role == JobLotRole.CONSUMED.value,
+                JobLot.qty > 0,
+            )
+            .order_by(JobLot.job, JobLot.part, JobLot.lot, JobLot.serial)
+        )
+
+    def prepare(self, batch: list[Row]) -> None:
+        """Reads the inputs of the batch's completions' jobs not kept yet, in one query."""
+        wanted = {
+            row.job for row in batch if row.kind == MovementKind.PRODUCE and row.job is not None
+        }
+        self._read_inputs(sorted(job for job in wanted if job not in self._inputs))
+
+    def _read_inputs(self, missing: list[str]) -> None:
+        if not missing:
+            return
+        found: dict[str, tuple[list[str], list[dict[str, str]]]] = {
+            job: ([], []) for job in missing
+        }
+        for job, part, lot, serial, gtin in self.session.execute(self._consumed, {"jobs": missing}):
+            serials, classes = found[job]
+            if serial != NO_LOT:
+                serials.append(self.naming.serial(part, gtin, serial))
+            else:
+                classes.append({"epcClass": self.naming.item_class(part, gtin, lot or None)})
+        for job, (serials, classes) in found.items():
+            inputs: dict[str, list[Any]] = {}
+            if serials:
+                inputs["inputEPCList"] = serials
+            if classes:
+                inputs["inputQuantityList"] = classes
+            self._inputs[job] = inputs
+        while len(self._inputs) > JOBS_KEPT:
+            self._inputs.popitem(last=False)
 
     def of(self, row: Row) -> dict[str, Any] | None:
         """The event of a movement, or None for one that is not in the document (held,
@@ -489,31 +530,11 @@ class Events:
         """`inputEPCList` and `inputQuantityList` of everything `job` consumed (its
         `job_lots` rows of a quantity above zero, as the trace reads them)."""
         kept = self._inputs.get(job)
-        if kept is not None:
-            self._inputs.move_to_end(job)
-            return kept
-        rows = self.session.execute(
-            select(JobLot.part, JobLot.lot, JobLot.serial, Part.gtin)
-            .join(Part, Part.number == JobLot.part)
-            .where(JobLot.job == job, JobLot.role == JobLotRole.CONSUMED.value, JobLot.qty > 0)
-            .order_by(JobLot.part, JobLot.lot, JobLot.serial)
-        )
-        serials: list[str] = []
-        classes: list[dict[str, str]] = []
-        for part, lot, serial, gtin in rows:
-            if serial != NO_LOT:
-                serials.append(self.naming.serial(part, gtin, serial))
-            else:
-                classes.append({"epcClass": self.naming.item_class(part, gtin, lot or None)})
-        inputs: dict[str, list[Any]] = {}
-        if serials:
-            inputs["inputEPCList"] = serials
-        if classes:
-            inputs["inputQuantityList"] = classes
-        self._inputs[job] = inputs
-        if len(self._inputs) > JOBS_KEPT:
-            self._inputs.popitem(last=False)
-        return inputs
+        if kept is None:  # a reversal's undone completion, from another batch
+            self._read_inputs([job])
+            kept = self._inputs[job]
+        self._inputs.move_to_end(job)
+        return kept
 
 
 def _header(kind: str, row: Row, recorded_at: datetime | None) -> dict[str, Any]:
@@ -579,16 +600,18 @@ def write_document(
     )
     count = left_out = 0
     latest = NO_EVENTS_DATE
-    for row in ledger_rows(session, selection):
-        event = events.of(row)
-        if event is None:
-            left_out += 1
-            continue
-        stream.write(",\n" if count else "\n")
-        stream.write(json.dumps(event))
-        count += 1
-        latest = max(latest, _latest(event))
-        progress.advance()
+    for batch in ledger_batches(session, selection):
+        events.prepare(batch)
+        for row in batch:
+            event = events.of(row)
+            if event is None:
+                left_out += 1
+                continue
+            stream.write(",\n" if count else "\n")
+            stream.write(json.dumps(event))
+            count += 1
+            latest = max(latest, _latest(event))
+            progress.advance()
     progress.done()
     stream.write('\n]},\n"creationDate": ' + json.dumps(latest) + "}\n")
     return Written(count, left_out)
