@@ -229,7 +229,7 @@ class Naming:
         return f"{self.base}/{kind}/{_pct(number)}"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _pct(name: str) -> str:
     """A name as one URI path segment: everything but letters, digits and `-._~` encoded."""
     return quote(name, safe="")
