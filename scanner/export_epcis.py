@@ -328,7 +328,8 @@ def ledger_batches(session: Session, selection: Selection) -> Iterator[list[Row]
     if selection.lot is not None:
         query = query.where(Movement.lot == selection.lot)
     query = query.order_by(Movement.happened_at, Movement.id)
-    result = session.execute(query, execution_options={"yield_per": BATCH})
+    # On the session's connection, as Core: the ORM's row handling is not needed here.
+    result = session.connection().execute(query, execution_options={"yield_per": BATCH})
     for batch in result.partitions():
         yield [Row(*values) for values in batch]
 
@@ -557,7 +558,9 @@ def _parties(side: str, party: str | None) -> list[dict[str, str]]:
 
 def _time(moment: datetime) -> str:
     """A stored time as EPCIS writes one: UTC, to the millisecond, `Z`."""
-    return aware(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.tzinfo is None:  # SQLite's: naive UTC, as stored (scanner.clock)
+        return moment.isoformat(timespec="milliseconds") + "Z"
+    return aware(moment).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 @dataclass(frozen=True)
@@ -594,6 +597,7 @@ def write_document(
     document holds (an event's, record's or declaration's), not the clock's: exporting the
     same ledger twice gives the same bytes."""
     events = Events(session, naming)
+    encode = json.JSONEncoder(check_circular=False).encode
     stream.write(
         '{"@context": ["' + CONTEXT + '"], "type": "EPCISDocument", "schemaVersion": "2.0",\n'
         '"epcisBody": {"eventList": ['
@@ -608,7 +612,7 @@ def write_document(
                 left_out += 1
                 continue
             stream.write(",\n" if count else "\n")
-            stream.write(json.dumps(event))
+            stream.write(encode(event))
             count += 1
             latest = max(latest, _latest(event))
             progress.advance()
