@@ -22,6 +22,7 @@ BENCHMARKS = (
     "sync_ingest_sqlite",
     "sync_ingest_postgres",
     "first_sync",
+    "export_epcis",
 )
 FULL = 1.0
 QUICK = 0.1
