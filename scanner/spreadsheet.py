@@ -137,7 +137,11 @@ def _xlsx_rows(out: IO[bytes], header: Sequence[str], title: str) -> Iterator[Wr
         sheet.append([_xlsx_cell(sheet, value) for value in row])
         rows += 1
 
-    yield write
+    try:
+        yield write
+    except BaseException:
+        sheet.close()  # ends openpyxl's row writer, which would complain when collected
+        raise
     # A write-only sheet keeps its filter for the end of the file, after every row.
     # (The stubs lack a write-only sheet's column_dimensions and auto_filter; openpyxl has them.)
     last = get_column_letter(max(len(header), 1))
