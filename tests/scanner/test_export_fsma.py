@@ -47,10 +47,10 @@ class Demo:
     folder: Path
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
-)
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Demo]:
     """The demo, built once per module on SQLite and on PostgreSQL; the tests only read it."""
     folder = tmp_path_factory.mktemp("demo")
     if request.param == "sqlite":

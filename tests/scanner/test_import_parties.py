@@ -148,7 +148,9 @@ def test_the_site_file_sets_the_sites_description(sessions: Sessions, tmp_path: 
         "Salinas Packing", "5 Dock St, Salinas, CA", "+1 831 555 0199", GLN, "https://x.example/t",
     )  # fmt: skip
     # A column left out keeps its value; one left empty clears it.
-    load(sessions, tmp_path, "site", "name,address,phone,gln\nSalinas Packing,5 Dock St,555 0199,\n")
+    load(
+        sessions, tmp_path, "site", "name,address,phone,gln\nSalinas Packing,5 Dock St,555 0199,\n"
+    )
     assert site_settings(sessions) == (
         "Salinas Packing", "5 Dock St", "555 0199", None, "https://x.example/t",
     )  # fmt: skip
