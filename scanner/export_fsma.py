@@ -143,7 +143,7 @@ class Tally:
 
     def written_words(self, output: Path) -> str:
         kinds = ", ".join(
-            f"{self.by_type[kind]} {kind.lower()}"
+            f"{self.by_type[kind]:,} {kind.lower()}"
             for kind in (RECEIVING, TRANSFORMATION, SHIPPING)
             if self.by_type[kind]
         )

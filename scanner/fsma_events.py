@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -69,8 +69,7 @@ BATCH = 1000
 """Rows fetched at a time: on PostgreSQL from a server-side cursor, so memory stays flat."""
 
 
-@dataclass(frozen=True)
-class Party:
+class Party(NamedTuple):
     """A location description as FSMA 204 defines it (21 CFR 1.1310): business name, phone
     and address; a GLN where one is known."""
 
@@ -80,9 +79,23 @@ class Party:
     gln: str | None = None
 
 
-@dataclass(frozen=True)
-class Event:
-    """One critical tracking event with its key data elements."""
+class Input(NamedTuple):
+    """A lot, serial or untracked part a transformation consumed, and how much."""
+
+    part: str
+    tlc: str | None
+    qty: Decimal
+    uom: str
+    description: str
+
+    def words(self) -> str:
+        lot = f"{self.tlc} " if self.tlc else ""
+        return f"{lot}{format_quantity(self.qty)} {self.uom} {self.part} {self.description}"
+
+
+class Event(NamedTuple):
+    """One critical tracking event with its key data elements (a tuple: an export makes one
+    per row, hundreds of thousands)."""
 
     event_type: str
     happened_at: datetime
@@ -103,21 +116,6 @@ class Event:
     inputs: tuple[Input, ...] | None
     movement_kind: str
     movement_id: str
-
-
-@dataclass(frozen=True)
-class Input:
-    """A lot, serial or untracked part a transformation consumed, and how much."""
-
-    part: str
-    tlc: str | None
-    qty: Decimal
-    uom: str
-    description: str
-
-    def words(self) -> str:
-        lot = f"{self.tlc} " if self.tlc else ""
-        return f"{lot}{format_quantity(self.qty)} {self.uom} {self.part} {self.description}"
 
 
 @dataclass(frozen=True)

@@ -104,16 +104,22 @@ def _csv_rows(out: IO[Any], header: Sequence[str]) -> Iterator[WriteRow]:
 def csv_cell(value: Cell) -> str:
     """A cell's text in a CSV file: ISO dates, quantities as people write them, text shown
     plain and never read as a formula."""
+    if isinstance(value, str):
+        text = _plain(value)
+        return f"'{text}" if text.startswith(FORMULA_START) else text
     if value is None:
         return ""
     if isinstance(value, date):
         return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
     if isinstance(value, Decimal):
         return format_quantity(value)
-    if isinstance(value, int):
-        return str(value)
-    text = shown(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+    return str(value)
+
+
+def _plain(text: str) -> str:
+    """`shown`, answered at once for printable text (no control character is printable):
+    a table has hundreds of thousands of cells."""
+    return text if text.isprintable() else shown(text)
 
 
 def _xlsx_rows(out: IO[bytes], header: Sequence[str], title: str) -> Iterator[WriteRow]:
@@ -161,7 +167,7 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Cell, font: Any = None) -> Any:
         # Quantities have at most three decimals: a double holds them as people write them.
         written = int(value) if value == value.to_integral_value() else float(value)
     elif isinstance(value, str):
-        written = shown(value)
+        written = _plain(value)
     else:
         written = value
     cell = WriteOnlyCell(sheet, value=written)
