@@ -19,6 +19,7 @@ from typing import Any
 import openpyxl
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.clock import aware
 from scanner.db import open_database, unit_of_work
@@ -30,9 +31,12 @@ from scanner.models import NOT_EFFECTIVE, Movement
 from scanner.settings import SITE_NAME, write_setting
 from scanner.spreadsheet import table_file
 from scanner.workspace import sqlite_url
+from sync.central.enrollment import ensure_central
 from tests.conftest import PG_URL
 from tests.support.databases import pg_schema
 from tests.support.demo_workspace import ROOT
+from tests.support.plant import add_plant
+from tests.support.sync_in_process import Central, Handheld, MovableClock
 
 TODAY = date(2026, 11, 2)
 EVER = ("--from", "2000-01-01", "--to", "2099-12-31")
@@ -348,6 +352,24 @@ def test_a_reversed_receipt_and_its_reversal_are_left_out(demo_copy: str, tmp_pa
     assert "Not in the spreadsheet: 1 movement undone by a reversal" in result.stderr
 
 
+@pytest.mark.parametrize("state", sorted(NOT_EFFECTIVE))
+def test_a_held_rejected_or_voided_movement_is_not_an_event(
+    demo_copy: str, tmp_path: Path, state: str
+) -> None:
+    sessions = open_database(demo_copy)
+    with unit_of_work(sessions) as session:
+        receipt = session.scalars(
+            select(Movement).where(Movement.kind == "receive", Movement.lot == "GS-0201")
+        ).one()
+        receipt.sync_state = state
+        held = str(receipt.id)
+    sessions.kw["bind"].dispose()
+    export(demo_copy, tmp_path / "fsma.csv", *EVER)
+    rows = read_csv(tmp_path / "fsma.csv")
+    assert held not in {row["event_id"] for row in rows}
+    assert len(rows) == len(expected_events(demo_copy, date(2000, 1, 1), date(2099, 12, 31)))
+
+
 # ---- cells safe to open -----------------------------------------------------------------
 
 
@@ -424,3 +446,42 @@ def test_progress_shows_on_a_terminal(demo_copy: str, tmp_path: Path) -> None:
     sessions.kw["bind"].dispose()
     assert terminal.getvalue().endswith(f"\rFSMA 204 events: {tally.total}\n")
     assert tally.total == len(read_csv(tmp_path / "fsma.csv"))
+
+
+# ---- on the central store ---------------------------------------------------------------
+
+
+def test_the_central_store_exports_what_its_handhelds_pushed(
+    db_url: str, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    moving = MovableClock()
+    with unit_of_work(sessions) as session:
+        ensure_central(session)
+        add_plant(session)
+    central = Central(sessions, moving)
+    device, token = central.enroll("Dock 1")
+    dock = Handheld(tmp_path / "dock.db", device, token, moving)
+    dock.do(lambda ledger: ledger.receive("RESIN", 25, "RCV", lot="L0001", po="PO-1"))
+    dock.do(lambda ledger: ledger.receive("BOLT", 50, "RCV"))
+    moving.advance(days=1)
+    shipped = dock.do(lambda ledger: ledger.ship("SO-1", "BOLT", 10, line=2, lot="BL-7"))
+    assert dock.sync(central).last_applied_seq == 3
+    dock.sessions.kw["bind"].dispose()
+    site = tmp_path / "site.csv"
+    site.write_text("name,address,phone\nCentral Plant,1 Mill Lane,+1 555 0100\n")
+    assert lotscan("import", "site", str(site), "--db", db_url).returncode == 0
+
+    output = tmp_path / "central.csv"
+    result = export(db_url, output, *EVER)
+    rows = read_csv(output)
+    assert [
+        (row["event_type"], row["traceability_lot_code"], row["trading_partner_name"],
+         row["reference_document_number"], row["location_name"])
+        for row in rows
+    ] == [
+        ("Receiving", "L0001", "Acme Polymers", "PO-1", "Central Plant"),
+        ("Shipping", "BL-7", "Hydro Systems", "SO-1", "Central Plant"),
+    ]  # fmt: skip
+    assert rows[1]["event_id"] == str(shipped.id)
+    assert rows[1]["tlc_source_name"] == "Central Plant"  # the lot was given at shipping
+    assert "Not in the spreadsheet: 1 movement of untracked parts" in result.stderr
