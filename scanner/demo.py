@@ -436,7 +436,7 @@ def _summary(session: Session, url: str, today: date) -> str:
         f"  lotscan stock --db {db} --location QUAR",
         "      the pallet of castings on hold",
         f"  lotscan export fsma204 --db {db} --from {first:%Y-%m-%d} --to {last:%Y-%m-%d}"
-        " -o fsma204.xlsx",
+        f" -o {shlex.quote(str(labels_folder(url).parent / 'fsma204.xlsx'))}",
         "      the FDA FSMA 204 sortable spreadsheet (one customer's phone is missing)",
         "The parts, locations, operators, orders and jobs were imported, as files like these",
         f"would be with `lotscan import KIND FILE.csv`, from {DEMO_DATA}",
