@@ -271,6 +271,15 @@ def quantity(value: str) -> Decimal:
     return amount
 
 
+def phone_number(value: str) -> str:
+    """A phone number as people write it (+1 555 0100, (030) 1234-56 ext. 7): at most 40
+    characters, with digits in it."""
+    limited(40)(value)
+    if not any(ch.isdigit() for ch in value):
+        raise BadValue(f"{quoted(value)} is not a phone number: it has no digits")
+    return value
+
+
 def lot_number(value: str) -> str:
     return check_number(value, "Lot")
 

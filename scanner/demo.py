@@ -61,6 +61,9 @@ IMPORTS = (
     ("sales-orders", "sales-orders.csv"),
     ("jobs", "jobs.csv"),
     ("job-components", "job-components.csv"),
+    # This site's name, address and phone for the exports; Riverside Waterworks has no
+    # phone on its sales order, so the FSMA 204 export shows a missing key data element.
+    ("site", "site.csv"),
 )
 DEMO_DEVICE = "DM01"
 LABELS_FOLDER = "labels"
@@ -432,6 +435,9 @@ def _summary(session: Session, url: str, today: date) -> str:
         "      a power unit: what its job used (motors, pumps, oil), down to the castings",
         f"  lotscan stock --db {db} --location QUAR",
         "      the pallet of castings on hold",
+        f"  lotscan export fsma204 --db {db} --from {first:%Y-%m-%d} --to {last:%Y-%m-%d}"
+        f" -o {shlex.quote(str(labels_folder(url).parent / 'fsma204.xlsx'))}",
+        "      the FDA FSMA 204 sortable spreadsheet (one customer's phone is missing)",
         "The parts, locations, operators, orders and jobs were imported, as files like these",
         f"would be with `lotscan import KIND FILE.csv`, from {DEMO_DATA}",
         "",

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from scanner.csv_reading import (
+    BadValue,
     Columns,
     Record,
     Row,
@@ -30,6 +31,7 @@ from scanner.csv_reading import (
     limited,
     lot_number,
     numbering_pattern,
+    phone_number,
     quantity,
     read_rows,
     unique,
@@ -56,6 +58,19 @@ from scanner.models import (
     SalesOrderLine,
     Tracking,
 )
+from scanner.plain_text import quoted
+from scanner.settings import (
+    SITE_ADDRESS,
+    SITE_GLN,
+    SITE_NAME,
+    SITE_PHONE,
+    SITE_URI,
+    Gln,
+    Kind,
+    SettingKey,
+    forget_setting,
+    write_setting,
+)
 
 KINDS: tuple[str, ...] = (
     "parts",
@@ -65,6 +80,7 @@ KINDS: tuple[str, ...] = (
     "job-components",
     "purchase-orders",
     "sales-orders",
+    "site",
 )
 
 CODE = limited(40)
@@ -326,8 +342,14 @@ def _load_job_components(session: Session, rows: list[Row]) -> None:
 # ---- purchase and sales orders --------------------------------------------------------
 
 
-PURCHASE_ORDERS = Columns(("po", "supplier", "line", "part", "qty"), ("status",))
-SALES_ORDERS = Columns(("so", "customer", "line", "part", "qty"), ("lot_control", "status"))
+PURCHASE_ORDERS = Columns(
+    ("po", "supplier", "line", "part", "qty"),
+    ("status", "supplier_address", "supplier_phone", "supplier_gln"),
+)
+SALES_ORDERS = Columns(
+    ("so", "customer", "line", "part", "qty"),
+    ("lot_control", "status", "customer_address", "customer_phone", "customer_gln"),
+)
 
 
 @dataclass(frozen=True)
@@ -339,6 +361,16 @@ class _Orders:
     title: str
     order: type[PurchaseOrder] | type[SalesOrder]
     line: type[PurchaseOrderLine] | type[SalesOrderLine]
+
+    @property
+    def described_by(self) -> tuple[tuple[str, Callable[[str], str]], ...]:
+        """The optional columns that describe the party (an export's location description),
+        and how each cell reads."""
+        return (
+            (f"{self.party}_address", TEXT),
+            (f"{self.party}_phone", phone_number),
+            (f"{self.party}_gln", setting_kind(Gln())),
+        )
 
     @property
     def moved_on(self) -> tuple[QueryableAttribute[Any], QueryableAttribute[Any]]:
@@ -366,15 +398,11 @@ def _load_orders(orders: _Orders) -> Loader:
             }
             row.given(values, "lot_control", yes_no, False)
             row.given(values, "status", choice(LineStatus), LineStatus.OPEN.value)
-            first = heads.setdefault(
-                number, Record(row, (number,), {"number": number, orders.party: party})
-            )
-            if first.values[orders.party] != party:
-                raise row.error(
-                    orders.party,
-                    f"{orders.title} {number} is for {orders.party} {first.values[orders.party]}"
-                    f" on row {first.row.number}, so it cannot be for {party} here",
-                )
+            head: dict[str, Any] = {"number": number, orders.party: party}
+            for column, read in orders.described_by:
+                row.given(head, column, read, None)
+            first = heads.setdefault(number, Record(row, (number,), head))
+            _check_same_order(orders, first, row, head)
             lines.append(Record(row, (number, line), values))
         unique(lines, "line", lambda key: f"line {key[1]} of {orders.title} {key[0]}")
         _require_parts(session, lines)
@@ -388,6 +416,29 @@ def _load_orders(orders: _Orders) -> Loader:
         _upsert(session, orders.line, existing, lines)
 
     return load
+
+
+def _check_same_order(orders: _Orders, first: Record, row: Row, head: dict[str, Any]) -> None:
+    """Every row of one order names the same party, described the same way."""
+    number = head["number"]
+    if first.values[orders.party] != head[orders.party]:
+        raise row.error(
+            orders.party,
+            f"{orders.title} {number} is for {orders.party} {first.values[orders.party]}"
+            f" on row {first.row.number}, so it cannot be for {head[orders.party]} here",
+        )
+    for column, _ in orders.described_by:
+        if column in head and first.values.get(column) != head[column]:
+            said = first.values.get(column)
+            raise row.error(
+                column,
+                f"{orders.title} {number} has {column} {_said(said)} on row"
+                f" {first.row.number}, so it cannot have {_said(head[column])} here",
+            )
+
+
+def _said(value: str | None) -> str:
+    return "none" if value is None else quoted(value)
 
 
 def _check_line_parts(
@@ -414,6 +465,60 @@ def _check_line_parts(
                 f" part cannot change from {existing[record.key].part} to"
                 f" {record.values['part']}",
             )
+
+
+# ---- this site ------------------------------------------------------------------------
+
+
+SITE = Columns(("name", "address", "phone"), ("gln", "uri"))
+_SITE_SETTINGS: dict[str, SettingKey[Any]] = {
+    "name": SITE_NAME,
+    "address": SITE_ADDRESS,
+    "phone": SITE_PHONE,
+    "gln": SITE_GLN,
+    "uri": SITE_URI,
+}
+
+
+def _load_site(session: Session, rows: list[Row]) -> None:
+    """This site's description (the `site.*` settings, as the exports say it): one row."""
+    if len(rows) > 1:
+        raise rows[1].error(
+            None, f"a site file has one row, describing this site (it is on row {rows[0].number})"
+        )
+    values: dict[str, Any] = {}
+    for row in rows:
+        for column, setting in _SITE_SETTINGS.items():
+            read = _site_cell(setting)
+            if column in SITE.required:
+                values[column] = row.required(column, read)
+            else:
+                row.given(values, column, read, None)
+    for column, value in values.items():
+        setting = _SITE_SETTINGS[column]
+        if value is None:
+            forget_setting(session, setting)
+        else:
+            write_setting(session, setting, value)
+
+
+def _site_cell(setting: SettingKey[Any]) -> Callable[[str], Any]:
+    read = setting_kind(setting.kind)
+    if setting is SITE_PHONE:
+        return lambda value: read(phone_number(value))
+    return read
+
+
+def setting_kind(kind: Kind[Any]) -> Callable[[str], Any]:
+    """A cell reader from a setting's kind: its refusal becomes the cell's."""
+
+    def read(value: str) -> Any:
+        try:
+            return kind.parse(value)
+        except ValueError as problem:
+            raise BadValue(str(problem)) from None
+
+    return read
 
 
 # ---- shared steps ---------------------------------------------------------------------
@@ -500,4 +605,5 @@ _KINDS: dict[str, tuple[Columns, Loader]] = {
     "job-components": (JOB_COMPONENTS, _load_job_components),
     "purchase-orders": (PURCHASE_ORDERS, _load_orders(PURCHASES)),
     "sales-orders": (SALES_ORDERS, _load_orders(SALES)),
+    "site": (SITE, _load_site),
 }

@@ -664,6 +664,7 @@ def test_the_kinds_are_the_ones_the_command_line_promises() -> None:
         "job-components",
         "purchase-orders",
         "sales-orders",
+        "site",
     )
 
 
