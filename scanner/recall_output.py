@@ -3,7 +3,7 @@
 
 Text: the trace's sections (`scanner.trace.format_trace`), then where everything is now.
 CSV: one header row, then one row per line of the answer, its `section` first
-(`CSV_COLUMNS`); stored text goes through `scanner.spreadsheet_cells`, so no cell is read
+(`CSV_COLUMNS`); stored text goes through `scanner.spreadsheet` (`csv_cell`), so no cell is read
 as a formula or carries a control character.
 """
 
@@ -29,7 +29,7 @@ from scanner.recall import (
     WaitingDevice,
     WorkInProgress,
 )
-from scanner.spreadsheet_cells import spreadsheet_text
+from scanner.spreadsheet import csv_cell
 from scanner.trace import format_trace
 from scanner.trace_queries import FROM_CUSTOMER
 
@@ -257,7 +257,7 @@ def _relative(
 
 
 def _text(value: str | None) -> str:
-    return spreadsheet_text(value)
+    return csv_cell(value)
 
 
 def _qty(value: Decimal) -> str:

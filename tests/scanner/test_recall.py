@@ -26,7 +26,7 @@ from scanner.ledger import Ledger
 from scanner.models import NO_LOT, Balance, Job, JobLot
 from scanner.recall import recall
 from scanner.recall_output import CSV_COLUMNS, write_recall_csv
-from scanner.spreadsheet_cells import spreadsheet_text
+from scanner.spreadsheet import csv_cell
 from scanner.workspace import sqlite_url
 from sync.central.changes import ensure_central
 from sync.central.models import Device
@@ -223,11 +223,11 @@ def test_on_a_handheld_its_own_movements_not_synced_are_listed(demo: str, tmp_pa
 
 
 def test_a_cell_that_a_spreadsheet_would_run_is_written_as_text() -> None:
-    assert spreadsheet_text('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
-    assert [spreadsheet_text(v) for v in ("+1", "-1", "@A1", "Acme", None)] == [
+    assert csv_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+    assert [csv_cell(v) for v in ("+1", "-1", "@A1", "Acme", None)] == [
         "'+1", "'-1", "'@A1", "Acme", ""
     ]  # fmt: skip
-    assert spreadsheet_text("A\x1b[2J") == "A\\u001b[2J"
+    assert csv_cell("A\x1b[2J") == "A\\u001b[2J"
 
 
 # ---- random genealogies ---------------------------------------------------------------------
