@@ -121,8 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_printing_parsers(commands, common)
     from scanner.cli_control import add_control_parsers
     from scanner.cli_export import add_export_parsers
+    from scanner.cli_quality import add_quality_parsers
 
     add_control_parsers(commands, common)
+    add_quality_parsers(commands, common)
     add_export_parsers(commands, common)
     add_operator_parsers(commands, common)
     add_settings_parsers(commands, common)

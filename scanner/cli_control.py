@@ -118,7 +118,7 @@ def run_job_decision(args: argparse.Namespace) -> int:
             change = reopen_job(
                 session, args.job, operator=args.by, reason=args.reason, clock=utc_now
             )
-        published = _publish(session, [change])
+        published = publish_to_handhelds(session, [change])
     done = "closed" if args.action == "close" else "reopened"
     print(f"Job {shown(change.key)} {done}{published}")
     return 0
@@ -139,15 +139,16 @@ def run_order_decision(args: argparse.Namespace) -> int:
                 session, order, args.line, sales=sales, operator=args.by,
                 reason=args.reason, clock=utc_now,
             )  # fmt: skip
-        published = _publish(session, changes)
+        published = publish_to_handhelds(session, changes)
     done = "closed" if args.action == "close" else "reopened"
     lines = ", ".join(change.key.rpartition("|")[2] for change in changes)
     print(shown(f"{order} line{'s' if len(changes) != 1 else ''} {lines} {done}{published}"))
     return 0
 
 
-def _publish(session: Session, changes: Sequence[StatusChange]) -> str:
-    """On the central store, tells the handhelds; returns words saying so ("" elsewhere)."""
+def publish_to_handhelds(session: Session, changes: Sequence[StatusChange]) -> str:
+    """On the central store, tells the handhelds of status changes (a job's or order line's
+    close, a lot's hold: `scanner.cli_quality`); returns words saying so ("" elsewhere)."""
     from sync.central.enrollment import is_central
     from sync.central.pull import publish_decisions
 
