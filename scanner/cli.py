@@ -255,11 +255,14 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_stock(args: argparse.Namespace) -> int:
-    from scanner.stock import format_stock, on_hand
+    from scanner.clock import utc_now
+    from scanner.stock import format_stock, stock_standing
 
     sessions = open_database(database_url(args.db))
     with reading(sessions) as session:
-        rows = on_hand(session, part=args.part, lot=args.lot, location=args.location)
+        rows = stock_standing(
+            session, utc_now().date(), part=args.part, lot=args.lot, location=args.location
+        )
     if args.json:
         print_json([row.as_json() for row in rows])
     else:

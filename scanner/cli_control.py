@@ -2,7 +2,7 @@
 or reopening one, on a handheld's database or the central store's (where every handheld
 learns of it on its next pull).
 
-    lotscan jobs show J [--json]
+    lotscan jobs show J [--json]    (and its short form, lotscan job J [--json])
     lotscan jobs close J [--reason TEXT] [--by BADGE]
     lotscan jobs reopen J --by BADGE [--reason TEXT]
     lotscan orders show (--po P | --so S) [--json]
@@ -32,6 +32,12 @@ def add_control_parsers(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
+    job = commands.add_parser(
+        "job", parents=[common], help="a job's progress and the lots and serials it used and made"
+    )
+    job.add_argument("job", metavar="JOB")
+    job.add_argument("--json", action="store_true", help="JSON for programs")
+    job.set_defaults(handler=run_job_show)
     jobs = commands.add_parser(
         "jobs", parents=[common], help="a job's progress; close or reopen a job"
     )
