@@ -348,7 +348,7 @@ BAD_FILES = [
         "badge,name,role\nOP9,Cy,floor\nOP8,Di,boss\n",
         3,
         "role",
-        '"boss" is not one of floor, supervisor',
+        '"boss" is not one of floor, supervisor, quality',
     ),
     (
         "jobs",
