@@ -385,3 +385,27 @@ def test_a_hold_on_the_central_store_is_published_for_the_handhelds(tmp_path: Pa
     assert kinds[-2:] == [("status_change", str(change.id)), ("lot", "HOUSING|H-1")]
     assert change.sync_state == "applied"
     sessions.kw["bind"].dispose()
+
+
+# ---- the quality role ----------------------------------------------------------------------
+
+
+def test_a_quality_operator_added_or_imported_holds_lots_but_reopens_no_job(cli: Cli) -> None:
+    assert cli("operators", "add", "B7002", "Kim Ode", "--role", "quality")[:2] == (
+        0,
+        "Added Kim Ode, badge B7002 (quality): sign in by scanning OP:B7002\n",
+    )
+    roles = cli.home / "operators.csv"
+    roles.write_text("badge,name,role\nB7003,Lee Park,quality\n")
+    assert cli("import", "operators", str(roles))[0] == 0
+    listed = {row["badge"]: row["role"] for row in cli.json("operators", "list")}
+    assert (listed["B7002"], listed["B7003"], listed[QUALITY]) == ("quality",) * 3
+    assert cli.decide("hold", H1, "Cracked bosses", "B7003")["name"] == "Lee Park"
+    assert cli("jobs", "close", "J-PUMP", "--by", SUPERVISOR)[0] == 0
+    assert cli("jobs", "reopen", "J-PUMP", "--by", "B7002") == (
+        1,
+        "",
+        "lotscan: Only a supervisor can reopen job J-PUMP; Kim Ode (B7002) is not one\n",
+    )
+    both = cli("operators", "add", "B7004", "Al Bo", "--role", "quality", "--supervisor")
+    assert both[0] == 2 and "not allowed with argument" in both[2]

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import unit_of_work
-from scanner.errors import LotscanError
+from scanner.errors import LotscanError, RuleViolation
 from scanner.ledger import Ledger
 from scanner.lot_report import lot_report
-from scanner.models import LotStatus, Operator
+from scanner.models import Location, LotStatus, Operator
 from scanner.quality import Action, Item, change_status, find_item, status_of
 from tests.conftest import NOW
 from tests.support.plant import add_plant
@@ -102,3 +102,59 @@ def test_the_status_is_the_last_decision_taken_and_the_history_every_one_in_orde
         ] == taken  # fmt: skip
         last = len(taken) - 1
         assert [each.current for each in report.history] == [i == last for i in range(len(taken))]
+
+
+# ---- the ledger's one rule of what held and recalled stock may take ------------------------
+
+
+@pytest.fixture
+def held(plant: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Housings of lot H-1: 10 received at A-01, 4 shipped on SO-2; then Quinn Lee, of
+    quality, holds the lot (a quarantine cage QA is there)."""
+    with unit_of_work(plant) as session:
+        session.add(Location(code="QA", name="Quarantine cage", kind="quarantine"))
+        ledger = Ledger(session, Ticking())
+        ledger.receive("HOUSING", 10, "A-01", lot="H-1")
+        ledger.ship("SO-2", "HOUSING", 4, line=1, lot="H-1")
+        lot = find_item(session, "HOUSING", lot="H-1", serial=None)
+        change_status(session, lot, Action.HOLD, reason="Porosity", by="B7001", clock=Ticking())
+    return plant
+
+
+ON_HOLD = "Lot H-1 of HOUSING is on hold by Quinn Lee on 2026-11-02 08:31 (Porosity)"
+
+
+@pytest.mark.parametrize(
+    ("doing", "refusal"),
+    [
+        (lambda ledger: ledger.receive("HOUSING", 2, "A-02", lot="H-1"),
+         f"{ON_HOLD}: it may move only into quarantine (QA)"),
+        (lambda ledger: ledger.move("HOUSING", 2, "A-02", lot="H-1"),
+         f"{ON_HOLD}: it may move only into quarantine (QA)"),
+        (lambda ledger: ledger.issue_to_job("J-PUMP", "HOUSING", 2, lot="H-1"), ON_HOLD),
+        (lambda ledger: ledger.ship("SO-2", "HOUSING", 2, line=1, lot="H-1"), ON_HOLD),
+        (lambda ledger: ledger.receive("HOUSING", 2, "QA", lot="H-1"), None),
+        (lambda ledger: ledger.move("HOUSING", 2, "QA", lot="H-1"), None),
+        (lambda ledger: ledger.return_from_customer("HOUSING", 1, "A-02", lot="H-1"), None),
+        (lambda ledger: ledger.return_to_supplier("HOUSING", 1, lot="H-1"), None),
+        (lambda ledger: ledger.adjust("HOUSING", -1, "A-01", lot="H-1", reason="Count"), None),
+        (lambda ledger: ledger.adjust("HOUSING", 1, "A-02", lot="H-1", reason="Found"), None),
+    ],
+)  # fmt: skip
+def test_held_stock_takes_only_the_movements_the_one_rule_allows(
+    held: sessionmaker[Session], doing: Callable[[Ledger], object], refusal: str | None
+) -> None:
+    with unit_of_work(held) as session:
+        ledger = Ledger(session, Ticking())
+        if refusal is None:
+            doing(ledger)
+            return
+        with pytest.raises(RuleViolation) as refused:
+            doing(ledger)
+    assert str(refused.value) == refusal
+
+
+def test_a_scan_of_held_stock_is_undone_by_a_reversal(held: sessionmaker[Session]) -> None:
+    with unit_of_work(held) as session:
+        moved = Ledger(session, Ticking()).move("HOUSING", 2, "QA", lot="H-1")
+        Ledger(session, Ticking()).reverse(moved.id, reason="Wrong pallet")
