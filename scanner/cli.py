@@ -121,9 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_printing_parsers(commands, common)
     from scanner.cli_control import add_control_parsers
     from scanner.cli_export import add_export_parsers
+    from scanner.cli_quality import add_quality_parsers
     from scanner.cli_recall import add_recall_parser
 
     add_control_parsers(commands, common)
+    add_quality_parsers(commands, common)
     add_recall_parser(commands, common)
     add_export_parsers(commands, common)
     add_operator_parsers(commands, common)
@@ -255,11 +257,14 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_stock(args: argparse.Namespace) -> int:
-    from scanner.stock import format_stock, on_hand
+    from scanner.clock import utc_now
+    from scanner.stock import format_stock, stock_standing
 
     sessions = open_database(database_url(args.db))
     with reading(sessions) as session:
-        rows = on_hand(session, part=args.part, lot=args.lot, location=args.location)
+        rows = stock_standing(
+            session, utc_now().date(), part=args.part, lot=args.lot, location=args.location
+        )
     if args.json:
         print_json([row.as_json() for row in rows])
     else:

@@ -2,7 +2,7 @@
 or reopening one, on a handheld's database or the central store's (where every handheld
 learns of it on its next pull).
 
-    lotscan jobs show J [--json]
+    lotscan jobs show J [--json]    (and its short form, lotscan job J [--json])
     lotscan jobs close J [--reason TEXT] [--by BADGE]
     lotscan jobs reopen J --by BADGE [--reason TEXT]
     lotscan orders show (--po P | --so S) [--json]
@@ -32,6 +32,12 @@ def add_control_parsers(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
+    job = commands.add_parser(
+        "job", parents=[common], help="a job's progress and the lots and serials it used and made"
+    )
+    job.add_argument("job", metavar="JOB")
+    job.add_argument("--json", action="store_true", help="JSON for programs")
+    job.set_defaults(handler=run_job_show)
     jobs = commands.add_parser(
         "jobs", parents=[common], help="a job's progress; close or reopen a job"
     )
@@ -118,7 +124,7 @@ def run_job_decision(args: argparse.Namespace) -> int:
             change = reopen_job(
                 session, args.job, operator=args.by, reason=args.reason, clock=utc_now
             )
-        published = _publish(session, [change])
+        published = publish_to_handhelds(session, [change])
     done = "closed" if args.action == "close" else "reopened"
     print(f"Job {shown(change.key)} {done}{published}")
     return 0
@@ -139,15 +145,16 @@ def run_order_decision(args: argparse.Namespace) -> int:
                 session, order, args.line, sales=sales, operator=args.by,
                 reason=args.reason, clock=utc_now,
             )  # fmt: skip
-        published = _publish(session, changes)
+        published = publish_to_handhelds(session, changes)
     done = "closed" if args.action == "close" else "reopened"
     lines = ", ".join(change.key.rpartition("|")[2] for change in changes)
     print(shown(f"{order} line{'s' if len(changes) != 1 else ''} {lines} {done}{published}"))
     return 0
 
 
-def _publish(session: Session, changes: Sequence[StatusChange]) -> str:
-    """On the central store, tells the handhelds; returns words saying so ("" elsewhere)."""
+def publish_to_handhelds(session: Session, changes: Sequence[StatusChange]) -> str:
+    """On the central store, tells the handhelds of status changes (a job's or order line's
+    close, a lot's hold: `scanner.cli_quality`); returns words saying so ("" elsewhere)."""
     from sync.central.enrollment import is_central
     from sync.central.pull import publish_decisions
 

@@ -1,7 +1,7 @@
-"""`lotscan operators add BADGE NAME [--supervisor]` and `lotscan operators list [--json]`:
-who may sign in, on the device database (or `--db`). On the central store a new operator
-is published to the handhelds in the same transaction, as an import is. `scanner/cli.py`
-adds these commands with `add_operator_parsers`."""
+"""`lotscan operators add BADGE NAME [--supervisor | --role floor|supervisor|quality]` and
+`lotscan operators list [--json]`: who may sign in, on the device database (or `--db`). On
+the central store a new operator is published to the handhelds in the same transaction, as
+an import is. `scanner/cli.py` adds these commands with `add_operator_parsers`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import argparse
 
 from scanner.db import open_database, reading, unit_of_work
 from scanner.json_output import print_json
+from scanner.models import Role
 from scanner.plain_text import shown
 from scanner.workspace import database_url
 
@@ -26,8 +27,15 @@ def add_operator_parsers(
     add = actions.add_parser("add", parents=[common], help="add an operator by badge and name")
     add.add_argument("badge", metavar="BADGE", help="what the badge's barcode holds")
     add.add_argument("name", metavar="NAME", help="the operator's name, as the screen greets")
-    add.add_argument(
+    role = add.add_mutually_exclusive_group()
+    role.add_argument(
         "--supervisor", action="store_true", help="a supervisor (default: a floor operator)"
+    )
+    role.add_argument(
+        "--role",
+        choices=[each.value for each in Role],
+        help="floor (the default), supervisor, or quality (holds, releases and recalls lots"
+        " and serials; nothing else a supervisor does)",
     )
     add.set_defaults(handler=run_operators_add)
     listing = actions.add_parser("list", parents=[common], help="every operator")
@@ -43,7 +51,10 @@ def run_operators_add(args: argparse.Namespace) -> int:
 
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:
-        operator = add_operator(session, args.badge, args.name, supervisor=args.supervisor)
+        role = Role(args.role) if args.role else None
+        operator = add_operator(
+            session, args.badge, args.name, supervisor=args.supervisor, role=role
+        )
         added = f"Added {shown(operator.name)}, badge {operator.badge} ({operator.role})"
         # As an import does: on the central store the handhelds hear of it on their next pull.
         changes = publish_reference(session) if is_central(session) else 0

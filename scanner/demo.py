@@ -48,6 +48,7 @@ from scanner.models import (
     Tracking,
 )
 from scanner.numbering import mint_numbers, number_range
+from scanner.quality import Action, change_status, find_item
 from scanner.settings import DEMO_BUILT_ON, DEVICE_ID, read_setting, stored_text, write_setting
 from scanner.workspace import DATABASE_FILE, sqlite_url, workspace_home
 
@@ -76,6 +77,7 @@ HISTORY_DAYS = 20
 FINISHED_LOT = ("GP-10", "GP10-0415")
 RAW_LOT = ("CAST-GP10", "CH-0101")
 FINISHED_SERIAL = ("HPU-5", "HPU5-0001")
+HELD_LOT = ("CAST-GP10", "CH-0103")
 
 
 def demo_url() -> str:
@@ -271,9 +273,12 @@ def _first_week(ledger: Ledger, clock: ShiftClock, today: date) -> None:
         ("GEAR-GP10", "GS-0201", 50), ("SEAL-GP10", "SK-0301", 30), ("SEAL-GP10", "SK-0302", 30),
     ])  # fmt: skip
     clock.at(1, 13)
-    # Porosity on the machined faces: the pallet waits in quarantine for the foundry.
-    ledger.move("CAST-GP10", 20, "QUAR", lot="CH-0103", operator="B1010")
-    ledger.set_lot_status("CAST-GP10", "CH-0103", LotStatus.HOLD)
+    # Porosity on the machined faces: quality holds the pallet, which waits in quarantine
+    # for the foundry (held stock moves only into quarantine).
+    pallet = find_item(ledger.session, "CAST-GP10", lot="CH-0103", serial=None)
+    change_status(ledger.session, pallet, Action.HOLD, reason="Porosity on the machined faces",
+                  by="B1020", clock=clock)  # fmt: skip
+    ledger.move("CAST-GP10", 20, "QUAR", lot="CH-0103", operator="B1003")
 
     clock.at(2, 7, 30)
     for part, qty, line in (("BOLT-M10X40", 200, 1), ("SCR-M6X20", 500, 2), ("HOSE-12", 20, 3)):
@@ -401,6 +406,7 @@ def _summary(session: Session, url: str, today: date) -> str:
         select(func.min(Movement.happened_at), func.max(Movement.happened_at))
     ).one()
     supervisors = _count(session, Operator, Operator.role == Role.SUPERVISOR)
+    quality = _count(session, Operator, Operator.role == Role.QUALITY)
     db = shlex.quote(url)
     lines = [
         "Demo built: Harbor Hydraulics, a small plant assembling gear pumps (lots) and",
@@ -412,7 +418,8 @@ def _summary(session: Session, url: str, today: date) -> str:
         f" ({_count(session, Part, Part.backflush.is_(True))} backflushed)",
         f"  locations        {_count(session, Location)}",
         f"  operators        {_count(session, Operator)}:"
-        f" {_count(session, Operator) - supervisors} floor, {supervisors} supervisor",
+        f" {_count(session, Operator) - supervisors - quality} floor, {supervisors} supervisor,"
+        f" {quality} quality",
         f"  open jobs        {_count(session, Job, Job.status == JobStatus.OPEN)}"
         f" of {_count(session, Job)}",
         f"  purchase orders  {_count(session, PurchaseOrder)}",
@@ -435,6 +442,8 @@ def _summary(session: Session, url: str, today: date) -> str:
         "      a power unit: what its job used (motors, pumps, oil), down to the castings",
         f"  lotscan stock --db {db} --location QUAR",
         "      the pallet of castings on hold",
+        f"  lotscan lot show --db {db} --part {HELD_LOT[0]} --lot {HELD_LOT[1]}",
+        "      who held it, when and why; release it with lotscan lot release ... --by B1020",
         f"  lotscan export fsma204 --db {db} --from {first:%Y-%m-%d} --to {last:%Y-%m-%d}"
         f" -o {shlex.quote(str(labels_folder(url).parent / 'fsma204.xlsx'))}",
         "      the FDA FSMA 204 sortable spreadsheet (one customer's phone is missing)",

@@ -60,6 +60,7 @@ from scanner.movement_rules import (
 )
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.plain_text import refuse_control
+from scanner.quality import MOVES_INTO, may_move_unreleased, not_released_words, status_of
 from scanner.quantity import format_quantity, to_quantity
 from scanner.returns import (
     customer_return_line,
@@ -125,6 +126,7 @@ class Ledger:
         amount = self._tracked_quantity(item, qty, lot, serial)
         self._location(to_location)
         line = purchase_order_line(self.session, po, po_line, item) if po else None
+        self._may_take(MovementKind.RECEIVE, item, lot, serial, into=to_location)
         if lot is not None:
             self._ensure_lot(
                 item, lot, LotOrigin.RECEIVED, expiry=expiry, supplier_lot=supplier_lot
@@ -160,7 +162,8 @@ class Ledger:
         item = self._part(part)
         amount = self._tracked_quantity(item, qty, lot, serial)
         lot = self._serial_lot(item, serial, lot)
-        self._movable(item, lot, serial, checking_expiry=True)
+        self._may_take(MovementKind.ISSUE, item, lot, serial)
+        self._not_expired(item, lot)
         source = self._take(item, lot, serial, amount, from_location)
         return self._record(
             MovementKind.ISSUE,
@@ -221,6 +224,7 @@ class Ledger:
             lot = self._assigned_lot(order)
         amount = self._tracked_quantity(item, qty, lot, serial)
         self._location(to_location)
+        self._may_take(MovementKind.PRODUCE, item, lot, serial, into=to_location)
         if lot is not None:
             made = self._ensure_lot(item, lot, LotOrigin.PRODUCED, expiry=expiry, job=order)
             if made.assigned_job not in (None, order.number):
@@ -268,7 +272,8 @@ class Ledger:
         lot = self._serial_lot(item, serial, lot)
         if shipping_lot and lot is not None:
             self._ensure_lot(item, lot, LotOrigin.SHIPPED)
-        self._movable(item, lot, serial, checking_expiry=True)
+        self._may_take(MovementKind.SHIP, item, lot, serial)
+        self._not_expired(item, lot)
         if serial is not None:
             self._serial_not_shipped(item, serial)
         source = self._take(item, lot, serial, amount, from_location)
@@ -367,7 +372,7 @@ class Ledger:
         amount = self._tracked_quantity(item, qty, lot, serial)
         lot = self._serial_lot(item, serial, lot)
         self._location(to_location)
-        self._movable(item, lot, serial, checking_expiry=False, into=to_location)
+        self._may_take(MovementKind.MOVE, item, lot, serial, into=to_location)
         source = self._take(item, lot, serial, amount, from_location)
         return self._record(  # which refuses a move to where the stock already is
             MovementKind.MOVE,
@@ -469,8 +474,8 @@ class Ledger:
         return made
 
     def set_lot_status(self, part: str, lot: str, status: str) -> Lot:
-        """Puts a lot on hold, recalls it, or releases it. Recalled lots do not move; held
-        ones move only into quarantine (`_movable`)."""
+        """Gives a lot a status without a person's decision or its history: for tests that
+        need held stock. People hold, release and recall through `scanner.quality`."""
         try:
             new_status = LotStatus(status)
         except ValueError:
@@ -578,8 +583,6 @@ class Ledger:
             self.session.add(lot)
             self.session.flush()
             return lot
-        if origin in (LotOrigin.RECEIVED, LotOrigin.PRODUCED, LotOrigin.SHIPPED):
-            self._lot_active(lot)
         if expiry is not None and lot.expiry not in (None, expiry):
             raise RuleViolation(
                 f"{described(part.number, number)} expires {lot.expiry}, not {expiry}:"
@@ -594,46 +597,55 @@ class Ledger:
         lot.supplier_lot = lot.supplier_lot or supplier_lot
         return lot
 
-    def _lot_active(self, lot: Lot) -> None:
-        if lot.status != LotStatus.ACTIVE:
-            raise RuleViolation(f"Lot {lot.number} of {lot.part} is {_status_words(lot.status)}")
-
-    def _movable(
+    def _may_take(
         self,
+        kind: MovementKind,
         part: Part,
         lot: str | None,
         serial: str | None,
         *,
-        checking_expiry: bool,
         into: str | None = None,
     ) -> None:
-        """Held and recalled lots do not move, except a held lot moved `into` a quarantine
-        location; under the `block` policy, expired lots do not move either."""
+        """Refuses a movement of held or recalled stock (its lot's status, or a serial's own)
+        that `scanner.quality.may_move_unreleased` does not allow: such stock moves only
+        into quarantine, and is never issued or shipped. The refusal says who decided the
+        status, when and why. A lot or serial not seen before is released."""
+        record: Lot | None
+        if lot is None:
+            record = None
+        elif kind.value in MOVES_INTO and kind != MovementKind.MOVE:
+            record = find(self.session, Lot, (part.number, lot))  # a new lot arrives released
+        else:
+            record = self._lot(part, lot)
+        unit = find(self.session, Serial, (part.number, serial)) if serial is not None else None
+        if status_of(record, unit) == LotStatus.ACTIVE:
+            return
+        into_quarantine = into is not None and self._is_quarantine(into)
+        if may_move_unreleased(kind.value, into_quarantine):
+            return
+        words = not_released_words(self.session, record, unit)
+        what = described(part.number, lot, serial)
+        if kind.value in MOVES_INTO:
+            quarantines = locations_of_kind(self.session, QUARANTINE)
+            where = f" ({', '.join(quarantines)})" if quarantines else ", and the site has none"
+            words = f"{words}: it may move only into quarantine{where}"
+        raise RuleViolation(f"{what} is {words}")
+
+    def _is_quarantine(self, code: str) -> bool:
+        location = find(self.session, Location, code)
+        return location is not None and location.kind == QUARANTINE
+
+    def _not_expired(self, part: Part, lot: str | None) -> None:
+        """Under the `block` policy, an expired lot is neither issued nor shipped."""
         if lot is None:
             return
         record = self._lot(part, lot)
-        if record.status == LotStatus.HOLD and into is not None:
-            self._into_quarantine(record, into)
-        else:
-            self._lot_active(record)
         if (
-            checking_expiry
-            and record.expiry is not None
+            record.expiry is not None
             and record.expiry < self.clock().date()
             and read_setting(self.session, EXPIRY_POLICY) == ExpiryPolicy.BLOCK
         ):
             raise RuleViolation(f"Lot {lot} of {part.number} expired on {record.expiry}")
-
-    def _into_quarantine(self, lot: Lot, code: str) -> None:
-        """Refuses moving a lot on hold anywhere but into quarantine."""
-        location = find(self.session, Location, code)
-        if location is not None and location.kind == QUARANTINE:
-            return
-        quarantines = locations_of_kind(self.session, QUARANTINE)
-        where = f" ({', '.join(quarantines)})" if quarantines else ", and the site has none"
-        raise RuleViolation(
-            f"Lot {lot.number} of {lot.part} is on hold: it may move only into quarantine{where}"
-        )
 
     def _assigned_lot(self, job: Job) -> str:
         assigned = self.session.scalars(
@@ -868,7 +880,3 @@ _EXISTS = {
         select(Operator.__table__.c.badge).where(Operator.__table__.c.badge == bindparam("code"))
     ),
 }
-
-
-def _status_words(status: str) -> str:
-    return {"hold": "on hold", "recalled": "recalled"}.get(status, status)

@@ -30,13 +30,24 @@ NAME_LENGTH = _length("name")
 _SHOWN = 24
 
 
-def add_operator(session: Session, badge: str, name: str, *, supervisor: bool = False) -> Operator:
-    """A new operator; refuses a badge already given to someone."""
+def add_operator(
+    session: Session,
+    badge: str,
+    name: str,
+    *,
+    supervisor: bool = False,
+    role: Role | None = None,
+) -> Operator:
+    """A new operator, a floor operator unless `role` (or `supervisor`) says otherwise;
+    refuses a badge already given to someone."""
     badge, name = checked_badge(badge), checked_name(name)
     existing = find(session, Operator, badge)
     if existing is not None:
         raise RuleViolation(f"Badge {badge} is already {existing.name}'s ({existing.role})")
-    role = Role.SUPERVISOR if supervisor else Role.FLOOR
+    if role is None:
+        role = Role.SUPERVISOR if supervisor else Role.FLOOR
+    elif supervisor and role != Role.SUPERVISOR:
+        raise RuleViolation(f"--supervisor and role {role.value} disagree: give one of them")
     operator = Operator(badge=badge, name=name, role=role.value)
     session.add(operator)
     session.flush()

@@ -201,10 +201,13 @@ def described_item(item: Item) -> str:
 
 
 def _already(session: Session, subject: Lot | Serial) -> str:
+    """ "on hold: put on hold by Mark Jensen on 2026-11-17 09:12 (porosity)"."""
+    status = _own_status(subject)
+    words = "on hold" if status == LotStatus.HOLD else _STANDING[status].value
     latest = last_status_decision(session, subject)
-    if latest is None:
-        return _STANDING[_own_status(subject)].value
-    return latest.words()
+    if latest is None or latest.status != status:
+        return words
+    return f"{words}: {latest.words()}"
 
 
 # ---- who decided ----------------------------------------------------------------------------

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from scanner.errors import NotFound
 from scanner.json_output import json_record
-from scanner.models import NO_LOT, Balance, Location, Lot, Part, Serial, Tracking
+from scanner.models import NO_LOT, Balance, Location, Lot, LotStatus, Part, Serial, Tracking
 from scanner.plain_text import shown
+from scanner.quality import Standing, standing, stricter
 from scanner.quantity import format_quantity
 from scanner.spelling import known_lot, lots_spelled_otherwise
 
@@ -57,6 +59,17 @@ def on_hand(
     A lot of a serial-tracked part selects the serials in that lot. A part, lot or location
     that does not exist is `NotFound`, so a typo is not mistaken for "none in stock".
     """
+    rows = session.execute(
+        select(Balance.part, Balance.lot, Balance.serial, Balance.location, Balance.qty)
+        .where(*_conditions(session, part, lot, location))
+        .order_by(Balance.part, Balance.lot, Balance.serial, Balance.location)
+    ).all()
+    return [StockRow.from_balance(*row) for row in rows]
+
+
+def _conditions(
+    session: Session, part: str | None, lot: str | None, location: str | None
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if part is not None:
         if session.get(Part, part) is None:
@@ -68,12 +81,67 @@ def on_hand(
         if session.get(Location, location) is None:
             raise NotFound(f"Unknown location {location}")
         conditions.append(Balance.location == location)
+    return conditions
+
+
+@dataclass(frozen=True)
+class StockStanding(StockRow):
+    """A balance with its lot's expiry and its status as people read it (released, hold,
+    recalled, expired): the lot's, a serial's own with its lot's, the stricter."""
+
+    expiry: date | None
+    status: Standing
+
+    def as_json(self) -> dict[str, Any]:
+        """`{"part", "lot", "serial", "location", "qty", "expiry", "status"}`."""
+        return {
+            **json_record(StockRow(self.part, self.lot, self.serial, self.location, self.qty)),
+            "expiry": self.expiry.isoformat() if self.expiry else None,
+            "status": self.status.value,
+        }
+
+
+def stock_standing(
+    session: Session,
+    today: date,
+    part: str | None = None,
+    lot: str | None = None,
+    location: str | None = None,
+) -> list[StockStanding]:
+    """`on_hand` with each balance's expiry and status (`lotscan stock`), in the same
+    statement: a serial's status and expiry come from it and from its lot."""
+    own_lot, serial, serial_lot = aliased(Lot), aliased(Serial), aliased(Lot)
     rows = session.execute(
-        select(Balance.part, Balance.lot, Balance.serial, Balance.location, Balance.qty)
-        .where(*conditions)
+        select(
+            Balance.part,
+            Balance.lot,
+            Balance.serial,
+            Balance.location,
+            Balance.qty,
+            func.coalesce(own_lot.expiry, serial_lot.expiry),
+            func.coalesce(own_lot.status, serial_lot.status, ACTIVE),
+            func.coalesce(serial.quality_status, ACTIVE),
+        )
+        .outerjoin(own_lot, and_(own_lot.part == Balance.part, own_lot.number == Balance.lot))
+        .outerjoin(serial, and_(serial.part == Balance.part, serial.number == Balance.serial))
+        .outerjoin(
+            serial_lot, and_(serial_lot.part == serial.part, serial_lot.number == serial.lot)
+        )
+        .where(*_conditions(session, part, lot, location))
         .order_by(Balance.part, Balance.lot, Balance.serial, Balance.location)
     ).all()
-    return [StockRow.from_balance(*row) for row in rows]
+    return [
+        StockStanding(
+            number,
+            lot_key or None,
+            serial_key or None,
+            where,
+            qty,
+            expiry,
+            standing(stricter(lot_status, serial_status), expiry, today),
+        )
+        for number, lot_key, serial_key, where, qty, expiry, lot_status, serial_status in rows
+    ]
 
 
 def _in_lot(session: Session, part: str | None, lot: str) -> ColumnElement[bool]:
@@ -116,10 +184,13 @@ def _balances_of(part: str, tracking: str, lot: str) -> ColumnElement[bool]:
     return and_(Balance.part == part, Balance.lot == NO_LOT, Balance.serial.in_(serials))
 
 
-HEADINGS = ("PART", "LOT", "SERIAL", "LOCATION", "QTY")
+ACTIVE = literal(LotStatus.ACTIVE.value)
+
+HEADINGS = ("PART", "LOT", "SERIAL", "LOCATION", "QTY", "EXPIRY", "STATUS")
+QTY_COLUMN = 4
 
 
-def format_stock(rows: Sequence[StockRow]) -> str:
+def format_stock(rows: Sequence[StockStanding]) -> str:
     """An aligned table for a terminal: one line per balance, quantities right-aligned;
     what the database holds is `shown`, so no cell can drive the terminal."""
     if not rows:
@@ -131,13 +202,20 @@ def format_stock(rows: Sequence[StockRow]) -> str:
             shown(row.serial or "-"),
             shown(row.location),
             format_quantity(row.qty),
+            row.expiry.isoformat() if row.expiry else "-",
+            _STATUS_WORDS.get(row.status, row.status.value),
         )
         for row in rows
     ]
     widths = [max(len(line[column]) for line in table) for column in range(len(HEADINGS))]
     lines = []
     for line in table:
-        cells = [cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=False)]
-        cells.append(line[-1].rjust(widths[-1]))
-        lines.append("  ".join(cells))
+        cells = [
+            cell.rjust(width) if column == QTY_COLUMN else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+_STATUS_WORDS = {Standing.HOLD: "on hold"}

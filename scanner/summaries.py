@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from scanner.closing import Decided, history, order_lines
 from scanner.completion import progress
+from scanner.describing import describe
 from scanner.errors import NotFound
 from scanner.models import (
     Job,
     JobComponent,
+    JobLot,
+    JobLotRole,
     MovementKind,
     Part,
     PurchaseOrder,
@@ -143,6 +146,30 @@ class ComponentStanding:
 
 
 @dataclass(frozen=True)
+class JobItem:
+    """A part, lot or serial a job consumed or produced, net of reversals (`JobLot`)."""
+
+    part: str
+    lot: str | None
+    serial: str | None
+    qty: Decimal
+    uom: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "lot": self.lot,
+            "serial": self.serial,
+            "qty": json_quantity(self.qty),
+        }
+
+    def words(self) -> str:
+        """ "20 ea of lot CH-0101 of CAST-GP10"."""
+        what = describe(self.part, self.lot, self.serial)
+        return f"{format_quantity(self.qty)} {self.uom} of {what}"
+
+
+@dataclass(frozen=True)
 class JobStanding:
     """A job: what it makes, how much is done, what it has consumed, who closed it."""
 
@@ -155,6 +182,8 @@ class JobStanding:
     location: str | None
     components: tuple[ComponentStanding, ...]
     history: tuple[Decided, ...]
+    consumed: tuple[JobItem, ...] = ()
+    produced: tuple[JobItem, ...] = ()
 
     def words(self) -> str:
         """ "5 of 20 ea GP-10 completed"."""
@@ -185,6 +214,8 @@ class JobStanding:
                 for each in self.components
             ],
             "history": [_decided_json(each) for each in self.history],
+            "consumed": [each.as_json() for each in self.consumed],
+            "produced": [each.as_json() for each in self.produced],
         }
 
     def text(self) -> str:
@@ -198,6 +229,9 @@ class JobStanding:
                 f"  {each.part}: {format_quantity(each.issued)} of"
                 f" {format_quantity(each.required)} {each.uom}{how}"
             )
+        for title, items in (("Consumed", self.consumed), ("Produced", self.produced)):
+            lines.append(f"{title}:" if items else f"{title}: nothing")
+            lines += [f"  {each.words()}" for each in items]
         if self.history:
             lines.append("History:")
         lines += [f"  {each.words()}" for each in self.history]
@@ -230,4 +264,20 @@ def job_standing(session: Session, number: str) -> JobStanding:
             for part, qty, uom, backflush in components
         ),
         history=tuple(history(session, job)),
+        consumed=_job_items(session, job.number, JobLotRole.CONSUMED),
+        produced=_job_items(session, job.number, JobLotRole.PRODUCED),
+    )
+
+
+def _job_items(session: Session, job: str, role: JobLotRole) -> tuple[JobItem, ...]:
+    """What `job` consumed or produced of each part, lot and serial, net of reversals, from
+    the genealogy cache (`JobLot`); nothing left once undone is left out."""
+    rows = session.execute(
+        select(JobLot.part, JobLot.lot, JobLot.serial, JobLot.qty, Part.uom)
+        .join(Part, Part.number == JobLot.part)
+        .where(JobLot.job == job, JobLot.role == role.value, JobLot.qty != 0)
+        .order_by(JobLot.part, JobLot.lot, JobLot.serial)
+    ).tuples()
+    return tuple(
+        JobItem(part, lot or None, serial or None, qty, uom) for part, lot, serial, qty, uom in rows
     )

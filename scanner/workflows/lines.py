@@ -10,7 +10,7 @@ from typing import ClassVar
 from sqlalchemy import select
 
 from scanner.balances import stock_key
-from scanner.describing import describe
+from scanner.describing import describe, described
 from scanner.errors import RuleViolation
 from scanner.locations import locations_of_kind
 from scanner.models import (
@@ -23,6 +23,7 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
+from scanner.quality import not_released_words, status_of
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
@@ -194,16 +195,13 @@ def places_holding(context: Context, line: Line) -> list[str]:
 
 def settle_source(context: Context, line: Line, *, held_may_move: bool = False) -> list[str]:
     """Fills in the source when one place holds the stock; returns the places to choose
-    from otherwise. Refuses when no place holds it, or when its lot is on hold or recalled
-    (before any warning is confirmed or destination scanned for it). A lot on hold may still
-    be moved into quarantine (`held_may_move`, MOVE's) when the site has a quarantine."""
-    if line.lot is not None and line.tracking == Tracking.LOT:
-        lot = find(context.session, Lot, (line.part, line.lot))
-        if lot is not None and lot.status != LotStatus.ACTIVE:
-            quarantined = lot.status == LotStatus.HOLD and held_may_move and quarantines(context)
-            if not quarantined:
-                words = "on hold" if lot.status == LotStatus.HOLD else lot.status
-                raise RuleViolation(f"Lot {lot.number} of {lot.part} is {words}")
+    from otherwise. Refuses when no place holds it, or when it is on hold or recalled (its
+    lot, or the serial itself: before any warning is confirmed or destination scanned for
+    it), saying who decided so. Such stock may still be moved into quarantine
+    (`held_may_move`, MOVE's) when the site has a quarantine (`scanner.quality`)."""
+    words = not_released(context, line)
+    if words is not None and not (held_may_move and quarantines(context)):
+        raise RuleViolation(f"{described(line.part, line.lot, line.serial)} is {words}")
     if line.missing() != "source":
         return []
     places = places_holding(context, line)
@@ -216,16 +214,38 @@ def settle_source(context: Context, line: Line, *, held_may_move: bool = False) 
 
 
 def quarantines(context: Context) -> list[str]:
-    """The site's quarantine locations, where a lot on hold may still be moved."""
+    """The site's quarantine locations, where stock on hold or recalled may still be moved."""
     return locations_of_kind(context.session, QUARANTINE)
 
 
-def held_lot(context: Context, line: Line) -> bool:
-    """Whether the line's lot is on hold."""
-    if line.lot is None or line.tracking != Tracking.LOT:
-        return False
-    lot = find(context.session, Lot, (line.part, line.lot))
-    return lot is not None and lot.status == LotStatus.HOLD
+def _line_records(context: Context, line: Line) -> tuple[Lot | None, Serial | None]:
+    serial = None
+    if line.serial is not None:
+        serial = find(context.session, Serial, (line.part, line.serial))
+    lot_number = serial.lot if serial is not None else line.lot
+    lot = None
+    if lot_number is not None and (line.tracking == Tracking.LOT or serial is not None):
+        lot = find(context.session, Lot, (line.part, lot_number))
+    return lot, serial
+
+
+def not_released(context: Context, line: Line) -> str | None:
+    """Why the line's stock is not released ("on hold by Mark Jensen on ... (porosity)"),
+    or None when it is."""
+    lot, serial = _line_records(context, line)
+    if status_of(lot, serial) == LotStatus.ACTIVE:
+        return None
+    return not_released_words(context.session, lot, serial)
+
+
+def held_status(context: Context, line: Line) -> str | None:
+    """ "on hold" or "recalled" when the line's stock is (its lot's or its serial's own
+    status, the stricter), None when it is released: short, for MOVE's feedback."""
+    lot, serial = _line_records(context, line)
+    status = status_of(lot, serial)
+    if status == LotStatus.ACTIVE:
+        return None
+    return "on hold" if status == LotStatus.HOLD else "recalled"
 
 
 def _whereabouts(context: Context, line: Line) -> str:

@@ -1,7 +1,7 @@
 """MOVE: stock changes place (docs/architecture.md, "Workflows"). The item first, then the
 destination `LOC:`; the source is asked for only when the item sits in more than one place.
 A lot whose label gives no count (30) and that sits in one place is offered whole: CMD:OK
-takes all of it. A lot on hold moves only into quarantine."""
+takes all of it. Stock on hold or recalled moves only into quarantine."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from scanner.workflows.lines import (
     Line,
     TakingWorkflow,
     check_on_hand,
-    held_lot,
+    held_status,
     line_text,
     places_holding,
     quarantines,
@@ -73,8 +73,9 @@ class Move(TakingWorkflow):
             return asking
         check_on_hand(context, line)
         message = f"{line_text(line)} from {line.source}"
-        if held_lot(context, line):
-            message += f": on hold, into quarantine only ({', '.join(quarantines(context))})"
+        held = held_status(context, line)
+        if held is not None:
+            message += f": {held}, into quarantine only ({', '.join(quarantines(context))})"
         return self.respond(context, message, Level.INFO)
 
     def _record(self, line: Line, destination: str, context: Context) -> Response:

@@ -67,6 +67,11 @@ def test_jobs_show_derives_what_a_job_has_done_from_the_ledger(plant: str, tmp_p
             {"part": "RESIN", "required": 20, "issued": 20, "backflush": False},
         ],
         "history": [],
+        "consumed": [
+            {"part": "GREASE", "lot": None, "serial": None, "qty": 1},
+            {"part": "RESIN", "lot": "R-1", "serial": None, "qty": 20},
+        ],
+        "produced": [{"part": "HOUSING", "lot": "H-1", "serial": None, "qty": 4}],
     }
     code, out, _err = run(tmp_path, "jobs", "show", "J-HOUSING", "--db", plant)
     assert out.splitlines()[:3] == [

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.balance_check import cache_differences
 from scanner.cli import main
+from scanner.clock import aware
+from scanner.closing import history
 from scanner.db import open_database, unit_of_work
 from scanner.demo import DEMO_DATA, IMPORTS, build_demo
 from scanner.errors import RuleViolation
@@ -35,6 +37,7 @@ from scanner.models import (
     LotStatus,
     Movement,
     MovementKind,
+    Operator,
     Part,
     SalesOrderLine,
     Tracking,
@@ -162,6 +165,20 @@ def test_a_lot_on_hold_waits_in_quarantine(session: Session) -> None:
         .where(Balance.part == held.part, Balance.lot == held.number)
     ).all()
     assert kinds == ["quarantine"]
+
+
+def test_quality_held_the_pallet_before_it_went_into_quarantine(session: Session) -> None:
+    held = session.scalars(select(Lot).where(Lot.status == LotStatus.HOLD)).one()
+    (decided,) = history(session, held)
+    assert (decided.status, decided.name) == ("hold", "Ines Duarte")
+    assert decided.reason == "Porosity on the machined faces"
+    into_quarantine = session.scalars(
+        select(Movement).where(
+            Movement.part == held.part, Movement.lot == held.number, Movement.to_location == "QUAR"
+        )
+    ).one()
+    assert aware(into_quarantine.happened_at) > decided.happened_at
+    assert session.get(Operator, "B1020").role == "quality"  # type: ignore[union-attr]
 
 
 def test_first_expired_first_out_matters(session: Session) -> None:

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import unit_of_work
 from scanner.errors import NotFound
 from scanner.ledger import Ledger
-from scanner.stock import StockRow, format_stock, on_hand
+from scanner.quality import Standing
+from scanner.stock import StockRow, StockStanding, format_stock, on_hand
 from tests.support.builders import add_job, add_location, add_part, add_so
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,14 +129,16 @@ def test_json_quantities_are_numbers_whole_or_decimal() -> None:
 
 def test_text_table_aligns_columns_and_right_aligns_quantities() -> None:
     rows = [
-        StockRow("BOLT", None, None, "A-01", Decimal(500)),
-        StockRow("RESIN", "R1", None, "DOCK", Decimal("8.5")),
+        StockStanding("BOLT", None, None, "A-01", Decimal(500), None, Standing.RELEASED),
+        StockStanding(
+            "RESIN", "R1", None, "DOCK", Decimal("8.5"), date(2027, 1, 31), Standing.HOLD
+        ),
     ]
 
     assert format_stock(rows).splitlines() == [
-        "PART   LOT  SERIAL  LOCATION  QTY",
-        "BOLT   -    -       A-01      500",
-        "RESIN  R1   -       DOCK      8.5",
+        "PART   LOT  SERIAL  LOCATION  QTY  EXPIRY      STATUS",
+        "BOLT   -    -       A-01      500  -           released",
+        "RESIN  R1   -       DOCK      8.5  2027-01-31  on hold",
     ]
 
 
@@ -160,10 +163,12 @@ def test_stock_json_on_the_command_line_is_a_list_of_balances(
     result = run_cli("stock", "--part", "RESIN", "--json", "--db", db_url)
 
     assert result.returncode == 0, result.stderr
+    # Each balance's lot's expiry and status were added after the first five fields.
+    released = {"expiry": None, "status": "released"}
     assert json.loads(result.stdout) == [
-        {"part": "RESIN", "lot": "R1", "serial": None, "location": "A-01", "qty": 4},
-        {"part": "RESIN", "lot": "R1", "serial": None, "location": "DOCK", "qty": 8.5},
-        {"part": "RESIN", "lot": "R2", "serial": None, "location": "A-02", "qty": 20},
+        {"part": "RESIN", "lot": "R1", "serial": None, "location": "A-01", "qty": 4} | released,
+        {"part": "RESIN", "lot": "R1", "serial": None, "location": "DOCK", "qty": 8.5} | released,
+        {"part": "RESIN", "lot": "R2", "serial": None, "location": "A-02", "qty": 20} | released,
     ]
 
 

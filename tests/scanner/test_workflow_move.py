@@ -172,15 +172,22 @@ def test_a_lot_on_hold_moves_nowhere_but_quarantine(moving: Floor) -> None:
     assert moving.snapshot() == before
 
 
-def test_a_recalled_lot_does_not_move_even_into_quarantine(moving: Floor) -> None:
+def test_a_recalled_lot_moves_into_quarantine_and_nowhere_else(moving: Floor) -> None:
     with unit_of_work(moving.sessions) as session:
         session.add(Location(code="QA", name="Quarantine cage", kind="quarantine"))
         session.flush()
         Ledger(session, fixed_clock).set_lot_status("PIGMENT", "PG-1", "recalled")
     steps = moving.run("""
         (240)PIGMENT(10)PG-1(30)40
+        LOC:A-02
+        LOC:QA
     """)
-    assert (steps.last.level, steps.last.message) == (
-        Level.ERROR,
-        "Lot PG-1 of PIGMENT is recalled",
+    assert steps.at(1).message == (
+        "40 kg of lot PG-1 of PIGMENT from RCV: recalled, into quarantine only (QA)"
     )
+    assert (steps.at(2).level, steps.at(2).message) == (
+        Level.ERROR,
+        "Lot PG-1 of PIGMENT is recalled: it may move only into quarantine (QA)",
+    )
+    assert steps.last.message == "Moved 40 kg of lot PG-1 of PIGMENT RCV>QA"
+    assert moving.stock("PIGMENT") == {("PG-1", "QA"): 40}
