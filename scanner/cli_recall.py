@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from scanner.cli_control import publish_to_handhelds
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import RuleViolation
@@ -22,7 +22,6 @@ from scanner.workspace import database_url
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from scanner.models import StatusChange
     from scanner.recall import Recall, WaitingDevice
 
 
@@ -68,7 +67,8 @@ def run_recall(args: argparse.Namespace) -> int:
                 session, args.part, args.lot, args.serial, reason=args.reason, by=args.by,
                 clock=utc_now, waiting_devices=_waiting_devices(session),
             )  # fmt: skip
-            _publish(session, answer.changes)
+            if answer.changes:
+                publish_to_handhelds(session, answer.changes)
     else:
         with reading(sessions) as session:
             answer = recall(
@@ -85,15 +85,6 @@ def _waiting_devices(session: Session) -> list[WaitingDevice] | None:
     from sync.central.recall_waiting import waiting_devices
 
     return waiting_devices(session)
-
-
-def _publish(session: Session, changes: Sequence[StatusChange]) -> None:
-    """On the central store, tells the handhelds of the recall on their next pull."""
-    from sync.central.changes import is_central
-    from sync.central.pull import publish_decisions
-
-    if changes and is_central(session):
-        publish_decisions(session, changes)
 
 
 def _print(answer: Recall, args: argparse.Namespace) -> None:
