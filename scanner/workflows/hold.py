@@ -72,7 +72,7 @@ _PLACES_SHOWN = 3  # a lot in more places says how many more: the screen has few
 
 class Hold(Workflow):
     name = "HOLD"
-    not_undone = "A decision is not undone: scan the label again and decide anew, with a reason"
+    not_undone = "Decisions are not undone: scan the label and decide anew"
 
     def __init__(self) -> None:
         super().__init__()

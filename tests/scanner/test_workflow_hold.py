@@ -346,9 +346,7 @@ def test_release_and_recall_outside_hold_and_undo_inside_it_say_what_to_do(floor
     """)
     assert steps.at(2).message == "CMD:RELEASE works in HOLD: scan CMD:HOLD, then the label"
     assert steps.at(4).message == "CMD:RECALL works in HOLD: scan CMD:HOLD, then the label"
-    assert steps.last.message == (
-        "A decision is not undone: scan the label again and decide anew, with a reason"
-    )
+    assert steps.last.message == "Decisions are not undone: scan the label and decide anew"
     assert lot_status(floor, "RESIN", "R-1") == "hold"
 
 
