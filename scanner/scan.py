@@ -81,6 +81,7 @@ COMMANDS = (
     "ASSIGN",
     "LOOKUP",
     "RETURN",
+    "HOLD",
     "DONE",
     "CANCEL",
     "UNDO",
@@ -88,6 +89,8 @@ COMMANDS = (
     "OK",
     "CLOSE",
     "REOPEN",
+    "RELEASE",
+    "RECALL",
 )
 # The prefixed kinds, the setting that overrides each prefix, and what follows the prefix.
 PREFIXED: dict[ScanKind, tuple[SettingKey[str], str]] = {

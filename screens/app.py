@@ -244,7 +244,7 @@ class LotscanApp(App[None]):
         self.view = self.view.after(outcome)
         if outcome.response.beep:
             self.bell()
-        if outcome.response.recorded:
+        if outcome.response.recorded or outcome.response.decided:
             self.sync_loop.nudge()
         for screen in self.screen_stack:
             if isinstance(screen, HandheldScreen):

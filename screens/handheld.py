@@ -33,6 +33,8 @@ from screens.help import HelpPanel
 from screens.key_bar import KeyBar
 from screens.keys import (
     COMMAND_KEYS,
+    DECIDE_KEYS,
+    QUALITY_ONLY,
     QUEUE_KEY,
     REFRESH_KEY,
     RESOLVE_KEYS,
@@ -63,6 +65,7 @@ class WorkLog(Log, can_focus=False):
 ASIDES = ("help", "queue", "supervisor")
 COMMAND_IDS = {command.lower(): command for _, _, command, _ in COMMAND_KEYS}
 COMMAND_ACTIONS = {f"command('{command}')": command for _, _, command, _ in COMMAND_KEYS}
+DECIDES = frozenset(command for _, _, command, _ in DECIDE_KEYS)
 
 
 class HandheldScreen(Screen[None]):
@@ -151,7 +154,7 @@ class HandheldScreen(Screen[None]):
                 with VerticalScroll(id="details-box", can_focus=False):
                     yield Static("", id="details", markup=False)
                 yield WorkLog(id="log", auto_scroll=True)
-        yield KeyBar(footer_rank, footer_order, self.in_footer)
+        yield KeyBar(self.footer_rank, footer_order, self.in_footer)
 
     def on_mount(self) -> None:
         # The panels' own children may still be mounting: draw once they are all there.
@@ -273,11 +276,20 @@ class HandheldScreen(Screen[None]):
         view = self.lotscan.view
         if view.operator is None:
             return False
+        if command in view.offers:
+            return True
         if view.workflow is None:
-            return command in STARTS
+            return command in STARTS and (view.quality or command not in QUALITY_ONLY)
         if command == "OK":
             return view.awaiting_confirmation
-        return command not in STARTS
+        return command not in STARTS and command not in DECIDES
+
+    def footer_rank(self, binding: Binding) -> int:
+        """Which keys the footer keeps first (`screens.keys.FOOTER_RANK`); the commands the
+        step offers (HOLD's hold, release and recall) before all others: they are the step."""
+        if COMMAND_IDS.get(binding.id or "") in self.lotscan.view.offers:
+            return -1
+        return footer_rank(binding)
 
     def _oversight_allows(self, action: str, parameters: tuple[object, ...]) -> bool:
         panel = self.supervisor_panel
@@ -316,7 +328,8 @@ class HandheldScreen(Screen[None]):
         # What the database holds reaches the terminal spelled out ("Text at the doors").
         self.query_one("#prompt", Static).update(shown(prompt))
         self.query_one(Feedback).show(view.message, view.level)
-        menu = menu_lines(self.lotscan.moved_keys) if view.workflow is None else ()
+        moved = self.lotscan.moved_keys
+        menu = menu_lines(moved, quality=view.quality) if view.workflow is None else ()
         details = view.details or menu
         self.query_one("#details", Static).update(shown_lines(details))
         self.query_one("#details-box").display = bool(details)

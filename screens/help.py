@@ -56,6 +56,12 @@ def help_text(config: ScanConfig, moved: Mapping[str, str] | None = None) -> str
             for _, shown, action in RESOLVE_KEYS
         ),
         f"{moved.get('refresh', REFRESH_KEY[1])}: ask the store again",
+        "",
+        "QUALITY (supervisors, quality staff)",
+        f"Hold: {command}HOLD, then the lot or serial label",
+        f"Then {command}HOLD, {command}RELEASE or {command}RECALL",
+        "Then the reason: type it, or scan a reason code",
+        "A held lot moves only into quarantine",
     ]
     return "\n".join(lines)
 

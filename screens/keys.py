@@ -26,6 +26,15 @@ START_KEYS = (
     # emulator sends F15 (ESC [28~), which Textual 8.2.8 does not read as a function key:
     # such a device moves RETURN to a key it has with its keymap (id "return").
     ("shift+f5", "S-F5", "RETURN", "Return"),
+    # Holding, releasing and recalling is for supervisors and quality staff: shifted keys,
+    # beside RETURN's, out of the way of the floor's. In HOLD, with a label in hand, HOLD's
+    # key holds it.
+    ("shift+f6", "S-F6", "HOLD", "Hold"),
+)
+# What HOLD does with the lot or serial in hand, besides holding it.
+DECIDE_KEYS = (
+    ("shift+f7", "S-F7", "RELEASE", "Release"),
+    ("shift+f8", "S-F8", "RECALL", "Recall"),
 )
 STEP_KEYS = (
     ("escape", "Esc", "CANCEL", "Cancel"),
@@ -34,7 +43,10 @@ STEP_KEYS = (
     ("f11", "F11", "OK", "OK"),
     ("f12", "F12", "GEN", "Gen"),
 )
-COMMAND_KEYS = START_KEYS + STEP_KEYS
+COMMAND_KEYS = START_KEYS + STEP_KEYS + DECIDE_KEYS
+QUALITY_ONLY = frozenset({"HOLD"})
+"""The workflows the menu and the footer offer only to supervisors and quality staff (the
+key stays live for everyone: the engine answers why not)."""
 # F1 to F12 are all taken: the device's queue (labels waiting to print, movements waiting to
 # sync) is on Ctrl+P, the supervisor panel on Ctrl+O (Ctrl+S may freeze a terminal).
 QUEUE_KEY = "ctrl+p"
@@ -73,6 +85,7 @@ FOOTER_RANK = (
 FOOTER_ORDER = (
     "help",
     *(command.lower() for _, _, command, _ in START_KEYS),
+    *(command.lower() for _, _, command, _ in DECIDE_KEYS),
     *(f"resolve-{action}" for _, _, action in RESOLVE_KEYS),
     "refresh",
     "back",
@@ -130,13 +143,15 @@ def key_labels(moves: Mapping[str, str]) -> dict[str, str]:
     return {binding_id: key_label(keys) for binding_id, keys in moves.items()}
 
 
-def menu_lines(moved: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def menu_lines(moved: Mapping[str, str] | None = None, *, quality: bool = False) -> tuple[str, ...]:
     """The menu shown while no workflow runs, in two columns: a key or a `CMD:` scan
-    starts each workflow. `moved` holds the keys a device's keymap moved (`key_labels`)."""
+    starts each workflow. `moved` holds the keys a device's keymap moved (`key_labels`);
+    HOLD is on it for supervisors and quality staff (`quality`)."""
     moved = moved or {}
     cells = [
         f"{moved.get(command.lower(), shown)} {command}".ljust(14)
         for _, shown, command, _ in START_KEYS
+        if quality or command not in QUALITY_ONLY
     ]
     half = (len(cells) + 1) // 2
     return tuple(

@@ -23,10 +23,12 @@ class HandheldView:
     message: str = ""
     level: Level = Level.INFO
     details: tuple[str, ...] = ()
-    log: tuple[str, ...] = ()  # what this workflow recorded, oldest first
+    log: tuple[str, ...] = ()  # what this workflow recorded and decided, oldest first
     awaiting_confirmation: bool = False
     handled: int = 0  # scans answered so far
     supervisor: bool = False  # the operator signed in has the supervisor's role
+    quality: bool = False  # the operator signed in holds, releases and recalls
+    offers: tuple[str, ...] = ()  # commands the step offers besides the usual (HOLD's)
 
     def after(self, outcome: Outcome) -> HandheldView:
         """The view once the engine handled a scan: a workflow started afresh (even the
@@ -38,9 +40,9 @@ class HandheldView:
             and response.workflow == self.workflow
         )
         log = self.log if same_workflow else ()
-        log = (log + tuple(each.text for each in response.recorded))[-LOG_LINES:]
+        log = (log + tuple(each.text for each in response.recorded) + response.decided)[-LOG_LINES:]
         details = response.details
-        if not details and same_workflow and not response.recorded:
+        if not details and same_workflow and not (response.recorded or response.decided):
             # A pick list or a lookup stays up while the operator works from it; once a
             # line is recorded it may be out of date, so it goes.
             details = self.details
@@ -56,4 +58,6 @@ class HandheldView:
             awaiting_confirmation=response.awaiting_confirmation,
             handled=self.handled + 1,
             supervisor=outcome.supervisor,
+            quality=outcome.quality,
+            offers=response.offers,
         )

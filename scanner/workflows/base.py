@@ -76,6 +76,12 @@ class Response:
     labels: tuple[LabelDue, ...] = ()
     details: tuple[str, ...] = ()
     awaiting_confirmation: bool = False
+    decided: tuple[str, ...] = ()
+    """Status changes the scan recorded (a lot held), as the operator reads them: not
+    movements, so not in `recorded`."""
+    offers: tuple[str, ...] = ()
+    """Commands this step offers beyond the usual ones (HOLD's hold, release and recall
+    that would change something): the handheld's key bar shows their keys."""
 
     @property
     def beep(self) -> bool:
@@ -95,6 +101,8 @@ class Context:
     operator: str
     recorded: list[Recorded] = field(default_factory=list)
     labels: list[LabelDue] = field(default_factory=list)
+    decided: list[str] = field(default_factory=list)
+    """Status changes recorded in the scan, as the operator reads them (`Response.decided`)."""
     known: KnownRows = field(default_factory=set)
     """Locations and operators the handheld has found before (`scanner.ledger.KnownRows`)."""
 
@@ -362,6 +370,9 @@ class Workflow:
     name: ClassVar[str]
     closes: ClassVar[bool] = False
     """Whether CMD:CLOSE means something here: the job, or the order line."""
+    not_undone: ClassVar[str | None] = None
+    """Why CMD:UNDO does nothing here, when what the workflow records is not movements (a
+    hold is undone by a release, with a reason of its own)."""
 
     def __init__(self) -> None:
         self.lines: list[list[str]] = []  # the movements of each recorded line, for UNDO
@@ -399,6 +410,20 @@ class Workflow:
         """Whether a line has been started and not yet recorded."""
         return False
 
+    def answers(self, command: str) -> bool:
+        """Whether this step takes `command` itself although it starts a workflow
+        elsewhere (in HOLD, with a lot in hand, CMD:HOLD holds it)."""
+        return False
+
+    def offers(self) -> tuple[str, ...]:
+        """Commands this step offers beyond the usual ones (`Response.offers`)."""
+        return ()
+
+    def done_words(self) -> str:
+        """What CMD:DONE says of the workflow it finishes."""
+        lines = len(self.lines)
+        return f"{self.name} done: {lines} line{'s' if lines != 1 else ''}"
+
     def respond(
         self,
         context: Context,
@@ -416,6 +441,8 @@ class Workflow:
             labels=tuple(context.labels),
             details=details,
             awaiting_confirmation=awaiting_confirmation,
+            decided=tuple(context.decided),
+            offers=self.offers(),
         )
 
     def line_recorded(self, context: Context, first: int) -> None:

@@ -24,7 +24,7 @@ from scanner.clock import utc_now
 from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import KnownRows
-from scanner.models import Movement, Operator, Part, Role
+from scanner.models import QUALITY_ROLES, Movement, Operator, Part, Role
 from scanner.operators import has_operators
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
@@ -32,6 +32,7 @@ from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
 from scanner.workflows.base import Context, LabelDue, Level, Refusal, Response, Workflow
 from scanner.workflows.complete import Complete
+from scanner.workflows.hold import ACTIONS, Hold
 from scanner.workflows.issue import Issue
 from scanner.workflows.lookup import Lookup
 from scanner.workflows.move import Move
@@ -40,7 +41,7 @@ from scanner.workflows.returns import Return
 from scanner.workflows.ship import Ship
 
 WORKFLOWS: dict[str, type[Workflow]] = {
-    flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup, Return)
+    flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup, Return, Hold)
 }
 MENU_PROMPT = "Scan a command: CMD:RECEIVE, ISSUE, ..."
 SIGN_IN_PROMPT = "Scan your badge (OP:...)"
@@ -67,6 +68,8 @@ class Outcome:
     """The badge signed in after the scan."""
     supervisor: bool
     """Whether that operator has the supervisor's role (read when they signed in)."""
+    quality: bool = False
+    """Whether that operator holds, releases and recalls: a supervisor or quality staff."""
     started: bool = False
     """Whether the scan started a workflow afresh (even the one that was running)."""
     labels_queued: int = 0
@@ -167,7 +170,11 @@ class Handheld:
         self, response: Response, *, started: bool = False, labels_queued: int = 0
     ) -> Outcome:
         supervisor = self.operator is not None and self.role == Role.SUPERVISOR
-        return Outcome(response, self.operator, supervisor, started, labels_queued)
+        quality = self.operator is not None and self.role in QUALITY_ROLES
+        return Outcome(
+            response, self.operator, supervisor, quality=quality, started=started,
+            labels_queued=labels_queued,
+        )  # fmt: skip
 
     def _scan_session(self) -> Session:
         """The handheld's own session, on its own connection, for its scans one after
@@ -182,8 +189,14 @@ class Handheld:
         return self._session
 
     def _refused(self, message: str) -> Response:
-        name = self.workflow.name if self.workflow else None
-        return Response(prompt=self.prompt(), message=message, level=Level.ERROR, workflow=name)
+        workflow = self.workflow
+        return Response(
+            prompt=self.prompt(),
+            message=message,
+            level=Level.ERROR,
+            workflow=workflow.name if workflow else None,
+            offers=workflow.offers() if workflow else (),
+        )
 
     def _dispatch(self, scan: Scan, context: Context) -> Response:
         if scan.kind == ScanKind.OPERATOR:
@@ -192,7 +205,8 @@ class Handheld:
             return self._refused("Sign in first: scan your badge")
         if scan.kind == ScanKind.COMMAND:
             command = scan.value or ""
-            if command in WORKFLOWS:
+            running = self.workflow
+            if command in WORKFLOWS and not (running is not None and running.answers(command)):
                 return self._start(WORKFLOWS[command](), context)
             if command == "DONE":
                 return self._done()
@@ -200,6 +214,8 @@ class Handheld:
                 return self._cancel()
             if command == "UNDO":
                 return self._undo(context)
+        if scan.kind == ScanKind.COMMAND and scan.value in ACTIONS:
+            self._deciding_here(scan.value)
         if self.workflow is None:
             return self._refused("Choose a workflow first: scan CMD:RECEIVE, CMD:ISSUE, ...")
         if scan.kind == ScanKind.COMMAND and scan.value in ("CLOSE", "REOPEN"):
@@ -218,6 +234,11 @@ class Handheld:
             raise Refusal("CMD:CLOSE works in COMPLETE, RECEIVE and SHIP")
         if command == "REOPEN" and workflow.name != "COMPLETE":
             raise Refusal("CMD:REOPEN reopens a job in COMPLETE (a supervisor)")
+
+    def _deciding_here(self, command: str) -> None:
+        """CMD:RELEASE and CMD:RECALL mean something in HOLD only, once a label is in hand."""
+        if self.workflow is None or self.workflow.name != Hold.name:
+            raise Refusal(f"CMD:{command} works in HOLD: scan CMD:HOLD, then the label")
 
     def _sign_in(self, badge: str, context: Context) -> Response:
         operator = find(context.session, Operator, badge)
@@ -250,6 +271,7 @@ class Handheld:
                 level=Level.WARNING,
                 workflow=workflow.name,
                 details=response.details,
+                offers=response.offers,
             )
         return response
 
@@ -257,10 +279,9 @@ class Handheld:
         if self.workflow is None:
             return self._refused("No workflow is running")
         finished, self.workflow = self.workflow, None
-        lines = len(finished.lines)
-        if lines:
+        if finished.lines:
             self.finished = finished
-        message = f"{finished.name} done: {lines} line{'s' if lines != 1 else ''}"
+        message = finished.done_words()
         if finished.in_progress:
             message += "; the unfinished line was dropped"
         return Response(prompt=self.prompt(), message=message, level=Level.OK)
@@ -273,13 +294,19 @@ class Handheld:
         else:
             message = self.workflow.cancel()
         return Response(
-            prompt=self.prompt(), message=message, level=Level.INFO, workflow=self.workflow.name
+            prompt=self.prompt(),
+            message=message,
+            level=Level.INFO,
+            workflow=self.workflow.name,
+            offers=self.workflow.offers(),
         )
 
     def _undo(self, context: Context) -> Response:
         """Reverses the last line of the running workflow, or, while it has recorded none,
         of the workflow last finished (`finished`)."""
         workflow = self.workflow
+        if workflow is not None and workflow.not_undone is not None:
+            return self._refused(workflow.not_undone)
         if workflow is not None and workflow.in_progress:
             return self._refused("Finish this line or CMD:CANCEL it, then CMD:UNDO")
         if workflow is not None and workflow.lines:

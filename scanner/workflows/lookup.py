@@ -1,6 +1,7 @@
 """LOOKUP: any scan shows what it is (docs/architecture.md, "Workflows"): a lot (part,
-expiry, status, stock by location, jobs that used it, a trace summary with what came back of
-it), a serial (and its shipments and returns), a part, a location (its contents), a job
+its status as people read it with who decided it, when and why, expiry, stock by location,
+jobs that used it, a trace summary with what came back of it), a serial (its status and its
+lot's, its shipments and returns), a part, a location (its contents), a job
 (what it has completed, its pick list and the lots it used), a purchase or sales order (each
 line: what it asks for, what was received or shipped)."""
 
@@ -11,8 +12,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from scanner.errors import NotFound
-from scanner.models import Job, JobLot, Part, Tracking
+from scanner.models import Job, JobLot, Lot, Part, Tracking
 from scanner.picking import pick_list
+from scanner.quality import Item, Standing
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
@@ -22,6 +24,7 @@ from scanner.summaries import job_standing, order_standing
 from scanner.trace import GoodsReturn, trace
 from scanner.trace_queries import FROM_CUSTOMER, TO_SUPPLIER
 from scanner.workflows.base import Context, Refusal, Response, Workflow, location_of, part_of
+from scanner.workflows.hold import READ_AS, item_standing, status_lines
 from scanner.workflows.issue import pick_list_lines
 
 
@@ -56,6 +59,12 @@ def _returned(
     words = {FROM_CUSTOMER: "from customers", TO_SUPPLIER: "to suppliers"}
     back = [f"{format_quantity(qty)} {words[way]}" for way, qty in sorted(totals.items())]
     return [f"Returned {', '.join(back)}"] if back else []
+
+
+def _unless_released(item: Item, context: Context) -> str:
+    """ ": on hold" (recalled, expired) for the feedback line; nothing for released stock."""
+    counts = item_standing(item, context.today)
+    return "" if counts == Standing.RELEASED else f": {READ_AS[counts]}"
 
 
 class Lookup(Workflow):
@@ -95,10 +104,11 @@ class Lookup(Workflow):
             raise NotFound(f"No lot {number} of {part.number}")
         number = lot.number
         found = trace(context.session, part.number, lot=number)
-        expiry = f"expires {lot.expiry}" if lot.expiry else "no expiry"
+        item = Item(part, lot, None)
         details = [
             f"{part.description}",
-            f"{lot.status}, {expiry}",
+            *status_lines(context.session, item, context.today),
+            *([] if lot.expiry else ["No expiry"]),
             "Stock:",
             *_stock_lines(list(found.on_hand)),
         ]
@@ -111,7 +121,8 @@ class Lookup(Workflow):
             f" shipped to {len(customers)} customer{'s' if len(customers) != 1 else ''}"
         )
         details += _returned(found.returns, part.number, number, None)
-        return self.respond(context, f"Lot {number} of {part.number}", details=tuple(details))
+        title = f"Lot {number} of {part.number}" + _unless_released(item, context)
+        return self.respond(context, title, details=tuple(details))
 
     def _serial(self, part: Part, number: str, context: Context) -> Response:
         serial = known_serial(context.session, part.number, number)
@@ -120,14 +131,18 @@ class Lookup(Workflow):
         number = serial.number
         where = f" at {serial.location}" if serial.location else ""
         found = trace(context.session, part.number, serial=number)
+        lot = find(context.session, Lot, (part.number, serial.lot)) if serial.lot else None
+        item = Item(part, lot, serial)
         details = [
             part.description,
             f"{serial.status.replace('_', ' ')}{where}",
+            *status_lines(context.session, item, context.today),
             f"Made from {len(found.backward)}, into {len(found.forward)}",
             *[f"  shipped on {each.so} to {each.customer}" for each in found.shipments],
             *_returned(found.returns, part.number, None, number),
         ]
-        return self.respond(context, f"Serial {number} of {part.number}", details=tuple(details))
+        title = f"Serial {number} of {part.number}" + _unless_released(item, context)
+        return self.respond(context, title, details=tuple(details))
 
     def _order(self, number: str, sales: bool, context: Context) -> Response:
         standing = order_standing(context.session, number, sales=sales)

@@ -107,7 +107,8 @@ def test_lookup_of_a_lot_shows_its_stock_jobs_and_trace(stocked: Floor) -> None:
     assert (shown.level, shown.message) == (Level.OK, "Lot R-1 of RESIN")
     assert shown.details == (
         "PA66 resin, 25 kg bag",
-        "active, expires 2026-12-31",
+        "Status: released",
+        "Expires 2026-12-31",
         "Stock:",
         "  R-1 @A-01: 5",
         "  R-1 @RCV: 5",
@@ -148,7 +149,12 @@ def test_lookup_of_a_serial_shows_where_it_is(stocked: Floor) -> None:
         (240)PUMP(21)P-1
     """).last
     assert shown.message == "Serial P-1 of PUMP"
-    assert shown.details == ("Centrifugal pump", "in stock at LINE", "Made from 0, into 0")
+    assert shown.details == (
+        "Centrifugal pump",
+        "in stock at LINE",
+        "Status: released",
+        "Made from 0, into 0",
+    )
 
 
 def test_lookup_of_something_unknown_says_so(stocked: Floor) -> None:

@@ -537,6 +537,7 @@ def test_lookup_of_a_serial_shows_its_shipments_and_returns(shipped: Floor) -> N
     assert steps.at(4).response.details == (
         "Centrifugal pump",
         "in stock at QUAR",
+        "Status: released",
         "Made from 0, into 0",
         "  shipped on SO-1 to Hydro Systems",
         "  back from Hydro Systems on SO-1",
@@ -545,6 +546,7 @@ def test_lookup_of_a_serial_shows_its_shipments_and_returns(shipped: Floor) -> N
     assert steps.last.details == (
         "0.75 kW motor",
         "gone",
+        "Status: released",
         "Made from 0, into 0",
         "  back to Acme Polymers on PO-1",
     )

@@ -208,7 +208,7 @@ def test_lookup_of_a_lot_shows_its_stock_and_trace(plant: sessionmaker[Session])
         assert app.view.message == "Lot R-1 of RESIN"
         assert app.screen.query_one(Feedback).has_class("-ok")
         details = shown(app, "#details")
-        assert "active, expires 2026-12-31" in details and "R-1 @RCV: 25" in details
+        assert "Status: released\nExpires 2026-12-31" in details and "R-1 @RCV: 25" in details
         assert "Made from 0, into 0" in details
 
     run(make_app(plant), scenario)
