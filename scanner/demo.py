@@ -444,6 +444,11 @@ def _summary(session: Session, url: str, today: date) -> str:
         "      the pallet of castings on hold",
         f"  lotscan lot show --db {db} --part {HELD_LOT[0]} --lot {HELD_LOT[1]}",
         "      who held it, when and why; release it with lotscan lot release ... --by B1020",
+        f"  lotscan recall --db {db} --part GEAR-GP10 --lot GS-0201",
+        "      a supplier recalls gears: finished stock on racks, the open job, three customers",
+        f"  lotscan export epcis --db {db}"
+        f" -o {shlex.quote(str(labels_folder(url).parent / 'epcis.json'))}",
+        "      every movement as GS1 EPCIS 2.0 events, for a customer or a regulator",
         f"  lotscan export fsma204 --db {db} --from {first:%Y-%m-%d} --to {last:%Y-%m-%d}"
         f" -o {shlex.quote(str(labels_folder(url).parent / 'fsma204.xlsx'))}",
         "      the FDA FSMA 204 sortable spreadsheet (one customer's phone is missing)",
