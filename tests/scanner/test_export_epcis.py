@@ -4,7 +4,8 @@ with no error; each completion's inputs are the trace's direct parents; two expo
 ledger are the same bytes; the flags select what they say and refuse what they cannot take.
 
 The schema is GS1's `EPCIS-JSON-Schema.json`, read from `$LOTSCAN_EPCIS_SCHEMA` when that is
-set, else from `../shared/data/epcis/` beside the repository; without either, the tests that
+set, else from `../shared/data/epcis/` beside the repository (or beside the one it was cloned
+from, when that is a folder on this machine); without any, the tests that
 need it are skipped and say where they looked. jsonschema checks no `uri` or `date-time`
 format without optional packages, so this module checks both itself (RFC 3986, RFC 3339).
 """
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -55,8 +57,29 @@ def _schema_path() -> Path | None:
     configured = os.environ.get("LOTSCAN_EPCIS_SCHEMA")
     if configured:
         return Path(configured)
-    beside = ROOT.parent / "shared" / "data" / "epcis" / SCHEMA_FILE
-    return beside if beside.exists() else None
+    for repository in (ROOT, _origin()):
+        if repository is not None and _beside(repository).exists():
+            return _beside(repository)
+    return None
+
+
+def _beside(repository: Path) -> Path:
+    return repository.parent / "shared" / "data" / "epcis" / SCHEMA_FILE
+
+
+def _origin() -> Path | None:
+    """The repository this one was cloned from, when that is a folder on this machine: a
+    clean clone made elsewhere for CI still finds the schema beside the original."""
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not found or ("://" in found and not found.startswith("file://")):
+        return None
+    path = Path(found.removeprefix("file://"))
+    return path if path.is_dir() else None
 
 
 @cache
@@ -65,7 +88,7 @@ def _validator() -> jsonschema.Draft7Validator:
     if path is None:
         pytest.skip(
             f"GS1's EPCIS JSON Schema is not here: set LOTSCAN_EPCIS_SCHEMA to its file, or put "
-            f"it at {ROOT.parent / 'shared' / 'data' / 'epcis' / SCHEMA_FILE}"
+            f"it at {_beside(ROOT)} (or beside the repository this one was cloned from)"
         )
     schema = json.loads(path.read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
