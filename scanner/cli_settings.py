@@ -26,6 +26,7 @@ from scanner.settings import (
     SettingError,
     SettingKey,
     forget_setting,
+    refuse_site_wide,
     setting_named,
     stored_text,
     write_setting_text,
@@ -99,10 +100,12 @@ def run_settings_set(args: argparse.Namespace) -> int:
     setting = _settable(args.name)
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:
+        refuse_site_wide(session, setting)
         write_setting_text(session, setting, args.value)
         _check_rules(session, setting)
+        published = _publish(session, setting)
         row = setting_row(session, setting)
-    print(format_setting(row, described=False))
+    print(format_setting(row, described=False) + published)
     return 0
 
 
@@ -110,11 +113,27 @@ def run_settings_reset(args: argparse.Namespace) -> int:
     setting = _settable(args.name)
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:
+        refuse_site_wide(session, setting)
         forget_setting(session, setting)
         _check_rules(session, setting)
+        published = _publish(session, setting)
         row = setting_row(session, setting)
-    print(format_setting(row, described=False))
+    print(format_setting(row, described=False) + published)
     return 0
+
+
+def _publish(session: Session, setting: SettingKey[Any]) -> str:
+    """A site-wide setting set on the central store is published to every handheld, in
+    the transaction that writes it; returns words saying so ("" elsewhere)."""
+    if not setting.site_wide:
+        return ""
+    from sync.central.changes import is_central
+    from sync.central.pull import publish_settings
+
+    if not is_central(session):
+        return ""
+    publish_settings(session)
+    return "\nEvery handheld takes it on its next sync"
 
 
 def _settable(name: str) -> SettingKey[Any]:

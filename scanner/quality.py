@@ -216,7 +216,9 @@ def status_history(session: Session, subject: Lot | Serial) -> list[Decided]:
 
 
 def last_status_decision(session: Session, subject: Lot | Serial) -> Decided | None:
-    decided = status_history(session, subject)
+    """The decision that gave a lot or serial its status (a change the central store
+    refused never does)."""
+    decided = [each for each in status_history(session, subject) if not each.refused]
     return decided[-1] if decided else None
 
 
