@@ -246,13 +246,13 @@ def broken_decisions(central: Central) -> list[str]:
                 if session.get(model, (part, number)) is None:
                     problems.append(f"{change.subject} {change.key} kept, the store lacks it")
         for (subject, key), status in latest.items():
+            if subject not in ("lot", "serial"):
+                continue
             part, _bar, number = key.rpartition("|")
-            if subject == "lot" and (row := session.get(Lot, (part, number))) is not None:
-                if row.status != status:
-                    problems.append(f"lot {key} is {row.status}, its latest change {status}")
-            if subject == "serial" and (found := session.get(Serial, (part, number))):
-                if found.quality_status != status:
-                    problems.append(f"serial {key} is {found.quality_status}, not {status}")
+            row = session.get(Lot if subject == "lot" else Serial, (part, number))
+            now = row.status if isinstance(row, Lot) else getattr(row, "quality_status", None)
+            if row is not None and now != status:
+                problems.append(f"{subject} {key} is {now}, its latest change {status}")
     return problems
 
 
