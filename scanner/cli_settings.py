@@ -172,8 +172,9 @@ def _check_rules(session: Session, setting: SettingKey[Any]) -> None:
 def setting_row(session: Session, setting: SettingKey[Any]) -> dict[str, Any]:
     """What `lotscan settings` shows of `setting`: its value (as JSON and as text), its
     default, whether the database holds one, what it takes, where it applies and what it
-    means. A stored text that does not read is shown as `problem`, not raised: the list
-    must show every setting even when one is wrong."""
+    means, and whether the central store sets it for the whole site (`site_wide`). A
+    stored text that does not read is shown as `problem`, not raised: the list must show
+    every setting even when one is wrong."""
     text = stored_text(session, setting)
     problem: str | None = None
     value: Any = None
@@ -192,6 +193,7 @@ def setting_row(session: Session, setting: SettingKey[Any]) -> dict[str, Any]:
         "takes": setting.kind.allowed,
         "applies_to": setting.scope.value,
         "settable": setting.settable,
+        "site_wide": setting.site_wide,
         "description": setting.doc,
         "problem": problem,
     }
@@ -211,6 +213,8 @@ def format_setting(row: dict[str, Any], *, described: bool = True) -> str:
     about = f"{row['description']} Takes {row['takes']}.{_WHERE[row['applies_to']]}"
     if not row["settable"]:
         about += " Kept by lotscan itself."
+    if row.get("site_wide"):
+        about += " Site-wide: set on the central store, every enrolled handheld takes it."
     return line + "\n" + textwrap.fill(about, _WIDTH, initial_indent="  ", subsequent_indent="  ")
 
 
