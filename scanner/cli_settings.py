@@ -26,6 +26,7 @@ from scanner.settings import (
     SettingError,
     SettingKey,
     forget_setting,
+    refuse_site_wide,
     setting_named,
     stored_text,
     write_setting_text,
@@ -99,10 +100,12 @@ def run_settings_set(args: argparse.Namespace) -> int:
     setting = _settable(args.name)
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:
+        refuse_site_wide(session, setting)
         write_setting_text(session, setting, args.value)
         _check_rules(session, setting)
+        published = _publish(session, setting)
         row = setting_row(session, setting)
-    print(format_setting(row, described=False))
+    print(format_setting(row, described=False) + published)
     return 0
 
 
@@ -110,11 +113,27 @@ def run_settings_reset(args: argparse.Namespace) -> int:
     setting = _settable(args.name)
     sessions = open_database(database_url(args.db))
     with unit_of_work(sessions) as session:
+        refuse_site_wide(session, setting)
         forget_setting(session, setting)
         _check_rules(session, setting)
+        published = _publish(session, setting)
         row = setting_row(session, setting)
-    print(format_setting(row, described=False))
+    print(format_setting(row, described=False) + published)
     return 0
+
+
+def _publish(session: Session, setting: SettingKey[Any]) -> str:
+    """A site-wide setting set on the central store is published to every handheld, in
+    the transaction that writes it; returns words saying so ("" elsewhere)."""
+    if not setting.site_wide:
+        return ""
+    from sync.central.changes import is_central
+    from sync.central.pull import publish_settings
+
+    if not is_central(session):
+        return ""
+    publish_settings(session)
+    return "\nEvery handheld takes it on its next sync"
 
 
 def _settable(name: str) -> SettingKey[Any]:
@@ -153,8 +172,9 @@ def _check_rules(session: Session, setting: SettingKey[Any]) -> None:
 def setting_row(session: Session, setting: SettingKey[Any]) -> dict[str, Any]:
     """What `lotscan settings` shows of `setting`: its value (as JSON and as text), its
     default, whether the database holds one, what it takes, where it applies and what it
-    means. A stored text that does not read is shown as `problem`, not raised: the list
-    must show every setting even when one is wrong."""
+    means, and whether the central store sets it for the whole site (`site_wide`). A
+    stored text that does not read is shown as `problem`, not raised: the list must show
+    every setting even when one is wrong."""
     text = stored_text(session, setting)
     problem: str | None = None
     value: Any = None
@@ -173,6 +193,7 @@ def setting_row(session: Session, setting: SettingKey[Any]) -> dict[str, Any]:
         "takes": setting.kind.allowed,
         "applies_to": setting.scope.value,
         "settable": setting.settable,
+        "site_wide": setting.site_wide,
         "description": setting.doc,
         "problem": problem,
     }
@@ -192,6 +213,8 @@ def format_setting(row: dict[str, Any], *, described: bool = True) -> str:
     about = f"{row['description']} Takes {row['takes']}.{_WHERE[row['applies_to']]}"
     if not row["settable"]:
         about += " Kept by lotscan itself."
+    if row.get("site_wide"):
+        about += " Site-wide: set on the central store, every enrolled handheld takes it."
     return line + "\n" + textwrap.fill(about, _WIDTH, initial_indent="  ", subsequent_indent="  ")
 
 

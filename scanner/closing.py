@@ -41,6 +41,8 @@ from scanner.row_by_key import find
 from scanner.settings import device_id
 
 OPEN, CLOSED = JobStatus.OPEN.value, JobStatus.CLOSED.value
+REFUSED = SyncState.REJECTED.value
+"""A status change the central store refused: history only (`sync.central.status_changes`)."""
 REASON_LENGTH = 200
 
 OrderLine = PurchaseOrderLine | SalesOrderLine
@@ -58,14 +60,19 @@ class Decided:
     name: str | None
     happened_at: datetime
     reason: str | None
+    refused: bool = False
+    """The central store refused this change (its operator could not decide it): kept as
+    history, never the subject's status."""
 
     def words(self) -> str:
         """ "closed by Mark Jensen on 2026-11-17 11:04 (run finished)"; for a lot or
-        serial, "put on hold by ...", "released by ...", "recalled by ..."."""
+        serial, "put on hold by ...", "released by ...", "recalled by ..."; a change the
+        store refused ends "- refused by the central store"."""
         done = _DONE.get(self.status, self.status)
         who = f" by {self.name or self.operator}" if self.operator else ""
         why = f" ({self.reason})" if self.reason else ""
-        return f"{done}{who} on {self.happened_at:%Y-%m-%d %H:%M}{why}"
+        refused = " - refused by the central store" if self.refused else ""
+        return f"{done}{who} on {self.happened_at:%Y-%m-%d %H:%M}{why}{refused}"
 
 
 _DONE = {
@@ -321,25 +328,39 @@ def history(session: Session, subject: Subject) -> list[Decided]:
         .order_by(StatusChange.happened_at, StatusChange.id)
     ).all()
     return [
-        Decided(change.status, change.operator, name, aware(change.happened_at), change.reason)
+        Decided(
+            change.status,
+            change.operator,
+            name,
+            aware(change.happened_at),
+            change.reason,
+            refused=change.sync_state == REFUSED,
+        )
         for change, name in rows
     ]
 
 
 def last_decision(session: Session, subject: Subject) -> Decided | None:
-    decided = history(session, subject)
+    """The decision that gave `subject` its status: its latest change the store did not
+    refuse."""
+    decided = [each for each in history(session, subject) if not each.refused]
     return decided[-1] if decided else None
 
 
 def settle_status(session: Session, subject: str, key: str) -> Subject | None:
     """Gives a job, order line, lot or serial the status of its latest change (by when it
-    happened); returns it, or None when this database does not have it."""
+    happened) that the store did not refuse; returns it, or None when this database does
+    not have it."""
     row = subject_row(session, subject, key)
     if row is None:
         return None
     latest = session.scalar(
         select(StatusChange.status)
-        .where(StatusChange.subject == subject, StatusChange.key == key)
+        .where(
+            StatusChange.subject == subject,
+            StatusChange.key == key,
+            StatusChange.sync_state != REFUSED,
+        )
         .order_by(StatusChange.happened_at.desc(), StatusChange.id.desc())
         .limit(1)
     )

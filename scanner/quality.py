@@ -219,15 +219,20 @@ def status_history(session: Session, subject: Lot | Serial) -> list[Decided]:
 
 
 def last_status_decision(session: Session, subject: Lot | Serial) -> Decided | None:
-    decided = status_history(session, subject)
+    """The decision that gave a lot or serial its status (a change the central store
+    refused never does)."""
+    decided = [each for each in status_history(session, subject) if not each.refused]
     return decided[-1] if decided else None
 
 
 def not_released_words(session: Session, lot: Lot | None, serial: Serial | None) -> str | None:
     """Why a lot or serial may not move as released stock, for the person holding the
     scanner: "on hold by Mark Jensen on 2026-11-17 09:12 (porosity)"; None when it is
-    released. A serial's own hold is named before its lot's."""
-    for subject in (serial, lot):
+    released. The stricter of a serial's own status and its lot's is named (a recalled lot
+    over a held serial); of two alike, the serial's own."""
+    found = [each for each in (serial, lot) if each is not None]
+    found.sort(key=lambda each: -_STRICTNESS.get(_own_status(each), 0))
+    for subject in found:
         if subject is None or _own_status(subject) == LotStatus.ACTIVE:
             continue
         latest = last_status_decision(session, subject)

@@ -190,7 +190,11 @@ class Maybe(Kind[T | None]):
 class SettingKey(Generic[T]):
     """One setting: `key` as the settings table holds it, how its text reads (`kind`), its
     value while none is stored (`default`), `scope`, and whether a person sets it
-    (`settable`) or lotscan keeps it for itself. `doc` says what it means."""
+    (`settable`) or lotscan keeps it for itself. `doc` says what it means.
+
+    A `site_wide` setting is one value for the whole site: set on the central store, it
+    reaches every handheld on its next sync (docs/architecture.md, "Pull and the change
+    log"), and an enrolled handheld refuses to set it itself (`refuse_site_wide`)."""
 
     key: str
     kind: Kind[T]
@@ -198,6 +202,7 @@ class SettingKey(Generic[T]):
     scope: Scope
     doc: str
     settable: bool = False
+    site_wide: bool = False
 
     def parse(self, text: str) -> T:
         """The value `text` stands for; `SettingError`, naming this setting and what it
@@ -276,8 +281,10 @@ EXPIRY_POLICY = SettingKey(
     ExpiryPolicy.WARN,
     Scope.ANY,
     "What receiving, issuing or shipping an expired lot does: warn (the operator confirms "
-    "with OK), block (refused), or ignore.",
+    "with OK), block (refused), or ignore. Site-wide: set on the central store, it reaches "
+    "every handheld.",
     settable=True,
+    site_wide=True,
 )
 
 
@@ -366,7 +373,9 @@ class BaseUri(Kind[str]):
 
 
 def _site(name: str, kind: Kind[Any], doc: str) -> SettingKey[Any]:
-    return SettingKey(f"site.{name}", Maybe(kind), None, Scope.ANY, doc, settable=True)
+    return SettingKey(
+        f"site.{name}", Maybe(kind), None, Scope.ANY, doc, settable=True, site_wide=True
+    )
 
 
 # What the exports say of this site (docs/architecture.md, "Exports"): FSMA 204's location
@@ -493,9 +502,15 @@ SETTINGS: tuple[SettingKey[Any], ...] = (
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 
 
+SITE_WIDE: tuple[SettingKey[Any], ...] = tuple(each for each in SETTINGS if each.site_wide)
+"""The settings the central store sets for every handheld, in the order of `SETTINGS`."""
+
+
 def setting_named(name: str, among: Iterable[SettingKey[Any]] = SETTINGS) -> SettingKey[Any]:
-    """The setting whose key is `name`; `SettingError` listing the names when none is."""
-    setting = _BY_KEY.get(name.strip())
+    """The setting whose key is `name` (a `-` read as `_`, so `expiry-policy` names
+    `expiry_policy`); `SettingError` listing the names when none is."""
+    name = name.strip()
+    setting = _BY_KEY.get(name) or _BY_KEY.get(name.replace("-", "_"))
     if setting is None or setting not in among:
         names = ", ".join(each.key for each in among)
         raise SettingError(f"Unknown setting {name!r}: the settings are {names}")
@@ -543,3 +558,40 @@ def put_seq_floor(session: Session, last: int) -> None:
     when that is higher. Exactly the store's number, never more: a number skipped would be
     a gap the store waits on."""
     write_setting(session, SEQ_FLOOR, last)
+
+
+# ---- site-wide settings ------------------------------------------------------------------
+
+
+def is_enrolled(session: Session) -> bool:
+    """Whether this database is a handheld enrolled with a central store (`lotscan
+    enroll` kept the store's URL)."""
+    return read_setting(session, SYNC_URL) is not None
+
+
+def refuse_site_wide(session: Session, setting: SettingKey[Any]) -> None:
+    """An enrolled handheld takes a site-wide setting from the central store: setting it
+    here is refused, saying where it is set. An unenrolled device keeps its own."""
+    if setting.site_wide and is_enrolled(session):
+        raise SettingError(
+            f"Setting {setting.key} is set for the whole site on the central store"
+            f" (lotscan settings set {setting.key} VALUE on its database): this handheld"
+            " takes it from there on its next sync"
+        )
+
+
+def take_site_setting(session: Session, key: str, text: str | None) -> bool:
+    """Keeps a site-wide setting as the central store sent it (None: the store holds none,
+    so the default holds here too). False, keeping nothing, for a key that is not a
+    site-wide setting here or a value it does not take: a newer store may send more."""
+    setting = _BY_KEY.get(key)
+    if setting is None or not setting.site_wide:
+        return False
+    if text is None:
+        forget_setting(session, setting)
+        return True
+    try:
+        write_setting_text(session, setting, text)
+    except LotscanError:
+        return False
+    return True

@@ -30,7 +30,8 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,7 @@ from scanner.models import (
     Serial,
     StatusChange,
 )
+from scanner.movement_rules import number_rule
 from sync.wire_values import Day, Moment, PlainText, Quantity, Whole
 
 PROTOCOL = 1
@@ -126,21 +128,78 @@ def movement_facts(movement: MovementIn) -> dict[str, Any]:
 
 STATUS_CHANGE = "status_change"
 """The change kind a device pulls a status change's record by (`Change`)."""
+SETTING = "setting"
+"""The change kind of a site-wide setting set on the central store (`scanner.settings`,
+`site_wide`): data `{"key": ..., "value": text or null}`, null when the store holds none."""
+
+
+StatusSubjectName = Literal["job", "po_line", "so_line", "lot", "serial"]
+StatusName = Literal["open", "closed", "active", "hold", "recalled"]
+QUALITY_SUBJECTS = frozenset({"lot", "serial"})
+"""The subjects people hold, release and recall (`scanner.quality`); the others close."""
+STATUSES_OF: dict[str, frozenset[str]] = {
+    "job": frozenset({"open", "closed"}),
+    "po_line": frozenset({"open", "closed"}),
+    "so_line": frozenset({"open", "closed"}),
+    "lot": frozenset({"active", "hold", "recalled"}),
+    "serial": frozenset({"active", "hold", "recalled"}),
+}
+"""The statuses a change of each subject may give: a job is never on hold, a lot never
+closed."""
 
 
 class StatusChangeIn(Strict):
     """A job or an order line closed or reopened, or a lot or serial held, released or
     recalled, on a handheld (`scanner.closing`, `scanner.quality`), pushed
     with the movements: the store places it among them by the time it happened, so a
-    completion recorded before a close is judged with the job still open."""
+    completion recorded before a close is judged with the job still open.
+
+    `subject` is declared before `status` and `operator`, which are checked against it: a
+    status the subject cannot have, or a lot's or serial's change with no operator (only a
+    supervisor or quality staff decides one), is refused naming the field."""
 
     happened_at: Moment
     id: uuid.UUID
-    key: Annotated[PlainText, Field(min_length=1, max_length=80)]
-    operator: Code | None = None
     reason: Words | None = None
-    status: Literal["open", "closed", "active", "hold", "recalled"]
-    subject: Literal["job", "po_line", "so_line", "lot", "serial"]
+    subject: StatusSubjectName
+    key: Annotated[PlainText, Field(min_length=1, max_length=80)]
+    status: StatusName
+    operator: Annotated[Code | None, Field(validate_default=True)] = None
+
+    @field_validator("key")
+    @classmethod
+    def _key_fits(cls, key: str, info: ValidationInfo) -> str:
+        subject = info.data.get("subject")
+        if subject in QUALITY_SUBJECTS:
+            part, bar, number = key.rpartition("|")
+            what = "Lot" if subject == "lot" else "Serial"
+            broken = number_rule(number, what) if part and bar else None
+            if not (part and bar) or broken is not None:
+                why = broken.message if broken is not None else "it is not PART|NUMBER"
+                raise PydanticCustomError("status_key", f"a {subject}'s key is PART|NUMBER: {why}")
+        return key
+
+    @field_validator("status")
+    @classmethod
+    def _status_fits(cls, status: str, info: ValidationInfo) -> str:
+        subject = info.data.get("subject")
+        if subject is not None and status not in STATUSES_OF[subject]:
+            allowed = ", ".join(sorted(STATUSES_OF[subject]))
+            raise PydanticCustomError(
+                "status_subject", f"a {subject} cannot be {status!r}; it takes {allowed}"
+            )
+        return status
+
+    @field_validator("operator")
+    @classmethod
+    def _decided_by_someone(cls, operator: str | None, info: ValidationInfo) -> str | None:
+        if operator is None and info.data.get("subject") in QUALITY_SUBJECTS:
+            raise PydanticCustomError(
+                "status_operator",
+                "a lot's or serial's status change names the supervisor or quality staff"
+                " who decided it",
+            )
+        return operator
 
 
 class PushRequest(Strict):
@@ -180,8 +239,10 @@ class Change(Strict):
     `operator`, `job`, `job_component`, `po_line`, `so_line`, `lot`, `serial`) whose
     `data` is the whole row; `movement`: a movement the store applied, held or voided,
     with its `status`, `server_seq`, `codes` and `message` beside the pushed fields; or
-    `status_change`: a job or order line closed or reopened (`StatusChangeIn`'s fields, and
-    the `device_id` that recorded it), for its history on every handheld."""
+    `status_change`: a job or order line closed or reopened, a lot or serial held, released
+    or recalled (`StatusChangeIn`'s fields, the `device_id` that recorded it, and
+    `sync_state`: `applied`, or `rejected` when the store refused it), for its history on
+    every handheld; or `setting`: a site-wide setting (`SETTING`)."""
 
     seq: int
     kind: str
@@ -305,10 +366,10 @@ REFERENCE_KINDS: dict[str, type[Base]] = {
 """Change kinds that carry a whole reference row, in the order a device applies a page's
 rows of different kinds when they depend on each other (a job line needs its job)."""
 
-SNAPSHOT_KINDS = (*REFERENCE_KINDS, STATUS_CHANGE, "movement")
+SNAPSHOT_KINDS = (*REFERENCE_KINDS, STATUS_CHANGE, SETTING, "movement")
 """The kinds a snapshot carries, in the order it carries them: reference rows parents
-first, then status changes, then the store's ledger by its numbers (a reversal after the
-movement it reverses)."""
+first, then status changes, the site-wide settings, then the store's ledger by its numbers
+(a reversal after the movement it reverses)."""
 
 
 def row_data(row: Base) -> dict[str, Any]:

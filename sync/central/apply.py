@@ -58,6 +58,7 @@ from sync.central.evaluate import (
     hold_reason,
     holding_rule,
     missing_references,
+    not_released,
     numbers_fit,
     rejection,
     reversal_conflict,
@@ -509,6 +510,38 @@ class CentralLedger:
 
     # ---- exceptions ---------------------------------------------------------------------
 
+    def alert(
+        self,
+        code: ExceptionCode,
+        message: str,
+        *,
+        device_id: str | None,
+        part: str | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+    ) -> None:
+        """Opens an exception about no movement (a status change refused or in conflict),
+        for supervisors to read and dismiss."""
+        self._add_exception(
+            NewException(
+                device_id=device_id,
+                device_seq=None,
+                code=code.value,
+                message=fit(message),
+                part=part,
+                lot=lot,
+                serial=serial,
+                location=None,
+                status=ExceptionStatus.OPEN.value,
+                opened_at=self.now,
+            )
+        )
+
+    def write_pending(self) -> None:
+        """Writes what the operation decided so far (a lot a pushed movement brought into
+        being, before a status change of it settles its row); read as rows from now on."""
+        self._write_pending()
+
     def close(
         self, exception: Alert, status: ExceptionStatus, words: str, *, by: str | None
     ) -> None:
@@ -623,7 +656,8 @@ class CentralLedger:
                 record.status, record.location = serial_state_after(movement, kind)
         verdict = shortfall(self.rows, movement, part, pushed.observed_cursor)
         closed = closed_reference(self.rows, pushed)
-        flags = [each for each in (verdict, closed) if each is not None]
+        unreleased = not_released(self.rows, pushed, part)
+        flags = [each for each in (verdict, closed, unreleased) if each is not None]
         entry.status = _APPLIED
         entry.codes = entry.message = ""
         if flags:
@@ -639,10 +673,12 @@ class CentralLedger:
                 entry, verdict, part.number, lot_key, serial_key, pushed.from_location
             )
             self._shortfall_keys().setdefault(key, set()).add(opened)
-        if closed is not None:
+        for other in (closed, unreleased):
+            if other is None:
+                continue
             self._open(
                 entry,
-                closed,
+                other,
                 part.number,
                 lot_key,
                 serial_key,

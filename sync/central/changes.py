@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from scanner.clock import aware
 from scanner.models import Base, Movement
 from scanner.quantity import format_quantity
+from scanner.settings import SITE_WIDE, SettingKey, stored_text
 from sync.central.bulk_sql import write_rows
 from sync.central.models import Change, SyncClock
-from sync.protocol import REFERENCE_KINDS, canonical, movement_in, row_key
+from sync.protocol import REFERENCE_KINDS, SETTING, canonical, movement_in, row_key
 
 CLOCK_ID = 1
 _CHANGES = Change.__table__
@@ -210,6 +211,32 @@ def _published(session: Session, kind: str) -> dict[str, str]:
         select(Change.key, Change.payload).where(Change.kind == kind, Change.seq.in_(latest))
     ).all()
     return {key: payload for key, payload in rows}
+
+
+# ---- site-wide settings ------------------------------------------------------------------
+
+
+def site_setting_data(session: Session, setting: SettingKey[Any]) -> dict[str, Any]:
+    """A site-wide setting as devices pull it: its text here, None when none is stored."""
+    return {"key": setting.key, "value": stored_text(session, setting)}
+
+
+def publish_site_settings(log: ChangeLog) -> int:
+    """Appends a change for each site-wide setting whose stored text differs from the last
+    change published for it (one never published and never set needs none); returns how
+    many."""
+    session = log.session
+    session.flush()
+    published = _published(session, SETTING)
+    emitted = 0
+    for setting in SITE_WIDE:
+        payload = canonical(site_setting_data(session, setting))
+        was = published.get(setting.key)
+        if was == payload or (was is None and stored_text(session, setting) is None):
+            continue
+        log.add_text(log.number(), SETTING, setting.key, payload)
+        emitted += 1
+    return emitted
 
 
 # ---- movements --------------------------------------------------------------------------

@@ -30,11 +30,13 @@ from scanner.closing import last_decision
 from scanner.describing import describe, described
 from scanner.ledger import BACKFLUSH_REASON
 from scanner.models import (
+    QUARANTINE,
     Balance,
     Job,
     JobLot,
     Location,
     Lot,
+    LotStatus,
     Movement,
     MovementKind,
     Operator,
@@ -57,6 +59,7 @@ from scanner.movement_rules import (
     tracking_rule,
 )
 from scanner.plain_text import shown
+from scanner.quality import may_move_unreleased, not_released_words
 from scanner.quantity import format_quantity, within_holding
 from sync.central.bulk_sql import among
 from sync.central.models import DeviceRole
@@ -67,6 +70,7 @@ from sync.protocol import MovementIn
 MESSAGE_LIMIT = 300
 _CHUNK = 400  # values per IN list: well under both databases' bound-parameter limits
 _ZERO = Decimal(0)
+_RELEASED = LotStatus.ACTIVE.value
 R = TypeVar("R")
 StockKey = tuple[str, str, str, str]
 
@@ -613,6 +617,43 @@ def _closable(rows: Rows, movement: MovementIn) -> tuple[Closable, str, str, Exc
         named, what = f"{movement.so} line {movement.so_line}", "shipment"
         code = ExceptionCode.LINE_CLOSED
     return (subject, named, what, code) if subject is not None else None
+
+
+def not_released(rows: Rows, movement: MovementIn, part: Part) -> Verdict | None:
+    """A movement of stock on hold or recalled (its lot's status, a serial's own or its
+    lot's, as the store has them when the movement is judged) that such stock may not take
+    (`scanner.quality.may_move_unreleased`): it happened, so it counts, flagged for quality
+    staff with who decided the status. Reads only rows the push preloaded; the words, read
+    from the history, only for a movement it flags."""
+    lot_number = movement.lot
+    serial: Serial | NewSerial | None = None
+    if movement.serial is not None and part.tracking == Tracking.SERIAL:
+        serial = rows.serial(part.number, movement.serial)
+        if serial is not None and serial.lot is not None:
+            lot_number = serial.lot
+    lot = rows.lot(part.number, lot_number) if lot_number is not None else None
+    released = (lot is None or lot.status == _RELEASED) and (
+        serial is None or serial.quality_status == _RELEASED
+    )
+    if released:
+        return None
+    to = rows.get(Location, movement.to_location) if movement.to_location else None
+    if may_move_unreleased(movement.kind, to is not None and to.kind == QUARANTINE):
+        return None
+    words = not_released_words(
+        rows.session,
+        lot if isinstance(lot, Lot) else None,
+        serial if isinstance(serial, Serial) else None,
+    )
+    what = describe(part.number, lot_number, movement.serial)
+    return Verdict(
+        ExceptionCode.LOT_NOT_RELEASED,
+        fit(
+            f"{what[:1].upper()}{what[1:]} was {words or 'not released'} when this"
+            f" {movement.kind} reached the store: it counts, and is flagged for quality staff"
+            " (it may only go into quarantine)"
+        ),
+    )
 
 
 class Moved(CacheMoved, Protocol):

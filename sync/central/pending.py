@@ -27,7 +27,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from scanner.balances import CacheDelta, CacheModel, add_cache_deltas
-from scanner.models import MOVEMENT_FACTS, Lot, Movement, Serial
+from scanner.models import MOVEMENT_FACTS, Lot, LotStatus, Movement, Serial
 from sync.central.bulk_sql import write_rows
 from sync.central.models import SyncEntry, SyncException, SyncRejection
 from sync.exception_codes import ExceptionCode
@@ -110,7 +110,8 @@ class NewSerial:
     lot: str | None
     status: str
     location: str | None
-    quality_status: str = "active"  # a serial comes into being released (LotStatus.ACTIVE)
+    quality_status: str = LotStatus.ACTIVE.value
+    """Released: a serial comes into being released; only a person holds it later."""
 
 
 @dataclass(eq=False)

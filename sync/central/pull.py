@@ -1,6 +1,7 @@
 """What devices pull from the central store, and putting news into it: a page of the change
-log after a device's cursor; reference data imported at the store, and jobs or order lines
-closed there, published as changes. Plain functions over the caller's session and
+log after a device's cursor; reference data imported at the store, jobs or order lines
+closed, lots or serials held there, and site-wide settings set there, published as
+changes. Plain functions over the caller's session and
 transaction; `sync.central.service` puts them behind HTTP.
 """
 
@@ -15,13 +16,13 @@ from sqlalchemy.orm import Session
 from scanner.clock import Clock, utc_now
 from scanner.models import StatusChange
 from sync.central.apply import CentralLedger
-from sync.central.changes import current_seq, publish_rows
+from sync.central.changes import current_seq, publish_rows, publish_site_settings
 from sync.central.models import Change, Device
 from sync.central.status_changes import publish_status
 from sync.protocol import MAX_PULL, PullResponse
 from sync.protocol import Change as PulledChange
 
-__all__ = ["publish_decisions", "publish_reference", "pull"]
+__all__ = ["publish_decisions", "publish_reference", "publish_settings", "pull"]
 
 
 def pull(
@@ -62,6 +63,7 @@ def publish_reference(session: Session, clock: Clock = utc_now) -> int:
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     publish_rows(ledger.log)
+    publish_site_settings(ledger.log)
     ledger.recheck_held()
     ledger.finish()
     return ledger.log.taken
@@ -70,11 +72,23 @@ def publish_reference(session: Session, clock: Clock = utc_now) -> int:
 def publish_decisions(
     session: Session, changes: Sequence[StatusChange], clock: Clock = utc_now
 ) -> int:
-    """Tells devices of jobs or order lines closed or reopened at the store (`lotscan jobs
-    close` on the central database): each change for its history, and the row with its
-    status. Returns the number of changes emitted."""
+    """Tells devices of jobs or order lines closed or reopened, lots or serials held,
+    released or recalled at the store (`lotscan jobs close`, `lotscan lot hold` on the
+    central database): each change for its history, and the row with its status. Returns
+    the number of changes emitted."""
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     publish_status(ledger.log, changes)
+    ledger.finish()
+    return ledger.log.taken
+
+
+def publish_settings(session: Session, clock: Clock = utc_now) -> int:
+    """Tells devices of the site-wide settings set or reset at the store since they were
+    last published (`lotscan settings set expiry_policy block` on the central database).
+    Returns the number of changes emitted."""
+    ledger = CentralLedger(session, clock)
+    ledger.log.lock()
+    publish_site_settings(ledger.log)
     ledger.finish()
     return ledger.log.taken

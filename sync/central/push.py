@@ -90,12 +90,12 @@ def push(
         if movement.id in taken:
             outcomes.append(_reused_id(ledger, locked, movement, taken[movement.id]))
         else:
-            status.due(ledger.log, movement.happened_at)
+            status.due(ledger, movement.happened_at)
             entry = ledger.accept(locked.id, movement, role=locked.role)
             outcomes.append(_outcome(entry, ledger.server_seq(entry)))
             taken[movement.id] = f"{locked.id} number {movement.seq}"
         last = movement.seq
-    status.due(ledger.log, None)
+    status.due(ledger, None)
     locked.last_applied_seq = last
     _note_device(session, ledger, locked, request, last)
     ledger.finish()

@@ -1,7 +1,7 @@
 """A snapshot of the store for a handheld that has pulled nothing yet, or must start again
-(docs/architecture.md, "Snapshots for a new handheld"): every reference row, lot, serial and
-status change, and the store's ledger up to one change number, page by page; the handheld
-then pulls only the changes after that number.
+(docs/architecture.md, "Snapshots for a new handheld"): every reference row, lot, serial,
+status change and site-wide setting, and the store's ledger up to one change number, page
+by page; the handheld then pulls only the changes after that number.
 
 The snapshot stands at change number `cursor`, fixed by its first page: the ledger is read
 as the movements numbered up to it (numbers are handed out in commit order, so every one of
@@ -29,12 +29,20 @@ from sqlalchemy.orm import Session
 
 from scanner.clock import Clock, utc_now
 from scanner.models import Movement, StatusChange
-from sync.central.changes import current_seq, ledger_fields, movement_text, reference_data
+from scanner.settings import SITE_WIDE
+from sync.central.changes import (
+    current_seq,
+    ledger_fields,
+    movement_text,
+    reference_data,
+    site_setting_data,
+)
 from sync.central.errors import SyncError
 from sync.central.models import Device, SyncEntry
 from sync.central.status_changes import status_change_data
 from sync.protocol import (
     REFERENCE_KINDS,
+    SETTING,
     SNAPSHOT_KINDS,
     SNAPSHOT_PAGE,
     STATUS_CHANGE,
@@ -127,6 +135,8 @@ def _key_types(kind: str) -> list[type]:
         return [int]
     if kind == STATUS_CHANGE:
         return [uuid.UUID]
+    if kind == SETTING:
+        return [str]
     return [column.type.python_type for column in inspect(REFERENCE_KINDS[kind]).primary_key]
 
 
@@ -151,6 +161,8 @@ def _read(
         return _movements(session, at, after[0] if after else 0, count)
     if kind == STATUS_CHANGE:
         return _status_changes(session, after, count)
+    if kind == SETTING:
+        return _site_settings(session, after, count)
     return _reference_rows(session, kind, after, count)
 
 
@@ -180,6 +192,19 @@ def _status_changes(
     return (
         [canonical(status_change_data(change)) for change in changes],
         [[str(change.id)] for change in changes],
+    )
+
+
+def _site_settings(
+    session: Session, after: tuple[Any, ...] | None, count: int
+) -> tuple[list[str], list[Key]]:
+    """Every site-wide setting, by key, each as its change carries it: one the store holds
+    none of too (its value null), so a new handheld drops any it set before it enrolled."""
+    settings = sorted(SITE_WIDE, key=lambda setting: setting.key)
+    chosen = [each for each in settings if after is None or each.key > after[0]][:count]
+    return (
+        [canonical(site_setting_data(session, setting)) for setting in chosen],
+        [[setting.key] for setting in chosen],
     )
 
 

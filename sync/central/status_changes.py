@@ -1,38 +1,61 @@
-"""Jobs and order lines closed or reopened, on the central store (`scanner.closing`).
+"""Status changes on the central store: jobs and order lines closed or reopened
+(`scanner.closing`), lots and serials held, released or recalled (`scanner.quality`)
+(docs/architecture.md, "Status changes").
 
 A handheld pushes its status changes with its movements; a supervisor at the store records
-them with `lotscan jobs|orders close|reopen`. Either way the store keeps every change, gives
-the job or line the status of its latest (by when it happened), and tells every handheld:
-the job's or line's row with its status, and the change itself for its history. A change
-pushed again (a retry) is kept once.
+them with `lotscan jobs|orders close|reopen` or `lotscan lot hold|release|recall`. Either
+way the store keeps every change, gives the subject the status of its latest (by when it
+happened), and tells every handheld: the subject's row with its status, and the change
+itself for its history. A change pushed again (a retry) is kept once.
+
+A pushed lot or serial change is judged by the core's rules: the lot or serial must be one
+the store has, and its operator one the store knows whose role is supervisor or quality
+(`scanner.quality.may_decide`). One that breaks a rule is refused: kept as sent, marked
+refused (history, never a status), with a `RULE_VIOLATION` alert naming the rule, and sent
+to every handheld like any change, so the one that recorded it takes its own decision back.
+A change that reaches the store after a later one of the same subject with another status
+loses (the later one stands), is kept in the history, and opens a `STATUS_CONFLICT` alert
+naming both decisions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.clock import aware
-from scanner.closing import settle_status
-from scanner.models import StatusChange, SyncState
+from scanner.closing import REFUSED, settle_status
+from scanner.describing import describe
+from scanner.errors import LotscanError
+from scanner.models import Operator, StatusChange, StatusSubject, SyncState
+from scanner.quality import Action, may_decide
 from sync.central.bulk_sql import among
 from sync.central.changes import ChangeLog, reference_data
-from sync.protocol import STATUS_CHANGE, StatusChangeIn
+from sync.central.evaluate import fit
+from sync.central.pending import NewLot, NewSerial
+from sync.exception_codes import ExceptionCode
+from sync.protocol import QUALITY_SUBJECTS, STATUS_CHANGE, StatusChangeIn
+
+if TYPE_CHECKING:
+    from sync.central.apply import CentralLedger
 
 
 def status_change_data(change: StatusChange) -> dict[str, object]:
-    """A status change as devices pull it."""
-    return reference_data(change, StatusChange) | {"sync_state": SyncState.APPLIED.value}
+    """A status change as devices pull it: kept (`applied`) or refused (`rejected`)."""
+    state = REFUSED if change.sync_state == REFUSED else SyncState.APPLIED.value
+    return reference_data(change, StatusChange) | {"sync_state": state}
 
 
 def publish_status(log: ChangeLog, changes: Iterable[StatusChange]) -> None:
-    """Marks status changes the store recorded or received as kept, settles the status of
-    what each is about, and tells devices of both."""
+    """Marks status changes the store recorded or received as kept (but those it refused),
+    settles the status of what each is about, and tells devices of both."""
     for change in changes:
-        change.sync_state = SyncState.APPLIED.value
+        if change.sync_state != REFUSED:
+            change.sync_state = SyncState.APPLIED.value
         change.recorded_at = change.recorded_at or log.now
         log.session.flush()
         row = settle_status(log.session, change.subject, change.key)
@@ -56,17 +79,52 @@ class PushedStatus:
     def waiting(self) -> bool:
         return bool(self._waiting)
 
-    def due(self, log: ChangeLog, before: datetime | None) -> None:
-        """Keeps the changes that happened no later than `before` (all of them for None)."""
-        taking = list(self._taken(before))
-        if taking:
-            publish_status(log, [self._record(change) for change in taking])
+    def due(self, ledger: CentralLedger, before: datetime | None) -> None:
+        """Keeps the changes that happened no later than `before` (all of them for None),
+        each judged as the store stands then."""
+        for pushed in list(self._taken(before)):
+            self._take(ledger, pushed)
 
     def _taken(self, before: datetime | None) -> Iterator[StatusChangeIn]:
         while self._waiting and (
             before is None or aware(self._waiting[0].happened_at) <= aware(before)
         ):
             yield self._waiting.pop(0)
+
+    def _take(self, ledger: CentralLedger, pushed: StatusChangeIn) -> None:
+        refusal = self._refusal(ledger, pushed) if pushed.subject in QUALITY_SUBJECTS else None
+        later = (
+            None if refusal is not None else later_decision(self.session, pushed, self.device_id)
+        )
+        change = self._record(pushed)
+        if refusal is not None:
+            change.sync_state = REFUSED
+            self._alert(ledger, pushed, ExceptionCode.RULE_VIOLATION, refusal)
+        publish_status(ledger.log, [change])
+        if later is not None:
+            self._alert(ledger, pushed, ExceptionCode.STATUS_CONFLICT, later)
+
+    def _refusal(self, ledger: CentralLedger, pushed: StatusChangeIn) -> str | None:
+        """Why the store refuses a lot's or serial's change, in a supervisor's words; None
+        when it keeps it. A lot or serial a movement of this very push brought into being
+        is written first, so the change settles its row."""
+        part, _bar, number = pushed.key.rpartition("|")
+        lot, serial = (number, None) if pushed.subject == "lot" else (None, number)
+        found = ledger.rows.lot(part, number) if lot else ledger.rows.serial(part, number)
+        what = describe(part, lot, serial)
+        decision = f"{_noun(pushed.status)} of {what} by {pushed.operator}"
+        refused = f"Refused the {decision} on device {self.device_id} at {_at(pushed)}"
+        kept = "kept as sent, its status unchanged"
+        if found is None:
+            return f"{refused}: the store has no {what}; {kept}"
+        if isinstance(found, NewLot | NewSerial):
+            ledger.write_pending()
+        assert pushed.operator is not None  # the door refuses a lot's change without one
+        try:
+            may_decide(self.session, pushed.operator, _ACTION[pushed.status], what)
+        except LotscanError as error:
+            return f"{refused}: {error}; {kept}"
+        return None
 
     def _record(self, pushed: StatusChangeIn) -> StatusChange:
         change = StatusChange(
@@ -82,6 +140,90 @@ class PushedStatus:
         )
         self.session.add(change)
         return change
+
+    def _alert(
+        self, ledger: CentralLedger, pushed: StatusChangeIn, code: ExceptionCode, words: str
+    ) -> None:
+        part, lot, serial = _item(pushed.subject, pushed.key)
+        ledger.alert(code, fit(words), device_id=self.device_id, part=part, lot=lot, serial=serial)
+
+
+def later_decision(session: Session, pushed: StatusChangeIn, device_id: str) -> str | None:
+    """When the subject's latest change (of those the store kept) happened after `pushed`
+    (from device `device_id`) and gives another status, the words of the conflict (`pushed`
+    loses); else None."""
+    found = session.execute(
+        select(StatusChange, Operator.name)
+        .outerjoin(Operator, Operator.badge == StatusChange.operator)
+        .where(
+            StatusChange.subject == pushed.subject,
+            StatusChange.key == pushed.key,
+            StatusChange.sync_state != REFUSED,
+        )
+        .order_by(StatusChange.happened_at.desc(), StatusChange.id.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    latest, latest_name = found
+    if aware(latest.happened_at) <= aware(pushed.happened_at) or latest.status == pushed.status:
+        return None
+    pushed_name = _name(session, pushed.operator)
+    by = f" by {pushed_name}" if pushed_name else ""
+    latest_by = f" by {latest_name or latest.operator}" if latest.operator else ""
+    stands = _noun(latest.status)
+    return (
+        f"The {_noun(pushed.status)} of {_subject_words(pushed.subject, pushed.key)}{by} on"
+        f" device {device_id} at {_at(pushed)} reached the store after"
+        f" the {stands}{latest_by} at {aware(latest.happened_at):%Y-%m-%d %H:%M}: the {stands}"
+        " stands; both are in the history"
+    )
+
+
+def _name(session: Session, badge: str | None) -> str | None:
+    if badge is None:
+        return None
+    person = session.get(Operator, badge)
+    return person.name if person is not None else badge
+
+
+def _at(pushed: StatusChangeIn) -> str:
+    return f"{aware(pushed.happened_at):%Y-%m-%d %H:%M} UTC"
+
+
+_NOUNS = {
+    "hold": "hold",
+    "active": "release",
+    "recalled": "recall",
+    "closed": "close",
+    "open": "reopening",
+}
+_ACTION = {"hold": Action.HOLD, "active": Action.RELEASE, "recalled": Action.RECALL}
+
+
+def _noun(status: str) -> str:
+    return _NOUNS.get(status, status)
+
+
+def _item(subject: str, key: str) -> tuple[str | None, str | None, str | None]:
+    """The part, lot and serial an alert about a status change names (none for a job)."""
+    head, _bar, tail = key.rpartition("|")
+    if subject == StatusSubject.LOT:
+        return head, tail, None
+    if subject == StatusSubject.SERIAL:
+        return head, None, tail
+    return None, None, None
+
+
+def _subject_words(subject: str, key: str) -> str:
+    head, _bar, tail = key.rpartition("|")
+    if subject == StatusSubject.LOT:
+        return describe(head, tail)
+    if subject == StatusSubject.SERIAL:
+        return describe(head, serial=tail)
+    if subject == StatusSubject.JOB:
+        return f"job {key}"
+    return f"{head} line {tail}"
 
 
 def _known(session: Session, ids: list[object]) -> set[object]:

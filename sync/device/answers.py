@@ -41,8 +41,10 @@ from scanner.models import (
     StatusSubject,
     SyncState,
 )
+from scanner.settings import take_site_setting
 from sync.protocol import (
     REFERENCE_KINDS,
+    SETTING,
     STATUS_CHANGE,
     Change,
     MovementIn,
@@ -96,6 +98,8 @@ def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -
             pulled_movement(session, device_id, change.data)
         elif change.kind == STATUS_CHANGE:
             decided.add(pulled_status_change(session, change.data))
+        elif change.kind == SETTING:
+            pulled_setting(session, change.data)
         # A kind this version does not know is skipped: a newer store may send more.
     session.flush()
     keep_own_decisions(session, decided)
@@ -154,16 +158,24 @@ _CLOSABLE = {
     "job": StatusSubject.JOB.value,
     "po_line": StatusSubject.PO_LINE.value,
     "so_line": StatusSubject.SO_LINE.value,
+    "lot": StatusSubject.LOT.value,
+    "serial": StatusSubject.SERIAL.value,
 }
 """The reference kinds that have a status a handheld can change, by their subject."""
 
 
 def pulled_status_change(session: Session, data: dict[str, Any]) -> tuple[str, str]:
-    """Keeps a status change another device (or the store) recorded, for its history."""
+    """Keeps a status change another device (or the store) recorded, for its history. One
+    the store refused (`sync_state` rejected) is kept as refused: history, never the
+    subject's status; this handheld's own, refused, is marked so and its subject settled
+    again (the store's row arrives with it)."""
     pulled = StatusChangeIn.model_validate(
         {key: value for key, value in data.items() if key in StatusChangeIn.model_fields}
     )
-    if session.get(StatusChange, pulled.id) is None:
+    refused = data.get("sync_state") == SyncState.REJECTED.value
+    state = SyncState.REJECTED.value if refused else SyncState.APPLIED.value
+    known = session.get(StatusChange, pulled.id)
+    if known is None:
         session.add(
             StatusChange(
                 id=pulled.id,
@@ -174,10 +186,22 @@ def pulled_status_change(session: Session, data: dict[str, Any]) -> tuple[str, s
                 reason=pulled.reason,
                 operator=pulled.operator,
                 happened_at=aware(pulled.happened_at) or pulled.happened_at,
-                sync_state=SyncState.APPLIED.value,
+                sync_state=state,
             )
         )
+    elif refused and known.sync_state != state:
+        known.sync_state = state
+        session.flush()
+        settle_status(session, pulled.subject, pulled.key)
     return pulled.subject, pulled.key
+
+
+def pulled_setting(session: Session, data: dict[str, Any]) -> None:
+    """A site-wide setting the store set (or reset: value null) for every handheld. One
+    this version does not know, or a value it does not take, is skipped."""
+    key, value = data.get("key"), data.get("value")
+    if isinstance(key, str) and (value is None or isinstance(value, str)):
+        take_site_setting(session, key, value)
 
 
 def keep_own_decisions(session: Session, decided: set[tuple[str, str]]) -> None:

@@ -36,9 +36,10 @@ from sync.device.answers import (
     keep_own_decisions,
     outcome_text,
     pulled_movement,
+    pulled_setting,
     pulled_status_change,
 )
-from sync.protocol import REFERENCE_KINDS, STATUS_CHANGE, MovementIn, movement_facts
+from sync.protocol import REFERENCE_KINDS, SETTING, STATUS_CHANGE, MovementIn, movement_facts
 
 __all__ = ["apply_snapshot_page", "finish_snapshot", "holds_others_movements"]
 
@@ -73,6 +74,9 @@ def apply_snapshot_page(
     elif kind == STATUS_CHANGE:
         for row in rows:
             pulled_status_change(session, row)
+    elif kind == SETTING:
+        for row in rows:
+            pulled_setting(session, row)
     elif kind == "movement":
         _movements(session, device_id, rows, seen_others)
     session.flush()

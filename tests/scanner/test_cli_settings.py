@@ -73,6 +73,7 @@ def test_the_list_shows_every_setting_a_person_sets_with_its_default_and_meaning
         "takes": "one of warn, block, ignore",
         "applies_to": "any",
         "settable": True,
+        "site_wide": True,
         "description": EXPIRY_POLICY.doc,
         "problem": None,
     }
@@ -197,3 +198,23 @@ def test_a_command_with_no_name_is_a_usage_error(db: str, tmp_path: Path) -> Non
     code, _, err = run(tmp_path, "settings", "get", "--db", db)
     assert code == 2
     assert "the following arguments are required: NAME" in err
+
+
+def test_a_site_wide_setting_is_set_on_a_device_until_it_enrolls_then_on_the_store(
+    db: str, tmp_path: Path
+) -> None:
+    """`expiry-policy` names `expiry_policy`; a device not enrolled sets its own; an
+    enrolled handheld refuses, saying where it is set, and keeps what it had."""
+    code, out, err = run(tmp_path, "settings", "set", "expiry-policy", "block", "--db", db)
+    assert (code, err) == (0, "")
+    assert out == "expiry_policy: block (default: warn)\n"
+    with unit_of_work(open_migrated(db)) as session:
+        session.add(Setting(key="sync.url", value="http://127.0.0.1:9"))
+    for action in (["set", "site.name", "Acme"], ["reset", "expiry_policy"]):
+        code, out, err = run(tmp_path, "settings", *action, "--db", db)
+        assert (code, out) == (1, "")
+        assert "is set for the whole site on the central store" in err
+    code, _out, err = run(tmp_path, "settings", "set", "scan.separators", "|", "--db", db)
+    assert (code, err) == (0, "")  # a device's own setting stays its own
+    with reading(open_migrated(db)) as session:
+        assert read_setting(session, EXPIRY_POLICY) == ExpiryPolicy.BLOCK

@@ -318,3 +318,23 @@ def test_a_rejected_rule_violation_reads_as_rejected_and_is_only_dismissed() -> 
     assert movement == "  receive 5 serial M-1 of MOTOR to RCV"
     assert words == "  Rejected, qty breaks rule serial-one-unit: A serial is one unit"
     assert actions_for(row) == ("dismiss",)
+
+
+def test_a_status_conflict_about_no_movement_names_its_lot_and_is_only_dismissed() -> None:
+    """An alert about a status change (STATUS_CONFLICT, a refused hold) has no movement: the
+    panel names the device, the lot and both decisions, to be dismissed."""
+    message = (
+        "The hold of lot PG-1 of PIGMENT by Quinn Lee on device H7KQ at 2026-11-02 08:32 UTC"
+        " reached the store after the release by Sam Okafor at 2026-11-02 08:35: the release"
+        " stands; both are in the history"
+    )
+    row = {
+        "id": 9, "code": "STATUS_CONFLICT", "device": "H7KQ", "device_seq": None,
+        "entry_status": None, "movement": None, "part": "PIGMENT", "lot": "PG-1",
+        "serial": None, "location": None, "message": message,
+    }  # fmt: skip
+    head, what, words = exception_lines(row, chosen=True)
+    assert head.endswith("9 STATUS_CONFLICT H7KQ")
+    assert what == "  lot PG-1 of PIGMENT"
+    assert words == f"  {message}"
+    assert actions_for(row) == ("dismiss",)

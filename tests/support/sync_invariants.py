@@ -12,7 +12,8 @@ and the handhelds must agree:
   balance has an exception, and no shortage exception stays open once its balance is back;
 - I6 convergence: each device holds the store's ledger (the same movements, numbers and
   outcomes), mirrors its own movements' outcomes, holds the store's stock and serial states,
-  and has pulled everything;
+  its lots' and serials' statuses and every status change (kept or refused), and has pulled
+  everything;
 - I7 liveness: no device has anything left to send, and the store has applied each device's
   last number.
 """
@@ -31,7 +32,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.balance_check import cache_differences
 from scanner.balances import stock_key
-from scanner.models import NOT_EFFECTIVE, Balance, Movement, Part, Serial, SyncState
+from scanner.models import (
+    NOT_EFFECTIVE,
+    Balance,
+    Lot,
+    Movement,
+    Part,
+    Serial,
+    StatusChange,
+    SyncState,
+)
 from scanner.settings import PULL_CURSOR, SEQ_FLOOR, device_id, read_setting
 from sync.central.models import (
     Change,
@@ -85,6 +95,8 @@ class Store:
     clock: int
     tracking: dict[str, str]
     held_once: set[str]
+    statuses: dict[tuple[str, str, str], str]
+    decisions: dict[uuid.UUID, tuple[str, str]]
 
 
 def violations(central: sessionmaker[Session], handhelds: Sequence[HasDatabase]) -> list[str]:
@@ -126,7 +138,25 @@ def _read_store(session: Session) -> Store:
                 )
             )
         ),
+        statuses=_statuses(session),
+        decisions=_decisions(session),
     )
+
+
+def _statuses(session: Session) -> dict[tuple[str, str, str], str]:
+    """Each lot's status and each serial's own, by (lot or serial, part, number)."""
+    found = {("lot", lot.part, lot.number): lot.status for lot in session.scalars(select(Lot))}
+    for serial in session.scalars(select(Serial)):
+        found[("serial", serial.part, serial.number)] = serial.quality_status
+    return found
+
+
+def _decisions(session: Session) -> dict[uuid.UUID, tuple[str, str]]:
+    """Every status change: its status, and whether it was kept (applied) or refused."""
+    return {
+        change.id: (change.status, change.sync_state)
+        for change in session.scalars(select(StatusChange))
+    }
 
 
 def _stock(session: Session) -> dict[StockKey, Decimal]:
@@ -310,6 +340,21 @@ def _converged(
                 f"I6 {device}: serial {serial[1]} of {serial[0]} is {serials[serial]} here,"
                 f" {store.serials[serial]} at the store"
             )
+    statuses = _statuses(session)
+    for key in sorted(set(statuses) & set(store.statuses)):
+        if statuses[key] != store.statuses[key]:
+            problems.append(
+                f"I6 {device}: {key[0]} {key[2]} of {key[1]} is {statuses[key]} here,"
+                f" {store.statuses[key]} at the store"
+            )
+    decisions = _decisions(session)
+    if decisions != store.decisions:
+        differ = sorted(str(i) for i in set(decisions) ^ set(store.decisions))
+        differ += sorted(
+            str(i) for i in set(decisions) & set(store.decisions)
+            if decisions[i] != store.decisions[i]
+        )  # fmt: skip
+        problems.append(f"I6 {device}: status changes differ from the store's: {differ[:3]}")
     cursor = read_setting(session, PULL_CURSOR) or 0
     if cursor != store.clock:
         problems.append(f"I6 {device}: pulled up to {cursor}, the store is at {store.clock}")

@@ -49,6 +49,24 @@ def _status_change(field: str, value: Any) -> Change:
     return change
 
 
+def _lot_change(**fields: Any) -> Change:
+    """A lot's status change with `fields` in place of a held lot's (None: left out)."""
+
+    def change(body: dict[str, Any]) -> None:
+        held = {
+            "id": str(uuid.uuid4()),
+            "subject": "lot",
+            "key": "PIGMENT|PG-1",
+            "status": "hold",
+            "operator": "B9001",
+            "happened_at": "2026-11-02T08:30:00Z",
+        }
+        held.update(fields)
+        body["status_changes"] = [{key: value for key, value in held.items() if value is not None}]
+
+    return change
+
+
 EARLIEST_PYTHON = "0001-01-01T00:00:00+14:00"  # year 0 in UTC: PostgreSQL stores a date BC
 LATEST_PYTHON = "9999-12-31T23:59:59-14:00"  # year 10000 in UTC: Python overflows
 RANGE = "must be between 1900-01-01 and 2999-12-31"
@@ -95,6 +113,16 @@ REFUSED_AT_THE_DOOR: list[tuple[Change, str]] = [
     (_push("app_version", "1.0\x1b[31m"), "app_version: holds U+001B (ESC)"),
     (_status_change("reason", "closed\x07"), "status_changes[0].reason: holds U+0007 (BEL)"),
     (_status_change("key", "J\x1bH"), "status_changes[0].key: holds U+001B (ESC)"),
+    # a status the subject cannot have, a lot's change without who decided it
+    (_status_change("status", "hold"), "status_changes[0].status: a job cannot be 'hold'"),
+    (_lot_change(status="closed"), "status_changes[0].status: a lot cannot be 'closed'"),
+    (
+        _lot_change(subject="serial", status="open"),
+        "status_changes[0].status: a serial cannot be 'open'",
+    ),
+    (_lot_change(operator=None), "status_changes[0].operator: a lot's or serial's status"),
+    (_lot_change(key="PG-1"), "status_changes[0].key: a lot's key is PART|NUMBER"),
+    (_lot_change(key="PIGMENT|PG 1"), "status_changes[0].key: a lot's key is PART|NUMBER"),
 ]
 
 

@@ -88,6 +88,12 @@ def test_every_field_of_a_push_at_its_extremes_gets_no_server_error(central: Cen
         body = fresh()
         body["status_changes"][0][name] = value
         push(body, f"status_changes[0].{name}={value!r}")
+    for name, value in each_extreme(StatusChangeIn):  # a lot's hold, judged at the store
+        body = fresh()
+        held = {"subject": "lot", "key": "RESIN|L1", "status": "hold", "operator": "B9001"}
+        body["status_changes"][0].update(held)
+        body["status_changes"][0][name] = value
+        push(body, f"status_changes[0].{name}={value!r} (a lot's)")
 
     assert feeder.server_errors() == []
     assert central.http.get("/v1/sync/pull", headers=bearer(token)).status_code == 200

@@ -21,10 +21,10 @@ from sqlalchemy import select
 
 from scanner.clock import aware
 from scanner.errors import RuleViolation
-from scanner.models import Movement, Part, Tracking
+from scanner.models import Lot, Movement, Operator, Part, Serial, StatusChange, Tracking
 from scanner.numbering import check_number
 from scanner.plain_text import control_character
-from sync.protocol import MovementIn, PushRequest
+from sync.protocol import MovementIn, PushRequest, StatusChangeIn
 from sync.wire_values import EARLIEST, LATEST
 from tests.support.sync_invariants import violations
 from tests.support.sync_service import Central, bearer
@@ -88,6 +88,54 @@ def movement_bodies(draw: st.DrawFn, seq: int) -> dict[str, Any]:
     return {name: value for name, value in body.items() if value is not None}
 
 
+KEYS = {
+    "job": ["J-HOUSING", "J-NOPE"],
+    "po_line": ["PO-1|1"],
+    "so_line": ["SO-1|1"],
+    "lot": ["RESIN|L1", "RESIN|NOPE", "RESIN|L 1"],
+    "serial": ["MOTOR|S-1", "MOTOR|NOPE"],
+}
+DECISIONS: dict[str, st.SearchStrategy[Any]] = {
+    "operator": st.sampled_from([None, "B1001", "B9001", "B9001", "B0000"]),
+    "reason": st.none() | st.just("porosity"),
+    "happened_at": st.sampled_from(["2026-11-02T08:00:00Z", "2026-11-02T09:00:00Z"]),
+}
+"""What a handheld's status change would carry, and what it never sends (a job on hold, a
+lot closed, a floor operator's or an unknown badge's hold, a lot the store lacks)."""
+
+
+@st.composite
+def status_change_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    """A pushed status change: mostly a status its subject can have, now and then one it
+    cannot, or one field at one of its kind's extremes."""
+    schema = fields(StatusChangeIn)
+    wild = draw(_now_and_then(sorted(schema)))
+    subject = draw(st.sampled_from(["lot", "lot", "serial", "job", "po_line", "so_line"]))
+    fitting = sorted(STATUSES_OF[subject])
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "subject": subject,
+        "key": draw(st.sampled_from(KEYS[subject])),
+        "status": draw(st.sampled_from(fitting * 4 + ["closed", "hold"])),
+    }
+    for name, prop in schema.items():
+        if name == wild:
+            body[name] = draw(st.sampled_from(extremes(prop)))
+        elif name not in body:
+            body[name] = draw(DECISIONS.get(name, st.none()))
+    return {name: value for name, value in body.items() if value is not None}
+
+
+STATUSES_OF = {
+    "job": {"open", "closed"},
+    "po_line": {"open", "closed"},
+    "so_line": {"open", "closed"},
+    "lot": {"active", "hold", "recalled"},
+    "serial": {"active", "hold", "recalled"},
+}
+"""The statuses each subject can have, written out again here, not taken from the store."""
+
+
 @st.composite
 def push_bodies(draw: st.DrawFn, device: str, seq: int) -> dict[str, Any]:
     movements = [draw(movement_bodies(seq + n)) for n in range(draw(st.integers(1, 2)))]
@@ -98,6 +146,9 @@ def push_bodies(draw: st.DrawFn, device: str, seq: int) -> dict[str, Any]:
         "max_local_seq": seq + len(movements),
         "movements": movements,
     }
+    changes = [draw(status_change_bodies()) for _ in range(draw(st.integers(0, 2)))]
+    if changes:
+        body["status_changes"] = changes
     schema = {name: prop for name, prop in fields(PushRequest).items() if name not in LISTS}
     wild = draw(_now_and_then(sorted(schema)))
     if wild is not None:
@@ -169,6 +220,42 @@ LEDGER_RULES: list[Rule] = [_tracked, _gs1_numbers]
 the test does not take the store's word for them."""
 
 
+def broken_decisions(central: Central) -> list[str]:
+    """Each status change the store kept that the core would never record (a status its
+    subject cannot have; a lot's or serial's decided by someone who is not a supervisor or
+    quality staff, or of a lot or serial the store lacks), and each lot or serial whose
+    status is not that of its latest change kept."""
+    problems: list[str] = []
+    with central.sessions() as session:
+        roles = {op.badge: op.role for op in session.scalars(select(Operator))}
+        changes = session.scalars(
+            select(StatusChange).order_by(StatusChange.happened_at, StatusChange.id)
+        ).all()
+        latest: dict[tuple[str, str], str] = {}
+        for change in changes:
+            if change.status not in STATUSES_OF[change.subject]:
+                problems.append(f"a {change.subject} kept as {change.status!r}")
+            if change.sync_state == "rejected":
+                continue
+            latest[(change.subject, change.key)] = change.status
+            if change.subject in ("lot", "serial"):
+                if roles.get(change.operator or "") not in ("supervisor", "quality"):
+                    problems.append(f"{change.key} {change.status} by {change.operator} kept")
+                part, _bar, number = change.key.rpartition("|")
+                model = Lot if change.subject == "lot" else Serial
+                if session.get(model, (part, number)) is None:
+                    problems.append(f"{change.subject} {change.key} kept, the store lacks it")
+        for (subject, key), status in latest.items():
+            if subject not in ("lot", "serial"):
+                continue
+            part, _bar, number = key.rpartition("|")
+            row = session.get(Lot if subject == "lot" else Serial, (part, number))
+            now = row.status if isinstance(row, Lot) else getattr(row, "quality_status", None)
+            if row is not None and now != status:
+                problems.append(f"{subject} {key} is {now}, its latest change {status}")
+    return problems
+
+
 def broken_rules(central: Central, device: str, rules: list[Rule]) -> list[str]:
     """Each movement of `device` in the store's ledger that breaks one of `rules`."""
     with central.sessions() as session:
@@ -214,3 +301,57 @@ def test_no_drawn_push_gets_a_server_error_or_breaks_the_store(central: Central)
 def test_no_drawn_push_stores_what_the_ledger_forbids(central: Central) -> None:
     device = push_drawn_bodies(central)
     assert broken_rules(central, device, LEDGER_RULES) == []
+    assert broken_decisions(central) == []
+
+
+@st.composite
+def decision_bodies(draw: st.DrawFn, device: str, seq: int) -> dict[str, Any]:
+    """A push of one receipt the ledger would record (of lot L1 of resin or motor S-1) and
+    a few drawn status changes."""
+    part = draw(st.sampled_from(["RESIN", "MOTOR"]))
+    lot, serial = FITTING[part]
+    receipt = {
+        "id": str(uuid.uuid4()),
+        "seq": seq,
+        "kind": "receive",
+        "part": part,
+        "qty": "1",
+        "to_location": "RCV",
+        "happened_at": "2026-11-02T08:30:00Z",
+        **({"lot": lot} if lot else {"serial": serial}),
+    }
+    return {
+        "device_id": device,
+        "device_time": "2026-11-02T08:30:00Z",
+        "queue_depth": 1,
+        "max_local_seq": seq,
+        "movements": [receipt],
+        "status_changes": [draw(status_change_bodies()) for _ in range(draw(st.integers(1, 3)))],
+    }
+
+
+def test_no_drawn_status_change_is_kept_that_the_core_refuses(central: Central) -> None:
+    """Drawn holds, releases, recalls, closes and reopens: none the core would refuse is
+    kept as a decision (it is kept refused), and every lot and serial has the status of its
+    latest decision kept."""
+    device, token = central.enroll("forklift-1")
+    answers: list[int] = []
+
+    @PUSHES
+    @given(st.data())
+    def push(data: st.DataObject) -> None:
+        body = data.draw(decision_bodies(device, central.applied_seq(device) + 1))
+        answer = central.http.post(
+            "/v1/sync/push",
+            content=json.dumps(body).encode(),
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        answers.append(answer.status_code)
+
+    push()
+    assert all(status in (200, 422) for status in answers), answers
+    assert broken_decisions(central) == []
+    assert violations(central.sessions, []) == []
+    with central.sessions() as session:
+        kept = session.scalars(select(StatusChange.sync_state)).all()
+    assert "applied" in kept and "rejected" in kept  # the drawing reaches both

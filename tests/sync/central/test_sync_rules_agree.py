@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import unit_of_work
 from scanner.errors import LotscanError
 from scanner.ledger import Ledger
-from scanner.models import Movement
+from scanner.models import QUARANTINE, Location, Lot, Movement, Serial
 from scanner.movement_rules import BrokenMovementRule
+from scanner.quality import may_move_unreleased, stricter
 from scanner.settings import DEVICE_ID, write_setting
 from scanner.workspace import sqlite_url
 from sync.central.apply import CentralLedger, entry_codes
@@ -161,5 +162,97 @@ def test_the_ledger_refuses_for_a_rule_exactly_what_the_store_rejects_or_holds_f
             assert codes, f"the ledger refused ({refused}) but the store said {entry.status}"
             assert refused.broken.message in entry.message
             assert f"{refused.broken.field} breaks rule {refused.broken.rule}" in entry.message
+
+    agree()
+
+
+# ---- what held or recalled stock may take -------------------------------------------------
+
+STATUSES = ["active", "hold", "recalled"]
+KINDS = ["receive", "issue", "produce", "ship", "move", "return", "adjust"]
+
+
+def _store_with_held_stock(sessions: sessionmaker[Session]) -> str:
+    """The store with the plant, a quarantine cage, lot L1 of resin, and motor S7 in lot
+    M-LOT at A-01: the device id of a supervisor's handheld."""
+    device = _central(sessions)
+    with unit_of_work(sessions) as session:
+        session.add(Location(code="Q-1", name="Quarantine cage", kind=QUARANTINE))
+        session.add(
+            Lot(part="RESIN", number="L1", status="active", origin="received", created_at=NOW)
+        )
+        session.add(
+            Lot(part="MOTOR", number="M-LOT", status="active", origin="received", created_at=NOW)
+        )
+        session.flush()
+        session.add(
+            Serial(part="MOTOR", number="S7", lot="M-LOT", status="in_stock", location="A-01")
+        )
+    return device
+
+
+def _unreleased_movement(kind: str, serial: bool, into: str) -> MovementIn:
+    """A movement of lot L1 of resin (or motor S7) of `kind`, going `into` where it goes."""
+    source = None if kind in ("receive", "produce") else "A-01"
+    target = {"issue": None, "ship": None, "return": None}.get(kind, into)
+    return MovementIn.model_validate(
+        {
+            "seq": 1,
+            "id": uuid.uuid4(),
+            "kind": kind,
+            "part": "MOTOR" if serial else "RESIN",
+            "lot": None if serial else "L1",
+            "serial": "S7" if serial else None,
+            "qty": 1,
+            "from_location": source if kind != "adjust" else None,
+            "to_location": target,
+            "job": "J-HOUSING" if kind in ("issue", "produce") else None,
+            "po": "PO-1" if kind == "return" else None,
+            "po_line": 1 if kind == "return" else None,
+            "reason": "count" if kind == "adjust" else None,
+            "happened_at": NOW,
+        }
+    )
+
+
+def test_the_store_flags_unreleased_stock_exactly_when_the_shared_rule_forbids_the_move(
+    sessions: sessionmaker[Session],
+) -> None:
+    """LOT_NOT_RELEASED is `scanner.quality.may_move_unreleased` at the store: a movement of
+    stock on hold or recalled (the lot's status, a serial's own, or its lot's) counts and
+    is flagged exactly when the rule the handheld's ledger refuses by forbids it."""
+    device = _store_with_held_stock(sessions)
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        kind=st.sampled_from(KINDS),
+        serial=st.booleans(),
+        lot_status=st.sampled_from(STATUSES),
+        serial_status=st.sampled_from(STATUSES),
+        into=st.sampled_from(["A-02", "Q-1"]),
+    )
+    def agree(kind: str, serial: bool, lot_status: str, serial_status: str, into: str) -> None:
+        pushed = _unreleased_movement(kind, serial, into)
+        with sessions() as session:
+            lot = ("MOTOR", "M-LOT") if serial else ("RESIN", "L1")
+            session.get_one(Lot, lot).status = lot_status
+            motor = session.get_one(Serial, ("MOTOR", "S7"))
+            motor.quality_status = serial_status
+            arrives = pushed.from_location is None
+            # An arrival is of a serial not in stock, anything else of one at its source.
+            motor.status, motor.location = ("gone", None) if arrives else ("in_stock", "A-01")
+            session.flush()
+            ledger = CentralLedger(session, fixed)
+            ledger.expect([pushed])
+            entry = ledger.accept(device, pushed, role="supervisor")
+            session.rollback()
+        assert entry.status in ("applied", "flagged"), entry.message
+        status = stricter(lot_status, serial_status) if serial else lot_status
+        into_quarantine = pushed.to_location == "Q-1"
+        forbidden = status != "active" and not may_move_unreleased(kind, into_quarantine)
+        event(f"{kind} of {status} stock: {'flagged' if forbidden else 'not flagged'}")
+        assert ("LOT_NOT_RELEASED" in entry_codes(entry)) == forbidden, entry.message
+        if forbidden:
+            assert ("recalled" if status == "recalled" else "on hold") in entry.message
 
     agree()

@@ -330,7 +330,10 @@ def test_a_serial_row_from_the_store_does_not_undo_a_scan_not_yet_synced(
     record(here, clock, lambda ledger: ledger.receive("MOTOR", 1, "RCV", serial="M6"))
     record(here, clock, lambda ledger: ledger.move("MOTOR", 1, "A-01", serial="M6"))
     outcome(here, 1, "applied", 1)
-    stale = Serial(part="MOTOR", number="M6", lot=None, status="in_stock", location="RCV")
+    stale = Serial(
+        part="MOTOR", number="M6", lot=None, status="in_stock", location="RCV",
+        quality_status="active",
+    )  # fmt: skip
     pull(here, Change(seq=2, kind="serial", key="MOTOR|M6", data=row_data(stale)))
     with here() as session:
         assert session.get_one(Serial, ("MOTOR", "M6")).location == "A-01"
