@@ -128,7 +128,8 @@ def test_a_hold_set_at_the_store_refuses_the_next_issue_after_the_pull(
     assert lot_history(line) == ["put on hold by Sam Okafor on 2026-11-02 08:30 (porosity)"]
     refused = issue_pigment(line)
     assert refused[-1][0] == "error"
-    assert "PG-1" in refused[-1][1] and "on hold" in refused[-1][1]
+    assert "PG-1" in refused[-1][1]
+    assert "on hold by Sam Okafor on 2026-11-02 08:30 (porosity)" in refused[-1][1]
     with reading(line.sessions) as session:
         lot = session.get_one(Lot, LOT)
         # What the ledger's refusal names: who held it, when and why.
