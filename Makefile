@@ -37,14 +37,14 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy scanner labels sync screens
+	$(BIN)/mypy scanner labels sync screens console
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy scanner labels sync screens
+	$(BIN)/mypy scanner labels sync screens console
 	$(BIN)/lint-imports
 
 format: setup

@@ -201,13 +201,15 @@ def run_exceptions_void(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    # The composition root: the office console is served beside the API, in one process.
+    from console.app import mount_console
     from sync.central.service import serve
 
     if not 0 <= args.port <= 65535:
         raise LotscanError(
             f"--port {args.port} is not a port: give 1 to 65535, or 0 for any free one"
         )
-    serve(central_url(args.db), args.host, args.port)
+    serve(central_url(args.db), args.host, args.port, extend=mount_console)
     return 0
 
 

@@ -19,7 +19,7 @@ import json
 import logging
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -163,6 +163,10 @@ class Store:
 
     sessions: sessionmaker[Session]
     clock: Clock
+
+
+Extension = Callable[[FastAPI, "sessionmaker[Session]"], None]
+"""What `serve` lets the composition root add to the app before it runs."""
 
 
 def create_app(sessions: sessionmaker[Session], clock: Clock = utc_now) -> FastAPI:
@@ -815,14 +819,20 @@ def prepare_central(sessions: sessionmaker[Session], clock: Clock = utc_now) -> 
         publish_reference(session, clock)
 
 
-def serve(url: str, host: str, port: int) -> None:
-    """Runs the service on the central database at `url` until interrupted."""
+def serve(url: str, host: str, port: int, extend: Extension | None = None) -> None:
+    """Runs the service on the central database at `url` until interrupted; `extend` adds
+    what the composition root serves beside the API (the office console)."""
     sessions = open_database(url)
     prepare_central(sessions)
     sock = listen(host, port)
     with unit_of_work(sessions) as session:
         enrollment.remember_service_address(session, reachable_address(sock))
-    config = uvicorn.Config(create_app(sessions), log_level="info")
+    app = create_app(sessions)
+    if extend is not None:
+        extend(app, sessions)
+    # Behind the README's reverse proxy, X-Forwarded-Proto says whether the browser came over
+    # HTTPS (the console's cookies are Secure then); uvicorn trusts it from loopback only.
+    config = uvicorn.Config(app, log_level="info", proxy_headers=True)
     # uvicorn's own startup chatter gives way to one line of ours; access lines stay.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     settle_collector()

@@ -18,7 +18,7 @@ from scanner.models import Base
 from scanner.workspace import database_url, sqlite_url
 
 # The packages `pip install` puts in place (pyproject.toml).
-PACKAGES = ("scanner", "labels", "sync", "screens")
+PACKAGES = ("scanner", "labels", "sync", "screens", "console")
 # Running either would start something: `python -m scanner`, or a migration.
 NOT_IMPORTED = ("scanner.__main__", "scanner.migrations.env")
 
