@@ -10,7 +10,7 @@ handheld may (`lotscan devices` runs on the central machine itself).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +26,8 @@ from sync.central.models import DeviceStatus
 from sync.central.supervision import device_rows
 
 router = APIRouter()
+Who = Annotated[SignedIn, Depends(signed_in)]
+CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 STALE_AFTER = timedelta(minutes=10)
 """An enrolled handheld syncs every 30 seconds while it is on: one unheard of for ten
@@ -40,9 +42,7 @@ def console_by(who: SignedIn) -> str:
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def devices_page(
-    request: Request, fragment: str | None = None, who: SignedIn = Depends(signed_in)
-) -> Response:
+def devices_page(request: Request, who: Who, fragment: str | None = None) -> Response:
     """The devices; `?fragment=rows` is only the table's body, which the page fetches every
     five seconds to refresh itself (static/refresh.js)."""
     if fragment == "rows":
@@ -55,8 +55,8 @@ def devices_page(
 @router.post("/devices/enroll", response_class=HTMLResponse)
 def enroll_device(
     request: Request,
-    who: SignedIn = Depends(signed_in),
-    form: FormData = Depends(checked_form),
+    who: Who,
+    form: CheckedForm,
 ) -> Response:
     """A one-time code for the device named in the form (a new one, or an existing one
     coming back), shown with its expiry and as a QR code."""
@@ -95,9 +95,7 @@ def enroll_command(address: str, code: str) -> str:
 
 
 @router.get("/devices/{device_id}/revoke", response_class=HTMLResponse)
-def confirm_revoke(
-    request: Request, device_id: str, who: SignedIn = Depends(signed_in)
-) -> Response:
+def confirm_revoke(request: Request, device_id: str, who: Who) -> Response:
     """Asks before revoking: a revoked handheld stops syncing at once."""
     store = request.app.state.store
     try:
@@ -113,17 +111,15 @@ def confirm_revoke(
 def revoke_device(
     request: Request,
     device_id: str,
-    who: SignedIn = Depends(signed_in),
-    form: FormData = Depends(checked_form),
+    who: Who,
+    form: CheckedForm,
 ) -> Response:
     """Revokes the device once the confirmation page's "Yes, revoke" sent `confirm=yes`;
     it keeps its queue, and a new code brings it back."""
     if not who.supervisor:
         return _page(request, who, refused=ONLY_SUPERVISORS, status_code=403)
     if form.get("confirm") != "yes":
-        return _page(
-            request, who, refused="Nothing was revoked: confirm it first", status_code=422
-        )
+        return _page(request, who, refused="Nothing was revoked: confirm it first", status_code=422)
     store = request.app.state.store
     try:
         with unit_of_work(store.sessions) as session:
@@ -137,9 +133,7 @@ def revoke_device(
     return _page(request, who, done=done)
 
 
-def _page(
-    request: Request, who: SignedIn, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def _page(request: Request, who: SignedIn, status_code: int = 200, **context: Any) -> HTMLResponse:
     values: dict[str, Any] = {
         "refused": None,
         "done": None,

@@ -10,7 +10,7 @@ checks again that the signed-in badge is a supervisor's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -30,6 +30,8 @@ from sync.central.supervision import exception_rows, resolve
 from sync.exception_codes import ExceptionCode
 
 router = APIRouter()
+Who = Annotated[SignedIn, Depends(signed_in)]
+CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 PAGE = 100
 MAX_PAGE = 1000  # as the API's largest page
@@ -47,7 +49,7 @@ class BadFilter(ValueError):
 
 
 @router.get("/exceptions", response_class=HTMLResponse)
-def exceptions_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+def exceptions_page(request: Request, who: Who) -> Response:
     """A page of exceptions, oldest first; the next page is `after` this one's last id."""
     try:
         wanted = _filters(dict(request.query_params))
@@ -69,9 +71,7 @@ def exceptions_page(request: Request, who: SignedIn = Depends(signed_in)) -> Res
 
 
 @router.get("/exceptions/{exception_id}", response_class=HTMLResponse)
-def exception_page(
-    request: Request, exception_id: int, who: SignedIn = Depends(signed_in)
-) -> Response:
+def exception_page(request: Request, exception_id: int, who: Who) -> Response:
     """One exception with its movement and the store's words, and the ways to settle it."""
     return _one(request, who, exception_id)
 
@@ -81,8 +81,8 @@ def settle(
     request: Request,
     exception_id: int,
     action: str,
-    who: SignedIn = Depends(signed_in),
-    form: FormData = Depends(checked_form),
+    who: Who,
+    form: CheckedForm,
 ) -> Response:
     """Settles the exception with `action` (apply, void, count, dismiss) as the API would,
     naming the signed-in supervisor; a refusal is shown on the page and changes nothing."""

@@ -83,7 +83,9 @@ def test_enroll_shows_a_code_and_its_qr_code_and_the_code_enrolls(
         assert page.status_code == 200, page.text
         code = re.search(r'<p class="code" id="code">([0-9A-Z-]+)</p>', page.text)
         assert code is not None
-        assert "<svg" in page.text and f"lotscan enroll http://testserver {code.group(1)}" in page.text
+        assert (
+            "<svg" in page.text and f"lotscan enroll http://testserver {code.group(1)}" in page.text
+        )
         answer = client.post("/v1/devices/enroll", json={"code": code.group(1)})
     assert answer.status_code == 201, answer.text
     with unit_of_work(sessions) as session:
@@ -135,9 +137,7 @@ def test_quality_staff_see_the_page_but_cannot_enroll_or_revoke(
         device, _token = enrolled(client, sessions, "forklift-1")
         page = client.get("/console/devices")
         enroll = client.post("/console/devices/enroll", data=form(QUALITY, name="x"))
-        revoke = client.post(
-            f"/console/devices/{device}/revoke", data=form(QUALITY, confirm="yes")
-        )
+        revoke = client.post(f"/console/devices/{device}/revoke", data=form(QUALITY, confirm="yes"))
     assert page.status_code == 200 and "Only a supervisor" in page.text
     assert ">Enroll<" not in page.text and ">Revoke<" not in page.text
     assert (enroll.status_code, revoke.status_code) == (403, 403)
@@ -152,8 +152,6 @@ def test_a_device_name_with_markup_shows_as_text(
         with unit_of_work(sessions) as session:
             issue_code(session, "<script>alert(1)</script>")
         page = client.get("/console/devices")
-        issued = client.post(
-            "/console/devices/enroll", data=form(name="<script>alert(2)</script>")
-        )
+        issued = client.post("/console/devices/enroll", data=form(name="<script>alert(2)</script>"))
     assert "<script>alert" not in page.text + issued.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-
 from unittest.mock import patch
 
 from fastapi import FastAPI
@@ -25,16 +24,23 @@ from tests.support.sync_service import with_plant
 SUPERVISOR = SignedIn(
     badge="B9001", name="Sam Okafor", role="supervisor", session_id="s1", csrf_token="csrf-1"
 )
-QUALITY = SignedIn(badge="Q1", name="Quinn Lee", role="quality", session_id="s2", csrf_token="csrf-2")
+QUALITY = SignedIn(
+    badge="Q1", name="Quinn Lee", role="quality", session_id="s2", csrf_token="csrf-2"
+)
 
 
 @contextmanager
 def console_client(
-    sessions: sessionmaker[Session], clock: Callable[[], datetime], who: SignedIn = SUPERVISOR
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    who: SignedIn = SUPERVISOR,
+    *,
+    plant: bool = True,
 ) -> Iterator[TestClient]:
-    """The test plant's central store, its API and console on one TestClient, `who` signed
-    in to the console."""
-    with_plant(sessions, clock)
+    """The test plant's central store (`plant`: set it up first), its API and console on
+    one TestClient, `who` signed in to the console."""
+    if plant:
+        with_plant(sessions, clock)
     app = create_app(sessions, clock)
     mount_console(app, sessions, clock)
     with (
