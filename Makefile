@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 ZBAR_HELP := lotscan needs the zbar library: install libzbar0 (Debian/Ubuntu) / zbar (Homebrew/Fedora)
 # The console's browser tests drive this Chromium through Playwright (executable_path);
 # Playwright's own browser download is never used (`playwright install` is never run).
-CHROMIUM_HELP := the browser tests need Chromium as `chromium` on PATH: install chromium (Debian/Ubuntu, Fedora) / chromium (Homebrew cask), or link your Chromium or Chrome as `chromium`
+CHROMIUM_HELP := the browser tests need Chromium on PATH as chromium: install chromium (Debian/Ubuntu, Fedora) / chromium (Homebrew cask), or link your Chromium or Chrome as chromium
 
 .PHONY: setup browser demo test lint format bench clean
 
