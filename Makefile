@@ -8,8 +8,11 @@ STAMP := $(VENV)/.lotscan-setup.stamp
 PYTEST_WORKERS ?= 2
 
 ZBAR_HELP := lotscan needs the zbar library: install libzbar0 (Debian/Ubuntu) / zbar (Homebrew/Fedora)
+# The console's browser tests drive this Chromium through Playwright (executable_path);
+# Playwright's own browser download is never used (`playwright install` is never run).
+CHROMIUM_HELP := the browser tests need Chromium on PATH as chromium: install chromium (Debian/Ubuntu, Fedora) / chromium (Homebrew cask), or link your Chromium or Chrome as chromium
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup browser demo test lint format bench clean
 
 setup: $(STAMP)
 
@@ -31,10 +34,25 @@ $(STAMP): pyproject.toml
 	fi
 	touch $(STAMP)
 
+# Only the tests need a browser: `make demo` does not depend on this.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium found: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends chromium </dev/null \
+		&& command -v chromium >/dev/null \
+		|| { echo "$(CHROMIUM_HELP)" >&2; exit 1; }; \
+	else \
+		echo "$(CHROMIUM_HELP)" >&2; \
+		exit 1; \
+	fi
+
 demo: setup
 	$(BIN)/lotscan demo
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy scanner labels sync screens console

@@ -1,0 +1,222 @@
+"""The office console in a real browser: Debian's Chromium, headless, driven by Playwright
+(tests/support/browser.py), against `lotscan serve` started on a free loopback port over the
+test plant's central store, on SQLite and on PostgreSQL. Handhelds sync with the same server
+over HTTP, so what a supervisor does in the browser is seen where the floor sees it.
+
+The pages are the contract of docs/architecture.md, "Office console": the sign-in form
+(`badge`, `password`, "Sign in"), "Sign out" in the header, the devices table `#devices`, the
+exceptions table `#exceptions`, the lots search `#search` with "Search", and the lot page's
+"Hold"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from scanner.errors import LotscanError
+from sync.device.client import DeviceRevoked
+from tests.support.browser import (
+    ConsoleServer,
+    chromium,
+    fresh_page,
+    set_console_password,
+    sign_in,
+)
+from tests.support.sync_over_http import Handheld, Site
+
+SUPERVISOR = "B9001"  # Sam Okafor, tests/support/plant.py
+FLOOR = "B1001"  # Ana Ruiz
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module; each test has a context (cookies) of its own."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    """The test plant on a central store served by `lotscan serve` in its own process."""
+    plant = Site(db_url, tmp_path)
+    try:
+        with ConsoleServer(db_url, tmp_path / "office") as server:
+            plant.url = server.url
+            yield plant
+    finally:
+        plant.close()
+
+
+@pytest.fixture
+def site(served: Site, tmp_path: Path) -> Site:
+    """`served`, with a console password for Sam Okafor, the plant's supervisor."""
+    set_console_password(served.db_url, SUPERVISOR, PASSWORD, home=tmp_path / "office")
+    return served
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    with fresh_page(browser, site.url) as opened:
+        yield opened
+
+
+def path_of(page: Page) -> str:
+    return re.sub(r"^https?://[^/]+", "", page.url).split("?", 1)[0]
+
+
+def on_sign_in_page(page: Page) -> None:
+    assert path_of(page) == "/console/sign-in", page.url
+    expect(page.locator('input[name="password"]')).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def test_the_harness_serves_chromium_from_lotscan_serve(browser: Browser, served: Site) -> None:
+    """Chromium reaches the `lotscan serve` this test started and reads its answer."""
+    with fresh_page(browser, served.url) as page:
+        answer = page.goto("/v1/health")
+        assert answer is not None and answer.status == 200
+        assert answer.json()["status"] == "ok"
+
+
+# ---- signing in and out ------------------------------------------------------------------
+
+
+def test_a_supervisor_signs_in_lands_on_devices_and_signs_out(page: Page) -> None:
+    sign_in(page, SUPERVISOR, PASSWORD)
+
+    assert path_of(page) == "/console/devices"
+    expect(page.locator("#devices")).to_be_visible()
+    expect(page.get_by_text("Sam Okafor").first).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    on_sign_in_page(page)
+    page.goto("/console/devices")  # the session is gone: the page asks to sign in again
+    on_sign_in_page(page)
+
+
+def test_a_wrong_password_is_refused_on_the_sign_in_page(page: Page) -> None:
+    sign_in(page, SUPERVISOR, "not the password")
+
+    on_sign_in_page(page)
+    expect(page.locator("body")).to_contain_text(re.compile("password", re.IGNORECASE))
+    page.goto("/console/devices")
+    on_sign_in_page(page)
+
+
+def test_a_floor_badge_cannot_sign_in(page: Page) -> None:
+    sign_in(page, FLOOR, PASSWORD)
+
+    on_sign_in_page(page)
+    page.goto("/console/exceptions")
+    on_sign_in_page(page)
+
+
+def test_a_badge_locks_after_repeated_failures_even_for_the_right_password(page: Page) -> None:
+    locked = re.compile("locked", re.IGNORECASE)
+    for _attempt in range(10):
+        sign_in(page, SUPERVISOR, "guess")
+        if locked.search(page.locator("body").inner_text()):
+            break
+    expect(page.locator("body")).to_contain_text(locked)
+
+    sign_in(page, SUPERVISOR, PASSWORD)
+
+    on_sign_in_page(page)
+    expect(page.locator("body")).to_contain_text(locked)
+
+
+# ---- what the console does reaches the floor ----------------------------------------------
+
+
+def signed_in(page: Page) -> Page:
+    sign_in(page, SUPERVISOR, PASSWORD)
+    assert path_of(page) == "/console/devices", page.url
+    return page
+
+
+def fill_reason(scope: Locator | Page, reason: str) -> None:
+    """The reason a settlement or a hold asks for, where the form has a field for it."""
+    field = scope.locator('[name="reason"]')
+    if field.count():
+        field.first.fill(reason)
+
+
+def test_voiding_a_held_movement_in_the_browser_reaches_the_handheld(
+    site: Site, page: Page
+) -> None:
+    """A serial received on two handhelds: the second receipt is held for a supervisor,
+    who voids it in the console; the handheld's next pull shows it voided."""
+    dock, line = site.enroll("dock"), site.enroll("line")
+    dock.record(lambda ledger: ledger.receive("PUMP", 1, "A-01", serial="P-2"))
+    line.record(lambda ledger: ledger.receive("PUMP", 1, "A-02", serial="P-2"))
+    dock.sync()
+    line.sync()
+    assert [m.sync_state for m in line.own()] == ["held"]
+
+    signed_in(page).goto("/console/exceptions")
+    row = page.locator("#exceptions tr", has_text="P-2").filter(
+        has=page.get_by_role("button", name="Void")
+    )
+    expect(row).to_have_count(1)
+    fill_reason(row, "a duplicate label")
+    row.get_by_role("button", name="Void").click()
+    page.wait_for_load_state()
+    fill_reason(page, "a duplicate label")  # a confirmation step, where there is one
+
+    assert site.exceptions(status="open") == []
+    line.sync()
+    assert [m.sync_state for m in line.own()] == ["voided"]
+
+
+def test_a_device_revoked_in_the_browser_is_refused_and_keeps_its_queue(
+    site: Site, page: Page
+) -> None:
+    dock = site.enroll("dock")
+    dock.record(lambda ledger: ledger.receive("BOLT", 5, "A-01"))
+
+    signed_in(page)
+    row = page.locator(f'#devices tr[data-device="{dock.device}"]')
+    row.get_by_text("Revoke", exact=True).click()
+    page.get_by_role("button", name=re.compile("revoke", re.IGNORECASE)).click()
+    page.wait_for_load_state()
+    page.goto("/console/devices")
+    expect(page.locator(f'#devices tr[data-device="{dock.device}"]')).to_contain_text("revoked")
+
+    with pytest.raises(DeviceRevoked):
+        dock.sync()
+    assert dock.pending() == [1]
+
+
+def test_a_hold_set_in_the_console_refuses_the_next_issue_after_a_pull(
+    site: Site, page: Page
+) -> None:
+    dock, line = site.enroll("dock"), site.enroll("line")
+    dock.record(lambda ledger: ledger.receive("PIGMENT", 5, "RCV", lot="PG-1"))
+    dock.sync()
+    line.sync()
+
+    signed_in(page).goto("/console/lots")
+    page.locator("#search").fill("PG-1")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_load_state()
+    hold = page.get_by_role("button", name="Hold")
+    if not hold.count():  # a list of matches: open the lot's page
+        page.get_by_role("link", name=re.compile("PG-1")).first.click()
+        page.wait_for_load_state()
+    fill_reason(page, "porosity")
+    page.get_by_role("button", name="Hold").click()
+    page.wait_for_load_state()
+
+    line.sync()
+    with pytest.raises(LotscanError, match="hold"):
+        issue_pigment(line)
+
+
+def issue_pigment(handheld: Handheld) -> None:
+    handheld.record(lambda ledger: ledger.issue_to_job("J-HOUSING", "PIGMENT", 2, lot="PG-1"))

@@ -1,0 +1,94 @@
+"""The README's screenshots of the console, made from the demo: `lotscan demo` on a central
+SQLite database, two handhelds enrolled and synced with the `lotscan serve` started on it,
+Mark Jensen (the demo's supervisor) signed in in Debian's Chromium. The pictures are written
+to docs/console/ (committed) at 1280x800, and the devices page once more 768 wide, as a
+tablet shows it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from scanner.db import unit_of_work
+from scanner.workspace import sqlite_url
+from sync.central.enrollment import issue_code
+from sync.device.client import enroll_handheld
+from tests.support.browser import (
+    TABLET,
+    WIDE,
+    ConsoleServer,
+    chromium,
+    fresh_page,
+    lotscan,
+    set_console_password,
+    sign_in,
+)
+from tests.support.sync_over_http import Handheld, open_copy
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SUPERVISOR = "B1010"  # Mark Jensen, scanner/demo_data/operators.csv
+PASSWORD = "demo console password"
+
+
+@pytest.fixture
+def demo_console(tmp_path: Path) -> Iterator[str]:
+    """`lotscan serve` on the demo's database, with two handhelds synced; yields its URL."""
+    url = sqlite_url(tmp_path / "central.db")
+    built = lotscan("demo", "--db", url, home=tmp_path)
+    assert built.returncode == 0, built.stderr
+    set_console_password(url, SUPERVISOR, PASSWORD, home=tmp_path)
+    with ConsoleServer(url, tmp_path / "office") as server:
+        central = open_copy(url)
+        handhelds = [Handheld(name, tmp_path / name) for name in ("dock-1", "line-2")]
+        try:
+            for handheld in handhelds:
+                with unit_of_work(central) as session:
+                    code = issue_code(session, handheld.name, supervisor=False).code
+                enroll_handheld(handheld.sessions, handheld.folder, server.url, code)
+                handheld.sync()
+            yield server.url
+        finally:
+            for handheld in handhelds:
+                handheld.close()
+            central.kw["bind"].dispose()
+
+
+def shoot(page: Page, path: str, name: str) -> None:
+    answer = page.goto(path)
+    assert answer is not None and answer.status == 200, f"{path}: {answer and answer.status}"
+    page.screenshot(path=SHOTS / name, full_page=False)
+
+
+def test_the_readmes_screenshots_of_the_console_are_made_from_the_demo(
+    demo_console: str,
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        take_wide(browser, demo_console)
+        with fresh_page(browser, demo_console, TABLET) as page:
+            sign_in(page, SUPERVISOR, PASSWORD)
+            shoot(page, "/console/devices", "devices-tablet.png")
+    for name in ("devices", "exceptions", "lot", "stock", "devices-tablet"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 0
+
+
+def take_wide(browser: Browser, url: str) -> None:
+    with fresh_page(browser, url, WIDE) as page:
+        sign_in(page, SUPERVISOR, PASSWORD)
+        assert page.url.endswith("/console/devices"), page.url
+        shoot(page, "/console/devices", "devices.png")
+        shoot(page, "/console/exceptions", "exceptions.png")
+        shoot(page, "/console/stock", "stock.png")
+        page.goto("/console/lots")
+        page.locator("#search").fill("GS-0201")
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_load_state()
+        if not page.get_by_role("button", name="Hold").count():  # a list of matches
+            page.get_by_role("link", name=re.compile("GS-0201")).first.click()
+            page.wait_for_load_state()
+        page.get_by_text("GEAR-GP10").first.wait_for()
+        page.screenshot(path=SHOTS / "lot.png")
