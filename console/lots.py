@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console.guard import SignedIn, checked_form, signed_in
-from console.lot_search import scanned, search
+from console.lot_search import Scanned, scanned, search
 from console.templating import render
 from scanner.cli_control import publish_to_handhelds
 from scanner.clock import aware
@@ -82,21 +82,19 @@ def lots_page(request: Request, who: Who, q: str = "", page: int = 1) -> Respons
     store = request.app.state.store
     found: list[Any] = []
     more = False
-    error = None
+    error = target = None
     if q.strip():
         with reading(store.sessions) as session:
             try:
                 jump = scanned(session, q)
                 if jump is None:
                     found, more = search(session, q, page, store.clock().date())
+                else:
+                    target = _jump_url(jump)
             except LotscanError as refused:
-                jump, error = None, str(refused)
-        if jump is not None and jump.item is not None:
-            return RedirectResponse(_item_url(jump.item), status_code=303)
-        if jump is not None and jump.job is not None:
-            return RedirectResponse(job_url(jump.job), status_code=303)
-        if jump is not None and jump.part is not None:
-            return RedirectResponse("/console/lots?" + urlencode({"q": jump.part}), 303)
+                error = str(refused)
+    if target is not None:
+        return RedirectResponse(target, status_code=303)
     return render(
         request,
         "lots.html",
@@ -110,6 +108,15 @@ def lots_page(request: Request, who: Who, q: str = "", page: int = 1) -> Respons
         lot_url=lot_url,
         page_url=lambda number: "/console/lots?" + urlencode({"q": q, "page": number}),
     )
+
+
+def _jump_url(jump: Scanned) -> str:
+    """The page a scan names: its lot or serial, its job, or its part's lots."""
+    if jump.item is not None:
+        return _item_url(jump.item)
+    if jump.job is not None:
+        return job_url(jump.job)
+    return "/console/lots?" + urlencode({"q": jump.part or ""})
 
 
 def _item_url(item: Item) -> str:
