@@ -49,13 +49,16 @@ def lot_status(console: Console, part: str, lot: str) -> str:
 
 def statuses(console: Console) -> dict[tuple[str, str | None, str | None], str]:
     """Every lot's and serial's own stored status."""
+    found: dict[tuple[str, str | None, str | None], str] = {}
     with reading(console.sessions) as session:
-        lots = {(each.part, each.number, None): each.status for each in session.scalars(select(Lot))}
-        serials = {
+        found |= {
+            (each.part, each.number, None): each.status for each in session.scalars(select(Lot))
+        }
+        found |= {
             (each.part, None, each.number): each.quality_status
             for each in session.scalars(select(Serial))
         }
-    return lots | serials
+    return found
 
 
 def status_changes_published(console: Console) -> list[Any]:
@@ -99,7 +102,8 @@ def test_a_search_pages_on_the_server(console: Console, monkeypatch: pytest.Monk
         ("]C1010401234500010810GP10-0415", "/console/lot?part=GP-10&lot=GP10-0415"),
         ("(01)04012345000108(10)GP10-0415", "/console/lot?part=GP-10&lot=GP10-0415"),
         ("010401234500010810GP10-0415\x1d305", "/console/lot?part=GP-10&lot=GP10-0415"),
-        ("https://id.gs1.org/01/04012345000207/21/HPU5-0006", "/console/lot?part=HPU-5&serial=HPU5-0006"),
+        ("https://id.gs1.org/01/04012345000207/21/HPU5-0006",
+         "/console/lot?part=HPU-5&serial=HPU5-0006"),
     ],
     ids=["symbology-id", "brackets", "element-string-with-GS", "digital-link"],
 )  # fmt: skip
@@ -150,10 +154,12 @@ def test_hold_from_the_form_is_recorded_as_the_operator_and_published(console: C
         "/console/lot/status", {**RAW, "action": "hold", "reason": "Porosity at incoming"}
     )
 
-    assert posted.status_code == 200  # type: ignore[attr-defined]
+    assert posted.status_code == 200
     assert lot_status(console, "GEAR-GP10", "GS-0201") == "hold"
     with reading(console.sessions) as session:
-        change = session.scalars(select(StatusChange).where(StatusChange.key.contains("GS-0201"))).one()
+        change = session.scalars(
+            select(StatusChange).where(StatusChange.key.contains("GS-0201"))
+        ).one()
         assert (change.operator, change.reason) == ("B1010", "Porosity at incoming")
     assert len(status_changes_published(console)) >= 1
     page = console.http.get("/console/lot", params=RAW).text
@@ -166,8 +172,8 @@ def test_release_without_a_reason_is_refused_with_the_cores_words(console: Conso
 
     refused = console.post("/console/lot/status", {**RAW, "action": "release", "reason": " "})
 
-    assert refused.status_code == 400  # type: ignore[attr-defined]
-    assert "Say why" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 400
+    assert "Say why" in refused.text
     assert lot_status(console, "GEAR-GP10", "GS-0201") == "hold"
 
 
@@ -178,14 +184,14 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
 
     posted = console.post("/console/lot/recall-all", {**RAW, "reason": "Supplier recall MW-88412"})
 
-    assert posted.status_code == 200  # type: ignore[attr-defined]
+    assert posted.status_code == 200
     after = statuses(console)
     changed = {node for node, status in after.items() if status != before[node]}
     assert changed == IN_THE_PLANT
     assert {after[node] for node in IN_THE_PLANT} == {"recalled"}
     assert after[("HPU-5", None, "HPU5-0001")] == "active"  # shipped: not in the plant
     assert len(status_changes_published(console)) >= len(IN_THE_PLANT)
-    assert "Recalled 4 lots and serials by Mark Jensen" in posted.text  # type: ignore[attr-defined]
+    assert "Recalled 4 lots and serials by Mark Jensen" in posted.text
 
 
 @pytest.mark.parametrize("path", ["/console/lot/status", "/console/lot/recall-all"])
@@ -194,7 +200,7 @@ def test_a_form_without_its_csrf_token_changes_nothing(console: Console, path: s
 
     refused = console.post(path, {**RAW, "action": "hold", "reason": "x"}, csrf=False)
 
-    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert refused.status_code == 403
     assert statuses(console) == before
     assert status_changes_published(console) == []
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -35,9 +36,10 @@ class Console:
     sessions: sessionmaker[Session]
     who: SignedIn
 
-    def post(self, path: str, fields: dict[str, str], *, csrf: bool = True) -> object:
+    def post(self, path: str, fields: dict[str, str], *, csrf: bool = True) -> httpx.Response:
         data = {**fields, **({CSRF_FIELD: self.who.csrf_token} if csrf else {})}
-        return self.http.post(path, data=data, follow_redirects=False)
+        answer: httpx.Response = self.http.post(path, data=data, follow_redirects=False)
+        return answer
 
 
 @contextmanager
