@@ -107,9 +107,13 @@ def stock_standing(
     part: str | None = None,
     lot: str | None = None,
     location: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[StockStanding]:
     """`on_hand` with each balance's expiry and status (`lotscan stock`), in the same
-    statement: a serial's status and expiry come from it and from its lot."""
+    statement: a serial's status and expiry come from it and from its lot. `limit` and
+    `offset` read one page of the rows (the console pages them on the server)."""
     own_lot, serial, serial_lot = aliased(Lot), aliased(Serial), aliased(Lot)
     rows = session.execute(
         select(
@@ -129,6 +133,8 @@ def stock_standing(
         )
         .where(*_conditions(session, part, lot, location))
         .order_by(Balance.part, Balance.lot, Balance.serial, Balance.location)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return [
         StockStanding(
