@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import devices, exceptions, exports, lots, stock
+from console import devices, exceptions, exports, lots, signing, stock
 from console.guard import NotSignedIn
 from console.templating import HERE
 from scanner.clock import Clock, utc_now
@@ -28,6 +28,7 @@ def create_console(sessions: sessionmaker[Session], clock: Clock = utc_now) -> F
     console.state.store = Store(sessions, clock)
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     console.add_exception_handler(NotSignedIn, _sign_in_first)
+    console.include_router(signing.router)
     console.include_router(devices.router)
     console.include_router(exceptions.router)
     console.include_router(lots.router)

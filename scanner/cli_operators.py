@@ -1,11 +1,14 @@
 """`lotscan operators add BADGE NAME [--supervisor | --role floor|supervisor|quality]` and
-`lotscan operators list [--json]`: who may sign in, on the device database (or `--db`). On
+`lotscan operators list [--json]`: who may sign in, on the device database (or `--db`);
+`lotscan operators password BADGE`: a supervisor's or quality staff's console password. On
 the central store a new operator is published to the handhelds in the same transaction, as
 an import is. `scanner/cli.py` adds these commands with `add_operator_parsers`."""
 
 from __future__ import annotations
 
 import argparse
+
+from sqlalchemy.orm import Session
 
 from scanner.db import open_database, reading, unit_of_work
 from scanner.json_output import print_json
@@ -41,6 +44,15 @@ def add_operator_parsers(
     listing = actions.add_parser("list", parents=[common], help="every operator")
     listing.add_argument("--json", action="store_true", help="a JSON list for programs")
     listing.set_defaults(handler=run_operators_list)
+    password = actions.add_parser(
+        "password",
+        parents=[common],
+        help="set the office console password of a supervisor or quality staff",
+        description="Asks twice on a terminal; a script gives it as one line on standard"
+        " input. Kept only as an Argon2id hash; the operator's console sessions end.",
+    )
+    password.add_argument("badge", metavar="BADGE", help="the operator's badge")
+    password.set_defaults(handler=run_operators_password)
 
 
 def run_operators_add(args: argparse.Namespace) -> int:
@@ -92,3 +104,53 @@ def format_operators(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(
         f"{badge.ljust(widths[0])}  {name.ljust(widths[1])}  {role}" for badge, name, role in table
     )
+
+
+def run_operators_password(args: argparse.Namespace) -> int:
+    from scanner.clock import utc_now
+    from scanner.passwords import set_password
+
+    sessions = open_database(database_url(args.db))
+    with reading(sessions) as session:
+        _refuse_before_asking(session, args.badge)
+    password = _asked_password()
+    with unit_of_work(sessions) as session:
+        operator = set_password(session, args.badge, password, utc_now())
+        done = f"Console password set for {shown(operator.name)}, badge {operator.badge}"
+    print(f"{done}: they sign in at /console/sign-in of lotscan serve")
+    return 0
+
+
+def _refuse_before_asking(session: Session, badge: str) -> None:
+    """An unknown badge or a floor operator is refused before anyone types a password."""
+    from scanner.errors import LotscanError
+    from scanner.models import QUALITY_ROLES, Operator
+
+    operator = session.get(Operator, badge)
+    if operator is None:
+        raise LotscanError(f"No operator has badge {badge!r}: lotscan operators list shows them")
+    if operator.role not in QUALITY_ROLES:
+        raise LotscanError(
+            f"{shown(operator.name)} (badge {operator.badge}) is a {operator.role} operator:"
+            " only supervisors and quality staff sign in to the console"
+        )
+
+
+def _asked_password() -> str:
+    """The new password: typed twice, unseen, on a terminal; one line of standard input
+    otherwise (a script)."""
+    import getpass
+    import sys
+
+    from scanner.errors import LotscanError
+    from scanner.passwords import refuse_weak
+
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+        refuse_weak(password)
+        return password
+    password = getpass.getpass("New console password: ")
+    refuse_weak(password)
+    if getpass.getpass("The same again: ") != password:
+        raise LotscanError("The two passwords differ: nothing was changed")
+    return password

@@ -56,6 +56,11 @@ NO_LOT = ""
 """The lot (or serial) key of stock that carries none, in the derived tables' keys."""
 
 
+STORE_ONLY = "store_only"
+"""Marks a column (in its `info`) that never leaves the database it is written in: no
+change or snapshot of its row carries it (an operator's console password hash)."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -225,6 +230,8 @@ class Operator(Base):
     badge: Mapped[code] = mapped_column(primary_key=True)
     name: Mapped[text]
     role: Mapped[str] = mapped_column(String(12), default=Role.FLOOR.value)
+    # The console's password, as an Argon2id hash (scanner.passwords); never synced.
+    password_hash: Mapped[str | None] = mapped_column(String(200), info={STORE_ONLY: True})
 
 
 class Lot(Base):

@@ -95,10 +95,12 @@ class DeviceId(Kind[str]):
 
 
 class WholeNumber(Kind[int]):
-    allowed = "a whole number, 0 or more"
+    def __init__(self, least: int = 0) -> None:
+        self.least = least
+        self.allowed = f"a whole number, {least} or more"
 
     def parse(self, text: str) -> int:
-        if not (text.isascii() and text.isdigit()):
+        if not (text.isascii() and text.isdigit()) or int(text) < self.least:
             raise ValueError(f"{text!r} is not {self.allowed}")
         return int(text)
 
@@ -460,6 +462,14 @@ SERVICE_ADDRESS = SettingKey(
     Scope.CENTRAL,
     "Where lotscan serve last listened on this central database.",
 )
+CONSOLE_IDLE_MINUTES = SettingKey(
+    "console.idle_minutes",
+    WholeNumber(least=1),
+    30,
+    Scope.CENTRAL,
+    "Minutes a console session may go unused before it ends and its browser signs in again.",
+    settable=True,
+)
 DEMO_BUILT_ON = SettingKey(
     "demo_built_on",
     Maybe(Day()),
@@ -494,6 +504,7 @@ SETTINGS: tuple[SettingKey[Any], ...] = (
     LAST_ERROR,
     ONLINE,
     SERVICE_ADDRESS,
+    CONSOLE_IDLE_MINUTES,
     DEMO_BUILT_ON,
 )
 """Every setting with a fixed key, the ones a person sets first. The number counters

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from scanner.clock import aware
 from scanner.models import (
     MOVEMENT_FACTS,
+    STORE_ONLY,
     Base,
     Job,
     JobComponent,
@@ -373,9 +374,14 @@ first, then status changes, the site-wide settings, then the store's ledger by i
 
 
 def row_data(row: Base) -> dict[str, Any]:
-    """A reference row as change data: every column, as JSON values."""
+    """A reference row as change data: every column but those kept on the store alone
+    (`STORE_ONLY`), as JSON values."""
     table = row.__table__
-    return {column.key: _json_value(getattr(row, column.key)) for column in table.columns}
+    return {
+        column.key: _json_value(getattr(row, column.key))
+        for column in table.columns
+        if not column.info.get(STORE_ONLY)
+    }
 
 
 def row_key(row: Base) -> str:

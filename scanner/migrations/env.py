@@ -7,6 +7,7 @@ only the tables of the modules imported here: every module that defines tables o
 
 from alembic import context
 
+import console.models  # noqa: F401  (the console's tables join Base.metadata)
 import sync.central.models  # noqa: F401  (the central store's tables join Base.metadata)
 from scanner.models import Base
 

@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from scanner.clock import aware
-from scanner.models import Base, Movement
+from scanner.models import STORE_ONLY, Base, Movement
 from scanner.quantity import format_quantity
 from scanner.settings import SITE_WIDE, SettingKey, stored_text
 from sync.central.bulk_sql import write_rows
@@ -178,7 +178,9 @@ def reference_data(row: Any, model: type[Base] | None = None) -> dict[str, Any]:
 
 @functools.cache
 def _column_names(model: type[Base]) -> tuple[str, ...]:
-    return tuple(column.key for column in model.__table__.columns)
+    return tuple(
+        column.key for column in model.__table__.columns if not column.info.get(STORE_ONLY)
+    )
 
 
 @functools.cache

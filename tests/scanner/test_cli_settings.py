@@ -41,6 +41,7 @@ PERSONS = [
     "site.phone",
     "site.gln",
     "site.uri",
+    "console.idle_minutes",
 ]
 
 
