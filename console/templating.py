@@ -4,6 +4,7 @@ is signed in and the CSRF token its forms carry."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from console.guard import CSRF_FIELD, SignedIn
+from scanner.clock import aware
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(
@@ -22,6 +24,23 @@ TEMPLATES = Jinja2Templates(
         undefined=StrictUndefined,  # a name a page forgot is an error, not an empty string
     )
 )
+
+
+def moment(value: object) -> str:
+    """A stored time as people read it on a page: "2026-12-06 20:37:35 UTC"; text that is no
+    ISO time is shown as it is (and escaped, as everything is)."""
+    if isinstance(value, datetime):
+        found: datetime | None = value
+    else:
+        try:
+            found = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    assert found is not None
+    return f"{aware(found):%Y-%m-%d %H:%M:%S} UTC"
+
+
+TEMPLATES.env.filters["moment"] = moment
 
 
 def render(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +61,9 @@ def test_the_page_lists_each_device_with_its_counts_and_marks_a_stale_one(
     assert row["held"] == 1 and cells[5:9] == [str(count) for count in reported]
     assert "stale" in row_of(page.text, quiet)
     assert 'id="devices"' in page.text and "refresh.js" in page.text
+    # Times read as people write them, in UTC, not as ISO text with microseconds.
+    seen = datetime.fromisoformat(str(row["last_seen"]))
+    assert cells[3].strip() == f"{seen.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def test_the_rows_fragment_agrees_with_devices_list(
