@@ -123,7 +123,7 @@ def revoke_device(
     store = request.app.state.store
     try:
         with unit_of_work(store.sessions) as session:
-            device = enrollment.revoke(session, device_id, clock=store.clock)
+            device = enrollment.revoke(session, device_id, by=console_by(who), clock=store.clock)
             done = (
                 f"Device {device.id} ({device.name}) is revoked: it no longer syncs. It keeps"
                 " its queue; enrolling it again under its name brings it back."

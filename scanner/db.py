@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0011"
+HEAD = "0012"
 """The newest migration's revision; tests/scanner/test_db.py checks it is the head Alembic finds."""
 READ_ONLY = "lotscan_read_only"
 

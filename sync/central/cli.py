@@ -42,6 +42,8 @@ LIST_KEYS = (
     "role",
     "role_changed_at",
     "role_changed_by",
+    "revoked_at",
+    "revoked_by",
 )
 
 
@@ -312,7 +314,7 @@ def run_devices_revoke(args: argparse.Namespace) -> int:
 
     sessions = open_central(args.db)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
-        device = revoke(session, args.id, clock=utc_now)
+        device = revoke(session, args.id, by=console(), clock=utc_now)
     print(
         f"Device {shown(device.id)} ({shown(device.name)}) is revoked: its token no longer"
         f" works. It keeps its queue; lotscan devices enroll {shown(device.name)} gives it a"

@@ -306,8 +306,11 @@ def role_changes(session: Session, device_id: str | None = None) -> list[DeviceR
     return list(session.scalars(query))
 
 
-def revoke(session: Session, device_id: str, clock: Clock = utc_now) -> Device:
-    """Stops a device syncing at once. It keeps its queue; a new code re-enrolls it."""
+def revoke(
+    session: Session, device_id: str, clock: Clock = utc_now, *, by: str = CONSOLE
+) -> Device:
+    """Stops a device syncing at once. It keeps its queue; a new code re-enrolls it. `by`
+    says who decided it."""
     device = session.get(Device, device_id)
     if device is None:
         raise SyncError(
@@ -315,6 +318,7 @@ def revoke(session: Session, device_id: str, clock: Clock = utc_now) -> Device:
         )
     device.status = DeviceStatus.REVOKED.value
     device.revoked_at = clock()
+    device.revoked_by = by
     _forget_unused_codes(session, device.id)
     session.flush()
     return device

@@ -74,6 +74,9 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who revoked it, as the history names people: a supervisor's device, the console's
+    # operator, or the central machine's user.
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_push_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_pull_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -119,6 +119,7 @@ class RevokedDevice(Strict):
     name: str
     status: str
     revoked_at: datetime | None
+    revoked_by: str | None = None
 
 
 class Resolution(Strict):
@@ -453,13 +454,14 @@ def revoke_device(
     device_id: Annotated[str, Path(max_length=20)], token: Token, store: AppStore
 ) -> RevokedDevice:
     with unit_of_work(store.sessions) as session:
-        supervisor(session, token, store)
-        device = enrollment.revoke(session, device_id, clock=store.clock)
+        by = supervisor(session, token, store)
+        device = enrollment.revoke(session, device_id, by=asker(by), clock=store.clock)
         return RevokedDevice(
             device=device.id,
             name=device.name,
             status=device.status,
             revoked_at=device.revoked_at,
+            revoked_by=device.revoked_by,
         )
 
 

@@ -78,6 +78,8 @@ def device_rows(session: Session) -> list[dict[str, Any]]:
             "last_pull": iso(device.last_pull_at),
             "oldest_pending_at": iso(device.oldest_pending_at),
             "clock_offset": device.clock_offset,
+            "revoked_at": iso(device.revoked_at),
+            "revoked_by": device.revoked_by,
             **_role_changed(last_role_change.get(device.id)),
         }
         for device in session.scalars(select(Device).order_by(Device.name, Device.id))

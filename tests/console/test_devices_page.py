@@ -117,6 +117,7 @@ def test_revoke_asks_first_then_the_device_is_refused_and_keeps_its_queue(
     with unit_of_work(sessions) as session:
         (row,) = [row for row in device_rows(session) if row["device"] == device]
     assert row["status"] == "revoked" and row["held"] == 1
+    assert row["revoked_by"] == "Sam Okafor (B9001) on the console"
 
 
 def test_without_the_csrf_token_nothing_is_enrolled_or_revoked(

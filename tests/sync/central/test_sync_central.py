@@ -633,6 +633,7 @@ def test_devices_list_what_each_one_reported(central: Central, handheld: Make) -
         "device", "name", "status", "last_seen", "last_applied_seq", "queue_depth", "flagged",
         "held", "rejected", "role", "last_push", "last_pull", "oldest_pending_at",
         "clock_offset", "role_changed_at", "role_changed_by", "role_changed_how",
+        "revoked_at", "revoked_by",
     }  # fmt: skip
     assert {k: rows["Yard"][k] for k in ("status", "last_applied_seq", "queue_depth")} == {
         "status": "active",

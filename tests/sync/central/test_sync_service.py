@@ -279,7 +279,7 @@ def test_supervisor_endpoints_refuse_a_handheld_token(central: Central) -> None:
 
 
 def test_a_supervisor_issues_codes_lists_and_revokes_devices(central: Central) -> None:
-    _office, boss = central.enroll("office", supervisor=True)
+    office, boss = central.enroll("office", supervisor=True)
     issued = central.http.post("/v1/devices", json={"name": "forklift-9"}, headers=bearer(boss))
     assert issued.status_code == 201
     assert set(issued.json()) == {"device", "code", "expires_at", "role"}
@@ -297,6 +297,7 @@ def test_a_supervisor_issues_codes_lists_and_revokes_devices(central: Central) -
     body = revoked.json()
     assert (body["device"], body["name"], body["status"]) == (device, "forklift-9", "revoked")
     assert datetime.fromisoformat(body["revoked_at"]) == NOW
+    assert body["revoked_by"] == f"office ({office})"  # the supervisor's device
     token = enrolled.json()["device_token"]
     assert error_of(central.http.get("/v1/sync/pull", headers=bearer(token)))[1] == (
         "device_revoked"
@@ -470,6 +471,8 @@ def test_devices_enroll_list_and_revoke_use_the_central_database(tmp_path: Path)
             "role",
             "role_changed_at",
             "role_changed_by",
+            "revoked_at",
+            "revoked_by",
         }
     ] * 2
     assert {row["name"]: row["status"] for row in rows} == {
@@ -482,6 +485,9 @@ def test_devices_enroll_list_and_revoke_use_the_central_database(tmp_path: Path)
     table = lotscan("devices", "list", home=tmp_path).stdout
     (line,) = [line for line in table.splitlines() if line.startswith(issued["device"])]
     assert "forklift-1" in line and "revoked" in line
+    rows = json.loads(lotscan("devices", "list", "--json", home=tmp_path).stdout)
+    (row,) = [row for row in rows if row["device"] == issued["device"]]
+    assert row["revoked_by"].startswith("the central console")
 
 
 def test_revoking_an_unknown_device_is_one_clear_line(tmp_path: Path) -> None:
