@@ -102,11 +102,11 @@ def run(scale: float) -> Result:
         big = build_store(Path(scratch) / "big.db", devices, exceptions)
         small = build_store(Path(scratch) / "small.db", devices, smaller)
         with console_client(big) as client, console_client(small) as small_client:
-            pages = {
+            pages: dict[str, Callable[[], str]] = {
                 "devices": (lambda: get(client, "/console/devices", html=True)),
                 "exceptions": (lambda: get(client, "/console/exceptions", html=True)),
             }
-            bare = {
+            bare: dict[str, Callable[[], str]] = {
                 "devices": (lambda: get(client, "/v1/devices")),
                 "exceptions": (lambda: get(client, f"/v1/exceptions?limit={PAGE}")),
             }
@@ -160,7 +160,8 @@ def run(scale: float) -> Result:
 def get(client: TestClient, path: str, *, html: bool = False) -> str:
     answer = client.get(path, headers=None if html else {"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
-    return answer.text
+    text: str = answer.text
+    return text
 
 
 def check_same_rows(client: TestClient, devices: int) -> int:
