@@ -23,6 +23,7 @@ BENCHMARKS = (
     "sync_ingest_postgres",
     "first_sync",
     "export_epcis",
+    "console_pages",
 )
 FULL = 1.0
 QUICK = 0.1
