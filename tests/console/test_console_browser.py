@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from console.models import ConsoleSignIn, SignInOutcome
+from scanner.clock import utc_now
+from scanner.db import unit_of_work
 from scanner.errors import LotscanError
 from sync.device.client import DeviceRevoked
 from tests.support.browser import (
@@ -128,6 +132,43 @@ def test_repeated_failures_make_a_badge_wait_even_for_the_right_password(page: P
 
     on_sign_in_page(page)
     expect(page.locator("body")).to_contain_text(re.compile(r"wait \d+ seconds"))
+
+
+def test_a_locked_badge_is_refused_even_for_the_right_password(site: Site, page: Page) -> None:
+    # Ten failures a minute apart (no wait holds between them): the badge is locked for a
+    # quarter of an hour from the last. Recorded in the store as the form records them.
+    now = utc_now()
+    with unit_of_work(site.central) as session:
+        session.add_all(
+            ConsoleSignIn(
+                badge=SUPERVISOR,
+                at=now - timedelta(minutes=10 - tries),
+                succeeded=False,
+                address="127.0.0.1",
+                reason=SignInOutcome.WRONG_PASSWORD.value,
+            )
+            for tries in range(10)
+        )
+
+    sign_in(page, SUPERVISOR, PASSWORD)
+
+    on_sign_in_page(page)
+    expect(page.locator("body")).to_contain_text(re.compile("locked", re.IGNORECASE))
+
+
+def test_a_form_posted_without_its_csrf_token_changes_nothing(site: Site, page: Page) -> None:
+    dock = site.enroll("dock")
+    signed_in(page)
+    page.locator(f'#devices tr[data-device="{dock.device}"]').get_by_text(
+        "Revoke", exact=True
+    ).click()
+    page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
+    with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
+        page.get_by_role("button", name=re.compile("revoke", re.IGNORECASE)).click()
+    assert posted.value.status == 403
+    page.goto("/console/devices")
+    expect(page.locator(f'#devices tr[data-device="{dock.device}"]')).not_to_contain_text("revoked")
+    dock.sync()  # still enrolled: a revoked device raises DeviceRevoked here
 
 
 # ---- what the console does reaches the floor ----------------------------------------------
