@@ -27,8 +27,10 @@ TEMPLATES = Jinja2Templates(
 
 
 def moment(value: object) -> str:
-    """A stored time as people read it on a page: "2026-12-06 20:37:35 UTC"; text that is no
-    ISO time is shown as it is (and escaped, as everything is)."""
+    """A stored time as people read it on a page: "2026-12-06 20:37:35 UTC"; nothing for
+    none, and text that is no ISO time as it is (and escaped, as everything is)."""
+    if value is None or value == "":
+        return ""
     if isinstance(value, datetime):
         found: datetime | None = value
     else:

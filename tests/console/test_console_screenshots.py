@@ -50,11 +50,25 @@ def demo_console(tmp_path: Path) -> Iterator[str]:
                     code = issue_code(session, handheld.name, supervisor=False).code
                 enroll_handheld(handheld.sessions, handheld.folder, server.url, code)
                 handheld.sync()
+            crossing_scans(*handhelds)
             yield server.url
         finally:
             for handheld in handhelds:
                 handheld.close()
             central.kw["bind"].dispose()
+
+
+def crossing_scans(dock: Handheld, line: Handheld) -> None:
+    """Both handhelds receive the same new motor serial before either syncs: the store
+    holds the second receipt for a supervisor, so the exceptions page has one to show."""
+    for handheld, where in ((dock, "RECV"), (line, "QUAR")):
+        handheld.record(
+            lambda ledger, where=where: ledger.receive(
+                "MOT-5K5", 1, where, serial="VM55-24199", operator="B1003"
+            )
+        )
+    dock.sync()
+    line.sync()
 
 
 def shoot(page: Page, path: str, name: str) -> None:
