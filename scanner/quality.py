@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from scanner.closing import Decided, decide, history
+from scanner.closing import Decided, current_status, decide, history
 from scanner.describing import describe, described
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import QUALITY_ROLES, Lot, LotStatus, Operator, Part, Serial, StatusChange
@@ -119,6 +119,11 @@ class Item:
     serial: Serial | None
 
     @property
+    def own_status(self) -> str:
+        """The status its own decisions gave it (a serial's, not its lot's)."""
+        return current_status(self.subject)
+
+    @property
     def subject(self) -> Lot | Serial:
         if self.serial is not None:
             return self.serial
@@ -185,14 +190,10 @@ def change_status(
     if not reason.strip():
         raise RuleViolation(f"Say why: a reason is needed to {action.value} {item.words()}")
     subject = item.subject
-    now = _own_status(subject)
+    now = current_status(subject)
     if now == action.status:
         raise RuleViolation(f"{described_item(item)} is already {_already(session, subject)}")
     return decide(session, subject, action.status.value, by, reason, clock)
-
-
-def _own_status(subject: Lot | Serial) -> str:
-    return subject.quality_status if isinstance(subject, Serial) else subject.status
 
 
 def described_item(item: Item) -> str:
@@ -202,7 +203,7 @@ def described_item(item: Item) -> str:
 
 def _already(session: Session, subject: Lot | Serial) -> str:
     """ "on hold: put on hold by Mark Jensen on 2026-11-17 09:12 (porosity)"."""
-    status = _own_status(subject)
+    status = current_status(subject)
     words = "on hold" if status == LotStatus.HOLD else _STANDING[status].value
     latest = last_status_decision(session, subject)
     if latest is None or latest.status != status:
@@ -231,15 +232,15 @@ def not_released_words(session: Session, lot: Lot | None, serial: Serial | None)
     released. The stricter of a serial's own status and its lot's is named (a recalled lot
     over a held serial); of two alike, the serial's own."""
     found = [each for each in (serial, lot) if each is not None]
-    found.sort(key=lambda each: -_STRICTNESS.get(_own_status(each), 0))
+    found.sort(key=lambda each: -_STRICTNESS.get(current_status(each), 0))
     for subject in found:
-        if subject is None or _own_status(subject) == LotStatus.ACTIVE:
+        if subject is None or current_status(subject) == LotStatus.ACTIVE:
             continue
         latest = last_status_decision(session, subject)
-        if latest is not None and latest.status == _own_status(subject):
+        if latest is not None and latest.status == current_status(subject):
             words = latest.words().replace("put on hold", "on hold", 1)
         else:
-            words = "on hold" if _own_status(subject) == LotStatus.HOLD else "recalled"
+            words = "on hold" if current_status(subject) == LotStatus.HOLD else "recalled"
         if subject is lot and serial is not None:
             return f"in lot {lot.number}, {words}"
         return words

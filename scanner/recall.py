@@ -393,7 +393,7 @@ def hold(
     already: list[HeldItem] = []
     changes: list[StatusChange] = []
     for item in items:
-        was = _own_status(item)
+        was = item.own_status
         record = HeldItem(
             item.part.number,
             item.lot.number if item.lot is not None and item.serial is None else None,
@@ -411,13 +411,6 @@ def hold(
 
 
 _STANDING_WORDS = {LotStatus.ACTIVE.value: "released"}
-
-
-def _own_status(item: Item) -> str:
-    if item.serial is not None:
-        return item.serial.quality_status
-    assert item.lot is not None
-    return item.lot.status
 
 
 def _subject_key(item: Item) -> tuple[str, str, str]:

@@ -162,7 +162,7 @@ class Hold(Workflow):
     def _found(self, number: str, context: Context) -> Response:
         item = self._item(context, number)
         self.number = item.subject.number
-        self.status = _own_status(item)
+        self.status = item.own_status
         counts = item_standing(item, context.today)
         details = (item.part.description, *status_lines(context.session, item, context.today))
         details += tuple(_where(context.session, item))
@@ -181,7 +181,7 @@ class Hold(Workflow):
 
     def _choose(self, action: Action, context: Context) -> Response:
         item = self._item(context)
-        self.status = _own_status(item)
+        self.status = item.own_status
         if action.status == self.status:
             raise RuleViolation(f"{described_item(item)} is already {_decided(context, item)}")
         self.action = action
@@ -273,15 +273,10 @@ def _deciding(item: Item) -> Lot | Serial:
     return item.lot if item.lot is not None else item.subject
 
 
-def _own_status(item: Item) -> str:
-    subject = item.subject
-    return subject.quality_status if isinstance(subject, Serial) else subject.status
-
-
 def _decided(context: Context, item: Item) -> str:
     """The status the lot or serial has and who gave it, short enough for the two lines of
     a handheld's feedback: "on hold (Sam Okafor, 2026-11-17)"; the rest is on the screen."""
-    own = _own_status(item)
+    own = item.own_status
     words = READ_AS[standing(own, None, context.today)]
     latest = last_status_decision(context.session, item.subject)
     if latest is None or latest.status != own:
