@@ -74,30 +74,6 @@ _ISO4217_NUMERIC = _codes(
     """
 )
 
-# IBAN lengths by country, from the SWIFT IBAN Registry (ISO 13616 registration authority),
-# for the countries that registered a national IBAN format by 2024. A country not listed
-# here gets the general checks only (2 to 30 BBAN characters and the check digits).
-_IBAN_LENGTHS: dict[str, int] = {
-    **dict.fromkeys(["NO"], 15),
-    **dict.fromkeys(["BE"], 16),
-    **dict.fromkeys(["DK", "FI", "FO", "GL", "NL", "SD", "FK"], 18),
-    **dict.fromkeys(["MK", "SI"], 19),
-    **dict.fromkeys(["AT", "BA", "EE", "KZ", "LT", "LU", "XK", "MN"], 20),
-    **dict.fromkeys(["CH", "HR", "LI", "LV"], 21),
-    **dict.fromkeys(["BG", "BH", "CR", "DE", "GB", "GE", "IE", "ME", "RS", "VA"], 22),
-    **dict.fromkeys(["AE", "GI", "IL", "IQ", "TL", "SO"], 23),
-    **dict.fromkeys(["AD", "CZ", "ES", "MD", "PK", "RO", "SA", "SE", "SK", "TN", "VG"], 24),
-    **dict.fromkeys(["PT", "ST", "LY"], 25),
-    **dict.fromkeys(["IS", "TR"], 26),
-    **dict.fromkeys(["BI", "DJ", "FR", "GR", "IT", "MC", "MR", "SM"], 27),
-    **dict.fromkeys(["AL", "AZ", "BY", "CY", "DO", "GT", "HU", "LB", "PL", "SV", "NI"], 28),
-    **dict.fromkeys(["BR", "EG", "PS", "QA", "UA"], 29),
-    **dict.fromkeys(["JO", "KW", "MU"], 30),
-    **dict.fromkeys(["MT", "SC"], 31),
-    **dict.fromkeys(["LC"], 32),
-    **dict.fromkeys(["RU"], 33),
-}
-
 # GS1's PackageTypeCode code list: UN/ECE Recommendation 21 codes with GS1's additions, as
 # the GS1 Barcode Syntax Dictionary of 2024 lints them for AI (7041).
 _PACKAGE_TYPES = _codes(
@@ -178,7 +154,8 @@ def lint_iso4217(value: str) -> str | None:
 
 
 def lint_iban(value: str) -> str | None:
-    """An IBAN as ISO 13616 writes it electronically: country, check digits, BBAN, no spaces.
+    """An IBAN as ISO 13616 writes it electronically: country, check digits, BBAN, no spaces,
+    with GS1's bounds on its length.
     The check digits make the whole, read with its first four characters last and letters as
     10-35, leave 1 when divided by 97."""
     name = "is not an IBAN"
@@ -192,11 +169,10 @@ def lint_iban(value: str) -> str | None:
     bad = next((c for c in bban if c not in _DIGITS and c not in _CAPITALS), None)
     if bad is not None:
         return f"{name}: {bad!r} is not a digit or a capital letter"
-    expected = _IBAN_LENGTHS.get(country)
-    if expected is not None and len(value) != expected:
-        return f"{name}: an IBAN from {country} has {expected} characters, this one {len(value)}"
-    if not 1 <= len(bban) <= 30:
-        return f"{name}: the account part after the check digits has 1 to 30 characters"
+    # GS1's rule (its Barcode Syntax Tests): 11 to 34 characters in all, whatever the country.
+    # The SWIFT registry's length for each country is not checked, as GS1 does not.
+    if not 11 <= len(value) <= 34:
+        return f"{name}: an IBAN has 11 to 34 characters, this one {len(value)}"
     should = _iban_check_digits(country, bban)
     if check != should:
         return f"has IBAN check digits {check}; they should be {should}"

@@ -136,10 +136,12 @@ def test_iso4217(value: str, reason: str | None) -> None:
         pytest.param(
             "DE00370400440532013000", "has IBAN check digits 00; they should be 89", id="check-00"
         ),
+        pytest.param("MT90MALT011000012345MTLCAST001SABC", None, id="longest-34"),
+        pytest.param("BE71096123456769", None, id="belgium"),
         pytest.param(
-            "DE8937040044053201300",
-            "is not an IBAN: an IBAN from DE has 22 characters, this one 21",
-            id="length-for-country",
+            "DE89370400440532013000X",
+            "has IBAN check digits 89; they should be 80",
+            id="one-character-more",
         ),
         pytest.param(
             "XX89370400440532013000", "is not an IBAN: XX is not a country code (ISO 3166)", id="xx"
@@ -166,8 +168,13 @@ def test_iso4217(value: str, reason: str | None) -> None:
         ),
         pytest.param(
             "AO06",
-            "is not an IBAN: the account part after the check digits has 1 to 30 characters",
+            "is not an IBAN: an IBAN has 11 to 34 characters, this one 4",
             id="no-bban",
+        ),
+        pytest.param(
+            "MT90MALT011000012345MTLCAST001SABCD",
+            "is not an IBAN: an IBAN has 11 to 34 characters, this one 35",
+            id="too-long",
         ),
         pytest.param(
             "", "is not an IBAN: it starts with 2 capital letters, the country", id="empty"
