@@ -9,8 +9,10 @@ scanner; nothing else ever escapes it.
 How a scan is told apart, in order:
 
 1. An AIM symbology identifier (`]C1`...) when the scanner sends one: GS1 symbologies (`]C1`
-   `]e0` `]d2` `]Q3` `]J1`) hold GS1 data, EAN/UPC and ITF-14 (`]E0` `]E3` `]E4` `]I1`) a
-   GTIN; any other (`]C0` `]d1` `]Q1`...) plain data, read as below but never as a bare GTIN.
+   `]e0` `]d2` `]Q3` `]J1`) hold GS1 data, EAN/UPC and ITF-14 (`]E0` `]E3` `]E4`, `]I1` of
+   14 digits) a GTIN, the data's length checked against the identifier; any other (`]C0`
+   `]d1` `]Q1`, an add-on alone `]E1` `]E2`...) plain data, read as below but never as a
+   bare GTIN.
 2. A configured prefix, matched case-insensitively.
 3. A web address: a GS1 Digital Link.
 4. GS1-shaped data: it holds a GS (or `<GS>`, or a configured substitute after a leading
@@ -22,7 +24,8 @@ How a scan is told apart, in order:
    a typed lot) is text.
 6. Anything else is text.
 
-GS1-shaped data that fails a check is refused, never passed on as text.
+GS1-shaped data that fails a check is refused, never passed on as text. A site that keeps
+GS1's pairing rules (`ScanConfig.gs1_pairing` strict) has every item checked by them too.
 
 Our own codes are told apart before anything else is looked at (no prefix can start with the
 `]` of a symbology identifier), so signing in and commands never load biip, which takes a

@@ -22,7 +22,13 @@ from scanner.gs1 import GS1Error
 from scanner.gs1_pairing import check_pairs
 from scanner.models import Lot, Part, Serial, Setting
 from scanner.scan import ScanConfig, ScanError, read_scan, scan_config
-from scanner.settings import GS1_PAIRING, Gs1Pairing, write_setting
+from scanner.settings import (
+    GS1_PAIRING,
+    SITE_WIDE,
+    Gs1Pairing,
+    take_site_setting,
+    write_setting,
+)
 from scanner.workflows.base import Level
 from scanner.workspace import sqlite_url
 from tests.scanner.test_cli import lotscan
@@ -178,6 +184,20 @@ def test_the_site_setting_reaches_the_scan_configuration(
         write_setting(session, GS1_PAIRING, Gs1Pairing.STRICT)
     with reading(sessions) as session:
         assert scan_config(session) == STRICT
+
+
+def test_a_handheld_takes_the_choice_the_central_store_sends(
+    sessions: sessionmaker[Session],
+) -> None:
+    assert GS1_PAIRING in SITE_WIDE
+    with unit_of_work(sessions) as session:
+        assert take_site_setting(session, GS1_PAIRING.key, "strict")
+    with reading(sessions) as session:
+        assert scan_config(session).gs1_pairing is Gs1Pairing.STRICT
+    with unit_of_work(sessions) as session:
+        assert take_site_setting(session, GS1_PAIRING.key, None)  # the store holds none
+    with reading(sessions) as session:
+        assert scan_config(session).gs1_pairing is Gs1Pairing.OFF
 
 
 # -- the command line --------------------------------------------------------------------------
