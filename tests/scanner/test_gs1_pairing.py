@@ -11,6 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +21,7 @@ from labels.symbols import gs1_symbol
 from scanner.db import open_database, reading, unit_of_work
 from scanner.demo import build_demo
 from scanner.gs1 import GS1Error
+from scanner.gs1_dictionary import entries
 from scanner.gs1_pairing import check_pairs
 from scanner.models import Lot, Part, Serial, Setting
 from scanner.scan import ScanConfig, ScanError, read_scan, scan_config
@@ -129,6 +132,17 @@ def test_a_label_that_breaks_a_pairing_rule_is_refused_naming_the_rule(
     with pytest.raises(GS1Error) as refused:
         check_pairs(ais)
     assert str(refused.value).startswith(message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(sorted(entries())), max_size=6))
+def test_any_set_of_ais_passes_or_is_refused_in_one_sentence_naming_a_rule(ais: list[str]) -> None:
+    try:
+        check_pairs(ais)
+    except GS1Error as refusal:
+        message = str(refusal)
+        assert message.startswith("GS1 says ") and "\n" not in message
+        assert message.endswith(("this label has none", "never appear together on one label"))
 
 
 # -- read_scan, with the setting off and strict ------------------------------------------------
