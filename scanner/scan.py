@@ -9,8 +9,10 @@ scanner; nothing else ever escapes it.
 How a scan is told apart, in order:
 
 1. An AIM symbology identifier (`]C1`...) when the scanner sends one: GS1 symbologies (`]C1`
-   `]e0` `]d2` `]Q3` `]J1`) hold GS1 data, EAN/UPC and ITF-14 (`]E0` `]E3` `]E4` `]I1`) a
-   GTIN; any other (`]C0` `]d1` `]Q1`...) plain data, read as below but never as a bare GTIN.
+   `]e0` `]d2` `]Q3` `]J1`) hold GS1 data, EAN/UPC and ITF-14 (`]E0` `]E3` `]E4`, `]I1` of
+   14 digits) a GTIN, the data's length checked against the identifier; any other (`]C0`
+   `]d1` `]Q1`, an add-on alone `]E1` `]E2`...) plain data, read as below but never as a
+   bare GTIN.
 2. A configured prefix, matched case-insensitively.
 3. A web address: a GS1 Digital Link.
 4. GS1-shaped data: it holds a GS (or `<GS>`, or a configured substitute after a leading
@@ -22,7 +24,8 @@ How a scan is told apart, in order:
    a typed lot) is text.
 6. Anything else is text.
 
-GS1-shaped data that fails a check is refused, never passed on as text.
+GS1-shaped data that fails a check is refused, never passed on as text. A site that keeps
+GS1's pairing rules (`ScanConfig.gs1_pairing` strict) has every item checked by them too.
 
 Our own codes are told apart before anything else is looked at (no prefix can start with the
 `]` of a symbology identifier), so signing in and commands never load biip, which takes a
@@ -44,8 +47,9 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import LotscanError
 from scanner.numbering import CSET82
-from scanner.plain_text import is_control, shown
+from scanner.plain_text import is_control, quoted, shown
 from scanner.settings import (
+    GS1_PAIRING,
     SCAN_PREFIX_COMMAND,
     SCAN_PREFIX_JOB,
     SCAN_PREFIX_LOCATION,
@@ -53,6 +57,7 @@ from scanner.settings import (
     SCAN_PREFIX_PO,
     SCAN_PREFIX_SO,
     SCAN_SEPARATORS,
+    Gs1Pairing,
     SettingKey,
     read_setting,
 )
@@ -103,7 +108,17 @@ PREFIXED: dict[ScanKind, tuple[SettingKey[str], str]] = {
 }
 
 _GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
-_GTIN_SYMBOLOGIES = frozenset({"E0", "E3", "E4", "I1"})
+# What the data after each EAN/UPC identifier holds (ISO/IEC 15424, and GS1's table of
+# symbology identifiers): UPC-A and UPC-E come as EAN-13, 13 digits; ]E3 is an EAN-13 and
+# its add-on in one packet; ]E1 and ]E2 an add-on alone.
+_EAN_UPC = {
+    "E0": ("An EAN-13 barcode (]E0)", (13,)),
+    "E3": ("An EAN-13 barcode with an add-on (]E3)", (15, 18)),
+    "E4": ("An EAN-8 barcode (]E4)", (8,)),
+    "E1": ("A 2-digit add-on (]E1)", (2,)),
+    "E2": ("A 5-digit add-on (]E2)", (5,)),
+}
+_ITF_14 = 14
 _AIM = re.compile(r"\]([A-Za-z])([0-9A-Za-z])")
 _GS_TEXT = re.compile(re.escape("<GS>"), re.IGNORECASE)
 _URL = re.compile(r"https?://", re.IGNORECASE)
@@ -120,8 +135,9 @@ class ScanConfigError(LotscanError):
 
 @dataclass(frozen=True)
 class ScanConfig:
-    """How this site's scanners and labels talk: the prefixes of our own codes and the
-    characters its scanners send in place of GS (FNC1), if any."""
+    """How this site's scanners and labels talk: the prefixes of our own codes, the
+    characters its scanners send in place of GS (FNC1), if any, and whether its labels
+    must keep GS1's pairing rules (`scanner.gs1_pairing`)."""
 
     operator: str = SCAN_PREFIX_OPERATOR.default
     command: str = SCAN_PREFIX_COMMAND.default
@@ -130,6 +146,7 @@ class ScanConfig:
     po: str = SCAN_PREFIX_PO.default
     so: str = SCAN_PREFIX_SO.default
     separators: tuple[str, ...] = ()
+    gs1_pairing: Gs1Pairing = GS1_PAIRING.default
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -169,10 +186,11 @@ DEFAULT = ScanConfig()
 def scan_config(session: Session) -> ScanConfig:
     """This site's scan configuration: the defaults, with any overrides from the settings
     table (`scan.prefix.location` = `BIN:`, `scan.separators` = `|~`: each character one
-    substitute for GS; spaces and commas between them are ignored)."""
+    substitute for GS; spaces and commas between them are ignored, `gs1_pairing`)."""
     overrides: dict[str, Any] = {
         kind.value: read_setting(session, setting) for kind, (setting, _) in PREFIXED.items()
     }
+    overrides["gs1_pairing"] = read_setting(session, GS1_PAIRING)
     separators = read_setting(session, SCAN_SEPARATORS)
     if separators:
         overrides["separators"] = tuple(dict.fromkeys(c for c in separators if c not in " ,"))
@@ -252,24 +270,50 @@ def _classify(raw: str, data: str, config: ScanConfig) -> Scan:
         if not data:
             raise ScanError("The barcode holds no data")
         if symbology in _GS1_SYMBOLOGIES:
-            return _item(raw, _read_gs1(data, config))
-        if symbology in _GTIN_SYMBOLOGIES:
-            digits = data[:13] if symbology == "E3" else data  # E3: an add-on follows
-            return _item(raw, [gs1.Element("01", gs1.read_gtin(digits))])
+            return _item(raw, _read_gs1(data, config), config)
+        digits = _ean_upc_gtin(symbology, data) if symbology in _EAN_UPC else None
+        if symbology == "I1" and len(data) == _ITF_14:  # ITF-14; other ITFs are plain data
+            digits = data
+        if digits is not None:
+            return _item(raw, [gs1.Element("01", gs1.read_gtin(digits))], config)
         prefixed = _read_prefixed(raw, data, config)
         if prefixed is not None:
             return prefixed
     if _URL.match(data):
-        return _item(raw, gs1.read_digital_link(data))
+        return _item(raw, gs1.read_digital_link(data), config)
     if _looks_like_gs1(data, config):
-        return _item(raw, _read_gs1(data, config))
+        return _item(raw, _read_gs1(data, config), config)
     if symbology is None and data.isascii() and data.isdigit():
         if len(data) in gs1.GTIN_LENGTHS:
-            return _item(raw, [gs1.Element("01", gs1.read_gtin(data))])
+            return _item(raw, [gs1.Element("01", gs1.read_gtin(data))], config)
         if len(data) == 18 and gs1.has_valid_check_digit(data):
-            return _item(raw, [gs1.Element("00", data)])
+            return _item(raw, [gs1.Element("00", data)], config)
     _refuse_control_characters(data)
     return Scan(ScanKind.TEXT, raw, value=data)
+
+
+def _ean_upc_gtin(symbology: str, data: str) -> str | None:
+    """The GTIN's digits an EAN/UPC barcode carries, its data's length checked against its
+    identifier; None for an add-on alone, which names no item (read as plain data)."""
+    if symbology in ("E0", "E4"):
+        # Some scanners send the add-on as a packet of its own after the main one: ]E0...]E112
+        main, marker, add_on = data.partition("]E")
+        if marker and add_on[:1] in ("1", "2"):
+            _check_length("E" + add_on[0], add_on[1:])
+            data = main
+    _check_length(symbology, data)
+    if symbology in ("E1", "E2"):
+        return None
+    return data[:13]  # ]E3: the add-on's digits follow the EAN-13's
+
+
+def _check_length(symbology: str, data: str) -> None:
+    barcode, lengths = _EAN_UPC[symbology]
+    if data.isascii() and data.isdigit() and len(data) in lengths:
+        return
+    carries = " or ".join(str(length) for length in lengths)
+    sent = len(data) if data.isascii() and data.isdigit() else quoted(data)
+    raise ScanError(f"{barcode} carries {carries} digits; this one sent {sent}")
 
 
 def _split_symbology(data: str) -> tuple[str, str]:
@@ -344,7 +388,7 @@ def _read_gs1(data: str, config: ScanConfig) -> list[Element]:
     return gs1.read_element_string(data)
 
 
-def _item(raw: str, elements: list[Element]) -> Scan:
+def _item(raw: str, elements: list[Element], config: ScanConfig) -> Scan:
     ai: dict[str, str] = {}
     dates: dict[str, date | None] = {}
     for element in elements:
@@ -354,6 +398,10 @@ def _item(raw: str, elements: list[Element]) -> Scan:
                 f"{ai[element.ai]!r} and {element.value!r}"
             )
         dates[element.ai] = element.date
+    if config.gs1_pairing is Gs1Pairing.STRICT:
+        from scanner.gs1_pairing import check_pairs  # loaded with scanner.gs1 (see read_scan)
+
+        check_pairs(list(ai))
     count = ai.get("30") or ai.get("37")
     item = Item(
         ai=ai,

@@ -318,6 +318,25 @@ SCAN_SEPARATORS = SettingKey(
     settable=True,
 )
 
+
+class Gs1Pairing(StrEnum):
+    OFF = "off"
+    STRICT = "strict"
+
+
+GS1_PAIRING = SettingKey(
+    "gs1_pairing",
+    Choice(Gs1Pairing),
+    Gs1Pairing.OFF,
+    Scope.ANY,
+    "Whether a scanned label must keep GS1's pairing rules (a lot or a part number only "
+    "with a GTIN, never a GTIN with a count (37)...): off (this site's own labels name a "
+    "part by (240) alone) or strict (refused, naming the rule). Site-wide: set on the "
+    "central store, it reaches every handheld.",
+    settable=True,
+    site_wide=True,
+)
+
 PRINTER_URL = SettingKey(
     "printer.url",
     Maybe(Text("tcp://HOST:9100, lp://QUEUE or file:///FOLDER")),
@@ -487,6 +506,7 @@ SETTINGS: tuple[SettingKey[Any], ...] = (
     SCAN_PREFIX_PO,
     SCAN_PREFIX_SO,
     SCAN_SEPARATORS,
+    GS1_PAIRING,
     PRINTER_URL,
     PRINTER_LAYOUT,
     PRINTER_ENABLED,

@@ -33,6 +33,7 @@ PERSONS = [
     "scan.prefix.po",
     "scan.prefix.so",
     "scan.separators",
+    "gs1_pairing",
     "printer.url",
     "printer.layout",
     "printer.enabled",

@@ -112,6 +112,12 @@ def gtin_only(gtin: str) -> dict[str, Any]:
         ("]E00012345678905", gtin_only("00012345678905")),
         ("]E412345670", gtin_only("00000012345670")),
         ("]E3590123412345712", gtin_only("05901234123457")),
+        ("]E3590123412345712345", gtin_only("05901234123457")),
+        # Some scanners send an add-on as a packet of its own after the main one.
+        ("]E00060992011187]E112", gtin_only("00060992011187")),
+        ("]E412345670]E212345", gtin_only("00000012345670")),
+        # ITF-14 carries a GTIN-14.
+        (f"]I1{GTIN}", gtin_only(GTIN)),
         # Day 00 is the month's last day.
         (
             f"(01){GTIN}(17)261200",
@@ -187,6 +193,11 @@ def test_the_element_strings_keep_their_scan_order() -> None:
         # A plain Code 128 holding digits is somebody's number, not a GTIN.
         ("]C05901234123458", ScanKind.TEXT, "5901234123458"),
         ("]C0LOT-123/A", ScanKind.TEXT, "LOT-123/A"),
+        # An EAN/UPC add-on alone names no item; an ITF of another length than 14 is no GTIN.
+        ("]E112", ScanKind.TEXT, "12"),
+        ("]E212345", ScanKind.TEXT, "12345"),
+        ("]I1012345678905", ScanKind.TEXT, "012345678905"),
+        ("]I112345678", ScanKind.TEXT, "12345678"),
     ],
 )
 def test_prefixed_codes_and_answers_carry_their_value(
@@ -212,6 +223,23 @@ def test_every_known_command_is_read(command: str) -> None:
         ("0109506000134353", "The GTIN's check digit is wrong: 09506000134353 should end in 2"),
         ("5901234123458", "The GTIN's check digit is wrong: 5901234123458 should end in 7"),
         ("]E05901234123458", "The GTIN's check digit is wrong: 5901234123458 should end in 7"),
+        (f"]I1{GTIN[:-1]}3", "The GTIN's check digit is wrong: 09506000134353 should end in 2"),
+        # Data that does not fit its AIM identifier.
+        ("]E0590123412345", "An EAN-13 barcode (]E0) carries 13 digits; this one sent 12"),
+        (f"]E0{GTIN}", "An EAN-13 barcode (]E0) carries 13 digits; this one sent 14"),
+        ("]E0LOC:A-01", 'An EAN-13 barcode (]E0) carries 13 digits; this one sent "LOC:A-01"'),
+        ("]E41234567", "An EAN-8 barcode (]E4) carries 8 digits; this one sent 7"),
+        (
+            "]E3590123412345",
+            "An EAN-13 barcode with an add-on (]E3) carries 15 or 18 digits; this one sent 12",
+        ),
+        (
+            "]E35901234123457123",
+            "An EAN-13 barcode with an add-on (]E3) carries 15 or 18 digits; this one sent 16",
+        ),
+        ("]E1123", "A 2-digit add-on (]E1) carries 2 digits; this one sent 3"),
+        ("]E2123456", "A 5-digit add-on (]E2) carries 5 digits; this one sent 6"),
+        ("]E00060992011187]E1123", "A 2-digit add-on (]E1) carries 2 digits; this one sent 3"),
         ("12345678", "The GTIN's check digit is wrong: 12345678 should end in 0"),
         ("https://id.gs1.org/01/09506000134353", "check digit is wrong"),
         (
@@ -338,6 +366,8 @@ FRAGMENTS = [
             "]E0",
             "]E4",
             "]E3",
+            "]E1",
+            "]E2",
             "]I1",
             "]C0",
             "]Q1",

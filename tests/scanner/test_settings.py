@@ -18,6 +18,7 @@ from scanner.settings import (
     DEMO_BUILT_ON,
     DEVICE_ID,
     EXPIRY_POLICY,
+    GS1_PAIRING,
     LAST_ERROR,
     LAST_SYNC_AT,
     ONLINE,
@@ -27,6 +28,7 @@ from scanner.settings import (
     SEQ_FLOOR,
     SETTINGS,
     ExpiryPolicy,
+    Gs1Pairing,
     SettingError,
     SettingKey,
     forget_setting,
@@ -44,6 +46,7 @@ AT = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
     ("setting", "value", "text"),
     [
         (EXPIRY_POLICY, ExpiryPolicy.BLOCK, "block"),
+        (GS1_PAIRING, Gs1Pairing.STRICT, "strict"),
         (PRINTER_ENABLED, False, "off"),
         (PRINTER_ENABLED, True, "on"),
         (ONLINE, True, "1"),
@@ -74,6 +77,7 @@ def test_a_value_is_kept_as_the_text_older_databases_hold(
     ("setting", "default"),
     [
         (EXPIRY_POLICY, ExpiryPolicy.WARN),
+        (GS1_PAIRING, Gs1Pairing.OFF),
         (PRINTER_ENABLED, True),
         (PRINTER_LAYOUT, DEFAULT_LAYOUT),
         (PULL_CURSOR, None),
@@ -100,6 +104,7 @@ def test_the_scan_prefixes_default_to_the_scan_language_as_shipped() -> None:
     ("setting", "stored", "refusal"),
     [
         (EXPIRY_POLICY, "sometimes", "Setting expiry_policy: 'sometimes' is not one of warn, "),
+        (GS1_PAIRING, "sometimes", "Setting gs1_pairing: 'sometimes' is not one of off, strict"),
         (PRINTER_ENABLED, "yes", "Setting printer.enabled: 'yes' is not on or off"),
         (PULL_CURSOR, "-1", "Setting sync.pull_cursor: '-1' is not a whole number, 0 or more"),
         (LAST_SYNC_AT, "yesterday", "Setting sync.last_sync_at: 'yesterday' is not a date and"),

@@ -20,6 +20,7 @@ from scanner.balance_check import cache_differences
 from scanner.db import unit_of_work
 from scanner.models import Balance, Movement
 from scanner.replay import transcript_lines
+from scanner.scan import ScanConfig
 from scanner.stock import on_hand
 from scanner.workflows.base import Level, Response
 from scanner.workflows.engine import Handheld, Outcome, QueueLabels
@@ -71,9 +72,10 @@ class Floor:
         sessions: sessionmaker[Session],
         clock: Callable[[], datetime],
         queue_labels: QueueLabels | None = None,
+        config: ScanConfig | None = None,
     ) -> None:
         self.sessions = sessions
-        self.handheld = Handheld(sessions, clock=clock, queue_labels=queue_labels)
+        self.handheld = Handheld(sessions, config=config, clock=clock, queue_labels=queue_labels)
 
     @classmethod
     def on_plant(cls, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Floor:
