@@ -158,7 +158,8 @@ def _no_key(segments: list[str], uri: str) -> GS1Error:
             if _entry_or_none(code) is None:
                 what = _short_name(code) or "is not a GS1 application identifier"
                 return GS1Error(
-                    f"In the web address, {_shown(code)} after {_key_name(found.ai)} {what}"
+                    f"In the web address, {_shown(code) if code else 'an empty segment (//)'} "
+                    f"after {_key_name(found.ai)} {what}"
                 )
             if code_at + 1 == len(segments):
                 return GS1Error(f"In the web address, {_named(code)} has no value")
