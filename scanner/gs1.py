@@ -1,5 +1,5 @@
-"""GS1 data as labels carry it: element strings, the human-readable form, Digital Link URIs
-and bare GTINs, read with biip plus the checks biip leaves to us.
+"""GS1 data as labels carry it: element strings, the human-readable form and bare GTINs, read
+with biip plus the checks biip leaves to us, and Digital Link URIs (scanner/gs1_digital_link.py).
 
 biip is lenient where a scanning floor cannot be: it reports a wrong check digit without
 failing, lets a fixed-length field that needs a separator (422) run into the next one, and
@@ -14,7 +14,6 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from biip import ParseError
 from biip.checksums import gs1_standard_check_digit
@@ -24,8 +23,6 @@ from biip.gs1_application_identifiers import (
 from biip.gs1_application_identifiers import (
     GS1ApplicationIdentifier,
 )
-from biip.gs1_digital_link_uris import _PRIMARY_IDENTIFIER_MAP as DIGITAL_LINK_KEYS
-from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString
 
 from scanner.errors import LotscanError
@@ -136,15 +133,12 @@ def read_hri(data: str) -> list[Element]:
 
 
 def read_digital_link(uri: str) -> list[Element]:
-    """The element strings of a GS1 Digital Link URI on any host, checked like any label."""
-    try:
-        link = GS1DigitalLinkURI.parse(uri)
-    except (ParseError, ValueError) as error:
-        _explain_digital_link(uri)
-        raise GS1Error(
-            f"The web address {_shown(uri)} is not a GS1 Digital Link lotscan can read ({error})"
-        ) from None
-    return [check_field(each.ai.ai, each.value) for each in link.element_strings]
+    """The element strings of a GS1 Digital Link URI on any host, as GS1's Digital Link URI
+    Syntax standard reads it (scanner/gs1_digital_link.py), each field checked like any
+    label's."""
+    from scanner import gs1_digital_link  # it reads each field with check_field, from here
+
+    return gs1_digital_link.read_digital_link(uri)
 
 
 def read_gtin(digits: str) -> str:
@@ -311,27 +305,6 @@ def _form(ai: GS1ApplicationIdentifier) -> str:
             return f"(up to {longest} digits)"
         return f"({longest} digits)"
     return f"({ai.format.split('+', 1)[-1]})"
-
-
-def _explain_digital_link(uri: str) -> None:
-    """Raise the clearest message for a Digital Link that biip refused: a field a label could
-    not carry, or a web address with no GS1 key in it at all."""
-    try:
-        parts = urlsplit(uri)
-        segments = [unquote(segment) for segment in parts.path.split("/")]
-        queries = parse_qsl(parts.query)
-    except ValueError:
-        return
-    keys = [i for i, segment in enumerate(segments) if segment in DIGITAL_LINK_KEYS]
-    if not keys:
-        raise GS1Error(f"The web address {_shown(uri)} is not a GS1 Digital Link: no product in it")
-    path = segments[keys[0] :]
-    pairs = list(zip(path[::2], path[1::2], strict=False)) + queries
-    for code, value in pairs:
-        if code in KNOWN_AIS:
-            if code == "01" and value.isdigit() and len(value) in GTIN_LENGTHS:
-                value = value.zfill(14)  # a zero-suppressed GTIN, as biip accepts it
-            check_field(code, value)
 
 
 def _capital(name: str) -> str:

@@ -98,7 +98,7 @@ def gtin_only(gtin: str) -> dict[str, Any]:
             f"]Q1https://example.com/shop/01/{GTIN}/10/LOT123",
             item({"01": GTIN, "10": "LOT123"}, gtin=GTIN, lot="LOT123"),
         ),
-        ("HTTPS://example.com/01/9506000134352?utm_source=flyer", gtin_only(GTIN)),
+        (f"HTTPS://example.com/01/{GTIN}?utm_source=flyer", gtin_only(GTIN)),
         (
             "https://example.com/01/12312312312333?99=TEST",
             item({"01": "12312312312333", "99": "TEST"}, gtin="12312312312333"),
