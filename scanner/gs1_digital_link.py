@@ -4,10 +4,11 @@
     https://example.com/shop/01/09506000134352/10/LOT1/21/SN1?17=261231&utm_source=flyer
     scheme  host        stem key and its value qualifiers      data attributes
 
-- The scheme is `http` or `https` in any case: the standard's grammar writes `"http"`, and a
-  quoted string in ABNF (RFC 5234 §2.3) matches either case, as RFC 3986 §3.1 reads schemes.
-  The host is a name, an IPv4 address or a bracketed IPv6 address with no zone (a zone names
-  a network card of one computer); a port is digits; there is no user name (`user@`).
+- The scheme is `http` or `https`, in small letters or in capitals (`HTTPS://`, which a
+  QR code's alphanumeric mode packs smaller), as GS1's own Syntax Engine reads the standard;
+  `Https://` is refused. The host is a name of letters, digits, `-` and `.`, an IPv4 address
+  or a bracketed IPv6 address with no zone (a zone names a network card of one computer); a
+  port is digits; there is no user name (`user@`).
 - The path is any stem, then the primary key and its value, then the key's qualifiers in
   the order of one of its `dlpkey=` sequences. The key is found from the end: the last
   `/AI/value` pairs all name AIs and the first of them, going back, is a primary key; so a
@@ -38,10 +39,10 @@ from scanner.gs1 import Element, GS1Error, check_field, field_name
 from scanner.gs1_dictionary import Entry
 from scanner.plain_text import shown
 
-_URI = re.compile(r"(?i:https?)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?", re.DOTALL)
+_URI = re.compile(r"(?:https?|HTTPS?)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?", re.DOTALL)
 _URI_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_REG_NAME = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+")
+_HOST_NAME = re.compile(r"[A-Za-z0-9.-]+")
 _IP_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
 _QUERY_DELIMITER = re.compile(r"[&;]")
 # The short names GS1 Digital Link 1.0-1.2 allowed for AIs in the path (the 1.2 grammar).
@@ -61,7 +62,10 @@ def read_digital_link(uri: str) -> list[Element]:
     _check_characters(uri)
     parts = _URI.fullmatch(uri)
     if parts is None:
-        raise GS1Error(f"{_shown(uri)} is not a web address: it should start http:// or https://")
+        raise GS1Error(
+            f"{_shown(uri)} is not a GS1 Digital Link: it should start http:// or https:// (or "
+            "HTTP:// or HTTPS:// in capitals)"
+        )
     authority, path, query = parts.groups()
     _check_authority(authority)
     key, path_elements = _read_path(path.split("/")[1:], uri)
@@ -100,7 +104,7 @@ def _check_authority(authority: str) -> None:
         host, _, port = authority.partition(":")
         if not host:
             raise GS1Error("The web address has no host: it should start https://host/")
-        if not _REG_NAME.fullmatch(host):
+        if not _HOST_NAME.fullmatch(host):
             raise GS1Error(f"The web address's host {_shown(host)} is not a host name")
     if port and not port.isdigit():
         raise GS1Error(f"The web address's port {_shown(port)} is not a number")

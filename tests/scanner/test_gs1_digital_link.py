@@ -3,8 +3,8 @@
 breaks, named for the person scanning.
 
 Cases marked "engine" were checked against GS1's Barcode Syntax Engine's own Digital Link
-tests; where lotscan decides otherwise (a mixed-case scheme, `;` between query pairs, an
-all-digit query name with no value) the standard's grammar is the reason, said in the id.
+tests; where lotscan decides otherwise (`;` between query pairs, an all-digit query name
+with no value) the standard's grammar is the reason, said in the id.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ def ais(uri: str) -> list[tuple[str, str]]:
         pytest.param(f"https://id.gs1.org/01/{GTIN}", [("01", GTIN)], id="gtin"),
         pytest.param(f"http://a/01/{GTIN}", [("01", GTIN)], id="http"),
         pytest.param(f"HTTPS://A.EXAMPLE/01/{GTIN}", [("01", GTIN)], id="upper-case-scheme"),
-        pytest.param(
-            f"HtTpS://a/01/{GTIN}", [("01", GTIN)], id="mixed-case-scheme-abnf-case-insensitive"
-        ),
+        pytest.param(f"HTTP://A.EXAMPLE/01/{GTIN}", [("01", GTIN)], id="engine-upper-case-http"),
         pytest.param(
             f"https://id.gs1.org/01/{GTIN}/22/2A/10/ABC1/21/12345?17=261231",
             [("01", GTIN), ("22", "2A"), ("10", "ABC1"), ("21", "12345"), ("17", "261231")],
@@ -114,6 +112,17 @@ def test_a_digital_link_gives_its_key_qualifiers_and_attributes(
             "The web address's host [fe80::1%25eth0] has a zone (%25...), which names a network "
             "card of one computer: a GS1 Digital Link cannot use it",
             id="engine-ipv6-zone",
+        ),
+        pytest.param(
+            f"HtTpS://a/01/{GTIN}",
+            "is not a GS1 Digital Link: it should start http:// or https:// (or HTTP:// or "
+            "HTTPS:// in capitals)",
+            id="engine-mixed-case-scheme",
+        ),
+        pytest.param(
+            f"https://my_host/01/{GTIN}",
+            "The web address's host 'my_host' is not a host name",
+            id="engine-underscore-in-host",
         ),
         pytest.param(
             f"https://[fe80::zz]/01/{GTIN}",
@@ -365,7 +374,7 @@ others = st.lists(st.sampled_from(["linkType=gs1:pip", "utm_source=flyer", "sing
 
 @settings(max_examples=300, deadline=None)
 @given(
-    scheme=st.sampled_from(["http", "https", "HTTPS"]),
+    scheme=st.sampled_from(["http", "https", "HTTP", "HTTPS"]),
     host=hosts,
     stem=stems,
     path=key_paths,
