@@ -239,8 +239,7 @@ def _check_by_format(code: str, value: str, to_separator: bool) -> Element:
     ai = KNOWN_AIS[code]
     name = field_name(code)
     _check_length(code, name, value, _max_length(ai), to_separator)
-    for kind in _format_kinds(ai):
-        _check_characters(name, kind, value)
+    _check_characters(name, "N" if _format_kinds(ai) == {"N"} else "X", value)
     if not re.fullmatch(ai.pattern, code + value):
         raise GS1Error(f"{_capital(name)} {_shown(value)} is not in GS1's form {_format_of(ai)}")
     return Element(code, value)
