@@ -24,6 +24,7 @@ BENCHMARKS = (
     "first_sync",
     "export_epcis",
     "console_pages",
+    "parse",
 )
 FULL = 1.0
 QUICK = 0.1

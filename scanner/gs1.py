@@ -1,76 +1,53 @@
-"""GS1 data as labels carry it: element strings, the human-readable form and bare GTINs, read
-with biip plus the checks biip leaves to us, and Digital Link URIs (scanner/gs1_digital_link.py).
+"""GS1 data as labels carry it: element strings, the human-readable form, Digital Link URIs
+(scanner/gs1_digital_link.py) and bare GTINs, each field read as GS1 reads it.
 
-biip is lenient where a scanning floor cannot be: it reports a wrong check digit without
-failing, lets a fixed-length field that needs a separator (422) run into the next one, and
-its HRI reader deletes spaces inside a value (`(10)LOT 123` becomes lot `LOT123`). Here each
-of those is an error, with a message for the person holding the scanner.
+Each AI's data is checked component by component as GS1's Barcode Syntax Dictionary lays it
+out (scanner/gs1_dictionary.py): each component's length, its character set and GS1's
+content rules for it (scanner/gs1_linters.py). biip finds the fields of a Digital Link and
+knows a few AIs the dictionary lacks; it is lenient where a scanning floor cannot be: it
+reports a wrong check digit without failing, lets a fixed-length field that needs a
+separator (422) run into the next one, and its HRI reader deletes spaces inside a value
+(`(10)LOT 123` becomes lot `LOT123`). Here each of those is an error, with a message for the
+person holding the scanner.
+
+The dictionary is read at the first field checked, not when this module is imported.
 """
 
 from __future__ import annotations
 
-import calendar
 import functools
 import re
 from dataclasses import dataclass
 from datetime import date
 
 from biip import ParseError
-from biip.checksums import gs1_standard_check_digit
 from biip.gs1_application_identifiers import (
     _GS1_APPLICATION_IDENTIFIERS as KNOWN_AIS,
 )
 from biip.gs1_application_identifiers import (
     GS1ApplicationIdentifier,
 )
-from biip.gs1_element_strings import GS1ElementString
 
+from scanner import gs1_dictionary
 from scanner.errors import LotscanError
+from scanner.gs1_dictionary import Component, Entry
+from scanner.gs1_linters import LINTERS, check_digit, yymmdd_date
+from scanner.gs1_names import field_name as field_name  # labels name fields through here
+from scanner.gs1_names import part_name
 from scanner.numbering import CSET82
 from scanner.plain_text import shown
 
 GS = "\x1d"
 GTIN_LENGTHS = (8, 12, 13, 14)
 
-# What a floor worker calls the fields they meet; anything else is named by its AI.
-_NAMES = {
-    "00": "SSCC",
-    "01": "GTIN",
-    "02": "GTIN of the contents",
-    "03": "GTIN",
-    "10": "lot",
-    "11": "production date",
-    "12": "due date",
-    "13": "packaging date",
-    "15": "best-before date",
-    "16": "sell-by date",
-    "17": "expiry date",
-    "21": "serial",
-    "240": "part number",
-    "241": "customer part number",
-    "30": "count",
-    "37": "count",
-    "400": "order number",
-}
-# Where the number that ends in a GS1 check digit sits in each field that has one.
-_CHECKED_NUMBERS = {
-    "00": 18,
-    "01": 14,
-    "02": 14,
-    "03": 14,
-    **{f"41{n}": 13 for n in range(8)},
-    "253": 13,
-    "255": 13,
-    "402": 17,
-    "8003": 14,
-    "8006": 14,
-    "8017": 18,
-    "8018": 18,
-    "8026": 14,
-}
-# Fields that start with a date YYMMDD; only these may leave the day as 00.
-_DAY_00_ALLOWED = frozenset({"11", "12", "13", "15", "16", "17"})
-_DATE_FIELDS = _DAY_00_ALLOWED | {"4324", "4325", "4326", "7003", "7006", "7007", "7011", "8008"}
+_DIGITS = frozenset("0123456789")
+CSET39 = frozenset("#-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+CSET64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+"""GS1's character sets: Y is CSET 39; Z is CSET 64, base64url, with `=` padding at its end."""
+_CHARACTERS = {"N": _DIGITS, "X": CSET82, "Y": CSET39, "Z": CSET64}
+_DATES = {"yymmd0": True, "yymmdd": False}
+"""The linters of a YYMMDD date, and whether each lets the day be 00."""
+_TIMES = frozenset({"hhmi", "hh", "mi", "ss"})
 _HRI_AI = re.compile(r"\((\d{2,4})\)")
 _FORMAT_FIXED = re.compile(r"([NXYZ])(\d+)")
 _FORMAT_UP_TO = re.compile(r"([NXYZ])\.\.(\d+)")
@@ -92,23 +69,24 @@ class Element:
 def read_element_string(data: str) -> list[Element]:
     """The element strings of GS1 data whose separators are all GS (0x1D).
 
-    A field that needs a separator (every field outside the predefined-length table: lot,
-    serial, count, even fixed-length (422)) runs to the next GS, so an over-long field or a
-    missing separator after (422) is caught rather than silently split."""
+    A field that needs a separator (every field GS1's dictionary does not mark as of
+    predefined length: lot, serial, count, even fixed-length (422)) runs to the next GS, so
+    an over-long field or a missing separator after (422) is caught rather than silently
+    split."""
     elements: list[Element] = []
     position = 0
     while position < len(data):
         if data[position] == GS:  # a leading, trailing or doubled separator means nothing
             position += 1
             continue
-        ai = _application_identifier(data[position:], after=elements)
-        start = position + len(ai.ai)
+        code, predefined = _identifier(data[position:], after=elements)
+        start = position + len(code)
         following = data.find(GS, start)
         end = len(data) if following < 0 else following
-        if not ai.separator_required:
-            end = min(end, start + (_max_length(ai) or 0))
+        if predefined is not None:
+            end = min(end, start + predefined)
         value = data[start:end]
-        elements.append(check_field(ai.ai, value, to_separator=ai.separator_required))
+        elements.append(check_field(code, value, to_separator=predefined is None))
         position = end
     if not elements:
         raise GS1Error("The barcode holds no GS1 data")
@@ -126,8 +104,6 @@ def read_hri(data: str) -> list[Element]:
     for marker, following in zip(markers, [*markers[1:], None], strict=True):
         end = following.start() if following else len(data)
         code = marker.group(1)
-        if code not in KNOWN_AIS:
-            raise GS1Error(f"({code}) is not a GS1 application identifier")
         elements.append(check_field(code, data[marker.end() : end].strip(" \t" + GS)))
     return elements
 
@@ -154,88 +130,122 @@ def has_valid_check_digit(digits: str) -> bool:
         len(digits) > 1
         and digits.isascii()
         and digits.isdigit()
-        and gs1_standard_check_digit(digits[:-1]) == int(digits[-1])
+        and check_digit(digits[:-1]) == int(digits[-1])
     )
 
 
 def check_field(code: str, value: str, *, to_separator: bool = False) -> Element:
-    """The field `value` of AI `code`, refused unless a GS1 label could carry it: the right
-    length and characters, a real date (day 00 is the month's last day where GS1 allows it),
-    a correct check digit. `to_separator`: the value ran up to a separator, so one that is
-    too long may be a separator the scanner dropped."""
-    rules = _rules(code)
-    name = rules.name
-    if not value:
-        shown = name if name.startswith("(") else f"{name} ({code})"
-        raise GS1Error(f"The {shown} on the label is empty")
-    longest = rules.longest
-    if longest is not None and len(value) > longest:
-        hint = " (or the separator after it is missing)" if to_separator else ""
-        raise GS1Error(
-            f"{_capital(name)} {_shown(value)} is too long: a GS1 label carries at most "
-            f"{longest} characters there{hint}"
-        )
-    if rules.allowed is None:
-        if not (value.isascii() and value.isdigit()):
-            raise GS1Error(f"{_capital(name)} {_shown(value)} should be digits only")
-    else:
-        bad = [c for c in dict.fromkeys(value) if c not in rules.allowed]
-        if bad:
-            shown = ", ".join(_character(c) for c in bad)
-            raise GS1Error(
-                f"{_capital(name)} {_shown(value)} has a character a GS1 label cannot carry: "
-                f"{shown}"
-            )
-    dated = code in _DATE_FIELDS
-    if dated:
-        _check_date(code, name, value)
-    if not rules.pattern.fullmatch(code + value):
-        raise GS1Error(f"{_capital(name)} {_shown(value)} is not in GS1's form {_form(rules.ai)}")
-    when = None
-    if dated:
-        # Only for a date does biip read more than the checks above: the date itself.
-        try:
-            when = GS1ElementString.parse(code + value).date
-        except (ParseError, ValueError):
-            raise GS1Error(f"The {name} {_shown(value)} is not a real date and time") from None
-    if code in _CHECKED_NUMBERS:
-        _check_digit(name, value[: _CHECKED_NUMBERS[code]])
+    """The field `value` of AI `code`, refused unless GS1 allows it: read component by
+    component as GS1's Barcode Syntax Dictionary lays the AI out, each of the right length
+    and characters and passing its content rules (a real date, a correct check digit, a
+    country code...). `to_separator`: the value ran up to a separator, so one that is too
+    long may be a separator the scanner dropped. An AI GS1's dictionary lacks but biip
+    knows (717, 8040-8043) is checked against biip's format only."""
+    known = gs1_dictionary.entry(code)
+    if known is None:
+        return _check_by_format(code, value, to_separator)
+    name = field_name(code)
+    _check_length(code, name, value, known.longest, to_separator)
+    parts = _split(known, name, value)
+    for index, (component, part) in enumerate(zip(known.components, parts, strict=False)):
+        _check_content(known, index, component, part, value)
+    first = known.components[0].linters
+    day_00 = next((_DATES[linter] for linter in first if linter in _DATES), None)
+    when = None if day_00 is None else yymmdd_date(parts[0], day_00=day_00)
     return Element(code, value, when)
 
 
-@dataclass(frozen=True)
-class _Rules:
-    """What a field of one AI may hold, read once from biip's table."""
+def _check_length(code: str, name: str, value: str, longest: int | None, hint: bool) -> None:
+    if not value:
+        shown = name if name.startswith("(") else f"{name} ({code})"
+        raise GS1Error(f"The {shown} on the label is empty")
+    if longest is not None and len(value) > longest:
+        missing = " (or the separator after it is missing)" if hint else ""
+        raise GS1Error(
+            f"{_capital(name)} {_shown(value)} is too long: a GS1 label carries at most "
+            f"{longest} characters there{missing}"
+        )
 
-    ai: GS1ApplicationIdentifier
-    name: str
-    longest: int | None
-    allowed: frozenset[str] | None
-    """The characters the field may hold; None for digits only."""
-    pattern: re.Pattern[str]
+
+def _split(known: Entry, name: str, value: str) -> list[str]:
+    """The value's components, each taking its length from the front in order, with their
+    characters checked; optional ones at the end may be absent."""
+    parts: list[str] = []
+    position = 0
+    count = len(known.components)
+    for index, component in enumerate(known.components):
+        part = value[position : position + component.longest]
+        if not part and component.optional:
+            break
+        if not _in_character_set(component.kind, part):
+            _check_characters(part_name(known.ai, index, count), component.kind, part)
+        if len(part) < component.shortest:
+            raise GS1Error(f"{_capital(name)} {_shown(value)} is not in GS1's form {_form(known)}")
+        parts.append(part)
+        position += len(part)
+    return parts
 
 
-@functools.cache
-def _rules(code: str) -> _Rules:
+def _in_character_set(kind: str, part: str) -> bool:
+    return kind == "Z" or _CHARACTERS[kind].issuperset(part)
+
+
+def _check_characters(name: str, kind: str, part: str) -> None:
+    if kind == "N":
+        if not all(c in _DIGITS for c in part):
+            raise GS1Error(f"{_capital(name)} {_shown(part)} should be digits only")
+        return
+    allowed = _CHARACTERS[kind]
+    body = part.rstrip("=") if kind == "Z" and len(part) - len(part.rstrip("=")) <= 2 else part
+    bad = [c for c in dict.fromkeys(body) if c not in allowed]
+    if bad:
+        where = "a GS1 label cannot carry" if kind == "X" else "GS1 does not allow there"
+        raise GS1Error(
+            f"{_capital(name)} {_shown(part)} has a character {where}: "
+            + ", ".join(_character(c) for c in bad)
+        )
+
+
+def _check_content(known: Entry, index: int, component: Component, part: str, value: str) -> None:
+    """The component's content rules (GS1's linters), each with words for the floor."""
+    for linter in component.linters:
+        if linter == "csum":  # lotscan's long-standing words for a check digit
+            if not has_valid_check_digit(part):
+                _check_digit(part_name(known.ai, index, len(known.components)), part)
+            continue
+        reason = LINTERS[linter](part)  # every name the dictionary uses (a test holds this)
+        if reason is None:
+            continue
+        if linter in _TIMES and _DATES.keys() & set(known.components[0].linters):
+            raise GS1Error(
+                f"The {field_name(known.ai)} {_shown(value)} is not a real date and time: "
+                f"{_shown(part)} {reason}"
+            )
+        name = part_name(known.ai, index, len(known.components))
+        raise GS1Error(f"The {name} {_shown(part)} {reason}")
+
+
+def _check_by_format(code: str, value: str, to_separator: bool) -> Element:
+    """A field of an AI that only biip knows, checked against biip's format and pattern."""
+    if code not in KNOWN_AIS:
+        raise GS1Error(f"({code}) is not a GS1 application identifier")
     ai = KNOWN_AIS[code]
-    kinds = _format_kinds(ai)
-    return _Rules(
-        ai=ai,
-        name=field_name(code),
-        longest=_max_length(ai),
-        allowed=None if kinds == {"N"} else CSET82 | {"#"} if "Y" in kinds else CSET82,
-        pattern=re.compile(ai.pattern),
-    )
+    name = field_name(code)
+    _check_length(code, name, value, _max_length(ai), to_separator)
+    _check_characters(name, "N" if _format_kinds(ai) == {"N"} else "X", value)
+    if not re.fullmatch(ai.pattern, code + value):
+        raise GS1Error(f"{_capital(name)} {_shown(value)} is not in GS1's form {_format_of(ai)}")
+    return Element(code, value)
 
 
-def field_name(code: str) -> str:
-    """What the label's field is called in a message: `lot`, `expiry date`, `(422) ORIGIN`."""
-    return _NAMES.get(code) or f"({code}) {KNOWN_AIS[code].data_title}"
-
-
-def _application_identifier(rest: str, after: list[Element]) -> GS1ApplicationIdentifier:
+def _identifier(rest: str, after: list[Element]) -> tuple[str, int | None]:
+    """The AI that `rest` starts with, and its length when it takes no separator."""
+    known = gs1_dictionary.identifier_at(rest)
+    if known is not None:
+        return known.ai, known.longest if known.predefined_length else None
     try:
-        return GS1ApplicationIdentifier.extract(rest)
+        ai = GS1ApplicationIdentifier.extract(rest)
+        return ai.ai, None if ai.separator_required else _max_length(ai)
     except ParseError:
         pass
     if after:
@@ -247,33 +257,9 @@ def _application_identifier(rest: str, after: list[Element]) -> GS1ApplicationId
 
 
 def _check_digit(name: str, number: str) -> None:
-    expected = gs1_standard_check_digit(number[:-1])
+    expected = check_digit(number[:-1])
     if int(number[-1]) != expected:
         raise GS1Error(f"The {name}'s check digit is wrong: {number} should end in {expected}")
-
-
-def _check_date(code: str, name: str, value: str) -> None:
-    digits = value[:6]
-    if len(digits) < 6 or not digits.isdigit():
-        return  # the length and digit checks name this better
-    yy, mm, dd = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
-    if not 1 <= mm <= 12:
-        raise GS1Error(f"The {name} {digits} is not a real date")
-    last_day = calendar.monthrange(_full_year(yy), mm)[1]
-    if dd > last_day or (dd == 0 and code not in _DAY_00_ALLOWED):
-        raise GS1Error(f"The {name} {digits} is not a real date")
-
-
-def _full_year(yy: int) -> int:
-    """GS1's century rule (General Specifications §7.12), as biip applies it: from 49 years
-    back to 50 ahead of this year."""
-    this_year = date.today().year
-    year = this_year - this_year % 100 + yy
-    if year - this_year >= 51:
-        return year - 100
-    if year - this_year <= -50:
-        return year + 100
-    return year
 
 
 def _format_kinds(ai: GS1ApplicationIdentifier) -> set[str]:
@@ -298,13 +284,23 @@ def _max_length(ai: GS1ApplicationIdentifier) -> int | None:
     return total
 
 
-def _form(ai: GS1ApplicationIdentifier) -> str:
-    longest = _max_length(ai)
-    if _format_kinds(ai) == {"N"} and longest is not None:
-        if ai.separator_required:
-            return f"(up to {longest} digits)"
-        return f"({longest} digits)"
+def _format_of(ai: GS1ApplicationIdentifier) -> str:
     return f"({ai.format.split('+', 1)[-1]})"
+
+
+@functools.cache
+def _form(known: Entry) -> str:
+    """The AI's layout in a message: `(14 digits)`, `(up to 8 digits)`, `(N3+X..9)`."""
+    if len(known.components) == 1 and known.components[0].kind == "N":
+        only = known.components[0]
+        if only.shortest == only.longest:
+            return f"({only.longest} digits)"
+        return f"(up to {only.longest} digits)"
+    shapes = []
+    for c in known.components:
+        shape = f"{c.kind}{'..' if c.shortest != c.longest else ''}{c.longest}"
+        shapes.append(f"[{shape}]" if c.optional else shape)
+    return f"({'+'.join(shapes)})"
 
 
 def _capital(name: str) -> str:
