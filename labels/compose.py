@@ -35,8 +35,8 @@ from labels.symbols import (
 from scanner.gs1 import Element, field_name
 
 # Identifiers are never cut short while their row can shrink: a cut lot number is no lot
-# number. Other fields (description, location name) wrap or are cut.
-_IDENTIFIERS = frozenset({"part", "gtin", "lot", "serial", "job", "location"})
+# number, nor a cut date a date. Other fields (description, location name) wrap or are cut.
+_IDENTIFIERS = frozenset({"part", "gtin", "lot", "serial", "expiry", "job", "location"})
 _NUMBER_AIS = frozenset({"10", "21"})  # where a split label's second symbol should start
 _SMALLEST = 0.6  # how far a row may shrink to fit, as a share of its size
 
