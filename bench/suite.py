@@ -18,6 +18,7 @@ BENCHMARKS = (
     "tui_scan",
     "startup",
     "label_png",
+    "label_png_datamatrix",
     "label_zpl",
     "sync_ingest_sqlite",
     "sync_ingest_postgres",

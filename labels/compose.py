@@ -6,6 +6,10 @@ The item data goes in as few GS1-128 symbols as fit the stock (one scan reading 
 possible), each at the widest module the stock allows. Where one symbol would be too wide
 (or over GS1-128's 48 data characters), the element strings are split, in order, across
 two or more symbols, each with its own human-readable line.
+
+A layout with `datamatrix` on puts all the item data in one GS1 DataMatrix at the top right,
+the text rows beside it narrower, with the GS1-128 symbols below ("beside") or only the
+DataMatrix's human-readable lines at the foot ("instead").
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from enum import StrEnum
 
 from labels import fonts
 from labels.content import Label
+from labels.datamatrix import QUIET_ZONE as MATRIX_QUIET_ZONE
+from labels.datamatrix import DataMatrixSymbol, gs1_datamatrix
 from labels.errors import LabelError
 from labels.layout import Layout, TextRow
 from labels.symbols import (
@@ -29,8 +35,8 @@ from labels.symbols import (
 from scanner.gs1 import Element, field_name
 
 # Identifiers are never cut short while their row can shrink: a cut lot number is no lot
-# number. Other fields (description, location name) wrap or are cut.
-_IDENTIFIERS = frozenset({"part", "gtin", "lot", "serial", "job", "location"})
+# number, nor a cut date a date. Other fields (description, location name) wrap or are cut.
+_IDENTIFIERS = frozenset({"part", "gtin", "lot", "serial", "expiry", "job", "location"})
 _NUMBER_AIS = frozenset({"10", "21"})  # where a split label's second symbol should start
 _SMALLEST = 0.6  # how far a row may shrink to fit, as a share of its size
 
@@ -95,6 +101,32 @@ class Bars:
 
 
 @dataclass(frozen=True)
+class Matrix:
+    """One 2D symbol: `x`, `y` the top left of its first module (the quiet zone lies outside),
+    `module` the side of a module in dots."""
+
+    x: int
+    y: int
+    module: int
+    symbol: DataMatrixSymbol
+
+    @property
+    def side(self) -> int:
+        return self.symbol.size * self.module
+
+    def runs(self) -> Iterator[tuple[int, int, int]]:
+        """Each horizontal run of dark modules as (left edge, top, width), in dots."""
+        for number, row in enumerate(self.symbol.rows):
+            top = self.y + number * self.module
+            start = row.find("1")
+            while start != -1:
+                end = row.find("0", start)
+                end = len(row) if end == -1 else end
+                yield self.x + start * self.module, top, (end - start) * self.module
+                start = row.find("1", end)
+
+
+@dataclass(frozen=True)
 class Drawing:
     """A label placed on its stock, in printer dots."""
 
@@ -104,23 +136,34 @@ class Drawing:
     dpi: int
     texts: tuple[Text, ...]
     bars: tuple[Bars, ...]
+    matrices: tuple[Matrix, ...] = ()
 
 
 def compose(label: Label, layout: Layout) -> Drawing:
     """The label laid out on `layout`. Raises LabelError when it does not fit."""
-    symbols = plan_symbols(label, layout)
     width, height = layout.dots(layout.width), layout.dots(layout.height)
     margin = layout.dots(layout.margin)
     usable = width - 2 * margin
+    matrix = _place_matrix(label, layout)
+    instead = matrix is not None and layout.datamatrix == "instead"
+    symbols = [] if instead else plan_symbols(label, layout)
     texts: list[Text] = []
     y = margin
+    # Rows that start beside the DataMatrix end short of it by its quiet zone or the gap.
+    beside_matrix = usable - (matrix.side + _matrix_clearance(layout) if matrix else 0)
+    matrix_bottom = matrix.y + matrix.side + _matrix_clearance(layout) if matrix else y
     for row in layout.rows:
         values = [(name, text) for name in row.fields if (text := _FIELD_TEXT[name](label))]
         if values:
-            placed = _place_row(values, row, layout, margin, y, usable)
+            room = beside_matrix if y < matrix_bottom else usable
+            placed = _place_row(values, row, layout, margin, y, room)
             texts += placed
             y = max(line.y + line_height(line.size) for line in placed) + layout.dots(layout.gap)
+    y = max(y, matrix_bottom)
     hri_size = layout.dots(layout.hri_size)
+    if matrix is not None and instead:
+        texts += _matrix_hri(label, layout, matrix.symbol, y)
+        return Drawing(layout.name, width, height, layout.dpi, tuple(texts), (), matrices=(matrix,))
     hri_gap = max(2, hri_size // 4)
     below = hri_gap + line_height(hri_size)
     gap = layout.dots(layout.gap)
@@ -140,7 +183,61 @@ def compose(label: Label, layout: Layout) -> Drawing:
         top = y + bar_height + hri_gap
         texts.append(Text(margin, top, usable, hri_size, symbol.hri, Align.CENTER))
         y = top + line_height(hri_size) + gap
-    return Drawing(layout.name, width, height, layout.dpi, tuple(texts), tuple(bars))
+    matrices = (matrix,) if matrix else ()
+    return Drawing(
+        layout.name, width, height, layout.dpi, tuple(texts), tuple(bars), matrices=matrices
+    )
+
+
+def _place_matrix(label: Label, layout: Layout) -> Matrix | None:
+    """The label's GS1 DataMatrix at the top right, inside the margins; None when the layout
+    has none or the label has no item data."""
+    if layout.datamatrix == "off" or label.location_scan() is not None:
+        return None
+    symbol = gs1_datamatrix(label.elements())
+    module = layout.datamatrix_module
+    width, height = layout.dots(layout.width), layout.dots(layout.height)
+    margin = layout.dots(layout.margin)
+    side = symbol.size * module
+    quiet = MATRIX_QUIET_ZONE * module
+    if side > min(width, height) - 2 * max(margin, quiet):
+        raise LabelError(
+            f"The GS1 DataMatrix of this {label.kind.value} label is {symbol.size} modules a "
+            f"side, {side} dots at {module} a module: too big for {layout.name}; "
+            "use a smaller datamatrix_module or a larger label"
+        )
+    offset = max(margin, quiet)
+    return Matrix(width - offset - side, offset, module, symbol)
+
+
+def _matrix_clearance(layout: Layout) -> int:
+    """What keeps other content off the DataMatrix: its quiet zone, or the gap if wider."""
+    return max(MATRIX_QUIET_ZONE * layout.datamatrix_module, layout.dots(layout.gap))
+
+
+def _matrix_hri(label: Label, layout: Layout, symbol: DataMatrixSymbol, top: int) -> list[Text]:
+    """The DataMatrix's human-readable lines at the foot of the label, centred, broken
+    between element strings where one line would be too wide."""
+    margin = layout.dots(layout.margin)
+    usable = layout.dots(layout.width) - 2 * margin
+    size = layout.dots(layout.hri_size)
+    lines: list[str] = []
+    for element in label.elements():
+        part = f"({element.ai}){element.value}"
+        if lines and fonts.text_width(lines[-1] + part, size) <= usable:
+            lines[-1] += part
+        else:
+            lines.append(part)
+    step = line_height(size)
+    y = layout.dots(layout.height) - margin - len(lines) * step
+    if y < top:
+        raise LabelError(
+            f"This {label.kind.value} label does not fit {layout.name}: its text, DataMatrix "
+            f"and {symbol.hri} need a taller label"
+        )
+    return [
+        Text(margin, y + i * step, usable, size, line, Align.CENTER) for i, line in enumerate(lines)
+    ]
 
 
 def plan_symbols(label: Label, layout: Layout) -> list[tuple[Symbol, int]]:

@@ -2,7 +2,8 @@
 with Pillow at the printer's resolution, one pixel a dot; SVG in the same dots.
 
 Bars are drawn from the symbol's modules at whole dots, never scaled, so every bar of a
-module is the same width: the image is what a thermal printer at that dpi would print.
+module is the same width: the image is what a thermal printer at that dpi would print. A
+DataMatrix's modules are squares of whole dots the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 from PIL import Image, ImageDraw
 
 from labels import fonts
-from labels.compose import Align, Bars, Drawing, Text
+from labels.compose import Align, Bars, Drawing, Matrix, Text
 from labels.png import grey_png
 from labels.text_masks import TextMasks
 
@@ -27,6 +28,8 @@ def to_image(drawing: Drawing) -> Image.Image:
     draw = ImageDraw.Draw(image)
     for bars in drawing.bars:
         _draw_bars(image, bars)
+    for matrix in drawing.matrices:
+        _draw_matrix(image, matrix)
     for text in drawing.texts:
         TEXT_MASKS.draw(draw, (_left(text), text.y), text.text, text.size, text.bold)
     return image
@@ -44,6 +47,16 @@ def _draw_bars(image: Image.Image, bars: Bars) -> None:
     row = bars.symbol.modules.translate(dots).encode("latin-1")
     mask = Image.frombytes("L", (bars.width, bars.height), row * bars.height)
     image.paste(0, (bars.x, bars.y, bars.x + bars.width, bars.y + bars.height), mask)
+
+
+def _draw_matrix(image: Image.Image, matrix: Matrix) -> None:
+    """The symbol's modules, one pixel each, scaled by a whole number to the module's dots
+    (nearest neighbour, so every module stays a square of whole dots) and painted black."""
+    size = matrix.symbol.size
+    modules = "".join(matrix.symbol.rows).translate({ord("1"): "\xff", ord("0"): "\0"})
+    mask = Image.frombytes("L", (size, size), modules.encode("latin-1"))
+    mask = mask.resize((matrix.side, matrix.side), Image.Resampling.NEAREST)
+    image.paste(0, (matrix.x, matrix.y, matrix.x + matrix.side, matrix.y + matrix.side), mask)
 
 
 PNG_COMPRESSION = 3
@@ -88,6 +101,11 @@ def to_svg(drawing: Drawing) -> str:
     for bars in drawing.bars:
         path = "".join(f"M{x} {bars.y}h{width}v{bars.height}h{-width}z" for x, width in bars.runs())
         lines.append(f'<path class="barcode" data-hri={quoteattr(bars.symbol.hri)} d="{path}"/>')
+    for matrix in drawing.matrices:
+        side = matrix.module
+        path = "".join(f"M{x} {y}h{width}v{side}h{-width}z" for x, y, width in matrix.runs())
+        hri = quoteattr(matrix.symbol.hri)
+        lines.append(f'<path class="datamatrix" data-hri={hri} d="{path}"/>')
     for text in drawing.texts:
         anchor = {Align.LEFT: "start", Align.RIGHT: "end", Align.CENTER: "middle"}[text.align]
         x = {

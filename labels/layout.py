@@ -16,6 +16,14 @@ change only what differs:
 
 Lengths are in inches, except the module widths, which are whole printer dots: a module that
 is not a whole number of dots prints as bars of uneven width.
+
+`datamatrix` adds a GS1 DataMatrix carrying all the label's item data in one symbol (the
+DSCSA and UDI shape: key, dates, lot, serial, count), at the top right: `"beside"` the
+GS1-128 symbols, or `"instead"` of them (its human-readable line at the foot); `"off"`, the
+default, leaves the label as it was. Its module, `datamatrix_module`, is in whole dots:
+
+    based_on = "4x2-300"
+    datamatrix = "beside"
 """
 
 from __future__ import annotations
@@ -41,6 +49,10 @@ FIELDS = (
     "location_name",
 )
 """What a text row can show; a row shows the fields the label has and vanishes if none."""
+
+DATAMATRIX = ("off", "beside", "instead")
+"""Where a layout puts a GS1 DataMatrix of the item data: nowhere, beside the GS1-128
+symbols, or instead of them."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class Layout:
     hri_size: float  # the human-readable line under each symbol
     gap: float  # between rows, and between a symbol and what follows
     rows: tuple[TextRow, ...]
+    datamatrix: str  # one of DATAMATRIX
+    datamatrix_module: int  # the DataMatrix's module (X) in dots
 
     def __post_init__(self) -> None:
         problems = []
@@ -90,6 +104,10 @@ class Layout:
             problems.append("min_bar_height must be above 0 and at most bar_height")
         if self.hri_size <= 0 or self.gap < 0:
             problems.append("hri_size must be above 0 and gap at least 0")
+        if self.datamatrix not in DATAMATRIX:
+            problems.append(f"datamatrix must be off, beside or instead, not {self.datamatrix!r}")
+        if self.datamatrix_module < 1:
+            problems.append("datamatrix_module must be at least 1 dot")
         if problems:
             raise LayoutError(f"Layout {self.name}: {'; '.join(problems)}")
 
@@ -118,7 +136,9 @@ _ROWS_4X6 = (
 )
 
 
-def _builtin(name: str, height: float, dpi: int, module: int, min_module: int) -> Layout:
+def _builtin(
+    name: str, height: float, dpi: int, module: int, min_module: int, datamatrix_module: int
+) -> Layout:
     """4 in wide stock; the 6 in tall stock gets a row a field, bigger text, taller bars."""
     tall = height >= 4
     return Layout(
@@ -134,19 +154,25 @@ def _builtin(name: str, height: float, dpi: int, module: int, min_module: int) -
         hri_size=0.14 if tall else 0.1,
         gap=0.06 if tall else 0.03,
         rows=_ROWS_4X6 if tall else _ROWS_4X2,
+        datamatrix="off",
+        datamatrix_module=datamatrix_module,
     )
 
 
 # At 203 dpi a dot is 0.125 mm, at 300 dpi 0.085 mm. The narrowest module, 2 dots (0.25 mm)
 # and 3 dots (0.254 mm), is what a 20-character lot needs to fit 4 in; the widest on 6 in
 # stock, 4 and 6 dots (0.50 and 0.51 mm), meets GS1's 0.495 mm for logistics labels.
+# A GS1 DataMatrix wants an X of 0.255 to 0.615 mm in healthcare (GS1 General
+# Specifications, symbol specification tables, 5.12.3) and a quiet zone of one module: 3 dots
+# (0.375 mm) and 4 dots (0.34 mm) keep the largest symbol a label needs (32 x 32 modules)
+# within an inch on 4x2 in stock; 6 in stock takes 4 and 6 dots (0.50 and 0.51 mm).
 LAYOUTS = {
     layout.name: layout
     for layout in (
-        _builtin("4x2-203", 2.0, 203, module=3, min_module=2),
-        _builtin("4x2-300", 2.0, 300, module=4, min_module=3),
-        _builtin("4x6-203", 6.0, 203, module=4, min_module=2),
-        _builtin("4x6-300", 6.0, 300, module=6, min_module=3),
+        _builtin("4x2-203", 2.0, 203, module=3, min_module=2, datamatrix_module=3),
+        _builtin("4x2-300", 2.0, 300, module=4, min_module=3, datamatrix_module=4),
+        _builtin("4x6-203", 6.0, 203, module=4, min_module=2, datamatrix_module=4),
+        _builtin("4x6-300", 6.0, 300, module=6, min_module=3, datamatrix_module=6),
     )
 }
 DEFAULT_LAYOUT = "4x2-203"
