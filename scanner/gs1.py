@@ -43,7 +43,8 @@ GTIN_LENGTHS = (8, 12, 13, 14)
 _DIGITS = frozenset("0123456789")
 CSET39 = frozenset("#-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 CSET64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-"""GS1's character sets: Y is CSET 39; Z is CSET 64, base64url, with `=` padding at its end."""
+"""GS1's character sets: Y is CSET 39; Z is CSET 64, base64url, with `=` padding at its end
+(`_padding_fits`)."""
 _CHARACTERS = {"N": _DIGITS, "X": CSET82, "Y": CSET39, "Z": CSET64}
 _DATES = {"yymmd0": True, "yymmdd": False}
 """The linters of a YYMMDD date, and whether each lets the day be 00."""
@@ -187,7 +188,16 @@ def _split(known: Entry, name: str, value: str) -> list[str]:
 
 
 def _in_character_set(kind: str, part: str) -> bool:
-    return kind == "Z" or _CHARACTERS[kind].issuperset(part)
+    if kind == "Z":
+        return CSET64.issuperset(part.rstrip("=")) and _padding_fits(part)
+    return _CHARACTERS[kind].issuperset(part)
+
+
+def _padding_fits(part: str) -> bool:
+    """CSET 64 as GS1's Syntax Engine reads it: padding is optional, at most two `=` at the
+    end, and present only where it brings the length to a multiple of three."""
+    padding = len(part) - len(part.rstrip("="))
+    return padding == 0 or (padding <= 2 and len(part) % 3 == 0)
 
 
 def _check_characters(name: str, kind: str, part: str) -> None:
@@ -203,6 +213,11 @@ def _check_characters(name: str, kind: str, part: str) -> None:
         raise GS1Error(
             f"{_capital(name)} {_shown(part)} has a character {where}: "
             + ", ".join(_character(c) for c in bad)
+        )
+    if kind == "Z" and not _padding_fits(part):
+        raise GS1Error(
+            f"{_capital(name)} {_shown(part)} ends in padding ('=') that does not fit it: GS1 "
+            "pads it to a multiple of 3 characters with at most two '='"
         )
 
 

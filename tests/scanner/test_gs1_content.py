@@ -66,6 +66,10 @@ OURS = {
         "(00)106141411234567897(4330)001234-",
         # (8003) GRAI: a leading zero, the asset type with its check digit, a serial.
         "(8003)09506000134352SER1",
+        # (8030) a digital signature in base64url (CSET 64), padded as GS1 reads it or not.
+        f"(01){GTIN}(21)SER1(8030)U2lnbmVkLTA3",
+        f"(01){GTIN}(21)SER1(8030)U2lnb=",
+        f"(01){GTIN}(21)SER1(8030)U2ln==",
         # Fields with no content rule beyond their length and characters.
         f"(01){GTIN}(7240)PROTOCOL-1",
         "(00)106141411234567897(4321)1",
@@ -179,6 +183,16 @@ def test_gs1_data_that_keeps_every_content_rule_is_read(scan: str) -> None:
             "(8003)09506000134353SER1",
             "The (8003) asset type's check digit is wrong: 9506000134353 should end in 2",
         ),
+        # (8030) base64url: no '+' or '/' of plain base64; padding up to a multiple of 3.
+        (
+            f"(01){GTIN}(21)SER1(8030)U2ln+bmVk",
+            "(8030) DIGSIG 'U2ln+bmVk' has a character GS1 does not allow there: '+'",
+        ),
+        (
+            f"(01){GTIN}(21)SER1(8030)U2lnbmVk==",
+            "(8030) DIGSIG 'U2lnbmVk==' ends in padding ('=') that does not fit it",
+        ),
+        (f"(01){GTIN}(21)SER1(8030)U2ln===", "'U2ln===' has a character GS1 does not allow"),
         # No content rule, but a length.
         (f"(01){GTIN}(7240){'P' * 21}", "(7240) PROTOCOL '" + "P" * 21 + "' is too long"),
         # AIs GS1 does not define.
