@@ -21,7 +21,7 @@ them; either one missing leaves the other reading.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from ctypes import POINTER, c_uint, c_void_p, cast, create_string_buffer, string_at
 from dataclasses import dataclass
@@ -167,9 +167,9 @@ class Symbol:
         return _NAMES.get((self.symbology, self.gs1), self.symbology)
 
     def same_as(self, other: Symbol) -> bool:
-        """Whether `other` is this symbol as the other reader saw it: the same data (a
-        UPC-A's 12 digits are its EAN-13's 13) where either box holds the other's centre."""
-        return _comparable(self.data) == _comparable(other.data) and (
+        """Whether `other` is this symbol as the other reader saw it: the same data where
+        either box holds the other's centre."""
+        return self.data == other.data and (
             self.box.holds_centre_of(other.box) or other.box.holds_centre_of(self.box)
         )
 
@@ -203,11 +203,14 @@ def open_image(path: Path) -> Image.Image:
 
 def read_symbols(image: Image.Image) -> list[Symbol]:
     """The symbols both readers found, each once: zbar's in its order, then those only zxing
-    found. Raises ReadersMissing when neither reader can be loaded."""
-    zbar, zxing = _read_or_none(read_with_zbar, image), _read_or_none(read_with_zxing, image)
+    found. Raises ReadersMissing when neither reader is installed."""
+    zbar, zxing = _installed("pyzbar.pyzbar"), _installed("zxingcpp")
     if zbar is None and zxing is None:
         raise ReadersMissing()
-    return merged(zbar or [], zxing or [])
+    return merged(
+        read_with_zbar(zbar, image) if zbar else [],
+        read_with_zxing(zxing, image) if zxing else [],
+    )
 
 
 def merged(zbar: list[Symbol], zxing: list[Symbol]) -> list[Symbol]:
@@ -225,10 +228,8 @@ def merged(zbar: list[Symbol], zxing: list[Symbol]) -> list[Symbol]:
     return found + unmatched
 
 
-def read_with_zbar(image: Image.Image) -> list[Symbol]:
-    """The symbols zbar finds, each with the GS1 flag zbar saw. Raises ModuleNotFoundError
-    (an ImportError) when pyzbar or the zbar library is missing."""
-    zbar = _load("pyzbar.pyzbar")
+def read_with_zbar(zbar: ModuleType, image: Image.Image) -> list[Symbol]:
+    """The symbols zbar (`pyzbar.pyzbar`) finds, each with the GS1 flag zbar saw."""
     wrapper = importlib.import_module("pyzbar.wrapper")
     modifiers = _modifiers_function(wrapper)
     width, height = image.size
@@ -247,24 +248,15 @@ def read_with_zbar(image: Image.Image) -> list[Symbol]:
     return found
 
 
-def read_with_zxing(image: Image.Image) -> list[Symbol]:
-    """The symbols zxing-cpp finds, each with the AIM identifier it read from the symbol.
-    Raises ImportError when zxing-cpp is missing."""
-    zxingcpp = _load("zxingcpp")
+def read_with_zxing(zxingcpp: ModuleType, image: Image.Image) -> list[Symbol]:
+    """The symbols zxing-cpp finds, each with the AIM identifier it read from the symbol."""
     found = []
     for barcode in zxingcpp.read_barcodes(image):
-        format_name = barcode.format.name
-        corners = barcode.position
-        points = [
-            corners.top_left,
-            corners.top_right,
-            corners.bottom_right,
-            corners.bottom_left,
-        ]
-        symbology = _ZBAR_NAMES.get(format_name, str(barcode.format))
+        at = barcode.position
+        points = [at.top_left, at.top_right, at.bottom_right, at.bottom_left]
         found.append(
             Symbol(
-                symbology=symbology,
+                symbology=_ZBAR_NAMES.get(barcode.format.name, str(barcode.format)),
                 gs1=barcode.content_type == zxingcpp.ContentType.GS1,
                 data=barcode.bytes.decode("utf-8", errors="replace"),
                 aim=barcode.symbology_identifier,
@@ -289,7 +281,8 @@ def format_decoded(barcodes: list[DecodedBarcode]) -> str:
 
 def _as_sent(symbol: Symbol) -> str:
     """The data as a handheld with AIM identifiers on would send it."""
-    if symbol.symbology == "UPCE" and len(symbol.data) == 8:  # zxing sends its EAN-13
+    # zbar gives a UPC-E's 8 digits; zxing gives the EAN-13 it stands for.
+    if symbol.symbology == "UPCE" and len(symbol.data) == 8:
         try:
             return "]E0" + Upc.parse(symbol.data).as_upc_a()
         except ParseError:
@@ -299,33 +292,18 @@ def _as_sent(symbol: Symbol) -> str:
     return symbol.aim + symbol.data
 
 
-def _comparable(data: str) -> str:
-    """The data as both readers give it: zbar reads a UPC-A as the EAN-13 it also is."""
-    return data.zfill(13) if data.isascii() and data.isdigit() and len(data) == 12 else data
-
-
 def _shown(data: str) -> str:
     """A symbol's data on one line: GS as `<GS>` (as a transcript writes it), any other
     control character spelled out."""
     return shown(data.replace(GS, "<GS>"))
 
 
-def _load(module: str) -> Any:
-    """A reader's module; ImportError when it or its library is missing (pyzbar raises
-    OSError for a zbar library it finds but cannot load)."""
+def _installed(module: str) -> ModuleType | None:
+    """A reader's module, or None when it or its library is missing (pyzbar raises OSError
+    for a zbar library it finds but cannot load)."""
     try:
         return importlib.import_module(module)
-    except OSError as error:
-        raise ImportError(str(error)) from None
-
-
-def _read_or_none(
-    reader: Callable[[Image.Image], list[Symbol]], image: Image.Image
-) -> list[Symbol] | None:
-    """What `reader` finds, or None when it is not installed."""
-    try:
-        return reader(image)
-    except ImportError:
+    except (ImportError, OSError):
         return None
 
 
