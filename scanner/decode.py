@@ -65,7 +65,6 @@ _AIM = {
 _NAMES = {
     ("CODE128", True): "GS1-128",
     ("QRCODE", True): "GS1-QR",
-    ("Data Matrix", False): "Data Matrix",
     ("Data Matrix", True): "GS1 DataMatrix",
 }
 # zxing's format -> zbar's name for it, so a symbol is named alike whichever reader found it.
