@@ -309,8 +309,8 @@ def run_decode(args: argparse.Namespace) -> int:
     barcodes = decode_image(args.image, config)
     if not barcodes:
         print(
-            f"lotscan: no barcode found in {args.image} (lotscan reads linear codes and QR "
-            "codes, not Data Matrix)",
+            f"lotscan: no barcode found in {args.image} (lotscan reads linear codes, QR, "
+            "Data Matrix, Aztec and PDF417)",
             file=sys.stderr,
         )
         return 1

@@ -20,6 +20,7 @@ NOT_AT_START = {
     "PIL",
     "barcode",
     "pyzbar",
+    "zxingcpp",
     "fastapi",
     "uvicorn",
     "labels",

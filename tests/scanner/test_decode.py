@@ -1,5 +1,6 @@
 """Barcodes in images (`lotscan decode`): rendered here with python-barcode, read back with
-pyzbar, and each read as a scan, GS1-128 included (zbar's GS1 flag stands in for `]C1`)."""
+zbar and zxing-cpp, and each read as a scan, GS1-128 included (the readers' GS1 flag stands in
+for `]C1`). Data Matrix and photos of it: tests/scanner/test_decode_datamatrix.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from barcode.writer import ImageWriter
 from PIL import Image, ImageOps
 
 from scanner.cli import main
-from scanner.decode import ZBAR_HELP, ImageUnreadable, ZbarMissing, decode_image
+from scanner.decode import READERS_HELP, ImageUnreadable, ReadersMissing, decode_image
 from scanner.scan import ScanConfig
 from scanner.workspace import sqlite_url
 
@@ -166,11 +167,11 @@ def test_an_image_without_a_barcode_is_an_empty_list(tmp_path: Path) -> None:
     assert decode_image(save(Image.new("L", (200, 100), "white"), tmp_path / "blank.png")) == []
 
 
-def import_without_zbar(error: Exception) -> Any:
+def import_without(prefix: str, error: Exception) -> Any:
     real = importlib.import_module
 
     def fake(name: str, package: str | None = None) -> ModuleType:
-        if name.startswith("pyzbar"):
+        if name.startswith(prefix):
             raise error
         return real(name, package)
 
@@ -178,27 +179,49 @@ def import_without_zbar(error: Exception) -> Any:
 
 
 @pytest.mark.parametrize(
-    "error", [ImportError("Unable to find zbar shared library"), OSError("libzbar.so.0")]
+    "error",
+    [ImportError("Unable to find zbar shared library"), OSError("libzbar.so.0")],
+    ids=["no-library", "library-unloadable"],
 )
-def test_a_missing_zbar_library_says_how_to_install_it(
+def test_without_zbar_zxing_still_reads_the_label(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
+    path = png(tmp_path, "gs1_128", f"01{GTIN}10LOT123")
+    monkeypatch.setattr(importlib, "import_module", import_without("pyzbar", error))
+    (found,) = decode_image(path)
+    assert (found.symbology, found.data, found.error) == ("GS1-128", f"01{GTIN}10LOT123", None)
+
+
+def test_without_zxing_zbar_still_reads_the_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = png(tmp_path, "code128", "LOC:A-01")
-    monkeypatch.setattr(importlib, "import_module", import_without_zbar(error))
-    with pytest.raises(ZbarMissing) as refused:
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # `import` now raises ImportError
+    (found,) = decode_image(path)
+    assert (found.symbology, found.data) == ("CODE128", "LOC:A-01")
+
+
+def test_without_either_reader_the_refusal_says_how_to_install_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = png(tmp_path, "code128", "LOC:A-01")
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)
+    monkeypatch.setattr(importlib, "import_module", import_without("pyzbar", OSError("libzbar")))
+    with pytest.raises(ReadersMissing) as refused:
         decode_image(path)
-    assert "apt-get install libzbar0" in str(refused.value)
-    assert "brew install zbar" in str(refused.value)
+    for hint in ("pip install zxing-cpp", "apt-get install libzbar0", "brew install zbar"):
+        assert hint in str(refused.value)
 
 
-def test_decode_without_zbar_is_one_clear_line_and_exit_1(
+def test_decode_without_either_reader_is_one_clear_line_and_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = png(tmp_path, "code128", "LOC:A-01")
-    monkeypatch.setitem(sys.modules, "pyzbar.pyzbar", None)  # `import` now raises ImportError
+    monkeypatch.setitem(sys.modules, "pyzbar.pyzbar", None)
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)
     status = main(["decode", str(path), "--db", sqlite_url(tmp_path / "lotscan.db")])
     captured = capsys.readouterr()
-    assert (status, captured.out, captured.err) == (1, "", f"lotscan: {ZBAR_HELP}\n")
+    assert (status, captured.out, captured.err) == (1, "", f"lotscan: {READERS_HELP}\n")
 
 
 def lotscan(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
