@@ -13,9 +13,10 @@
   the order of one of its `dlpkey=` sequences. The key is found from the end: the last
   `/AI/value` pairs all name AIs and the first of them, going back, is a primary key; so a
   stem may hold something that looks like an AI.
-- A GTIN is written with its 14 digits: the standard's `gtin-value` is `14DIGIT`, a GTIN-8,
-  -12 or -13 taking leading zeros; shorter forms are legacy the standard leaves to existing
-  resolvers. Short names (`/gtin/`, `/lot/`) were removed from the standard after 1.2, and a
+- A GTIN in the path is written with its 14 digits: the standard's `gtin-value` is
+  `14DIGIT`, a GTIN-8, -12 or -13 taking leading zeros; shorter forms are legacy the standard
+  leaves to existing resolvers. A GTIN given in the query (as a data attribute of another
+  key) with 8, 12 or 13 digits is padded to 14, as GS1's Syntax Engine reads it. Short names (`/gtin/`, `/lot/`) were removed from the standard after 1.2, and a
   compressed URI is not in it: both are refused.
 - The query holds data attributes `AI=value` (the dictionary's `?` flag), each at most once
   and never one the path gives or one of the key's qualifiers that fits its path; any
@@ -237,8 +238,8 @@ def _read_query(query: str, key: Entry, path: list[Element]) -> list[Element]:
     qualifiers = [element.ai for element in path[1:]]
     elements: list[Element] = []
     for pair in _QUERY_DELIMITER.split(query):
-        code, _, value = pair.partition("=")
-        if not (code.isascii() and code.isdigit()):
+        code, given, value = pair.partition("=")
+        if not given or not (code.isascii() and code.isdigit()):
             continue  # another application's parameter (linkType, utm_source...)
         found = gs1_dictionary.entry(code)
         if found is None:
@@ -269,6 +270,8 @@ def _element(code: str, raw: str, *, in_query: bool) -> Element:
         raise GS1Error(f"The web address's {where} gives {_named(code)} no value")
     value = unquote(raw, errors="replace")
     if code == "01":
+        if in_query and value.isascii() and value.isdigit() and len(value) in (8, 12, 13):
+            value = value.zfill(14)
         _check_gtin_length(value)
     return check_field(code, value)
 
