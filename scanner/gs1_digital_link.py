@@ -16,8 +16,9 @@
 - A GTIN in the path is written with its 14 digits: the standard's `gtin-value` is
   `14DIGIT`, a GTIN-8, -12 or -13 taking leading zeros; shorter forms are legacy the standard
   leaves to existing resolvers. A GTIN given in the query (as a data attribute of another
-  key) with 8, 12 or 13 digits is padded to 14, as GS1's Syntax Engine reads it. Short names (`/gtin/`, `/lot/`) were removed from the standard after 1.2, and a
-  compressed URI is not in it: both are refused.
+  key) with 8, 12 or 13 digits is padded to 14, as GS1's Syntax Engine reads it. Short
+  names (`/gtin/`, `/lot/`) were removed from the standard after 1.2, and a compressed URI
+  is not in it: both are refused.
 - The query holds data attributes `AI=value` (the dictionary's `?` flag), each at most once
   and never one the path gives or one of the key's qualifiers that fits its path; any
   all-digit name must be such an AI. Other names (`linkType`, `utm_source`) belong to other
