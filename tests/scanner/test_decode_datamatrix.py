@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from scanner.ledger import Ledger
 from scanner.scan import ScanError, read_scan
 from scanner.workspace import sqlite_url
 from tests.support.builders import add_location, add_part
+from tests.support.demo_workspace import lotscan
 
 GS = "\x1d"
 GTIN = "09506000134352"
@@ -234,16 +233,6 @@ def test_a_photographed_gs1_datamatrix_reads_to_exactly_its_data(
     path = save(photo(datamatrix(SITE_LABEL)), tmp_path / "photo.png")
     (found,) = decode_image(path)
     assert (found.symbology, found.data, found.error) == ("GS1 DataMatrix", SITE_DATA, None)
-
-
-def lotscan(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
-        capture_output=True,
-        text=True,
-        env={"LOTSCAN_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
 
 
 def test_lotscan_decode_reads_a_gs1_datamatrix_photo_for_people_and_programs(

@@ -34,8 +34,8 @@ from scanner.settings import (
 )
 from scanner.workflows.base import Level
 from scanner.workspace import sqlite_url
-from tests.scanner.test_cli import lotscan
 from tests.support.databases import open_migrated
+from tests.support.demo_workspace import lotscan
 from tests.support.plant import add_plant
 from tests.support.transcripts import Floor
 
