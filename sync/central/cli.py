@@ -102,6 +102,13 @@ def add_central_parsers(
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes answering on the port (default 1; more than 1 needs PostgreSQL)",
+    )
     serve.set_defaults(handler=run_serve)
 
     devices = commands.add_parser(
@@ -203,7 +210,7 @@ def run_exceptions_void(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    # The composition root: the office console is served beside the API, in one process.
+    # The composition root: the office console is served beside the API, in every worker.
     from console.app import mount_console
     from sync.central.service import serve
 
@@ -211,7 +218,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise LotscanError(
             f"--port {args.port} is not a port: give 1 to 65535, or 0 for any free one"
         )
-    serve(central_url(args.db), args.host, args.port, extend=mount_console)
+    if args.workers < 1:
+        raise LotscanError(f"--workers {args.workers} is not a number of processes: give 1 or more")
+    serve(central_url(args.db), args.host, args.port, extend=mount_console, workers=args.workers)
     return 0
 
 

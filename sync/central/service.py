@@ -821,14 +821,26 @@ def prepare_central(sessions: sessionmaker[Session], clock: Clock = utc_now) -> 
         publish_reference(session, clock)
 
 
-def serve(url: str, host: str, port: int, extend: Extension | None = None) -> None:
+def serve(
+    url: str, host: str, port: int, extend: Extension | None = None, workers: int = 1
+) -> None:
     """Runs the service on the central database at `url` until interrupted; `extend` adds
-    what the composition root serves beside the API (the office console)."""
+    what the composition root serves beside the API (the office console). More than one
+    worker: that many processes on the one socket (`sync.central.workers`)."""
+    from sync.central.workers import ServiceFactory, refuse_workers_on_sqlite, run_workers
+
+    refuse_workers_on_sqlite(url, workers)
     sessions = open_database(url)
     prepare_central(sessions)
     sock = listen(host, port)
     with unit_of_work(sessions) as session:
         enrollment.remember_service_address(session, reachable_address(sock))
+    if workers > 1:
+        sessions.kw["bind"].dispose()  # each worker opens its own
+        line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
+        print(f"{line}, {workers} workers", file=sys.stderr, flush=True)
+        run_workers(ServiceFactory(url, extend), sock, workers)
+        return
     app = create_app(sessions)
     if extend is not None:
         extend(app, sessions)

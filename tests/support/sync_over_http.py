@@ -257,13 +257,14 @@ class ServiceThread:
         self.sock.close()
 
 
-def serve_command(db_url: str, port: int) -> list[str]:
+def serve_command(db_url: str, port: int, workers: int = 1) -> list[str]:
     """How to start the central service as its own process: `lotscan serve` once the CLI has
     it, else Python calling `sync.central.service.serve` directly."""
     if _cli_has_serve():
         return [
             sys.executable, "-m", "scanner", "serve",
             "--db", db_url, "--host", "127.0.0.1", "--port", str(port),
+            *(["--workers", str(workers)] if workers > 1 else []),
         ]  # fmt: skip
     code = (
         "import sys; from sync.central.service import serve;"
@@ -285,10 +286,11 @@ def _cli_has_serve() -> bool:
 
 class ServiceProcess:
     """The central service in a process of its own, which a test can kill with SIGKILL and
-    start again on the same database and port."""
+    start again on the same database and port; with `workers`, `lotscan serve --workers`."""
 
-    def __init__(self, db_url: str, log_dir: Path) -> None:
+    def __init__(self, db_url: str, log_dir: Path, *, workers: int = 1) -> None:
         self.db_url = db_url
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
@@ -300,7 +302,7 @@ class ServiceProcess:
         log = (self.log_dir / f"serve-{self.starts}.log").open("wb")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(
-            serve_command(self.db_url, self.port),
+            serve_command(self.db_url, self.port, self.workers),
             cwd=ROOT,
             env=env,
             stdout=log,
