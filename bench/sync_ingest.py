@@ -247,11 +247,11 @@ def _check_applied(sessions: sessionmaker[Session], pushed: int) -> None:
 
 
 @contextmanager
-def central_service(url: str) -> Iterator[str]:
+def central_service(url: str, workers: int = 1) -> Iterator[str]:
     """The central store's service on `url`, in a process of its own on a free loopback
-    port, as `lotscan central serve` runs it; its address."""
+    port, as `lotscan serve --workers` runs it; its address."""
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, url],
+        [sys.executable, "-c", _SERVE, url, str(workers)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -267,7 +267,10 @@ def central_service(url: str) -> Iterator[str]:
             process.stderr.close()
 
 
-_SERVE = "import sys; from sync.central.service import serve; serve(sys.argv[1], '127.0.0.1', 0)"
+_SERVE = (
+    "import sys; from sync.central.service import serve;"
+    " serve(sys.argv[1], '127.0.0.1', 0, workers=int(sys.argv[2]))"
+)
 
 
 def _address(process: subprocess.Popen[str]) -> str:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,7 +91,35 @@ def migrate(engine: Engine) -> None:
     # Imported here: Alembic's command machinery is only needed when there is work to do.
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    with migration_lock(engine):
+        if recorded_revisions(engine) != [HEAD]:  # another process may have just done it
+            command.upgrade(alembic_config(engine), "head")
+
+
+MIGRATION_LOCK = "lotscan migration of schema "
+"""With the schema's name, what `migration_lock` hashes into PostgreSQL's advisory lock key."""
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """On PostgreSQL, holds a session advisory lock of the schema for as long as a migration
+    runs: two `lotscan serve` started at once on a new database would otherwise both create
+    its tables, and the second fail on the first's. SQLite needs none: one migration's
+    transaction holds the file's write lock."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        lock = connection.scalar(
+            text("SELECT hashtext(:name || current_schema())"), {"name": MIGRATION_LOCK}
+        )
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock})
+            connection.commit()
 
 
 def recorded_revisions(engine: Engine) -> list[str] | None:

@@ -33,10 +33,19 @@ _KIND_OF: dict[type[Base], str] = {model: kind for kind, model in REFERENCE_KIND
 
 
 def ensure_central(session: Session) -> None:
-    """Makes this database a central store: its clock starts at 0. Safe to call again."""
+    """Makes this database a central store: its clock starts at 0. Safe to call again, and
+    from two processes at once (two `lotscan serve` starting on a new database): the second
+    insert does nothing where it would have failed on the first's row."""
     if session.get(SyncClock, CLOCK_ID) is None:
-        session.add(SyncClock(id=CLOCK_ID, seq=0))
-        session.flush()
+        # Imported here: each dialect's insert is only needed the once a store is made.
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(SyncClock)
+            .values(id=CLOCK_ID, seq=0)
+            .on_conflict_do_nothing(index_elements=[SyncClock.id])
+        )
 
 
 def is_central(session: Session) -> bool:

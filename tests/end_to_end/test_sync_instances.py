@@ -148,6 +148,34 @@ def test_workers_on_postgresql_answer_pushes_from_several_devices(site: Site) ->
     assert service.process is not None and service.process.returncode == 0
 
 
+@pytest.mark.pg
+def test_two_instances_started_at_once_on_a_new_postgresql_database_both_serve(
+    tmp_path: Path,
+) -> None:
+    """Both migrate the empty schema and make it a central store: one waits for the other's
+    migration (an advisory lock) and finds the store's clock already there."""
+    if not PG_URL:
+        pytest.skip(
+            "PostgreSQL tests need LOTSCAN_TEST_PG_URL (set by .ci/run when a server answers)"
+        )
+    with pg_schema(PG_URL) as url:
+        services = []
+        for name in ("first", "second"):
+            (tmp_path / name).mkdir()
+            services.append(ServiceProcess(url, tmp_path / name))
+        starts = [threading.Thread(target=service.start) for service in services]
+        try:
+            for start in starts:
+                start.start()
+            for start in starts:
+                start.join(timeout=120)
+            for service in services:
+                assert httpx.get(f"{service.url}/v1/health").status_code == 200
+        finally:
+            for service in services:
+                service.stop()
+
+
 def test_workers_are_refused_on_a_sqlite_store(tmp_path: Path) -> None:
     answer = lotscan("serve", "--workers", "2", "--port", str(free_port()), home=tmp_path)
 
