@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bench import label_png, scan_commit, sync_ingest_postgres
+from bench import label_png, scan_commit, sync_ingest_postgres, sync_ingest_workers
 from bench.generate import Plant, plant_database
 from bench.history import simulate
 from bench.recorder import MovementRow
@@ -177,6 +177,8 @@ def test_postgres_ingest_is_skipped_with_a_reason_without_a_server(
 
     with pytest.raises(Skipped, match="no PostgreSQL server"):
         sync_ingest_postgres.run(TINY)
+    with pytest.raises(Skipped, match="no PostgreSQL server"):
+        sync_ingest_workers.run(TINY)
 
 
 def test_scan_commit_records_each_scan_and_each_bare_insert(plant: Plant, tmp_path: Path) -> None:
