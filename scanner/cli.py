@@ -485,13 +485,22 @@ def run_tui(args: argparse.Namespace) -> int:
 def open_tui(url: str) -> int:
     """Runs the handheld app on the database at `url` until the operator quits, with the
     keys this device's `keymap.toml` moves (beside the database); a keymap that cannot be
-    used is refused before the screen opens."""
+    used is refused before the screen opens. A current SQLite database is read without the
+    ORM and opened after the first frame (`scanner.device_start`); any other, before it."""
+    from scanner.device_start import read_device_start
     from scanner.scan import scan_config
     from scanner.settings import device_id
     from screens.app import LotscanApp
     from screens.keymap import load_keymap
 
     keymap = load_keymap(device_folder(url))
+    start = read_device_start(url)
+    if start is not None:
+        app = LotscanApp(start, keymap=keymap)
+        app.run()
+        if app.open_failure is not None:
+            raise app.open_failure
+        return 0
     sessions = open_database(url)
     with unit_of_work(sessions) as session:
         config = scan_config(session)

@@ -17,14 +17,13 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.device_start import HEAD as HEAD  # the start reads it without SQLAlchemy
 from scanner.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0012"
-"""The newest migration's revision; tests/scanner/test_db.py checks it is the head Alembic finds."""
 READ_ONLY = "lotscan_read_only"
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from scanner.ids import new_movement_id
-from scanner.quantity import Quantity
+from scanner.quantity_column import Quantity
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
