@@ -61,13 +61,16 @@ def test_a_start_and_a_sign_in_load_nothing_the_first_screen_does_not_need(
     )
 
 
-BEFORE_THE_FIRST_FRAME = {"sqlalchemy", "alembic", "scanner.models", "scanner.db"}
+BEFORE_THE_FIRST_FRAME = {"sqlalchemy", "alembic", "scanner.models"}
 
 FIRST_FRAME = textwrap.dedent(
     """
     import asyncio, sys
+    from scanner.cli import build_parser
     from scanner.device_start import read_device_start
     from screens.app import LotscanApp
+
+    build_parser().parse_args([])  # as `lotscan` starts, up to scanner.cli.open_tui
 
     class FirstFrame(LotscanApp):
         def on_ready(self):
