@@ -428,7 +428,7 @@ class LotscanApp(App[None]):
         try:
             self._database()
         except LotscanError:
-            return  # scans say why the database did not open
+            return  # the app ends, saying why (`_open_database`)
         assert self.sync_loop is not None
         self.sync_loop.run(cancelled=lambda: worker.is_cancelled or not self.is_running)
 
