@@ -59,13 +59,20 @@ async def _nothing(_pilot: Pilot[Any]) -> None:
 
 def _handheld(database: Path) -> None:
     # Imported here, not at the top: the bare app's process does not pay for them.
+    from scanner.device_start import read_device_start
+    from scanner.workspace import sqlite_url
     from screens.app import LotscanApp
 
     class FirstFrame(LotscanApp):
         def on_ready(self) -> None:
             print("ready", flush=True)
 
-    with handheld_app(database, operator=OPERATORS[0], app_class=FirstFrame) as app:
+    # As `lotscan` starts (scanner.cli.open_tui): the database read without the ORM, and
+    # opened with it after the first frame.
+    start = read_device_start(sqlite_url(database))
+    if start is None:
+        raise SystemExit(f"{database} is not a current device database")
+    with handheld_app(start, operator=OPERATORS[0], app_class=FirstFrame) as app:
 
         async def scans(pilot: Pilot[Any]) -> None:
             # After the first frame: the benchmark's own modules are not the app's start.

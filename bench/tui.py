@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
+    from scanner.device_start import DeviceStart
     from screens.app import LotscanApp
 
 HANDHELD = (40, 16)
@@ -49,31 +50,41 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
 
 @contextmanager
 def handheld_app(
-    database: Path, operator: str | None = None, app_class: type[LotscanApp] | None = None
+    database: Path | DeviceStart,
+    operator: str | None = None,
+    app_class: type[LotscanApp] | None = None,
 ) -> Iterator[LotscanApp]:
     """The handheld app on the database at `database`, as `lotscan` starts it, with no
-    background sync (the device is not enrolled) and `operator` signed in at start.
+    background sync (the device is not enrolled) and `operator` signed in at start. Given
+    what a start read (`DeviceStart`), the app opens the database itself after its first
+    frame.
 
     lotscan's modules are imported here, not with this module, so that a process running
     only the bare app (bench/first_frame.py) does not load them."""
-    from scanner.db import open_database
-    from scanner.workspace import sqlite_url
     from screens.app import LotscanApp
 
-    sessions = open_database(sqlite_url(database))
+    if isinstance(database, Path):
+        from scanner.db import open_database
+        from scanner.workspace import sqlite_url
+
+        sessions = open_database(sqlite_url(database))
+        folder = database.parent
+    else:
+        sessions, folder = None, Path(database.url.removeprefix("sqlite:///")).parent
     try:
         app = (app_class or LotscanApp)(
-            sessions,
+            sessions or database,
             device=DEVICE,
             operator=operator,
             cursor_blink=False,
-            sync_folder=database.parent,
+            sync_folder=folder,
             sync_interval=3600.0,
         )
         app.animation_level = "none"
         yield app
     finally:
-        sessions.kw["bind"].dispose()
+        if sessions is not None:
+            sessions.kw["bind"].dispose()
 
 
 class EchoField(Input):

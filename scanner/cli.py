@@ -15,8 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
-
 from scanner.cli_operators import add_operator_parsers
 from scanner.cli_replay import add_replay_parser
 from scanner.cli_settings import add_settings_parsers
@@ -45,16 +43,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A message may quote stored text (docs/architecture.md, "Text at the doors").
         print(f"lotscan: {shown(str(error))}", file=sys.stderr)
         return 1
-    except DBAPIError as error:
-        # The database went away or refused mid-command; nothing half-done was committed.
-        print(f"lotscan: database error: {shown(database_reason(error))}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The reader (`head`, a closed pager) went away: not an error worth a traceback.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
         return 141
+    except Exception as error:
+        reason = _database_reason(error)
+        if reason is None:
+            raise
+        # The database went away or refused mid-command; nothing half-done was committed.
+        print(f"lotscan: database error: {shown(reason)}", file=sys.stderr)
+        return 1
+
+
+def _database_reason(error: Exception) -> str | None:
+    """The driver's reason when `error` is SQLAlchemy's DBAPIError, else None. Asked without
+    importing SQLAlchemy, which a command that never opened a database did not load (a
+    handheld's start draws its first frame before it does)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is None or not isinstance(error, errors.DBAPIError):
+        return None
+    return database_reason(error)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,7 +243,7 @@ def add_printing_parsers(
 
 
 def import_kinds() -> list[str]:
-    from scanner.importing import KINDS
+    from scanner.import_kinds import KINDS
 
     return list(KINDS)
 
@@ -485,13 +496,22 @@ def run_tui(args: argparse.Namespace) -> int:
 def open_tui(url: str) -> int:
     """Runs the handheld app on the database at `url` until the operator quits, with the
     keys this device's `keymap.toml` moves (beside the database); a keymap that cannot be
-    used is refused before the screen opens."""
+    used is refused before the screen opens. A current SQLite database is read without the
+    ORM and opened after the first frame (`scanner.device_start`); any other, before it."""
+    from scanner.device_start import read_device_start
     from scanner.scan import scan_config
     from scanner.settings import device_id
     from screens.app import LotscanApp
     from screens.keymap import load_keymap
 
     keymap = load_keymap(device_folder(url))
+    start = read_device_start(url)
+    if start is not None:
+        app = LotscanApp(start, keymap=keymap)
+        app.run()
+        if app.open_failure is not None:
+            raise app.open_failure
+        return 0
     sessions = open_database(url)
     with unit_of_work(sessions) as session:
         config = scan_config(session)

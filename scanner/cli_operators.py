@@ -7,14 +7,16 @@ an import is. `scanner/cli.py` adds these commands with `add_operator_parsers`."
 from __future__ import annotations
 
 import argparse
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from scanner.db import open_database, reading, unit_of_work
 from scanner.json_output import print_json
-from scanner.models import Role
 from scanner.plain_text import shown
+from scanner.roles import Role
 from scanner.workspace import database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 LIST_KEYS = ("badge", "name", "role")
 

@@ -17,12 +17,7 @@ from scanner.clock import aware, utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.json_output import print_json
 from scanner.plain_text import shown
-from scanner.quality import Action, Standing
 from scanner.workspace import database_url
-
-STANDING = {Action.HOLD: Standing.HOLD, Action.RELEASE: Standing.RELEASED,
-            Action.RECALL: Standing.RECALLED}  # fmt: skip
-"""The status each action gives, as `--json` names it."""
 
 
 def add_quality_parsers(
@@ -67,7 +62,10 @@ def _item_arguments(parser: argparse.ArgumentParser) -> None:
 def run_lot_decision(args: argparse.Namespace) -> int:
     from scanner.closing import Decided
     from scanner.models import Operator
-    from scanner.quality import change_status, described_item, find_item
+
+    # Imported here, as in every command that opens a database: building the parser (as a
+    # handheld's start does) loads no models.
+    from scanner.quality import STANDING, Action, change_status, described_item, find_item
     from scanner.row_by_key import find
 
     action = Action(args.action)

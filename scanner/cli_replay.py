@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
-
 from scanner.db import database_reason, open_database, reading
 from scanner.errors import LotscanError
 from scanner.plain_text import shown
@@ -142,6 +140,8 @@ def _print_labels_queued(sessions: sessionmaker[Session], queued: int) -> None:
     """Tries to print the labels a replay queued, saying how it went on standard error. A
     printer that does not answer leaves them waiting and is no failure: the movements and
     their labels are recorded."""
+    from sqlalchemy.exc import DBAPIError
+
     from labels.queue import deliver_waiting
 
     line = f"{queued} label{'s' if queued != 1 else ''} queued, "

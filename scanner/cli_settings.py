@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
@@ -32,6 +30,9 @@ from scanner.settings import (
     write_setting_text,
 )
 from scanner.workspace import database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SETTABLE = tuple(setting for setting in SETTINGS if setting.settable)
 _WIDTH = 88

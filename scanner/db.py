@@ -3,6 +3,9 @@
 Nothing here runs at import time: callers ask for an engine with `open_database(url)`.
 A database already at the newest migration (every start of a handheld but the first after
 an upgrade) is recognised from its `alembic_version` row alone, without loading Alembic.
+SQLAlchemy itself is imported when a database is opened, not with this module: `lotscan`
+imports it, and a handheld's start draws its first frame before it opens its database with
+the ORM (`scanner.device_start`).
 """
 
 from __future__ import annotations
@@ -13,24 +16,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
-
+from scanner.device_start import HEAD as HEAD  # the start reads it without SQLAlchemy
 from scanner.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0012"
-"""The newest migration's revision; tests/scanner/test_db.py checks it is the head Alembic finds."""
 READ_ONLY = "lotscan_read_only"
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`. SQLite runs in WAL mode with synchronous=FULL and foreign keys on,
     so a movement the operator saw confirmed survives a crash or a power cut."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import DBAPIError
+
     if not url.startswith("sqlite"):
         # Imported here: a handheld's SQLite start never loads the models' PostgreSQL side.
         from scanner.models import on_postgresql
@@ -109,6 +113,8 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "postgresql":
         yield
         return
+    from sqlalchemy import text
+
     with engine.connect() as connection:
         lock = connection.scalar(
             text("SELECT hashtext(:name || current_schema())"), {"name": MIGRATION_LOCK}
@@ -125,6 +131,8 @@ def migration_lock(engine: Engine) -> Iterator[None]:
 def recorded_revisions(engine: Engine) -> list[str] | None:
     """The revisions in the database's `alembic_version` table; None when it has none (a
     new database). Reads only, so it takes no write lock."""
+    from sqlalchemy.exc import DBAPIError
+
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         try:
             rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
@@ -135,6 +143,9 @@ def recorded_revisions(engine: Engine) -> list[str] | None:
 
 def open_database(url: str) -> sessionmaker[Session]:
     """The session factory for a migrated database at `url`."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+    from sqlalchemy.orm import sessionmaker
+
     try:
         engine = make_engine(url)
         migrate(engine)
@@ -149,6 +160,9 @@ def open_database(url: str) -> sessionmaker[Session]:
 
 def shown(url: str) -> str:
     """The URL with any password masked, fit for a message."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -50,8 +50,7 @@ from scanner.models import (
     PurchaseOrder,
     SalesOrder,
 )
-from scanner.movement_rules import CSET82
-from scanner.plain_text import quoted, shown
+from scanner.plain_text import CSET82, quoted, shown
 from scanner.progress import Progress
 from scanner.quantity import json_quantity
 from scanner.settings import SITE_GLN, SITE_URI, read_setting

@@ -39,6 +39,7 @@ from scanner.csv_reading import (
     yes_no,
 )
 from scanner.errors import LotscanError, RuleViolation
+from scanner.import_kinds import KINDS as KINDS
 from scanner.ledger import Ledger
 from scanner.models import (
     Base,
@@ -70,17 +71,6 @@ from scanner.settings import (
     SettingKey,
     forget_setting,
     write_setting,
-)
-
-KINDS: tuple[str, ...] = (
-    "parts",
-    "locations",
-    "operators",
-    "jobs",
-    "job-components",
-    "purchase-orders",
-    "sales-orders",
-    "site",
 )
 
 CODE = limited(40)

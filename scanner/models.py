@@ -35,7 +35,9 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from scanner.ids import new_movement_id
-from scanner.quantity import Quantity
+from scanner.quantity_column import Quantity
+from scanner.roles import QUALITY_ROLES as QUALITY_ROLES
+from scanner.roles import Role as Role
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -136,17 +138,6 @@ class LineStatus(StrEnum):
 
     OPEN = "open"
     CLOSED = "closed"
-
-
-class Role(StrEnum):
-    FLOOR = "floor"
-    SUPERVISOR = "supervisor"
-    # Quality staff: hold, release and recall lots and serials, nothing else a supervisor may.
-    QUALITY = "quality"
-
-
-QUALITY_ROLES = (Role.SUPERVISOR.value, Role.QUALITY.value)
-"""The operator roles that may hold, release or recall a lot or serial."""
 
 
 class MovementKind(StrEnum):

@@ -22,7 +22,6 @@ Every function here is pure: facts in, the first broken rule (or None) out.
 
 from __future__ import annotations
 
-import string
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,12 +30,10 @@ from typing import Protocol
 from scanner.describing import described
 from scanner.errors import RuleViolation
 from scanner.models import MovementKind, Tracking
-from scanner.plain_text import shown
+from scanner.plain_text import CSET82, shown
 from scanner.quantity import MOST_MOVED, format_quantity
 
 MAX_LENGTH = 20
-CSET82 = frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")
-"""GS1 character set 82: what (10) and (21) on a label may carry."""
 
 
 @dataclass(frozen=True)

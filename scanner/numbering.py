@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
 from scanner.models import Lot, Part, Serial
-from scanner.movement_rules import CSET82, MAX_LENGTH, check_number
+from scanner.movement_rules import MAX_LENGTH, check_number
+from scanner.plain_text import CSET82
 from scanner.settings import device_id, number_counter, read_setting, write_setting
 
 __all__ = [

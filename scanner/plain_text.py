@@ -14,6 +14,7 @@ reader sees (U+202A-U+202E, U+2066-U+2069), and the line and paragraph separator
 
 from __future__ import annotations
 
+import string
 import unicodedata
 from collections.abc import Iterable
 
@@ -23,6 +24,8 @@ _INVISIBLE = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029\u200e\u200f\ufeff"
 )
 _SHOWN_LENGTH = 40
+CSET82 = frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")
+"""GS1 character set 82: what (10) and (21) on a label may carry."""
 
 
 def is_control(ch: str) -> bool:

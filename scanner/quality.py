@@ -51,6 +51,10 @@ class Action(StrEnum):
         return _GIVES[self]
 
 
+STANDING = {Action.HOLD: Standing.HOLD, Action.RELEASE: Standing.RELEASED,
+            Action.RECALL: Standing.RECALLED}  # fmt: skip
+"""The status each action gives, as `lotscan lot ... --json` names it."""
+
 _GIVES = {
     Action.HOLD: LotStatus.HOLD,
     Action.RELEASE: LotStatus.ACTIVE,

@@ -5,10 +5,6 @@ thousandths sums exactly on SQLite and PostgreSQL alike.
 """
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-from sqlalchemy import BigInteger, Dialect
-from sqlalchemy.types import TypeDecorator
 
 from scanner.errors import RuleViolation
 
@@ -55,23 +51,6 @@ def _tidy(qty: Decimal) -> Decimal:
 def format_quantity(qty: Decimal) -> str:
     """A quantity as people write it: 12, 2.5, 0.125."""
     return format(_tidy(qty), "f")
-
-
-class Quantity(TypeDecorator[Decimal]):
-    """A Decimal column stored as whole thousandths in a BIGINT."""
-
-    impl = BigInteger
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        return int(to_quantity(value) * SCALE)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return from_stored(int(value))
 
 
 def from_stored(thousandths: int) -> Decimal:

@@ -37,17 +37,15 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
 from scanner.errors import LotscanError
-from scanner.numbering import CSET82
-from scanner.plain_text import is_control, quoted, shown
+from scanner.plain_text import CSET82, is_control, quoted, shown
 from scanner.settings import (
     GS1_PAIRING,
     SCAN_PREFIX_COMMAND,
@@ -63,6 +61,8 @@ from scanner.settings import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from scanner.gs1 import Element
 
 
@@ -187,11 +187,25 @@ def scan_config(session: Session) -> ScanConfig:
     """This site's scan configuration: the defaults, with any overrides from the settings
     table (`scan.prefix.location` = `BIN:`, `scan.separators` = `|~`: each character one
     substitute for GS; spaces and commas between them are ignored, `gs1_pairing`)."""
+    return scan_config_of(lambda setting: read_setting(session, setting))
+
+
+SCAN_SETTINGS: tuple[SettingKey[Any], ...] = (
+    *(setting for setting, _ in PREFIXED.values()),
+    SCAN_SEPARATORS,
+    GS1_PAIRING,
+)
+"""The settings a scan configuration is read from."""
+
+
+def scan_config_of(value: Callable[[SettingKey[Any]], Any]) -> ScanConfig:
+    """The scan configuration from `value`, which gives each of `SCAN_SETTINGS`' values:
+    `scan_config`'s from a session, `scanner.device_start`'s from the rows sqlite3 read."""
     overrides: dict[str, Any] = {
-        kind.value: read_setting(session, setting) for kind, (setting, _) in PREFIXED.items()
+        kind.value: value(setting) for kind, (setting, _) in PREFIXED.items()
     }
-    overrides["gs1_pairing"] = read_setting(session, GS1_PAIRING)
-    separators = read_setting(session, SCAN_SEPARATORS)
+    overrides["gs1_pairing"] = value(GS1_PAIRING)
+    separators = value(SCAN_SEPARATORS)
     if separators:
         overrides["separators"] = tuple(dict.fromkeys(c for c in separators if c not in " ,"))
     return ScanConfig(**overrides)

@@ -22,13 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from scanner.errors import LotscanError
-from scanner.models import Setting
 from scanner.plain_text import quoted, refuse_control
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -227,6 +227,10 @@ class SettingKey(Generic[T]):
 
 def stored_text(session: Session, setting: SettingKey[Any]) -> str | None:
     """The text kept for `setting`, None when no row holds one."""
+    # The model is imported where a session is at hand: a handheld reads its settings before
+    # its first frame without the ORM (`scanner.device_start`), and so imports this module.
+    from scanner.models import Setting
+
     row = session.get(Setting, setting.key)
     return row.value if row else None
 
@@ -253,6 +257,8 @@ def write_setting_text(session: Session, setting: SettingKey[T], text: str) -> T
 
 def forget_setting(session: Session, setting: SettingKey[Any]) -> None:
     """Drops the stored value: `setting` reads as its default again."""
+    from scanner.models import Setting  # as in stored_text
+
     row = session.get(Setting, setting.key)
     if row is not None:
         session.delete(row)
@@ -260,6 +266,8 @@ def forget_setting(session: Session, setting: SettingKey[Any]) -> None:
 
 
 def _put(session: Session, key: str, text: str) -> None:
+    from scanner.models import Setting  # as in stored_text
+
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=text))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
+from scanner.device_start import sqlite_path
 
 DATABASE_FILE = "lotscan.db"
 
@@ -42,6 +41,12 @@ def database_url(db: str | None = None, home: Path | None = None) -> str:
 def device_folder(db_url: str) -> Path:
     """The folder for the files that go with the database at `db_url`: the SQLite file's
     own folder, or the workspace folder for a server database (or an in-memory one)."""
+    plain = sqlite_path(db_url)
+    if plain is not None:  # a handheld's, read without loading SQLAlchemy before its screen
+        return plain.expanduser().resolve().parent
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(db_url)
     except ArgumentError:

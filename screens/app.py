@@ -25,23 +25,22 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from scanner.clock import utc_now
-from scanner.db import database_reason
+from scanner.device_start import DeviceStart
 from scanner.errors import LotscanError
 from scanner.scan import ScanConfig
-from scanner.workflows.base import LabelDue
-from scanner.workflows.engine import Handheld, Outcome
+from scanner.workflows.display import SIGN_IN_PROMPT
+from scanner.workspace import device_folder
 from screens.busy import BusySign
 from screens.handheld import HandheldScreen
 from screens.keymap import full_keymap
@@ -56,15 +55,29 @@ from screens.messages import (
 from screens.scan_field import ScanField
 from screens.sync_line import offline, sync_long, sync_short
 from screens.view import HandheldView
-from sync.device.backoff import Backoff
-from sync.device.credentials import token_folder
-from sync.device.loop import SyncLink, SyncLoop
-from sync.device.status import SyncStatus
 
 if TYPE_CHECKING:
     import httpx
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from scanner.workflows.base import LabelDue
+    from scanner.workflows.engine import Handheld, Outcome
+    from sync.device.backoff import Backoff
+    from sync.device.loop import SyncLink, SyncLoop
+    from sync.device.status import SyncStatus
 
 SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How the app syncs, kept until its database is open (`LotscanApp.__init__`)."""
+
+    folder: Path | None
+    transport: httpx.BaseTransport | None
+    interval: float
+    soon: float
+    backoff: Backoff | None
 
 
 def queue_labels(session: Session, due: Sequence[LabelDue]) -> int:
@@ -87,7 +100,7 @@ class LotscanApp(App[None]):
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        database: sessionmaker[Session] | DeviceStart,
         *,
         config: ScanConfig | None = None,
         clock: Callable[[], datetime] = utc_now,
@@ -103,7 +116,10 @@ class LotscanApp(App[None]):
         sync_backoff: Backoff | None = None,
         tz: tzinfo | None = None,
     ) -> None:
-        """`device` is the name shown on the status line; `operator`, a badge to sign in
+        """`database` is the session factory of an open database, or what a start read of
+        one without the ORM (`scanner.device_start`): the app then opens it in a worker
+        after its first frame, and scans wait for it there (`config` and `device` come from
+        the start). `device` is the name shown on the status line; `operator`, a badge to sign in
         with at start (as if scanned); `cursor_blink` off keeps screenshots still;
         `keymap` moves bindings to this device's keys, {binding id: keys} such as
         {"return": "ctrl+r"}, as `screens.keymap.load_keymap` reads them from a device's
@@ -120,13 +136,10 @@ class LotscanApp(App[None]):
         self._device_keymap = dict(keymap or {})
         self.moved_keys = key_labels(self._device_keymap)  # for the menu and help
         self.cursor_blink = cursor_blink
-        self.sessions = sessions
-        self.config = config or ScanConfig()
-        self.handheld = Handheld(
-            sessions, config=self.config, clock=clock, queue_labels=queue_labels
-        )
-        self.device = device
-        self.view = HandheldView(prompt=self.handheld.prompt())
+        self._start = database if isinstance(database, DeviceStart) else None
+        self.config = self._start.config if self._start else config or ScanConfig()
+        self.device = self._start.device if self._start else device
+        self.view = HandheldView(prompt=SIGN_IN_PROMPT)
         self._first_operator = operator
         self._waiting: deque[str] = deque()
         self._lock = threading.Lock()
@@ -138,18 +151,105 @@ class LotscanApp(App[None]):
         self.busy = BusySign(busy_after, self.set_timer, self._show_busy)
         self.clock = clock
         self.tz = tz
-        engine_url = sessions.kw["bind"].url.render_as_string(hide_password=False)
-        self.sync_link = SyncLink(
-            sessions, sync_folder or token_folder(engine_url), clock=clock, transport=sync_transport
-        )
-        self.sync_loop = SyncLoop(
-            self.sync_link,
-            lambda news: self.post_message(SyncNewsArrived(news)),
-            interval=sync_interval,
-            soon=sync_soon,
-            backoff=sync_backoff,
+        self._sync_options = SyncOptions(
+            sync_folder, sync_transport, sync_interval, sync_soon, sync_backoff
         )
         self.sync_status: SyncStatus | None = None  # None until the loop first reads it
+        self._opened = threading.Event()
+        self.open_failure: LotscanError | None = None  # the database did not open
+        if not isinstance(database, DeviceStart):
+            self._use(database)
+
+    # ---- the database -------------------------------------------------------------------
+
+    def _use(self, sessions: sessionmaker[Session]) -> None:
+        """Sets the engine and the sync to work on `sessions`."""
+        # Imported here: a start that read its database without the ORM (`DeviceStart`)
+        # loads these in its worker, after the first frame.
+        from scanner.workflows.engine import Handheld
+        from sync.device.loop import SyncLink, SyncLoop
+
+        options = self._sync_options
+        engine_url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+        self._sessions = sessions
+        self._handheld = Handheld(
+            sessions, config=self.config, clock=self.clock, queue_labels=queue_labels
+        )
+        self._sync_link = SyncLink(
+            sessions,
+            options.folder or device_folder(engine_url),
+            clock=self.clock,
+            transport=options.transport,
+        )
+        self._sync_loop = SyncLoop(
+            self._sync_link,
+            lambda news: self.post_message(SyncNewsArrived(news)),
+            interval=options.interval,
+            soon=options.soon,
+            backoff=options.backoff,
+        )
+        self._opened.set()
+
+    @work(thread=True, group="open", exit_on_error=False, description="Opening the database")
+    def _open_database(self, start: DeviceStart) -> None:
+        """Opens the database the start read, with the ORM, off the event loop. Scans and
+        the sync wait for it in their own workers (`_database`). Should it fail after the
+        start read it (the file gone, the disk failing), the app ends and `lotscan` says
+        why, as when a database does not open before the screen (`open_failure`)."""
+        from scanner.db import open_database
+
+        try:
+            self._use(open_database(start.url))
+        except Exception as error:  # the waiting workers must hear of any failure
+            failure = error if isinstance(error, LotscanError) else LotscanError(str(error))
+            self.open_failure = failure
+            self._opened.set()
+            self.call_from_thread(self.exit, None, 1)
+
+    def _database(self) -> None:
+        """Waits until the database is open; raises what kept it from opening. Blocks: for
+        workers only."""
+        self._opened.wait()
+        if self.open_failure is not None:
+            raise self.open_failure
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The database's session factory; waits for it to open (see `_database`)."""
+        self._database()
+        return self._sessions
+
+    @property
+    def handheld(self) -> Handheld:
+        """The workflow engine; waits for the database to open (see `_database`)."""
+        self._database()
+        return self._handheld
+
+    @property
+    def sync_link(self) -> SyncLink:
+        self._database()
+        return self._sync_link
+
+    @property
+    def sync_loop(self) -> SyncLoop | None:
+        """The background sync; None until the database is open. Never waits."""
+        return self._sync_loop if self._opened.is_set() and not self.open_failure else None
+
+    def has_operators(self) -> bool | None:
+        """Whether anyone can sign in; None when the database cannot say (the sign-in's
+        own refusal will). Read at start, or from the database: for workers only."""
+        if self._start is not None:
+            return self._start.has_operators
+        from sqlalchemy.exc import DBAPIError
+
+        from scanner.db import reading
+        from scanner.operators import has_operators
+
+        try:
+            with reading(self.sessions) as session:
+                return has_operators(session)
+        except DBAPIError:
+            return None
 
     def get_default_screen(self) -> HandheldScreen:
         return HandheldScreen()
@@ -167,7 +267,10 @@ class LotscanApp(App[None]):
             self.set_keymap(full_keymap(self._device_keymap))
 
     def on_unmount(self) -> None:
-        self.sync_loop.stop()  # the thread ends; the app does not wait out its sleep
+        if self.sync_loop is not None:
+            self.sync_loop.stop()  # the thread ends; the app does not wait out its sleep
+            if self._start is not None:  # the app opened the database: it closes it
+                self._sessions.kw["bind"].dispose()
 
     # ---- keys at startup ----------------------------------------------------------------
 
@@ -192,6 +295,8 @@ class LotscanApp(App[None]):
         early, self._early_input = self._early_input, None
         if early is None:
             return  # done already
+        if self._start is not None:
+            self._open_database(self._start)
         if self._first_operator:
             self.submit(f"{self.config.operator}{self._first_operator}")
         for event in early:
@@ -221,6 +326,10 @@ class LotscanApp(App[None]):
     @work(thread=True, group="scan", exit_on_error=False, description="Handling scans")
     def _drain(self) -> None:
         """Hands the waiting scans to the engine one by one, until none wait."""
+        try:
+            self._database()
+        except LotscanError:
+            return  # the app ends, saying why (`_open_database`)
         while True:
             with self._lock:
                 if not self._waiting:
@@ -231,20 +340,25 @@ class LotscanApp(App[None]):
             self.post_message(ScanHandled(raw, self._handle(raw)))
 
     def _handle(self, raw: str) -> Outcome:
+        from sqlalchemy.exc import DBAPIError  # the database is open: loaded already
+
+        from scanner.db import database_reason
+
+        handheld = self.handheld  # waits for the database; raises when it could not open
         try:
-            return self.handheld.handle(raw)
+            return handheld.handle(raw)
         except DBAPIError as error:
             problem = f"Not recorded, database error: {database_reason(error)}"
         except Exception as error:  # a scan must never take the handheld down
             problem = f"Not recorded: {error}"
-        return self.handheld.failed(problem)
+        return handheld.failed(problem)
 
     def on_scan_handled(self, message: ScanHandled) -> None:
         outcome = message.outcome
         self.view = self.view.after(outcome)
         if outcome.response.beep:
             self.bell()
-        if outcome.response.recorded or outcome.response.decided:
+        if (outcome.response.recorded or outcome.response.decided) and self.sync_loop:
             self.sync_loop.nudge()
         for screen in self.screen_stack:
             if isinstance(screen, HandheldScreen):
@@ -281,6 +395,8 @@ class LotscanApp(App[None]):
 
     @work(thread=True, group="print", exit_on_error=False, description="Printing labels")
     def _deliver_labels(self) -> None:
+        from sqlalchemy.exc import DBAPIError
+
         from labels.queue import deliver_waiting  # loaded when first needed, as in queue_labels
 
         try:
@@ -309,11 +425,17 @@ class LotscanApp(App[None]):
     @work(thread=True, group="sync", exit_on_error=False, description="Syncing")
     def _sync_in_background(self) -> None:
         worker = get_current_worker()
+        try:
+            self._database()
+        except LotscanError:
+            return  # the app ends, saying why (`_open_database`)
+        assert self.sync_loop is not None
         self.sync_loop.run(cancelled=lambda: worker.is_cancelled or not self.is_running)
 
     def sync_soon(self) -> None:
         """Something happened the store should hear of (or has news about): sync soon."""
-        self.sync_loop.nudge()
+        if self.sync_loop is not None:
+            self.sync_loop.nudge()
 
     def on_sync_news_arrived(self, message: SyncNewsArrived) -> None:
         self.sync_status = message.news.status

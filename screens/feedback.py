@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from scanner.plain_text import shown
-from scanner.workflows.base import Level
+from scanner.workflows.display import Level
 
 LEVEL_CLASSES = {level: f"-{level.value}" for level in Level}
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from sqlalchemy.exc import DBAPIError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,7 +24,6 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Log, Static
 from textual.worker import get_current_worker
 
-from scanner.db import reading
 from scanner.errors import LotscanError
 from scanner.plain_text import shown, shown_lines
 from screens.feedback import Feedback
@@ -45,7 +43,7 @@ from screens.keys import (
     menu_lines,
 )
 from screens.messages import QueueRead, ScanFieldReady
-from screens.queue import QueuePanel, queue_lines
+from screens.queue_panel import QueuePanel
 from screens.scan_field import ScanField
 from screens.sign_in import SignInPanel
 from screens.status_bar import StatusBar
@@ -364,6 +362,12 @@ class HandheldScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
     def _read_queue(self) -> None:
+        # Imported here, in the worker: the ORM is not for the first frame to wait on.
+        from sqlalchemy.exc import DBAPIError
+
+        from scanner.db import reading
+        from screens.queue import queue_lines
+
         app = self.lotscan
         try:
             with reading(app.sessions) as session:

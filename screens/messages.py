@@ -4,11 +4,13 @@ to the event loop (`post_message` is safe from any thread)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from scanner.workflows.engine import Outcome
-from sync.device.loop import SyncNews
+if TYPE_CHECKING:
+    from scanner.workflows.engine import Outcome
+    from sync.device.loop import SyncNews
 
 
 @dataclass

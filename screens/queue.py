@@ -3,8 +3,8 @@ to sync (and the jobs and order lines closed or reopened here), and the movement
 central store flagged, held or rejected, in its own words.
 
 The queue is read from the database, so the screen reads it in a thread worker
-(`HandheldScreen.read_queue`) and hands the lines to the panel; the panel itself never
-touches the database.
+(`HandheldScreen.read_queue`, which imports this module) and hands the lines to the panel
+(`screens.queue_panel`); the panel itself never touches the database.
 """
 
 from __future__ import annotations
@@ -15,19 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from scanner.describing import describe
 from scanner.models import Movement, PrintJobStatus, StatusChange, StatusSubject, SyncState
-from scanner.plain_text import shown_lines
 from scanner.quantity import format_quantity
+from screens.queue_panel import READING as READING  # what the panel shows meanwhile
 from screens.sync_line import refused, when
 from sync.device.outbox import pending_movements, pending_status_changes
 from sync.device.status import SyncStatus, sync_status
 
-READING = "Reading the queue..."
 NOT_ENROLLED = "Not enrolled: movements stay on this device (lotscan enroll URL CODE)."
 # The panel lists this many of each; the counts above them say how many there are in all.
 SHOWN = 50
@@ -132,16 +128,3 @@ def problem_movements(session: Session, device: str) -> list[Movement]:
             .limit(SHOWN)
         )
     )
-
-
-class QueuePanel(VerticalScroll, can_focus=False):
-    """Shown in place of the work area on Ctrl+P; the scan field keeps the focus."""
-
-    def compose(self) -> ComposeResult:
-        yield Static(READING, markup=False, id="queue-text")
-
-    def show(self, lines: tuple[str, ...]) -> None:
-        self.query_one("#queue-text", Static).update(shown_lines(lines))
-
-    def reading(self) -> None:
-        self.show((READING,))

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy.exc import DBAPIError
 from textual import work
 from textual.message import Message
 from textual.widgets import Static
-
-from scanner.db import reading
-from scanner.operators import has_operators
 
 if TYPE_CHECKING:
     from screens.app import LotscanApp
@@ -38,13 +34,9 @@ class SignInPanel(Static):
 
     @work(thread=True, exit_on_error=False, group="sign-in")
     def _look_for_operators(self) -> None:
-        """Off the event loop, as every database read of the screen."""
-        try:
-            with reading(cast("LotscanApp", self.app).sessions) as session:
-                nobody = not has_operators(session)
-        except DBAPIError:
-            return  # the sign-in's own refusal will say what is wrong
-        if nobody:
+        """Off the event loop, as every database read of the screen. None, a database that
+        cannot say, is left to the sign-in's own refusal to explain."""
+        if cast("LotscanApp", self.app).has_operators() is False:
             self.post_message(self.NobodyYet())
 
     def on_sign_in_panel_nobody_yet(self, _message: NobodyYet) -> None:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from sqlalchemy.exc import DBAPIError
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -165,6 +164,8 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
 
     @work(thread=True, exclusive=True, group="supervisor", exit_on_error=False)
     def _read(self, notes: tuple[str, ...]) -> None:
+        from sqlalchemy.exc import DBAPIError  # loaded by now: the panel opens after a sign-in
+
         try:
             with self.lotscan.sync_link.supervisor() as client:
                 devices = tuple(client.devices())
@@ -186,6 +187,8 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
 
     @work(thread=True, exclusive=True, group="supervisor-more", exit_on_error=False)
     def _read_more(self, after: int) -> None:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             with self.lotscan.sync_link.supervisor() as client:
                 page = tuple(client.exceptions("open", after=after, limit=PAGE))
@@ -229,6 +232,8 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
         reason: str | None,
         operator: str | None,
     ) -> None:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             with self.lotscan.sync_link.supervisor() as client:
                 row: dict[str, Any] = client.resolve(

@@ -9,8 +9,10 @@ queue panel explains).
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
-from sync.device.status import SyncStatus
+if TYPE_CHECKING:
+    from sync.device.status import SyncStatus
 
 QUEUED = "\u2191"  # ↑ movements waiting to go up to the store
 

@@ -7,9 +7,12 @@ screen that appears later (after sign-in, after help) shows the same state.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from scanner.workflows.base import Level
-from scanner.workflows.engine import Outcome
+from scanner.workflows.display import Level
+
+if TYPE_CHECKING:
+    from scanner.workflows.engine import Outcome
 
 # The compact log keeps this many recorded lines of the running workflow.
 LOG_LINES = 50

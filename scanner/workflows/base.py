@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from functools import cached_property
 from typing import ClassVar
 
@@ -30,17 +29,11 @@ from scanner.numbering import mint_numbers, number_range
 from scanner.quantity import format_quantity, to_quantity
 from scanner.row_by_key import find
 from scanner.scan import Item, Scan, ScanKind
+from scanner.workflows.display import Level as Level  # kept here for the workflows
 
 # The most lots or serials one line may number. A slip of the thumb in a range's last number
 # (LOT0001..LOT1000 for LOT0010) must not record a thousand containers and print their labels.
 MAX_NUMBERS = 500
-
-
-class Level(StrEnum):
-    OK = "ok"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
 from scanner.workflows.assign import Assign
 from scanner.workflows.base import Context, LabelDue, Level, Refusal, Response, Workflow
 from scanner.workflows.complete import Complete
+from scanner.workflows.display import MENU_PROMPT, SIGN_IN_PROMPT
 from scanner.workflows.hold import ACTIONS, Hold
 from scanner.workflows.issue import Issue
 from scanner.workflows.lookup import Lookup
@@ -43,8 +44,6 @@ from scanner.workflows.ship import Ship
 WORKFLOWS: dict[str, type[Workflow]] = {
     flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup, Return, Hold)
 }
-MENU_PROMPT = "Scan a command: CMD:RECEIVE, ISSUE, ..."
-SIGN_IN_PROMPT = "Scan your badge (OP:...)"
 
 QueueLabels = Callable[[Session, Sequence[LabelDue]], int]
 """How a front end puts the labels a scan made due in its print queue: called in the scan's

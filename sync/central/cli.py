@@ -15,9 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
@@ -25,6 +23,9 @@ from scanner.errors import LotscanError
 from scanner.json_output import print_json
 from scanner.plain_text import shown
 from scanner.workspace import sqlite_url, workspace_home
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 CENTRAL_FILE = "central.db"
 DEFAULT_HOST = "127.0.0.1"

@@ -9,10 +9,7 @@ a SQLite database, else in the workspace folder (`sync.device.credentials.token_
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from scanner.db import database_reason, open_database, reading
 from scanner.errors import LotscanError
@@ -20,6 +17,9 @@ from scanner.json_output import print_json
 from scanner.plain_text import shown
 from scanner.settings import DEVICE_ID, read_setting
 from scanner.workspace import database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def add_device_parsers(
@@ -62,6 +62,10 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    # SQLAlchemy's errors are imported where a database is open, in this module as in
+    # scanner.cli: building `lotscan`'s parser (a handheld's start) loads no SQLAlchemy.
+    from sqlalchemy.exc import DBAPIError
+
     from sync.device.client import sync_once
     from sync.device.credentials import token_folder
 
@@ -85,6 +89,8 @@ def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, 
     `code` when it gave one), and the counts `lotscan sync --json` prints (the README) as far
     as they are known: what was pushed and pulled before the failure, and the queue it
     leaves."""
+    from sqlalchemy.exc import DBAPIError
+
     from sync.device.client import SyncFailed, SyncReport
 
     document: dict[str, Any] = {"error": _said(error), "failure": _failure_kind(error)}
@@ -103,6 +109,8 @@ def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, 
 
 
 def _failure_kind(error: Exception) -> str:
+    from sqlalchemy.exc import DBAPIError
+
     from sync.device.client import DeviceRevoked, SyncGap, SyncRefused, SyncUnavailable
     from sync.device.credentials import NotEnrolled
 
@@ -118,6 +126,8 @@ def _failure_kind(error: Exception) -> str:
 
 
 def _said(error: Exception) -> str:
+    from sqlalchemy.exc import DBAPIError
+
     if isinstance(error, DBAPIError):
         return f"database error: {database_reason(error)}"
     return str(error)
@@ -125,6 +135,8 @@ def _said(error: Exception) -> str:
 
 def _queued(sessions: sessionmaker[Session]) -> int | None:
     """The movements of this device waiting to sync, or None when that cannot be read."""
+    from sqlalchemy.exc import DBAPIError
+
     from sync.device.outbox import pending_count
 
     try:

@@ -81,7 +81,7 @@ def test_the_queue_panel_shows_labels_and_movements_waiting_read_off_the_event_l
         threads.append(threading.current_thread())
         return queue_lines(*args)
 
-    monkeypatch.setattr("screens.handheld.queue_lines", reading)
+    monkeypatch.setattr("screens.queue.queue_lines", reading)
 
     async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
         feed(app, "OP:B1001\r")

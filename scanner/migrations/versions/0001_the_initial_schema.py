@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import scanner.quantity
+import scanner.quantity_column
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("lot", sa.String(length=20), nullable=False),
         sa.Column("serial", sa.String(length=20), nullable=False),
         sa.Column("location", sa.String(length=40), nullable=False),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location"], ["locations.code"], name=op.f("fk_balances_location_locations")
         ),
@@ -95,7 +95,7 @@ def upgrade() -> None:
         "jobs",
         sa.Column("number", sa.String(length=40), nullable=False),
         sa.Column("part", sa.String(length=40), nullable=False),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.CheckConstraint("status IN ('open', 'closed')", name=op.f("ck_jobs_status_valid")),
         sa.ForeignKeyConstraint(["part"], ["parts.number"], name=op.f("fk_jobs_part_parts")),
@@ -106,7 +106,7 @@ def upgrade() -> None:
         sa.Column("po", sa.String(length=40), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("part", sa.String(length=40), nullable=False),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.ForeignKeyConstraint(
             ["part"], ["parts.number"], name=op.f("fk_purchase_order_lines_part_parts")
         ),
@@ -122,7 +122,7 @@ def upgrade() -> None:
         sa.Column("so", sa.String(length=40), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("part", sa.String(length=40), nullable=False),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.Column("lot_control", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["part"], ["parts.number"], name=op.f("fk_sales_order_lines_part_parts")
@@ -136,7 +136,7 @@ def upgrade() -> None:
         "job_components",
         sa.Column("job", sa.String(length=40), nullable=False),
         sa.Column("part", sa.String(length=40), nullable=False),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.ForeignKeyConstraint(["job"], ["jobs.number"], name=op.f("fk_job_components_job_jobs")),
         sa.ForeignKeyConstraint(
             ["part"], ["parts.number"], name=op.f("fk_job_components_part_parts")
@@ -150,7 +150,7 @@ def upgrade() -> None:
         sa.Column("part", sa.String(length=40), nullable=False),
         sa.Column("lot", sa.String(length=20), nullable=False),
         sa.Column("serial", sa.String(length=20), nullable=False),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.CheckConstraint("role IN ('consumed', 'produced')", name=op.f("ck_job_lots_role_valid")),
         sa.ForeignKeyConstraint(["job"], ["jobs.number"], name=op.f("fk_job_lots_job_jobs")),
         sa.ForeignKeyConstraint(["part"], ["parts.number"], name=op.f("fk_job_lots_part_parts")),
@@ -197,7 +197,7 @@ def upgrade() -> None:
         sa.Column("part", sa.String(length=40), nullable=False),
         sa.Column("lot", sa.String(length=20), nullable=True),
         sa.Column("serial", sa.String(length=20), nullable=True),
-        sa.Column("qty", scanner.quantity.Quantity(), nullable=False),
+        sa.Column("qty", scanner.quantity_column.Quantity(), nullable=False),
         sa.Column("from_location", sa.String(length=40), nullable=True),
         sa.Column("to_location", sa.String(length=40), nullable=True),
         sa.Column("job", sa.String(length=40), nullable=True),
