@@ -22,6 +22,7 @@ BENCHMARKS = (
     "label_zpl",
     "sync_ingest_sqlite",
     "sync_ingest_postgres",
+    "sync_fairness",
     "first_sync",
     "export_epcis",
     "console_pages",
