@@ -174,7 +174,8 @@ class Store:
     def one_writer(self) -> bool:
         """Whether the database lets one transaction write at a time (SQLite's one file
         lock), so that every writer, not only a push, waits for its turn."""
-        return self.sessions.kw["bind"].dialect.name == "sqlite"
+        dialect: str = self.sessions.kw["bind"].dialect.name
+        return dialect == "sqlite"
 
     @contextmanager
     def pushing(self, request: Request) -> Iterator[Session]:
