@@ -12,10 +12,15 @@ would after its backoff, only sooner.
 Ours is the p99 latency with 20 devices pushing at once on SQLite (the default store). The
 baseline is 20 times the median latency of one device pushing alone on the same store: what
 the last of 20 pushes waits when a single writer serves them one after the other, each as
-fast as a lone push. A fair store stays near it (ratio 1); a store whose writers poll for the
-lock lets some pushes overtake others, and the unlucky one waits many turns. The hard check
-is the longest answer of all, on both databases, against the handheld's background sync's
-timeout (`sync.device.loop.BACKGROUND_TIMEOUT`, the shorter of the client's two).
+fast as a lone push. A fair store stays at or under it (ratio 1): under it when it sheds
+what it cannot start within its patience (sync.central.turns), which caps the p99 near the
+patience plus one push. A store whose writers poll for the lock lets some pushes overtake
+others, and the unlucky one waits many turns: 3.6 before the turns, at quick scale. The
+goal, 1.5, leaves room for a loaded machine; the facts add the same ratio at 5 devices, which
+are never shed, so it measures the order alone. The hard check is the longest answer of all,
+on both databases, against the handheld's background sync's timeout
+(`sync.device.loop.BACKGROUND_TIMEOUT`, the shorter of the client's two): past it, the goal
+is 0 and the benchmark is missed whatever its ratio.
 """
 
 from __future__ import annotations
@@ -96,6 +101,11 @@ def run(scale: float) -> Result:
             ("shed", pushes.shed),
         )
     }
+    # Five devices are served within the patience, so none is shed: this ratio is the
+    # order alone (1 when each waits exactly for the four before it).
+    five = sqlite[5].percentile(0.99) / (5 * alone.percentile(0.5))
+    facts.append(f"SQLite, 5 at once: p99 over 5 times one device's median alone {five:.2f}")
+    extra["sqlite_5_p99_over_5_alone"] = round(five, 3)
     extra["longest_answer_under_timeout"] = float(longest < BACKGROUND_TIMEOUT)
     return Result(
         name=NAME,
