@@ -23,6 +23,7 @@ BENCHMARKS = (
     "sync_ingest_sqlite",
     "sync_ingest_postgres",
     "sync_ingest_workers",
+    "sync_fairness",
     "first_sync",
     "export_epcis",
     "console_pages",

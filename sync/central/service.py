@@ -19,8 +19,10 @@ import json
 import logging
 import socket
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -51,6 +53,7 @@ from sync.central.pull import publish_reference
 from sync.central.pull import pull as pull_changes
 from sync.central.push import push as push_movements
 from sync.central.snapshot import snapshot_page
+from sync.central.turns import Turns
 from sync.exception_codes import ExceptionCode
 from sync.protocol import (
     MAX_BATCH,
@@ -164,6 +167,32 @@ class Store:
 
     sessions: sessionmaker[Session]
     clock: Clock
+    turns: Turns = field(default_factory=Turns)
+    """The queue writers wait in, first come first served (`sync.central.turns`)."""
+
+    @property
+    def one_writer(self) -> bool:
+        """Whether the database lets one transaction write at a time (SQLite's one file
+        lock), so that every writer, not only a push, waits for its turn."""
+        dialect: str = self.sessions.kw["bind"].dialect.name
+        return dialect == "sqlite"
+
+    @contextmanager
+    def pushing(self, request: Request) -> Iterator[Session]:
+        """A push's transaction, in its turn: pushes write the change log's clock row, so
+        they run one at a time on either database, in the order they came."""
+        with self.turns.turn(arrived_at(request)), unit_of_work(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """Any other writing transaction: in its turn on SQLite, at once on PostgreSQL."""
+        if not self.one_writer:
+            with unit_of_work(self.sessions) as session:
+                yield session
+            return
+        with self.turns.turn(), unit_of_work(self.sessions) as session:
+            yield session
 
 
 Extension = Callable[[FastAPI, "sessionmaker[Session]"], None]
@@ -186,10 +215,32 @@ def create_app(sessions: sessionmaker[Session], clock: Clock = utc_now) -> FastA
     app.state.store = Store(sessions, clock)
     app.add_middleware(Utf8Body)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(Arrival)  # outermost: the clock starts before the body is read
     _add_error_handlers(app)
     app.include_router(device_routes)
     app.include_router(supervisor_routes)
     return app
+
+
+class Arrival:
+    """Notes when each request came in (`arrived_at`), so a push's wait for its turn counts
+    the time its body took to read and check (`sync.central.turns`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})[ARRIVED] = time.monotonic()
+        await self.app(scope, receive, send)
+
+
+ARRIVED = "lotscan_arrived"
+
+
+def arrived_at(request: Request) -> float | None:
+    """When `request` came in (`time.monotonic()`); None for an app without `Arrival`."""
+    arrived = request.scope.get("state", {}).get(ARRIVED)
+    return arrived if isinstance(arrived, float) else None
 
 
 class BodyLimit:
@@ -318,13 +369,13 @@ def health(store: AppStore) -> Health:
 
 @device_routes.post("/v1/devices/enroll", status_code=201, responses=_errors(400, 401, 409, 422))
 def enroll(body: EnrollRequest, store: AppStore) -> EnrollResponse:
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         return enrollment.enroll(session, body, clock=store.clock)
 
 
 @device_routes.post(PUSH_PATH, responses=_errors(400, 401, 403, 409, 422))
-def push(body: PushRequest, token: Token, store: AppStore) -> PushResponse:
-    with unit_of_work(store.sessions) as session:
+def push(body: PushRequest, token: Token, store: AppStore, request: Request) -> PushResponse:
+    with store.pushing(request) as session:
         device = enrollment.authenticate(session, token, clock=store.clock)
         return push_movements(session, device, body, clock=store.clock)
 
@@ -336,7 +387,7 @@ def pull(
     cursor: Annotated[QueryWhole, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[QueryWhole, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
 ) -> PullResponse:
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         device = enrollment.authenticate(session, token, clock=store.clock)
         return pull_changes(session, device, cursor, limit, clock=store.clock)
 
@@ -358,7 +409,7 @@ def snapshot(
     (docs/architecture.md, "Snapshots for a new handheld"). Written as text, not through a
     response model: a page carries thousands of rows that are already JSON."""
     place = None if kind is None else SnapshotPlace(kind=kind, after=_snapshot_key(after))
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         device = enrollment.authenticate(session, token, clock=store.clock)
         page = snapshot_page(session, device, cursor, place, limit, clock=store.clock)
     return Response(page, media_type="application/json")
@@ -398,14 +449,14 @@ def supervisor(session: Session, token: str, store: Store) -> Device:
 
 @supervisor_routes.get("/v1/devices", responses=_errors(401, 403))
 def list_devices(token: Token, store: AppStore) -> list[dict[str, Any]]:
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         supervisor(session, token, store)
         return supervision.device_rows(session)
 
 
 @supervisor_routes.post("/v1/devices", status_code=201, responses=_errors(400, 401, 403, 422))
 def add_device(body: NewDevice, token: Token, store: AppStore) -> IssuedCodeBody:
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         by = supervisor(session, token, store)
         issued = enrollment.issue_code(
             session, body.name, supervisor=body.supervisor, by=asker(by), clock=store.clock
@@ -426,7 +477,7 @@ def change_role(
 ) -> DeviceRoleBody:
     """Makes a device a supervisor's or a handheld's now, kept in its history with who did
     it. (Asking for an enrollment code never changes a role: redeeming it does.)"""
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         by = asker(supervisor(session, token, store))
         if body.operator is not None:
             named = supervision.supervisor_named(session, body.operator, "changes a role")
@@ -453,7 +504,7 @@ def asker(device: Device) -> str:
 def revoke_device(
     device_id: Annotated[str, Path(max_length=20)], token: Token, store: AppStore
 ) -> RevokedDevice:
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         by = supervisor(session, token, store)
         device = enrollment.revoke(session, device_id, by=asker(by), clock=store.clock)
         return RevokedDevice(
@@ -493,7 +544,7 @@ def list_exceptions(
     one. Exceptions grouped under an open summary (`TOO_MANY_EXCEPTIONS`, opened past a
     device's cap per minute) are left out unless `summary` names it; a summary row says
     how many it groups."""
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         supervisor(session, token, store)
         return supervision.exception_rows(
             session,
@@ -511,7 +562,7 @@ def list_exceptions(
 def void_held(body: BulkVoid, token: Token, store: AppStore) -> BulkVoided:
     """Voids every held movement with an open exception matching the filter (at least one
     of device, code, part), in one transaction; says how many."""
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         by = asker(supervisor(session, token, store))
         voided = supervision.void_held(
             session,
@@ -536,7 +587,7 @@ def resolve_exception(
     token: Token,
     store: AppStore,
 ) -> dict[str, Any]:
-    with unit_of_work(store.sessions) as session:
+    with store.writing() as session:
         by = supervisor(session, token, store)
         return supervision.resolve(
             session,
@@ -575,7 +626,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 async def _sync_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SyncError)
-    return error_response(exc.status, exc.error, exc.message)
+    later = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
+    return error_response(exc.status, exc.error, exc.message, later)
 
 
 async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
