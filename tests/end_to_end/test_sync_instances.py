@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import PG_URL
 from tests.support.databases import pg_schema
 from tests.support.sync_over_http import Fault, Handheld, ServiceProcess, Site, free_port
-from tests.support.sync_service import lotscan
+from tests.support.sync_service import TEST_HTTP_TIMEOUT, lotscan
 
 DEVICES = ("dock", "line", "aisle", "cage")
 ROUNDS = 6
@@ -141,7 +141,7 @@ def test_workers_on_postgresql_answer_pushes_from_several_devices(site: Site) ->
     site.final_sync()
 
     assert site.violations() == []
-    with httpx.Client(base_url=service.url) as browser:
+    with httpx.Client(base_url=service.url, timeout=TEST_HTTP_TIMEOUT) as browser:
         pages = [browser.get("/console/sign-in").status_code for _ in range(8)]
     assert pages == [200] * 8
     service.stop()

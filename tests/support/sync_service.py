@@ -35,6 +35,11 @@ from sync.protocol import EnrollResponse, MovementIn, PullResponse, PushRequest
 from tests.conftest import NOW
 from tests.support.plant import add_plant
 
+TEST_HTTP_TIMEOUT = 30.0
+"""How long a test's client waits for the service's answer: what a test checks is the answer,
+however busy the machine; how fast it comes is the benchmarks' business (httpx's own default
+of 5 s was passed once by an enrollment on a machine loaded past 9)."""
+
 
 class DocumentedAnswers:
     """An ASGI app around the service that notes each answer an endpoint gives which the

@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.central.service import create_app
-from tests.support.sync_service import Central, running, with_plant
+from tests.support.sync_service import TEST_HTTP_TIMEOUT, Central, running, with_plant
 
 
 @pytest.fixture
 def central(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Iterator[Central]:
     with_plant(sessions, clock)
-    with running(create_app(sessions, clock)) as url, httpx.Client(base_url=url) as http:
+    with (
+        running(create_app(sessions, clock)) as url,
+        httpx.Client(base_url=url, timeout=TEST_HTTP_TIMEOUT) as http,
+    ):
         yield Central(sessions, clock, http)

@@ -25,6 +25,7 @@ from sync.central.service import create_app, prepare_central
 from sync.protocol import EnrollRequest, PushRequest, PushResponse
 from tests.conftest import NOW
 from tests.support.sync_service import (
+    TEST_HTTP_TIMEOUT,
     Central,
     bearer,
     error_of,
@@ -54,7 +55,10 @@ def clock() -> MovingClock:
 @pytest.fixture
 def central(sessions: sessionmaker[Session], clock: MovingClock) -> Iterator[Central]:
     with_plant(sessions, clock)
-    with running(create_app(sessions, clock)) as url, httpx.Client(base_url=url) as http:
+    with (
+        running(create_app(sessions, clock)) as url,
+        httpx.Client(base_url=url, timeout=TEST_HTTP_TIMEOUT) as http,
+    ):
         yield Central(sessions, clock, http)
 
 

@@ -33,6 +33,7 @@ from sync.central.service import create_app
 from sync.protocol import EnrollResponse, PushResponse
 from tests.conftest import NOW
 from tests.support.sync_service import (
+    TEST_HTTP_TIMEOUT,
     Central,
     bearer,
     error_of,
@@ -236,7 +237,7 @@ def test_two_identical_pushes_at_once_apply_once_with_the_same_outcomes(
     answers: list[httpx.Response] = []
 
     def push() -> None:
-        with httpx.Client(base_url=str(central.http.base_url)) as http:
+        with httpx.Client(base_url=str(central.http.base_url), timeout=TEST_HTTP_TIMEOUT) as http:
             start.wait()
             answers.append(http.post("/v1/sync/push", json=body, headers=bearer(token)))
 
@@ -390,7 +391,7 @@ def test_a_locked_database_is_503_retry_later_and_the_retry_applies(
     _short_waits(impatient)
     with (
         running(create_app(sessionmaker(impatient), clock)) as url,
-        httpx.Client(base_url=url) as http,
+        httpx.Client(base_url=url, timeout=TEST_HTTP_TIMEOUT) as http,
     ):
         central = Central(sessions, clock, http)
         device, token = central.enroll("forklift-1")
@@ -408,7 +409,10 @@ def test_a_locked_database_is_503_retry_later_and_the_retry_applies(
 
 def test_an_unreachable_database_is_503_retry_later(clock: Callable[[], datetime]) -> None:
     gone = make_engine("postgresql+psycopg://lotscan:secret@127.0.0.1:1/central")
-    with running(create_app(sessionmaker(gone), clock)) as url, httpx.Client(base_url=url) as http:
+    with (
+        running(create_app(sessionmaker(gone), clock)) as url,
+        httpx.Client(base_url=url, timeout=TEST_HTTP_TIMEOUT) as http,
+    ):
         for answer in (
             http.get("/v1/health"),
             http.post("/v1/devices/enroll", json={"code": "ABCD-1234"}),
@@ -429,7 +433,7 @@ def test_a_service_done_with_lets_go_of_its_database(
     engine = make_engine(sqlite_url(tmp_path / "central.db"))
     with (
         running(create_app(sessionmaker(engine), clock)) as url,
-        httpx.Client(base_url=url) as http,
+        httpx.Client(base_url=url, timeout=TEST_HTTP_TIMEOUT) as http,
     ):
         assert http.get("/v1/health").status_code == 200
     engine.dispose()
@@ -513,7 +517,7 @@ def test_serve_runs_the_service_on_the_central_database(db_url: str, tmp_path: P
         line = server.stderr.readline().strip()
         assert line.startswith("lotscan central store on http://127.0.0.1:"), line
         url = line.split(" on ", 1)[1].split(",", 1)[0]
-        with httpx.Client(base_url=url) as http:
+        with httpx.Client(base_url=url, timeout=TEST_HTTP_TIMEOUT) as http:
             assert http.get("/v1/health").status_code == 200
             answer = http.post("/v1/devices/enroll", json={"code": issued["code"]})
             assert answer.status_code == 201 and answer.json()["device_id"] == issued["device"]
