@@ -19,7 +19,8 @@ from starlette.datastructures import FormData
 
 from console.guard import SignedIn, checked_form, signed_in
 from console.templating import render
-from scanner.db import reading, unit_of_work
+from console.writes import writing
+from scanner.db import reading
 from sync.central import enrollment
 from sync.central.errors import SyncError
 from sync.central.models import DeviceStatus
@@ -65,7 +66,7 @@ def enroll_device(
     name = form.get("name")
     store = request.app.state.store
     try:
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             issued = enrollment.issue_code(
                 session,
                 name if isinstance(name, str) else "",
@@ -122,7 +123,7 @@ def revoke_device(
         return _page(request, who, refused="Nothing was revoked: confirm it first", status_code=422)
     store = request.app.state.store
     try:
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             device = enrollment.revoke(session, device_id, by=console_by(who), clock=store.clock)
             done = (
                 f"Device {device.id} ({device.name}) is revoked: it no longer syncs. It keeps"

@@ -21,7 +21,8 @@ from starlette.datastructures import FormData
 
 from console.guard import SignedIn, checked_form, signed_in
 from console.templating import render
-from scanner.db import reading, unit_of_work
+from console.writes import writing
+from scanner.db import reading
 from sync.central.errors import SyncError
 from sync.central.exception_cap import SUMMARY
 from sync.central.models import ExceptionStatus, SyncException
@@ -106,7 +107,7 @@ def settle(
         return _one(request, who, exception_id, refused=refused, status_code=422)
     store = request.app.state.store
     try:
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             resolve(
                 session,
                 exception_id,

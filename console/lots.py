@@ -23,9 +23,10 @@ from starlette.datastructures import FormData
 from console.guard import SignedIn, checked_form, signed_in
 from console.lot_search import Scanned, scanned, search
 from console.templating import render
+from console.writes import writing
 from scanner.cli_control import publish_to_handhelds
 from scanner.clock import aware
-from scanner.db import reading, unit_of_work
+from scanner.db import reading
 from scanner.errors import LotscanError
 from scanner.lot_report import LotReport, lot_report
 from scanner.models import LotStatus
@@ -241,7 +242,7 @@ def change_lot_status(
     except ValueError:
         return _show_lot(request, who, named, error="Choose hold, release or recall")
     try:
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             item = find_item(session, named[0], lot=named[1], serial=named[2])
             change = change_status(
                 session, item, action, reason=_field(form, "reason") or "",
@@ -265,7 +266,7 @@ def recall_everything(
     named = _named(form)
     store = request.app.state.store
     try:
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             answer = recall_and_hold(
                 session, named[0], named[1], named[2], reason=_field(form, "reason") or "",
                 by=who.badge, clock=store.clock, waiting_devices=waiting_devices(session),

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from console.guard import SignedIn
 from console.models import ConsoleSession
+from console.writes import writing
 from scanner.clock import aware
-from scanner.db import reading, unit_of_work
+from scanner.db import reading
 from scanner.models import QUALITY_ROLES, Operator
 from scanner.settings import CONSOLE_IDLE_MINUTES, read_setting
 
@@ -84,11 +85,11 @@ def _looked_up(request: Request) -> SignedIn | None:
     if isinstance(verdict, SignedIn):
         return verdict
     if verdict == "end":
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             end_session(session, session_id, now)
         return None
     if verdict == "touch":
-        with unit_of_work(store.sessions) as session:
+        with writing(request) as session:
             row = session.get(ConsoleSession, session_id)
             if row is None or row.ended_at is not None:
                 return None  # signed out meanwhile

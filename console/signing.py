@@ -15,7 +15,7 @@ from console.guard import SignedIn, checked_form, signed_in
 from console.sessions import COOKIE, end_session, start_session
 from console.sign_in_rules import try_sign_in
 from console.templating import render
-from scanner.db import unit_of_work
+from console.writes import writing
 
 PREFIX = "/console"  # console.app.PREFIX: where `lotscan serve` mounts the console
 HOME = f"{PREFIX}/devices"
@@ -38,7 +38,7 @@ def sign_in(
     store = request.app.state.store
     now = store.clock()
     address = request.client.host if request.client else None
-    with unit_of_work(store.sessions) as session:
+    with writing(request) as session:
         attempt = try_sign_in(session, badge, password, now, address)
         token = start_session(session, attempt.badge, now, address) if attempt.succeeded else None
     if token is None:
@@ -68,7 +68,7 @@ def sign_out(
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     store = request.app.state.store
-    with unit_of_work(store.sessions) as session:
+    with writing(request) as session:
         end_session(session, who.session_id, store.clock())
     answer = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
     answer.delete_cookie(

@@ -185,13 +185,14 @@ class Store:
             yield session
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        """Any other writing transaction: in its turn on SQLite, at once on PostgreSQL."""
+    def writing(self, patience: float | None = None) -> Iterator[Session]:
+        """Any other writing transaction: in its turn on SQLite (waiting up to `patience`
+        seconds, the queue's own by default), at once on PostgreSQL."""
         if not self.one_writer:
             with unit_of_work(self.sessions) as session:
                 yield session
             return
-        with self.turns.turn(), unit_of_work(self.sessions) as session:
+        with self.turns.turn(patience=patience), unit_of_work(self.sessions) as session:
             yield session
 
 

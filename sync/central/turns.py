@@ -34,6 +34,11 @@ the body, the push's own work and the way back. With 3 s, 20 devices pushing ful
 once on a 2-core machine under a load of 6 saw a longest answer of 4.8 s (a push of 500 alone
 took 0.27 s there, and the body's parsing and other pushes share the cores)."""
 
+CONSOLE_PATIENCE = 10.0
+"""Seconds a console form waits for its turn. A person who pressed a button waits longer
+than a handheld's background sync, and a console write is short: it takes its place in the
+line of pushes rather than overtaking them in SQLite's busy loop."""
+
 
 class StoreBusy(SyncError):
     """A writer that did not get its turn in time: nothing was done, so the client retries."""
@@ -57,13 +62,15 @@ class Turns:
         """The head holds the turn; each of the rest is set when it reaches the head."""
 
     @contextmanager
-    def turn(self, arrived: float | None = None) -> Iterator[None]:
+    def turn(self, arrived: float | None = None, patience: float | None = None) -> Iterator[None]:
         """Waits for this writer's turn, holds it for the block, then hands it on.
         `arrived` (`time.monotonic()`) is when the request came in: reading and checking
         its body count against the patience too, since the client's clock runs from its
-        sending. A writer whose turn comes at once never gives up."""
+        sending. `patience` replaces the queue's own for this writer. A writer whose turn
+        comes at once never gives up."""
         start = time.monotonic()
-        left = self.patience - (start - arrived if arrived is not None else 0.0)
+        waits = self.patience if patience is None else patience
+        left = waits - (start - arrived if arrived is not None else 0.0)
         mine = threading.Event()
         with self._guard:
             self._waiting.append(mine)
