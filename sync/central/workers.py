@@ -6,7 +6,9 @@ database), so N workers on one PostgreSQL are N instances behind a load balancer
 kernel plays: they share the socket, and the database's row locks order their writes as
 they order the threads of one process. uvicorn's supervisor starts the workers (by spawning
 fresh interpreters), restarts one that dies, and on Ctrl+C or SIGTERM stops them all, each
-finishing the requests it holds.
+finishing the requests it holds. On Linux a worker also ends when its supervisor dies
+without stopping it (SIGKILL, the OOM killer): the kernel sends it SIGTERM, so no orphan
+keeps answering on the port or holding database connections.
 
 SQLite is refused: it takes one writer at a time, across processes as across threads, so a
 second worker adds no push throughput, only another process polling for the write lock
@@ -16,9 +18,13 @@ a handheld's timeout under load.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
 import socket
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import FastAPI
@@ -49,10 +55,13 @@ class ServiceFactory:
 
     url: str
     extend: Extension | None = None
+    supervisor: int = field(default_factory=os.getpid)
+    """The process that starts the workers: the one that made the factory."""
 
     def __call__(self) -> FastAPI:
         """The app of one worker, on its own engine (the parent has already marked the
         database as the central store)."""
+        end_with_supervisor(self.supervisor)
         sessions = open_database(self.url)
         app = create_app(sessions)
         if self.extend is not None:
@@ -62,6 +71,25 @@ class ServiceFactory:
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         settle_collector()
         return app
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option: the signal the kernel sends this process when its parent dies."""
+
+
+def end_with_supervisor(supervisor: int) -> None:
+    """Has Linux send this worker SIGTERM when its supervisor dies: uvicorn's supervisor stops
+    its workers when it is stopped, but one killed outright (SIGKILL, the OOM killer) cannot,
+    and its workers would go on answering on the port, each holding database connections,
+    with nobody to restart or stop them. A supervisor already gone by the time this runs is
+    noticed by the parent's id. Elsewhere than Linux, nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return  # not allowed here: the worker behaves as uvicorn's own do
+    if os.getppid() != supervisor:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run_workers(factory: ServiceFactory, sock: socket.socket, workers: int) -> None:

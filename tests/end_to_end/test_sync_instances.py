@@ -12,9 +12,11 @@ different processes.
 from __future__ import annotations
 
 import random
+import sys
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -174,6 +176,56 @@ def test_two_instances_started_at_once_on_a_new_postgresql_database_both_serve(
         finally:
             for service in services:
                 service.stop()
+
+
+@pytest.mark.pg
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's"
+)
+def test_workers_end_when_their_supervisor_is_killed(site: Site) -> None:
+    """SIGKILL gives uvicorn's supervisor no chance to stop its workers: they end anyway
+    (the kernel's parent-death signal), and nothing answers on the port any more."""
+    service = started(site, "killed", workers=2)
+    assert service.process is not None
+    workers = descendants(service.process.pid)
+    assert len(workers) >= 2, workers
+
+    service.kill()
+
+    assert until(lambda: not any(running(pid) for pid in workers)), [
+        pid for pid in workers if running(pid)
+    ]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{service.url}/v1/health", timeout=TEST_HTTP_TIMEOUT)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid`, as Linux lists each one's children."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *descendants(int(child))]
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (an ended one nobody has reaped yet
+    is a zombie: state Z)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Whether `condition` came true within `seconds` (looked at every 10 ms)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_workers_are_refused_on_a_sqlite_store(tmp_path: Path) -> None:
