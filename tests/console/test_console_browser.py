@@ -26,6 +26,7 @@ from sync.device.client import DeviceRevoked
 from tests.support.browser import (
     ConsoleServer,
     chromium,
+    follow,
     fresh_page,
     set_console_password,
     sign_in,
@@ -97,8 +98,7 @@ def test_a_supervisor_signs_in_lands_on_devices_and_signs_out(page: Page) -> Non
     expect(page.locator("#devices")).to_be_visible()
     expect(page.get_by_text("Sam Okafor").first).to_be_visible()
 
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Sign out"))
     on_sign_in_page(page)
     page.goto("/console/devices")  # the session is gone: the page asks to sign in again
     on_sign_in_page(page)
@@ -159,12 +159,10 @@ def test_a_locked_badge_is_refused_even_for_the_right_password(site: Site, page:
 def test_a_form_posted_without_its_csrf_token_changes_nothing(site: Site, page: Page) -> None:
     dock = site.enroll("dock")
     signed_in(page)
-    page.locator(f'#devices tr[data-device="{dock.device}"]').get_by_text(
-        "Revoke", exact=True
-    ).click()
-    # The link navigates: strip the token from the confirmation page once it has loaded, not
-    # from the list it leaves (which let the real page post its token now and then).
-    page.wait_for_url(re.compile(r"/console/devices/[^/]+/revoke$"))
+    row = page.locator(f'#devices tr[data-device="{dock.device}"]')
+    # The token is stripped from the confirmation page once it has loaded, not from the list
+    # it leaves (which let the real page post its token now and then).
+    follow(page, row.get_by_text("Revoke", exact=True))
     page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
     expect(page.locator("input[name=csrf]")).to_have_count(0)
     with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
@@ -206,11 +204,10 @@ def test_voiding_a_held_movement_in_the_browser_reaches_the_handheld(
     signed_in(page).goto("/console/exceptions")
     row = page.locator("#exceptions tr[data-exception]", has_text="P-2")
     expect(row).to_have_count(1)
-    row.get_by_role("link").first.click()  # the exception, beside its movement
+    follow(page, row.get_by_role("link").first)  # the exception, beside its movement
     void = page.locator("form", has=page.get_by_role("button", name="Void"))
     fill_reason(void, "a duplicate label")
-    void.get_by_role("button", name="Void").click()
-    page.wait_for_load_state()
+    follow(page, void.get_by_role("button", name="Void"))
     expect(page.locator("body")).to_contain_text("Sam Okafor")  # who settled it
 
     assert site.exceptions(status="open") == []
@@ -226,9 +223,8 @@ def test_a_device_revoked_in_the_browser_is_refused_and_keeps_its_queue(
 
     signed_in(page)
     row = page.locator(f'#devices tr[data-device="{dock.device}"]')
-    row.get_by_text("Revoke", exact=True).click()
-    page.get_by_role("button", name=re.compile("revoke", re.IGNORECASE)).click()
-    page.wait_for_load_state()
+    follow(page, row.get_by_text("Revoke", exact=True))
+    follow(page, page.get_by_role("button", name=re.compile("revoke", re.IGNORECASE)))
     page.goto("/console/devices")
     expect(page.locator(f'#devices tr[data-device="{dock.device}"]')).to_contain_text("revoked")
 
@@ -247,15 +243,12 @@ def test_a_hold_set_in_the_console_refuses_the_next_issue_after_a_pull(
 
     signed_in(page).goto("/console/lots")
     page.locator("#search").fill("PG-1")
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Search"))
     hold = page.get_by_role("button", name="Hold")
     if not hold.count():  # a list of matches: open the lot's page
-        page.get_by_role("link", name=re.compile("PG-1")).first.click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("link", name=re.compile("PG-1")).first)
     fill_reason(page, "porosity")
-    page.get_by_role("button", name="Hold").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Hold"))
 
     line.sync()
     with pytest.raises(LotscanError, match="hold"):

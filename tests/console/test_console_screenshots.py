@@ -22,6 +22,7 @@ from tests.support.browser import (
     WIDE,
     ConsoleServer,
     chromium,
+    follow,
     fresh_page,
     lotscan,
     set_console_password,
@@ -99,10 +100,8 @@ def take_wide(browser: Browser, url: str) -> None:
         shoot(page, "/console/stock", "stock.png")
         page.goto("/console/lots")
         page.locator("#search").fill("GS-0201")
-        page.get_by_role("button", name="Search").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Search"))
         if not page.get_by_role("button", name="Hold").count():  # a list of matches
-            page.get_by_role("link", name=re.compile("GS-0201")).first.click()
-            page.wait_for_load_state()
+            follow(page, page.get_by_role("link", name=re.compile("GS-0201")).first)
         page.get_by_text("GEAR-GP10").first.wait_for()
         page.screenshot(path=SHOTS / "lot.png")

@@ -21,7 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH = "/v1/health"
@@ -185,5 +192,13 @@ def sign_in(page: Page, badge: str, password: str) -> None:
     page.goto("/console/sign-in")
     page.locator('input[name="badge"]').fill(badge)
     page.locator('input[name="password"]').fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Sign in"))
+
+
+def follow(page: Page, target: Locator) -> None:
+    """Clicks a button or link that leads to another page (a form sent, a link followed) and
+    waits until that page has loaded. A click returns once it is dispatched, and waiting for
+    the load state then may see the page being left, already loaded: what comes next would
+    read the old page, or find the form not yet sent."""
+    with page.expect_navigation():
+        target.click()
