@@ -262,8 +262,11 @@ def recall_everything(
     form: CheckedForm,
 ) -> Response:
     """Recalls the lot or serial and everything made from it still in the plant
-    (`lotscan recall --hold`), as the signed-in operator, in one transaction."""
+    (`lotscan recall --hold`), as the signed-in operator, in one transaction, once the
+    confirmation page's "Yes, recall" sent `confirm=yes`; before that, the confirmation."""
     named = _named(form)
+    if form.get("confirm") != "yes":
+        return _confirm_recall(request, who, named, _field(form, "reason") or "")
     store = request.app.state.store
     try:
         with writing(request) as session:
@@ -277,6 +280,31 @@ def recall_everything(
     count = len(answer.held or ())
     notice = f"Recalled {count} lot{'s' if count != 1 else ''} and serials by {who.name}{published}"
     return _show_lot(request, who, named, notice=notice, held=answer)
+
+
+def _confirm_recall(
+    request: Request, who: SignedIn, named: tuple[str, str | None, str | None], reason: str
+) -> Response:
+    """What the recall would change, asked before it is made. It is the recall itself,
+    rehearsed in a transaction that is rolled back: the same rules refuse it (who may, the
+    reason), and the list is the one it would recall now, not a second reading of the
+    family that could disagree with it."""
+    store = request.app.state.store
+    try:
+        with writing(request) as session:
+            rehearsed = recall_and_hold(
+                session, named[0], named[1], named[2], reason=reason, by=who.badge,
+                clock=store.clock, waiting_devices=waiting_devices(session),
+            )  # fmt: skip
+            session.rollback()  # nothing of the rehearsal is kept
+    except LotscanError as refused:
+        return _show_lot(request, who, named, error=str(refused))
+    part, lot, serial = named
+    return render(
+        request, "recall_confirm.html", who, part=part, lot=lot, serial=serial, reason=reason,
+        to_recall=rehearsed.held or (), already=rehearsed.already_recalled or (),
+        waiting=rehearsed.waiting_devices, back=lot_url(part, lot, serial), lot_url=lot_url,
+    )  # fmt: skip
 
 
 def _named(form: FormData) -> tuple[str, str | None, str | None]:

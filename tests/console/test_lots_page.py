@@ -5,6 +5,7 @@ the handhelds."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -181,8 +182,15 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
     console: Console,
 ) -> None:
     before = statuses(console)
+    fields = {**RAW, "reason": "Supplier recall MW-88412"}
 
-    posted = console.post("/console/lot/recall-all", {**RAW, "reason": "Supplier recall MW-88412"})
+    asked = console.post("/console/lot/recall-all", fields)
+    assert asked.status_code == 200 and statuses(console) == before  # only asked
+    assert status_changes_published(console) == []
+    assert "Yes, recall 4" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert '<a href="/console/lot?part=GEAR-GP10&amp;lot=GS-0201">No, go back</a>' in asked.text
+    listed = re.findall(r"<li>(.*?)</li>", asked.text.split('id="to-recall"')[1].split("</ul>")[0])
+    posted = console.post("/console/lot/recall-all", {**fields, "confirm": "yes"})
 
     assert posted.status_code == 200
     after = statuses(console)
@@ -192,6 +200,23 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
     assert after[("HPU-5", None, "HPU5-0001")] == "active"  # shipped: not in the plant
     assert len(status_changes_published(console)) >= len(IN_THE_PLANT)
     assert "Recalled 4 lots and serials by Mark Jensen" in posted.text
+    recalled = posted.text.split("<h2>Recalled now</h2>")[1].split("</ul>")[0]
+    assert [item.split(" (")[0] for item in listed] == [
+        item.split(" (")[0] for item in re.findall(r"<li>(.*?)</li>", recalled)
+    ]  # what the confirmation listed is what was recalled
+
+
+def test_recall_everything_asks_first_and_refuses_a_missing_reason_before_asking(
+    console: Console,
+) -> None:
+    before = statuses(console)
+
+    refused = console.post("/console/lot/recall-all", {**RAW, "reason": " "})
+
+    assert refused.status_code == 400 and "Say why" in refused.text
+    assert "Yes, recall" not in refused.text
+    assert statuses(console) == before
+    assert status_changes_published(console) == []
 
 
 @pytest.mark.parametrize("path", ["/console/lot/status", "/console/lot/recall-all"])
