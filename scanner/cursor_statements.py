@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ReturnsRows
 
+from scanner.db import DRIVER_TRANSACTION
+
 Convert = Callable[[Any], Any]
 
 
@@ -118,7 +120,12 @@ _CONNECTION = "lotscan.prepared.connection"
 
 def _connection(session: Session) -> Connection:
     """`session.connection()`, remembered for the rest of the transaction: a scan runs
-    several statements, and asking the session each time cost more than SQLite's work."""
+    several statements, and asking the session each time cost more than SQLite's work. In
+    a transaction run on the driver (`scanner.db.driver_transaction`), its connection: the
+    session then begins no transaction of its own until it flushes or queries."""
+    own: Connection | None = session.info.get(DRIVER_TRANSACTION)
+    if own is not None:
+        return own
     transaction = session.get_transaction()
     held = session.info.get(_CONNECTION)
     active = transaction is not None and transaction.is_active

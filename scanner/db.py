@@ -21,12 +21,15 @@ from scanner.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "lotscan_read_only"
+DRIVER_TRANSACTION = "lotscan.driver_transaction"
+"""Where `driver_transaction` puts the connection whose transaction it runs on the driver,
+in the session's `info`, for as long as it runs (`scanner.cursor_statements` looks there)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -60,6 +63,8 @@ def make_engine(url: str) -> Engine:
         # otherwise deadlock on the upgrade, and one would fail with "database is locked".
         # Readers (see `reading`) need no lock in WAL mode. On the driver's cursor: every
         # scan begins a transaction, and `exec_driver_sql` cost more than the BEGIN.
+        if connection.connection.dbapi_connection.in_transaction:
+            return  # begun on the driver already, with the write lock (driver_transaction)
         read_only = connection.get_execution_options().get(READ_ONLY)
         statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         cursor = connection.connection.cursor()
@@ -180,6 +185,50 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back if it raises."""
     with sessions() as session, session.begin():
         yield session
+
+
+@contextmanager
+def driver_transaction(session: Session, connection: Connection) -> Iterator[None]:
+    """One write transaction of `session` on `connection` (the SQLite connection the session
+    is bound to), begun and committed on the driver itself: committed durably when the block
+    ends, rolled back if it raises. A handheld's scan runs in one (`scanner.workflows.
+    engine`): the session's and the connection's own transactions, their objects and events
+    around a BEGIN and a COMMIT, cost several times the BEGIN and the COMMIT. Statements
+    prepared once (`scanner.cursor_statements`) run on the connection without the session;
+    should the session flush or query, its transaction joins this one (`make_engine`'s
+    `begin` does not begin again), and its commit is this one's."""
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    # The write lock up front, as `make_engine`'s `begin` takes it.
+    _on_driver(connection, "BEGIN IMMEDIATE", driver.execute, "BEGIN IMMEDIATE")
+    session.info[DRIVER_TRANSACTION] = connection
+    try:
+        yield
+        session.flush()  # what the block left pending (it may begin the session's)
+        if session.in_transaction():
+            session.commit()
+        else:
+            _on_driver(connection, "COMMIT", driver.commit)
+    except BaseException:
+        if session.in_transaction():
+            session.rollback()
+        if driver.in_transaction:
+            _on_driver(connection, "ROLLBACK", driver.rollback)
+        raise
+    finally:
+        del session.info[DRIVER_TRANSACTION]
+
+
+def _on_driver(connection: Connection, statement: str, call: Any, *args: Any) -> None:
+    """`call(*args)` on the driver, a failure raised as SQLAlchemy raises it."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        call(*args)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(
+            statement, (), error, sqlite3.Error, dialect=connection.dialect
+        ) from error
 
 
 @contextmanager

@@ -66,11 +66,12 @@ class Entry:
     qualifiers: tuple[tuple[str, ...], ...]
     """The key's qualifier sequences (alternatives), each in the order the path must give."""
 
-    @property
+    @functools.cached_property
     def shortest(self) -> int:
+        """Summed once: every scan's every field asks (`scanner.gs1.check_field`)."""
         return sum(c.shortest for c in self.components if not c.optional)
 
-    @property
+    @functools.cached_property
     def longest(self) -> int:
         return sum(c.longest for c in self.components)
 

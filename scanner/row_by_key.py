@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, inspect, select
-from sqlalchemy.orm import Mapper, Session, configure_mappers, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, configure_mappers
+from sqlalchemy.orm.base import instance_state
 
 from scanner.cursor_statements import Prepared
 
@@ -29,6 +30,8 @@ class _ByKey:
     mapper: Mapper[Any]
     attributes: tuple[str, ...]
     """The mapped attribute of each column the statement reads, in its order."""
+    key_attributes: tuple[str, ...]
+    """The mapped attribute of each primary-key column, in the key's order."""
     statement: Prepared
 
 
@@ -54,15 +57,27 @@ def find(session: Session, model: type[Row], key: object) -> Row | None:
 
 def as_loaded(session: Session, model: type[Row], values: Mapping[str, Any]) -> Row:
     """An object of `model` with these column values (every column's), held by the session
-    as if a query had just loaded it: persistent, with no changes to flush. Made as the ORM
-    makes a loaded object, without the constructor: its attribute events (the history of
-    each value) cost more than the row's INSERT or SELECT. Only column attributes: these
-    models have no relationships."""
-    mapper = _by_key(model).mapper
-    row: Row = mapper.class_manager.new_instance()
+    as if a query had just loaded it: persistent, with no changes to flush. Made as the ORM's
+    loader makes a loaded object (`sqlalchemy.orm.loading`): a new instance without the
+    constructor, its identity key set and its state put straight into the identity map.
+    The constructor's attribute events (the history of each value) cost more than the row's
+    INSERT or SELECT, and `Session.add` of a detached object (its cascades, its attach
+    events) as much again. Only column attributes: these models have no relationships. An
+    object of that key the session already holds is answered instead, as a query would."""
+    by_key = _by_key(model)
+    identity = by_key.mapper.identity_key_from_primary_key(
+        tuple(values[name] for name in by_key.key_attributes)
+    )
+    held = session.identity_map.get(identity)
+    if held is not None:
+        found: Row = held
+        return found
+    row: Row = by_key.mapper.class_manager.new_instance()
     vars(row).update(values)
-    make_transient_to_detached(row)
-    session.add(row)
+    state = instance_state(row)
+    state.key = identity
+    state.session_id = session.hash_key
+    session.identity_map._add_unpresent(state, identity)
     return row
 
 
@@ -76,6 +91,9 @@ def _by_key(model: type[Any]) -> _ByKey:
         known = _BY_KEY[model] = _ByKey(
             mapper=mapper,
             attributes=tuple(mapper.get_property_by_column(column).key for column in columns),
+            key_attributes=tuple(
+                mapper.get_property_by_column(column).key for column in mapper.primary_key
+            ),
             statement=Prepared(select(*columns).where(and_(*matches))),
         )
     return known

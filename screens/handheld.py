@@ -46,7 +46,7 @@ from screens.messages import QueueRead, ScanFieldReady
 from screens.queue_panel import QueuePanel
 from screens.scan_field import ScanField
 from screens.sign_in import SignInPanel
-from screens.status_bar import StatusBar
+from screens.status_bar import StatusBar, renew
 from screens.supervisor import SupervisorChanged, SupervisorPanel
 from screens.supervisor_lines import ACTIONS
 from screens.view import HandheldView
@@ -324,12 +324,12 @@ class HandheldScreen(Screen[None]):
         asking = self.supervisor_panel.asking if self.aside == "supervisor" else None
         prompt = asking.question if asking is not None and asking.question else view.prompt
         # What the database holds reaches the terminal spelled out ("Text at the doors").
-        self.query_one("#prompt", Static).update(shown(prompt))
+        renew(self.query_one("#prompt", Static), shown(prompt))
         self.query_one(Feedback).show(view.message, view.level)
         moved = self.lotscan.moved_keys
         menu = menu_lines(moved, quality=view.quality) if view.workflow is None else ()
         details = view.details or menu
-        self.query_one("#details", Static).update(shown_lines(details))
+        renew(self.query_one("#details", Static), shown_lines(details))
         self.query_one("#details-box").display = bool(details)
         log = self.query_one(WorkLog)
         written = [shown(line) for line in view.log]

@@ -13,6 +13,15 @@ from textual.widgets import Static
 
 from scanner.plain_text import shown
 
+
+def renew(line: Static, text: str) -> None:
+    """Shows `text` on `line` unless it shows it already. Every scan's answer redraws the
+    screen's lines, and most of them (where the operator is, who, the sync, the prompt) say
+    what they said before: a `Static.update` lays the whole screen out again even then."""
+    if line.content != text:
+        line.update(text)
+
+
 # A turning bar, in plain ASCII: a handheld's terminal font may lack anything fancier.
 SPINNER = "|/-\\"
 BUSY = "busy"
@@ -37,7 +46,7 @@ class StatusBar(Horizontal):
         yield Static("", id="who-long", classes="long", markup=False)
 
     def show(self, where: str, operator: str | None, device: str) -> None:
-        self.query_one("#where", Static).update(shown(where))
+        renew(self.query_one("#where", Static), shown(where))
         self._who = (operator, device)
         self._show_who()
 
@@ -45,7 +54,7 @@ class StatusBar(Horizontal):
         """The sync in words (`sync_line`); `alert` when the store is out of reach."""
         for selector, text in (("#sync", short), ("#sync-long", long)):
             part = self.query_one(selector, Static)
-            part.update(shown(text))
+            renew(part, shown(text))
             part.set_class(bool(text), "-shown")
             part.set_class(alert, "-alert")
         self._syncing = bool(short)
@@ -56,9 +65,9 @@ class StatusBar(Horizontal):
         device while nobody is signed in)."""
         operator, device = self._who
         both = " @ ".join(part for part in (operator, device) if part)
-        self.query_one("#who-long", Static).update(shown(both))
+        renew(self.query_one("#who-long", Static), shown(both))
         short = (operator or device) if self._syncing else both
-        self.query_one("#who", Static).update(shown(short))
+        renew(self.query_one("#who", Static), shown(short))
 
     def busy(self, busy: bool) -> None:
         """Shows a turning `busy |` while work the operator waits on takes a while."""

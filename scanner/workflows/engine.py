@@ -15,12 +15,15 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.clock import utc_now
+from scanner.db import driver_transaction
 from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import KnownRows
@@ -97,6 +100,7 @@ class Handheld:
         with each scan, in its transaction."""
         self.sessions = sessions
         self._session: Session | None = None
+        self._connection: Connection | None = None
         self.config = config or ScanConfig()
         self.clock = clock
         self.queue_labels = queue_labels
@@ -133,7 +137,7 @@ class Handheld:
         )
         session = self._scan_session()
         try:
-            with session.begin():  # committed before the response, rolled back if refused
+            with self._transaction(session):  # committed before the response, or rolled back
                 context = Context(session, self.clock, self.operator or "", known=self.known)
                 response = self._dispatch(scan, context)
                 queued = self._queue(session, response.labels)
@@ -175,6 +179,15 @@ class Handheld:
             labels_queued=labels_queued,
         )  # fmt: skip
 
+    def _transaction(self, session: Session) -> AbstractContextManager[object]:
+        """The scan's one transaction. On SQLite, run on the driver's connection itself
+        (`scanner.db.driver_transaction`): a scan commits before the next prompt, and the
+        session's transaction machinery cost several times SQLite's BEGIN and COMMIT."""
+        connection = self._connection
+        if connection is not None and connection.dialect.name == "sqlite":
+            return driver_transaction(session, connection)
+        return session.begin()
+
     def _scan_session(self) -> Session:
         """The handheld's own session, on its own connection, for its scans one after
         another: each scan is one transaction, and the session is closed after each, so it
@@ -184,6 +197,7 @@ class Handheld:
         if self._session is None:
             connection = self.sessions.kw["bind"].connect()
             weakref.finalize(self, connection.close)
+            self._connection = connection
             self._session = self.sessions(bind=connection)
         return self._session
 

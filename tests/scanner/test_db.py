@@ -9,12 +9,22 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import bindparam, insert, text
 
-from scanner.db import HEAD, alembic_config, make_engine, migrate, open_database, reading
-from scanner.models import Base
+from scanner.cursor_statements import Prepared
+from scanner.db import (
+    HEAD,
+    alembic_config,
+    driver_transaction,
+    make_engine,
+    migrate,
+    open_database,
+    reading,
+)
+from scanner.models import Base, Setting
 from scanner.workspace import database_url, sqlite_url
 
 # The packages `pip install` puts in place (pyproject.toml).
@@ -164,3 +174,51 @@ def test_a_reader_does_not_hold_up_a_writer_on_sqlite(tmp_path: Path) -> None:
             writer.execute(text("INSERT INTO settings (key, value) VALUES ('k', 'v')"))
     writer.close()
     sessions.kw["bind"].dispose()
+
+
+def test_a_driver_transaction_commits_what_its_statements_and_its_session_wrote(
+    tmp_path: Path,
+) -> None:
+    sessions = open_database(sqlite_url(tmp_path / "device.db"))
+    connection = sessions.kw["bind"].connect()
+    session = sessions(bind=connection)
+    with driver_transaction(session, connection):
+        _ADD_SETTING.run(session, {"key": "plain", "value": "1"})  # on the driver only
+        assert not session.in_transaction()
+        session.add(Setting(key="orm", value="2"))  # flushed at the end: the session joins
+    assert not session.in_transaction()
+    assert not connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+    session.close()
+    with reading(sessions) as other:  # another connection sees both, committed
+        assert dict(other.execute(text("SELECT key, value FROM settings")).all()) == {
+            "plain": "1",
+            "orm": "2",
+        }
+    connection.close()
+    sessions.kw["bind"].dispose()
+
+
+def test_a_driver_transaction_that_raises_writes_nothing(tmp_path: Path) -> None:
+    sessions = open_database(sqlite_url(tmp_path / "device.db"))
+    connection = sessions.kw["bind"].connect()
+    session = sessions(bind=connection)
+    for joined in (False, True):
+        with pytest.raises(RuntimeError), driver_transaction(session, connection):
+            _ADD_SETTING.run(session, {"key": "plain", "value": "1"})
+            if joined:
+                session.add(Setting(key="orm", value="2"))
+                session.flush()  # the session's transaction, within the driver's
+                assert session.in_transaction()
+            raise RuntimeError("refused")
+        assert not session.in_transaction()
+        assert not connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+        session.close()
+    with reading(sessions) as other:
+        assert other.execute(text("SELECT count(*) FROM settings")).scalar() == 0
+    connection.close()
+    sessions.kw["bind"].dispose()
+
+
+_ADD_SETTING = Prepared(
+    insert(Setting.__table__).values(key=bindparam("key"), value=bindparam("value"))
+)
