@@ -33,7 +33,7 @@ from scanner.workflows.base import Level
 from screens.app import LotscanApp
 
 NAME = "tui_scan"
-GOAL = 3.0
+GOAL = 2.0
 SEED = 1
 BURST = 10
 BURSTS = 20
