@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from operator import attrgetter
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
@@ -102,6 +103,11 @@ _ORIGIN_BY_KIND = {
 }
 
 
+_CACHE_FACTS = attrgetter(
+    "part", "lot", "serial", "qty", "from_location", "to_location", "job", "kind", "reverses"
+)
+
+
 def entry_codes(entry: Entry) -> list[str]:
     return entry.codes.split(",") if entry.codes else []
 
@@ -169,7 +175,13 @@ class CentralLedger:
         genealogy row each one changes (is it short? would it pass what a balance holds?)."""
         balances: list[StockKey] = []
         job_lots: list[tuple[str, ...]] = []
+        seen: set[tuple[object, ...]] = set()
         for movement in movements:
+            # What cache_deltas reads of a movement: a backlog repeats a few of these.
+            facts = _CACHE_FACTS(movement)
+            if facts in seen:
+                continue
+            seen.add(facts)
             part = self.rows.get(Part, movement.part)
             if part is None:
                 continue
@@ -787,6 +799,10 @@ class CentralLedger:
                 key = (part or "", lot or "", serial or "", location or "")
                 self._shortfalls.setdefault(key, set()).add(exception_id)
         return self._shortfalls
+
+    def shortfall_open(self, key: StockKey) -> bool:
+        """Whether the balance at `key` has an open shortfall on a movement that counts."""
+        return key in self._shortfall_keys()
 
     def _settle_key(self, key: StockKey) -> None:
         """Stock arrived at `key`: if the balance is no longer below zero, its open
