@@ -47,6 +47,7 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
+from sync.central.batch import Batch
 from sync.central.bulk_sql import among
 from sync.central.changes import ChangeLog, ledger_fields, movement_text, reference_data
 from sync.central.errors import SyncError
@@ -129,6 +130,12 @@ class CentralLedger:
         # Open shortfall exceptions on movements that count, by balance: the stored ones by
         # id, the pending ones themselves.
         self._shortfalls: dict[StockKey, set[int | NewException]] | None = None
+        self._batch: Batch | None = None
+
+    def judge_as_set(self, device_id: str, role: str) -> None:
+        """From now on, `accept` applies the movements of `device_id` (whose role is `role`)
+        that apply clean as a set (`sync.central.batch`), and judges the others alone."""
+        self._batch = Batch(self, device_id, role)
 
     def finish(self) -> None:
         """Writes what the operation decided, the changes appended and the clock."""
@@ -200,6 +207,11 @@ class CentralLedger:
         """Records a pushed movement (the next of its device's numbers, `role` the device's):
         rejected when it breaks a rule of the ledger, else applied, flagged or held. Returns
         its entry, which carries the outcome."""
+        batch = self._batch
+        if batch is not None and (batch.device_id, batch.role) == (device_id, role):
+            applied = batch.applied(movement)
+            if applied is not None:
+                return applied
         payload = movement_payload(movement)
         entry = NewEntry(
             device_id=device_id,

@@ -13,13 +13,12 @@ what a balance holds, no shortfall that its arrival would settle).
 
 A movement that passes all of it is applied clean: its ledger row, entry, change and what it
 adds to the caches go straight into the operation's pending rows, which are written in bulk
-when the push finishes (`sync.central.pending`). Any other movement (one that is held,
-rejected or flagged; a reversal; a serial; the first of a lot the store has never seen; a
-movement whose facts are new to a supervisor's device role) goes through
-`CentralLedger.accept`, the per-movement path, in its place in the batch, and sees every
-movement before it. So the outcomes, rows and changes are those the per-movement path
-gives (tests/sync/central/test_sync_batch.py pushes drawn histories through both and
-compares the stores).
+when the push finishes (`sync.central.pending`). `CentralLedger.accept` asks its `Batch`
+first and judges alone any other movement (one that is held, rejected or flagged; a
+reversal; a serial; the first of a lot the store has never seen), in its place in the batch,
+seeing every movement before it. So the outcomes, rows and changes are those the
+per-movement path gives: tests/sync/central/test_sync_batch.py pushes drawn histories
+through both and compares the stores.
 
 A push that carries status changes is judged movement by movement: a lot put on hold
 between two of its movements changes what the second one is.
@@ -28,11 +27,10 @@ between two of its movements changes what the second one is.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.balances import CacheDelta, cache_deltas, stock_key
 from scanner.models import Part
-from sync.central.apply import COUNTING, CentralLedger, Entry, StockKey
 from sync.central.changes import movement_text
 from sync.central.evaluate import (
     beyond_held,
@@ -42,10 +40,15 @@ from sync.central.evaluate import (
     numbers_fit,
     rule_rejection,
 )
+from sync.central.models import Outcome
 from sync.central.pending import NewEntry, NewMovement
 from sync.protocol import MovementIn, movement_hash, movement_payload
 
-_APPLIED = COUNTING[0]
+if TYPE_CHECKING:
+    from sync.central.apply import CentralLedger
+
+StockKey = tuple[str, str, str, str]
+_APPLIED = Outcome.APPLIED.value
 _PER_MOVEMENT = frozenset({"id", "seq", "happened_at", "observed_cursor"})
 """What tells one movement from another with the same facts; none of it is judged but the
 cursor, which only a shortfall reads (and a movement that falls short is judged alone)."""
@@ -82,15 +85,11 @@ class Batch:
         self.role = role
         self._judged: dict[tuple[Any, ...], _Clean | None] = {}
 
-    def accept(self, movement: MovementIn) -> tuple[Entry, int | None]:
-        """Records the device's next movement, as `CentralLedger.accept` would; returns its
-        entry and, when it counts, its ledger number."""
+    def applied(self, movement: MovementIn) -> NewEntry | None:
+        """Applies the device's next movement when it applies clean (see the module) and
+        returns its entry; None when `CentralLedger.accept` must judge it alone."""
         clean = self._clean(movement)
-        if clean is None:
-            ledger = self.ledger
-            entry = ledger.accept(self.device_id, movement, role=self.role)
-            return entry, ledger.server_seq(entry)
-        return self._apply(movement, clean)
+        return self._apply(movement, clean) if clean is not None else None
 
     def _clean(self, movement: MovementIn) -> _Clean | None:
         """What applying the movement does, when it applies clean as the store stands now;
@@ -131,7 +130,7 @@ class Batch:
             return None
         return _Clean(part, movement, cache_deltas(movement, part, None))
 
-    def _apply(self, pushed: MovementIn, clean: _Clean) -> tuple[Entry, int]:
+    def _apply(self, pushed: MovementIn, clean: _Clean) -> NewEntry:
         """`CentralLedger._apply` for a movement that applies clean: a ledger row, an entry
         that says applied, its change, and what it adds to the caches."""
         ledger = self.ledger
@@ -168,4 +167,4 @@ class Batch:
             message="",
         )
         ledger.log.add_text(server_seq, "movement", str(pushed.id), text)
-        return entry, server_seq
+        return entry

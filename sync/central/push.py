@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from scanner.clock import Clock, aware, clock_words, utc_now
 from scanner.models import Movement
 from sync.central.apply import COUNTING, CentralLedger, Entry, entry_codes
-from sync.central.batch import Batch
 from sync.central.bulk_sql import among
 from sync.central.changes import take_number as take_number
 from sync.central.errors import SyncError
@@ -45,7 +44,6 @@ from sync.protocol import (
 
 __all__ = ["push", "take_number"]
 
-_APPLIED = COUNTING[0]
 CLOCK_SKEW_LIMIT = 300  # seconds: beyond this a supervisor hears about a device's clock
 _INT32 = 2**31 - 1
 
@@ -59,8 +57,9 @@ def push(
     as_set: bool = True,
 ) -> PushResponse:
     """Applies a device's movements in its own order, each exactly once (see the module).
-    The movements that apply clean are judged as a set (`sync.central.batch`); `as_set`
-    False judges every one alone, the reference the set is tested against."""
+    The movements that apply clean are judged as a set (`sync.central.batch`), unless the
+    push carries status changes; `as_set` False judges every one alone, the reference the
+    set is tested against."""
     if request.device_id != device.id:
         raise SyncError(
             403,
@@ -88,7 +87,8 @@ def push(
     stored = _stored_outcomes(session, locked.id, [m.seq for m in movements if m.seq <= last])
     taken = _ids_taken(session, [m.id for m in fresh])
     ledger.expect(fresh)
-    batch = Batch(ledger, locked.id, locked.role) if as_set and not status.waiting else None
+    if as_set and not status.waiting:
+        ledger.judge_as_set(locked.id, locked.role)
     outcomes: list[MovementOutcome] = []
     for movement in movements:
         if movement.seq <= last:
@@ -100,13 +100,9 @@ def push(
         if movement.id in taken:
             outcomes.append(_reused_id(ledger, locked, movement, taken[movement.id]))
         else:
-            if batch is not None:
-                entry, server_seq = batch.accept(movement)
-            else:
-                status.due(ledger, movement.happened_at)
-                entry = ledger.accept(locked.id, movement, role=locked.role)
-                server_seq = ledger.server_seq(entry)
-            outcomes.append(_outcome(entry, server_seq))
+            status.due(ledger, movement.happened_at)
+            entry = ledger.accept(locked.id, movement, role=locked.role)
+            outcomes.append(_outcome(entry, ledger.server_seq(entry)))
             taken[movement.id] = f"{locked.id} number {movement.seq}"
         last = movement.seq
     status.due(ledger, None)
@@ -219,15 +215,6 @@ def _reject(
 
 
 def _outcome(entry: Entry, server_seq: int | None) -> MovementOutcome:
-    if entry.status == _APPLIED and not entry.codes:
-        # Most of a batch: built without validating what the store itself wrote.
-        return MovementOutcome.model_construct(
-            seq=entry.device_seq,
-            status=_APPLIED,
-            server_seq=server_seq,
-            codes=[],
-            message=entry.message,
-        )
     return MovementOutcome(
         seq=entry.device_seq,
         status=entry.status,  # type: ignore[arg-type]
