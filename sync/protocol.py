@@ -321,6 +321,8 @@ LOT_HINTS = frozenset({"lot_expiry", "supplier_lot", "lot_origin", "lot_job", "s
 
 
 _NULL_HINTS = tuple(f',"{hint}":null' for hint in sorted(LOT_HINTS))
+_HINTS = attrgetter(*sorted(LOT_HINTS))
+_NO_HINTS = (None,) * len(LOT_HINTS)
 
 
 def movement_payload(movement: MovementIn) -> str:
@@ -340,7 +342,7 @@ def movement_hash(movement: MovementIn, payload: str | None = None) -> str:
     the caller has it. Most movements carry no hints, and then the text without them is the
     payload with their null entries cut out (no hint's key comes first, and a `,"` never
     occurs inside a JSON string), which is cheaper than writing the movement again."""
-    if all(getattr(movement, hint) is None for hint in LOT_HINTS):
+    if _HINTS(movement) == _NO_HINTS:
         fact = payload if payload is not None else movement_payload(movement)
         for empty in _NULL_HINTS:
             fact = fact.replace(empty, "", 1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from operator import attrgetter
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
@@ -46,6 +47,7 @@ from scanner.models import (
     Tracking,
 )
 from scanner.quantity import format_quantity
+from sync.central.batch import Batch
 from sync.central.bulk_sql import among
 from sync.central.changes import ChangeLog, ledger_fields, movement_text, reference_data
 from sync.central.errors import SyncError
@@ -102,6 +104,11 @@ _ORIGIN_BY_KIND = {
 }
 
 
+_CACHE_FACTS = attrgetter(
+    "part", "lot", "serial", "qty", "from_location", "to_location", "job", "kind", "reverses"
+)
+
+
 def entry_codes(entry: Entry) -> list[str]:
     return entry.codes.split(",") if entry.codes else []
 
@@ -123,6 +130,12 @@ class CentralLedger:
         # Open shortfall exceptions on movements that count, by balance: the stored ones by
         # id, the pending ones themselves.
         self._shortfalls: dict[StockKey, set[int | NewException]] | None = None
+        self._batch: Batch | None = None
+
+    def judge_as_set(self, device_id: str, role: str) -> None:
+        """From now on, `accept` applies the movements of `device_id` (whose role is `role`)
+        that apply clean as a set (`sync.central.batch`), and judges the others alone."""
+        self._batch = Batch(self, device_id, role)
 
     def finish(self) -> None:
         """Writes what the operation decided, the changes appended and the clock."""
@@ -169,7 +182,13 @@ class CentralLedger:
         genealogy row each one changes (is it short? would it pass what a balance holds?)."""
         balances: list[StockKey] = []
         job_lots: list[tuple[str, ...]] = []
+        seen: set[tuple[object, ...]] = set()
         for movement in movements:
+            # What cache_deltas reads of a movement: a backlog repeats a few of these.
+            facts = _CACHE_FACTS(movement)
+            if facts in seen:
+                continue
+            seen.add(facts)
             part = self.rows.get(Part, movement.part)
             if part is None:
                 continue
@@ -188,6 +207,11 @@ class CentralLedger:
         """Records a pushed movement (the next of its device's numbers, `role` the device's):
         rejected when it breaks a rule of the ledger, else applied, flagged or held. Returns
         its entry, which carries the outcome."""
+        batch = self._batch
+        if batch is not None and (batch.device_id, batch.role) == (device_id, role):
+            applied = batch.applied(movement)
+            if applied is not None:
+                return applied
         payload = movement_payload(movement)
         entry = NewEntry(
             device_id=device_id,
@@ -787,6 +811,10 @@ class CentralLedger:
                 key = (part or "", lot or "", serial or "", location or "")
                 self._shortfalls.setdefault(key, set()).add(exception_id)
         return self._shortfalls
+
+    def shortfall_open(self, key: StockKey) -> bool:
+        """Whether the balance at `key` has an open shortfall on a movement that counts."""
+        return key in self._shortfall_keys()
 
     def _settle_key(self, key: StockKey) -> None:
         """Stock arrived at `key`: if the balance is no longer below zero, its open

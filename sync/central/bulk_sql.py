@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -95,6 +96,7 @@ def _converted(
     if not convert:
         return rows
     last: dict[int, tuple[Any, Any]] = {}
+    quantities: dict[tuple[int, Decimal], Any] = {}
     converted: list[tuple[Any, ...]] = []
     for row in rows:
         values = list(row)
@@ -105,6 +107,12 @@ def _converted(
             before = last.get(index)
             if before is not None and before[0] is value:
                 values[index] = before[1]
+            elif type(value) is Decimal:
+                # Equal quantities are stored alike (whole thousandths): converted once.
+                known = quantities.get((index, value))
+                if known is None:
+                    known = quantities[(index, value)] = to_db(value)
+                values[index] = known
             else:
                 values[index] = to_db(value)
                 last[index] = (value, values[index])

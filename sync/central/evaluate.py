@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import inspect, select, tuple_
 from sqlalchemy.orm import Session
 
-from scanner.balances import CacheModel, beyond_holding, cache_deltas, stock_key
+from scanner.balances import CacheDelta, CacheModel, beyond_holding, cache_deltas, stock_key
 from scanner.balances import Moved as CacheMoved
 from scanner.closing import last_decision
 from scanner.describing import describe, described
@@ -454,7 +454,12 @@ def holding_rule(rows: Rows, movement: MovementIn, part: Part) -> BrokenRule | N
     (`scanner.quantity.MOST_HELD`), which the handheld's ledger refuses too: applied, it
     would overflow the column for every device after it."""
     reverses = rows.movement(movement.reverses) if movement.reverses is not None else None
-    for model, key, change in cache_deltas(movement, part, reverses.kind if reverses else None):
+    return beyond_held(rows, cache_deltas(movement, part, reverses.kind if reverses else None))
+
+
+def beyond_held(rows: Rows, deltas: Iterable[CacheDelta]) -> BrokenRule | None:
+    """`holding_rule` for what a movement adds to the caches (`scanner.balances.cache_deltas`)."""
+    for model, key, change in deltas:
         total = rows.cached(model, key) + change
         if not within_holding(total):
             return BrokenRule("balance-bounded", "qty", beyond_holding(model, key, total))

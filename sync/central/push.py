@@ -49,9 +49,17 @@ _INT32 = 2**31 - 1
 
 
 def push(
-    session: Session, device: Device, request: PushRequest, clock: Clock = utc_now
+    session: Session,
+    device: Device,
+    request: PushRequest,
+    clock: Clock = utc_now,
+    *,
+    as_set: bool = True,
 ) -> PushResponse:
-    """Applies a device's movements in its own order, each exactly once (see the module)."""
+    """Applies a device's movements in its own order, each exactly once (see the module).
+    The movements that apply clean are judged as a set (`sync.central.batch`), unless the
+    push carries status changes; `as_set` False judges every one alone, the reference the
+    set is tested against."""
     if request.device_id != device.id:
         raise SyncError(
             403,
@@ -79,6 +87,8 @@ def push(
     stored = _stored_outcomes(session, locked.id, [m.seq for m in movements if m.seq <= last])
     taken = _ids_taken(session, [m.id for m in fresh])
     ledger.expect(fresh)
+    if as_set and not status.waiting:
+        ledger.judge_as_set(locked.id, locked.role)
     outcomes: list[MovementOutcome] = []
     for movement in movements:
         if movement.seq <= last:
