@@ -21,6 +21,7 @@ from sync.central.enrollment import ensure_central
 from sync.central.models import Change
 from tests.conftest import fixed_clock
 from tests.scanner.test_cli import lotscan
+from tests.support import cli_in_process
 from tests.support.databases import open_migrated
 from tests.support.plant import add_plant
 
@@ -47,6 +48,13 @@ def plant(tmp_path: Path) -> str:
 
 
 def run(home: Path, *args: str) -> tuple[int, str, str]:
+    """`lotscan ARGS` in the test's process (tests/support/cli_in_process.py)."""
+    result = cli_in_process.lotscan(*args, home=home)
+    return result.returncode, result.stdout, result.stderr
+
+
+def run_process(home: Path, *args: str) -> tuple[int, str, str]:
+    """`lotscan ARGS` as a subprocess: the real process's exit status and streams."""
     result = lotscan(*args, home=home)
     return result.returncode, result.stdout, result.stderr
 
@@ -141,7 +149,7 @@ def test_a_close_on_the_central_store_is_published_for_the_handhelds(tmp_path: P
     with unit_of_work(sessions) as session:
         ensure_central(session)
         add_plant(session)
-    code, out, err = run(tmp_path, "jobs", "close", "J-PUMP", "--by", "B9001", "--db", url)
+    code, out, err = run_process(tmp_path, "jobs", "close", "J-PUMP", "--by", "B9001", "--db", url)
     assert (code, err) == (0, "")
     assert out == "Job J-PUMP closed: every handheld learns of it on its next sync\n"
     with sessions() as session:

@@ -21,6 +21,7 @@ from sync.central.enrollment import ensure_central
 from sync.central.models import Change
 from tests.conftest import fixed_clock
 from tests.scanner.test_cli import lotscan
+from tests.support import cli_in_process
 from tests.support.databases import open_migrated
 from tests.support.plant import add_plant
 
@@ -56,13 +57,15 @@ def plant(db_url: str) -> str:
 
 
 class Cli:
-    """`lotscan` run as a subprocess on one database."""
+    """`lotscan` run on one database, in the test's process (tests/support/cli_in_process.py);
+    `test_a_hold_on_the_central_store_is_published_for_the_handhelds` runs it as a
+    subprocess."""
 
     def __init__(self, home: Path, url: str) -> None:
         self.home, self.url = home, url
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
-        result = lotscan(*args, "--db", self.url, home=self.home)
+        result = cli_in_process.lotscan(*args, "--db", self.url, home=self.home)
         return result.returncode, result.stdout, result.stderr
 
     def json(self, *args: str) -> Any:

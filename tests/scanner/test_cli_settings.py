@@ -22,6 +22,7 @@ from scanner.settings import (
 )
 from scanner.workspace import sqlite_url
 from tests.scanner.test_cli import lotscan
+from tests.support import cli_in_process
 from tests.support.databases import open_migrated
 
 PERSONS = [
@@ -54,6 +55,13 @@ def db(tmp_path: Path) -> str:
 
 
 def run(home: Path, *args: str) -> tuple[int, str, str]:
+    """`lotscan ARGS` in the test's process (tests/support/cli_in_process.py)."""
+    result = cli_in_process.lotscan(*args, home=home)
+    return result.returncode, result.stdout, result.stderr
+
+
+def run_process(home: Path, *args: str) -> tuple[int, str, str]:
+    """`lotscan ARGS` as a subprocess: the real process's exit status and streams."""
     result = lotscan(*args, home=home)
     return result.returncode, result.stdout, result.stderr
 
@@ -197,7 +205,7 @@ def test_a_stored_value_that_does_not_read_is_listed_and_refused_by_name(
 
 
 def test_a_command_with_no_name_is_a_usage_error(db: str, tmp_path: Path) -> None:
-    code, _, err = run(tmp_path, "settings", "get", "--db", db)
+    code, _, err = run_process(tmp_path, "settings", "get", "--db", db)
     assert code == 2
     assert "the following arguments are required: NAME" in err
 

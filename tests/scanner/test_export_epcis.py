@@ -42,6 +42,7 @@ from scanner.progress import Progress
 from scanner.settings import SITE_GLN, SITE_URI, write_setting
 from scanner.trace import trace
 from scanner.workspace import sqlite_url
+from tests.support import cli_in_process
 from tests.support.databases import open_migrated
 from tests.support.demo_workspace import build_demo, demo_copy, lotscan
 from tests.support.plant import add_plant
@@ -169,12 +170,16 @@ def demo_db(demo: Path, tmp_path: Path) -> str:
 
 
 def _set(url: str, name: str, value: str, *, home: Path) -> None:
-    done = lotscan("--db", url, "settings", "set", name, value, home=home)
+    done = cli_in_process.lotscan("--db", url, "settings", "set", name, value, home=home)
     assert done.returncode == 0, done.stderr
 
 
 def export(url: str, output: Path, *flags: str, home: Path) -> dict[str, Any]:
-    done = lotscan("--db", url, "export", "epcis", *flags, "-o", str(output), home=home)
+    """The document `lotscan export epcis` writes, the command run in the test's process
+    (tests/support/cli_in_process.py); the refusals below run it as a subprocess."""
+    done = cli_in_process.lotscan(
+        "--db", url, "export", "epcis", *flags, "-o", str(output), home=home
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no progress line when standard error is not a terminal
     document: dict[str, Any] = json.loads(output.read_text(encoding="ascii"))

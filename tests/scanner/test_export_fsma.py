@@ -33,6 +33,7 @@ from scanner.spreadsheet import table_file
 from scanner.workspace import sqlite_url
 from sync.central.enrollment import ensure_central
 from tests.conftest import PG_URL
+from tests.support import cli_in_process
 from tests.support.databases import pg_schema
 from tests.support.demo_workspace import ROOT
 from tests.support.plant import add_plant
@@ -84,6 +85,9 @@ def demo_copy(sqlite_demo: Path, tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "lotscan.db")
 
 
+NO_HOME = Path("/nonexistent-lotscan-home")
+
+
 def lotscan(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scanner", *args],
@@ -91,12 +95,16 @@ def lotscan(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=ROOT,
         check=False,
-        env={**os.environ, "LOTSCAN_HOME": "/nonexistent-lotscan-home"},
+        env={**os.environ, "LOTSCAN_HOME": str(NO_HOME)},
     )
 
 
 def export(url: str, output: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = lotscan("export", "fsma204", "--db", url, *args, "-o", str(output))
+    """`lotscan export fsma204` run in the test's process (tests/support/cli_in_process.py),
+    for the file it writes; `lotscan` above runs it as a subprocess, for exit statuses."""
+    result = cli_in_process.lotscan(
+        "export", "fsma204", "--db", url, *args, "-o", str(output), home=NO_HOME
+    )
     assert result.returncode == 0, result.stderr
     return result
 

@@ -1,6 +1,7 @@
 """The recall answer (docs/architecture.md, "The recall answer"): `lotscan recall` on the demo,
-as a subprocess, on SQLite and PostgreSQL; and, over random genealogies, that the family and
-its stock are what a naive walk of the genealogy finds."""
+on SQLite and PostgreSQL, in the test's process (tests/support/cli_in_process.py) but for a
+refusal, whose exit status and message a subprocess gives; and, over random genealogies,
+that the family and its stock are what a naive walk of the genealogy finds."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ from scanner.workspace import sqlite_url
 from sync.central.changes import ensure_central
 from sync.central.models import Device
 from tests.conftest import fixed_clock
+from tests.support import demo_workspace
 from tests.support.builders import add_job, add_location, add_operator, add_part, add_so
-from tests.support.demo_workspace import lotscan
+from tests.support.cli_in_process import lotscan
 
 RAW = ("--part", "GEAR-GP10", "--lot", "GS-0201")
 """A raw-material lot of the demo: 20 gear sets went into the pumps of GP10-0415 (some
@@ -127,7 +129,7 @@ def test_hold_leaves_the_lots_it_was_made_from_alone(demo: str, tmp_path: Path) 
 
 
 def test_hold_by_a_floor_operator_is_refused_and_holds_nothing(demo: str, tmp_path: Path) -> None:
-    refused = lotscan(
+    refused = demo_workspace.lotscan(
         "recall", *RAW, "--hold", "--reason", "leak", "--by", "B1001", "--db", demo, home=tmp_path
     )
 

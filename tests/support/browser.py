@@ -30,6 +30,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.support import cli_in_process
+
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH = "/v1/health"
 READY_TIMEOUT = 60.0
@@ -143,8 +145,11 @@ def lotscan(*args: str, home: Path, stdin: str | None = None) -> subprocess.Comp
 
 def set_console_password(db_url: str, badge: str, password: str, home: Path) -> None:
     """`lotscan operators password BADGE`, the password read from standard input as a
-    script gives it."""
-    done = lotscan("operators", "password", badge, "--db", db_url, home=home, stdin=f"{password}\n")
+    script gives it; run in the test's process (tests/support/cli_in_process.py), as the
+    tests using it are about the console, not about the command."""
+    done = cli_in_process.lotscan(
+        "operators", "password", badge, "--db", db_url, home=home, stdin=f"{password}\n"
+    )
     assert done.returncode == 0, done.stderr
 
 
