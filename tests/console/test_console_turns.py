@@ -5,7 +5,6 @@ turn does not come in time; on PostgreSQL it does not wait."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from sync.central.models import Device
 from sync.central.turns import Turns
 from tests.console.test_devices_page import enrolled
 from tests.support.console_pages import console_client, form
+from tests.support.waiting import until
 
 Clock = Callable[[], datetime]
 
@@ -39,16 +39,6 @@ def status_of(sessions: sessionmaker[Session], device: str) -> str:
 
 def one_writer(sessions: sessionmaker[Session]) -> bool:
     return bool(sessions.kw["bind"].dialect.name == "sqlite")
-
-
-def until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
-    """Whether `condition` came true within `seconds` (it is looked at every millisecond)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
 
 
 def test_a_console_change_waits_behind_a_push_on_sqlite_and_not_on_postgresql(

@@ -14,9 +14,8 @@ from __future__ import annotations
 import random
 import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,6 +25,7 @@ from tests.conftest import PG_URL
 from tests.support.databases import pg_schema
 from tests.support.sync_over_http import Fault, Handheld, ServiceProcess, Site, free_port
 from tests.support.sync_service import TEST_HTTP_TIMEOUT, lotscan
+from tests.support.waiting import until
 
 DEVICES = ("dock", "line", "aisle", "cage")
 ROUNDS = 6
@@ -216,16 +216,6 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
-    """Whether `condition` came true within `seconds` (looked at every 10 ms)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_workers_are_refused_on_a_sqlite_store(tmp_path: Path) -> None:
