@@ -19,7 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from operator import attrgetter
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from scanner.balances import cache_deltas, serial_state_after, stock_key
@@ -798,12 +798,13 @@ class CentralLedger:
                     SyncException.lot,
                     SyncException.serial,
                     SyncException.location,
-                )
-                .join(SyncEntry, _exception_of_entry())
-                .where(
+                ).where(
                     SyncException.status == ExceptionStatus.OPEN.value,
                     SyncException.code.in_(SHORTFALLS),
-                    SyncEntry.status.in_(COUNTING),
+                    # Asked as EXISTS, so that the query starts from the open exceptions
+                    # (a partial index) and looks up each one's entry: as a join, SQLite
+                    # started from the entries that count, nearly every entry in the store.
+                    exists().where(_exception_of_entry(), SyncEntry.status.in_(COUNTING)),
                 )
             ).all()
             self._shortfalls = {}
