@@ -100,7 +100,7 @@ class MovementIn(Strict):
     part: Code
     po: Code | None = None
     po_line: LineNumber | None = None
-    qty: Annotated[Quantity, Field(gt=0, max_digits=15, decimal_places=3)]
+    qty: Annotated[Quantity, Field(gt=0)]
     reason: Words | None = None
     reverses: uuid.UUID | None = None
     seq: Seq

@@ -127,7 +127,7 @@ class RevokedDevice(Strict):
 
 class Resolution(Strict):
     action: Literal["apply", "void", "adjust", "dismiss"]
-    qty: Annotated[Quantity, Field(max_digits=15, decimal_places=3)] | None = None
+    qty: Quantity | None = None
     location: Code | None = None
     reason: Words | None = None
     # The badge of the supervisor signed in on the handheld, named as the one who decided.

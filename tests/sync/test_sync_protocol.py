@@ -9,9 +9,11 @@ import hashlib
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.models import MOVEMENT_FACTS, MOVEMENT_STANDING, Movement
@@ -27,7 +29,7 @@ from sync.protocol import (
     movement_in,
     movement_payload,
 )
-from sync.wire_values import EARLIEST, LATEST
+from sync.wire_values import EARLIEST, LATEST, PlainText, Quantity
 
 # What a movement's text may hold at the door: anything but a control character.
 TEXT = st.text(
@@ -201,3 +203,61 @@ def test_the_store_records_every_column_of_a_pushed_movement() -> None:
         server_seq=3,
     )
     assert {name: getattr(recorded, name) for name in MOVEMENT_FACTS} == movement_facts(RECEIPT)
+
+
+# ---- the door's own checks agree with what they replace --------------------------------
+
+
+class _PydanticDigits(BaseModel):
+    """A quantity as pydantic's own constraints judge it, which `Quantity` checks in one
+    step of its own (`sync.wire_values._fits_the_store`)."""
+
+    qty: Annotated[Decimal, Field(max_digits=15, decimal_places=3)]
+
+
+class _OurDigits(BaseModel):
+    qty: Quantity
+
+
+def _error_kinds(model: type[BaseModel], value: object) -> list[str]:
+    try:
+        model.model_validate({"qty": value})
+    except ValidationError as error:
+        return [problem["type"] for problem in error.errors()]
+    return []
+
+
+_QUANTITIES = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=3, min_value=-(10**13), max_value=10**13
+    ),
+    st.builds(
+        lambda digits, exponent: Decimal(f"{digits}E{exponent}"),
+        st.integers(0, 10**20),
+        st.integers(-25, 25),
+    ),
+)
+
+
+@given(_QUANTITIES)
+def test_a_quantity_fits_the_store_exactly_when_pydantic_says_so(value: Decimal) -> None:
+    assert _error_kinds(_OurDigits, value) == _error_kinds(_PydanticDigits, value)
+    assert _error_kinds(_OurDigits, str(value)) == _error_kinds(_PydanticDigits, str(value))
+
+
+@given(st.text())
+def test_plain_text_is_refused_exactly_when_it_holds_a_control_or_half_a_pair(text: str) -> None:
+    class Words(BaseModel):
+        words: PlainText
+
+    refused = bool(control_character(text)) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+    assert bool(_text_error_kinds(Words, text)) == refused
+
+
+def _text_error_kinds(model: type[BaseModel], value: str) -> list[str]:
+    try:
+        model.model_validate({"words": value})
+    except ValidationError as error:
+        return [problem["type"] for problem in error.errors()]
+    return []
