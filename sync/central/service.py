@@ -47,6 +47,7 @@ from scanner.db import database_reason, open_database, reading, shown, unit_of_w
 from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
 from scanner.plain_text import shown as spelled_out
 from sync.central import enrollment, supervision
+from sync.central.checkpoints import Checkpointer
 from sync.central.errors import SyncError
 from sync.central.models import Device, DeviceRole
 from sync.central.pull import publish_reference
@@ -905,4 +906,12 @@ def serve(
     settle_collector()
     line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
     print(line, file=sys.stderr, flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    engine = sessions.kw["bind"]
+    checkpoints = Checkpointer(engine) if engine.dialect.name == "sqlite" else None
+    if checkpoints is not None:
+        checkpoints.start()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if checkpoints is not None:
+            checkpoints.stop()

@@ -1,0 +1,55 @@
+"""SQLite's checkpoints run beside the service's commits (sync/central/checkpoints.py): the
+commits no longer copy the log back, the thread does, and nothing committed is lost."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import text
+
+from scanner.db import unit_of_work
+from scanner.models import Operator
+from scanner.workspace import sqlite_url
+from sync.central.checkpoints import Checkpointer
+from tests.support.databases import open_migrated
+from tests.support.waiting import until
+
+
+def _operators_in_the_file(path: Path, copy: Path) -> int:
+    """How many operators the database file holds without its log: a copy of the file
+    alone, opened where no log lies beside it."""
+    shutil.copyfile(path, copy)
+    with sqlite3.connect(copy) as connection:
+        count: int = connection.execute("SELECT count(*) FROM operators").fetchone()[0]
+    return count
+
+
+def test_the_thread_checkpoints_what_the_commits_leave_in_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "central.db"
+    sessions = open_migrated(sqlite_url(path))
+    engine = sessions.kw["bind"]
+    idle = Checkpointer(engine, every=3600)  # started, but not due in this test
+    idle.start()
+    try:
+        with unit_of_work(sessions) as session:
+            assert session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        for badge in range(1, 1501):
+            with unit_of_work(sessions) as session:
+                session.add(Operator(badge=f"B{badge}", name=f"Operator {badge}"))
+        # 1,500 commits of a page or more each, well past SQLite's own line of 1,000
+        # pages: none of them copied the log back into the file.
+        assert (tmp_path / "central.db-wal").stat().st_size > 1000 * 4096
+        assert _operators_in_the_file(path, tmp_path / "before.db") == 0
+    finally:
+        idle.stop()
+
+    checkpoints = Checkpointer(engine, every=0.01)
+    checkpoints.start()
+    try:
+        assert until(lambda: checkpoints.checkpoints >= 2)
+    finally:
+        checkpoints.stop()
+    assert _operators_in_the_file(path, tmp_path / "after.db") == 1500
+    engine.dispose()
