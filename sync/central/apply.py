@@ -104,6 +104,11 @@ _ORIGIN_BY_KIND = {
 }
 
 
+_NAMED = attrgetter(
+    "part", "from_location", "to_location", "job", "lot_job", "operator", "po", "po_line",
+    "so", "so_line", "lot", "serial_lot", "serial", "reverses", "kind",
+)  # fmt: skip
+"""What `CentralLedger.expect` reads for a movement, and the kind."""
 _CACHE_FACTS = attrgetter(
     "part", "lot", "serial", "qty", "from_location", "to_location", "job", "kind", "reverses"
 )
@@ -151,7 +156,11 @@ class CentralLedger:
         up nowhere (PostgreSQL refuses a NUL even as a parameter): its movement is rejected
         before anything is read for it."""
         rows = self.rows
-        movements = [m for m in movements if numbers_fit(m)]
+        # A backlog names the same few things hundreds of times: each distinct set is read
+        # for once. The kind goes with them for `_stock_read`, as it decides which caches a
+        # movement changes; its quantity decides only by how much.
+        distinct = {_NAMED(m): m for m in movements}
+        movements = [m for m in distinct.values() if numbers_fit(m)]
         rows.preload(Part, (m.part for m in movements))
         rows.preload(
             Location, (code for m in movements for code in (m.from_location, m.to_location) if code)

@@ -103,7 +103,7 @@ def push(
             status.due(ledger, movement.happened_at)
             entry = ledger.accept(locked.id, movement, role=locked.role)
             outcomes.append(_outcome(entry, ledger.server_seq(entry)))
-            taken[movement.id] = f"{locked.id} number {movement.seq}"
+            taken[movement.id] = (locked.id, movement.seq)
         last = movement.seq
     status.due(ledger, None)
     locked.last_applied_seq = last
@@ -134,9 +134,9 @@ def _stored_outcomes(
     return {entry.device_seq: (entry, server_seq) for entry, server_seq in rows}
 
 
-def _ids_taken(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Which of these movement ids the store already has, and under what (what a device
-    pushed before what the ledger holds), in one query."""
+def _ids_taken(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
+    """Which of these movement ids the store already has, and under what device's number
+    (what a device pushed before what the ledger holds), in one query."""
     if not ids:
         return {}
     pushed = select(
@@ -145,11 +145,11 @@ def _ids_taken(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     recorded = select(Movement.id, Movement.device_id, Movement.device_seq, literal(1)).where(
         among(session, Movement.id, ids)
     )
-    taken: dict[uuid.UUID, str] = {}
+    taken: dict[uuid.UUID, tuple[str, int]] = {}
     for movement_id, device_id, seq, _first in session.execute(
         union_all(pushed, recorded).order_by(literal_column("4"))
     ):
-        taken.setdefault(movement_id, f"{device_id} number {seq}")
+        taken.setdefault(movement_id, (device_id, seq))
     return taken
 
 
@@ -186,11 +186,11 @@ def _again(
 
 
 def _reused_id(
-    ledger: CentralLedger, device: Device, movement: MovementIn, holder: str
+    ledger: CentralLedger, device: Device, movement: MovementIn, holder: tuple[str, int]
 ) -> MovementOutcome:
     reason = (
-        f"Movement id {movement.id} was already pushed as {holder}: number {movement.seq} was"
-        " not applied and a supervisor was alerted"
+        f"Movement id {movement.id} was already pushed as {holder[0]} number {holder[1]}:"
+        f" number {movement.seq} was not applied and a supervisor was alerted"
     )
     return _reject(ledger, device, movement, reason, with_entry=False)
 
@@ -215,9 +215,11 @@ def _reject(
 
 
 def _outcome(entry: Entry, server_seq: int | None) -> MovementOutcome:
-    return MovementOutcome(
+    """The answer for an entry: built from what the store recorded, so not validated again
+    (a push answers five hundred)."""
+    return MovementOutcome.model_construct(
         seq=entry.device_seq,
-        status=entry.status,  # type: ignore[arg-type]
+        status=entry.status,
         server_seq=server_seq,
         codes=entry_codes(entry),
         message=entry.message,
