@@ -43,9 +43,7 @@ def make_engine(url: str) -> Engine:
         from scanner.models import on_postgresql
 
         on_postgresql()
-        engine = create_engine(url, pool_pre_ping=True)
-        event.listen(engine, "connect", _plan_each_statement)
-        return engine
+        return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -80,24 +78,6 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     return engine
-
-
-def _plan_each_statement(dbapi_connection: Any, _record: Any) -> None:
-    """Has PostgreSQL plan every statement for the values it is given. psycopg prepares a
-    statement run five times, and PostgreSQL may then settle on one plan for any values,
-    made for the tables as they were: a store's first pushes, on empty tables, left a push
-    reading whole tables by a sequential scan long after they held hundreds of thousands of
-    movements (bench sync_ingest_workers: 890 movements/s through one worker, where the same
-    twenty devices pushed 6,000 a second to a store that had rows before its first push).
-    With no plan kept, a set of ids is looked up through its index however the table grew,
-    whether or not autovacuum has analyzed it since. Set outside a transaction, so that no
-    rollback undoes it."""
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
-    try:
-        dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
-    finally:
-        dbapi_connection.autocommit = autocommit
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -48,6 +48,7 @@ from scanner.db import database_reason, open_database, reading, shown, unit_of_w
 from scanner.errors import DatabaseUnavailable, LotscanError, NotFound
 from scanner.plain_text import shown as spelled_out
 from sync.central import enrollment, supervision
+from sync.central.analyze import Analyzer
 from sync.central.checkpoints import Checkpointer
 from sync.central.errors import SyncError
 from sync.central.models import Device, DeviceRole
@@ -926,7 +927,7 @@ def serve(
     """Runs the service on the central database at `url` until interrupted; `extend` adds
     what the composition root serves beside the API (the office console). More than one
     worker: that many processes on the one socket (`sync.central.workers`)."""
-    from sync.central.workers import ServiceFactory, refuse_workers_on_sqlite, run_workers
+    from sync.central.workers import refuse_workers_on_sqlite
 
     refuse_workers_on_sqlite(url, workers)
     sessions = open_database(url)
@@ -934,6 +935,27 @@ def serve(
     sock = listen(host, port)
     with unit_of_work(sessions) as session:
         enrollment.remember_service_address(session, reachable_address(sock))
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "sqlite":
+        upkeep: Checkpointer | Analyzer = Checkpointer(engine)
+    else:
+        upkeep = Analyzer(engine)  # in the parent only, with more than one worker
+    upkeep.start()
+    try:
+        _serve(url, extend, workers, sessions, sock)
+    finally:
+        upkeep.stop()
+
+
+def _serve(
+    url: str,
+    extend: Extension | None,
+    workers: int,
+    sessions: sessionmaker[Session],
+    sock: socket.socket,
+) -> None:
+    from sync.central.workers import ServiceFactory, run_workers
+
     if workers > 1:
         sessions.kw["bind"].dispose()  # each worker opens its own
         line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
@@ -951,12 +973,4 @@ def serve(
     settle_collector()
     line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
     print(line, file=sys.stderr, flush=True)
-    engine = sessions.kw["bind"]
-    checkpoints = Checkpointer(engine) if engine.dialect.name == "sqlite" else None
-    if checkpoints is not None:
-        checkpoints.start()
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        if checkpoints is not None:
-            checkpoints.stop()
+    uvicorn.Server(config).run(sockets=[sock])

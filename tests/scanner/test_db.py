@@ -222,25 +222,3 @@ def test_a_driver_transaction_that_raises_writes_nothing(tmp_path: Path) -> None
 _ADD_SETTING = Prepared(
     insert(Setting.__table__).values(key=bindparam("key"), value=bindparam("value"))
 )
-
-
-def test_postgresql_plans_each_statement_for_its_values(db_url: str) -> None:
-    """A statement psycopg has prepared keeps no plan made for the tables as they once were
-    (scanner.db._plan_each_statement), in every connection, after rollbacks as before."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's plan cache")
-    engine = make_engine(db_url)
-    try:
-        for _ in range(3):
-            with engine.connect() as connection:
-                assert connection.execute(text("SHOW plan_cache_mode")).scalar() == (
-                    "force_custom_plan"
-                )
-                connection.rollback()
-        with engine.connect() as first, engine.connect() as second:
-            for connection in (first, second):
-                assert connection.execute(text("SHOW plan_cache_mode")).scalar() == (
-                    "force_custom_plan"
-                )
-    finally:
-        engine.dispose()
