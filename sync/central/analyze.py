@@ -9,8 +9,8 @@ plan is a new ANALYZE of the table, which autovacuum runs when a tenth of a tabl
 changed. With autovacuum off (this project's own benchmark machines have it off), nothing
 did. So the service, finding it off, runs ANALYZE itself by autovacuum's own rule: a table
 of the store's schema is analyzed once more than 50 rows plus a tenth of its rows changed
-since its last analysis. It warns once at the start, since a server without autovacuum
-also never reclaims dead rows, which the store cannot do for it.
+since its last analysis. The service says so when it starts (`NOTICE`), since a server
+without autovacuum also never reclaims dead rows, which the store cannot do for it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 EVERY = 2.0
 """Seconds between two looks at what changed: a backlog of 50,000 movements arrives in
 under ten seconds."""
+
+NOTICE = (
+    "autovacuum is off on this PostgreSQL server: the central store analyzes its own tables"
+    " so that its queries keep fitting plans, but nothing reclaims the space of updated and"
+    " deleted rows; turn autovacuum on"
+)
 
 _DUE = text(
     """
@@ -49,6 +55,8 @@ class Analyzer:
         self._thread: threading.Thread | None = None
         self.analyzed: list[str] = []
         """The ANALYZE statements run so far (for tests)."""
+        self.notice: str | None = None
+        """What the service says when it starts, once `start` found autovacuum off."""
 
     def start(self) -> bool:
         """Starts the thread when it is needed; whether it did."""
@@ -57,11 +65,7 @@ class Analyzer:
         if autovacuum == "on" and not self.always:
             return False
         if autovacuum != "on":
-            log.warning(
-                "autovacuum is off on this PostgreSQL server: the central store analyzes its"
-                " own tables so that its queries keep fitting plans, but nothing reclaims"
-                " the space of updated and deleted rows; turn autovacuum on"
-            )
+            self.notice = NOTICE
         self._thread = threading.Thread(target=self._run, name="lotscan-analyze", daemon=True)
         self._thread.start()
         return True

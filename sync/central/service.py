@@ -941,8 +941,9 @@ def serve(
     else:
         upkeep = Analyzer(engine)  # in the parent only, with more than one worker
     upkeep.start()
+    notice = upkeep.notice if isinstance(upkeep, Analyzer) else None
     try:
-        _serve(url, extend, workers, sessions, sock)
+        _serve(url, extend, workers, sessions, sock, notice)
     finally:
         upkeep.stop()
 
@@ -953,13 +954,16 @@ def _serve(
     workers: int,
     sessions: sessionmaker[Session],
     sock: socket.socket,
+    notice: str | None,
 ) -> None:
+    """The service itself (see `serve`); the line saying where it listens comes first,
+    then `notice` if any."""
     from sync.central.workers import ServiceFactory, run_workers
 
+    line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
     if workers > 1:
         sessions.kw["bind"].dispose()  # each worker opens its own
-        line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
-        print(f"{line}, {workers} workers", file=sys.stderr, flush=True)
+        _say(f"{line}, {workers} workers", notice)
         run_workers(ServiceFactory(url, extend), sock, workers)
         return
     app = create_app(sessions)
@@ -971,6 +975,11 @@ def _serve(
     # uvicorn's own startup chatter gives way to one line of ours; access lines stay.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     settle_collector()
-    line = f"lotscan central store on {address_of(sock)}, database {shown(url)}"
-    print(line, file=sys.stderr, flush=True)
+    _say(line, notice)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _say(line: str, notice: str | None) -> None:
+    print(line, file=sys.stderr, flush=True)
+    if notice is not None:
+        print(f"lotscan: {notice}", file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from scanner.db import unit_of_work
 from scanner.models import Operator
 from scanner.workspace import sqlite_url
-from sync.central.analyze import Analyzer
+from sync.central.analyze import NOTICE, Analyzer
 from sync.central.checkpoints import Checkpointer
 from tests.support.databases import open_migrated
 from tests.support.waiting import until
@@ -82,5 +82,8 @@ def test_a_store_on_a_server_without_autovacuum_analyzes_what_changed(db_url: st
             )
         ).one()
     assert analyzed == (True, 0)
+    with unit_of_work(sessions) as session:
+        autovacuum = session.execute(text("SHOW autovacuum")).scalar()
+    assert analyzer.notice == (None if autovacuum == "on" else NOTICE)
     assert all(statement.startswith("ANALYZE ") for statement in analyzer.analyzed)
     engine.dispose()
