@@ -215,11 +215,9 @@ def _reject(
 
 
 def _outcome(entry: Entry, server_seq: int | None) -> MovementOutcome:
-    """The answer for an entry: built from what the store recorded, so not validated again
-    (a push answers five hundred)."""
-    return MovementOutcome.model_construct(
+    return MovementOutcome(
         seq=entry.device_seq,
-        status=entry.status,
+        status=entry.status,  # type: ignore[arg-type]
         server_seq=server_seq,
         codes=entry_codes(entry),
         message=entry.message,
