@@ -219,9 +219,9 @@ class _OurDigits(BaseModel):
     qty: Quantity
 
 
-def _error_kinds(model: type[BaseModel], value: object) -> list[str]:
+def _error_kinds(model: type[BaseModel], value: object, field: str = "qty") -> list[str]:
     try:
-        model.model_validate({"qty": value})
+        model.model_validate({field: value})
     except ValidationError as error:
         return [problem["type"] for problem in error.errors()]
     return []
@@ -252,12 +252,4 @@ def test_plain_text_is_refused_exactly_when_it_holds_a_control_or_half_a_pair(te
         words: PlainText
 
     refused = bool(control_character(text)) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
-    assert bool(_text_error_kinds(Words, text)) == refused
-
-
-def _text_error_kinds(model: type[BaseModel], value: str) -> list[str]:
-    try:
-        model.model_validate({"words": value})
-    except ValidationError as error:
-        return [problem["type"] for problem in error.errors()]
-    return []
+    assert bool(_error_kinds(Words, text, "words")) == refused
