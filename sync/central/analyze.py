@@ -15,12 +15,9 @@ without autovacuum also never reclaims dead rows, which the store cannot do for 
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from sqlalchemy import Engine, text
 
-log = logging.getLogger(__name__)
+from sync.central.upkeep import Upkeep
 
 EVERY = 2.0
 """Seconds between two looks at what changed: a backlog of 50,000 movements arrives in
@@ -43,50 +40,27 @@ _DUE = text(
 )
 
 
-class Analyzer:
+class Analyzer(Upkeep):
     """Runs ANALYZE on the store's changed tables from a thread of its own, until `stop`,
     when the server's autovacuum is off (or `always`)."""
 
+    name = "analysis"
+
     def __init__(self, engine: Engine, every: float = EVERY, *, always: bool = False) -> None:
-        self.engine = engine
-        self.every = every
+        super().__init__(engine, every)
         self.always = always
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.analyzed: list[str] = []
         """The ANALYZE statements run so far (for tests)."""
-        self.notice: str | None = None
-        """What the service says when it starts, once `start` found autovacuum off."""
 
-    def start(self) -> bool:
-        """Starts the thread when it is needed; whether it did."""
+    def _needed(self) -> bool:
         with self.engine.connect() as connection:
             autovacuum = connection.execute(text("SHOW autovacuum")).scalar()
-        if autovacuum == "on" and not self.always:
-            return False
         if autovacuum != "on":
             self.notice = NOTICE
-        self._thread = threading.Thread(target=self._run, name="lotscan-analyze", daemon=True)
-        self._thread.start()
-        return True
+        return autovacuum != "on" or self.always
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _run(self) -> None:
-        failing = False
-        while not self._stopping.wait(self.every):
-            try:
-                with self.engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT"
-                ) as connection:
-                    for (statement,) in connection.execute(_DUE).all():
-                        connection.exec_driver_sql(statement)
-                        self.analyzed.append(statement)
-                failing = False
-            except Exception:  # the service goes on without it, and says so once
-                if not failing:
-                    log.exception("analyzing the store's tables failed; trying again")
-                failing = True
+    def _step(self) -> None:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for (statement,) in connection.execute(_DUE).all():
+                connection.exec_driver_sql(statement)
+                self.analyzed.append(statement)

@@ -18,50 +18,48 @@ connection to close checkpoints what is left, as SQLite always does.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from typing import Any
 
 from sqlalchemy import Engine, event
+
+from sync.central.upkeep import Upkeep
 
 EVERY = 0.25
 """Seconds between two checkpoints. A push of 500 adds some 150 pages to the log, and
 SQLite's own line is 1,000."""
 
 
-class Checkpointer:
+class Checkpointer(Upkeep):
     """Runs SQLite's checkpoints for the service on `engine` from a thread of its own (see
     the module), until `stop`."""
 
+    name = "checkpoints"
+
     def __init__(self, engine: Engine, every: float = EVERY) -> None:
-        self.engine = engine
-        self.every = every
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lotscan-checkpoints", daemon=True)
+        super().__init__(engine, every)
         self.checkpoints = 0
         """How many checkpoints ran (for tests)."""
+        self._connection: sqlite3.Connection | None = None
 
-    def start(self) -> None:
-        """Turns off the checkpoints in the engine's commits and starts the thread. The
-        pool is emptied so that every connection it opens from now on is set so."""
+    def _needed(self) -> bool:
+        """Turns off the checkpoints in the engine's commits. The pool is emptied so that
+        every connection it opens from now on is set so."""
         event.listen(self.engine, "connect", _no_checkpoint_in_commits)
         self.engine.dispose()
-        self._thread.start()
+        return True
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join()
+    def _step(self) -> None:
+        if self._connection is None:
+            database = self.engine.url.database
+            assert database is not None
+            self._connection = sqlite3.connect(database, timeout=30, isolation_level=None)
+            self._connection.execute("PRAGMA synchronous=FULL")
+        self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.checkpoints += 1
 
-    def _run(self) -> None:
-        database = self.engine.url.database
-        assert database is not None
-        connection = sqlite3.connect(database, timeout=30, isolation_level=None)
-        try:
-            connection.execute("PRAGMA synchronous=FULL")
-            while not self._stopping.wait(self.every):
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                self.checkpoints += 1
-        finally:
-            connection.close()
+    def _finish(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
 
 
 def _no_checkpoint_in_commits(dbapi_connection: Any, _record: Any) -> None:

@@ -936,14 +936,11 @@ def serve(
     with unit_of_work(sessions) as session:
         enrollment.remember_service_address(session, reachable_address(sock))
     engine = sessions.kw["bind"]
-    if engine.dialect.name == "sqlite":
-        upkeep: Checkpointer | Analyzer = Checkpointer(engine)
-    else:
-        upkeep = Analyzer(engine)  # in the parent only, with more than one worker
+    # In the parent only, with more than one worker (which PostgreSQL alone may have).
+    upkeep = Checkpointer(engine) if engine.dialect.name == "sqlite" else Analyzer(engine)
     upkeep.start()
-    notice = upkeep.notice if isinstance(upkeep, Analyzer) else None
     try:
-        _serve(url, extend, workers, sessions, sock, notice)
+        _serve(url, extend, workers, sessions, sock, upkeep.notice)
     finally:
         upkeep.stop()
 

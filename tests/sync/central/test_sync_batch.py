@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,14 +31,11 @@ from sync.central.push import push
 from sync.protocol import EnrollRequest, MovementIn, PushRequest, StatusChangeIn
 from tests.conftest import NOW, PG_URL
 from tests.support.databases import open_migrated, pg_schema
+from tests.support.drawn import REPEATABLE
 from tests.support.sync_service import with_plant
 
 HISTORIES = settings(
-    max_examples=20,
-    deadline=None,
-    database=None,
-    derandomize=True,  # the same histories on every run
-    suppress_health_check=list(HealthCheck),
+    REPEATABLE,
     phases=[Phase.explicit, Phase.generate],  # shrinking a history of pushes takes minutes
 )
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -26,17 +26,12 @@ from scanner.numbering import check_number
 from scanner.plain_text import control_character
 from sync.protocol import MovementIn, PushRequest, StatusChangeIn
 from sync.wire_values import EARLIEST, LATEST
+from tests.support.drawn import REPEATABLE
 from tests.support.sync_invariants import violations
 from tests.support.sync_service import Central, bearer
 from tests.support.wire_extremes import LISTS, extremes, fields
 
-PUSHES = settings(
-    max_examples=20,
-    deadline=None,
-    database=None,
-    derandomize=True,  # the same pushes on every run
-    suppress_health_check=list(HealthCheck),
-)
+PUSHES = REPEATABLE
 
 TEXTS = st.sampled_from(["L1", "S-1", "lot 1", "Ä-7", "x" * 20])
 LOCATIONS = st.sampled_from(["RCV", "A-01", "A-02", "LINE", "SHIP", "NOWHERE"])
