@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,11 @@ from sqlalchemy import (
     Dialect,
     Select,
     Table,
+    Text,
+    Uuid,
     any_,
     bindparam,
+    cast,
     func,
     insert,
     literal_column,
@@ -33,18 +37,34 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     """`column IN values` with all the values in one bound parameter: an array on
     PostgreSQL, a JSON list on SQLite (read with json_each), so five hundred ids cost one
     parameter, not five hundred."""
+    return among_each(session, [column], values)[0]
+
+
+def among_each(
+    session: Session, columns: list[Any], values: Iterable[Any]
+) -> list[ColumnElement[bool]]:
+    """`among` for each of several columns of one type, with the values written once."""
     wanted = list(values)
+    kind = columns[0].type
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        return column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+        if isinstance(kind, Uuid):
+            # psycopg writes a list of UUIDs one element at a time in Python; the array as
+            # one text costs a quarter of that (a push looks up five hundred ids).
+            text = "{" + ",".join(map(uuid_text, wanted)) + "}"
+            array = cast(bindparam(None, text, type_=Text), ARRAY(kind))
+            unnested: Select[Any] = select(func.unnest(array))
+            return [column.in_(unnested) for column in columns]
+        bound = bindparam(None, wanted, type_=ARRAY(kind))
+        return [column == any_(bound) for column in columns]
     if dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 38):  # JSON built in
-        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        convert = kind.dialect_impl(dialect).bind_processor(dialect)
         items = [convert(value) for value in wanted] if convert else wanted
         listed: Select[Any] = select(literal_column("value")).select_from(
             func.json_each(bindparam(None, json.dumps(items)))
         )
-        return column.in_(listed)  # type: ignore[no-any-return]
-    return column.in_(wanted)  # type: ignore[no-any-return]
+        return [column.in_(listed) for column in columns]
+    return [column.in_(wanted) for column in columns]
 
 
 def write_rows(
@@ -133,3 +153,9 @@ def _converters(
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
         ]
     return known
+
+
+def uuid_text(value: uuid.UUID) -> str:
+    """A UUID as 32 hex digits, which PostgreSQL reads as a uuid: the quickest way to write
+    one (`str` adds the dashes in Python, twice as slow)."""
+    return f"{value.int:032x}"

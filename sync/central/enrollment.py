@@ -215,10 +215,17 @@ def _keep_handhelds_id(
     return renamed
 
 
-def authenticate(session: Session, token: str, clock: Clock = utc_now) -> Device:
-    """The device a bearer token belongs to, if it may sync; notes that it was seen."""
+def authenticate(
+    session: Session, token: str, clock: Clock = utc_now, *, lock: bool = False
+) -> Device:
+    """The device a bearer token belongs to, if it may sync; notes that it was seen. With
+    `lock`, for a push: its row read FOR UPDATE, as a push serialises on it, and not noted
+    (the push notes it seen with the rest of what the device says, `sync.central.push`)."""
     digest = token_hash(token)
-    device = session.scalars(select(Device).where(Device.token_hash == digest)).first()
+    statement = select(Device).where(Device.token_hash == digest)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    device = session.scalars(statement).first()
     if device is None or not hmac.compare_digest(device.token_hash or "", digest):
         raise SyncError(
             401,
@@ -235,7 +242,8 @@ def authenticate(session: Session, token: str, clock: Clock = utc_now) -> Device
         )
     if device.status != DeviceStatus.ACTIVE:
         raise SyncError(401, "unauthorized", "This handheld is not enrolled yet")
-    device.last_seen_at = clock()
+    if not lock:
+        device.last_seen_at = clock()
     return device
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from scanner.clock import Clock, aware, clock_words, utc_now
 from scanner.models import Movement
 from sync.central.apply import COUNTING, CentralLedger, Entry, entry_codes
-from sync.central.bulk_sql import among
+from sync.central.bulk_sql import among, among_each
 from sync.central.changes import take_number as take_number
 from sync.central.errors import SyncError
 from sync.central.evaluate import fit
@@ -55,11 +55,13 @@ def push(
     clock: Clock = utc_now,
     *,
     as_set: bool = True,
+    row_locked: bool = False,
 ) -> PushResponse:
     """Applies a device's movements in its own order, each exactly once (see the module).
     The movements that apply clean are judged as a set (`sync.central.batch`), unless the
     push carries status changes; `as_set` False judges every one alone, the reference the
-    set is tested against."""
+    set is tested against. `row_locked` says the caller read `device` FOR UPDATE in this
+    transaction (`enrollment.authenticate` with `lock`), so its row is not read again."""
     if request.device_id != device.id:
         raise SyncError(
             403,
@@ -69,7 +71,11 @@ def push(
         )
     # Serialises two pushes of one device (a retry racing the original): the second waits,
     # then sees the first one's numbers as already applied.
-    locked = session.get(Device, device.id, with_for_update=True, populate_existing=True)
+    locked = (
+        device
+        if row_locked
+        else session.get(Device, device.id, with_for_update=True, populate_existing=True)
+    )
     if locked is None or locked.status != DeviceStatus.ACTIVE:
         raise SyncError(
             401,
@@ -139,11 +145,12 @@ def _ids_taken(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[
     (what a device pushed before what the ledger holds), in one query."""
     if not ids:
         return {}
+    pushed_among, recorded_among = among_each(session, [SyncEntry.movement_id, Movement.id], ids)
     pushed = select(
         SyncEntry.movement_id, SyncEntry.device_id, SyncEntry.device_seq, literal(0)
-    ).where(among(session, SyncEntry.movement_id, ids))
+    ).where(pushed_among)
     recorded = select(Movement.id, Movement.device_id, Movement.device_seq, literal(1)).where(
-        among(session, Movement.id, ids)
+        recorded_among
     )
     taken: dict[uuid.UUID, tuple[str, int]] = {}
     for movement_id, device_id, seq, _first in session.execute(
@@ -237,8 +244,16 @@ def _note_device(
     # The door gave the device's time in UTC and within the store's range (sync.wire_values),
     # so this difference cannot overflow; the column holds a 32-bit number of seconds.
     offset = round((request.device_time - aware(ledger.now)).total_seconds())
-    device.clock_offset = max(-_INT32, min(_INT32, offset))
+    before, device.clock_offset = device.clock_offset, max(-_INT32, min(_INT32, offset))
+    if _within(before) and _within(offset):
+        # Only a push opens a clock alert, and one that notes the clock right closes it:
+        # with the clock right at the last push and now, none can be open to look for.
+        return
     _note_clock(session, ledger, device, offset)
+
+
+def _within(offset: int | None) -> bool:
+    return offset is not None and abs(offset) <= CLOCK_SKEW_LIMIT
 
 
 def _note_clock(session: Session, ledger: CentralLedger, device: Device, offset: int) -> None:

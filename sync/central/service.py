@@ -415,8 +415,8 @@ class PushRoute(APIRoute):
 
 def push(body: PushRequest, token: Token, store: AppStore, request: Request) -> PushResponse:
     with store.pushing(request) as session:
-        device = enrollment.authenticate(session, token, clock=store.clock)
-        return push_movements(session, device, body, clock=store.clock)
+        device = enrollment.authenticate(session, token, clock=store.clock, lock=True)
+        return push_movements(session, device, body, clock=store.clock, row_locked=True)
 
 
 device_routes.add_api_route(
