@@ -329,11 +329,16 @@ def movement_payload(movement: MovementIn) -> str:
     """`canonical(movement.model_dump(mode="json"))`, the text a store keeps of a pushed
     movement, written by pydantic in one call, three times quicker (a push writes five
     hundred): the fields are declared in sorted order, and pydantic escapes text as
-    `json.dumps` does but for DEL and what is not ASCII, which take the long way."""
-    text = movement.model_dump_json()
+    `json.dumps` does but for DEL and what is not ASCII, which take the long way. The
+    serializer is called itself: `model_dump_json`'s own arguments cost a third as much
+    again."""
+    text = _WRITE_MOVEMENT(movement).decode()
     if text.isascii() and "\x7f" not in text:
         return text
     return canonical(movement.model_dump(mode="json"))
+
+
+_WRITE_MOVEMENT = MovementIn.__pydantic_serializer__.to_json
 
 
 def movement_hash(movement: MovementIn, payload: str | None = None) -> str:

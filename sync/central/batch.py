@@ -30,7 +30,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from scanner.balances import CacheDelta, cache_deltas, stock_key
-from scanner.models import Part
+from scanner.models import Operator, Part
 from sync.central.changes import movement_text
 from sync.central.evaluate import (
     beyond_held,
@@ -49,9 +49,11 @@ if TYPE_CHECKING:
 
 StockKey = tuple[str, str, str, str]
 _APPLIED = Outcome.APPLIED.value
-_PER_MOVEMENT = frozenset({"id", "seq", "happened_at", "observed_cursor"})
+_PER_MOVEMENT = frozenset({"id", "seq", "happened_at", "observed_cursor", "operator"})
 """What tells one movement from another with the same facts; none of it is judged but the
-cursor, which only a shortfall reads (and a movement that falls short is judged alone)."""
+cursor, which only a shortfall reads (and a movement that falls short is judged alone), and
+the operator, which only has to be one the store knows (a line of forty people scanning the
+same receipt is one set of facts, checked against forty operators)."""
 _FACTS = attrgetter(*sorted(set(MovementIn.model_fields) - _PER_MOVEMENT))
 
 
@@ -102,6 +104,8 @@ class Batch:
         if clean is None:
             return None
         rows = self.ledger.rows
+        if movement.operator is not None and rows.get(Operator, movement.operator) is None:
+            return None  # held: the store does not know its operator
         if clean.lot is not None and rows.lot(clean.part, clean.lot) is None:
             return None  # the movement brings its lot into being
         if clean.source is not None and rows.balance(clean.source) < clean.taken:

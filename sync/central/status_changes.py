@@ -82,6 +82,8 @@ class PushedStatus:
     def due(self, ledger: CentralLedger, before: datetime | None) -> None:
         """Keeps the changes that happened no later than `before` (all of them for None),
         each judged as the store stands then."""
+        if not self._waiting:
+            return  # nearly every push: asked once a movement
         for pushed in list(self._taken(before)):
             self._take(ledger, pushed)
 
