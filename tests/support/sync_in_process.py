@@ -86,7 +86,16 @@ class Central:
         return response.device_id, response.device_token
 
     def push(self, token: str, request: PushRequest) -> PushResponse:
-        return self.run(lambda s: push(s, authenticate(s, token, self.clock), request, self.clock))
+        """As the service pushes: the device's row read FOR UPDATE as it authenticates."""
+        return self.run(
+            lambda s: push(
+                s,
+                authenticate(s, token, self.clock, lock=True),
+                request,
+                self.clock,
+                row_locked=True,
+            )
+        )
 
     def pull(self, token: str, cursor: int, limit: int = 1000) -> PullResponse:
         return self.run(

@@ -614,6 +614,30 @@ def test_a_clock_far_off_opens_one_alert(
     assert open_exceptions(central) == []
 
 
+def test_a_clock_alert_dismissed_while_the_clock_is_still_off_comes_back(
+    central: Central, handheld: Make, moving: MovableClock
+) -> None:
+    """A push looks for the open alert only when the clock was off at the last push or is
+    off now: these are the cases where one can be open or must open."""
+    dock = handheld("Dock 1")
+    behind = moving.now - timedelta(hours=2)
+    central.push(dock.token, dock.request([]))
+    central.push(dock.token, dock.request([]))
+    assert open_exceptions(central) == []
+
+    central.push(dock.token, dock.request([], device_time=behind))
+    [alert] = open_exceptions(central)
+    central.run(lambda s: resolve(s, int(str(alert["id"])), "dismiss", by="Sam", reason="seen"))
+    assert open_exceptions(central) == []
+    central.push(dock.token, dock.request([], device_time=behind))
+    [again] = open_exceptions(central)
+    assert (again["code"], again["id"] != alert["id"]) == ("CLOCK_SKEW", True)
+
+    central.push(dock.token, dock.request([]))
+    central.push(dock.token, dock.request([]))
+    assert open_exceptions(central) == []
+
+
 # ---- supervisors ------------------------------------------------------------------------
 
 
