@@ -325,6 +325,9 @@ _HINTS = attrgetter(*sorted(LOT_HINTS))
 _NO_HINTS = (None,) * len(LOT_HINTS)
 
 
+_WRITE_MOVEMENT = MovementIn.__pydantic_serializer__.to_json
+
+
 def movement_payload(movement: MovementIn) -> str:
     """`canonical(movement.model_dump(mode="json"))`, the text a store keeps of a pushed
     movement, written by pydantic in one call, three times quicker (a push writes five
@@ -336,9 +339,6 @@ def movement_payload(movement: MovementIn) -> str:
     if text.isascii() and "\x7f" not in text:
         return text
     return canonical(movement.model_dump(mode="json"))
-
-
-_WRITE_MOVEMENT = MovementIn.__pydantic_serializer__.to_json
 
 
 def movement_hash(movement: MovementIn, payload: str | None = None) -> str:

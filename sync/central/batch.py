@@ -119,11 +119,14 @@ class Batch:
     def _judge(self, movement: MovementIn) -> _Clean | None:
         """Whether movements with these facts apply clean whatever the stock, by the rules
         of the per-movement path; those that name what can change while a push is judged
-        (the movement a reversal undoes, a serial's state) never do here."""
+        (the movement a reversal undoes, a serial's state) never do here. The operator is
+        not one of the facts (`_clean` checks each movement's own), so it is left out: an
+        unknown operator on the first movement of a set does not send the rest alone."""
         if movement.reverses is not None or movement.serial is not None:
             return None
         if movement.serial_lot is not None or not numbers_fit(movement):
             return None
+        movement = movement.model_copy(update={"operator": None})
         rows = self.ledger.rows
         if rule_rejection(rows, self.device_id, self.role, movement) is not None:
             return None
