@@ -30,7 +30,14 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -55,7 +62,7 @@ from scanner.models import (
     StatusChange,
 )
 from scanner.movement_rules import number_rule
-from sync.wire_values import Day, Moment, PlainText, Quantity, Whole
+from sync.wire_values import PLAIN, Day, Moment, PositiveQuantity, Whole
 
 PROTOCOL = 1
 MAX_BATCH = 500
@@ -63,9 +70,9 @@ MAX_PULL = 1000
 SNAPSHOT_PAGE = 5000
 """The most rows one snapshot page carries (a page of movements is about 2.5 MB)."""
 
-Code = Annotated[PlainText, Field(min_length=1, max_length=40)]
-Number = Annotated[PlainText, Field(min_length=1, max_length=20)]
-Words = Annotated[PlainText, Field(max_length=200)]
+Code = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=40), PLAIN]
+Number = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20), PLAIN]
+Words = Annotated[str, StringConstraints(strict=True, max_length=200), PLAIN]
 Seq = Annotated[Whole, Field(ge=1, le=2**62)]
 Cursor = Annotated[Whole, Field(ge=0, le=2**62)]
 LineNumber = Annotated[Whole, Field(ge=0, le=2**31 - 1)]
@@ -94,13 +101,13 @@ class MovementIn(Strict):
     lot: Number | None = None
     lot_expiry: Day | None = None
     lot_job: Code | None = None
-    lot_origin: Annotated[PlainText, Field(max_length=10)] | None = None
+    lot_origin: Annotated[str, StringConstraints(strict=True, max_length=10), PLAIN] | None = None
     observed_cursor: Cursor | None = None
     operator: Code | None = None
     part: Code
     po: Code | None = None
     po_line: LineNumber | None = None
-    qty: Annotated[Quantity, Field(gt=0)]
+    qty: PositiveQuantity
     reason: Words | None = None
     reverses: uuid.UUID | None = None
     seq: Seq
@@ -163,7 +170,7 @@ class StatusChangeIn(Strict):
     id: uuid.UUID
     reason: Words | None = None
     subject: StatusSubjectName
-    key: Annotated[PlainText, Field(min_length=1, max_length=80)]
+    key: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=80), PLAIN]
     status: StatusName
     operator: Annotated[Code | None, Field(validate_default=True)] = None
 
@@ -205,9 +212,9 @@ class StatusChangeIn(Strict):
 
 class PushRequest(Strict):
     protocol: Literal[1] = 1
-    device_id: Annotated[PlainText, Field(min_length=1, max_length=20)]
+    device_id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20), PLAIN]
     device_time: Moment
-    app_version: Annotated[PlainText, Field(max_length=40)] = ""
+    app_version: Annotated[str, StringConstraints(strict=True, max_length=40), PLAIN] = ""
     # What the device knows about its own queue, for the supervisors' view.
     queue_depth: Annotated[Whole, Field(ge=0, le=2**31 - 1)]
     max_local_seq: Annotated[Whole, Field(ge=0, le=2**62)]
@@ -285,12 +292,15 @@ class SnapshotPage(Strict):
 
 
 class EnrollRequest(Strict):
-    code: Annotated[PlainText, Field(min_length=1, max_length=100)]
-    device_name: Annotated[PlainText, Field(max_length=80)] = ""
-    app_version: Annotated[PlainText, Field(max_length=40)] = ""
+    code: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100), PLAIN]
+    device_name: Annotated[str, StringConstraints(strict=True, max_length=80), PLAIN] = ""
+    app_version: Annotated[str, StringConstraints(strict=True, max_length=40), PLAIN] = ""
     # The id this handheld has recorded movements under, and how many still wait: a new
     # device keeps that id, so nothing scanned before enrolling is left behind.
-    device_id: Annotated[PlainText, Field(pattern=r"^[0-9A-Za-z-]{1,20}$")] | None = None
+    device_id: (
+        Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9A-Za-z-]{1,20}$"), PLAIN]
+        | None
+    ) = None
     queued: Annotated[Whole, Field(ge=0, le=2**62)] = 0
 
 

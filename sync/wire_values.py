@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from annotated_types import Gt
 from pydantic import AfterValidator, BeforeValidator, Strict
 from pydantic_core import PydanticCustomError, PydanticKnownError
 
@@ -168,7 +169,30 @@ Quantity = Annotated[Decimal, BeforeValidator(_written_number), AfterValidator(_
 """A quantity on the wire: a JSON number, or ASCII digits as text (what a handheld sends),
 of at most 15 digits, 3 after the point."""
 
-PlainText = Annotated[str, Strict(), AfterValidator(_plain)]
+PositiveQuantity = Annotated[
+    Decimal, BeforeValidator(_written_number), Gt(0), AfterValidator(_fits_the_store)
+]
+"""A `Quantity` more than 0, which pydantic checks in its own code (as `PLAIN` says)."""
+
+
+def text_problem(text: str) -> str | None:
+    """What `PlainText` says of `text`, if it refuses it."""
+    try:
+        _plain(text)
+    except PydanticCustomError as problem:
+        return problem.message()
+    return None
+
+
+PLAIN = AfterValidator(_plain)
+"""The check of `PlainText`, for text with a length or a pattern, written after them:
+`Annotated[str, StringConstraints(strict=True, max_length=40), PLAIN]`. pydantic then
+checks the length in its own code, where `Annotated[PlainText, Field(max_length=40)]` has it
+call two Python functions after the check (a pushed movement has three to six such fields).
+pydantic cannot measure text that holds half of a UTF-16 pair, and refuses it as
+`string_unicode` before the check: `text_problem` says why in the check's words."""
+
+PlainText = Annotated[str, Strict(), PLAIN]
 """Text on the wire: a JSON string with no control character."""
 
 Whole = Annotated[int, Strict()]

@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field, ValidationError
+from pydantic import Field, StringConstraints, ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -76,7 +76,7 @@ from sync.protocol import (
     Strict,
     Words,
 )
-from sync.wire_values import Flag, PlainText, Quantity, QueryWhole
+from sync.wire_values import PLAIN, Flag, Quantity, QueryWhole, text_problem
 
 MAX_BODY = 5 * 1024 * 1024  # a full batch of 500 movements is well under 1 MB
 PUSH_PATH = "/v1/sync/push"  # the one body that says its protocol
@@ -93,7 +93,7 @@ log = logging.getLogger("lotscan.service")
 
 
 class NewDevice(Strict):
-    name: Annotated[PlainText, Field(min_length=1, max_length=80)]
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=80), PLAIN]
     supervisor: Flag = False
 
 
@@ -860,7 +860,11 @@ def _words(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx", {})
     if kind in ("too_short", "too_long") and isinstance(error.get("input"), str):
-        kind = f"string_{kind}"  # plain text (sync.wire_values) is measured after its check
+        # Text measured after `PlainText`'s check is measured as a sequence (sync.wire_values,
+        # PLAIN, says to measure it first).
+        kind = f"string_{kind}"
+    if kind == "string_unicode" and isinstance(error.get("input"), str):
+        return text_problem(error["input"]) or "must be text"
     if kind == "string_too_short":
         minimum = ctx.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
