@@ -859,10 +859,6 @@ def _where(loc: tuple[Any, ...]) -> str:
 def _words(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx", {})
-    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str):
-        # Text measured after `PlainText`'s check is measured as a sequence (sync.wire_values,
-        # PLAIN, says to measure it first).
-        kind = f"string_{kind}"
     if kind == "string_unicode" and isinstance(error.get("input"), str):
         return text_problem(error["input"]) or "must be text"
     if kind == "string_too_short":
