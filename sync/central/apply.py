@@ -49,7 +49,13 @@ from scanner.models import (
 from scanner.quantity import format_quantity
 from sync.central.batch import Batch
 from sync.central.bulk_sql import among
-from sync.central.changes import ChangeLog, ledger_fields, movement_text, reference_data
+from sync.central.changes import (
+    CHANGES,
+    ChangeLog,
+    ledger_fields,
+    movement_text,
+    reference_data,
+)
 from sync.central.errors import SyncError
 from sync.central.evaluate import (
     Rows,
@@ -80,6 +86,8 @@ from sync.central.models import (
     SyncRejection,
 )
 from sync.central.pending import (
+    ENTRIES,
+    MOVEMENTS,
     NewEntry,
     NewException,
     NewLot,
@@ -87,6 +95,7 @@ from sync.central.pending import (
     NewRejection,
     NewSerial,
 )
+from sync.central.write_behind import WriteBehind
 from sync.exception_codes import SHORTFALLS, ExceptionCode
 from sync.protocol import MovementIn, canonical, movement_hash, movement_payload
 
@@ -136,15 +145,22 @@ class CentralLedger:
         # id, the pending ones themselves.
         self._shortfalls: dict[StockKey, set[int | NewException]] | None = None
         self._batch: Batch | None = None
+        self.behind: WriteBehind | None = None
+        """Where a push judged as a set writes its clean rows as it goes, on PostgreSQL."""
 
     def judge_as_set(self, device_id: str, role: str) -> None:
         """From now on, `accept` applies the movements of `device_id` (whose role is `role`)
         that apply clean as a set (`sync.central.batch`), and judges the others alone."""
         self._batch = Batch(self, device_id, role)
+        if WriteBehind.available(self.session):
+            self.behind = WriteBehind(self.session, (MOVEMENTS, ENTRIES, CHANGES))
 
     def finish(self) -> None:
         """Writes what the operation decided, the changes appended and the clock."""
         self._write_pending()
+        if self.behind is not None:
+            self.behind.close()
+            self.behind = None
         self.log.write()
         self.session.flush()
 
@@ -619,6 +635,8 @@ class CentralLedger:
     # ---- inside ---------------------------------------------------------------------------
 
     def _write_pending(self) -> None:
+        if self.behind is not None:
+            self.behind.flush()  # what comes now may name what went behind
         if self.pending.is_empty():
             return
         self.pending.write(self.session)

@@ -13,7 +13,8 @@ what a balance holds, no shortfall that its arrival would settle).
 
 A movement that passes all of it is applied clean: its ledger row, entry, change and what it
 adds to the caches go straight into the operation's pending rows, which are written in bulk
-when the push finishes (`sync.central.pending`). `CentralLedger.accept` asks its `Batch`
+when the push finishes (`sync.central.pending`); on PostgreSQL its three rows are sent while
+the push judges on (`sync.central.write_behind`). `CentralLedger.accept` asks its `Batch`
 first and judges alone any other movement (one that is held, rejected or flagged; a
 reversal; a serial; the first of a lot the store has never seen), in its place in the batch,
 seeing every movement before it. So the outcomes, rows and changes are those the
@@ -41,7 +42,7 @@ from sync.central.evaluate import (
     rule_rejection,
 )
 from sync.central.models import Outcome
-from sync.central.pending import NewEntry, NewMovement
+from sync.central.pending import ENTRY_ROW, MOVEMENT_ROW, NewEntry, NewLot, NewMovement
 from sync.protocol import MovementIn, movement_hash, movement_payload
 
 if TYPE_CHECKING:
@@ -155,15 +156,14 @@ class Batch:
             change_seq=server_seq,
         )
         pending.entries[(self.device_id, pushed.seq)] = entry
-        pending.add_movement(
-            NewMovement.pushed(
-                pushed,
-                device_id=self.device_id,
-                recorded_at=ledger.now,
-                sync_state=_APPLIED,
-                server_seq=server_seq,
-            )
+        movement = NewMovement.pushed(
+            pushed,
+            device_id=self.device_id,
+            recorded_at=ledger.now,
+            sync_state=_APPLIED,
+            server_seq=server_seq,
         )
+        pending.add_movement(movement)
         pending.add_to_caches(clean.deltas)
         text = movement_text(
             payload,
@@ -173,5 +173,22 @@ class Batch:
             codes=[],
             message="",
         )
-        ledger.log.add_text(server_seq, "movement", str(pushed.id), text)
+        behind = ledger.behind
+        if behind is not None and (clean.lot is None or self._lot_written(clean)):
+            # Nothing changes these rows again: they are written while the push goes on.
+            behind.add(
+                MOVEMENT_ROW(movement),
+                ENTRY_ROW(entry),
+                ledger.log.row(server_seq, "movement", str(pushed.id), text),
+            )
+            pending.behind.add(movement)
+            pending.behind.add(entry)
+        else:
+            ledger.log.add_text(server_seq, "movement", str(pushed.id), text)
         return entry
+
+    def _lot_written(self, clean: _Clean) -> bool:
+        """Whether the lot a clean movement names is in the store's tables already, not a
+        record this operation will write (a ledger row must come after its lot)."""
+        assert clean.lot is not None
+        return not isinstance(self.ledger.rows.lot(clean.part, clean.lot), NewLot)

@@ -82,28 +82,38 @@ def write_rows(
     raw: Any = connection.connection.dbapi_connection
     columns = ", ".join(names)
     if isinstance(raw, psycopg.Connection):
-        statement = f"COPY {table.name} ({columns}) FROM STDIN"
-        try:
-            with raw.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in _converted(table, names, dialect, rows):
-                    copy.write_row(row)
-        except psycopg.Error as error:
-            # As SQLAlchemy reports a failed statement (text PostgreSQL cannot hold is a
-            # DataError, which the service answers 422), not as the driver's own error.
-            raise DBAPIError.instance(
-                statement, None, error, psycopg.Error, dialect=dialect
-            ) from error
+        copy_rows(raw, dialect, table, names, rows)
     elif dialect.name == "sqlite":
         marks = ", ".join("?" for _ in names)
         connection.exec_driver_sql(
             f"INSERT INTO {table.name} ({columns}) VALUES ({marks})",
-            _converted(table, names, dialect, rows),
+            converted(table, names, dialect, rows),
         )
     else:
         connection.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
 
 
-def _converted(
+def copy_rows(
+    raw: psycopg.Connection[Any],
+    dialect: Dialect,
+    table: Table,
+    names: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """`write_rows` on PostgreSQL, with the driver's connection alone: COPY. Touches no
+    SQLAlchemy session, so another thread may call it (`sync.central.write_behind`)."""
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in converted(table, names, dialect, rows):
+                copy.write_row(row)
+    except psycopg.Error as error:
+        # As SQLAlchemy reports a failed statement (text PostgreSQL cannot hold is a
+        # DataError, which the service answers 422), not as the driver's own error.
+        raise DBAPIError.instance(statement, None, error, psycopg.Error, dialect=dialect) from error
+
+
+def converted(
     table: Table, names: tuple[str, ...], dialect: Dialect, rows: list[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
     """The rows with each value as the database driver takes it. A value the same object

@@ -29,6 +29,9 @@ from sync.protocol import REFERENCE_KINDS, SETTING, canonical, movement_in, row_
 CLOCK_ID = 1
 _CHANGES = Change.__table__
 _CHANGE_COLUMNS = ("seq", "kind", "key", "payload", "created_at")
+assert isinstance(_CHANGES, Table)
+CHANGES = (_CHANGES, _CHANGE_COLUMNS)
+"""The change log's table with the columns of a change row (`ChangeLog.row`)."""
 _KIND_OF: dict[type[Base], str] = {model: kind for kind, model in REFERENCE_KINDS.items()}
 
 
@@ -123,7 +126,12 @@ class ChangeLog:
         self.add_text(seq, kind, key, canonical(data))
 
     def add_text(self, seq: int, kind: str, key: str, payload: str) -> None:
-        self._rows.append((seq, kind, key, payload, self.now))
+        self._rows.append(self.row(seq, kind, key, payload))
+
+    def row(self, seq: int, kind: str, key: str, payload: str) -> tuple[Any, ...]:
+        """A change as `write` writes it, for one written another way
+        (`sync.central.write_behind`)."""
+        return (seq, kind, key, payload, self.now)
 
     def emit(self, kind: str, key: str, data: dict[str, Any]) -> int:
         """Appends one change under the next number; returns the number."""
@@ -144,8 +152,7 @@ class ChangeLog:
     def write(self) -> None:
         """Writes the changes and moves the clock to the last number handed out."""
         if self._rows:
-            assert isinstance(_CHANGES, Table)
-            write_rows(self.session, _CHANGES, _CHANGE_COLUMNS, self._rows)
+            write_rows(self.session, *CHANGES, self._rows)
             self._rows = []
         if self._next is not None and self._next - 1 != self._written:
             self.session.execute(

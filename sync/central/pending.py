@@ -217,6 +217,9 @@ class Pending:
     rejections: list[NewRejection] = field(default_factory=list)
     cache: dict[tuple[CacheModel, tuple[str, ...]], Decimal] = field(default_factory=dict)
     """What the movements add to each cache row, summed."""
+    behind: set[NewMovement | NewEntry] = field(default_factory=set)
+    """Ledger rows and entries written already (`sync.central.write_behind`): held here for
+    what the operation looks up, left out of `write`."""
 
     def is_empty(self) -> bool:
         return not (
@@ -262,8 +265,9 @@ class Pending:
         session.flush()
         _insert(session, _LOTS, self.lots)
         _insert(session, _SERIALS, self.serials)
-        _insert(session, _MOVEMENTS, self.movements.values())
-        _insert(session, _ENTRIES, self.entries.values())
+        behind = self.behind
+        _insert(session, _MOVEMENTS, (m for m in self.movements.values() if m not in behind))
+        _insert(session, _ENTRIES, (e for e in self.entries.values() if e not in behind))
         _insert_exceptions(session, self.exceptions)
         _insert(session, _REJECTIONS, self.rejections)
         self.write_caches(session)
@@ -277,6 +281,7 @@ class Pending:
         self.exceptions.clear()
         self.exceptions_of.clear()
         self.rejections.clear()
+        self.behind.clear()
 
 
 def _insert_exceptions(session: Session, exceptions: list[NewException]) -> None:
@@ -304,3 +309,11 @@ def _insert(session: Session, target: _Target, records: Iterable[Any]) -> None:
     table, names = target
     values = attrgetter(*names)
     write_rows(session, table, names, [values(record) for record in records])
+
+
+MOVEMENTS, ENTRIES = _MOVEMENTS, _ENTRIES
+"""The ledger's and the entries' tables with the columns their pending records give."""
+MOVEMENT_ROW = attrgetter(*_MOVEMENTS[1])
+"""A pending ledger row's values, in the order of `MOVEMENTS`' columns."""
+ENTRY_ROW = attrgetter(*_ENTRIES[1])
+"""A pending entry's values, in the order of `ENTRIES`' columns."""

@@ -35,6 +35,7 @@ from scanner.models import (
 )
 from scanner.settings import device_id as own_device_id
 from scanner.workspace import sqlite_url
+from sync.central import write_behind
 from sync.central.enrollment import (
     authenticate,
     enroll,
@@ -1222,6 +1223,30 @@ def test_text_postgresql_cannot_hold_fails_the_push_as_a_data_error(
         central.push(dock.token, request)
 
     assert central.count(Movement) == central.count(SyncEntry) == 0
+
+
+def test_a_row_the_database_refuses_after_the_push_judged_on_fails_the_push(
+    central: Central, handheld: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a push's clean rows go to the server in shares while it judges the rest
+    (sync.central.write_behind). A row the server refuses in the first share, answered
+    while the push is judging the second, still fails the push as the database's DataError,
+    with nothing recorded, and the next push is taken as if it had never been."""
+    if central.sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite keeps a NUL, and writes a push's rows when it finishes")
+    monkeypatch.setattr(write_behind, "SHARE", 2)
+    dock = handheld("Dock 1", supervisor=True)
+    for _ in range(6):
+        dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="found"))
+    movements = dock.movements()
+    spoiled = [movements[0].model_copy(update={"reason": "found\x00"}), *movements[1:]]
+
+    with pytest.raises(DataError):
+        central.push(dock.token, dock.request(spoiled))
+
+    assert central.count(Movement) == central.count(SyncEntry) == central.count(Change) == 0
+    assert statuses(central.push(dock.token, dock.request(movements))) == ["applied"] * 6
+    assert central.count(Movement) == central.count(SyncEntry) == 6
 
 
 def test_a_count_past_what_one_movement_carries_is_refused_naming_the_quantity(
