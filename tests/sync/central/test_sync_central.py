@@ -35,6 +35,7 @@ from scanner.models import (
 )
 from scanner.settings import device_id as own_device_id
 from scanner.workspace import sqlite_url
+from sync.central import push as push_module
 from sync.central import write_behind
 from sync.central.enrollment import (
     authenticate,
@@ -1247,6 +1248,33 @@ def test_a_row_the_database_refuses_after_the_push_judged_on_fails_the_push(
     assert central.count(Movement) == central.count(SyncEntry) == central.count(Change) == 0
     assert statuses(central.push(dock.token, dock.request(movements))) == ["applied"] * 6
     assert central.count(Movement) == central.count(SyncEntry) == 6
+
+
+def test_a_push_that_fails_with_rows_on_their_way_leaves_nothing_and_the_connection_whole(
+    central: Central, handheld: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push that fails after shares of its rows went to PostgreSQL unanswered
+    (sync.central.write_behind) rolls them back with it, and the connection it leaves in
+    the pool takes the next push as any other: the pipeline ended before the rollback."""
+    if central.sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite writes a push's rows when it finishes")
+    monkeypatch.setattr(write_behind, "SHARE", 2)
+    dock = handheld("Dock 1", supervisor=True)
+    for _ in range(6):
+        dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="found"))
+    request = dock.request(dock.movements())
+
+    def fails(*_args: object) -> None:
+        raise RuntimeError("the push fails after its rows were sent")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(push_module, "_note_device", fails)
+        with pytest.raises(RuntimeError):
+            central.push(dock.token, request)
+
+    assert central.count(Movement) == central.count(SyncEntry) == central.count(Change) == 0
+    assert statuses(central.push(dock.token, request)) == ["applied"] * 6
+    assert central.count(Movement) == central.count(SyncEntry) == central.count(Change) == 6
 
 
 def test_a_count_past_what_one_movement_carries_is_refused_naming_the_quantity(
