@@ -1226,6 +1226,16 @@ def test_text_postgresql_cannot_hold_fails_the_push_as_a_data_error(
     assert central.count(Movement) == central.count(SyncEntry) == 0
 
 
+def _six_counts_in_shares_of_two(handheld: Make, monkeypatch: pytest.MonkeyPatch) -> Handheld:
+    """A supervisor's handheld with six counts recorded, pushed with the store writing
+    behind in shares of two (sync.central.write_behind), so that three shares go out."""
+    monkeypatch.setattr(write_behind, "SHARE", 2)
+    dock = handheld("Dock 1", supervisor=True)
+    for _ in range(6):
+        dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="found"))
+    return dock
+
+
 def test_a_row_the_database_refuses_after_the_push_judged_on_fails_the_push(
     central: Central, handheld: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1235,10 +1245,7 @@ def test_a_row_the_database_refuses_after_the_push_judged_on_fails_the_push(
     with nothing recorded, and the next push is taken as if it had never been."""
     if central.sessions.kw["bind"].dialect.name != "postgresql":
         pytest.skip("SQLite keeps a NUL, and writes a push's rows when it finishes")
-    monkeypatch.setattr(write_behind, "SHARE", 2)
-    dock = handheld("Dock 1", supervisor=True)
-    for _ in range(6):
-        dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="found"))
+    dock = _six_counts_in_shares_of_two(handheld, monkeypatch)
     movements = dock.movements()
     spoiled = [movements[0].model_copy(update={"reason": "found\x00"}), *movements[1:]]
 
@@ -1258,10 +1265,7 @@ def test_a_push_that_fails_with_rows_on_their_way_leaves_nothing_and_the_connect
     the pool takes the next push as any other: the pipeline ended before the rollback."""
     if central.sessions.kw["bind"].dialect.name != "postgresql":
         pytest.skip("SQLite writes a push's rows when it finishes")
-    monkeypatch.setattr(write_behind, "SHARE", 2)
-    dock = handheld("Dock 1", supervisor=True)
-    for _ in range(6):
-        dock.do(lambda ledger: ledger.adjust("BOLT", 5, "RCV", reason="found"))
+    dock = _six_counts_in_shares_of_two(handheld, monkeypatch)
     request = dock.request(dock.movements())
 
     def fails(*_args: object) -> None:
