@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 
@@ -82,7 +82,13 @@ def write_rows(
     raw: Any = connection.connection.dbapi_connection
     columns = ", ".join(names)
     if isinstance(raw, psycopg.Connection):
-        copy_rows(raw, dialect, table, names, rows)
+        statement = f"COPY {table.name} ({columns}) FROM STDIN"
+        try:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in converted(table, names, dialect, rows):
+                    copy.write_row(row)
+        except psycopg.Error as error:
+            raise reported(statement, error, dialect) from error
     elif dialect.name == "sqlite":
         marks = ", ".join("?" for _ in names)
         connection.exec_driver_sql(
@@ -93,24 +99,10 @@ def write_rows(
         connection.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
 
 
-def copy_rows(
-    raw: psycopg.Connection[Any],
-    dialect: Dialect,
-    table: Table,
-    names: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-) -> None:
-    """`write_rows` on PostgreSQL, with the driver's connection alone: COPY. Touches no
-    SQLAlchemy session, so another thread may call it (`sync.central.write_behind`)."""
-    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in converted(table, names, dialect, rows):
-                copy.write_row(row)
-    except psycopg.Error as error:
-        # As SQLAlchemy reports a failed statement (text PostgreSQL cannot hold is a
-        # DataError, which the service answers 422), not as the driver's own error.
-        raise DBAPIError.instance(statement, None, error, psycopg.Error, dialect=dialect) from error
+def reported(statement: str, error: psycopg.Error, dialect: Dialect) -> StatementError:
+    """A psycopg error as SQLAlchemy reports a failed statement (text PostgreSQL cannot hold
+    is a DataError, which the service answers 422), not as the driver's own error."""
+    return DBAPIError.instance(statement, None, error, psycopg.Error, dialect=dialect)
 
 
 def converted(

@@ -39,10 +39,10 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Dialect, Table, event
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from sync.central.bulk_sql import converted
+from sync.central.bulk_sql import converted, reported
 
 Rows = list[tuple[Any, ...]]
 Target = tuple[Table, tuple[str, ...]]
@@ -130,9 +130,7 @@ class WriteBehind:
                 sent.close()
 
     def _failed(self, error: psycopg.Error) -> StatementError:
-        """A failed statement as SQLAlchemy reports one (text PostgreSQL cannot hold is a
-        DataError, which the service answers 422), as `write_rows` does."""
-        return DBAPIError.instance(_STATEMENT, None, error, psycopg.Error, dialect=self._dialect)
+        return reported(_STATEMENT, error, self._dialect)
 
     def _send(self) -> None:
         """Sends the rows gathered, one statement a table, without waiting for the server
