@@ -57,7 +57,6 @@ from scanner.settings import (
     SCAN_SEPARATORS,
     Gs1Pairing,
     SettingKey,
-    read_setting,
 )
 
 if TYPE_CHECKING:
@@ -186,8 +185,17 @@ DEFAULT = ScanConfig()
 def scan_config(session: Session) -> ScanConfig:
     """This site's scan configuration: the defaults, with any overrides from the settings
     table (`scan.prefix.location` = `BIN:`, `scan.separators` = `|~`: each character one
-    substitute for GS; spaces and commas between them are ignored, `gs1_pairing`)."""
-    return scan_config_of(lambda setting: read_setting(session, setting))
+    substitute for GS; spaces and commas between them are ignored, `gs1_pairing`). Read in
+    one statement: a running handheld reads it again each time its sync looks at the
+    database (`sync.device.loop`)."""
+    from sqlalchemy import select  # a handheld's start reads these without SQLAlchemy
+
+    from scanner.models import Setting
+
+    keys = [setting.key for setting in SCAN_SETTINGS]
+    rows = session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys)))
+    stored = dict(rows.tuples().all())
+    return scan_config_of(lambda setting: setting.value_of(stored.get(setting.key)))
 
 
 SCAN_SETTINGS: tuple[SettingKey[Any], ...] = (

@@ -439,11 +439,25 @@ class LotscanApp(App[None]):
 
     def on_sync_news_arrived(self, message: SyncNewsArrived) -> None:
         self.sync_status = message.news.status
+        config = message.news.config
+        if config is not None and config != self.config:
+            self._scan_by(config)
         for screen in self.screen_stack:
             if isinstance(screen, HandheldScreen):
                 screen.show_sync()
         if message.news.report is not None or message.news.failure is not None:
             self._queue_changed()
+
+    def _scan_by(self, config: ScanConfig) -> None:
+        """Scans from now on are read by `config`, the scan settings the database holds now
+        (a site-wide one the sync pulled, or one set while the app ran): the next scan, the
+        keys that send commands, and the help. A scan being handled keeps the settings it
+        was read by."""
+        self.config = config
+        self._handheld.config = config
+        for screen in self.screen_stack:
+            if isinstance(screen, HandheldScreen):
+                screen.show_config(config)
 
     def sync_words(self) -> tuple[str, str, bool]:
         """The sync on the status line: short, long, and whether it should stand out."""

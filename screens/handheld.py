@@ -52,6 +52,7 @@ from screens.supervisor_lines import ACTIONS
 from screens.view import HandheldView
 
 if TYPE_CHECKING:
+    from scanner.scan import ScanConfig
     from screens.app import LotscanApp
 
 
@@ -344,6 +345,11 @@ class HandheldScreen(Screen[None]):
         """The status line says whether work the operator waits on is taking a while."""
         if self.drawable:
             self.query_one(StatusBar).busy(busy)
+
+    def show_config(self, config: ScanConfig) -> None:
+        """The help, once built, says the scan settings `config` holds."""
+        for panel in self.query(HelpPanel):
+            panel.show(config)
 
     def show_sync(self) -> None:
         """The status line shows the sync as the app last heard of it."""

@@ -79,3 +79,8 @@ class HelpPanel(VerticalScroll, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static(help_text(self.config, self.moved), markup=False)
+
+    def show(self, config: ScanConfig) -> None:
+        """The help for `config`, the scan settings the app now scans by."""
+        self.config = config
+        self.query_one(Static).update(help_text(config, self.moved))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.clock import Clock
 from scanner.db import database_reason, reading
 from scanner.errors import LotscanError
+from scanner.scan import ScanConfig, scan_config
 from sync.device.backoff import Backoff
 from sync.device.credentials import NotEnrolled, load_credentials
 from sync.device.status import SyncStatus, sync_status
@@ -49,6 +50,11 @@ class SyncNews:
     status: SyncStatus
     report: SyncReport | None = None
     failure: str | None = None
+    config: ScanConfig | None = None
+    """The scan settings the database holds now (`scanner.scan.scan_config`), read with the
+    status: a site-wide one a sync has just pulled (`gs1_pairing`), or one set with
+    `lotscan settings set` while the app ran, for the app to scan by from then on. None
+    when they do not read."""
 
 
 class SyncLink:
@@ -73,6 +79,17 @@ class SyncLink:
     def status(self) -> SyncStatus:
         with reading(self.sessions) as session:
             return sync_status(session, self.folder)
+
+    def look(self) -> tuple[SyncStatus, ScanConfig | None]:
+        """The status, and the scan settings the database holds (None when they do not
+        read: the app keeps scanning by those it has), in one read."""
+        with reading(self.sessions) as session:
+            status = sync_status(session, self.folder)
+            try:
+                config = scan_config(session)
+            except LotscanError:
+                config = None
+        return status, config
 
     def sync(self) -> SyncReport:
         # Imported at the first sync: a handheld that is not enrolled never loads httpx.
@@ -142,14 +159,15 @@ class SyncLoop:
         self._cancelled = cancelled
         next_sync = time.monotonic()  # enrolled: sync as soon as the app is up
         while not self.stopped:
-            status = self._status()
+            looked = self._look()
             now = time.monotonic()
-            if status is None:
+            if looked is None:
                 next_sync = max(next_sync, now + self.soon)  # the database is busy: soon
-            elif status.enrolled and now >= next_sync:
+            elif looked[0].enrolled and now >= next_sync:
                 next_sync = now + self._sync()
             else:
-                self.report(SyncNews(status))
+                status, config = looked
+                self.report(SyncNews(status, config=config))
                 if not status.enrolled:
                     next_sync = now + self.interval  # look again for an enrollment
             if self._nudged_before(next_sync) and self.backoff.failures == 0:
@@ -196,13 +214,14 @@ class SyncLoop:
         return self.interval
 
     def _news(self, *, report: SyncReport | None = None, failure: str | None = None) -> None:
-        status = self._status()
-        if status is not None:
-            self.report(SyncNews(status, report, failure))
+        looked = self._look()
+        if looked is not None:
+            status, config = looked
+            self.report(SyncNews(status, report, failure, config))
 
-    def _status(self) -> SyncStatus | None:
+    def _look(self) -> tuple[SyncStatus, ScanConfig | None] | None:
         try:
-            return self.link.status()
+            return self.link.look()
         except (LotscanError, DBAPIError, OSError):
             return None  # the next turn tries again
 

@@ -14,11 +14,13 @@ from textual.pilot import Pilot
 
 from scanner.db import unit_of_work
 from scanner.models import Movement
+from scanner.settings import GS1_PAIRING, Gs1Pairing, write_setting
 from scanner.workspace import sqlite_url
 from screens.app import LotscanApp
 from screens.supervisor import ASKING_STORE
 from sync.central.enrollment import issue_code
 from sync.central.models import SyncException
+from sync.central.pull import publish_settings
 from sync.device.backoff import Backoff
 from sync.device.client import enroll_handheld
 from tests.conftest import fixed_clock
@@ -64,6 +66,27 @@ def test_scans_queue_while_offline_and_reach_the_store_when_it_answers(site: Sit
         stored = session.scalars(select(Movement).where(Movement.device_id == dock.device))
         assert sorted((m.part, m.lot or "") for m in stored) == [("BOLT", ""), ("RESIN", "R-1")]
     assert site.violations() == []
+
+
+def test_a_running_handheld_scans_by_the_pairing_rules_the_store_turns_on(site: Site) -> None:
+    dock = site.enroll("dock")
+    refused = "GS1 says the part number (240) goes with a GTIN (01), (02), (8006) or (8026)"
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\rCMD:RECEIVE\r(240)BOLT(30)5\r")
+        await answered(app, pilot, 3)
+        await until(pilot, lambda: shown(app, "#sync") == "\u21910 online 08:30", limit=20000)
+        with unit_of_work(site.central) as session:
+            write_setting(session, GS1_PAIRING, Gs1Pairing.STRICT)
+            publish_settings(session, site.clock)
+        app.sync_soon()  # as after a scan; the store is not asked in between
+        await until(pilot, lambda: app.config.gs1_pairing is Gs1Pairing.STRICT, limit=20000)
+        feed(app, "(240)BOLT(30)6\r")
+        await answered(app, pilot, 4)
+        assert shown(app, "#feedback").replace("\n", " ").startswith(refused)
+
+    run(app_on(dock), scenario)
+    assert [m.qty for m in dock.own()] == [5]  # the refused scan recorded nothing
 
 
 def supervisor_handheld(site: Site, name: str) -> Handheld:

@@ -15,7 +15,10 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from textual.pilot import Pilot
+from textual.widgets import Static
 
+from scanner.db import unit_of_work
+from scanner.settings import SCAN_PREFIX_LOCATION, write_setting
 from screens.app import LotscanApp
 from screens.queue import READING
 from sync.device.backoff import Backoff
@@ -153,6 +156,29 @@ def test_a_handheld_not_enrolled_never_syncs_and_says_nothing_of_it(
     run(make_app(plant, sync_interval=3600, sync_soon=0), scenario)
     assert syncs == []
     assert statuses[0].enrolled is False
+
+
+def test_a_scan_prefix_set_while_the_app_runs_is_scanned_by_from_its_next_look(
+    plant: sessionmaker[Session],
+) -> None:
+    def help_says() -> str:
+        return str(app.screen.query_one("#help Static", Static).render())
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: app.sync_status is not None)
+        await pilot.press("f1")
+        await until(pilot, lambda: "Location: LOC:<code>" in help_says())
+        with unit_of_work(plant) as session:  # `lotscan settings set` from another shell
+            write_setting(session, SCAN_PREFIX_LOCATION, "BIN:")
+        app.sync_soon()  # as after a scan
+        await until(pilot, lambda: "Location: BIN:<code>" in help_says())
+        await pilot.press("escape")
+        feed(app, "OP:B1001\rCMD:LOOKUP\rBIN:RCV\r")
+        await answered(app, pilot, 3)
+        assert app.view.message == "Location RCV"
+
+    app = make_app(plant, sync_interval=3600, sync_soon=0)
+    run(app, scenario)
 
 
 def test_a_revoked_handheld_says_sync_refused_and_keeps_its_queue(
