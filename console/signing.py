@@ -1,9 +1,18 @@
 """Signing in to the console and out of it (docs/architecture.md, "Office console"):
 `/console/sign-in` (the form, and its POST), `/console/sign-out` (POST, CSRF-checked) and
-`/console/` (to the devices page). The rules of a try are `console.sign_in_rules`'."""
+`/console/` (to the devices page). The rules of a try are `console.sign_in_rules`'.
+
+The sign-in form has no session to take a CSRF token from, so it carries one of its own:
+the form's page sets it in a cookie of its own (SameSite=Strict) and in the form, and a
+sign-in whose form does not carry its cookie's token is refused (403) before it is tried.
+Another site's page can post a form here, but cannot read or set that cookie: so it cannot
+sign a supervisor's browser in as someone else, whose session would then see and record
+what the supervisor does."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -11,7 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from console.guard import SignedIn, checked_form, signed_in
+from console.guard import CSRF_FIELD, SignedIn, checked_form, signed_in
 from console.sessions import COOKIE, end_session, start_session
 from console.sign_in_rules import try_sign_in
 from console.templating import render
@@ -19,6 +28,12 @@ from console.writes import writing
 
 PREFIX = "/console"  # console.app.PREFIX: where `lotscan serve` mounts the console
 HOME = f"{PREFIX}/devices"
+FORM_COOKIE = "lotscan_sign_in"
+"""The cookie that holds the sign-in form's own CSRF token (see the module)."""
+STALE_FORM = (
+    "This sign-in form has expired or was not sent from the console: nothing was tried."
+    " Sign in again"
+)
 
 router = APIRouter()
 
@@ -34,7 +49,11 @@ def sign_in(
     badge: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = HOME,
+    csrf: Annotated[str, Form(max_length=200, alias=CSRF_FIELD)] = "",
 ) -> Response:
+    expected = _form_token(request)
+    if expected is None or not hmac.compare_digest(csrf, expected):
+        return _form(request, next, badge=badge, error=STALE_FORM, status=403)
     store = request.app.state.store
     now = store.clock()
     address = request.client.host if request.client else None
@@ -56,6 +75,13 @@ def sign_in(
         path=PREFIX,
         httponly=True,
         samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    answer.delete_cookie(
+        FORM_COOKIE,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
         secure=request.url.scheme == "https",
     )
     return answer
@@ -85,7 +111,10 @@ def home(who: Annotated[SignedIn, Depends(signed_in)]) -> Response:
 def _form(
     request: Request, next: str, *, badge: str = "", error: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    return render(
+    """The sign-in page, its form carrying the token of its cookie (set anew when the
+    browser has none yet, so that two tabs' forms both sign in)."""
+    token = _form_token(request) or secrets.token_urlsafe(32)
+    page = render(
         request,
         "sign_in.html",
         None,
@@ -93,7 +122,28 @@ def _form(
         next=_local(next),
         badge=badge,
         error=error,
+        csrf=token,
     )
+    page.set_cookie(
+        FORM_COOKIE,
+        token,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return page
+
+
+def _form_token(request: Request) -> str | None:
+    """The sign-in form's token from its cookie, when it holds one this page could have
+    set (`secrets.token_urlsafe(32)`: 43 characters of the URL-safe alphabet)."""
+    token = request.cookies.get(FORM_COOKIE)
+    if token is None or len(token) != 43 or not token.isascii():
+        return None
+    if not all(c.isalnum() or c in "-_" for c in token):
+        return None
+    return token
 
 
 def _local(wanted: str) -> str:

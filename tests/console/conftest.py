@@ -10,6 +10,7 @@ show a floor badge is refused even with the right password.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -83,5 +84,17 @@ def browser(central_app: FastAPI) -> Iterator[TestClient]:
 def sign_in(
     client: TestClient, badge: str = SUPERVISOR, password: str = PASSWORD, **fields: str
 ) -> httpx.Response:
-    """Posts the sign-in form as a browser does."""
-    return client.post("/console/sign-in", data={"badge": badge, "password": password, **fields})
+    """Fetches the sign-in form and posts it, as a browser does (with the form's own CSRF
+    token, `console.signing`)."""
+    token = sign_in_token(client)
+    data = {"csrf": token, "badge": badge, "password": password, **fields}
+    return client.post("/console/sign-in", data=data)
+
+
+def sign_in_token(client: TestClient) -> str:
+    """The CSRF token of the sign-in form the browser fetches now (its cookie comes with it)."""
+    page = client.get("/console/sign-in")
+    assert page.status_code == 200
+    found = re.search(r'<input type="hidden" name="csrf" value="([^"]+)">', page.text)
+    assert found is not None, page.text
+    return found.group(1)

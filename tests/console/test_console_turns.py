@@ -19,6 +19,7 @@ from console.models import ConsoleSignIn
 from scanner.db import reading
 from sync.central.models import Device
 from sync.central.turns import Turns
+from tests.console.conftest import sign_in_token
 from tests.console.test_devices_page import enrolled
 from tests.support.console_pages import console_client, form
 from tests.support.waiting import until
@@ -77,11 +78,12 @@ def test_a_console_change_whose_turn_does_not_come_changes_nothing(
     monkeypatch.setattr(console.writes, "CONSOLE_PATIENCE", 0.05)
     with console_client(sessions, clock) as client:
         device, _token = enrolled(client, sessions, "forklift-1")
+        form_token = sign_in_token(client)
         with service_turns(client).turn():
             revoked = client.post(f"/console/devices/{device}/revoke", data=form(confirm="yes"))
             signed = client.post(
                 "/console/sign-in",
-                data={"badge": "B9001", "password": "guess"},
+                data={"csrf": form_token, "badge": "B9001", "password": "guess"},
                 headers={"Referer": "http://testserver/console/sign-in?next=%2Fconsole%2F"},
             )
         assert service_turns(client).queued == 0

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Mount
 
 from console.models import ConsoleSession, ConsoleSignIn
 from console.sessions import COOKIE, start_session, token_id
+from console.signing import FORM_COOKIE
 from scanner.clock import aware
 from scanner.db import reading, unit_of_work
 from scanner.models import Operator
@@ -26,7 +27,15 @@ from scanner.passwords import set_password
 from scanner.settings import CONSOLE_IDLE_MINUTES, write_setting
 from sync.central.enrollment import enroll, issue_code
 from sync.protocol import EnrollRequest
-from tests.console.conftest import FLOOR, PASSWORD, QUALITY, SUPERVISOR, MovableClock, sign_in
+from tests.console.conftest import (
+    FLOOR,
+    PASSWORD,
+    QUALITY,
+    SUPERVISOR,
+    MovableClock,
+    sign_in,
+    sign_in_token,
+)
 from tests.support.sync_service import bearer
 
 NOT_RECOGNISED = "Badge or password not recognised"
@@ -97,6 +106,43 @@ def test_a_supervisor_or_quality_staff_signs_in_to_the_devices_page_and_out_agai
         (row,) = session.scalars(select(ConsoleSession))
         assert row.badge == badge and row.ended_at is not None
     assert reasons(sessions) == [(badge, True, "signed_in")]
+
+
+def test_a_sign_in_posted_without_its_forms_token_is_refused_before_it_is_tried(
+    browser: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    # Another site's page posts the form from the supervisor's browser: with no token, or
+    # with its own page's token, which is not the one in this browser's cookie.
+    its_own = sign_in_token(browser)
+    browser.cookies.clear()
+    theirs = sign_in_token(browser)
+    for token in (None, its_own):
+        fields = {"badge": SUPERVISOR, "password": PASSWORD}
+        if token is not None:
+            fields["csrf"] = token
+        answer = browser.post("/console/sign-in", data=fields)
+        assert answer.status_code == 403
+        assert "This sign-in form has expired or was not sent from the console" in answer.text
+        assert COOKIE not in browser.cookies
+    assert reasons(sessions) == []  # not a try: nothing counts against the badge
+    # The page it answered with carries this browser's token, and signs in.
+    assert theirs != its_own
+    again = browser.post(
+        "/console/sign-in", data={"csrf": theirs, "badge": SUPERVISOR, "password": PASSWORD}
+    )
+    assert again.status_code == 303 and signed_in_page(browser)
+    assert FORM_COOKIE not in browser.cookies  # done with once signed in
+
+
+def test_the_sign_in_forms_token_cookie_is_strict_and_for_the_console_only(
+    browser: TestClient,
+) -> None:
+    cookie = set_cookie_of(browser.get("/console/sign-in"), FORM_COOKIE)
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "path=/console", "samesite=strict"} <= attributes
+    assert "secure" not in attributes  # over plain HTTP (see the HTTPS test below)
+    # Two tabs' forms carry the same token, so either signs in.
+    assert sign_in_token(browser) == sign_in_token(browser)
 
 
 def test_the_store_keeps_only_the_hash_of_the_session_token(
@@ -288,8 +334,8 @@ def test_a_new_password_ends_the_operators_sessions(
 # ---- the cookie ---------------------------------------------------------------------------
 
 
-def set_cookie_of(answer: httpx.Response) -> str:
-    (cookie,) = answer.headers.get_list("set-cookie")
+def set_cookie_of(answer: httpx.Response, name: str = COOKIE) -> str:
+    (cookie,) = [c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{name}=")]
     return cookie
 
 
@@ -305,8 +351,10 @@ def test_the_cookie_is_http_only_same_site_lax_for_the_console_and_not_secure_ov
 
 def test_the_cookie_is_secure_when_the_browser_came_over_https(central_app: FastAPI) -> None:
     with TestClient(central_app, base_url="https://testserver", follow_redirects=False) as web:
+        form_cookie = set_cookie_of(web.get("/console/sign-in"), FORM_COOKIE)
         cookie = set_cookie_of(sign_in(web))
-        assert "secure" in {part.strip().lower() for part in cookie.split(";")[1:]}
+        for each in (form_cookie, cookie):
+            assert "secure" in {part.strip().lower() for part in each.split(";")[1:]}
         assert signed_in_page(web)
 
 
