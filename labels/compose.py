@@ -7,9 +7,11 @@ possible), each at the widest module the stock allows. Where one symbol would be
 (or over GS1-128's 48 data characters), the element strings are split, in order, across
 two or more symbols, each with its own human-readable line.
 
-A layout with `datamatrix` on puts all the item data in one GS1 DataMatrix at the top right,
-the text rows beside it narrower, with the GS1-128 symbols below ("beside") or only the
-DataMatrix's human-readable lines at the foot ("instead").
+A layout with `datamatrix` on puts all the item data in one GS1 DataMatrix. "beside": at
+the top right, the text rows beside it narrower, the GS1-128 symbols below. "instead": in
+the symbols' place, centred at the foot above its human-readable lines, the text rows
+across the whole width; where they leave it no room there, at the top right as "beside"
+puts it, with only its human-readable lines at the foot.
 """
 
 from __future__ import annotations
@@ -146,20 +148,12 @@ def compose(label: Label, layout: Layout) -> Drawing:
     usable = width - 2 * margin
     matrix = _place_matrix(label, layout)
     instead = matrix is not None and layout.datamatrix == "instead"
+    if matrix is not None and instead:
+        at_foot = _matrix_at_foot(label, layout, matrix)
+        if at_foot is not None:
+            return at_foot
     symbols = [] if instead else plan_symbols(label, layout)
-    texts: list[Text] = []
-    y = margin
-    # Rows that start beside the DataMatrix end short of it by its quiet zone or the gap.
-    beside_matrix = usable - (matrix.side + _matrix_clearance(layout) if matrix else 0)
-    matrix_bottom = matrix.y + matrix.side + _matrix_clearance(layout) if matrix else y
-    for row in layout.rows:
-        values = [(name, text) for name in row.fields if (text := _FIELD_TEXT[name](label))]
-        if values:
-            room = beside_matrix if y < matrix_bottom else usable
-            placed = _place_row(values, row, layout, margin, y, room)
-            texts += placed
-            y = max(line.y + line_height(line.size) for line in placed) + layout.dots(layout.gap)
-    y = max(y, matrix_bottom)
+    texts, y = _place_rows(label, layout, matrix)
     hri_size = layout.dots(layout.hri_size)
     if matrix is not None and instead:
         texts += _matrix_hri(label, layout, matrix.symbol, y)
@@ -186,6 +180,47 @@ def compose(label: Label, layout: Layout) -> Drawing:
     matrices = (matrix,) if matrix else ()
     return Drawing(
         layout.name, width, height, layout.dpi, tuple(texts), tuple(bars), matrices=matrices
+    )
+
+
+def _place_rows(label: Label, layout: Layout, matrix: Matrix | None) -> tuple[list[Text], int]:
+    """The text rows from the top margin down, those beside `matrix` (at the top right)
+    ending short of it by its quiet zone or the gap; and the height below them and the
+    matrix, where the rest of the label starts."""
+    margin = layout.dots(layout.margin)
+    usable = layout.dots(layout.width) - 2 * margin
+    texts: list[Text] = []
+    y = margin
+    beside_matrix = usable - (matrix.side + _matrix_clearance(layout) if matrix else 0)
+    matrix_bottom = matrix.y + matrix.side + _matrix_clearance(layout) if matrix else y
+    for row in layout.rows:
+        values = [(name, text) for name in row.fields if (text := _FIELD_TEXT[name](label))]
+        if values:
+            room = beside_matrix if y < matrix_bottom else usable
+            placed = _place_row(values, row, layout, margin, y, room)
+            texts += placed
+            y = max(line.y + line_height(line.size) for line in placed) + layout.dots(layout.gap)
+    return texts, max(y, matrix_bottom)
+
+
+def _matrix_at_foot(label: Label, layout: Layout, matrix: Matrix) -> Drawing | None:
+    """A label whose DataMatrix is there "instead" of the GS1-128 symbols, in their place:
+    centred at the foot, just above its human-readable lines, with the text rows above it
+    across the label's whole width. None when the rows and the matrix do not both fit so:
+    the matrix then stays at the top right, the rows beside it."""
+    width, height = layout.dots(layout.width), layout.dots(layout.height)
+    texts, y = _place_rows(label, layout, None)
+    try:
+        hri = _matrix_hri(label, layout, matrix.symbol, y)
+    except LabelError:
+        return None  # said by the placement at the top right, if that does not fit either
+    clearance = _matrix_clearance(layout)
+    top = min(line.y for line in hri) - clearance - matrix.side
+    if top - clearance < y:
+        return None
+    placed = Matrix((width - matrix.side) // 2, top, matrix.module, matrix.symbol)
+    return Drawing(
+        layout.name, width, height, layout.dpi, tuple(texts + hri), (), matrices=(placed,)
     )
 
 

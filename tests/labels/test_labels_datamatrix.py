@@ -111,6 +111,41 @@ def test_the_datamatrix_is_whole_dots_with_its_quiet_zone_clear(
             assert x1 <= left or x0 >= right or y1 <= top or y0 >= bottom, (x0, y0, x1, y1)
 
 
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_instead_puts_the_datamatrix_where_the_symbols_go_and_the_text_across_the_label(
+    layout: str,
+) -> None:
+    chosen = with_datamatrix(layout, "instead")
+    for case in ITEM_CASES:
+        drawing = compose(CASES[case], chosen)
+        (matrix,) = drawing.matrices
+        assert abs((matrix.x + matrix.side / 2) - drawing.width / 2) <= 1  # centred
+        hri = [t for t in drawing.texts if t.y > matrix.y]
+        rows = [t for t in drawing.texts if t.y < matrix.y]
+        assert hri and rows and len(hri) + len(rows) == len(drawing.texts)
+        assert "".join(t.text for t in hri) == matrix.symbol.hri.replace(" ", "")
+        quiet = matrix.module
+        assert all(t.y + round(t.size * 1.2) <= matrix.y - quiet for t in rows)
+        assert all(t.y >= matrix.y + matrix.side + quiet for t in hri)
+        margin = chosen.dots(chosen.margin)
+        assert max(t.y + round(t.size * 1.2) for t in hri) <= drawing.height - margin
+        # Nothing stands beside the matrix: the rows are laid out as with no matrix at all.
+        plain = compose(CASES[case], replace(chosen, datamatrix="off"))
+        assert rows == list(plain.texts[: len(rows)])
+
+
+def test_instead_keeps_the_datamatrix_at_the_top_right_where_the_foot_has_no_room() -> None:
+    # 9 dots a module at 203 dpi: the text, the symbol and its line do not fit one above
+    # the other on a 2-inch label, but the text fits beside the symbol.
+    chosen = replace(LAYOUTS["4x2-203"], datamatrix="instead", datamatrix_module=9)
+    drawing = compose(CASES["lot-with-gtin"], chosen)
+    (matrix,) = drawing.matrices
+    offset = max(chosen.dots(chosen.margin), matrix.module)
+    assert (matrix.x + matrix.side, matrix.y) == (drawing.width - offset, offset)
+    assert drawing.bars == ()
+    assert read(png_image(drawing))[0].bytes == element_data(CASES["lot-with-gtin"])
+
+
 def test_gs1_mm_x_dimension_on_the_built_in_layouts() -> None:
     # GS1 General Specifications, healthcare symbol specification: 0.255 to 0.615 mm.
     for layout in LAYOUTS.values():
