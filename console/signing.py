@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -69,21 +69,8 @@ def sign_in(
             refused.headers["Retry-After"] = str(attempt.wait_seconds(now))
         return refused
     answer = RedirectResponse(_local(next), status_code=303)
-    answer.set_cookie(
-        COOKIE,
-        token,
-        path=PREFIX,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    answer.delete_cookie(
-        FORM_COOKIE,
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    answer.set_cookie(COOKIE, token, **_cookie(request, "lax"))
+    answer.delete_cookie(FORM_COOKIE, **_cookie(request, "strict"))
     return answer
 
 
@@ -97,9 +84,7 @@ def sign_out(
     with writing(request) as session:
         end_session(session, who.session_id, store.clock())
     answer = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    answer.delete_cookie(
-        COOKIE, path=PREFIX, httponly=True, samesite="lax", secure=request.url.scheme == "https"
-    )
+    answer.delete_cookie(COOKIE, **_cookie(request, "lax"))
     return answer
 
 
@@ -124,15 +109,16 @@ def _form(
         error=error,
         csrf=token,
     )
-    page.set_cookie(
-        FORM_COOKIE,
-        token,
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    page.set_cookie(FORM_COOKIE, token, **_cookie(request, "strict"))
     return page
+
+
+def _cookie(request: Request, same_site: Literal["lax", "strict"]) -> dict[str, Any]:
+    """How the console's cookies are set and deleted: for the console's paths alone, out of
+    scripts' reach, sent from other sites as `same_site` says, and only over HTTPS when the
+    browser came over HTTPS."""
+    secure = request.url.scheme == "https"
+    return {"path": PREFIX, "httponly": True, "samesite": same_site, "secure": secure}
 
 
 def _form_token(request: Request) -> str | None:
