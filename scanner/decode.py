@@ -66,6 +66,7 @@ _NAMES = {
     ("CODE128", True): "GS1-128",
     ("QRCODE", True): "GS1-QR",
     ("Data Matrix", True): "GS1 DataMatrix",
+    ("Aztec", True): "GS1 Aztec",
 }
 # zxing's format -> zbar's name for it, so a symbol is named alike whichever reader found it.
 _ZBAR_NAMES = {

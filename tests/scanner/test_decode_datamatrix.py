@@ -203,8 +203,16 @@ def zxing_symbol(text: str, kind: zxingcpp.BarcodeFormat, gs1: bool) -> Image.Im
         (zxingcpp.DataBarExp, f"(01){GTIN}(10)LOT123", True, "DATABAR_EXP", f"01{GTIN}10LOT123"),
         (zxingcpp.PDF417, "LOC:A-01", False, "PDF417", "LOC:A-01"),
         (zxingcpp.Aztec, "LOC:A-01", False, "Aztec", "LOC:A-01"),
+        (zxingcpp.Aztec, f"(01){GTIN}(10)LOT123", True, "GS1 Aztec", f"01{GTIN}10LOT123"),
     ],
-    ids=["gs1-qr-both-read", "databar-both-read", "databar-expanded-both-read", "pdf417", "aztec"],
+    ids=[
+        "gs1-qr-both-read",
+        "databar-both-read",
+        "databar-expanded-both-read",
+        "pdf417",
+        "aztec",
+        "gs1-aztec",
+    ],
 )
 def test_each_symbology_reads_once_by_the_name_lotscan_gives_it(
     tmp_path: Path,
