@@ -12,11 +12,12 @@ nothing, in the database or in the workflow's state.
 
 from __future__ import annotations
 
+import functools
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -32,6 +33,7 @@ from scanner.operators import has_operators
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
+from scanner.settings import Gs1Pairing
 from scanner.workflows.assign import Assign
 from scanner.workflows.base import Context, LabelDue, Level, Refusal, Response, Workflow
 from scanner.workflows.complete import Complete
@@ -113,6 +115,8 @@ class Handheld:
         """The workflow last finished with CMD:DONE having recorded lines: CMD:UNDO reverses
         its last line until this sign-in ends or another workflow records one."""
         self.known: KnownRows = set()
+        self._label: dict[str, str] = {}
+        """The element strings of the label of the line in progress (`_note_label`)."""
 
     def prompt(self) -> str:
         if self.operator is None:
@@ -125,7 +129,8 @@ class Handheld:
         """Handles one scan: records it and queues the labels it made due, in one
         transaction, and says what happened."""
         try:
-            scan = read_scan(raw, self.config)
+            scan = read_scan(raw, _one_scan_alone(self.config))
+            self._judge_pairing(scan)
         except LotscanError as problem:
             return self._outcome(self._refused(str(problem)))
         running, finished = self.workflow, self.finished
@@ -134,6 +139,7 @@ class Handheld:
             self.role,
             running.snapshot() if running else None,
             finished.snapshot() if finished else None,
+            self._label,
         )
         session = self._scan_session()
         try:
@@ -144,16 +150,42 @@ class Handheld:
                 if self.note_scan is not None:
                     self.note_scan(session, response)
         except LotscanError as problem:
-            self.operator, self.role, self.workflow, self.finished = kept
+            self.operator, self.role, self.workflow, self.finished, self._label = kept
             return self._outcome(self._refused(str(problem)))
         except BaseException:
             # The transaction was rolled back (a database error, a bug): so is the state.
-            self.operator, self.role, self.workflow, self.finished = kept
+            self.operator, self.role, self.workflow, self.finished, self._label = kept
             raise
         finally:
             session.close()
+        self._note_label(scan)
         started = self.workflow is not None and self.workflow is not running
         return self._outcome(response, started=started, labels_queued=queued)
+
+    def _judge_pairing(self, scan: Scan) -> None:
+        """GS1's pairing rules, where the site keeps them (`gs1_pairing` strict), judged on
+        the whole label: a scan that names no part (the rest of a label too long for one
+        symbol: its lot and count, `labels.compose`) together with the earlier symbols of
+        the line it continues; any other scan alone, as `read_scan` judges one."""
+        item = scan.item
+        if item is None or self.config.gs1_pairing is not Gs1Pairing.STRICT:
+            return
+        from scanner.gs1_pairing import check_pairs  # loaded with scanner.gs1 by read_scan
+
+        label = item.ai
+        if self._label and not (item.gtin or item.part):
+            label = {**self._label, **item.ai}
+        check_pairs(list(label))
+
+    def _note_label(self, scan: Scan) -> None:
+        """Keeps the element strings of the label the line in progress was scanned from (see
+        `_judge_pairing`); a scan naming a part starts a label, one naming none adds to it."""
+        item = scan.item
+        if self.workflow is None or not self.workflow.in_progress:
+            self._label = {}
+        elif item is not None:
+            rest = self._label and not (item.gtin or item.part)
+            self._label = {**self._label, **item.ai} if rest else dict(item.ai)
 
     def failed(self, problem: str) -> Outcome:
         """The outcome of a scan that `handle` gave up on with an exception other than a
@@ -360,3 +392,12 @@ def _quantity_of(context: Context, movement: Movement) -> str:
     uom = f" {part.uom}" if part is not None else ""
     what = describe(movement.part, movement.lot, movement.serial)
     return f"{format_quantity(movement.qty)}{uom} of {what}"
+
+
+@functools.cache
+def _one_scan_alone(config: ScanConfig) -> ScanConfig:
+    """`config` without the pairing rules, which the handheld judges on the whole label
+    (`Handheld._judge_pairing`) rather than one scan alone as `read_scan` does."""
+    if config.gs1_pairing is Gs1Pairing.OFF:
+        return config
+    return replace(config, gs1_pairing=Gs1Pairing.OFF)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from scanner.models import Part, Tracking
-from scanner.scan import Item, Scan
+from scanner.scan import Item, Scan, ScanKind
 from scanner.workflows.base import (
     Context,
     NumberEntry,
@@ -42,6 +42,27 @@ class Incoming:
         if part.tracking == Tracking.LOT and item.lot:
             self.lots = [item.lot]
 
+    def read_rest(self, item: Item) -> bool:
+        """Takes what the rest of the label says, when `item` names no part: the next
+        symbol of a label whose first named it (a label too long for one symbol carries
+        the part and expiry in one and the lot or serial and the count in the next,
+        `labels.compose`; a supplier's may too). Its count, lot or serial fill what the
+        line still lacks; whether it filled anything."""
+        if item.gtin or item.part:
+            return False  # a label of its own, not the rest of this one
+        count = label_count(item)
+        took = False
+        if self.tracking == Tracking.SERIAL and item.serial and not self.serials:
+            if count not in (None, 1) or self.qty not in (None, 1):
+                raise Refusal(f"{self.part} is serial-tracked: scan one serial at a time")
+            self.qty, self.serials, self.numbers = Decimal(1), [item.serial], None
+            return True
+        if count is not None and self.qty is None:
+            self.qty, took = count, True
+        if self.tracking == Tracking.LOT and item.lot and not self.lots:
+            self.lots, self.numbers, took = [item.lot], None, True
+        return took
+
     def prompt(self) -> str:
         if self.qty is None:
             return f"Quantity of {self.part} ({self.uom})?"
@@ -49,7 +70,10 @@ class Incoming:
         return self.numbers.prompt()
 
     def answer(self, scan: Scan, context: Context) -> str | None:
-        """Takes the quantity or a number; returns a message when a range must be given again."""
+        """Takes the quantity or a number, or the rest of the label (`read_rest`); returns a
+        message when a range must be given again."""
+        if scan.kind == ScanKind.ITEM and scan.item is not None and self.read_rest(scan.item):
+            return None
         if self.qty is None:
             self.qty = quantity_answer(scan)
             return None

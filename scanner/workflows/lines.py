@@ -130,6 +130,9 @@ class Line:
         value = number_answer(scan, self.part, what, context.session, generate=False)
         if needed == "lot":
             self.lot = value
+            if scan.item is not None and self.qty is None:
+                # The rest of a label too long for one symbol: its lot and count together.
+                self.qty = label_count(scan.item)
         else:
             self.serial = value
             self.qty = Decimal(1)

@@ -310,3 +310,46 @@ def test_a_receive_under_strict_refuses_the_label_on_the_handheld_and_takes_one_
     assert (steps.last.level, steps.last.message) == (Level.OK, "Received RESIN")
     assert floor.stock("RESIN") == {("R-100", "RCV"): 25}
     assert floor.agrees()
+
+
+def strict_floor(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> Floor:
+    """The test plant under `gs1_pairing` strict, RESIN with a GTIN."""
+    with unit_of_work(sessions) as session:
+        add_plant(session)
+        session.get_one(Part, "RESIN").gtin = GTIN
+        write_setting(session, GS1_PAIRING, Gs1Pairing.STRICT)
+    with reading(sessions) as session:
+        return Floor(sessions, clock, config=scan_config(session))
+
+
+def test_under_strict_a_label_in_two_symbols_is_judged_whole_on_the_handheld(
+    sessions: sessionmaker[Session], clock: Callable[[], datetime]
+) -> None:
+    # A label too long for one symbol (labels.compose): the GTIN and expiry, then the lot
+    # and count, which GS1 pairs with the GTIN of the symbol before it.
+    floor = strict_floor(sessions, clock)
+    lot = "ABCDEFGHIJKLMNOPQRST"
+    steps = floor.run(f"""
+        OP:B1001
+        CMD:RECEIVE
+        (10){lot}(30)25
+        (01){GTIN}(17)270331
+        (10){lot}(30)25
+        (01){GTIN}(17)270331
+        (37)25
+    """)
+    alone = steps.at(3).response  # the second symbol with no line to continue
+    assert (alone.level, alone.message) == (
+        Level.ERROR,
+        "GS1 says the lot (10) goes with a GTIN (01), (02), (03), (8006) or (8026): this label"
+        " has none",
+    )
+    assert (steps.at(5).level, steps.at(5).message) == (Level.OK, "Received RESIN")
+    whole = steps.at(7).response  # a count (37) beside the GTIN breaks a rule of the label
+    assert (whole.level, whole.message) == (
+        Level.ERROR,
+        "GS1 says the GTIN (01) and the count (37) never appear together on one label",
+    )
+    assert whole.prompt == "Quantity of RESIN (kg)?"
+    assert floor.stock("RESIN") == {(lot, "RCV"): 25}
+    assert floor.agrees()

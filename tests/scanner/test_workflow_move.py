@@ -80,6 +80,22 @@ def test_a_label_answering_the_lot_asked_for_is_an_answer_not_a_new_item(
     assert steps.last.message == "Moved 4 kg of lot PG-1 of PIGMENT RCV>A-02"
 
 
+def test_the_second_symbol_of_a_split_label_gives_the_lot_and_its_count(moving: Floor) -> None:
+    # A label too long for one symbol (`labels.compose`): the part and expiry, then the lot
+    # and the count; the count is how many the container holds, so it is what moves.
+    steps = moving.run("""
+        (240)PIGMENT(17)270331
+        (10)PG-1(30)4
+        LOC:A-02
+    """)
+    assert steps.at(1).response.prompt == "Lot of PIGMENT?"
+    assert (steps.at(2).level, steps.at(2).message) == (
+        Level.INFO,
+        "4 kg of lot PG-1 of PIGMENT from RCV",
+    )
+    assert steps.last.message == "Moved 4 kg of lot PG-1 of PIGMENT RCV>A-02"
+
+
 def test_a_refused_new_item_leaves_the_waiting_line_as_the_screen_shows_it(
     moving: Floor,
 ) -> None:

@@ -7,12 +7,16 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from labels.compose import plan_symbols
+from labels.content import Label, LabelKind
+from labels.layout import LAYOUTS
 from scanner.db import unit_of_work
 from scanner.models import Lot, Movement, Part, Serial
 from scanner.settings import EXPIRY_POLICY, device_id, write_setting_text
 from scanner.workflows.base import LabelDue, Level
 from tests.support.transcripts import Floor
 
+GTIN = "09506000134352"
 RESIN_SHELF_LIFE_END = date(2027, 5, 1)  # the fixed clock's 2026-11-02 plus 180 days
 
 
@@ -58,6 +62,79 @@ def test_receiving_on_a_purchase_order_keeps_the_order_line_and_the_supplier_lot
         assert lot is not None and lot.supplier_lot == "SUP-77"
     assert floor.stock("RESIN") == {("SUP-77", "A-01"): 50}
     assert floor.agrees()
+
+
+def split_label(label: Label) -> list[str]:
+    """The symbols lotscan prints for `label` on a 4x2 inch label, as a scanner reads them;
+    two, for a label too long for one (`labels.compose`)."""
+    symbols = [symbol.hri for symbol, _module in plan_symbols(label, LAYOUTS["4x2-203"])]
+    assert len(symbols) == 2, symbols
+    return symbols
+
+
+def test_a_lot_label_printed_in_two_symbols_is_received_from_its_two_scans(
+    floor: Floor,
+) -> None:
+    lot = "SUP-2026-1102-A-0017"  # 20 characters: the lot and count go in a second symbol
+    label = Label(LabelKind.LOT, part="RESIN", lot=lot, expiry=date(2027, 3, 31), qty=Decimal(50))
+    first, rest = split_label(label)
+    assert (first, rest) == ("(240)RESIN(17)270331", f"(10){lot}(30)50")
+    steps = floor.run(f"""
+        OP:B1001
+        CMD:RECEIVE
+        PO:PO-1
+        {first}
+        {rest}
+    """)
+    assert steps.at(4).response.prompt == "Quantity of RESIN (kg)?"
+    assert (steps.last.level, steps.last.message) == (Level.OK, "Received RESIN")
+    assert [each.text for each in steps.last.recorded] == [f"Received 50 kg lot {lot}"]
+    with floor.session() as session:
+        kept = session.get(Lot, ("RESIN", lot))
+        assert kept is not None and kept.supplier_lot == lot
+        assert kept.expiry == date(2027, 3, 31)
+    assert floor.stock("RESIN") == {(lot, "RCV"): 50}
+    assert floor.agrees()
+
+
+def test_a_serial_label_printed_in_two_symbols_is_received_from_its_two_scans(
+    floor: Floor,
+) -> None:
+    with unit_of_work(floor.sessions) as session:
+        session.get_one(Part, "MOTOR").gtin = GTIN
+    serial = "MTR-ABCDEFGHIJKLMNOP"  # letters: too wide with the GTIN in one symbol
+    label = Label(
+        LabelKind.SERIAL, part="MOTOR", gtin=GTIN, serial=serial, expiry=date(2030, 1, 31)
+    )
+    first, rest = split_label(label)
+    assert (first, rest) == (f"(01){GTIN}(17)300131", f"(21){serial}")
+    steps = floor.run(f"""
+        OP:B1001
+        CMD:RECEIVE
+        {first}
+        {rest}
+    """)
+    assert (steps.last.level, steps.last.message) == (Level.OK, "Received MOTOR")
+    assert [each.text for each in steps.last.recorded] == [f"Received MOTOR serial {serial}"]
+    assert floor.stock("MOTOR") == {(serial, "RCV"): 1}
+    assert floor.agrees()
+
+
+def test_a_second_symbol_naming_a_part_of_its_own_is_not_the_rest_of_the_label(
+    floor: Floor,
+) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)RESIN(17)270331
+        (240)PIGMENT(10)PG-1(30)4
+        40
+        R-7
+    """)
+    refused = steps.at(4).response
+    assert (refused.level, refused.message) == (Level.ERROR, "Type the quantity")
+    assert steps.last.message == "Received RESIN"
+    assert floor.stock("RESIN") == {("R-7", "RCV"): 40} and floor.stock("PIGMENT") == {}
 
 
 def test_a_part_not_on_the_purchase_order_is_refused_at_the_item_scan(floor: Floor) -> None:
