@@ -62,30 +62,24 @@ def test_a_new_item_while_the_source_is_asked_replaces_the_line(moving: Floor) -
     assert moving.stock("RESIN") == {("R-1", "A-01"): 5, ("R-1", "RCV"): 25}
 
 
+@pytest.mark.parametrize(
+    ("item", "lot"),
+    [
+        ("(240)PIGMENT(30)4", "(10)PG-1"),
+        # A label too long for one symbol (`labels.compose`): the part and expiry, then the
+        # lot with the count, which is how many the container holds, so what moves.
+        ("(240)PIGMENT(17)270331", "(10)PG-1(30)4"),
+    ],
+    ids=["lot-label", "split-label"],
+)
 def test_a_label_answering_the_lot_asked_for_is_an_answer_not_a_new_item(
-    moving: Floor,
+    moving: Floor, item: str, lot: str
 ) -> None:
     with unit_of_work(moving.sessions) as session:
         session.add(Location(code="QA", name="Quarantine cage", kind="quarantine"))
-    steps = moving.run("""
-        (240)PIGMENT(30)4
-        (10)PG-1
-        LOC:A-02
-    """)
-    assert steps.at(1).response.prompt == "Lot of PIGMENT?"
-    assert (steps.at(2).level, steps.at(2).message) == (
-        Level.INFO,
-        "4 kg of lot PG-1 of PIGMENT from RCV",
-    )
-    assert steps.last.message == "Moved 4 kg of lot PG-1 of PIGMENT RCV>A-02"
-
-
-def test_the_second_symbol_of_a_split_label_gives_the_lot_and_its_count(moving: Floor) -> None:
-    # A label too long for one symbol (`labels.compose`): the part and expiry, then the lot
-    # and the count; the count is how many the container holds, so it is what moves.
-    steps = moving.run("""
-        (240)PIGMENT(17)270331
-        (10)PG-1(30)4
+    steps = moving.run(f"""
+        {item}
+        {lot}
         LOC:A-02
     """)
     assert steps.at(1).response.prompt == "Lot of PIGMENT?"
