@@ -232,6 +232,12 @@ class Item:
     expiry: date | None = None
     count: int | None = None
 
+    @property
+    def names_part(self) -> bool:
+        """Whether the label names its part (by GTIN or part number); one that does not is
+        a lone lot or serial barcode, or the rest of a label printed in two symbols."""
+        return bool(self.gtin or self.part)
+
 
 @dataclass(frozen=True)
 class Scan:

@@ -171,7 +171,7 @@ def number_answer(
 
 
 def _names_part(session: Session, item: Item, part: str) -> bool:
-    if not item.gtin and not item.part:
+    if not item.names_part:
         return True
     try:
         return part_of(session, item).number == part

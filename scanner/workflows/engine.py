@@ -173,7 +173,7 @@ class Handheld:
         from scanner.gs1_pairing import check_pairs  # loaded with scanner.gs1 by read_scan
 
         label = item.ai
-        if self._label and not (item.gtin or item.part):
+        if self._label and not item.names_part:
             label = {**self._label, **item.ai}
         check_pairs(list(label))
 
@@ -184,7 +184,7 @@ class Handheld:
         if self.workflow is None or not self.workflow.in_progress:
             self._label = {}
         elif item is not None:
-            rest = self._label and not (item.gtin or item.part)
+            rest = self._label and not item.names_part
             self._label = {**self._label, **item.ai} if rest else dict(item.ai)
 
     def failed(self, problem: str) -> Outcome:

@@ -48,7 +48,7 @@ class Incoming:
         the part and expiry in one and the lot or serial and the count in the next,
         `labels.compose`; a supplier's may too). Its count, lot or serial fill what the
         line still lacks; whether it filled anything."""
-        if item.gtin or item.part:
+        if item.names_part:
             return False  # a label of its own, not the rest of this one
         count = label_count(item)
         took = False

@@ -54,6 +54,15 @@ class Arrival(Incoming):
     po_line: int | None = None
     expired: bool = False  # the label's (17) has passed and the site warns of it
 
+    def read_rest(self, item: Item) -> bool:
+        """`Incoming.read_rest`; on a purchase order, a lot the rest of the label gives is
+        the supplier's, as one its first symbol gives is (`Receive._item`)."""
+        took = super().read_rest(item)
+        on_order = self.po_line is not None
+        if took and on_order and self.supplier_lot is None and self.lots == [item.lot]:
+            self.supplier_lot = item.lot
+        return took
+
 
 class Receive(Workflow):
     name = "RECEIVE"
@@ -112,8 +121,6 @@ class Receive(Workflow):
         problem = arrival.answer(scan, context)
         if problem:
             return self.respond(context, problem, Level.ERROR)
-        if arrival.lots and self.po and arrival.supplier_lot is None and _rest_of_label(scan):
-            arrival.supplier_lot = arrival.lots[0]  # the label's lot, as from its first symbol
         return self._next(context)
 
     def _item(self, scan: Scan, context: Context) -> Response:
@@ -241,9 +248,3 @@ def _expired_on_arrival(context: Context, part: Part, item: Item) -> bool:
 def _expiry(context: Context, part: Part, lot: str) -> date | None:
     record = find(context.session, Lot, (part.number, lot))
     return record.expiry if record else None
-
-
-def _rest_of_label(scan: Scan) -> bool:
-    """Whether `scan` was the rest of the line's label (`Incoming.read_rest`) giving its lot."""
-    item = scan.item
-    return item is not None and not (item.gtin or item.part) and item.lot is not None

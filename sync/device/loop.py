@@ -76,10 +76,6 @@ class SyncLink:
         self.transport = transport
         self.timeout = timeout
 
-    def status(self) -> SyncStatus:
-        with reading(self.sessions) as session:
-            return sync_status(session, self.folder)
-
     def look(self) -> tuple[SyncStatus, ScanConfig | None]:
         """The status, and the scan settings the database holds (None when they do not
         read: the app keeps scanning by those it has), in one read."""
