@@ -1,8 +1,12 @@
 """The README's screenshots of the console, made from the demo: `lotscan demo` on a central
 SQLite database, two handhelds enrolled and synced with the `lotscan serve` started on it,
-Mark Jensen (the demo's supervisor) signed in in Debian's Chromium. The pictures are written
-to docs/console/ (committed) at 1280x800, and the devices page once more 768 wide, as a
-tablet shows it."""
+Mark Jensen (the demo's supervisor) signed in in Debian's Chromium, at 1280x800, and the
+devices page once more 768 wide, as a tablet shows it.
+
+The pictures go to the test's own folder, so a test run leaves the clone as it found it;
+with `--snapshot-update` (as the handheld's snapshot tests take it) they replace the
+committed ones in docs/console/: `pytest tests/console/test_console_screenshots.py
+--snapshot-update`."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page
 
 from scanner.db import unit_of_work
@@ -30,7 +35,7 @@ from tests.support.browser import (
 )
 from tests.support.sync_over_http import Handheld, open_copy
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
 SUPERVISOR = "B1010"  # Mark Jensen, scanner/demo_data/operators.csv
 PASSWORD = "demo console password"
 
@@ -72,36 +77,60 @@ def crossing_scans(dock: Handheld, line: Handheld) -> None:
     line.sync()
 
 
-def shoot(page: Page, path: str, name: str) -> None:
+def shoot(page: Page, path: str, picture: Path) -> None:
     answer = page.goto(path)
     assert answer is not None and answer.status == 200, f"{path}: {answer and answer.status}"
-    page.screenshot(path=SHOTS / name, full_page=False)
+    page.screenshot(path=picture, full_page=False)
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the pictures go: docs/console/ with `--snapshot-update`, else a folder of the
+    test's own (see the module)."""
+    if request.config.getoption("--snapshot-update", default=False):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return DOCS
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    return folder
 
 
 def test_the_readmes_screenshots_of_the_console_are_made_from_the_demo(
-    demo_console: str,
+    demo_console: str, shots: Path
 ) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
-        take_wide(browser, demo_console)
+        take_wide(browser, demo_console, shots)
         with fresh_page(browser, demo_console, TABLET) as page:
             sign_in(page, SUPERVISOR, PASSWORD)
-            shoot(page, "/console/devices", "devices-tablet.png")
-    for name in ("devices", "exceptions", "lot", "stock", "devices-tablet"):
-        assert (SHOTS / f"{name}.png").stat().st_size > 0
+            shoot(page, "/console/devices", shots / "devices-tablet.png")
+    for name, size in PICTURES.items():
+        with Image.open(shots / name) as picture:
+            assert (picture.format, picture.size) == ("PNG", size), name
+    assert {path.name for path in DOCS.glob("*.png")} == set(PICTURES), (
+        "the README shows these pictures from docs/console/"
+    )
 
 
-def take_wide(browser: Browser, url: str) -> None:
+PICTURES = {
+    "devices.png": (WIDE["width"], WIDE["height"]),
+    "exceptions.png": (WIDE["width"], WIDE["height"]),
+    "stock.png": (WIDE["width"], WIDE["height"]),
+    "lot.png": (WIDE["width"], WIDE["height"]),
+    "devices-tablet.png": (TABLET["width"], TABLET["height"]),
+}
+
+
+def take_wide(browser: Browser, url: str, shots: Path) -> None:
     with fresh_page(browser, url, WIDE) as page:
         sign_in(page, SUPERVISOR, PASSWORD)
         assert page.url.endswith("/console/devices"), page.url
-        shoot(page, "/console/devices", "devices.png")
-        shoot(page, "/console/exceptions", "exceptions.png")
-        shoot(page, "/console/stock", "stock.png")
+        shoot(page, "/console/devices", shots / "devices.png")
+        shoot(page, "/console/exceptions", shots / "exceptions.png")
+        shoot(page, "/console/stock", shots / "stock.png")
         page.goto("/console/lots")
         page.locator("#search").fill("GS-0201")
         follow(page, page.get_by_role("button", name="Search"))
         if not page.get_by_role("button", name="Hold").count():  # a list of matches
             follow(page, page.get_by_role("link", name=re.compile("GS-0201")).first)
         page.get_by_text("GEAR-GP10").first.wait_for()
-        page.screenshot(path=SHOTS / "lot.png")
+        page.screenshot(path=shots / "lot.png")
