@@ -1,4 +1,5 @@
-"""What a job still needs, which lots to use first, and what to warn about at issue time.
+"""What a job still needs (and a sales order still ships), which lots to use first, and what
+to warn about at issue time.
 
 Lots of a part are used first expired, first out: earliest expiry first, lots without an
 expiry last. Expiry is advice, not a lock: the site's policy decides whether an expired or
@@ -23,11 +24,16 @@ from scanner.models import (
     JobComponent,
     JobLot,
     JobLotRole,
+    LineStatus,
     Lot,
     LotStatus,
+    MovementKind,
     Part,
+    SalesOrderLine,
+    Serial,
     Tracking,
 )
+from scanner.orders import net_on_line
 from scanner.quantity import format_quantity
 from scanner.settings import EXPIRY_POLICY, ExpiryPolicy, read_setting
 
@@ -63,13 +69,16 @@ class LotStock:
 
 @dataclass(frozen=True)
 class PickLine:
-    """One component of a job: what it needs in all, what it has had, and where to find it."""
+    """One component of a job (or one line of a sales order, `line`): what it needs in all,
+    what it has had, and where to find it."""
 
     part: str
     description: str
     required: Decimal
     issued: Decimal
     suggestions: list[LotStock]
+    line: int | None = None
+    """The sales order's line number; None for a job's component."""
 
     @property
     def remaining(self) -> Decimal:
@@ -77,12 +86,16 @@ class PickLine:
 
 
 def stock_in_expiry_order(session: Session, part: str) -> list[LotStock]:
-    """Usable stock of `part` (lots on hold or recalled left out), first to expire first."""
+    """Usable stock of `part` (lots and serials on hold or recalled left out), first to
+    expire first."""
+    released = LotStatus.ACTIVE.value
     rows = session.execute(
         select(Balance, Lot.expiry)
         .outerjoin(Lot, (Lot.part == Balance.part) & (Lot.number == Balance.lot))
+        .outerjoin(Serial, (Serial.part == Balance.part) & (Serial.number == Balance.serial))
         .where(Balance.part == part, Balance.qty > 0)
-        .where((Lot.status.is_(None)) | (Lot.status == LotStatus.ACTIVE.value))
+        .where((Lot.status.is_(None)) | (Lot.status == released))
+        .where((Serial.quality_status.is_(None)) | (Serial.quality_status == released))
         .order_by(
             Lot.expiry.is_(None),
             Lot.expiry,
@@ -126,6 +139,29 @@ def pick_list(session: Session, job: str) -> list[PickLine]:
             suggestions=stock_in_expiry_order(session, component.part),
         )
         for component, description in rows
+    ]
+
+
+def ship_list(session: Session, so: str) -> list[PickLine]:
+    """A sales order's open lines with what each still ships and the stock to take, in FEFO
+    order, as `pick_list` gives a job's. A closed line ships nothing more: left out."""
+    rows = session.execute(
+        select(SalesOrderLine, Part.description)
+        .join(Part, Part.number == SalesOrderLine.part)
+        .where(SalesOrderLine.so == so, SalesOrderLine.status == LineStatus.OPEN.value)
+        .order_by(SalesOrderLine.line)
+    ).all()
+    stock = {line.part: stock_in_expiry_order(session, line.part) for line, _ in rows}
+    return [
+        PickLine(
+            part=line.part,
+            description=description,
+            required=line.qty,
+            issued=net_on_line(session, MovementKind.SHIP, so=so, line=line.line),
+            suggestions=stock[line.part],
+            line=line.line,
+        )
+        for line, description in rows
     ]
 
 

@@ -26,20 +26,30 @@ from scanner.workflows.lines import (
 )
 
 
-def pick_list_lines(lines: list[PickLine], today: date) -> tuple[str, ...]:
-    """The pick list as short lines for a 40-column screen; expired lots are marked."""
+def pick_list_lines(
+    lines: list[PickLine], today: date, *, done: str = "Nothing left to pick"
+) -> tuple[str, ...]:
+    """The pick list as short lines for a 40-column screen (a job's components, or a sales
+    order's lines: `ship_list`), each with the first three places to take it from;
+    expired lots are marked. `done` when nothing is left."""
     shown: list[str] = []
     for line in lines:
         if line.remaining <= 0:
             continue
-        shown.append(f"{line.part}: need {format_quantity(line.remaining)}")
+        still = format_quantity(line.remaining)
+        if line.line is None:
+            shown.append(f"{line.part}: need {still}")
+        else:
+            shown.append(f"line {line.line} {line.part}: ship {still}")
         for stock in line.suggestions[:3]:
             what = stock.lot or stock.serial or "-"
             expiry = f" exp {stock.expiry}" if stock.expiry else ""
             if stock.expired(today):
                 expiry = f" EXPIRED {stock.expiry}"
             shown.append(f"  {what} @{stock.location} {format_quantity(stock.qty)}{expiry}")
-    return tuple(shown) or ("Nothing left to pick",)
+        if not line.suggestions:
+            shown.append("  none in stock")
+    return tuple(shown) or (done,)
 
 
 class Issue(TakingWorkflow):

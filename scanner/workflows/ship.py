@@ -1,9 +1,11 @@
 """SHIP: goods leave on a sales order (docs/architecture.md, "Workflows").
 
-`SO:` names the order; then items, only parts on it. A line that requests lot control
-needs a lot even for a part that is not lot-tracked: scanned, typed or generated with
-CMD:GEN, where a first and last number give one lot per container, each its own shipment
-with its share of the quantity (`scanner.containers`). A serial already shipped is refused.
+`SO:` names the order and shows what its open lines still ship, with the stock to take it
+from, first to expire first (as ISSUE's pick list); then items, only parts on it. A line
+that requests lot control needs a lot even for a part that is not lot-tracked: scanned,
+typed or generated with CMD:GEN, where a first and last number give one lot per container,
+each its own shipment with its share of the quantity (`scanner.containers`). A serial already
+shipped is refused.
 Shipping more than the order line asks waits for CMD:OK; after each line the screen shows
 how much of its order line has been shipped.
 """
@@ -16,11 +18,13 @@ from scanner.describing import describe
 from scanner.errors import NotFound
 from scanner.models import Part, SalesOrder, Tracking
 from scanner.orders import sales_line_progress, sales_order_line
+from scanner.picking import ship_list
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.workflows.base import Context, Refusal, Response, location_of
 from scanner.workflows.confirmation import Confirmations
+from scanner.workflows.issue import pick_list_lines
 from scanner.workflows.lines import Line, TakingWorkflow, check_on_hand, line_text, start_line
 
 
@@ -60,7 +64,14 @@ class Ship(TakingWorkflow):
                 if order is None:
                     raise NotFound(f"Unknown sales order {scan.value}")
                 self.so = order.number
-                return self.respond(context, f"Shipping {order.number} to {order.customer}")
+                to_ship = pick_list_lines(
+                    ship_list(context.session, order.number),
+                    context.today,
+                    done="Every open line is shipped",
+                )
+                return self.respond(
+                    context, f"Shipping {order.number} to {order.customer}", details=to_ship
+                )
             if scan.kind == ScanKind.LOCATION:
                 self.source = location_of(context.session, scan.value or "").code
                 return self.respond(context, f"Taking from {self.source}")

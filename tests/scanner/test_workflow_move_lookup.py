@@ -138,6 +138,7 @@ def test_lookup_of_a_job_shows_what_is_left_to_pick_and_what_it_used(stocked: Fl
         "0 of 10 ea HOUSING completed",
         "To pick:",
         "PIGMENT: need 2",
+        "  none in stock",
         "Used and made:",
         "  consumed RESIN R-1 20",
     )

@@ -1,12 +1,18 @@
-"""SHIP driven by transcripts: only parts on the order, a lot for a line that asks for lot
-control (typed, on the label, or generated), and a serial never shipped twice."""
+"""SHIP driven by transcripts: the order's scan shows what is left to ship and where it is,
+only parts on the order, a lot for a line that asks for lot control (typed, on the label, or
+generated), and a serial never shipped twice."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
+from scanner.db import unit_of_work
 from scanner.models import Lot, Movement
+from scanner.quality import Action, change_status, find_item
 from scanner.settings import device_id
 from scanner.workflows.base import Level
 from tests.support.transcripts import Floor
@@ -33,12 +39,61 @@ def stocked(floor: Floor) -> Floor:
     assert not steps.errors()
     assert steps.last.message == "Shipping SO-1 to Hydro Systems"
     assert steps.last.prompt == "Scan item for SO-1"
+    assert steps.last.details == (
+        "line 1 PUMP: ship 5",
+        "  P-1 @LINE 1",
+        "  P-2 @LINE 1",
+        "line 2 BOLT: ship 50",
+        "  - @RCV 100",
+    )
     return floor
 
 
 def shipped(floor: Floor) -> list[tuple[str, str | None, str | None, int | None]]:
     """(part, lot, serial, sales-order line) of each shipment, in order."""
     return [(m.part, m.lot, m.serial, m.so_line) for m in floor.movements() if m.kind == "ship"]
+
+
+def test_the_order_scan_shows_what_each_open_line_still_ships_and_where_it_is(
+    stocked: Floor, clock: Callable[[], datetime]
+) -> None:
+    steps = stocked.run("""
+        (240)PUMP(21)P-1
+        (240)BOLT(10)BX-1(30)50
+        CMD:CLOSE
+        CMD:DONE
+        CMD:SHIP
+        SO:SO-1
+    """)
+    assert not steps.errors()
+    assert steps.at(3).message == "SO-1 line 2 closed"
+    shown = steps.last
+    assert shown.message == "Shipping SO-1 to Hydro Systems"
+    # Line 2 is closed: it ships nothing more, so it is not listed.
+    assert shown.details == ("line 1 PUMP: ship 4", "  P-2 @LINE 1")
+
+    with unit_of_work(stocked.sessions) as session:
+        pump = find_item(session, "PUMP", lot=None, serial="P-2")
+        change_status(session, pump, Action.HOLD, reason="Leaks", by="B9001", clock=clock)
+    held = stocked.run("""
+        CMD:DONE
+        CMD:SHIP
+        SO:SO-1
+    """)
+    assert held.last.details == ("line 1 PUMP: ship 4", "  none in stock")
+
+
+def test_an_order_with_nothing_left_to_ship_says_so(stocked: Floor) -> None:
+    steps = stocked.run("""
+        SO:SO-2
+        (240)HOUSING(10)H-1(30)4
+        (240)BOLT(30)10
+        CMD:DONE
+        CMD:SHIP
+        SO:SO-2
+    """)
+    assert not steps.errors()
+    assert steps.last.details == ("Every open line is shipped",)
 
 
 def test_a_lot_control_line_asks_an_untracked_part_for_a_typed_lot(stocked: Floor) -> None:
