@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from scanner.closing import line_is_open
+from scanner.closing import line_is_open, order_lines
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
     LineStatus,
@@ -182,3 +182,17 @@ def sales_line_progress(session: Session, so: str, line: int) -> LineProgress:
         raise NotFound(f"No line {line} on {so}")
     done = net_on_line(session, MovementKind.SHIP, so=so, line=line)
     return LineProgress(so, line, order_line.qty, done, "shipped")
+
+
+def still_to_receive(session: Session, po: str) -> tuple[str, ...]:
+    """What `po`'s open lines still ask, as RECEIVE shows it when the order is scanned:
+    "line 1 CAST-GP10: receive 20" (as SHIP's list says "ship 20"), or that every open line
+    is received. A closed line takes nothing more, so it is not listed."""
+    shown = []
+    for line in order_lines(session, po, None, sales=False):
+        if line.status != LineStatus.OPEN:
+            continue
+        left = line.qty - net_on_line(session, MovementKind.RECEIVE, po=po, line=line.line)
+        if left > 0:
+            shown.append(f"line {line.line} {line.part}: receive {format_quantity(left)}")
+    return tuple(shown) or ("Every open line is received",)

@@ -24,7 +24,7 @@ from scanner.containers import container_shares
 from scanner.errors import NotFound, RuleViolation
 from scanner.locations import first_location_of_kind
 from scanner.models import Lot, Part, PurchaseOrder, Tracking
-from scanner.orders import purchase_line_progress, purchase_order_line
+from scanner.orders import purchase_line_progress, purchase_order_line, still_to_receive
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Item, Scan, ScanKind
@@ -112,7 +112,11 @@ class Receive(Workflow):
             if order is None:
                 raise NotFound(f"Unknown purchase order {scan.value}")
             self.po, self.last_po_line = order.number, None
-            return self.respond(context, f"Receiving on {order.number} from {order.supplier}")
+            return self.respond(
+                context,
+                f"Receiving on {order.number} from {order.supplier}",
+                details=still_to_receive(context.session, order.number),
+            )
         if scan.kind == ScanKind.LOCATION and arrival is None:
             self.location = location_of(context.session, scan.value or "").code
             return self.respond(context, f"Receiving to {self.location}")

@@ -53,6 +53,7 @@ def test_receiving_on_a_purchase_order_keeps_the_order_line_and_the_supplier_lot
         (240)RESIN(10)SUP-77(17)261231(30)50
     """)
     assert steps.at(3).message == "Receiving on PO-1 from Acme Polymers"
+    assert steps.at(3).response.details == ("line 1 RESIN: receive 100", "line 2 MOTOR: receive 10")
     assert steps.at(4).response.prompt == "Scan item to A-01 (PO-1)"
     assert steps.last.message == "Received RESIN"
     (movement,) = floor.movements()
@@ -62,6 +63,29 @@ def test_receiving_on_a_purchase_order_keeps_the_order_line_and_the_supplier_lot
         assert lot is not None and lot.supplier_lot == "SUP-77"
     assert floor.stock("RESIN") == {("SUP-77", "A-01"): 50}
     assert floor.agrees()
+
+
+def test_the_order_scan_shows_what_its_open_lines_still_ask(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        PO:PO-1
+        (240)RESIN(10)SUP-77(30)60
+        (240)MOTOR(21)M-1
+        CMD:CLOSE
+        CMD:DONE
+        CMD:RECEIVE
+        PO:PO-1
+        (240)RESIN(10)SUP-78(30)40
+        CMD:DONE
+        CMD:RECEIVE
+        PO:PO-1
+    """)
+    assert not steps.errors()
+    assert steps.at(6).message == "PO-1 line 2 closed"
+    # Line 2 is closed with 9 motors never come: it takes nothing more, so it is not listed.
+    assert steps.at(9).response.details == ("line 1 RESIN: receive 40",)
+    assert steps.last.details == ("Every open line is received",)
 
 
 def split_label(label: Label) -> list[str]:
