@@ -249,19 +249,25 @@ def import_kinds() -> list[str]:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from scanner.importing import import_file
+    from scanner.importing import import_reference
 
     sessions = open_database(database_url(args.db))
     from sync.central.enrollment import is_central
-    from sync.central.pull import publish_reference
+    from sync.central.pull import publish_decisions, publish_reference
 
     with unit_of_work(sessions) as session:
-        count = import_file(session, args.kind, args.file)
+        imported = import_reference(session, args.kind, args.file)
         # On the central store the rows that changed go to every handheld on its next pull,
         # published in the import's own transaction: no push can apply a movement naming a
         # part the handhelds were never told about.
-        changes = publish_reference(session) if is_central(session) else 0
-    print(f"Imported {count} {args.kind} rows from {args.file}")
+        changes = 0
+        if is_central(session):
+            changes = publish_reference(session)
+            if imported.decisions:
+                changes += publish_decisions(session, imported.decisions)
+    print(shown(f"Imported {imported.rows} {args.kind} rows from {args.file}"))
+    for note in imported.notes:
+        print(shown(note))
     if changes:
         print(f"{changes} changes published to the handhelds")
     return 0

@@ -50,11 +50,12 @@ from scanner.models import (
     PurchaseOrder,
     SalesOrder,
 )
-from scanner.plain_text import CSET82, quoted, shown
+from scanner.plain_text import CSET82, shown
 from scanner.progress import Progress
 from scanner.quantity import json_quantity
 from scanner.settings import SITE_GLN, SITE_URI, read_setting
 from scanner.spelling import known_lot
+from scanner.units import un_ece_code
 from scanner.workspace import database_url
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -68,35 +69,6 @@ BATCH = 1000
 JOBS_KEPT = 2 * BATCH
 """Jobs whose inputs are kept for their next completions (completions of a job come close
 together in the ledger; the rest are read again): more than one batch can name."""
-
-UOM_CODES = {
-    **dict.fromkeys(("ea", "each", "pc", "pcs", "piece", "pieces", "unit", "units"), None),
-    **dict.fromkeys(("kg", "kgs", "kilogram", "kilograms"), "KGM"),
-    **dict.fromkeys(("g", "gram", "grams"), "GRM"),
-    "mg": "MGM",
-    **dict.fromkeys(("t", "tonne", "tonnes"), "TNE"),
-    **dict.fromkeys(("lb", "lbs"), "LBR"),
-    "oz": "ONZ",
-    **dict.fromkeys(("l", "lt", "ltr", "litre", "litres", "liter", "liters"), "LTR"),
-    "ml": "MLT",
-    **dict.fromkeys(("gal", "gallon", "gallons"), "GLL"),
-    "m3": "MTQ",
-    **dict.fromkeys(("m", "metre", "metres", "meter", "meters"), "MTR"),
-    "cm": "CMT",
-    "mm": "MMT",
-    "km": "KMT",
-    "ft": "FOT",
-    "in": "INH",
-    "yd": "YRD",
-    "m2": "MTK",
-    "ft2": "FTK",
-    **dict.fromkeys(("h", "hr", "hour", "hours"), "HUR"),
-    "min": "MIN",
-    "s": "SEC",
-}
-"""A part's unit of measure as sites write it, to its UN/ECE Recommendation 20 code. A count
-of pieces has none: EPCIS reads a quantity without `uom` as a count of instances. A unit
-already written as a code (two or three capitals or digits, `KGM`, `H87`) is taken as it is."""
 
 
 def run_export_epcis(args: argparse.Namespace) -> int:
@@ -236,17 +208,10 @@ def _pct(name: str) -> str:
 
 def uom_code(part: str, uom: str) -> str | None:
     """The UN/ECE Rec 20 code of a part's unit (None: a count), or a refusal naming it."""
-    code = UOM_CODES.get(uom.strip().lower(), "")
-    if code != "":
-        return code
-    text = uom.strip()
-    if 2 <= len(text) <= 3 and text.isascii() and text.isalnum() and text.upper() == text:
-        return text
-    raise LotscanError(
-        f"{part}'s unit of measure {quoted(uom)} has no UN/ECE code lotscan knows: give the "
-        "part a code such as KGM, LTR, MTR or H87 (import its parts again), or a unit such "
-        "as ea, kg, g, l, ml, m, mm, h"
-    )
+    try:
+        return un_ece_code(uom)
+    except ValueError as problem:
+        raise LotscanError(f"{part}'s {problem} (import its parts again)") from None
 
 
 # The columns one movement's event is made from, in this order (see `Row`).

@@ -5,6 +5,10 @@ Re-importing is how the ERP keeps a device up to date: a row whose key is known 
 record, a new key adds one, nothing is deleted. A column left out of the file keeps what is
 stored; a column given but left empty goes back to its default.
 
+A job's or order line's `status` is a decision with a history (`scanner.closing`): a file
+that closes an open one records the close, as `lotscan jobs close` would, and no file
+reopens a closed one, which only a supervisor does; the import says which stayed closed.
+
 Every row is checked before anything is written: its cells (`scanner.csv_reading`), then the
 file as a whole (repeated keys) and the database (references, rules that depend on history),
 with a few bulk queries rather than one per row. The writing happens inside a savepoint, so a
@@ -14,13 +18,16 @@ bad file leaves the caller's session exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from scanner.clock import utc_now
+from scanner.closing import CLOSED, Subject, decide, last_decision
 from scanner.csv_reading import (
     BadValue,
     Columns,
@@ -42,6 +49,7 @@ from scanner.errors import LotscanError, RuleViolation
 from scanner.import_kinds import KINDS as KINDS
 from scanner.ledger import Ledger
 from scanner.models import (
+    QUARANTINE,
     Base,
     Job,
     JobComponent,
@@ -57,9 +65,10 @@ from scanner.models import (
     Role,
     SalesOrder,
     SalesOrderLine,
+    StatusChange,
     Tracking,
 )
-from scanner.plain_text import quoted
+from scanner.plain_text import CSET82, quoted
 from scanner.settings import (
     SITE_ADDRESS,
     SITE_GLN,
@@ -72,6 +81,7 @@ from scanner.settings import (
     forget_setting,
     write_setting,
 )
+from scanner.units import un_ece_code
 
 CODE = limited(40)
 TEXT = limited(200)
@@ -80,11 +90,32 @@ CHUNK = 2000
 
 E = TypeVar("E", bound=Base)
 
-Loader = Callable[[Session, list[Row]], None]
+
+@dataclass
+class Imported:
+    """What an import did besides its rows: the closes it recorded (for the handhelds, on
+    the central store) and what the person importing should know."""
+
+    path: Path
+    clock: Callable[[], datetime] = utc_now
+    rows: int = 0
+    decisions: list[StatusChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+Loader = Callable[[Session, list[Row], Imported], None]
 
 
 def import_file(session: Session, kind: str, path: Path) -> int:
-    """Imports a reference-data CSV file of `kind`; returns the number of rows imported.
+    """Imports a reference-data CSV file of `kind`; returns the number of rows imported
+    (`import_reference` says what else it did)."""
+    return import_reference(session, kind, path).rows
+
+
+def import_reference(
+    session: Session, kind: str, path: Path, clock: Callable[[], datetime] = utc_now
+) -> Imported:
+    """Imports a reference-data CSV file of `kind`.
 
     Raises `ImportRowError` (file, row, column) for the first bad row; nothing from the file
     is then left in the session, which the caller may go on using.
@@ -93,10 +124,52 @@ def import_file(session: Session, kind: str, path: Path) -> int:
         raise RuleViolation(f"Cannot import {kind}: the kinds are {', '.join(KINDS)}")
     columns, load = _KINDS[kind]
     rows = read_rows(path, columns, kind)
+    imported = Imported(path, clock, rows=len(rows))
     with session.begin_nested():
-        load(session, rows)
+        load(session, rows, imported)
         session.flush()
-    return len(rows)
+    return imported
+
+
+def _settle_statuses(
+    session: Session,
+    records: Iterable[Record],
+    existing: Mapping[tuple[Any, ...], Job | PurchaseOrderLine | SalesOrderLine],
+    imported: Imported,
+    named: Callable[[Record], tuple[str, str]],
+) -> list[tuple[Subject, str]]:
+    """Takes the `status` out of the rows of stored jobs or order lines whose status it would
+    change (see the module): a close is returned, to be recorded once the rows are written
+    (`_record_closes`); a reopen is left undone and noted. `named` gives a record's words
+    ("job J-1") and the command that reopens it."""
+    closing: list[tuple[Subject, str]] = []
+    for record in records:
+        stored = existing.get(record.key)
+        wanted = record.values.get("status")
+        if stored is None or wanted is None or wanted == stored.status:
+            continue
+        del record.values["status"]
+        what, reopen = named(record)
+        if wanted == CLOSED:
+            closing.append((stored, what))
+            continue
+        decided = last_decision(session, stored)
+        how = f" ({decided.words()})" if decided is not None and decided.status == CLOSED else ""
+        imported.notes.append(
+            f"{what} stays closed{how}: an import does not reopen it; a supervisor does, with"
+            f" {reopen} --by BADGE"
+        )
+    return closing
+
+
+def _record_closes(
+    session: Session, closing: list[tuple[Subject, str]], imported: Imported
+) -> None:
+    """Closes what the file closes, each as a decision with its history, and says so."""
+    reason = f"imported from {imported.path.name}"
+    for subject, what in closing:
+        imported.decisions.append(decide(session, subject, CLOSED, None, reason, imported.clock))
+        imported.notes.append(f"{what} closed, as the file says")
 
 
 # ---- parts ----------------------------------------------------------------------------
@@ -109,7 +182,7 @@ PARTS = Columns(
 _CONTROLLED = {Tracking.LOT: "lot-controlled", Tracking.SERIAL: "serial-controlled"}
 
 
-def _load_parts(session: Session, rows: list[Row]) -> None:
+def _load_parts(session: Session, rows: list[Row], _imported: Imported) -> None:
     records = [_read_part(row) for row in rows]
     unique(records, "part", lambda key: f"{key[0]}")
     unique(
@@ -120,6 +193,7 @@ def _load_parts(session: Session, rows: list[Row]) -> None:
     existing = {(part.number,): part for part in _fetch(session, Part, Part.number, _keys(records))}
     for record in records:
         _check_backflush(record, existing.get(record.key))
+        _check_scannable(record, existing.get(record.key))
     _check_tracking_changes(session, records, existing)
     _check_gtins_free(session, records)
     # Free the GTINs that move first, so two parts can swap theirs in one file.
@@ -141,9 +215,46 @@ def _read_part(row: Row) -> Record:
     row.given(values, "gtin", gtin, None)
     row.given(values, "backflush", yes_no, False)
     row.given(values, "shelf_life_days", whole_number(1, 36500), None)
-    row.given(values, "uom", limited(10), "ea")
+    row.given(values, "uom", _unit, "ea")
     row.given(values, "lot_pattern", numbering_pattern(number), None)
     return Record(row, (number,), values)
+
+
+def _unit(value: str) -> str:
+    """A part's unit of measure: one an EPCIS export can name (`scanner.units`)."""
+    unit = limited(10)(value)
+    try:
+        un_ece_code(unit)
+    except ValueError as problem:
+        raise BadValue(f"the {problem}") from None
+    return unit
+
+
+PART_NUMBER_LENGTH = 30
+"""The longest part number a GS1 label carries, in (240)."""
+
+
+def _check_scannable(record: Record, part: Part | None) -> None:
+    """A part without a GTIN is known on a label by its number, in (240): a number a GS1
+    barcode cannot carry could never be scanned, nor its label printed."""
+    values = record.values
+    has_gtin = values.get("gtin", part is not None and part.gtin)
+    number = values["number"]
+    if has_gtin:
+        return
+    bad = sorted({c for c in number if c not in CSET82})
+    if bad:
+        why = "it holds " + " ".join("a space" if c == " " else quoted(c) for c in bad)
+    elif len(number) > PART_NUMBER_LENGTH:
+        why = f"it is {len(number)} characters; at most {PART_NUMBER_LENGTH} fit"
+    else:
+        return
+    raise record.row.error(
+        "part",
+        f"{quoted(number)} cannot go in a GS1 barcode ({why}), and the part has no GTIN to be"
+        f" scanned by: give it a GTIN, or a part number of at most {PART_NUMBER_LENGTH}"
+        " letters, digits and - . / _ and the like",
+    )
 
 
 def _check_backflush(record: Record, part: Part | None) -> None:
@@ -205,19 +316,46 @@ LOCATIONS = Columns(("code", "name"), ("kind",))
 OPERATORS = Columns(("badge", "name"), ("role",))
 
 
-def _load_locations(session: Session, rows: list[Row]) -> None:
+def _location_code(value: str) -> str:
+    """A location code its label can print as a barcode (`LOC:` and the code, in Code 128):
+    letters, digits, spaces and ASCII punctuation."""
+    code = CODE(value)
+    if not all(" " <= c <= "~" for c in code):
+        bad = sorted({c for c in code if not " " <= c <= "~"})
+        raise BadValue(
+            f"{quoted(code)} cannot be printed as a barcode on its label (it holds"
+            f" {' '.join(quoted(c) for c in bad)}): use letters, digits and ASCII punctuation"
+        )
+    return code
+
+
+LOCATION_KINDS = ("storage", "receiving", "production", "shipping", QUARANTINE)
+"""The kinds of location lotscan knows; it acts on three (`scanner.locations`): where
+receipts arrive, where jobs are made, where held stock may go."""
+
+
+def _load_locations(session: Session, rows: list[Row], imported: Imported) -> None:
     records = []
     for row in rows:
-        code = row.required("code", CODE)
+        code = row.required("code", _location_code)
         values: dict[str, Any] = {"code": code, "name": row.required("name", TEXT)}
         row.given(values, "kind", limited(20), "storage")
+        kind = values.get("kind")
+        if kind is not None and kind.lower() in LOCATION_KINDS:
+            values["kind"] = kind.lower()  # "Quarantine" is quarantine
+        elif kind is not None:
+            imported.notes.append(
+                f"Row {row.number}: location {code} has kind {quoted(kind)}, which lotscan"
+                f" gives no meaning (it knows {', '.join(LOCATION_KINDS)}): held stock, for"
+                " one, moves only into a location of kind quarantine"
+            )
         records.append(Record(row, (code,), values))
     unique(records, "code", lambda key: f"{key[0]}")
     found = _fetch(session, Location, Location.code, _keys(records))
     _upsert(session, Location, {(each.code,): each for each in found}, records)
 
 
-def _load_operators(session: Session, rows: list[Row]) -> None:
+def _load_operators(session: Session, rows: list[Row], _imported: Imported) -> None:
     records = []
     for row in rows:
         badge = row.required("badge", CODE)
@@ -236,7 +374,7 @@ JOBS = Columns(("job", "part", "qty"), ("output_lot", "location", "status"))
 JOB_COMPONENTS = Columns(("job", "part", "qty"))
 
 
-def _load_jobs(session: Session, rows: list[Row]) -> None:
+def _load_jobs(session: Session, rows: list[Row], imported: Imported) -> None:
     records: list[Record] = []
     lots: dict[int, str] = {}
     for row in rows:
@@ -265,10 +403,18 @@ def _load_jobs(session: Session, rows: list[Row]) -> None:
             )
     existing = {(job.number,): job for job in _fetch(session, Job, Job.number, _keys(records))}
     _check_job_parts(session, records, existing)
+    closing = _settle_statuses(
+        session,
+        records,
+        existing,
+        imported,
+        lambda record: (f"job {record.key[0]}", f"lotscan jobs reopen {record.key[0]}"),
+    )
     # Held until the lots are assigned: the session keeps flushed objects only weakly, and
     # the ledger then finds each job without a query.
     jobs = _upsert(session, Job, existing, records)
     session.flush()
+    _record_closes(session, closing, imported)
     assignments = [(r, lots[r.row.number]) for r in records if r.row.number in lots]
     if assignments:
         _assign_lots(session, assignments)
@@ -311,7 +457,7 @@ def _assign_lots(session: Session, assignments: list[tuple[Record, str]]) -> Non
             raise record.row.error("output_lot", str(problem)) from None
 
 
-def _load_job_components(session: Session, rows: list[Row]) -> None:
+def _load_job_components(session: Session, rows: list[Row], _imported: Imported) -> None:
     records = []
     for row in rows:
         job, part = row.required("job", CODE), row.required("part", CODE)
@@ -351,6 +497,8 @@ class _Orders:
     title: str
     order: type[PurchaseOrder] | type[SalesOrder]
     line: type[PurchaseOrderLine] | type[SalesOrderLine]
+    moved: str
+    """What moved on such an order, and how it is its party's: "what was received came from"."""
 
     @property
     def described_by(self) -> tuple[tuple[str, Callable[[str], str]], ...]:
@@ -368,12 +516,21 @@ class _Orders:
         return getattr(Movement, self.key), getattr(Movement, f"{self.key}_line")
 
 
-PURCHASES = _Orders("po", "supplier", "purchase order", PurchaseOrder, PurchaseOrderLine)
-SALES = _Orders("so", "customer", "sales order", SalesOrder, SalesOrderLine)
+PURCHASES = _Orders(
+    "po",
+    "supplier",
+    "purchase order",
+    PurchaseOrder,
+    PurchaseOrderLine,
+    "what was received on it came from",
+)
+SALES = _Orders(
+    "so", "customer", "sales order", SalesOrder, SalesOrderLine, "what was shipped on it went to"
+)
 
 
 def _load_orders(orders: _Orders) -> Loader:
-    def load(session: Session, rows: list[Row]) -> None:
+    def load(session: Session, rows: list[Row], imported: Imported) -> None:
         heads: dict[str, Record] = {}
         lines: list[Record] = []
         for row in rows:
@@ -400,10 +557,26 @@ def _load_orders(orders: _Orders) -> Loader:
         found = _fetch(session, orders.line, order_key, heads)
         existing = {(getattr(each, orders.key), each.line): each for each in found}
         _check_line_parts(session, orders, lines, existing)
-        known = _fetch(session, orders.order, orders.order.number, heads)
-        _upsert(session, orders.order, {(each.number,): each for each in known}, heads.values())
+        known = {
+            (each.number,): each
+            for each in _fetch(session, orders.order, orders.order.number, heads)
+        }
+        _check_parties(session, orders, heads, known)
+        closing = _settle_statuses(
+            session,
+            lines,
+            existing,
+            imported,
+            lambda record: (
+                f"line {record.key[1]} of {orders.title} {record.key[0]}",
+                f"lotscan orders reopen --{orders.key} {record.key[0]} --line {record.key[1]}",
+            ),
+        )
+        _upsert(session, orders.order, known, heads.values())
         session.flush()
         _upsert(session, orders.line, existing, lines)
+        session.flush()
+        _record_closes(session, closing, imported)
 
     return load
 
@@ -424,6 +597,30 @@ def _check_same_order(orders: _Orders, first: Record, row: Row, head: dict[str, 
                 column,
                 f"{orders.title} {number} has {column} {_said(said)} on row"
                 f" {first.row.number}, so it cannot have {_said(head[column])} here",
+            )
+
+
+def _check_parties(
+    session: Session, orders: _Orders, heads: Mapping[str, Record], known: Mapping[Any, Any]
+) -> None:
+    """An order goods have moved on keeps its supplier (or customer): the trace, the recall
+    and the exports name it as the party of what moved. Its address, phone and GLN may be
+    corrected."""
+    changing = {
+        number: record
+        for number, record in heads.items()
+        if (number,) in known
+        and getattr(known[(number,)], orders.party) != record.values[orders.party]
+    }
+    moved = _present(session, orders.moved_on[0], changing)
+    for number, record in changing.items():
+        if number in moved:
+            stored = getattr(known[(number,)], orders.party)
+            raise record.row.error(
+                orders.party,
+                f"{orders.title} {number} has movements, so its {orders.party} cannot change"
+                f" from {quoted(stored)} to {quoted(record.values[orders.party])}: {orders.moved}"
+                f" {quoted(stored)}",
             )
 
 
@@ -470,7 +667,7 @@ _SITE_SETTINGS: dict[str, SettingKey[Any]] = {
 }
 
 
-def _load_site(session: Session, rows: list[Row]) -> None:
+def _load_site(session: Session, rows: list[Row], _imported: Imported) -> None:
     """This site's description (the `site.*` settings, as the exports say it): one row."""
     if len(rows) > 1:
         raise rows[1].error(

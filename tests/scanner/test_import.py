@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.closing import close_job, close_order_lines, history
 from scanner.db import open_database, unit_of_work
 from scanner.errors import ImportRowError
-from scanner.importing import KINDS, import_file
+from scanner.importing import KINDS, Imported, import_file, import_reference
 from scanner.ledger import Ledger
 from scanner.models import (
     Base,
@@ -34,8 +35,11 @@ from scanner.models import (
     PurchaseOrderLine,
     SalesOrder,
     SalesOrderLine,
+    StatusChange,
 )
 from scanner.workspace import sqlite_url
+from tests.conftest import fixed_clock
+from tests.support.databases import open_migrated
 
 Sessions = sessionmaker[Session]
 
@@ -234,6 +238,153 @@ def test_import_lets_two_parts_swap_their_gtins(seeded: Sessions, tmp_path: Path
         ]
 
 
+def imported(sessions: Sessions, folder: Path, kind: str, text: str) -> Imported:
+    with unit_of_work(sessions) as session:
+        return import_reference(session, kind, write(folder, f"{kind}.csv", text), fixed_clock)
+
+
+def test_a_file_that_closes_a_job_or_order_line_records_the_close_with_its_history(
+    seeded: Sessions, tmp_path: Path
+) -> None:
+    jobs = imported(seeded, tmp_path, "jobs", "job,part,qty,status\nJ-1,P-100,10,closed\n")
+    lines = imported(
+        seeded,
+        tmp_path,
+        "purchase-orders",
+        "po,supplier,line,part,qty,status\nPO-1,Acme,2,P-200,1000,closed\n",
+    )
+    assert (jobs.notes, lines.notes) == (
+        ["job J-1 closed, as the file says"],
+        ["line 2 of purchase order PO-1 closed, as the file says"],
+    )
+    with seeded() as session:
+        job, line = session.get(Job, "J-1"), session.get(PurchaseOrderLine, ("PO-1", 2))
+        assert job is not None and line is not None
+        assert (job.status, line.status) == ("closed", "closed")
+        for subject, made, name in ((job, jobs, "jobs"), (line, lines, "purchase-orders")):
+            (decided,) = history(session, subject)
+            assert decided.words() == (f"closed on 2026-11-02 08:30 (imported from {name}.csv)")
+            assert [change.status for change in made.decisions] == ["closed"]
+        # A status change waits for the next push, as one made on the floor does.
+        assert session.scalar(select(func.count()).select_from(StatusChange)) == 2
+
+
+def test_no_file_reopens_a_closed_job_or_order_line_and_the_import_says_so(
+    seeded: Sessions, tmp_path: Path
+) -> None:
+    with unit_of_work(seeded) as session:
+        close_job(session, "J-1", operator="OP1", reason="run done", clock=fixed_clock)
+        close_order_lines(
+            session, "SO-1", 1, sales=True, operator="OP1", reason="short", clock=fixed_clock
+        )
+    jobs = imported(
+        seeded, tmp_path, "jobs", "job,part,qty,status\nJ-1,P-100,12,open\nJ-2,P-300,2,\n"
+    )
+    orders = imported(
+        seeded,
+        tmp_path,
+        "sales-orders",
+        "so,customer,line,part,qty,status\nSO-1,Zeta,1,P-100,5,open\n",
+    )
+    assert jobs.notes == [
+        "job J-1 stays closed (closed by Ana on 2026-11-02 08:30 (run done)): an import does"
+        " not reopen it; a supervisor does, with lotscan jobs reopen J-1 --by BADGE"
+    ]
+    assert orders.notes == [
+        "line 1 of sales order SO-1 stays closed (closed by Ana on 2026-11-02 08:30 (short)):"
+        " an import does not reopen it; a supervisor does, with lotscan orders reopen --so SO-1"
+        " --line 1 --by BADGE"
+    ]
+    assert (jobs.decisions, orders.decisions) == ([], [])
+    with seeded() as session:
+        # The rest of the row is imported: the job's quantity changed, its status did not.
+        assert table(session, Job, "number", "qty", "status") == [
+            ("J-1", Decimal(12), "closed"),
+            ("J-2", Decimal(2), "open"),
+        ]
+        assert table(session, SalesOrderLine, "so", "line", "status") == [("SO-1", 1, "closed")]
+
+
+def test_the_command_says_what_stays_closed(db_url: str, tmp_path: Path) -> None:
+    sessions = open_migrated(db_url)
+    seed(sessions, tmp_path)
+    with unit_of_work(sessions) as session:
+        close_job(session, "J-1", operator=None, clock=fixed_clock)
+    sessions.kw["bind"].dispose()
+    path = write(
+        tmp_path, "jobs.csv", "job,part,qty,status\nJ-1,P-100,10,open\nJ-2,P-300,2,closed\n"
+    )
+    result = run_lotscan("import", "jobs", str(path), "--db", db_url)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        f"Imported 2 jobs rows from {path}",
+        "job J-1 stays closed (closed on 2026-11-02 08:30): an import does not reopen it; a"
+        " supervisor does, with lotscan jobs reopen J-1 --by BADGE",
+        "job J-2 closed, as the file says",
+    ]
+
+
+def test_import_refuses_to_change_the_supplier_of_an_order_goods_were_received_on(
+    seeded: Sessions, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    with unit_of_work(seeded) as session:
+        Ledger(session, clock).receive("P-200", 10, "RECV", po="PO-1", po_line=2)
+    text = (
+        "po,supplier,line,part,qty,supplier_phone\nPO-1,Someone Else,1,P-100,500,+44 1632 960000\n"
+    )
+    with pytest.raises(ImportRowError) as caught:
+        load(seeded, tmp_path, "purchase-orders", text)
+    assert str(caught.value) == (
+        "purchase-orders.csv, row 2, column supplier: purchase order PO-1 has movements, so its"
+        ' supplier cannot change from "Acme" to "Someone Else": what was received on it came'
+        ' from "Acme"'
+    )
+    # Its phone may be corrected.
+    load(seeded, tmp_path, "purchase-orders", text.replace("Someone Else", "Acme"))
+    with seeded() as session:
+        assert table(session, PurchaseOrder, "number", "supplier", "supplier_phone") == [
+            ("PO-1", "Acme", "+44 1632 960000")
+        ]
+
+
+def test_a_known_location_kind_is_read_in_any_case_and_an_unknown_one_is_noted(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    done = imported(
+        sessions,
+        tmp_path,
+        "locations",
+        "code,name,kind\nQ1,Cage,Quarantine\nQ2,Cage two,quarantne\n",
+    )
+    assert done.notes == [
+        'Row 3: location Q2 has kind "quarantne", which lotscan gives no meaning (it knows'
+        " storage, receiving, production, shipping, quarantine): held stock, for one, moves"
+        " only into a location of kind quarantine"
+    ]
+    with sessions() as session:
+        assert table(session, Location, "code", "kind") == [
+            ("Q1", "quarantine"),
+            ("Q2", "quarantne"),
+        ]
+
+
+def test_a_part_scanned_by_its_gtin_may_have_any_number_but_keeps_its_gtin(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    load(
+        sessions, tmp_path, "parts", "part,description,tracking,gtin\nNEW 1,Washer,none,96385074\n"
+    )
+    error = refusal(
+        sessions,
+        "parts",
+        write(tmp_path, "parts.csv", "part,description,tracking,gtin\nNEW 1,Washer,none,\n"),
+    )
+    assert (error.row, error.column) == (2, "part")
+    assert "the part has no GTIN to be scanned by" in str(error)
+    # A file without the gtin column keeps the stored one.
+    load(sessions, tmp_path, "parts", "part,description,tracking\nNEW 1,Flat washer,none\n")
+
+
 # ---- bad rows name file, row and column, and write nothing ----------------------------
 
 PARTS_HEADER = "part,description,tracking,gtin,backflush,shelf_life_days,uom,lot_pattern\n"
@@ -241,6 +392,40 @@ NEW_PART = "P-900,Washer,none,,,,,\n"
 
 BAD_FILES = [
     # (kind, file content, row, column, message)
+    (
+        "parts",
+        "part,description,tracking\nNEW 1,Washer,none\n",
+        2,
+        "part",
+        '"NEW 1" cannot go in a GS1 barcode (it holds a space), and the part has no GTIN to be'
+        " scanned by: give it a GTIN, or a part number of at most 30 letters, digits and"
+        " - . / _ and the like",
+    ),
+    (
+        "parts",
+        "part,description,tracking\n" + "P" * 31 + ",Washer,none\n",
+        2,
+        "part",
+        f'"{"P" * 31}" cannot go in a GS1 barcode (it is 31 characters; at most 30 fit), and'
+        " the part has no GTIN to be scanned by: give it a GTIN, or a part number of at most"
+        " 30 letters, digits and - . / _ and the like",
+    ),
+    (
+        "parts",
+        "part,description,tracking,uom\nP-900,Washer,none,parsecs\n",
+        2,
+        "uom",
+        'the unit of measure "parsecs" has no UN/ECE code lotscan knows: give a code such as'
+        " KGM, LTR, MTR or H87, or a unit such as ea, kg, g, l, ml, m, mm, h",
+    ),
+    (
+        "locations",
+        "code,name\nQUA\u00c9,Quarantine\n",
+        2,
+        "code",
+        '"QUA\u00c9" cannot be printed as a barcode on its label (it holds "\u00c9"): use'
+        " letters, digits and ASCII punctuation",
+    ),
     (
         "parts",
         "part,description,tracking,colour\nP-900,Washer,none,red\n",
