@@ -44,10 +44,16 @@ def add_export_parsers(
 
 
 def _day(text: str) -> date:
+    from scanner.clock import day_range_problem
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    problem = day_range_problem(day)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return day
 
 
 def _run_epcis(args: argparse.Namespace) -> int:

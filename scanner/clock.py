@@ -6,10 +6,22 @@ everything compared, sent or shown goes through `aware`, so both databases read 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import overload
 
 Clock = Callable[[], datetime]
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+"""The days a person may ask about (an export's period, say): the store's range of times
+(`sync.wire_values`), far inside what Python can count days past."""
+
+
+def day_range_problem(day: date) -> str | None:
+    """What is wrong with `day` as a day to ask about, if anything: beyond the range."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"{day.isoformat()} is not a day lotscan keeps (it keeps {FIRST_DAY} to {LAST_DAY})"
 
 
 def utc_now() -> datetime:

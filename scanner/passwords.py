@@ -20,15 +20,23 @@ if TYPE_CHECKING:
 
 SHORTEST = 12
 """The fewest characters a console password may have."""
+LONGEST = 1000
+"""The most characters a console password may have: the sign-in form takes no more."""
 
 
 def refuse_weak(password: str) -> None:
-    """`LotscanError` saying why `password` will not do: empty, or shorter than `SHORTEST`."""
+    """`LotscanError` saying why `password` will not do: empty, shorter than `SHORTEST` or
+    longer than `LONGEST`."""
     if not password:
         raise LotscanError("The password is empty: give one of 12 characters or more")
     if len(password) < SHORTEST:
         raise LotscanError(
             f"The password has {len(password)} characters: give one of {SHORTEST} or more"
+        )
+    if len(password) > LONGEST:
+        raise LotscanError(
+            f"The password has {len(password)} characters: the console's sign-in takes at most"
+            f" {LONGEST}"
         )
 
 

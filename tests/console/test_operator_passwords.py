@@ -68,6 +68,11 @@ def test_a_script_sets_a_supervisors_password_and_only_its_argon2id_hash_is_kept
     [
         ("B9001", "\n", "The password is empty"),
         ("B9001", "eleven char\n", "The password has 11 characters: give one of 12 or more"),
+        (
+            "B9001",
+            "p" * 1001 + "\n",
+            "The password has 1001 characters: the console's sign-in takes at most 1000",
+        ),
         ("NOBODY", GOOD + "\n", "No operator has badge 'NOBODY'"),
         ("B1001", GOOD + "\n", "only supervisors and quality staff sign in to the console"),
     ],

@@ -284,6 +284,11 @@ def _movement_of(event: dict[str, Any]) -> str:
         (["--since", "2026-11-20", "--until", "2026-11-10"], "is after --until", 1),
         (["--since", "2026-13-01"], "'2026-13-01' is not a date (YYYY-MM-DD)", 2),
         (["--until", "yesterday"], "'yesterday' is not a date (YYYY-MM-DD)", 2),
+        (
+            ["--until", "9999-12-31"],
+            "9999-12-31 is not a day lotscan keeps (it keeps 1900-01-01 to 2999-12-31)",
+            2,
+        ),
     ],
 )
 def test_flags_it_cannot_take_are_refused(

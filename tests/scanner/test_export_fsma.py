@@ -429,6 +429,21 @@ def test_a_period_that_ends_before_it_starts_is_refused(demo_copy: str, tmp_path
     assert result.stderr == "lotscan: --from 2026-11-02 is after --to 2026-11-01\n"
 
 
+def test_a_day_past_what_lotscan_keeps_is_refused_by_its_flag(
+    demo_copy: str, tmp_path: Path
+) -> None:
+    result = lotscan(
+        "export", "fsma204", "--db", demo_copy, "--from", "2026-11-01", "--to", "9999-12-31",
+        "-o", str(tmp_path / "fsma.csv"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "lotscan export fsma204: error: argument --to: 9999-12-31 is not a day lotscan keeps"
+        " (it keeps 1900-01-01 to 2999-12-31)"
+    )
+    assert not (tmp_path / "fsma.csv").exists()
+
+
 @pytest.mark.parametrize("name", ["table.csv", "table.xlsx"])
 def test_a_failure_midway_leaves_the_earlier_file_as_it_was(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
