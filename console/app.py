@@ -7,16 +7,18 @@ handhelds and the schema tests read), and its errors are pages, not the API's JS
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import devices, exceptions, exports, lots, signing, stock
 from console.guard import NotSignedIn
-from console.templating import HERE, render
+from console.templating import HERE, back_to, error_page, render
 from scanner.clock import Clock, utc_now
 from sync.central.turns import StoreBusy, Turns
 
@@ -34,7 +36,10 @@ def create_console(
     console = FastAPI(title="lotscan console", docs_url=None, redoc_url=None, openapi_url=None)
     console.state.store = Store(sessions, clock, turns or Turns())
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    console.add_middleware(NoStore)
     console.add_exception_handler(NotSignedIn, _sign_in_first)
+    console.add_exception_handler(StarletteHTTPException, _refused)
+    console.add_exception_handler(RequestValidationError, _invalid)
     console.add_exception_handler(StoreBusy, _busy)
     console.include_router(signing.router)
     console.include_router(devices.router)
@@ -45,6 +50,29 @@ def create_console(
     return console
 
 
+class NoStore:
+    """Marks every answer of the console but its static files `Cache-Control: no-store`:
+    a page shows what a signed-in person may see, and once they sign out, the browser's
+    Back must not show it again from its cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if scope["type"] != "http" or path.removeprefix(root).startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, marked)
+
+
 def mount_console(app: FastAPI, sessions: sessionmaker[Session], clock: Clock = utc_now) -> None:
     """Serves the console under `/console` of the central service `app`; its changes take
     turns with the service's writers (`console.writes`)."""
@@ -53,12 +81,51 @@ def mount_console(app: FastAPI, sessions: sessionmaker[Session], clock: Clock = 
 
 
 async def _sign_in_first(request: Request, error: Exception) -> Response:
-    """A page asked for without a session goes to the sign-in page (and back after); any
-    other request is refused with 401."""
+    """A page asked for without a session goes to the sign-in page (and back after); a
+    form sent without one (the session ended while it was open) gets a page saying that
+    nothing was done, and the way to sign in and back to the page it came from."""
     if request.method == "GET":
         wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{PREFIX}/sign-in?next={_quoted(wanted)}", status_code=303)
-    return Response("Sign in to the console", status_code=401, media_type="text/plain")
+    return error_page(
+        request,
+        401,
+        "Signed out",
+        "Your console session has ended (you signed out, or it went unused for too long):"
+        " nothing was done. Sign in again, then send the form once more.",
+        sign_in=f"{PREFIX}/sign-in?next={_quoted(back_to(request))}",
+    )
+
+
+_TITLES = {400: "Not done", 403: "Not allowed", 404: "Not found", 405: "Not found"}
+
+
+async def _refused(request: Request, error: Exception) -> Response:
+    """Any other refusal (a form out of date, a page that is not there) as a page of the
+    console, not the API's JSON."""
+    assert isinstance(error, StarletteHTTPException)
+    status = 404 if error.status_code == 405 else error.status_code
+    message = error.detail if isinstance(error.detail, str) else "The request was refused"
+    if status == 404:
+        message = "There is no such page in the console"
+    if status == 403 and message.startswith("This form is stale"):
+        message = (
+            "This form is out of date (you signed in again since the page was opened, or it"
+            " was not sent from the console): nothing was done. Open the page again and send"
+            " it from there."
+        )
+    return error_page(request, status, _TITLES.get(status, "Refused"), message)
+
+
+async def _invalid(request: Request, error: Exception) -> Response:
+    """A request whose values are not what the page takes (`?page=abc`): each named with
+    what is wrong with it, never repeating what was sent (a password, say)."""
+    assert isinstance(error, RequestValidationError)
+    said = [
+        f"{problem['loc'][-1]}: {problem['msg']}" if problem.get("loc") else problem["msg"]
+        for problem in error.errors()
+    ]
+    return error_page(request, 422, "Not done", "; ".join(said))
 
 
 async def _busy(request: Request, error: Exception) -> Response:
@@ -66,15 +133,13 @@ async def _busy(request: Request, error: Exception) -> Response:
     and the page says so. The way back is the page the form was on, when it is the
     console's."""
     assert isinstance(error, StoreBusy)
-    referrer = urlsplit(request.headers.get("referer", ""))
-    back = referrer.path if referrer.path.startswith(f"{PREFIX}/") else f"{PREFIX}/"
     page = render(
         request,
         "busy.html",
         getattr(request.state, "console_who", None),
         status_code=503,
         message=error.message,
-        back=back,
+        back=back_to(request),
     )
     page.headers["Retry-After"] = "5"
     return page

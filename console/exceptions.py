@@ -20,7 +20,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from console.guard import SignedIn, checked_form, signed_in
-from console.templating import render
+from console.templating import RowId, render
 from console.writes import writing
 from scanner.db import reading
 from sync.central.errors import SyncError
@@ -72,7 +72,7 @@ def exceptions_page(request: Request, who: Who) -> Response:
 
 
 @router.get("/exceptions/{exception_id}", response_class=HTMLResponse)
-def exception_page(request: Request, exception_id: int, who: Who) -> Response:
+def exception_page(request: Request, exception_id: RowId, who: Who) -> Response:
     """One exception with its movement and the store's words, and the ways to settle it."""
     return _one(request, who, exception_id)
 
@@ -80,7 +80,7 @@ def exception_page(request: Request, exception_id: int, who: Who) -> Response:
 @router.post("/exceptions/{exception_id}/{action}", response_class=HTMLResponse)
 def settle(
     request: Request,
-    exception_id: int,
+    exception_id: RowId,
     action: str,
     who: Who,
     form: CheckedForm,

@@ -10,10 +10,12 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from console.downloads import CSV, JSON_LD, XLSX, download
 from console.guard import SignedIn, signed_in
+from console.templating import error_page
+from scanner.clock import day_range_problem
 from scanner.db import reading
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.export_epcis import Naming, Selection, write_file
@@ -60,7 +62,7 @@ def export_epcis(
                 ),
             )
     except LotscanError as refused:
-        return PlainTextResponse(str(refused), status_code=400)
+        return error_page(request, 400, "Nothing exported", str(refused))
 
 
 @router.get("/export/fsma204")
@@ -94,7 +96,7 @@ def export_fsma204(
                 ),
             )
     except LotscanError as refused:
-        return PlainTextResponse(str(refused), status_code=400)
+        return error_page(request, 400, "Nothing exported", str(refused))
 
 
 def _day(typed: str, name: str) -> date | None:
@@ -102,6 +104,10 @@ def _day(typed: str, name: str) -> date | None:
     if not typed.strip():
         return None
     try:
-        return date.fromisoformat(typed.strip())
+        day = date.fromisoformat(typed.strip())
     except ValueError:
         raise RuleViolation(f"{name}: {typed!r} is not a day (YYYY-MM-DD)") from None
+    problem = day_range_problem(day)
+    if problem is not None:
+        raise RuleViolation(f"{name}: {problem}")
+    return day

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from console.guard import SignedIn, checked_form, signed_in
 from console.lot_search import Scanned, scanned, search
-from console.templating import render
+from console.templating import PageNumber, render
 from console.writes import writing
 from scanner.cli_control import publish_to_handhelds
 from scanner.clock import aware
@@ -77,7 +77,7 @@ def job_url(number: str) -> str:
 
 
 @router.get("/lots")
-def lots_page(request: Request, who: Who, q: str = "", page: int = 1) -> Response:
+def lots_page(request: Request, who: Who, q: str = "", page: PageNumber = 1) -> Response:
     """The search form and a page of results; a scan that names a lot, serial, job or part
     goes straight to its page."""
     store = request.app.state.store

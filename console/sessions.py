@@ -28,8 +28,11 @@ from scanner.settings import CONSOLE_IDLE_MINUTES, read_setting
 
 COOKIE = "lotscan_console"
 TOUCH_EVERY = timedelta(minutes=1)
-"""How stale `last_used_at` may get before a request writes it again: a page's every
-request would otherwise be a write."""
+"""How stale `last_used_at` may get before a request writes it again (or half the idle
+limit, when that is shorter): a page's every request would otherwise be a write."""
+REFRESH_HEADER = "X-Lotscan-Refresh"
+"""Sent by a page refreshing itself (static/refresh.js): not a person using the console,
+so it never keeps a session from ending unused."""
 
 
 def token_id(token: str) -> str:
@@ -80,8 +83,9 @@ def _looked_up(request: Request) -> SignedIn | None:
     store = request.app.state.store
     now: datetime = store.clock()
     session_id = token_id(token)
+    refreshing = bool(request.headers.get(REFRESH_HEADER))
     with reading(store.sessions) as session:
-        verdict = _verdict(session, session_id, now)
+        verdict = _verdict(session, session_id, now, in_use=not refreshing)
     if isinstance(verdict, SignedIn):
         return verdict
     if verdict == "end":
@@ -98,9 +102,12 @@ def _looked_up(request: Request) -> SignedIn | None:
     return None
 
 
-def _verdict(session: Session, session_id: str, now: datetime) -> SignedIn | str | None:
-    """What the session `session_id` stands for at `now`: who (still fresh), "touch" (in
-    use, `last_used_at` to be written), "end" (to be ended now) or None (none, or ended)."""
+def _verdict(
+    session: Session, session_id: str, now: datetime, *, in_use: bool = True
+) -> SignedIn | str | None:
+    """What the session `session_id` stands for at `now`: who (still fresh, or not `in_use`:
+    a page refreshing itself), "touch" (in use, `last_used_at` to be written), "end" (to be
+    ended now) or None (none, or ended)."""
     row = session.get(ConsoleSession, session_id)
     if row is None or row.ended_at is not None:
         return None
@@ -108,9 +115,10 @@ def _verdict(session: Session, session_id: str, now: datetime) -> SignedIn | str
     if operator is None or operator.role not in QUALITY_ROLES or operator.password_hash is None:
         return "end"
     idle = now - aware(row.last_used_at)
-    if idle > timedelta(minutes=read_setting(session, CONSOLE_IDLE_MINUTES)):
+    limit = timedelta(minutes=read_setting(session, CONSOLE_IDLE_MINUTES))
+    if idle > limit:
         return "end"
-    if idle >= TOUCH_EVERY:
+    if in_use and idle >= min(TOUCH_EVERY, limit / 2):
         return "touch"
     return _who(session, row)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from console.models import ConsoleSignIn, SignInOutcome
 from scanner.clock import aware
 from scanner.models import QUALITY_ROLES, Operator
-from scanner.passwords import hash_password, password_matches
+from scanner.passwords import LONGEST, hash_password, password_matches
 
 WINDOW = timedelta(minutes=15)
 SLOW_AFTER = 3
@@ -80,7 +80,7 @@ def try_sign_in(
     """Checks a try at signing in as `badge` with `password` and records it, in the caller's
     transaction."""
     badge = badge.strip()[:LONGEST_BADGE]
-    attempt = _held_back(session, badge, now) or _checked(session, badge, password)
+    attempt = _held_back(session, badge, now) or _checked(session, badge, password[: LONGEST + 1])
     session.add(
         ConsoleSignIn(
             badge=badge,

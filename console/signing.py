@@ -28,6 +28,8 @@ from console.writes import writing
 
 PREFIX = "/console"  # console.app.PREFIX: where `lotscan serve` mounts the console
 HOME = f"{PREFIX}/devices"
+LONGEST_NEXT = 2000
+"""The longest page address a sign-in goes on to; past it, the devices page."""
 FORM_COOKIE = "lotscan_sign_in"
 """The cookie that holds the sign-in form's own CSRF token (see the module)."""
 STALE_FORM = (
@@ -46,11 +48,15 @@ def sign_in_form(request: Request, next: str = HOME) -> HTMLResponse:
 @router.post("/sign-in")
 def sign_in(
     request: Request,
-    badge: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = HOME,
-    csrf: Annotated[str, Form(max_length=200, alias=CSRF_FIELD)] = "",
+    badge: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = HOME,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
+    """A try at signing in. Text of any length is taken (the service's body limit bounds
+    it) and judged by the rules of a try: a badge or password longer than any can be is
+    not recognised, on the form, never repeated back."""
+    next = next if len(next) <= LONGEST_NEXT else HOME
     expected = _form_token(request)
     if expected is None or not hmac.compare_digest(csrf, expected):
         return _form(request, next, badge=badge, error=STALE_FORM, status=403)

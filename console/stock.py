@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from console.downloads import CSV, download
 from console.guard import SignedIn, signed_in
 from console.lots import PAGE_HELPERS, lot_url
-from console.templating import render
+from console.templating import PageNumber, render
 from scanner.db import reading
 from scanner.errors import LotscanError
 from scanner.spreadsheet import table_file
@@ -63,7 +63,7 @@ def stock_page(
     part: str = "",
     lot: str = "",
     location: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """A page of stock on hand, filtered by part, lot and location (each exact)."""
     store = request.app.state.store

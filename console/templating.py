@@ -5,10 +5,11 @@ is signed in and the CSRF token its forms carry."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -16,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from console.guard import CSRF_FIELD, SignedIn
 from scanner.clock import aware
 
-HERE = Path(__file__).parent
+HERE = FilePath(__file__).parent
 TEMPLATES = Jinja2Templates(
     env=Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -60,3 +61,42 @@ def render(
         {"who": who, "csrf_field": CSRF_FIELD, **context},
         status_code=status_code,
     )
+
+
+def error_page(
+    request: Request,
+    status_code: int,
+    title: str,
+    message: str,
+    *,
+    sign_in: str | None = None,
+) -> HTMLResponse:
+    """A page saying what went wrong, with the way back to the console page the request
+    came from (its referrer, when that is one of the console's) and, when the session has
+    ended, the way to sign in again."""
+    return render(
+        request,
+        "error.html",
+        getattr(request.state, "console_who", None),
+        status_code=status_code,
+        title=title,
+        message=message,
+        back=back_to(request),
+        sign_in=sign_in,
+    )
+
+
+def back_to(request: Request) -> str:
+    """The console page `request` came from (its referrer, when that is one of the
+    console's), else the console's first page."""
+    referrer = urlsplit(request.headers.get("referer", ""))
+    if not referrer.path.startswith("/console/"):
+        return "/console/"
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+
+
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+"""A page of a list: one of the first million (SQLite counts rows in 64 bits, and a page
+number past that is refused by name, not by the database)."""
+RowId = Annotated[int, Path(ge=1, le=2**62)]
+"""A row's id in a page's address: what a database's 64-bit integer holds."""

@@ -104,6 +104,28 @@ def test_a_supervisor_signs_in_lands_on_devices_and_signs_out(page: Page) -> Non
     on_sign_in_page(page)
 
 
+def test_the_devices_page_stops_refreshing_and_says_so_once_signed_out(
+    site: Site, page: Page, tmp_path: Path
+) -> None:
+    signed_in(page)
+    # A new password ends the sessions its operator had (set elsewhere, say).
+    set_console_password(site.db_url, SUPERVISOR, PASSWORD + "!", home=tmp_path / "office")
+
+    notice = page.locator("#signed-out")
+    expect(notice).to_contain_text("Signed out", timeout=15_000)  # the next refresh, in 5 s
+    expect(notice.get_by_role("link", name="Sign in again")).to_have_attribute(
+        "href", "/console/sign-in?next=%2Fconsole%2Fdevices"
+    )
+
+
+def test_back_after_signing_out_shows_no_page_the_browser_kept(page: Page) -> None:
+    signed_in(page)
+    follow(page, page.get_by_role("button", name="Sign out"))
+    on_sign_in_page(page)
+    page.go_back()  # to the devices page: asked for again (no-store), so the sign-in page
+    on_sign_in_page(page)
+
+
 def test_a_wrong_password_is_refused_on_the_sign_in_page(page: Page) -> None:
     sign_in(page, SUPERVISOR, "not the password")
 

@@ -94,6 +94,6 @@ def test_a_console_change_whose_turn_does_not_come_changes_nothing(
     # ... and a form that has no place for it gets the busy page, with the way back.
     assert signed.status_code == 503 and signed.headers["Retry-After"] == "5"
     assert "The store is busy" in signed.text and "nothing was recorded" in signed.text
-    assert 'href="/console/sign-in"' in signed.text
+    assert 'href="/console/sign-in?next=%2Fconsole%2F"' in signed.text
     with reading(sessions) as session:
         assert session.scalar(select(func.count()).select_from(ConsoleSignIn)) == 0

@@ -127,12 +127,24 @@ def test_the_fsma_export_downloads_as_csv_or_xlsx(console: Console) -> None:
         ("/console/export/fsma204", {"from": "yesterday"}, "is not a day"),
         ("/console/export/epcis", {"lot": "GS-0201"}, "needs its part"),
         ("/console/export/epcis", {"part": "NOPE"}, "Unknown part NOPE"),
+        # Days a date field takes, past what the exports can count to: refused by name.
+        (
+            "/console/export/fsma204",
+            {"from": "1900-01-01", "to": "9999-12-31"},
+            "to: 9999-12-31 is not a day lotscan keeps (it keeps 1900-01-01 to 2999-12-31)",
+        ),
+        ("/console/export/fsma204", {"to": "0001-01-05"}, "to: 0001-01-05 is not a day"),
+        ("/console/export/epcis", {"until": "9999-12-31"}, "until: 9999-12-31 is not a day"),
     ],
 )
 def test_an_export_asked_for_wrongly_says_why(
     console: Console, path: str, params: dict[str, str], words: str
 ) -> None:
-    got = console.http.get(path, params=params)
+    got = console.http.get(
+        path, params=params, headers={"Referer": "http://testserver/console/stock"}
+    )
 
     assert got.status_code == 400
+    assert got.headers["content-type"].startswith("text/html")
     assert words in got.text
+    assert '<a href="/console/stock">Back</a>' in got.text
