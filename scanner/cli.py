@@ -58,6 +58,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _to_standard_output(data: bytes) -> None:
+    """Writes `data` to standard output; a write that fails (a full disk behind it) is an
+    error in one line, not a traceback. A reader that went away is `main`'s to answer."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - what is left is not flushed at exit
+        raise LotscanError(f"Cannot write to standard output: {error.strerror}") from None
+
+
 def _database_reason(error: Exception) -> str | None:
     """The driver's reason when `error` is SQLAlchemy's DBAPIError, else None. Asked without
     importing SQLAlchemy, which a command that never opened a database did not load (a
@@ -366,8 +379,7 @@ def run_label(args: argparse.Namespace) -> int:
             label = label_for_assembly(session, args.job, lot=args.lot)
     data = render([label], layout, chosen)
     if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        _to_standard_output(data)
         return 0
     try:
         target.write_bytes(data)

@@ -216,7 +216,13 @@ def format_setting(row: dict[str, Any], *, described: bool = True) -> str:
         about += " Kept by lotscan itself."
     if row.get("site_wide"):
         about += " Site-wide: set on the central store, every enrolled handheld takes it."
-    return line + "\n" + textwrap.fill(about, _WIDTH, initial_indent="  ", subsequent_indent="  ")
+    return (
+        line
+        + "\n"
+        + textwrap.fill(
+            about, _WIDTH, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+        )
+    )
 
 
 def _shown(text: str | None) -> str:

@@ -22,6 +22,7 @@ from scanner.errors import ImportRowError, NotFound, RuleViolation
 from scanner.numbering import check_number, check_pattern
 from scanner.plain_text import character_name, control_character, quoted
 from scanner.quantity import format_quantity, to_quantity
+from scanner.settings import Phone
 
 T = TypeVar("T")
 
@@ -272,12 +273,11 @@ def quantity(value: str) -> Decimal:
 
 
 def phone_number(value: str) -> str:
-    """A phone number as people write it (+1 555 0100, (030) 1234-56 ext. 7): at most 40
-    characters, with digits in it."""
-    limited(40)(value)
-    if not any(ch.isdigit() for ch in value):
-        raise BadValue(f"{quoted(value)} is not a phone number: it has no digits")
-    return value
+    """A phone number as people write it (`scanner.settings.Phone`, as the site's)."""
+    try:
+        return Phone().parse(value)
+    except ValueError as problem:
+        raise BadValue(str(problem)) from None
 
 
 def lot_number(value: str) -> str:

@@ -94,6 +94,11 @@ def run_export_epcis(args: argparse.Namespace) -> int:
 
 def check_output(output: Path) -> None:
     """Refuses an output the export could not write, before reading anything."""
+    if str(output) == "-":
+        raise LotscanError(
+            "An export is written to a file, whole or not at all: name it (-o FILE.jsonld),"
+            " not - (standard output)"
+        )
     folder = output.parent
     if output.is_dir():
         raise LotscanError(f"{shown(str(output))} is a folder: name the file to write")

@@ -45,7 +45,7 @@ from scanner.csv_reading import (
     whole_number,
     yes_no,
 )
-from scanner.errors import LotscanError, RuleViolation
+from scanner.errors import ImportRowError, LotscanError, RuleViolation
 from scanner.import_kinds import KINDS as KINDS
 from scanner.ledger import Ledger
 from scanner.models import (
@@ -667,8 +667,15 @@ _SITE_SETTINGS: dict[str, SettingKey[Any]] = {
 }
 
 
-def _load_site(session: Session, rows: list[Row], _imported: Imported) -> None:
+def _load_site(session: Session, rows: list[Row], imported: Imported) -> None:
     """This site's description (the `site.*` settings, as the exports say it): one row."""
+    if not rows:
+        raise ImportRowError(
+            imported.path.name,
+            2,
+            None,
+            "a site file has one row, describing this site; this one has only its header",
+        )
     if len(rows) > 1:
         raise rows[1].error(
             None, f"a site file has one row, describing this site (it is on row {rows[0].number})"
@@ -690,10 +697,7 @@ def _load_site(session: Session, rows: list[Row], _imported: Imported) -> None:
 
 
 def _site_cell(setting: SettingKey[Any]) -> Callable[[str], Any]:
-    read = setting_kind(setting.kind)
-    if setting is SITE_PHONE:
-        return lambda value: read(phone_number(value))
-    return read
+    return setting_kind(setting.kind)
 
 
 def setting_kind(kind: Kind[Any]) -> Callable[[str], Any]:

@@ -80,6 +80,20 @@ class Text(Kind[str]):
         return text
 
 
+class Phone(Kind[str]):
+    """A phone number as people write it (+1 555 0100, (030) 1234-56 ext. 7): at most 40
+    characters, with digits in it. An export gives it to whoever must call."""
+
+    allowed = "a phone number: at most 40 characters, with digits in it"
+
+    def parse(self, text: str) -> str:
+        if len(text) > 40:
+            raise ValueError(f"{quoted(text)} is {len(text)} characters; at most 40 fit")
+        if not any(ch.isdigit() for ch in text):
+            raise ValueError(f"{quoted(text)} is not a phone number: it has no digits")
+        return text
+
+
 class DeviceId(Kind[str]):
     """A device id: it names files (a printed label's) and is spliced into minted numbers,
     so it is a plain word, read back as strictly as the central store takes one
@@ -291,8 +305,7 @@ EXPIRY_POLICY = SettingKey(
     ExpiryPolicy.WARN,
     Scope.ANY,
     "What receiving, issuing or shipping an expired lot does: warn (the operator confirms "
-    "with OK), block (refused), or ignore. Site-wide: set on the central store, it reaches "
-    "every handheld.",
+    "with OK), block (refused), or ignore.",
     settable=True,
     site_wide=True,
 )
@@ -339,8 +352,7 @@ GS1_PAIRING = SettingKey(
     Scope.ANY,
     "Whether a scanned label must keep GS1's pairing rules (a lot or a part number only "
     "with a GTIN, never a GTIN with a count (37)...): off (this site's own labels name a "
-    "part by (240) alone) or strict (refused, naming the rule). Site-wide: set on the "
-    "central store, it reaches every handheld.",
+    "part by (240) alone) or strict (refused, naming the rule).",
     settable=True,
     site_wide=True,
 )
@@ -413,7 +425,7 @@ SITE_NAME = _site("name", Text("the site's name"), "This site's name, as exports
 SITE_ADDRESS = _site(
     "address", Text("a postal address on one line"), "This site's address, for exports."
 )
-SITE_PHONE = _site("phone", Text("a phone number"), "This site's phone number, for exports.")
+SITE_PHONE = _site("phone", Phone(), "This site's phone number, for exports.")
 SITE_GLN = _site("gln", Gln(), "This site's GS1 GLN: EPCIS names its locations by it (sgln URIs).")
 SITE_URI = _site(
     "uri",

@@ -82,6 +82,21 @@ def test_zpl_goes_to_standard_output_for_a_printer_pipe(database: str, tmp_path:
     assert result.stdout.endswith("^PQ1\n^XZ\n")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_standard_output_that_cannot_be_written_is_one_clear_line(
+    database: str, tmp_path: Path
+) -> None:
+    with open("/dev/full", "w") as full:  # a disk with no room left behind the pipe
+        result = subprocess.run(
+            [sys.executable, "-m", "scanner", "--db", database, "label", "location",
+             "--location", "RACK-A1", "--format", "zpl", "-o", "-"],
+            stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={"LOTSCAN_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == "lotscan: Cannot write to standard output: No space left on device\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -94,6 +94,9 @@ def test_the_list_shows_every_setting_a_person_sets_with_its_default_and_meaning
     assert (code, err) == (0, "")
     assert out.startswith("expiry_policy: warn (default)\n  What receiving, issuing or shipping")
     assert "scan.separators: (none) (default)" in out
+    # A site-wide setting says so once.
+    site_wide = " ".join(out.split()).count("Site-wide: set on the central store")
+    assert site_wide == sum(row["site_wide"] for row in rows)
 
 
 def test_all_adds_what_lotscan_keeps_for_itself(db: str, tmp_path: Path) -> None:
@@ -151,6 +154,10 @@ def test_set_checks_the_value_by_its_type_and_get_reads_it_back(db: str, tmp_pat
         (
             ("scan.separators", "A"),
             "Setting scan.separators: 'A' can be part of a lot or serial number",
+        ),
+        (
+            ("site.phone", "abc"),
+            'Setting site.phone: "abc" is not a phone number: it has no digits',
         ),
         (("expiry", "block"), "Unknown setting 'expiry': the settings are expiry_policy, "),
         (

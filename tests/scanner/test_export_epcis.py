@@ -301,6 +301,16 @@ def test_flags_it_cannot_take_are_refused(
     assert not output.exists()
 
 
+def test_standard_output_is_no_place_for_an_export(demo_db: str, tmp_path: Path) -> None:
+    done = lotscan("--db", demo_db, "export", "epcis", "-o", "-", home=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "lotscan: An export is written to a file, whole or not at all: name it"
+        " (-o FILE.jsonld), not - (standard output)\n"
+    )
+    assert not Path("-").exists()
+
+
 def test_an_output_in_a_missing_folder_is_refused(demo_db: str, tmp_path: Path) -> None:
     output = tmp_path / "no-such-folder" / "out.jsonld"
     done = lotscan("--db", demo_db, "export", "epcis", "-o", str(output), home=tmp_path)

@@ -167,6 +167,7 @@ def test_the_site_file_sets_the_sites_description(sessions: Sessions, tmp_path: 
         ("name,address,phone,uri\nA,B,1,ftp://x\n", 2, "uri", "http:// or https://"),
         ("name,address\nA,B\n", 1, "phone", "the header has no phone column"),
         ("name,address,phone\nA,B,none\n", 2, "phone", "not a phone number"),
+        ("name,address,phone\n", 2, None, "this one has only its header"),
     ],
 )
 def test_a_bad_site_file_is_refused_and_changes_nothing(
