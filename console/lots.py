@@ -278,8 +278,18 @@ def recall_everything(
     except LotscanError as refused:
         return _show_lot(request, who, named, error=str(refused))
     count = len(answer.held or ())
-    notice = f"Recalled {count} lot{'s' if count != 1 else ''} and serials by {who.name}{published}"
+    if count == 0:  # the form sent again (a page reloaded): nothing was left to recall
+        notice = (
+            "Nothing recalled: it and everything made from it in the plant are recalled already"
+        )
+    else:
+        notice = f"Recalled {lots_and_serials(count)} by {who.name}{published}"
     return _show_lot(request, who, named, notice=notice, held=answer)
+
+
+def lots_and_serials(count: int) -> str:
+    """ "1 lot or serial", "4 lots and serials": what a recall counts."""
+    return "1 lot or serial" if count == 1 else f"{count} lots and serials"
 
 
 def _confirm_recall(

@@ -46,7 +46,7 @@ from scanner.models import (
     SerialStatus,
     Tracking,
 )
-from scanner.quantity import format_quantity
+from scanner.quantity import MOST_MOVED, format_quantity
 from sync.central.batch import Batch
 from sync.central.bulk_sql import among
 from sync.central.changes import (
@@ -427,9 +427,19 @@ class CentralLedger:
         if item is None:
             raise SyncError(409, "not_allowed", f"The store does not know part {part}")
         lot_key, serial_key = stock_key(item, lot, serial)
-        delta = qty - self.rows.balance((item.number, lot_key, serial_key, location))
+        balance = self.rows.balance((item.number, lot_key, serial_key, location))
+        delta = qty - balance
         if delta == 0:
             return None
+        if abs(delta) > MOST_MOVED:
+            raise SyncError(
+                409,
+                "not_allowed",
+                f"Counted {format_quantity(qty)} at {location}, where the balance is"
+                f" {format_quantity(balance)}: the adjustment, {format_quantity(abs(delta))}, is"
+                f" more than one movement carries (at most {format_quantity(MOST_MOVED)}):"
+                " check the count",
+            )
         return self._own_movement(
             item,
             lot_key,

@@ -188,6 +188,7 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
     assert asked.status_code == 200 and statuses(console) == before  # only asked
     assert status_changes_published(console) == []
     assert "Yes, recall 4" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert "4 lots and serials will be recalled" in asked.text
     assert '<a href="/console/lot?part=GEAR-GP10&amp;lot=GS-0201">No, go back</a>' in asked.text
     listed = re.findall(r"<li>(.*?)</li>", asked.text.split('id="to-recall"')[1].split("</ul>")[0])
     posted = console.post("/console/lot/recall-all", {**fields, "confirm": "yes"})
@@ -204,6 +205,12 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
     assert [item.split(" (")[0] for item in listed] == [
         item.split(" (")[0] for item in re.findall(r"<li>(.*?)</li>", recalled)
     ]  # what the confirmation listed is what was recalled
+
+    again = console.post("/console/lot/recall-all", {**fields, "confirm": "yes"})  # reloaded
+    assert "Nothing recalled: it and everything made from it in the plant are recalled" in (
+        again.text
+    )
+    assert statuses(console) == after
 
 
 def test_recall_everything_asks_first_and_refuses_a_missing_reason_before_asking(

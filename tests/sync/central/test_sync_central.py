@@ -1302,6 +1302,12 @@ def test_a_count_past_what_one_movement_carries_is_refused_naming_the_quantity(
         )  # fmt: skip
 
     assert refused.value.status == 409
+    # In the words of the count typed, not of the adjustment alone (a number nobody typed).
+    assert refused.value.message == (
+        "Counted 999999999999.999 at RCV, where the balance is -10: the adjustment,"
+        " 1000000000009.999, is more than one movement carries (at most 1000000000): check"
+        " the count"
+    )
     assert central.balances() == before
     assert [e["status"] for e in open_exceptions(central) if e["id"] == flag["id"]] == ["open"]
 
