@@ -4,8 +4,9 @@ device and part and paged on the server as `GET /v1/exceptions` pages them
 store's words, settled as the handheld's supervisor panel settles it
 (`sync.central.supervision.resolve`: apply, void, count, dismiss) with the same checks.
 
-Quality staff see the pages; only a supervisor settles, as on the handheld, and the store
-checks again that the signed-in badge is a supervisor's.
+Quality staff see the pages and dismiss a flag of stock moved while on hold or recalled
+(`sync.central.supervision.QUALITY_DISMISSES`); a supervisor settles everything, as on the
+handheld. The store checks again who the signed-in badge is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sync.central.errors import SyncError
 from sync.central.exception_cap import SUMMARY
 from sync.central.models import ExceptionStatus, SyncException
 from sync.central.service import Resolution, problem_in_words
-from sync.central.supervision import exception_rows, resolve
+from sync.central.supervision import QUALITY_DISMISSES, exception_rows, resolve
 from sync.exception_codes import ExceptionCode
 
 router = APIRouter()
@@ -42,7 +43,10 @@ ACTIONS = {"apply": "apply", "void": "void", "count": "adjust", "dismiss": "dism
 """The console's buttons and the store's actions (a count is the store's `adjust`)."""
 BY = "the console"
 """Where the decision was taken; the store names the signed-in supervisor "on" it."""
-ONLY_SUPERVISORS = "Only a supervisor settles exceptions: quality staff see this page"
+ONLY_SUPERVISORS = (
+    "Only a supervisor settles exceptions: quality staff see this page, and dismiss a"
+    " LOT_NOT_RELEASED flag"
+)
 
 
 class BadFilter(ValueError):
@@ -87,7 +91,7 @@ def settle(
 ) -> Response:
     """Settles the exception with `action` (apply, void, count, dismiss) as the API would,
     naming the signed-in supervisor; a refusal is shown on the page and changes nothing."""
-    if not who.supervisor:
+    if not who.supervisor and action != "dismiss":  # what quality staff dismiss, the store says
         return _one(request, who, exception_id, refused=ONLY_SUPERVISORS, status_code=403)
     if action not in ACTIONS:
         return _one(request, who, exception_id, refused=f"No action {action}", status_code=404)
@@ -218,6 +222,7 @@ def _one(
         refused=refused,
         settled=request.query_params.get("settled") is not None and refused is None,
         only=ONLY_SUPERVISORS,
+        quality_dismisses=[code.value for code in QUALITY_DISMISSES],
         open_status=ExceptionStatus.OPEN.value,
         summary_code=SUMMARY,
     )

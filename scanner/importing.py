@@ -79,6 +79,7 @@ from scanner.settings import (
     Kind,
     SettingKey,
     forget_setting,
+    is_enrolled,
     write_setting,
 )
 from scanner.units import un_ece_code
@@ -668,7 +669,15 @@ _SITE_SETTINGS: dict[str, SettingKey[Any]] = {
 
 
 def _load_site(session: Session, rows: list[Row], imported: Imported) -> None:
-    """This site's description (the `site.*` settings, as the exports say it): one row."""
+    """This site's description (the `site.*` settings, as the exports say it): one row.
+    An enrolled handheld takes the site's settings from the central store, so it imports
+    none (as `lotscan settings set` refuses them there)."""
+    if is_enrolled(session):
+        raise RuleViolation(
+            f"This handheld is enrolled: it takes the site's description from the central"
+            f" store on its next sync. Import {imported.path.name} there (lotscan import site"
+            f" {imported.path.name} --db CENTRAL-DATABASE)"
+        )
     if not rows:
         raise ImportRowError(
             imported.path.name,

@@ -291,8 +291,7 @@ def resolve(
     unknown badge, 403 for a badge that is not a supervisor's."""
     if action not in ACTIONS:
         raise SyncError(422, "bad_request", f"{action!r} is not one of {', '.join(ACTIONS)}")
-    if operator is not None:
-        by = f"{supervisor_named(session, operator)} on {by}"
+    person = _operator(session, operator) if operator is not None else None
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     exception = session.get(SyncException, exception_id, with_for_update=True)
@@ -305,6 +304,8 @@ def resolve(
             f"Exception {exception_id} is already {exception.status.replace('_', ' ')}"
             + (f": {exception.resolution}" if exception.resolution else ""),
         )
+    if person is not None:
+        by = f"{_decider(person, exception, action)} on {by}"
     entry = (
         session.get(SyncEntry, (exception.device_id, exception.device_seq), with_for_update=True)
         if exception.device_seq is not None
@@ -415,6 +416,40 @@ def _count(
         entry = ledger.session.get(SyncEntry, (exception.device_id, exception.device_seq))
         if entry is not None:
             ledger.settle_entry(entry, f"Settled by a count: {exception.resolution}")
+
+
+def _operator(session: Session, badge: str) -> Operator:
+    person = session.get(Operator, badge)
+    if person is None:
+        raise SyncError(422, "bad_request", f"The store knows no operator with badge {badge}")
+    return person
+
+
+QUALITY_DISMISSES = frozenset({ExceptionCode.LOT_NOT_RELEASED})
+"""What quality staff settle as well as a supervisor: a flag of stock that moved while on
+hold or recalled, their own decision, which they dismiss once they have looked at it."""
+
+
+def _decider(person: Operator, exception: SyncException, action: str) -> str:
+    """The name of who decides `action` on `exception`: a supervisor, or quality staff
+    dismissing what is theirs (`QUALITY_DISMISSES`); SyncError 403 for anyone else."""
+    if person.role == Role.SUPERVISOR:
+        return person.name
+    if person.role == Role.QUALITY and action == "dismiss" and exception.code in QUALITY_DISMISSES:
+        return person.name
+    if person.role == Role.QUALITY:
+        raise SyncError(
+            403,
+            "not_supervisor",
+            f"{person.name} ({person.badge}) is quality staff: quality staff dismiss a"
+            f" {ExceptionCode.LOT_NOT_RELEASED.value} flag; a supervisor settles the rest",
+        )
+    raise SyncError(
+        403,
+        "not_supervisor",
+        f"{person.name} ({person.badge}) is not a supervisor: only a supervisor resolves"
+        " exceptions",
+    )
 
 
 def supervisor_named(session: Session, badge: str, does: str = "resolves exceptions") -> str:

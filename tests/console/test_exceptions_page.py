@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import unit_of_work
+from scanner.models import Operator
 from sync.central.enrollment import issue_code
 from sync.central.models import SyncEntry, SyncException
 from sync.protocol import EnrollResponse
@@ -152,3 +153,39 @@ def test_markup_in_a_part_or_message_shows_as_text(
         one = client.get(f"/console/exceptions/{listed(listing.text)[0]}")
     for page in (listing.text, one.text):
         assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_quality_staff_dismiss_a_flag_of_stock_moved_on_hold_and_settle_nothing_else(
+    sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    with console_client(sessions, clock) as client:
+        other = held_exception(client, sessions, "NO-SUCH-PART")
+    with unit_of_work(sessions) as session:
+        session.add(Operator(badge=QUALITY.badge, name=QUALITY.name, role="quality"))
+        flag = SyncException(
+            code="LOT_NOT_RELEASED",
+            message="Lot PG-1 of PIGMENT was on hold when this issue reached the store",
+            part="PIGMENT",
+            lot="PG-1",
+            opened_at=clock(),
+        )
+        session.add(flag)
+        session.flush()
+        flag_id = flag.id
+    with console_client(sessions, clock, QUALITY, plant=False) as client:
+        page = client.get(f"/console/exceptions/{flag_id}")
+        assert ">Dismiss<" in page.text and ">Count<" not in page.text
+        elsewhere = client.post(
+            f"/console/exceptions/{other}/dismiss", data=form(QUALITY, reason="x")
+        )
+        done = client.post(
+            f"/console/exceptions/{flag_id}/dismiss", data=form(QUALITY, reason="in quarantine")
+        )
+    assert elsewhere.status_code == 403 and "quality staff dismiss a LOT_NOT_RELEASED" in (
+        elsewhere.text
+    )
+    assert done.status_code == 200 and "Settled: " in done.text, done.text[-1500:]
+    with unit_of_work(sessions) as session:
+        assert session.get_one(SyncException, other).status == "open"
+        settled = session.get_one(SyncException, flag_id)
+        assert (settled.status, settled.resolved_by) == ("resolved", "Quinn Lee on the console")

@@ -29,7 +29,9 @@ from scanner.quality import (
 )
 from scanner.settings import EXPIRY_POLICY, ExpiryPolicy, read_setting
 from scanner.workflows.engine import Handheld as Engine
+from sync.central.errors import SyncError
 from sync.central.pull import publish_decisions
+from sync.central.supervision import resolve
 from sync.device.client import SupervisorClient
 from sync.device.credentials import read_token
 from sync.exception_codes import ExceptionCode
@@ -254,6 +256,18 @@ def test_an_issue_of_a_lot_held_before_the_handheld_pulled_counts_and_is_flagged
     with site.store() as session:
         left = session.get_one(Balance, ("PIGMENT", "PG-1", "", "RCV"))
         assert left.qty == Decimal(3)  # it counts
+    # Flagged for quality staff, who dismiss it (nothing else), as a supervisor may.
+    with site.store() as session:
+        with pytest.raises(SyncError, match="quality staff dismiss a LOT_NOT_RELEASED flag"):
+            resolve(session, flag.id, "adjust", by="office", operator="B7001", qty=Decimal(3))
+        with pytest.raises(SyncError, match="only a supervisor resolves exceptions"):
+            resolve(session, flag.id, "dismiss", by="office", operator="B1001", reason="x")
+    with unit_of_work(site.central) as session:
+        done = resolve(
+            session, flag.id, "dismiss", by="office", operator="B7001",
+            reason="moved to quarantine since", clock=moving,
+        )  # fmt: skip
+    assert (done["status"], done["resolved_by"]) == ("resolved", "Quinn Lee on office")
     site.final_sync()
     assert site.violations() == []
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import open_database, unit_of_work
-from scanner.errors import ImportRowError
+from scanner.errors import ImportRowError, RuleViolation
 from scanner.importing import import_file
 from scanner.models import PurchaseOrder, SalesOrder
 from scanner.settings import (
@@ -25,8 +25,10 @@ from scanner.settings import (
     SITE_NAME,
     SITE_PHONE,
     SITE_URI,
+    SYNC_URL,
     read_setting,
     stored_text,
+    write_setting,
 )
 from scanner.workspace import sqlite_url
 
@@ -156,6 +158,22 @@ def test_the_site_file_sets_the_sites_description(sessions: Sessions, tmp_path: 
     )  # fmt: skip
     with sessions() as session:
         assert stored_text(session, SITE_GLN) is None
+
+
+def test_an_enrolled_handheld_takes_the_site_from_the_store_and_imports_none(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    load(sessions, tmp_path, "site", "name,address,phone\nSalinas Packing,5 Dock St,555 0199\n")
+    with unit_of_work(sessions) as session:
+        write_setting(session, SYNC_URL, "http://store.example:8400")  # as `lotscan enroll`
+    with pytest.raises(RuleViolation) as refused:
+        load(sessions, tmp_path, "site", "name,address,phone\nRogue Site,1 Other St,555 0100\n")
+    assert str(refused.value) == (
+        "This handheld is enrolled: it takes the site's description from the central store on"
+        " its next sync. Import site.csv there (lotscan import site site.csv --db"
+        " CENTRAL-DATABASE)"
+    )
+    assert site_settings(sessions)[:3] == ("Salinas Packing", "5 Dock St", "555 0199")
 
 
 @pytest.mark.parametrize(
