@@ -4,6 +4,7 @@ Floating point would let a balance drift away from a replay of the ledger; an in
 thousandths sums exactly on SQLite and PostgreSQL alike.
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from scanner.errors import RuleViolation
@@ -21,8 +22,15 @@ units), so no sum of balances or movements that the store and the handheld compu
 overflow 64 bits, and no balance silently becomes a float on SQLite."""
 
 
+_WRITTEN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+"""A quantity as people type or write one: digits, maybe a point and more digits. Not
+`1e3`, `1_000` or another script's digits, which Python's `Decimal` would read."""
+
+
 def to_quantity(value: Decimal | int | str) -> Decimal:
     """Reads a quantity, refusing anything that is not a number with at most three decimals."""
+    if isinstance(value, str) and not _WRITTEN.fullmatch(value.strip()):
+        raise RuleViolation(f"{value!r} is not a quantity")
     try:
         qty = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from labels.compose import plan_symbols
@@ -159,6 +160,26 @@ def test_a_second_symbol_naming_a_part_of_its_own_is_not_the_rest_of_the_label(
     assert (refused.level, refused.message) == (Level.ERROR, "Type the quantity")
     assert steps.last.message == "Received RESIN"
     assert floor.stock("RESIN") == {("R-7", "RCV"): 40} and floor.stock("PIGMENT") == {}
+
+
+@pytest.mark.parametrize("typed", ["1e1", "1_0", "\u0661\u0660", "Infinity", "10 kg"])
+def test_a_typed_quantity_is_digits_and_a_point_nothing_python_reads_otherwise(
+    floor: Floor, typed: str
+) -> None:
+    steps = floor.run(f"""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT
+        {typed}
+        10
+    """)
+    refused = steps.at(4).response
+    assert (refused.level, refused.message) == (
+        Level.ERROR,
+        f"{typed} is not a quantity: type a number",
+    )
+    assert steps.last.message == "Received BOLT"
+    assert floor.stock("BOLT") == {("", "RCV"): 10}
 
 
 def test_a_part_not_on_the_purchase_order_is_refused_at_the_item_scan(floor: Floor) -> None:
