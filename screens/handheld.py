@@ -337,6 +337,9 @@ class HandheldScreen(Screen[None]):
         if list(log.lines) != written:
             log.clear()
             log.write_lines(written)
+            # Written anew (an undo, say), the log scrolls to its end only once its new
+            # height is laid out: scrolled at once, it stopped short of its newest lines.
+            log.call_after_refresh(log.scroll_end, animate=False)
         panel = self.aside or ("sign-in" if view.operator is None else "work")
         self.query_one(ContentSwitcher).current = panel
         self.refresh_bindings()

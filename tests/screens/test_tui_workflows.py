@@ -229,3 +229,23 @@ def test_starting_a_workflow_again_clears_its_log(plant: sessionmaker[Session]) 
         assert list(app.view.log) == ["Received 7 ea"]
 
     run(make_app(plant), scenario)
+
+
+def test_the_log_shows_its_newest_line_after_an_undo_rewrites_it(
+    plant: sessionmaker[Session],
+) -> None:
+    """The log shows four lines; an undo rewrites it whole (the reversal's lines at its end),
+    and its newest line must still be the one in view."""
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\rCMD:RECEIVE\r" + "".join(f"(240)BOLT(30){n}\r" for n in range(1, 7)))
+        await answered(app, pilot, 8)
+        feed(app, "CMD:UNDO\r")
+        await answered(app, pilot, 9)
+        await pilot.pause()
+        log = app.screen.query_one(WorkLog)
+        assert list(log.lines)[-1] == app.view.log[-1] != "Received 6 ea"
+        assert log.scroll_y == log.max_scroll_y > 0  # scrolled to its end
+        assert app.view.log[-1] in app.export_screenshot().replace("&#160;", " ")
+
+    run(make_app(plant), scenario)
