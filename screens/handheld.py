@@ -330,7 +330,12 @@ class HandheldScreen(Screen[None]):
         moved = self.lotscan.moved_keys
         menu = menu_lines(moved, quality=view.quality) if view.workflow is None else ()
         details = view.details or menu
-        renew(self.query_one("#details", Static), shown_lines(details))
+        text = shown_lines(details)
+        if self.query_one("#details", Static).content != text:
+            self.query_one("#details-box").scroll_home(
+                animate=False
+            )  # a new answer, read from its top
+        renew(self.query_one("#details", Static), text)
         self.query_one("#details-box").display = bool(details)
         log = self.query_one(WorkLog)
         written = [shown(line) for line in view.log]

@@ -412,6 +412,13 @@ class Workflow:
         """Commands this step offers beyond the usual ones (`Response.offers`)."""
         return ()
 
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Whether a warning still waits for CMD:OK, as after a scan it refused while it
+        waits (`Response.awaiting_confirmation`)."""
+        confirmations = vars(self).get("confirmations")
+        return bool(confirmations is not None and confirmations.waiting)
+
     def done_words(self) -> str:
         """What CMD:DONE says of the workflow it finishes."""
         lines = len(self.lines)

@@ -241,6 +241,7 @@ class Handheld:
             level=Level.ERROR,
             workflow=workflow.name if workflow else None,
             offers=workflow.offers() if workflow else (),
+            awaiting_confirmation=workflow.awaiting_confirmation if workflow else False,
         )
 
     def _dispatch(self, scan: Scan, context: Context) -> Response:

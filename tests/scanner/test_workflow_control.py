@@ -51,7 +51,10 @@ def test_completing_more_than_the_job_asks_warns_with_the_numbers(floor: Floor) 
     assert steps.at(1).message == (
         "J-HOUSING asks 10; 8 completed, this would make 11: scan CMD:OK to go on or CMD:CANCEL"
     )
+    # Refused, the scan leaves the warning waiting, and says so (the keys offer OK still).
+    assert steps.at(1).response.awaiting_confirmation
     assert steps.last.message == "Line cancelled"
+    assert not steps.last.awaiting_confirmation
     assert floor.snapshot() == before
     steps = floor.run("""
         (240)HOUSING(10)H-1(30)3

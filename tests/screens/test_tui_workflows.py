@@ -249,3 +249,19 @@ def test_the_log_shows_its_newest_line_after_an_undo_rewrites_it(
         assert app.view.log[-1] in app.export_screenshot().replace("&#160;", " ")
 
     run(make_app(plant), scenario)
+
+
+def test_a_new_lookup_is_read_from_its_top(plant: sessionmaker[Session]) -> None:
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, f"{STOCKED}CMD:LOOKUP\r(240)RESIN(10)R-1\r")
+        await answered(app, pilot, STOCKED_SCANS + 2)
+        box = app.screen.query_one("#details-box")
+        box.scroll_to(y=3, animate=False)  # the operator read on (PageDown)
+        await pilot.pause()
+        assert box.scroll_y > 0
+        feed(app, "(240)PIGMENT(10)PG-1\r")
+        await answered(app, pilot, STOCKED_SCANS + 3)
+        await pilot.pause()
+        assert app.view.message == "Lot PG-1 of PIGMENT" and box.scroll_y == 0
+
+    run(make_app(plant), scenario)
