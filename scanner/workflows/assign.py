@@ -3,8 +3,9 @@ printed and travel with the work in process (docs/architecture.md, "Workflows").
 
 from __future__ import annotations
 
-from scanner.errors import NotFound, RuleViolation
-from scanner.models import Job, Part, Tracking
+from scanner.closing import open_job
+from scanner.errors import RuleViolation
+from scanner.models import Part, Tracking
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanKind
 from scanner.spelling import lot_spelling
@@ -43,9 +44,7 @@ class Assign(Workflow):
 
     def handle(self, scan: Scan, context: Context) -> Response:
         if scan.kind == ScanKind.JOB:
-            job = find(context.session, Job, scan.value)
-            if job is None:
-                raise NotFound(f"Unknown job {scan.value}")
+            job = open_job(context.session, scan.value or "")  # a closed one is refused now
             part = find(context.session, Part, job.part)
             assert part is not None
             if part.tracking != Tracking.LOT:

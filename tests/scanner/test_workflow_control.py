@@ -110,6 +110,8 @@ def test_a_closed_job_refuses_issues_and_completions_and_says_who_closed_it(
         JOB:J-HOUSING
         CMD:ISSUE
         JOB:J-HOUSING
+        CMD:ASSIGN
+        JOB:J-HOUSING
     """)
     assert (steps.at(1).level, steps.at(1).message) == (Level.OK, "Job J-HOUSING closed")
     assert steps.at(1).response.prompt == "Scan the job (JOB:...)"
@@ -118,6 +120,8 @@ def test_a_closed_job_refuses_issues_and_completions_and_says_who_closed_it(
         (Level.ERROR, refusal),
         (Level.INFO, "ISSUE: Scan the job (JOB:...)"),
         (Level.ERROR, refusal),
+        (Level.INFO, "ASSIGN: Scan the job (JOB:...)"),
+        (Level.ERROR, refusal),  # at the job's scan, before a lot is asked for
     ]
     with floor.session() as session:
         (change,) = session.scalars(select(StatusChange)).all()
