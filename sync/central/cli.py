@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -327,8 +328,8 @@ def run_devices_revoke(args: argparse.Namespace) -> int:
         device = revoke(session, args.id, by=console(), clock=utc_now)
     print(
         f"Device {shown(device.id)} ({shown(device.name)}) is revoked: its token no longer"
-        f" works. It keeps its queue; lotscan devices enroll {shown(device.name)} gives it a"
-        " code to come back."
+        f" works. It keeps its queue; lotscan devices enroll {shown(shlex.quote(device.name))}"
+        " gives it a code to come back."
     )
     return 0
 

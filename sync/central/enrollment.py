@@ -149,6 +149,7 @@ def enroll(session: Session, request: EnrollRequest, clock: Clock = utc_now) -> 
     device.token_hash = token_hash(token)
     device.enrolled_at = now
     device.revoked_at = None
+    device.revoked_by = None  # enrolled again: whoever revoked it no longer holds
     device.last_seen_at = now
     device.app_version = request.app_version or device.app_version
     session.flush()
@@ -323,6 +324,12 @@ def revoke(
     if device is None:
         raise SyncError(
             404, "unknown_device", f"No device {device_id}: `lotscan devices list` shows them"
+        )
+    if device.status == DeviceStatus.REVOKED.value:
+        since = f" since {aware(device.revoked_at):%Y-%m-%d %H:%M} UTC" if device.revoked_at else ""
+        who = f" by {device.revoked_by}" if device.revoked_by else ""
+        raise SyncError(
+            409, "already_revoked", f"Device {device.id} is revoked already{since}{who}"
         )
     device.status = DeviceStatus.REVOKED.value
     device.revoked_at = clock()

@@ -548,7 +548,9 @@ def asker(device: Device) -> str:
     return f"{device.name} ({device.id})"
 
 
-@supervisor_routes.post("/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 422))
+@supervisor_routes.post(
+    "/v1/devices/{device_id}/revoke", responses=_errors(401, 403, 404, 409, 422)
+)
 def revoke_device(
     device_id: Annotated[str, Path(max_length=20)], token: Token, store: AppStore
 ) -> RevokedDevice:

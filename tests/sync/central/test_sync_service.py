@@ -494,6 +494,19 @@ def test_devices_enroll_list_and_revoke_use_the_central_database(tmp_path: Path)
     (row,) = [row for row in rows if row["device"] == issued["device"]]
     assert row["revoked_by"].startswith("the central console")
 
+    again = lotscan("devices", "revoke", issued["device"], home=tmp_path)
+    assert again.returncode == 1
+    assert again.stderr.startswith(f"lotscan: Device {issued['device']} is revoked already since")
+    assert json.loads(lotscan("devices", "list", "--json", home=tmp_path).stdout) == rows
+
+
+def test_the_revoke_hint_is_a_command_to_paste(tmp_path: Path) -> None:
+    issued = json.loads(
+        lotscan("devices", "enroll", "Dock handheld 1", "--json", home=tmp_path).stdout
+    )
+    revoked = lotscan("devices", "revoke", issued["device"], home=tmp_path)
+    assert "lotscan devices enroll 'Dock handheld 1' gives it a code" in revoked.stdout
+
 
 def test_revoking_an_unknown_device_is_one_clear_line(tmp_path: Path) -> None:
     result = lotscan("devices", "revoke", "ZZZZ", home=tmp_path)

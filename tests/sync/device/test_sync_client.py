@@ -905,6 +905,10 @@ def test_a_revoked_handheld_keeps_its_queue_and_syncs_it_once_enrolled_again(
     report = device.sync(httpx.HTTPTransport())
     assert (report["pushed"], report["applied"], report["pending"]) == (3, 3, 0)
     assert site.violations(device) == []
+    with site.supervisor(office) as supervisor:
+        (row,) = [row for row in supervisor.devices() if row["device"] == before]
+    # Enrolled again, it is no longer anyone's revoked device.
+    assert (row["status"], row["revoked_at"], row["revoked_by"]) == ("active", None, None)
 
 
 def test_a_supervisor_issues_a_code_a_new_handheld_enrolls_with(site: Site) -> None:
