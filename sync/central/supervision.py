@@ -175,6 +175,10 @@ def void_held(
     refuse_control(reason, "reason")
     if operator is not None:
         by = f"{supervisor_named(session, operator)} on {by}"
+    if device is not None and session.get(Device, device) is None:
+        raise SyncError(
+            404, "unknown_device", f"No device {device}: `lotscan devices list` shows them"
+        )
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     entries = _held_matching(session, device, code, part)

@@ -233,8 +233,8 @@ class _ServiceClient:
             return DeviceRevoked("This handheld was revoked by a supervisor", code, self.url)
         if response.status_code == 401 and code == "unauthorized":
             return SyncRefused(
-                f"The central store at {self.url} does not know this handheld's token ({words}):"
-                f" ask a supervisor for a code and run lotscan enroll {self.url} CODE",
+                f"The central store at {self.url} does not know this handheld's token: ask a"
+                f" supervisor for a code and run lotscan enroll {self.url} CODE",
                 code,
             )
         if response.status_code == 404 and not code:

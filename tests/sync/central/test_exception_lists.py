@@ -221,3 +221,8 @@ def test_the_console_voids_held_movements_at_once(db_url: str, tmp_path: Path) -
     assert words.returncode == 0 and words.stdout.startswith("Voided 0 held movements")
     nothing = lotscan("exceptions", "void", "--reason", "all", "--db", db_url, home=tmp_path)
     assert nothing.returncode == 1 and "a device, a code or a part" in nothing.stderr
+    nobody = lotscan(
+        "exceptions", "void", "--device", "NOPE", "--reason", "x", "--db", db_url, home=tmp_path
+    )
+    assert (nobody.returncode, nobody.stdout) == (1, "")
+    assert nobody.stderr == "lotscan: No device NOPE: `lotscan devices list` shows them\n"
