@@ -35,7 +35,7 @@ from scanner.gs1_linters import LINTERS, check_digit, yymmdd_date
 from scanner.gs1_names import field_name as field_name  # labels name fields through here
 from scanner.gs1_names import part_name
 from scanner.numbering import CSET82
-from scanner.plain_text import shown
+from scanner.plain_text import clipped, shown
 
 GS = "\x1d"
 GTIN_LENGTHS = (8, 12, 13, 14)
@@ -324,7 +324,8 @@ def _capital(name: str) -> str:
 
 def _shown(value: str) -> str:
     """A value in a message: digits as they are, anything else quoted, control characters
-    spelled out so the message stays one line."""
+    spelled out so the message stays one line, a long one cut (`clipped`)."""
+    value = clipped(value)
     if value.isascii() and value.isdigit():
         return value
     return f"'{shown(value)}'"

@@ -30,7 +30,7 @@ from typing import Protocol
 from scanner.describing import described
 from scanner.errors import RuleViolation
 from scanner.models import MovementKind, Tracking
-from scanner.plain_text import CSET82, shown
+from scanner.plain_text import CSET82, clipped, shown
 from scanner.quantity import MOST_MOVED, format_quantity
 
 MAX_LENGTH = 20
@@ -123,7 +123,8 @@ def number_rule(number: str, what: str = "Lot") -> BrokenRule | None:
         return BrokenRule(
             "number-gs1",
             field,
-            f"{what} number {number} is {len(number)} characters; GS1 labels allow {MAX_LENGTH}",
+            f"{what} number {clipped(number)} is {len(number)} characters; GS1 labels allow"
+            f" {MAX_LENGTH}",
         )
     if bad:
         named = " ".join("space" if c == " " else repr(c) for c in bad)

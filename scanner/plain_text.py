@@ -23,7 +23,9 @@ from scanner.errors import RuleViolation
 _INVISIBLE = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029\u200e\u200f\ufeff"
 )
-_SHOWN_LENGTH = 40
+SHOWN_LONGEST = 40
+"""The most of a value a message repeats: past it, its start and an ellipsis, so that the
+reason after it still fits a handheld's four lines of feedback."""
 CSET82 = frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")
 """GS1 character set 82: what (10) and (21) on a label may carry."""
 
@@ -75,7 +77,7 @@ def shown_lines(lines: Iterable[str]) -> str:
     return "\n".join(shown(line) for line in lines)
 
 
-def quoted(text: str, limit: int = _SHOWN_LENGTH) -> str:
+def quoted(text: str, limit: int = SHOWN_LONGEST) -> str:
     """A value quoted for a message: control characters spelled out, long values cut."""
     cut = text if len(text) <= limit else text[:limit] + "…"
     return f'"{shown(cut)}"'
@@ -85,3 +87,8 @@ _C0_NAMES = {
     0x00: "NUL", 0x07: "BEL", 0x08: "BACKSPACE", 0x09: "TAB", 0x0A: "LINE FEED",
     0x0D: "CARRIAGE RETURN", 0x1B: "ESC", 0x1D: "GS", 0x7F: "DEL",
 }  # fmt: skip
+
+
+def clipped(text: str, limit: int = SHOWN_LONGEST) -> str:
+    """`text` as a message repeats it: its start and an ellipsis when longer than `limit`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

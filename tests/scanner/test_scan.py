@@ -262,6 +262,11 @@ def test_every_known_command_is_read(command: str) -> None:
             f"Lot '{'A' * 21}' is too long: a GS1 label carries at most 20 characters there",
         ),
         (f"(21){'S' * 21}", "Serial '" + "S" * 21 + "' is too long"),
+        # A value far too long is cut, so that the reason still fits a handheld's feedback.
+        (
+            f"(10){'A' * 300}",
+            f"Lot '{'A' * 39}…' is too long: a GS1 label carries at most 20 characters there",
+        ),
         (f"01{GTIN}42227610ABC", "(422) ORIGIN '27610ABC' is too long"),
         (f"]C101{GTIN}10LOT 123", "Lot 'LOT 123' has a character a GS1 label cannot carry: space"),
         (f"(01){GTIN}(10)LOT 123", "Lot 'LOT 123' has a character a GS1 label cannot carry"),
