@@ -555,18 +555,25 @@ def shortfall(
         return None
     what = describe(part.number, lot_key or None, serial_key or None)
     mover = _unseen_mover(rows, movement, lot_key, serial_key, observed_cursor or 0)
+    before = on_hand + movement.qty
     if mover is not None:
+        named = described(part.number, lot_key or None, serial_key or None)
+        if before > 0:  # some of it was still there, not all this movement took
+            left = (
+                f"Only {_quantity(before, part)} of {what} was still at {source}, not"
+                f" {_quantity(movement.qty, part)}"
+            )
+        else:
+            left = f"{named} had already left {source}"
         return Verdict(
             ExceptionCode.STALE_SOURCE,
             fit(
-                f"{described(part.number, lot_key or None, serial_key or None)} had already"
-                f" left {source}: device {mover.device} {mover.did} after this handheld last"
-                " synced."
-                f" {_now_at(rows, part, lot_key, serial_key, source)}. Flagged for a"
+                f"{left}: device {mover.device} {mover.did} after this handheld last synced;"
+                f" the balance there is now {_quantity(on_hand, part)}."
+                f" {_now_at(rows, part, lot_key, serial_key, source, movement)}. Flagged for a"
                 " supervisor"
             ),
         )
-    before = on_hand + movement.qty
     return Verdict(
         ExceptionCode.NEGATIVE_BALANCE,
         fit(
@@ -728,12 +735,14 @@ def _unseen_mover(
     return latest
 
 
-def _now_at(rows: Rows, part: Part, lot_key: str, serial_key: str, source: str) -> str:
-    """Where the stock is now, so the supervisor can re-source the movement. The balances
-    table answers (in the database's order), so what pending movements add is written
-    first."""
+def _now_at(
+    rows: Rows, part: Part, lot_key: str, serial_key: str, source: str, movement: Moved
+) -> str:
+    """Where the stock is now, so the supervisor can re-source the movement: not counting
+    what the movement itself put at its destination. The balances table answers (in the
+    database's order), so what pending movements add is written first."""
     rows.write_caches()
-    places = rows.session.execute(
+    found = rows.session.execute(
         select(Balance.location, Balance.qty)
         .where(
             Balance.part == part.number,
@@ -743,8 +752,12 @@ def _now_at(rows: Rows, part: Part, lot_key: str, serial_key: str, source: str) 
             Balance.qty > 0,
         )
         .order_by(Balance.qty.desc(), Balance.location)
-        .limit(3)
     ).all()
+    own = movement.to_location
+    places = [(location, qty - movement.qty if location == own else qty) for location, qty in found]
+    places = sorted(
+        ((location, qty) for location, qty in places if qty > 0), key=lambda each: -each[1]
+    )[:3]
     if not places:
         return "None of it is in stock anywhere now"
     where = ", ".join(f"{location} ({_quantity(qty, part)})" for location, qty in places)

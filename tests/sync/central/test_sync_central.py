@@ -493,7 +493,29 @@ def test_a_stale_source_says_what_the_other_device_did_with_the_stock(
     assert response.outcomes[0].codes == ["STALE_SOURCE"]
     assert (
         f"Lot L0001 of RESIN had already left A-01: device {dock.device_id} {said} after this"
-        " handheld last synced." in response.outcomes[0].message
+        " handheld last synced; the balance there is now -4 kg." in response.outcomes[0].message
+    )
+
+
+def test_a_stale_source_with_some_stock_left_says_how_much_and_where_the_rest_is(
+    central: Central, handheld: Make
+) -> None:
+    dock, line = handheld("Dock 1"), handheld("Line 1")
+    dock.do(receive_resin("L0001", 20, "A-01"))
+    dock.sync(central)
+    line.pull(central)
+    dock.do(lambda ledger: ledger.move("RESIN", 15, "A-02", from_location="A-01", lot="L0001"))
+    dock.sync(central)
+    line.do(lambda ledger: ledger.move("RESIN", 15, "LINE", from_location="A-01", lot="L0001"))
+
+    response = line.sync(central)
+
+    assert response.outcomes[0].codes == ["STALE_SOURCE"]
+    # 5 kg were still there; what this very move put at LINE is not where the rest is.
+    assert response.outcomes[0].message == (
+        f"Only 5 kg of lot L0001 of RESIN was still at A-01, not 15 kg: device {dock.device_id}"
+        " moved it to A-02 after this handheld last synced; the balance there is now -10 kg."
+        " It is at A-02 (15 kg) now. Flagged for a supervisor"
     )
 
 
