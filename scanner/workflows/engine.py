@@ -381,8 +381,9 @@ class Handheld:
             undo = context.ledger.reverse(
                 uuid.UUID(movement_id), reason=f"{workflow.name} undo", operator=self.operator
             )
-            context.note(undo, f"Reversed {undo.qty} of {undo.part}")
-            undone.append(_quantity_of(context, undo))
+            reversed_what = _quantity_of(context, undo)
+            context.note(undo, f"Reversed {reversed_what}")  # with its unit and lot, as recorded
+            undone.append(reversed_what)
         workflow.lines = workflow.lines[:-1]
         return undone
 

@@ -118,6 +118,10 @@ def test_undo_reverses_every_movement_of_the_last_line(floor: Floor) -> None:
     assert (undone.level, undone.message) == (Level.OK, "Last line reversed")
     assert len(undone.recorded) == 4
     assert {each.kind for each in undone.recorded} == {"reverse"}
+    # Each reversal as the log shows it: its unit and lot, as its line was recorded.
+    assert [each.text for each in undone.recorded] == [
+        f"Reversed 10 kg of lot R-000{n} of RESIN" for n in (4, 3, 2, 1)
+    ]
     assert floor.stock("RESIN") == {}
     assert floor.stock("BOLT") == {("", "RCV"): 5}
     assert [m.kind for m in floor.movements()] == ["receive"] * 5 + ["reverse"] * 4
