@@ -276,7 +276,10 @@ def _serial_out(session: Session, part: Part, serial: str) -> None:
         return
     what = described(part.number, serial=serial)
     if record is not None and record.status == SerialStatus.IN_STOCK:
-        raise RuleViolation(f"{what} is in stock at {record.location}: it was not shipped")
+        raise RuleViolation(
+            f"{what} is in stock at {record.location}, not out with a customer: only a shipped"
+            " serial comes back (one returned already is back in stock)"
+        )
     raise RuleViolation(f"{what} is not out with a customer: only a shipped serial comes back")
 
 
