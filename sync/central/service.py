@@ -608,10 +608,11 @@ def list_exceptions(
         )
 
 
-@supervisor_routes.post("/v1/exceptions/void", responses=_errors(400, 401, 403, 409, 422))
+@supervisor_routes.post("/v1/exceptions/void", responses=_errors(400, 401, 403, 404, 409, 422))
 def void_held(body: BulkVoid, token: Token, store: AppStore) -> BulkVoided:
     """Voids every held movement with an open exception matching the filter (at least one
-    of device, code, part), in one transaction; says how many."""
+    of device, code, part), in one transaction; says how many. A device the store does not
+    know is 404, not "none voided"."""
     with store.writing() as session:
         by = asker(supervisor(session, token, store))
         voided = supervision.void_held(
