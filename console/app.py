@@ -108,12 +108,6 @@ async def _refused(request: Request, error: Exception) -> Response:
     message = error.detail if isinstance(error.detail, str) else "The request was refused"
     if status == 404:
         message = "There is no such page in the console"
-    if status == 403 and message.startswith("This form is stale"):
-        message = (
-            "This form is out of date (you signed in again since the page was opened, or it"
-            " was not sent from the console): nothing was done. Open the page again and send"
-            " it from there."
-        )
     return error_page(request, status, _TITLES.get(status, "Refused"), message)
 
 

@@ -58,5 +58,10 @@ async def checked_form(request: Request) -> FormData:
     form = await request.form()
     token = form.get(CSRF_FIELD)
     if not isinstance(token, str) or not hmac.compare_digest(token, who.csrf_token):
-        raise HTTPException(403, "This form is stale or was not sent from the console")
+        raise HTTPException(
+            403,
+            "This form is out of date (you signed in again since the page was opened, or it"
+            " was not sent from the console): nothing was done. Open the page again and send"
+            " it from there.",
+        )
     return form

@@ -330,12 +330,10 @@ class HandheldScreen(Screen[None]):
         moved = self.lotscan.moved_keys
         menu = menu_lines(moved, quality=view.quality) if view.workflow is None else ()
         details = view.details or menu
-        text = shown_lines(details)
-        if self.query_one("#details", Static).content != text:
-            self.query_one("#details-box").scroll_home(
-                animate=False
-            )  # a new answer, read from its top
-        renew(self.query_one("#details", Static), text)
+        text, shown_now = shown_lines(details), self.query_one("#details", Static)
+        if shown_now.content != text:  # a new answer, read from its top
+            self.query_one("#details-box").scroll_home(animate=False)
+            shown_now.update(text)
         self.query_one("#details-box").display = bool(details)
         log = self.query_one(WorkLog)
         written = [shown(line) for line in view.log]

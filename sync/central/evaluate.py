@@ -557,13 +557,13 @@ def shortfall(
     mover = _unseen_mover(rows, movement, lot_key, serial_key, observed_cursor or 0)
     before = on_hand + movement.qty
     if mover is not None:
-        named = described(part.number, lot_key or None, serial_key or None)
         if before > 0:  # some of it was still there, not all this movement took
             left = (
                 f"Only {_quantity(before, part)} of {what} was still at {source}, not"
                 f" {_quantity(movement.qty, part)}"
             )
         else:
+            named = described(part.number, lot_key or None, serial_key or None)
             left = f"{named} had already left {source}"
         return Verdict(
             ExceptionCode.STALE_SOURCE,
@@ -754,10 +754,8 @@ def _now_at(
         .order_by(Balance.qty.desc(), Balance.location)
     ).all()
     own = movement.to_location
-    places = [(location, qty - movement.qty if location == own else qty) for location, qty in found]
-    places = sorted(
-        ((location, qty) for location, qty in places if qty > 0), key=lambda each: -each[1]
-    )[:3]
+    others = ((where, qty - movement.qty if where == own else qty) for where, qty in found)
+    places = sorted((each for each in others if each[1] > 0), key=lambda each: -each[1])[:3]
     if not places:
         return "None of it is in stock anywhere now"
     where = ", ".join(f"{location} ({_quantity(qty, part)})" for location, qty in places)
