@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,18 @@ def print_json(value: Any) -> None:
     (docs/architecture.md, "Text at the doors")."""
     json.dump(value, sys.stdout, indent=2, ensure_ascii=True)
     sys.stdout.write("\n")
+
+
+def print_json_list(rows: Iterable[Any]) -> None:
+    """`rows` as `print_json` writes a list of them, each written as it comes: a list of
+    tens of thousands is never held whole."""
+    out = sys.stdout
+    first = True
+    for row in rows:
+        text = json.dumps(row, indent=2, ensure_ascii=True).replace("\n", "\n  ")
+        out.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def json_record(record: DataclassInstance) -> dict[str, Any]:

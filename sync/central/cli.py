@@ -1,7 +1,8 @@
 """The supervisor's side of the command line (docs/architecture.md,
 "Command line contract"): `lotscan serve` runs the central sync service;
-`lotscan devices enroll|list|role|revoke` manage the devices and `lotscan exceptions void`
-voids held movements on the central database directly, no service needed.
+`lotscan devices enroll|list|role|revoke` manage the devices, `lotscan exceptions list` shows
+what the store flagged and held, and `lotscan exceptions void` voids held movements, on the
+central database directly, no service needed.
 
 Without `--db` these work on the central database, `central.db` in the workspace folder,
 never on the handheld's own `lotscan.db`.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
-from scanner.json_output import print_json
+from scanner.json_output import print_json, print_json_list
 from scanner.plain_text import shown
 from scanner.workspace import sqlite_url, workspace_home
 
@@ -148,17 +149,58 @@ def add_central_parsers(
     add_exceptions_parser(commands, central)
 
 
+EXCEPTION_STATUSES = ("open", "resolved", "auto_cleared", "all")
+EXCEPTIONS_READ = 1000
+"""Exceptions read at a time: a flood of tens of thousands is written as it is read, and
+the rows read are let go before the next page."""
+_LARGEST_ID = 2**31 - 1
+
+
+def _exception_id(text: str) -> int:
+    """An exception's id as `lotscan exceptions list` shows it (#12 or 12)."""
+    digits = text.removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= _LARGEST_ID:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not an exception's id, like 12")
+    return int(digits)
+
+
 def add_exceptions_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     central: argparse.ArgumentParser,
 ) -> None:
-    """`lotscan exceptions void`: a supervisor's bulk void on the central database."""
+    """`lotscan exceptions list`: what the store flagged and held; `lotscan exceptions void`:
+    a supervisor's bulk void; both on the central database."""
     from sync.exception_codes import ExceptionCode
 
     exceptions = commands.add_parser(
         "exceptions", parents=[central], help="the store's exceptions (central database)"
     )
     actions = exceptions.add_subparsers(title="actions", metavar="ACTION", required=True)
+    codes = [code.value for code in ExceptionCode]
+    listing = actions.add_parser(
+        "list",
+        parents=[central],
+        help="the exceptions, oldest first: the open ones unless --status says otherwise",
+    )
+    listing.add_argument(
+        "--status",
+        choices=EXCEPTION_STATUSES,
+        default="open",
+        help="open (the default), resolved, auto_cleared or all",
+    )
+    listing.add_argument("--device", metavar="ID", help="only this device's")
+    listing.add_argument(
+        "--code", choices=codes, metavar="CODE", help="only this code (UNKNOWN_REFERENCE...)"
+    )
+    listing.add_argument("--part", metavar="PART", help="only those naming this part")
+    listing.add_argument(
+        "--summary",
+        type=_exception_id,
+        metavar="ID",
+        help="the exceptions grouped under this TOO_MANY_EXCEPTIONS summary",
+    )
+    listing.add_argument("--json", action="store_true", help="JSON for programs")
+    listing.set_defaults(handler=run_exceptions_list)
     void = actions.add_parser(
         "void",
         parents=[central],
@@ -167,7 +209,7 @@ def add_exceptions_parser(
     void.add_argument("--device", metavar="ID", help="held movements from this device")
     void.add_argument(
         "--code",
-        choices=[code.value for code in ExceptionCode],
+        choices=codes,
         metavar="CODE",
         help="held for this exception code (UNKNOWN_REFERENCE, SERIAL_CONFLICT...)",
     )
@@ -176,6 +218,93 @@ def add_exceptions_parser(
     void.add_argument("--by", metavar="BADGE", help="the badge of the supervisor who decided")
     void.add_argument("--json", action="store_true", help="JSON for programs")
     void.set_defaults(handler=run_exceptions_void)
+
+
+def run_exceptions_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from sync.central.models import Device
+    from sync.central.supervision import exception_rows
+
+    sessions = open_central(args.db)
+    status = None if args.status == "all" else args.status
+    with reading(sessions) as session:
+        if args.device is not None and session.get(Device, args.device) is None:
+            raise LotscanError(f"No device {shown(args.device)}: `lotscan devices list` shows them")
+
+        def page_after(after: int) -> list[dict[str, Any]]:
+            rows = exception_rows(
+                session, status, after=after, limit=EXCEPTIONS_READ, summary=args.summary,
+                device=args.device, code=args.code, part=args.part,
+            )  # fmt: skip
+            session.expunge_all()
+            return rows
+
+        pages = _pages(page_after)
+        if args.json:
+            print_json_list(row for page in pages for row in page)
+        else:
+            names = dict(session.execute(select(Device.id, Device.name)).tuples().all())
+            _print_exceptions(pages, args.status, names)
+    return 0
+
+
+def _pages(read: Callable[[int], list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Each page `read(after)` gives, from the first, until one comes back short."""
+    after = 0
+    while True:
+        page = read(after)
+        if page:
+            yield page
+        if len(page) < EXCEPTIONS_READ:
+            return
+        after = page[-1]["id"]
+
+
+def _print_exceptions(
+    pages: Iterator[list[dict[str, Any]]], status: str, names: dict[str, str]
+) -> None:
+    count = 0
+    for page in pages:
+        for row in page:
+            print(format_exception(row, names))
+        count += len(page)
+    which = "" if status == "all" else f"{status.replace('_', '-')} "
+    if count == 0:
+        print(f"No {which}exceptions")
+    else:
+        print(f"{count} {which}exception{'' if count == 1 else 's'}")
+
+
+def format_exception(row: dict[str, Any], names: dict[str, str]) -> str:
+    """One exception as a supervisor reads it at a terminal: which it is, from which device
+    (named from `names`, by id) and which of its movements, what it is about, the store's
+    words, and how it was closed. Each value is `shown`: they come from devices
+    and from the database."""
+    device = str(row["device"])
+    if names.get(device):
+        device = f"{names[device]} ({device})"
+    if row.get("device_seq") is not None:
+        device += f" #{row['device_seq']}"
+    head = f"#{row['id']}  {row['code']}  {row['status']}  {device}  {_when(row.get('opened_at'))}"
+    what = [str(row["part"])] if row.get("part") else []
+    if row.get("serial"):
+        what.append(f"serial {row['serial']}")
+    elif row.get("lot"):
+        what.append(f"lot {row['lot']}")
+    if row.get("location"):
+        what.append(f"at {row['location']}")
+    words = str(row.get("message") or "")
+    if row.get("grouped") is not None:
+        words += f" ({row['grouped']} open under it: --summary {row['id']} lists them)"
+    lines = [head, " ".join(what), words]
+    resolution = str(row.get("resolution") or "")
+    if resolution:
+        by = str(row.get("resolved_by") or "")
+        named = f" ({by})" if by and by not in resolution else ""
+        closed = str(row["status"]).replace("_", " ").capitalize()
+        lines.append(f"{closed} {_when(row.get('closed_at'))}: {resolution}{named}")
+    return "\n    ".join(shown(line) for line in lines if line)
 
 
 def run_exceptions_void(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ supervisor voids every held movement of a device, a code or a part at once."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,17 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.db import open_database, unit_of_work
-from sync.central import exception_cap
+from sync.central import cli, exception_cap
 from sync.central.enrollment import enroll, issue_code
-from sync.central.models import Device, SyncEntry
+from sync.central.models import Device, SyncEntry, SyncException
 from sync.central.push import push
 from sync.central.service import create_app, prepare_central
 from sync.protocol import EnrollRequest, PushRequest, PushResponse
 from tests.conftest import NOW
+from tests.support.cli_in_process import lotscan as in_process
 from tests.support.sync_service import (
     TEST_HTTP_TIMEOUT,
     Central,
@@ -226,3 +228,68 @@ def test_the_console_voids_held_movements_at_once(db_url: str, tmp_path: Path) -
     )
     assert (nobody.returncode, nobody.stdout) == (1, "")
     assert nobody.stderr == "lotscan: No device NOPE: `lotscan devices list` shows them\n"
+
+
+def test_the_command_line_lists_what_the_service_lists(
+    central: Central, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "EXCEPTIONS_READ", 2)  # pages of two: five rows take three
+    _office, boss = central.enroll("office", supervisor=True)
+    forklift, token = central.enroll("forklift-1")
+    dock, dock_token = central.enroll("dock")
+    push_held(central, forklift, token, 1, 4)
+    push_held(central, dock, dock_token, 1, 1)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return in_process("exceptions", "list", *args, "--db", db_url, home=tmp_path)
+
+    listing = run("--json")
+    assert listing.returncode == 0, listing.stderr
+    assert json.loads(listing.stdout) == listed(central, boss, limit=1000)
+    assert len(json.loads(listing.stdout)) == 5
+    mine = run("--json", "--device", dock, "--code", "UNKNOWN_REFERENCE", "--part", "NO-SUCH-PART")
+    assert json.loads(mine.stdout) == listed(central, boss, device=dock)
+
+    text = run().stdout.splitlines()
+    assert text[-1] == "5 open exceptions"
+    first = json.loads(listing.stdout)[0]
+    head = f"#{first['id']}  UNKNOWN_REFERENCE  open  forklift-1 ({forklift}) #1"
+    assert text[0].startswith(head)
+    assert text[1:3] == ["    NO-SUCH-PART at RCV", f"    {first['message']}"]
+
+    voided = in_process(
+        "exceptions", "void", "--device", dock, "--reason", "a test label",
+        "--db", db_url, home=tmp_path,
+    )  # fmt: skip
+    assert voided.returncode == 0, voided.stderr
+    assert run().stdout.splitlines()[-1] == "4 open exceptions"
+    resolved = run("--status", "resolved").stdout.splitlines()
+    assert resolved[0].startswith("#5  UNKNOWN_REFERENCE  resolved  dock")
+    assert "Voided by the central console" in resolved[3] and "a test label" in resolved[3]
+    assert resolved[-1] == "1 resolved exception"
+    assert run("--status", "auto_cleared").stdout == "No auto-cleared exceptions\n"
+    assert (
+        run("--status", "all", "--json").stdout
+        == in_process(
+            "exceptions", "list", "--status", "all", "--json", "--db", db_url, home=tmp_path
+        ).stdout
+    )
+
+    nobody = run("--device", "NOPE")
+    assert (nobody.returncode, nobody.stdout) == (1, "")
+    assert nobody.stderr == "lotscan: No device NOPE: `lotscan devices list` shows them\n"
+    for bad in ("0", "x", "99999999999", "-3"):
+        refused = run("--summary", bad)
+        assert refused.returncode == 2 and "is not an exception's id" in refused.stderr, bad
+
+
+def test_the_list_never_writes_a_stored_control_character_to_the_terminal(
+    central: Central, db_url: str, tmp_path: Path
+) -> None:
+    device, token = central.enroll("forklift-1")
+    push_held(central, device, token, 1, 1)
+    with unit_of_work(central.sessions) as session:  # as a store older than the door's checks
+        session.execute(update(SyncException).values(message="red \x1b[31m text \u202e"))
+    written = in_process("exceptions", "list", "--db", db_url, home=tmp_path).stdout
+    assert "\x1b" not in written and "\u202e" not in written
+    assert "    red \\u001b[31m text \\u202e" in written.splitlines()
