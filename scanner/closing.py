@@ -1,7 +1,10 @@
 """Closing and reopening jobs and order lines, with who decided, when and why.
 
 A closed job takes no more issues or completions; a closed purchase- or sales-order line
-takes no more receipts or shipments (a reversal of what was recorded stays allowed). A job
+takes no more receipts or shipments. The handheld's CMD:UNDO of a line recorded on one is
+refused too until a supervisor reopens it (`closed_under`): the close was decided on the
+quantities as they stood, and an undo would leave it standing short. (A reversal the store
+receives from a handheld still counts: it happened.) A job
 closes on the floor (CMD:CLOSE in COMPLETE), by `lotscan jobs close`, or by import; only a
 supervisor reopens one. Each decision is a `StatusChange`, never an edit without history:
 the subject's status is its latest change's, by the time it happened, and the others stay
@@ -25,6 +28,8 @@ from scanner.models import (
     JobStatus,
     Lot,
     LotStatus,
+    Movement,
+    MovementKind,
     Operator,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -99,6 +104,29 @@ def _job(session: Session, number: str) -> Job:
     if job is None:
         raise NotFound(f"Unknown job {number}")
     return job
+
+
+def closed_under(session: Session, movement: Movement) -> str | None:
+    """Why `movement` may not be undone, if the job it issued to or completed from, or the
+    order line it received or shipped on, has closed since: the closed one's words, with
+    who closed it. None while it is open (or not on this handheld)."""
+    subject: Job | OrderLine | None = None
+    if movement.kind in _ON_JOB and movement.job is not None:
+        subject = find(session, Job, movement.job)
+        named = f"job {movement.job}"
+    elif movement.kind == RECEIVE and movement.po is not None and movement.po_line is not None:
+        subject = find(session, PurchaseOrderLine, (movement.po, movement.po_line))
+    elif movement.kind == SHIP and movement.so is not None and movement.so_line is not None:
+        subject = find(session, SalesOrderLine, (movement.so, movement.so_line))
+    if subject is None or subject.status == OPEN:
+        return None
+    if not isinstance(subject, Job):
+        named = f"{_line_name(subject)} ({subject.part})"
+    return f"{named} is {_closed_words(session, subject)}"
+
+
+_ON_JOB = (MovementKind.ISSUE.value, MovementKind.PRODUCE.value)
+RECEIVE, SHIP = MovementKind.RECEIVE.value, MovementKind.SHIP.value
 
 
 def line_is_open(session: Session, line: OrderLine) -> None:

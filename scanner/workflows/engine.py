@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.clock import utc_now
+from scanner.closing import closed_under
 from scanner.db import driver_transaction
 from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
@@ -374,8 +375,14 @@ class Handheld:
     def _reverse_last_line(self, workflow: Workflow, context: Context) -> list[str]:
         """Reverses every movement of `workflow`'s last line, then forgets the line (a
         refusal midway leaves it, and the transaction is rolled back); returns what each
-        reversal put back, as the operator reads it."""
+        reversal put back, as the operator reads it. A line on a job or order line closed
+        since is refused whole (`scanner.closing.closed_under`)."""
         line = workflow.lines[-1]
+        for movement_id in line:
+            recorded = find(context.session, Movement, uuid.UUID(movement_id))
+            closed = None if recorded is None else closed_under(context.session, recorded)
+            if closed is not None:
+                raise Refusal(f"Not undone: {closed}")
         undone = []
         for movement_id in reversed(line):
             undo = context.ledger.reverse(

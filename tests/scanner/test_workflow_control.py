@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from scanner.closing import close_order_lines, history
+from scanner.closing import close_job, close_order_lines, history, reopen_job
 from scanner.db import unit_of_work
 from scanner.models import Job, Lot, StatusChange
 from scanner.settings import device_id
@@ -253,3 +253,43 @@ def test_cmd_close_and_reopen_elsewhere_say_where_they_work(floor: Floor) -> Non
         (Level.ERROR, "CMD:CLOSE works in COMPLETE, RECEIVE and SHIP"),
         (Level.ERROR, "CMD:REOPEN reopens a job in COMPLETE (a supervisor)"),
     ]
+
+
+def test_undo_after_cmd_close_is_refused_until_a_supervisor_reopens(floor: Floor) -> None:
+    """A line undone after its order line or job closed would leave it closed and short:
+    the undo is refused, nothing changes, and once a supervisor reopens it the undo works."""
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        PO:PO-1
+        (240)RESIN(10)R-1(30)5
+        CMD:CLOSE
+        CMD:UNDO
+    """)
+    assert steps.at(5).message == "PO-1 line 1 closed"
+    assert (steps.last.level, steps.last.message) == (
+        Level.ERROR,
+        "Not undone: PO-1 line 1 (RESIN) is closed (Ana Ruiz, 2026-11-02): ask a supervisor",
+    )
+    assert [m.kind for m in floor.movements()] == ["receive"]
+    assert floor.stock("RESIN") == {("R-1", "RCV"): 5}
+
+    issued = floor.run("""
+        CMD:ISSUE
+        JOB:J-HOUSING
+        (240)RESIN(10)R-1(30)2
+    """)
+    assert issued.last.level == Level.OK
+    with unit_of_work(floor.sessions) as session:  # the office closes the job meanwhile
+        close_job(session, "J-HOUSING", operator="B9001", reason="run done", clock=fixed_clock)
+    undo = floor.run("CMD:UNDO")
+    assert undo.last.message == (
+        "Not undone: job J-HOUSING is closed (Sam Okafor, 2026-11-02): ask a supervisor"
+    )
+    assert floor.stock("RESIN") == {("R-1", "RCV"): 3}
+
+    with unit_of_work(floor.sessions) as session:
+        reopen_job(session, "J-HOUSING", operator="B9001", reason="undo", clock=fixed_clock)
+    undone = floor.run("CMD:UNDO")
+    assert (undone.last.level, undone.last.message) == (Level.OK, "Last line reversed")
+    assert floor.stock("RESIN") == {("R-1", "RCV"): 5}
