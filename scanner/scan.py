@@ -95,6 +95,7 @@ COMMANDS = (
     "REOPEN",
     "RELEASE",
     "RECALL",
+    "SIGNOUT",
 )
 # The prefixed kinds, the setting that overrides each prefix, and what follows the prefix.
 PREFIXED: dict[ScanKind, tuple[SettingKey[str], str]] = {

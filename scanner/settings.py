@@ -357,6 +357,17 @@ GS1_PAIRING = SettingKey(
     site_wide=True,
 )
 
+SIGN_OUT_MINUTES = SettingKey(
+    "handheld.sign_out_minutes",
+    WholeNumber(least=0),
+    30,
+    Scope.ANY,
+    "Minutes a handheld may go without a scan before whoever signed in is signed out, so "
+    "the next person's scans are not recorded as theirs; 0 never.",
+    settable=True,
+    site_wide=True,
+)
+
 PRINTER_URL = SettingKey(
     "printer.url",
     Maybe(Text("tcp://HOST:9100, lp://QUEUE or file:///FOLDER")),
@@ -527,6 +538,7 @@ SETTINGS: tuple[SettingKey[Any], ...] = (
     SCAN_PREFIX_SO,
     SCAN_SEPARATORS,
     GS1_PAIRING,
+    SIGN_OUT_MINUTES,
     PRINTER_URL,
     PRINTER_LAYOUT,
     PRINTER_ENABLED,

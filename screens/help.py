@@ -20,6 +20,7 @@ def help_text(config: ScanConfig, moved: Mapping[str, str] | None = None) -> str
     command = config.command
     rows = [
         ("Sign in", f"{config.operator}<badge>"),
+        ("Sign out", f"{command}SIGNOUT (also after a while unused)"),
         ("Start", f"{command}RECEIVE ISSUE COMPLETE SHIP MOVE ASSIGN LOOKUP RETURN"),
         ("Finish", f"{command}DONE"),
         ("Drop line", f"{command}CANCEL"),

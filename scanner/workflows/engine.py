@@ -18,14 +18,14 @@ import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.clock import utc_now
 from scanner.closing import closed_under
-from scanner.db import driver_transaction
+from scanner.db import driver_transaction, reading
 from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import KnownRows
@@ -34,7 +34,7 @@ from scanner.operators import has_operators
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
-from scanner.settings import Gs1Pairing
+from scanner.settings import SIGN_OUT_MINUTES, Gs1Pairing, read_setting
 from scanner.workflows.assign import Assign
 from scanner.workflows.base import Context, LabelDue, Level, Refusal, Response, Workflow
 from scanner.workflows.complete import Complete
@@ -50,6 +50,9 @@ from scanner.workflows.ship import Ship
 WORKFLOWS: dict[str, type[Workflow]] = {
     flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup, Return, Hold)
 }
+
+_LEAST_IDLE = timedelta(minutes=1)
+"""Below this since the last scan, `SIGN_OUT_MINUTES` (at least 1 when set) is not read."""
 
 QueueLabels = Callable[[Session, Sequence[LabelDue]], int]
 """How a front end puts the labels a scan made due in its print queue: called in the scan's
@@ -116,6 +119,8 @@ class Handheld:
         """The workflow last finished with CMD:DONE having recorded lines: CMD:UNDO reverses
         its last line until this sign-in ends or another workflow records one."""
         self.known: KnownRows = set()
+        self._last_scan_at: datetime | None = None
+        """When the last scan came, for the sign-out after `SIGN_OUT_MINUTES` without one."""
         self._label: dict[str, str] = {}
         """The element strings of the label of the line in progress (`_note_label`)."""
 
@@ -128,12 +133,16 @@ class Handheld:
 
     def handle(self, raw: str) -> Outcome:
         """Handles one scan: records it and queues the labels it made due, in one
-        transaction, and says what happened."""
+        transaction, and says what happened. Whoever signed in is signed out first when the
+        handheld has gone `SIGN_OUT_MINUTES` without a scan: then only a badge is taken."""
+        signed_out = self._sign_out_if_idle()
         try:
             scan = read_scan(raw, _one_scan_alone(self.config))
             self._judge_pairing(scan)
         except LotscanError as problem:
-            return self._outcome(self._refused(str(problem)))
+            return self._outcome(self._refused(signed_out or str(problem)))
+        if signed_out and scan.kind != ScanKind.OPERATOR:
+            return self._outcome(self._refused(signed_out))
         running, finished = self.workflow, self.finished
         kept = (
             self.operator,
@@ -162,6 +171,32 @@ class Handheld:
         self._note_label(scan)
         started = self.workflow is not None and self.workflow is not running
         return self._outcome(response, started=started, labels_queued=queued)
+
+    def _sign_out_if_idle(self) -> str | None:
+        """Signs out whoever signed in, dropping the line in progress, when the last scan
+        came `SIGN_OUT_MINUTES` ago or more (read only once a minute has gone by, so a scan
+        in a run of them costs nothing); says so. A clock set back is not idleness."""
+        now = self.clock()
+        last, self._last_scan_at = self._last_scan_at, now
+        if self.operator is None or last is None or now - last < _LEAST_IDLE:
+            return None
+        with reading(self.sessions) as session:
+            minutes = read_setting(session, SIGN_OUT_MINUTES)
+        if not minutes or now - last < timedelta(minutes=minutes):
+            return None
+        dropped = self._sign_out()
+        return (
+            f"Signed out after {minutes} minute{'' if minutes == 1 else 's'} without a scan"
+            f"{dropped}: scan your badge"
+        )
+
+    def _sign_out(self) -> str:
+        """Nobody signed in, no workflow, nothing to undo; says what unfinished was dropped."""
+        dropped = self.workflow is not None and self.workflow.in_progress
+        self.operator = self.role = None
+        self.workflow = self.finished = None
+        self._label = {}
+        return " (the unfinished line was dropped)" if dropped else ""
 
     def _judge_pairing(self, scan: Scan) -> None:
         """GS1's pairing rules, where the site keeps them (`gs1_pairing` strict), judged on
@@ -261,6 +296,11 @@ class Handheld:
                 return self._cancel()
             if command == "UNDO":
                 return self._undo(context)
+            if command == "SIGNOUT":
+                dropped = self._sign_out()
+                return Response(
+                    prompt=self.prompt(), message=f"Signed out{dropped}", level=Level.OK
+                )
         if scan.kind == ScanKind.COMMAND and scan.value in ACTIONS:
             self._deciding_here(scan.value)
         if self.workflow is None:

@@ -35,6 +35,7 @@ PERSONS = [
     "scan.prefix.so",
     "scan.separators",
     "gs1_pairing",
+    "handheld.sign_out_minutes",
     "printer.url",
     "printer.layout",
     "printer.enabled",

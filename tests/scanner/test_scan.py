@@ -290,7 +290,7 @@ def test_every_known_command_is_read(command: str) -> None:
             "CMD:FOO",
             "Unknown command CMD:FOO (known: RECEIVE, ISSUE, COMPLETE, SHIP, MOVE, "
             "ASSIGN, LOOKUP, RETURN, HOLD, DONE, CANCEL, UNDO, GEN, OK, CLOSE, REOPEN, "
-            "RELEASE, RECALL)",
+            "RELEASE, RECALL, SIGNOUT)",
         ),
         ("LOC:", "LOC: needs a location code after it"),
         ("job:   ", "JOB: needs a job number after it"),

@@ -11,8 +11,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.settings import SIGN_OUT_MINUTES, write_setting
 from scanner.workflows.base import Level
 from scanner.workflows.engine import MENU_PROMPT, SIGN_IN_PROMPT
+from tests.support.sync_in_process import MovableClock
 from tests.support.transcripts import Floor
 
 
@@ -297,3 +299,57 @@ def test_cancel_with_no_line_in_progress_says_there_is_nothing_to_cancel(floor: 
     ] * 2
     assert (steps.at(7).level, steps.at(7).message) == (Level.INFO, "Line cancelled")
     assert floor.stock("BOLT") == {("", "RCV"): 5}
+
+
+def test_a_handheld_left_unused_signs_its_operator_out(sessions: sessionmaker[Session]) -> None:
+    """On a shared handheld, the next person's scans are never recorded as the last one's:
+    after `handheld.sign_out_minutes` (30) without a scan only a badge is taken."""
+    clock = MovableClock()
+    floor = Floor.on_plant(sessions, clock)
+    floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)RESIN(10)R-1
+    """)
+    clock.advance(minutes=29, seconds=59)  # still within the half hour
+    assert floor.scan("5").message.startswith("Received")
+    floor.scan("(240)RESIN(10)R-2")
+    clock.advance(minutes=30)
+    away = floor.scan("(240)BOLT(30)5")
+    assert (away.level, away.message, away.prompt) == (
+        Level.ERROR,
+        "Signed out after 30 minutes without a scan (the unfinished line was dropped):"
+        " scan your badge",
+        SIGN_IN_PROMPT,
+    )
+    assert floor.scan("CMD:UNDO").message == "Sign in first: scan your badge"
+    assert floor.scan("OP:B9001").message == "Hello, Sam Okafor"
+    assert [m.operator for m in floor.movements()] == ["B1001"]
+
+    with floor.session() as session:
+        write_setting(session, SIGN_OUT_MINUTES, 0)  # never
+        session.commit()
+    clock.advance(hours=12)
+    assert floor.scan("CMD:RECEIVE").level == Level.INFO
+
+
+def test_cmd_signout_signs_out_at_once(floor: Floor) -> None:
+    steps = floor.run("""
+        OP:B1001
+        CMD:RECEIVE
+        (240)BOLT(30)5
+        CMD:SIGNOUT
+        (240)BOLT(30)5
+        CMD:SIGNOUT
+        OP:B1001
+        CMD:UNDO
+    """)
+    assert (steps.at(4).level, steps.at(4).message, steps.at(4).response.prompt) == (
+        Level.OK,
+        "Signed out",
+        SIGN_IN_PROMPT,
+    )
+    assert steps.at(4).response.workflow is None
+    assert steps.at(5).message == steps.at(6).message == "Sign in first: scan your badge"
+    assert steps.last.message == "Nothing to undo in this workflow"  # a sign-in starts afresh
+    assert len(floor.movements()) == 1
