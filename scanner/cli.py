@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from scanner.cli_operators import add_operator_parsers
 from scanner.cli_replay import add_replay_parser
 from scanner.cli_settings import add_settings_parsers
+from scanner.cli_values import row_number
 from scanner.db import database_reason, open_database, reading, unit_of_work
 from scanner.errors import LotscanError
 from scanner.json_output import print_json
@@ -248,7 +249,7 @@ def add_printing_parsers(
         ("drop", "take a waiting job out of the queue"),
     ):
         job = jobs.add_parser(action, parents=[common], help=help_text)
-        job.add_argument("id", type=int, metavar="ID")
+        job.add_argument("id", type=row_number("a print job's id, like 12"), metavar="ID")
         job.set_defaults(handler=run_print_queue_change, action=action)
     jobs.add_parser("deliver", parents=[common], help="send the waiting jobs now").set_defaults(
         handler=run_print_queue_deliver

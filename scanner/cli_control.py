@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from scanner.cli_values import row_number
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.json_output import print_json
@@ -71,7 +72,12 @@ def add_control_parsers(
     ):
         parser = actions.add_parser(action, parents=[common], help=help_text)
         _order_arguments(parser)
-        parser.add_argument("--line", type=int, metavar="N", help="one line (default: all)")
+        parser.add_argument(
+            "--line",
+            type=row_number("an order line's number, like 2"),
+            metavar="N",
+            help="one line (default: all)",
+        )
         _decision_arguments(parser, supervisor=action == "reopen")
         parser.set_defaults(handler=run_order_decision, action=action)
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scanner.cli_values import row_number
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
 from scanner.errors import LotscanError
@@ -153,15 +154,6 @@ EXCEPTION_STATUSES = ("open", "resolved", "auto_cleared", "all")
 EXCEPTIONS_READ = 1000
 """Exceptions read at a time: a flood of tens of thousands is written as it is read, and
 the rows read are let go before the next page."""
-_LARGEST_ID = 2**31 - 1
-
-
-def _exception_id(text: str) -> int:
-    """An exception's id as `lotscan exceptions list` shows it (#12 or 12)."""
-    digits = text.removeprefix("#")
-    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= _LARGEST_ID:
-        raise argparse.ArgumentTypeError(f"{shown(text)} is not an exception's id, like 12")
-    return int(digits)
 
 
 def add_exceptions_parser(
@@ -195,7 +187,7 @@ def add_exceptions_parser(
     listing.add_argument("--part", metavar="PART", help="only those naming this part")
     listing.add_argument(
         "--summary",
-        type=_exception_id,
+        type=row_number("an exception's id, like 12"),
         metavar="ID",
         help="the exceptions grouped under this TOO_MANY_EXCEPTIONS summary",
     )
