@@ -83,6 +83,7 @@ def enroll_device(
         who,
         issued=issued,
         issued_name=name,
+        replacing=issued.replacing_words(name if isinstance(name, str) else ""),
         command=command,
         qr_svg=segno.make(command, error="m").svg_inline(scale=4, dark="#000", light="#fff"),
     )

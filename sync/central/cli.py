@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import shlex
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -356,14 +357,18 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now
         )
         address = service_address(session)
+    replacing = issued.replacing_words(shown(args.name))
     if args.json:
         print_json(
             {
                 "device": issued.device,
                 "code": issued.code,
                 "expires_at": issued.expires_at.isoformat(),
+                "waiting": issued.waiting,
             }
         )
+        if replacing is not None:
+            print(f"lotscan: {replacing}", file=sys.stderr)
         return 0
     expires = issued.expires_at.astimezone().strftime("%H:%M")
     print(
@@ -382,6 +387,8 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             f"On the handheld: lotscan enroll {address} {issued.code}"
             " (where lotscan serve last listened)"
         )
+    if replacing is not None:
+        print(f"Before you do: {replacing}")
     return 0
 
 

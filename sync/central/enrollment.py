@@ -55,6 +55,26 @@ class IssuedCode:
     expires_at: datetime
     role: str
     """The role the device takes when it redeems the code."""
+    waiting: int = 0
+    """How many movements the device, enrolled before, said were waiting at its last sync:
+    redeeming the code replaces its token, so a handheld still holding them no longer
+    syncs (`replacing_words`)."""
+    last_seen_at: datetime | None = None
+
+    def replacing_words(self, name: str) -> str | None:
+        """The warning a person reads before enrolling a handheld in place of one whose
+        movements still wait to sync; None when none wait."""
+        if not self.waiting:
+            return None
+        when = f" at its last sync ({self.last_seen_at:%Y-%m-%d %H:%M} UTC)"
+        if self.last_seen_at is None:
+            when = ""
+        count = f"{self.waiting} movement{'' if self.waiting == 1 else 's'}"
+        return (
+            f"{name} reported {count} still waiting{when}. This code replaces its token: a"
+            " handheld that still holds them stops syncing. Sync that handheld first, or"
+            " enroll the new one under a name of its own."
+        )
 
 
 def issue_code(
@@ -104,7 +124,15 @@ def issue_code(
         )
     )
     session.flush()
-    return IssuedCode(device=device.id, code=code, expires_at=expires_at, role=role)
+    waiting = (device.queue_depth or 0) if device.token_hash is not None else 0
+    return IssuedCode(
+        device=device.id,
+        code=code,
+        expires_at=expires_at,
+        role=role,
+        waiting=waiting,
+        last_seen_at=aware(device.last_seen_at) if waiting else None,
+    )
 
 
 def enroll(session: Session, request: EnrollRequest, clock: Clock = utc_now) -> EnrollResponse:

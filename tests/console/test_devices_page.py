@@ -96,6 +96,25 @@ def test_enroll_shows_a_code_and_its_qr_code_and_the_code_enrolls(
     assert row["status"] == "active" and row["role"] == "handheld"
 
 
+def test_enroll_over_a_device_with_scans_waiting_warns_first(
+    sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    with console_client(sessions, clock) as client:
+        device, token = enrolled(client, sessions, "forklift<1>")
+        body = push_body(device, receipt(1))
+        body.update(queue_depth=5, max_local_seq=5)
+        assert client.post("/v1/sync/push", json=body, headers=bearer(token)).status_code == 200
+        page = client.post("/console/devices/enroll", data=form(name="forklift<1>"))
+        other = client.post("/console/devices/enroll", data=form(name="forklift-2"))
+    assert page.status_code == 200, page.text
+    warning = re.search(r'<p class="error" role="alert" id="replacing">(.*?)</p>', page.text)
+    assert warning is not None
+    assert warning.group(1).startswith(
+        "Before you do: forklift&lt;1&gt; reported 4 movements still waiting at its last sync"
+    )
+    assert 'id="replacing"' not in other.text
+
+
 def test_revoke_asks_first_then_the_device_is_refused_and_keeps_its_queue(
     sessions: sessionmaker[Session], clock: Clock
 ) -> None:

@@ -1,0 +1,54 @@
+"""Enrolling a handheld under the name of one whose scans still wait to sync: the code
+replaces that device's token, so whoever issues it is told first, on the command line and
+in the office console, how many movements the old handheld said were waiting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scanner.db import unit_of_work
+from sync.central.enrollment import issue_code
+from tests.conftest import NOW
+from tests.support.cli_in_process import lotscan
+from tests.support.sync_service import Central, push_body, receipt
+
+WORDS = (
+    "Dock 1 reported 19 movements still waiting at its last sync (2026-11-02 08:30 UTC)."
+    " This code replaces its token: a handheld that still holds them stops syncing. Sync"
+    " that handheld first, or enroll the new one under a name of its own."
+)
+
+
+def report_a_queue(central: Central) -> str:
+    """Dock 1, enrolled, pushes 1 of the 20 movements it holds: 19 still wait."""
+    device, token = central.enroll("Dock 1")
+    body = push_body(device, receipt(1))
+    body.update(queue_depth=20, max_local_seq=20)
+    answer = central.push(token, body)
+    assert answer.status_code == 200, answer.text
+    return device
+
+
+def test_a_code_for_a_device_with_movements_waiting_says_so(central: Central) -> None:
+    device = report_a_queue(central)
+    with unit_of_work(central.sessions) as session:
+        again = issue_code(session, "Dock 1", clock=lambda: NOW)
+        fresh = issue_code(session, "Dock 2", clock=lambda: NOW)
+    assert (again.device, again.waiting) == (device, 19)
+    assert again.replacing_words("Dock 1") == WORDS
+    assert (fresh.waiting, fresh.replacing_words("Dock 2")) == (0, None)
+
+
+def test_the_command_line_warns_before_a_queue_is_stranded(
+    central: Central, db_url: str, tmp_path: Path
+) -> None:
+    report_a_queue(central)
+    text = lotscan("devices", "enroll", "Dock 1", "--db", db_url, home=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[-1].startswith("Before you do: Dock 1 reported 19 movements")
+    data = lotscan("devices", "enroll", "Dock 1", "--json", "--db", db_url, home=tmp_path)
+    assert json.loads(data.stdout)["waiting"] == 19
+    assert data.stderr == f"lotscan: {WORDS}\n"
+    new = lotscan("devices", "enroll", "Dock 9", "--json", "--db", db_url, home=tmp_path)
+    assert (json.loads(new.stdout)["waiting"], new.stderr) == (0, "")
