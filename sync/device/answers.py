@@ -106,13 +106,17 @@ def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -
     return len(changes)
 
 
-def kept_status_changes(session: Session, ids: Sequence[uuid.UUID]) -> None:
-    """The store kept these status changes this handheld pushed: they wait no more."""
+def kept_status_changes(session: Session, ids: Sequence[uuid.UUID]) -> int:
+    """The store kept these status changes this handheld pushed: they wait no more. Returns
+    how many were waiting until now (a sync beside this one may have settled some)."""
+    settled = 0
     for change_id in ids:
         change = session.get(StatusChange, change_id)
-        if change is not None:
+        if change is not None and change.sync_state != SyncState.APPLIED.value:
             change.sync_state = SyncState.APPLIED.value
+            settled += 1
     session.flush()
+    return settled
 
 
 def settle(

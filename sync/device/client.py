@@ -482,7 +482,8 @@ def _refuse_stranding(session: Session, device: str) -> None:
 @dataclass
 class SyncReport:
     """What one sync did, as `lotscan sync --json` prints it: movements pushed and their
-    outcomes, movements still queued, changes pulled."""
+    outcomes, movements still queued, changes pulled, and the decisions pushed (holds,
+    releases and recalls, jobs and order lines closed or reopened)."""
 
     pushed: int = 0
     applied: int = 0
@@ -491,6 +492,7 @@ class SyncReport:
     rejected: int = 0
     pending: int = 0
     pulled: int = 0
+    decisions: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -501,16 +503,17 @@ class SyncReport:
             setattr(self, status, getattr(self, status) + 1)
 
     def summary(self) -> str:
-        """One line: "Pushed 12 movements (10 applied, 1 flagged, 1 held), pulled 40
-        changes; 0 movements queued"."""
+        """One line: "Pushed 12 movements (10 applied, 1 flagged, 1 held) and 1 decision,
+        pulled 40 changes; 0 movements queued"."""
         outcomes = ", ".join(
             f"{getattr(self, status)} {status}"
             for status in ("applied", "flagged", "held", "rejected")
             if getattr(self, status) or status == "applied"
         )
-        pushed = (
-            f"Pushed {movements(self.pushed)} ({outcomes})" if self.pushed else "Nothing to push"
-        )
+        sent = [f"{movements(self.pushed)} ({outcomes})"] if self.pushed else []
+        if self.decisions:
+            sent.append(f"{self.decisions} decision{'' if self.decisions == 1 else 's'}")
+        pushed = f"Pushed {' and '.join(sent)}" if sent else "Nothing to push"
         changes = f"{self.pulled} change{'' if self.pulled == 1 else 's'}"
         return f"{pushed}, pulled {changes}; {movements(self.pending)} queued"
 
@@ -603,7 +606,7 @@ def _push_queue(
             for outcome in answer.outcomes:
                 if apply_outcome(session, device, outcome) is not None:
                     report.count(outcome.status)
-            kept_status_changes(session, [change.id for change in changes])
+            report.decisions += kept_status_changes(session, [change.id for change in changes])
         if payload and not answer.outcomes and (resending or answer.expected_next_seq >= first):
             raise SyncGap(
                 f"The central store took none of movements {payload[0].seq} to"

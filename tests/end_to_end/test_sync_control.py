@@ -147,7 +147,10 @@ def test_a_job_closed_on_a_handheld_is_closed_everywhere_after_a_sync(site: Site
     dock, line = site.enroll("dock"), site.enroll("line")
     closed = floor(dock, "CMD:COMPLETE", f"JOB:{JOB}", "CMD:CLOSE")
     assert closed[-1] == ("ok", f"Job {JOB} closed")
-    dock.sync()
+    report = dock.sync()
+    assert (report.decisions, report.pushed) == (1, 0)
+    assert report.summary().startswith("Pushed 1 decision, pulled ")
+    assert dock.sync().decisions == 0  # sent once
     assert job_status(site) == "closed"
     line.sync()
     assert job_status(line) == "closed"

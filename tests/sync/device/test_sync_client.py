@@ -79,7 +79,9 @@ URL = "http://store.test:8470"
 DEVICE = "H7KQ"
 TOKEN = "token-of-H7KQ"
 CODE = "X7-K2M9"
-SUMMARY_KEYS = {"pushed", "applied", "flagged", "held", "rejected", "pending", "pulled"}
+SUMMARY_KEYS = {
+    "pushed", "applied", "flagged", "held", "rejected", "pending", "pulled", "decisions",
+}  # fmt: skip
 
 # ---- a stand-in for the central store --------------------------------------------------------
 
@@ -431,6 +433,7 @@ def test_a_sync_pushes_the_queue_in_order_and_reports_the_outcomes(
         "rejected": 0,
         "pending": 0,
         "pulled": 5,
+        "decisions": 0,
     }
     assert [[m.seq for m in push.movements] for push in store.pushes] == [[1, 2], [3, 4], [5]]
     assert [push.queue_depth for push in store.pushes] == [5, 3, 1]
