@@ -67,6 +67,15 @@ if TYPE_CHECKING:
     from sync.device.status import SyncStatus
 
 SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
+IDLE_CHECK = 30.0
+"""Seconds between the app's looks at an idle sign-in (`LotscanApp._check_idle`)."""
+
+
+class _IdleCheck:
+    """In the scan queue: a look at whether the sign-in has gone idle, in turn with scans."""
+
+
+IDLE_CHECK_TURN = _IdleCheck()
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ class LotscanApp(App[None]):
         sync_soon: float = 2.0,
         sync_backoff: Backoff | None = None,
         tz: tzinfo | None = None,
+        idle_check: float = IDLE_CHECK,
     ) -> None:
         """`database` is the session factory of an open database, or what a start read of
         one without the ORM (`scanner.device_start`): the app then opens it in a worker
@@ -125,7 +135,8 @@ class LotscanApp(App[None]):
         {"return": "ctrl+r"}, as `screens.keymap.load_keymap` reads them from a device's
         `keymap.toml` (the ids are in screens/keys.py and screens/handheld.py);
         `busy_after`, seconds of work the operator waits on before the status line says
-        it is busy.
+        it is busy; `idle_check`, seconds between looks at whether whoever signed in has
+        gone `handheld.sign_out_minutes` without a scan (signed out then, on screen too).
 
         Sync: `sync_folder` holds the sync token (default: the SQLite file's folder, as
         `lotscan enroll` writes it); `sync_transport` replaces the network (tests);
@@ -141,7 +152,8 @@ class LotscanApp(App[None]):
         self.device = self._start.device if self._start else device
         self.view = HandheldView(prompt=SIGN_IN_PROMPT)
         self._first_operator = operator
-        self._waiting: deque[str] = deque()
+        self._waiting: deque[str | _IdleCheck] = deque()
+        self._idle_check = idle_check
         self._lock = threading.Lock()
         self._draining = False
         self._delivering = False
@@ -302,6 +314,7 @@ class LotscanApp(App[None]):
         for event in early:
             await super().on_event(event)
         self._sync_in_background()
+        self.set_interval(self._idle_check, self._check_idle)
 
     # ---- scans in, answers out ----------------------------------------------------------
 
@@ -323,6 +336,20 @@ class LotscanApp(App[None]):
         self.busy.started("scan")
         self._drain()
 
+    def _check_idle(self) -> None:
+        """While someone is signed in and no scan is waiting, asks the engine, in turn with
+        the scans, whether the sign-in has gone idle: the screen then asks for a badge at
+        once, where it showed the last operator until the next scan. Not a scan: the
+        status line does not say busy."""
+        if self.view.operator is None or not self._opened.is_set():
+            return
+        with self._lock:
+            if self._draining:
+                return  # a scan is being handled: it is not idle
+            self._waiting.append(IDLE_CHECK_TURN)
+            self._draining = True
+        self._drain()
+
     @work(thread=True, group="scan", exit_on_error=False, description="Handling scans")
     def _drain(self) -> None:
         """Hands the waiting scans to the engine one by one, until none wait."""
@@ -337,6 +364,14 @@ class LotscanApp(App[None]):
                     self.post_message(ScansDrained())
                     return
                 raw = self._waiting.popleft()
+            if isinstance(raw, _IdleCheck):
+                try:
+                    signed_out = self.handheld.sign_out_if_idle()
+                except Exception:  # a look, not a scan: the next scan judges it again
+                    signed_out = None
+                if signed_out is not None:
+                    self.post_message(ScanHandled("", signed_out))
+                continue
             self.post_message(ScanHandled(raw, self._handle(raw)))
 
     def _handle(self, raw: str) -> Outcome:

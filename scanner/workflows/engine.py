@@ -173,11 +173,24 @@ class Handheld:
         return self._outcome(response, started=started, labels_queued=queued)
 
     def _sign_out_if_idle(self) -> str | None:
-        """Signs out whoever signed in, dropping the line in progress, when the last scan
-        came `SIGN_OUT_MINUTES` ago or more (read only once a minute has gone by, so a scan
-        in a run of them costs nothing); says so. A clock set back is not idleness."""
+        """At a scan: signs out whoever signed in, dropping the line in progress, when the
+        last scan came `SIGN_OUT_MINUTES` ago or more; says so. The scan is the last now."""
         now = self.clock()
         last, self._last_scan_at = self._last_scan_at, now
+        return self._idle_sign_out(now, last)
+
+    def sign_out_if_idle(self) -> Outcome | None:
+        """For a front end's timer: signs out as the next scan would, so the screen asks for
+        a badge before anyone scans; what to show, or None while someone may go on."""
+        words = self._idle_sign_out(self.clock(), self._last_scan_at)
+        if words is None:
+            return None
+        return self._outcome(Response(prompt=self.prompt(), message=words, level=Level.INFO))
+
+    def _idle_sign_out(self, now: datetime, last: datetime | None) -> str | None:
+        """Signs out when `last` (the last scan) is `SIGN_OUT_MINUTES` or more before `now`
+        (read only once a minute has gone by, so a scan in a run of them costs nothing);
+        says so. A clock set back is not idleness."""
         if self.operator is None or last is None or now - last < _LEAST_IDLE:
             return None
         with reading(self.sessions) as session:

@@ -18,6 +18,7 @@ from scanner.workflows.base import Level
 from screens.app import LotscanApp
 from screens.scan_field import GS_SHOWN, ScanField
 from tests.conftest import fixed_clock
+from tests.support.sync_in_process import MovableClock
 from tests.support.transcripts import Floor
 from tests.support.tui_input import (
     answered,
@@ -175,3 +176,29 @@ def test_scans_fired_while_help_is_up_are_not_lost(
 
     run(make_app(plant), scenario)
     assert seen == ["OP:B1001", "CMD:RECEIVE"]
+
+
+def test_a_handheld_left_unused_shows_the_sign_in_before_the_next_scan(
+    plant: sessionmaker[Session],
+) -> None:
+    """After `handheld.sign_out_minutes` (30) without a scan the screen asks for a badge by
+    itself: it no longer shows the last operator's name until someone scans."""
+    clock = MovableClock()
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, "OP:B1001\rCMD:RECEIVE\r")
+        await answered(app, pilot, 2)
+        clock.advance(minutes=29)
+        for _ in range(20):  # the app looks many times: not idle long enough yet
+            await pilot.pause(0.01)
+        assert (app.view.operator, panel(app)) == ("B1001", "work")
+        clock.advance(minutes=1)
+        await until(pilot, lambda: app.view.operator is None)
+        await pilot.pause()
+        assert panel(app) == "sign-in"
+        assert app.view.message == "Signed out after 30 minutes without a scan: scan your badge"
+        feed(app, "OP:B9001\r")
+        await answered(app, pilot, 4)
+        assert (app.view.operator, app.view.message) == ("B9001", "Hello, Sam Okafor")
+
+    run(make_app(plant, clock=clock, idle_check=0.02), scenario)
