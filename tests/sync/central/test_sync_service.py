@@ -451,7 +451,7 @@ def test_devices_enroll_list_and_revoke_use_the_central_database(tmp_path: Path)
     enrolled = lotscan("devices", "enroll", "forklift-1", "--json", home=tmp_path)
     assert enrolled.returncode == 0, enrolled.stderr
     issued = json.loads(enrolled.stdout)
-    assert set(issued) == {"device", "code", "expires_at"}
+    assert set(issued) == {"device", "code", "expires_at", "waiting"}
     assert datetime.fromisoformat(issued["expires_at"]).tzinfo is not None
     assert (tmp_path / "central.db").exists() and not (tmp_path / "lotscan.db").exists()
 
