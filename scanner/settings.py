@@ -109,12 +109,18 @@ class DeviceId(Kind[str]):
 
 
 class WholeNumber(Kind[int]):
-    def __init__(self, least: int = 0) -> None:
-        self.least = least
-        self.allowed = f"a whole number, {least} or more"
+    def __init__(self, least: int = 0, most: int | None = None) -> None:
+        self.least, self.most = least, most
+        self.allowed = (
+            f"a whole number, {least} or more"
+            if most is None
+            else f"a whole number from {least} to {most}"
+        )
 
     def parse(self, text: str) -> int:
         if not (text.isascii() and text.isdigit()) or int(text) < self.least:
+            raise ValueError(f"{text!r} is not {self.allowed}")
+        if self.most is not None and int(text) > self.most:
             raise ValueError(f"{text!r} is not {self.allowed}")
         return int(text)
 
@@ -357,9 +363,14 @@ GS1_PAIRING = SettingKey(
     site_wide=True,
 )
 
+MINUTES_A_DAY = 24 * 60
+"""The longest a sign-in may go unused, on a handheld or in the console: past it a setting
+would only stand for "never" (0 says that on a handheld), and a number of minutes too
+large for a time span broke every scan."""
+
 SIGN_OUT_MINUTES = SettingKey(
     "handheld.sign_out_minutes",
-    WholeNumber(least=0),
+    WholeNumber(least=0, most=MINUTES_A_DAY),
     30,
     Scope.ANY,
     "Minutes a handheld may go without a scan before whoever signed in is signed out, so "
@@ -514,7 +525,7 @@ SERVICE_ADDRESS = SettingKey(
 )
 CONSOLE_IDLE_MINUTES = SettingKey(
     "console.idle_minutes",
-    WholeNumber(least=1),
+    WholeNumber(least=1, most=MINUTES_A_DAY),
     30,
     Scope.CENTRAL,
     "Minutes a console session may go unused before it ends and its browser signs in again.",

@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
 IDLE_CHECK = 30.0
-"""Seconds between the app's looks at an idle sign-in (`LotscanApp._check_idle`)."""
+"""Seconds between the app's looks at an idle sign-in (`LotscanApp.look_for_idle_sign_in`)."""
 
 
 class _IdleCheck:
@@ -314,7 +314,7 @@ class LotscanApp(App[None]):
         for event in early:
             await super().on_event(event)
         self._sync_in_background()
-        self.set_interval(self._idle_check, self._check_idle)
+        self.set_interval(self._idle_check, self.look_for_idle_sign_in)
 
     # ---- scans in, answers out ----------------------------------------------------------
 
@@ -336,7 +336,7 @@ class LotscanApp(App[None]):
         self.busy.started("scan")
         self._drain()
 
-    def _check_idle(self) -> None:
+    def look_for_idle_sign_in(self) -> None:
         """While someone is signed in and no scan is waiting, asks the engine, in turn with
         the scans, whether the sign-in has gone idle: the screen then asks for a badge at
         once, where it showed the last operator until the next scan. Not a scan: the

@@ -235,6 +235,14 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
         from sqlalchemy.exc import DBAPIError
 
         try:
+            # The decision is the signed-in supervisor's only while the sign-in holds: one
+            # gone idle is ended (the screen then asks for a badge), else it goes on.
+            idle = self.lotscan.handheld.idle_words()
+            if idle is not None:
+                self.post_message(Resolved(None, f"Not resolved: {idle}"))
+                self.app.call_from_thread(self.lotscan.look_for_idle_sign_in)
+                return
+            self.lotscan.handheld.note_activity()
             with self.lotscan.sync_link.supervisor() as client:
                 row: dict[str, Any] = client.resolve(
                     exception_id,

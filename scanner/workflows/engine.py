@@ -51,6 +51,25 @@ WORKFLOWS: dict[str, type[Workflow]] = {
     flow.name: flow for flow in (Receive, Issue, Assign, Complete, Ship, Move, Lookup, Return, Hold)
 }
 
+
+@dataclass(frozen=True)
+class SignedOut:
+    """A sign-in that went `minutes` without a scan and was ended; `dropped`: with a line
+    in progress."""
+
+    minutes: int
+    dropped: bool
+
+    def why(self) -> str:
+        plural = "" if self.minutes == 1 else "s"
+        return f"signed out after {self.minutes} minute{plural} without a scan"
+
+    def words(self) -> str:
+        dropped = DROPPED_WORDS if self.dropped else ""
+        return f"{self.why().capitalize()}{dropped}: scan your badge"
+
+
+DROPPED_WORDS = " (the unfinished line was dropped)"
 _LEAST_IDLE = timedelta(minutes=1)
 """Below this since the last scan, `SIGN_OUT_MINUTES` (at least 1 when set) is not read."""
 
@@ -121,6 +140,8 @@ class Handheld:
         self.known: KnownRows = set()
         self._last_scan_at: datetime | None = None
         """When the last scan came, for the sign-out after `SIGN_OUT_MINUTES` without one."""
+        self._timed_out: SignedOut | None = None
+        """The sign-out this scan's badge follows, so its greeting says what was dropped."""
         self._label: dict[str, str] = {}
         """The element strings of the label of the line in progress (`_note_label`)."""
 
@@ -135,14 +156,17 @@ class Handheld:
         """Handles one scan: records it and queues the labels it made due, in one
         transaction, and says what happened. Whoever signed in is signed out first when the
         handheld has gone `SIGN_OUT_MINUTES` without a scan: then only a badge is taken."""
-        signed_out = self._sign_out_if_idle()
+        signed_out: SignedOut | None = None
         try:
+            signed_out = self._sign_out_if_idle()
             scan = read_scan(raw, _one_scan_alone(self.config))
             self._judge_pairing(scan)
         except LotscanError as problem:
-            return self._outcome(self._refused(signed_out or str(problem)))
-        if signed_out and scan.kind != ScanKind.OPERATOR:
-            return self._outcome(self._refused(signed_out))
+            said = signed_out.words() if signed_out else str(problem)
+            return self._outcome(self._refused(said))
+        if signed_out is not None and scan.kind != ScanKind.OPERATOR:
+            return self._outcome(self._refused(signed_out.words()))
+        self._timed_out = signed_out
         running, finished = self.workflow, self.finished
         kept = (
             self.operator,
@@ -172,9 +196,9 @@ class Handheld:
         started = self.workflow is not None and self.workflow is not running
         return self._outcome(response, started=started, labels_queued=queued)
 
-    def _sign_out_if_idle(self) -> str | None:
+    def _sign_out_if_idle(self) -> SignedOut | None:
         """At a scan: signs out whoever signed in, dropping the line in progress, when the
-        last scan came `SIGN_OUT_MINUTES` ago or more; says so. The scan is the last now."""
+        last scan came `SIGN_OUT_MINUTES` ago or more. The scan is the last now."""
         now = self.clock()
         last, self._last_scan_at = self._last_scan_at, now
         return self._idle_sign_out(now, last)
@@ -182,34 +206,51 @@ class Handheld:
     def sign_out_if_idle(self) -> Outcome | None:
         """For a front end's timer: signs out as the next scan would, so the screen asks for
         a badge before anyone scans; what to show, or None while someone may go on."""
-        words = self._idle_sign_out(self.clock(), self._last_scan_at)
-        if words is None:
+        signed_out = self._idle_sign_out(self.clock(), self._last_scan_at)
+        if signed_out is None:
             return None
+        words = signed_out.words()
         return self._outcome(Response(prompt=self.prompt(), message=words, level=Level.INFO))
 
-    def _idle_sign_out(self, now: datetime, last: datetime | None) -> str | None:
-        """Signs out when `last` (the last scan) is `SIGN_OUT_MINUTES` or more before `now`
-        (read only once a minute has gone by, so a scan in a run of them costs nothing);
-        says so. A clock set back is not idleness."""
+    def idle_words(self) -> str | None:
+        """What a sign-in gone idle would be told, without signing out: for an action that
+        is not a scan (the supervisor panel's), refused then. Reads the setting."""
+        now, last = self.clock(), self._last_scan_at
+        minutes = self._idle_minutes(now, last)
+        return None if minutes is None else SignedOut(minutes, dropped=False).words()
+
+    def note_activity(self) -> None:
+        """Something other than a scan was done under this sign-in (the supervisor panel's
+        decisions): the idle time starts again."""
+        self._last_scan_at = self.clock()
+
+    def _idle_sign_out(self, now: datetime, last: datetime | None) -> SignedOut | None:
+        """Signs out when `last` (the last scan) is `SIGN_OUT_MINUTES` or more before `now`;
+        says how long and whether a line was dropped."""
+        minutes = self._idle_minutes(now, last)
+        if minutes is None:
+            return None
+        return SignedOut(minutes, dropped=self._sign_out())
+
+    def _idle_minutes(self, now: datetime, last: datetime | None) -> int | None:
+        """`SIGN_OUT_MINUTES` when the sign-in has gone that long without a scan, else None.
+        The setting is read only once a minute has gone by, so a scan in a run of them costs
+        nothing; a clock set back is not idleness."""
         if self.operator is None or last is None or now - last < _LEAST_IDLE:
             return None
         with reading(self.sessions) as session:
             minutes = read_setting(session, SIGN_OUT_MINUTES)
         if not minutes or now - last < timedelta(minutes=minutes):
             return None
-        dropped = self._sign_out()
-        return (
-            f"Signed out after {minutes} minute{'' if minutes == 1 else 's'} without a scan"
-            f"{dropped}: scan your badge"
-        )
+        return minutes
 
-    def _sign_out(self) -> str:
-        """Nobody signed in, no workflow, nothing to undo; says what unfinished was dropped."""
+    def _sign_out(self) -> bool:
+        """Nobody signed in, no workflow, nothing to undo; whether a line was dropped."""
         dropped = self.workflow is not None and self.workflow.in_progress
         self.operator = self.role = None
         self.workflow = self.finished = None
         self._label = {}
-        return " (the unfinished line was dropped)" if dropped else ""
+        return dropped
 
     def _judge_pairing(self, scan: Scan) -> None:
         """GS1's pairing rules, where the site keeps them (`gs1_pairing` strict), judged on
@@ -310,10 +351,13 @@ class Handheld:
             if command == "UNDO":
                 return self._undo(context)
             if command == "SIGNOUT":
-                dropped = self._sign_out()
-                return Response(
-                    prompt=self.prompt(), message=f"Signed out{dropped}", level=Level.OK
-                )
+                if self._sign_out():
+                    return Response(
+                        prompt=self.prompt(),
+                        message=f"Signed out{DROPPED_WORDS}",
+                        level=Level.WARNING,
+                    )
+                return Response(prompt=self.prompt(), message="Signed out", level=Level.OK)
         if scan.kind == ScanKind.COMMAND and scan.value in ACTIONS:
             self._deciding_here(scan.value)
         if self.workflow is None:
@@ -350,12 +394,14 @@ class Handheld:
                 )
             raise NotFound(f"Unknown badge {badge}: add it with lotscan operators add {badge} NAME")
         dropped = self.workflow is not None and self.workflow.in_progress
+        timed_out, self._timed_out = self._timed_out, None
         self.operator, self.role = badge, operator.role
         self.workflow = self.finished = None
-        if dropped:
+        if dropped or (timed_out is not None and timed_out.dropped):
+            why = f" ({timed_out.why()})" if timed_out else ""
             return Response(
                 prompt=self.prompt(),
-                message=f"Unfinished line dropped. Hello, {operator.name}",
+                message=f"Unfinished line dropped{why}. Hello, {operator.name}",
                 level=Level.WARNING,
             )
         return Response(prompt=self.prompt(), message=f"Hello, {operator.name}", level=Level.OK)

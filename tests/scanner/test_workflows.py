@@ -326,6 +326,19 @@ def test_a_handheld_left_unused_signs_its_operator_out(sessions: sessionmaker[Se
     assert floor.scan("OP:B9001").message == "Hello, Sam Okafor"
     assert [m.operator for m in floor.movements()] == ["B1001"]
 
+    floor.run("""
+        CMD:RECEIVE
+        (240)RESIN(10)R-3
+    """)
+    clock.advance(minutes=45)
+    back = floor.scan("OP:B9001")  # the badge itself ends the idle sign-in: said so
+    assert (back.level, back.message) == (
+        Level.WARNING,
+        "Unfinished line dropped (signed out after 30 minutes without a scan). Hello, Sam Okafor",
+    )
+    clock.advance(minutes=45)
+    assert floor.scan("OP:B1001").message == "Hello, Ana Ruiz"  # nothing was dropped
+
     with floor.session() as session:
         write_setting(session, SIGN_OUT_MINUTES, 0)  # never
         session.commit()
@@ -353,3 +366,12 @@ def test_cmd_signout_signs_out_at_once(floor: Floor) -> None:
     assert steps.at(5).message == steps.at(6).message == "Sign in first: scan your badge"
     assert steps.last.message == "Nothing to undo in this workflow"  # a sign-in starts afresh
     assert len(floor.movements()) == 1
+    midway = floor.run("""
+        CMD:RECEIVE
+        (240)RESIN(10)R-1
+        CMD:SIGNOUT
+    """)
+    assert (midway.last.level, midway.last.message) == (
+        Level.WARNING,
+        "Signed out (the unfinished line was dropped)",
+    )

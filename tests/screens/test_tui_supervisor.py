@@ -17,6 +17,7 @@ from screens.app import LotscanApp
 from screens.supervisor import ASKING_STORE
 from screens.supervisor_lines import ACTIONS, actions_for, exception_lines
 from sync.device.credentials import NOT_ENROLLED
+from tests.support.sync_in_process import MovableClock
 from tests.support.tui_input import (
     STORE_URL,
     FakeStore,
@@ -158,6 +159,63 @@ def test_apply_resolves_the_held_movement_and_the_panel_reads_the_store_again(
         assert app.view.workflow is None  # F2 resolved; it did not start RECEIVE
 
     run(supervisor_app(plant, tmp_path, store), scenario)
+    assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
+
+
+def test_a_supervisor_gone_idle_resolves_nothing_and_is_signed_out(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The panel's decisions are the signed-in supervisor's only while the sign-in holds."""
+    store, clock = a_store(), MovableClock()
+    enroll(plant, tmp_path)
+    app = make_app(
+        plant,
+        sync_folder=tmp_path,
+        sync_transport=store.transport,
+        sync_interval=3600,
+        clock=clock,
+        idle_check=3600,  # no look of its own: the decision finds the sign-in idle
+    )
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        clock.advance(minutes=31)
+        await pilot.press("f2")
+        await until(pilot, lambda: app.view.operator is None)
+        await pilot.pause()
+        assert panel(app) == "sign-in"
+        assert app.view.message.startswith("Signed out after 30 minutes without a scan")
+
+    run(app, scenario)
+    assert store.resolved == []
+
+
+def test_the_panels_decisions_keep_a_supervisor_signed_in(
+    plant: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store, clock = a_store(), MovableClock()
+    enroll(plant, tmp_path)
+    app = make_app(
+        plant, sync_folder=tmp_path, sync_transport=store.transport, sync_interval=3600,
+        clock=clock, idle_check=3600,
+    )  # fmt: skip
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        await open_panel(app, pilot)
+        clock.advance(minutes=20)
+        await pilot.press("f2")
+        await until(pilot, lambda: text(app).startswith("Resolved 7"))
+        clock.advance(minutes=20)  # 40 since the badge, 20 since the decision
+        handled = app.view.handled
+        app.look_for_idle_sign_in()
+        await until(pilot, lambda: app.idle)
+        await pilot.pause()
+        assert (app.view.operator, app.view.handled) == ("B9001", handled)
+        clock.advance(minutes=10)  # 30 since the decision
+        app.look_for_idle_sign_in()
+        await until(pilot, lambda: app.view.operator is None)
+
+    run(app, scenario)
     assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
 
 
