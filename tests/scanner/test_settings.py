@@ -15,6 +15,7 @@ from scanner.db import reading, unit_of_work
 from scanner.models import Setting
 from scanner.scan import DEFAULT, PREFIXED
 from scanner.settings import (
+    CONSOLE_IDLE_MINUTES,
     DEMO_BUILT_ON,
     DEVICE_ID,
     EXPIRY_POLICY,
@@ -27,6 +28,7 @@ from scanner.settings import (
     PULL_CURSOR,
     SEQ_FLOOR,
     SETTINGS,
+    SIGN_OUT_MINUTES,
     ExpiryPolicy,
     Gs1Pairing,
     SettingError,
@@ -108,6 +110,13 @@ def test_the_scan_prefixes_default_to_the_scan_language_as_shipped() -> None:
         (PRINTER_ENABLED, "yes", "Setting printer.enabled: 'yes' is not on or off"),
         (PULL_CURSOR, "-1", "Setting sync.pull_cursor: '-1' is not a whole number, 0 or more"),
         (LAST_SYNC_AT, "yesterday", "Setting sync.last_sync_at: 'yesterday' is not a date and"),
+        (
+            SIGN_OUT_MINUTES,
+            "999999999999999999999999",
+            "Setting handheld.sign_out_minutes: '999999999999999999999999' is not a whole"
+            " number from 0 to 1440",
+        ),
+        (CONSOLE_IDLE_MINUTES, "1441", "Setting console.idle_minutes: '1441' is not a whole"),
     ],
 )
 def test_a_stored_text_that_does_not_read_is_refused_by_the_settings_name(
