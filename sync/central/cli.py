@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scanner.cli_values import row_number
 from scanner.clock import utc_now
 from scanner.db import open_database, reading, unit_of_work
+from scanner.device_start import sqlite_path
 from scanner.errors import LotscanError
 from scanner.json_output import print_json, print_json_list
 from scanner.plain_text import shown
@@ -62,13 +63,34 @@ def central_url(db: str | None = None, home: Path | None = None) -> str:
     return sqlite_url(folder / CENTRAL_FILE)
 
 
-def open_central(db: str | None) -> sessionmaker[Session]:
-    """The central database, migrated and marked as the central store."""
-    from sync.central.enrollment import ensure_central
+def open_central(db: str | None, *, making: bool = False) -> sessionmaker[Session]:
+    """The central database, migrated. `making` (`devices enroll`): made the central store
+    if it is not one yet (and made, if it is a SQLite file not there yet). Otherwise it must
+    be one already: a command that lists or decides on the store's devices and exceptions
+    never turns a handheld's database, or a mistyped path, into a central store, whose
+    closes and settings a handheld would then announce to handhelds it has none of."""
+    from sync.central.enrollment import ensure_central, is_central
 
-    sessions = open_database(central_url(db))
-    with unit_of_work(sessions) as session:
-        ensure_central(session)
+    url = central_url(db)
+    path = sqlite_path(url)
+    if not making and path is not None and not path.exists():
+        raise LotscanError(
+            f"No central database at {shown(str(path))}: lotscan devices enroll NAME or"
+            " lotscan serve makes one"
+        )
+    sessions = open_database(url)
+    if making:
+        with unit_of_work(sessions) as session:
+            ensure_central(session)
+        return sessions
+    with reading(sessions) as session:
+        central = is_central(session)
+    if not central:
+        sessions.kw["bind"].dispose()
+        raise LotscanError(
+            f"{shown(url)} is not a central store (a handheld's database?): give the central"
+            " database with --db"
+        )
     return sessions
 
 
@@ -351,7 +373,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_devices_enroll(args: argparse.Namespace) -> int:
     from sync.central.enrollment import issue_code, service_address
 
-    sessions = open_central(args.db)
+    sessions = open_central(args.db, making=True)
     with refused_as_floor_error(), unit_of_work(sessions) as session:
         issued = issue_code(
             session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now

@@ -92,7 +92,7 @@ def seed_device(path: Path) -> None:
 
 
 def seed_central(path: Path) -> None:
-    sessions = open_central(sqlite_url(path))
+    sessions = open_central(sqlite_url(path), making=True)
     with unit_of_work(sessions) as session:
         issue_code(session, f"forklift-{MARK}", clock=lambda: NOW)
     poison(sessions)

@@ -29,10 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import make_engine, unit_of_work
 from scanner.workspace import sqlite_url
 from sync.central.analyze import NOTICE
+from sync.central.changes import is_central
 from sync.central.models import Device, SyncEntry
 from sync.central.service import create_app
 from sync.protocol import EnrollResponse, PushResponse
 from tests.conftest import NOW
+from tests.support.databases import open_migrated
 from tests.support.sync_service import (
     TEST_HTTP_TIMEOUT,
     Central,
@@ -509,10 +511,36 @@ def test_the_revoke_hint_is_a_command_to_paste(tmp_path: Path) -> None:
 
 
 def test_revoking_an_unknown_device_is_one_clear_line(tmp_path: Path) -> None:
+    nowhere = lotscan("devices", "revoke", "ZZZZ", home=tmp_path)
+    assert (nowhere.returncode, nowhere.stdout) == (1, "")
+    assert nowhere.stderr.startswith("lotscan: No central database at ")
+    assert not (tmp_path / "central.db").exists()  # a command that decides makes none
+    assert lotscan("devices", "enroll", "forklift-1", home=tmp_path).returncode == 0
     result = lotscan("devices", "revoke", "ZZZZ", home=tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("lotscan: ") and "ZZZZ" in line
+
+
+def test_the_store_commands_never_make_a_handhelds_database_a_central_store(
+    tmp_path: Path,
+) -> None:
+    handheld = sqlite_url(tmp_path / "lotscan.db")
+    open_migrated(handheld).kw["bind"].dispose()
+    for args in (
+        ("exceptions", "list"),
+        ("devices", "list", "--json"),
+        ("exceptions", "void", "--part", "X", "--reason", "r"),
+        ("devices", "revoke", "ZZZZ"),
+    ):
+        result = lotscan(*args, "--db", handheld, home=tmp_path)
+        assert (result.returncode, result.stdout) == (1, ""), args
+        assert result.stderr == (
+            f"lotscan: {handheld} is not a central store (a handheld's database?): give the"
+            " central database with --db\n"
+        )
+    with unit_of_work(open_migrated(handheld)) as session:
+        assert not is_central(session)
 
 
 def test_serve_runs_the_service_on_the_central_database(db_url: str, tmp_path: Path) -> None:
