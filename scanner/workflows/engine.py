@@ -481,7 +481,8 @@ class Handheld:
             recorded = find(context.session, Movement, uuid.UUID(movement_id))
             closed = None if recorded is None else closed_under(context.session, recorded)
             if closed is not None:
-                raise Refusal(f"Not undone: {closed}")
+                # A supervisor's badge here would end this sign-in and what it may undo.
+                raise Refusal(f"Not undone: {closed} to reopen it in the office, then undo")
         undone = []
         for movement_id in reversed(line):
             undo = context.ledger.reverse(

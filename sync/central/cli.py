@@ -246,6 +246,8 @@ def run_exceptions_list(args: argparse.Namespace) -> int:
     with reading(sessions) as session:
         if args.device is not None and session.get(Device, args.device) is None:
             raise LotscanError(f"No device {shown(args.device)}: `lotscan devices list` shows them")
+        if args.summary is not None:
+            _refuse_no_summary(session, args.summary)
 
         def page_after(after: int) -> list[dict[str, Any]]:
             rows = exception_rows(
@@ -262,6 +264,22 @@ def run_exceptions_list(args: argparse.Namespace) -> int:
             names = dict(session.execute(select(Device.id, Device.name)).tuples().all())
             _print_exceptions(pages, args.status, names)
     return 0
+
+
+def _refuse_no_summary(session: Session, summary: int) -> None:
+    """`--summary` names a summary the store has: else nothing listed would look like a
+    summary grouping nothing."""
+    from sync.central.exception_cap import SUMMARY
+    from sync.central.models import SyncException
+
+    found = session.get(SyncException, summary)
+    if found is None:
+        raise LotscanError(f"No exception #{summary}: `lotscan exceptions list` shows them")
+    if found.code != SUMMARY:
+        raise LotscanError(
+            f"#{summary} is not a {SUMMARY} summary but {found.code}: --summary lists what"
+            " a summary groups"
+        )
 
 
 def _pages(read: Callable[[int], list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:

@@ -269,7 +269,8 @@ def test_undo_after_cmd_close_is_refused_until_a_supervisor_reopens(floor: Floor
     assert steps.at(5).message == "PO-1 line 1 closed"
     assert (steps.last.level, steps.last.message) == (
         Level.ERROR,
-        "Not undone: PO-1 line 1 (RESIN) is closed (Ana Ruiz, 2026-11-02): ask a supervisor",
+        "Not undone: PO-1 line 1 (RESIN) is closed (Ana Ruiz, 2026-11-02): ask a supervisor"
+        " to reopen it in the office, then undo",
     )
     assert [m.kind for m in floor.movements()] == ["receive"]
     assert floor.stock("RESIN") == {("R-1", "RCV"): 5}
@@ -285,6 +286,7 @@ def test_undo_after_cmd_close_is_refused_until_a_supervisor_reopens(floor: Floor
     undo = floor.run("CMD:UNDO")
     assert undo.last.message == (
         "Not undone: job J-HOUSING is closed (Sam Okafor, 2026-11-02): ask a supervisor"
+        " to reopen it in the office, then undo"
     )
     assert floor.stock("RESIN") == {("R-1", "RCV"): 3}
 

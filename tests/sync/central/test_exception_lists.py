@@ -278,6 +278,16 @@ def test_the_command_line_lists_what_the_service_lists(
     nobody = run("--device", "NOPE")
     assert (nobody.returncode, nobody.stdout) == (1, "")
     assert nobody.stderr == "lotscan: No device NOPE: `lotscan devices list` shows them\n"
+    missing = run("--summary", "99999")
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        "lotscan: No exception #99999: `lotscan exceptions list` shows them\n",
+    )
+    not_a_summary = run("--summary", str(first["id"]))
+    assert not_a_summary.stderr == (
+        f"lotscan: #{first['id']} is not a TOO_MANY_EXCEPTIONS summary but UNKNOWN_REFERENCE:"
+        " --summary lists what a summary groups\n"
+    )
     for bad in ("0", "x", "99999999999", "-3"):
         refused = run("--summary", bad)
         assert refused.returncode == 2 and "is not an exception's id" in refused.stderr, bad
