@@ -19,6 +19,8 @@ def row_number(what: str) -> Callable[[str], int]:
     show some."""
 
     def read(text: str) -> int:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"nothing given: give {what}")
         digits = text.removeprefix("#")
         if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= LARGEST_ID:
             raise argparse.ArgumentTypeError(f"{shown(text)} is not {what}")
