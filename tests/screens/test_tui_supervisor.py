@@ -162,20 +162,24 @@ def test_apply_resolves_the_held_movement_and_the_panel_reads_the_store_again(
     assert store.resolved == [(7, {"action": "apply", "operator": "B9001"})]
 
 
+def app_on_a_clock(
+    sessions: sessionmaker[Session], folder: Path, store: FakeStore, clock: MovableClock
+) -> LotscanApp:
+    """A supervisor's handheld on `clock`, which makes no look of its own for an idle
+    sign-in: the test looks when it means to (`look_for_idle_sign_in`)."""
+    enroll(sessions, folder)
+    return make_app(
+        sessions, sync_folder=folder, sync_transport=store.transport, sync_interval=3600,
+        clock=clock, idle_check=3600,
+    )  # fmt: skip
+
+
 def test_a_supervisor_gone_idle_resolves_nothing_and_is_signed_out(
     plant: sessionmaker[Session], tmp_path: Path
 ) -> None:
     """The panel's decisions are the signed-in supervisor's only while the sign-in holds."""
     store, clock = a_store(), MovableClock()
-    enroll(plant, tmp_path)
-    app = make_app(
-        plant,
-        sync_folder=tmp_path,
-        sync_transport=store.transport,
-        sync_interval=3600,
-        clock=clock,
-        idle_check=3600,  # no look of its own: the decision finds the sign-in idle
-    )
+    app = app_on_a_clock(plant, tmp_path, store, clock)
 
     async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
         await open_panel(app, pilot)
@@ -194,11 +198,7 @@ def test_the_panels_decisions_keep_a_supervisor_signed_in(
     plant: sessionmaker[Session], tmp_path: Path
 ) -> None:
     store, clock = a_store(), MovableClock()
-    enroll(plant, tmp_path)
-    app = make_app(
-        plant, sync_folder=tmp_path, sync_transport=store.transport, sync_interval=3600,
-        clock=clock, idle_check=3600,
-    )  # fmt: skip
+    app = app_on_a_clock(plant, tmp_path, store, clock)
 
     async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
         await open_panel(app, pilot)
