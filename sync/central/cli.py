@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import shlex
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,34 +65,74 @@ def central_url(db: str | None = None, home: Path | None = None) -> str:
 
 
 def open_central(db: str | None, *, making: bool = False) -> sessionmaker[Session]:
-    """The central database, migrated. `making` (`devices enroll`): made the central store
-    if it is not one yet (and made, if it is a SQLite file not there yet). Otherwise it must
-    be one already: a command that lists or decides on the store's devices and exceptions
-    never turns a handheld's database, or a mistyped path, into a central store, whose
-    closes and settings a handheld would then announce to handhelds it has none of."""
+    """The central database, migrated. `making` (`devices enroll`, `serve`): made the
+    central store if it is not one yet (and made, if it is a SQLite file not there yet),
+    unless it is a handheld's database. Otherwise it must be one already, and is read
+    before anything migrates it: a command that lists or decides on the store's devices and
+    exceptions never writes to a handheld's database or an empty file, nor makes a central
+    store of a mistyped path. A handheld's database made a store would announce its closes
+    and settings to handhelds it has none of."""
     from sync.central.enrollment import ensure_central, is_central
 
     url = central_url(db)
     path = sqlite_path(url)
-    if not making and path is not None and not path.exists():
+    if not making and path is not None:
+        _refuse_no_store_file(url, path)
+    sessions = open_database(url)
+    with reading(sessions) as session:
+        central = is_central(session)
+        handhelds = None if central else _handhelds_device(session)
+    if central:
+        return sessions
+    if not making or handhelds is not None:
+        sessions.kw["bind"].dispose()
+        whose = f" but the database of handheld {shown(handhelds)}" if handhelds else ""
+        raise LotscanError(
+            f"{shown(url)} is not a central store{whose}: give the central database with --db"
+            + (", or a new file for a new store" if making else "")
+        )
+    with unit_of_work(sessions) as session:
+        ensure_central(session)
+    return sessions
+
+
+def _refuse_no_store_file(url: str, path: Path) -> None:
+    """Before a SQLite file is opened, and so migrated: refused when it is not there, is
+    empty, or has no store's clock; a file that is no database is left for `open_database`
+    to say so."""
+    if not path.exists():
         raise LotscanError(
             f"No central database at {shown(str(path))}: lotscan devices enroll NAME or"
             " lotscan serve makes one"
         )
-    sessions = open_database(url)
-    if making:
-        with unit_of_work(sessions) as session:
-            ensure_central(session)
-        return sessions
-    with reading(sessions) as session:
-        central = is_central(session)
-    if not central:
-        sessions.kw["bind"].dispose()
+    if path.is_file() and path.stat().st_size == 0:
+        raise LotscanError(f"{shown(str(path))} is an empty file, not a central store")
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as raw:
+            row = raw.execute("SELECT 1 FROM sync_clock LIMIT 1").fetchone()
+    except sqlite3.OperationalError:
+        row = None  # no such table: a database lotscan made, but no store
+    except sqlite3.DatabaseError:
+        return  # no database at all: open_database says what it is
+    if row is None:
         raise LotscanError(
-            f"{shown(url)} is not a central store (a handheld's database?): give the central"
-            " database with --db"
+            f"{shown(url)} is not a central store: give the central database with --db"
         )
-    return sessions
+
+
+def _handhelds_device(session: Session) -> str | None:
+    """The device id of the handheld whose database this is, if it is one: it has recorded
+    movements, or keeps a device id. None for a database nothing was recorded on yet."""
+    from sqlalchemy import select
+
+    from scanner.models import Movement
+    from scanner.settings import DEVICE_ID, read_setting
+
+    device = read_setting(session, DEVICE_ID)
+    if device is not None:
+        return device
+    recorded = session.scalar(select(Movement.device_id).limit(1))
+    return recorded if recorded is not None else None
 
 
 def publish_if_central(sessions: sessionmaker[Session]) -> int:
@@ -377,6 +418,7 @@ def run_serve(args: argparse.Namespace) -> int:
     # The composition root: the office console is served beside the API, in every worker.
     from console.app import mount_console
     from sync.central.service import serve
+    from sync.central.workers import refuse_workers_on_sqlite
 
     if not 0 <= args.port <= 65535:
         raise LotscanError(
@@ -384,7 +426,11 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     if args.workers < 1:
         raise LotscanError(f"--workers {args.workers} is not a number of processes: give 1 or more")
-    serve(central_url(args.db), args.host, args.port, extend=mount_console, workers=args.workers)
+    url = central_url(args.db)
+    refuse_workers_on_sqlite(url, args.workers)  # before a store is made for them
+    # Made (or refused, a handheld's database) before the service starts on it.
+    open_central(url, making=True).kw["bind"].dispose()
+    serve(url, args.host, args.port, extend=mount_console, workers=args.workers)
     return 0
 
 

@@ -10,13 +10,14 @@ import gc
 import json
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import make_engine, unit_of_work
 from scanner.workspace import sqlite_url
 from sync.central.analyze import NOTICE
-from sync.central.changes import is_central
 from sync.central.models import Device, SyncEntry
 from sync.central.service import create_app
 from sync.protocol import EnrollResponse, PushResponse
@@ -46,6 +46,7 @@ from tests.support.sync_service import (
     running,
     with_plant,
 )
+from tests.support.transcripts import Floor
 
 # ---- handhelds ----------------------------------------------------------------------------
 
@@ -522,25 +523,44 @@ def test_revoking_an_unknown_device_is_one_clear_line(tmp_path: Path) -> None:
     assert line.startswith("lotscan: ") and "ZZZZ" in line
 
 
+def dump(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as connection:
+        return list(connection.iterdump())
+
+
 def test_the_store_commands_never_make_a_handhelds_database_a_central_store(
     tmp_path: Path,
 ) -> None:
-    handheld = sqlite_url(tmp_path / "lotscan.db")
-    open_migrated(handheld).kw["bind"].dispose()
+    handheld = tmp_path / "lotscan.db"
+    url = sqlite_url(handheld)
+    floor = Floor.on_plant(open_migrated(url), lambda: NOW)
+    floor.run("OP:B1001\nCMD:RECEIVE\n(240)BOLT(30)5")
+    floor.sessions.kw["bind"].dispose()
+    before = dump(handheld)
     for args in (
         ("exceptions", "list"),
         ("devices", "list", "--json"),
         ("exceptions", "void", "--part", "X", "--reason", "r"),
         ("devices", "revoke", "ZZZZ"),
     ):
-        result = lotscan(*args, "--db", handheld, home=tmp_path)
+        result = lotscan(*args, "--db", url, home=tmp_path)
         assert (result.returncode, result.stdout) == (1, ""), args
         assert result.stderr == (
-            f"lotscan: {handheld} is not a central store (a handheld's database?): give the"
-            " central database with --db\n"
+            f"lotscan: {url} is not a central store: give the central database with --db\n"
         )
-    with unit_of_work(open_migrated(handheld)) as session:
-        assert not is_central(session)
+    made = lotscan("devices", "enroll", "dock", "--db", url, home=tmp_path)
+    served = lotscan("serve", "--port", "0", "--db", url, home=tmp_path)
+    for refused in (made, served):
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert refused.stderr.startswith(
+            f"lotscan: {url} is not a central store but the database of handheld "
+        )
+    assert dump(handheld) == before  # not a row written
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    nothing = lotscan("devices", "list", "--db", sqlite_url(empty), home=tmp_path)
+    assert nothing.stderr == f"lotscan: {empty} is an empty file, not a central store\n"
+    assert empty.stat().st_size == 0
 
 
 def test_serve_runs_the_service_on_the_central_database(db_url: str, tmp_path: Path) -> None:
