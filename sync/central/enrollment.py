@@ -60,6 +60,8 @@ class IssuedCode:
     redeeming the code replaces its token, so a handheld still holding them no longer
     syncs (`replacing_words`)."""
     last_seen_at: datetime | None = None
+    revoked: bool = False
+    """The device was revoked: its handheld no longer syncs, whatever this code does."""
 
     def replacing_words(self, name: str) -> str | None:
         """The warning a person reads before enrolling a handheld in place of one whose
@@ -70,6 +72,12 @@ class IssuedCode:
         if self.last_seen_at is None:
             when = ""
         count = f"{self.waiting} movement{'' if self.waiting == 1 else 's'}"
+        if self.revoked:
+            return (
+                f"{name} is revoked and reported {count} still waiting{when}. Enroll that"
+                " same handheld with this code and they come through, each once; a new"
+                " handheld under this name would leave them on the old one."
+            )
         return (
             f"{name} reported {count} still waiting{when}. This code replaces its token: a"
             " handheld that still holds them stops syncing. Sync that handheld first, or"
@@ -132,6 +140,7 @@ def issue_code(
         role=role,
         waiting=waiting,
         last_seen_at=aware(device.last_seen_at) if waiting else None,
+        revoked=device.status == DeviceStatus.REVOKED.value,
     )
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from scanner.db import unit_of_work
-from sync.central.enrollment import issue_code
+from sync.central.enrollment import issue_code, revoke
 from tests.conftest import NOW
 from tests.support.cli_in_process import lotscan
 from tests.support.sync_service import Central, push_body, receipt
@@ -52,3 +52,16 @@ def test_the_command_line_warns_before_a_queue_is_stranded(
     assert data.stderr == f"lotscan: {WORDS}\n"
     new = lotscan("devices", "enroll", "Dock 9", "--json", "--db", db_url, home=tmp_path)
     assert (json.loads(new.stdout)["waiting"], new.stderr) == (0, "")
+
+
+def test_a_code_for_a_revoked_device_says_to_bring_its_movements_in(central: Central) -> None:
+    device = report_a_queue(central)
+    with unit_of_work(central.sessions) as session:
+        revoke(session, device, lambda: NOW)
+    with unit_of_work(central.sessions) as session:
+        again = issue_code(session, "Dock 1", clock=lambda: NOW)
+    assert again.replacing_words("Dock 1") == (
+        "Dock 1 is revoked and reported 19 movements still waiting at its last sync"
+        " (2026-11-02 08:30 UTC). Enroll that same handheld with this code and they come"
+        " through, each once; a new handheld under this name would leave them on the old one."
+    )
