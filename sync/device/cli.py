@@ -100,11 +100,11 @@ def failed_sync(error: Exception, sessions: sessionmaker[Session]) -> dict[str, 
     if report is not None:
         return document | report.as_dict()
     counts = SyncReport().as_dict()
-    del counts["pending"]
+    del counts["pending"], counts["decisions_pending"]
     document |= counts  # nothing was pushed or pulled: the store was never asked
     pending = _queued(sessions) if not isinstance(error, DBAPIError) else None
     if pending is not None:
-        document["pending"] = pending
+        document["pending"], document["decisions_pending"] = pending
     return document
 
 
@@ -133,15 +133,17 @@ def _said(error: Exception) -> str:
     return str(error)
 
 
-def _queued(sessions: sessionmaker[Session]) -> int | None:
-    """The movements of this device waiting to sync, or None when that cannot be read."""
+def _queued(sessions: sessionmaker[Session]) -> tuple[int, int] | None:
+    """The movements of this device, and the decisions, waiting to sync; None when that
+    cannot be read."""
     from sqlalchemy.exc import DBAPIError
 
-    from sync.device.outbox import pending_count
+    from sync.device.outbox import pending_count, pending_status_count
 
     try:
         with reading(sessions) as session:
             device = read_setting(session, DEVICE_ID)
-            return pending_count(session, device) if device is not None else 0
+            waiting = pending_count(session, device) if device is not None else 0
+            return waiting, pending_status_count(session)
     except DBAPIError:
         return None

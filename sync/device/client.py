@@ -61,6 +61,7 @@ from sync.device.outbox import (
     pending_count,
     pending_movements,
     pending_status_changes,
+    pending_status_count,
     queue_stats,
 )
 from sync.device.snapshot import apply_snapshot_page, finish_snapshot, holds_others_movements
@@ -107,10 +108,14 @@ class SyncFailed(LotscanError):
         self.report: SyncReport | None = None
         """What the sync did before it failed, with the queue it leaves (`sync_once`)."""
 
-    def queued(self, count: int) -> SyncFailed:
-        """The same failure, saying what it leaves waiting."""
-        verb = "stays" if count == 1 else "stay"
-        return type(self)(f"{self}; {movements(count)} {verb} queued", self.code)
+    def queued(self, count: int, decisions: int = 0) -> SyncFailed:
+        """The same failure, saying what it leaves waiting: movements, and the decisions
+        (holds, closes...) when some wait too."""
+        waiting = movements(count)
+        if decisions:
+            waiting += f" and {decisions} decision{'' if decisions == 1 else 's'}"
+        verb = "stays" if count == 1 and not decisions else "stay"
+        return type(self)(f"{self}; {waiting} {verb} queued", self.code)
 
 
 class SyncUnavailable(SyncFailed):
@@ -124,10 +129,12 @@ class DeviceRevoked(SyncFailed):
         super().__init__(message, code)
         self.url = url
 
-    def queued(self, count: int) -> SyncFailed:
+    def queued(self, count: int, decisions: int = 0) -> SyncFailed:
+        also = f" and {decisions} decision{'' if decisions == 1 else 's'}" if decisions else ""
+        kept = "is" if count == 1 and not decisions else "are"
         return DeviceRevoked(
             f"This handheld was revoked by a supervisor; its {count} queued"
-            f" movement{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} kept."
+            f" movement{'' if count == 1 else 's'}{also} {kept} kept."
             f" Ask for a new code and run lotscan enroll {self.url} CODE",
             self.code,
             self.url,
@@ -493,6 +500,7 @@ class SyncReport:
     pending: int = 0
     pulled: int = 0
     decisions: int = 0
+    decisions_pending: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -546,13 +554,13 @@ def sync_once(
     except LotscanError as error:
         failure = error
         if isinstance(error, SyncFailed):
-            report.pending = _pending(sessions, credentials.device)
-            failure = error.queued(report.pending)
+            report.pending, report.decisions_pending = _pending(sessions, credentials.device)
+            failure = error.queued(report.pending, report.decisions_pending)
             failure.report = report
         with contextlib.suppress(DBAPIError):  # the sync's own failure is the one to report
             _remember(sessions, clock, failure, reached=not isinstance(error, SyncUnavailable))
         raise failure from None
-    report.pending = _pending(sessions, credentials.device)
+    report.pending, report.decisions_pending = _pending(sessions, credentials.device)
     _remember(sessions, clock, None, reached=True)
     return report
 
@@ -697,9 +705,10 @@ def _take_snapshot(
     return cursor
 
 
-def _pending(sessions: sessionmaker[Session], device: str) -> int:
+def _pending(sessions: sessionmaker[Session], device: str) -> tuple[int, int]:
+    """The movements and the decisions still waiting for the store."""
     with reading(sessions) as session:
-        return pending_count(session, device)
+        return pending_count(session, device), pending_status_count(session)
 
 
 def _remember(

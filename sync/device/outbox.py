@@ -84,6 +84,13 @@ def queue_stats(session: Session, device_id: str) -> tuple[int, int, datetime | 
 _STATUS_PENDING = StatusChange.sync_state == literal_column(f"'{SyncState.PENDING.value}'")
 
 
+def pending_status_count(session: Session) -> int:
+    """How many holds, releases, recalls, closes and reopens wait for the store."""
+    return (
+        session.scalar(select(func.count()).select_from(StatusChange).where(_STATUS_PENDING)) or 0
+    )
+
+
 def pending_status_changes(session: Session, limit: int) -> list[StatusChange]:
     """Up to `limit` of the jobs and order lines this handheld closed or reopened that the
     store has not kept yet, in the order they happened."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -143,10 +144,19 @@ def test_a_job_closed_at_the_store_refuses_the_next_completion_after_the_pull(
     assert site.violations() == []
 
 
+def unreachable(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
 def test_a_job_closed_on_a_handheld_is_closed_everywhere_after_a_sync(site: Site) -> None:
     dock, line = site.enroll("dock"), site.enroll("line")
     closed = floor(dock, "CMD:COMPLETE", f"JOB:{JOB}", "CMD:CLOSE")
     assert closed[-1] == ("ok", f"Job {JOB} closed")
+    working, dock.transport = dock.transport, httpx.MockTransport(unreachable)
+    failed = dock.try_sync()
+    assert failed is not None and str(failed).endswith("; 0 movements and 1 decision stay queued")
+    assert failed.report is not None and failed.report.decisions_pending == 1
+    dock.transport = working
     report = dock.sync()
     assert (report.decisions, report.pushed) == (1, 0)
     assert report.summary().startswith("Pushed 1 decision, pulled ")

@@ -81,6 +81,7 @@ TOKEN = "token-of-H7KQ"
 CODE = "X7-K2M9"
 SUMMARY_KEYS = {
     "pushed", "applied", "flagged", "held", "rejected", "pending", "pulled", "decisions",
+    "decisions_pending",
 }  # fmt: skip
 
 # ---- a stand-in for the central store --------------------------------------------------------
@@ -434,6 +435,7 @@ def test_a_sync_pushes_the_queue_in_order_and_reports_the_outcomes(
         "pending": 0,
         "pulled": 5,
         "decisions": 0,
+        "decisions_pending": 0,
     }
     assert [[m.seq for m in push.movements] for push in store.pushes] == [[1, 2], [3, 4], [5]]
     assert [push.queue_depth for push in store.pushes] == [5, 3, 1]
