@@ -443,7 +443,7 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now
         )
         address = service_address(session)
-    replacing = issued.replacing_words(shown(args.name))
+    replacing = issued.replacing_words(shown(args.name.strip()))
     if args.json:
         print_json(
             {
@@ -458,7 +458,7 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
         return 0
     expires = issued.expires_at.astimezone().strftime("%H:%M")
     print(
-        f"Enrollment code for {shown(args.name)} (device {shown(issued.device)}): {issued.code}"
+        f"Enrollment code for {shown(args.name.strip())} (device {shown(issued.device)}): {issued.code}"
         f" — expires "
         f"{expires} (15 minutes)."
     )
