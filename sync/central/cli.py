@@ -443,7 +443,7 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now
         )
         address = service_address(session)
-    replacing = issued.replacing_words(shown(args.name.strip()))
+    replacing = issued.replacing_words(shown(args.name.strip()))  # as stored
     if args.json:
         print_json(
             {
@@ -457,10 +457,10 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             print(f"lotscan: {replacing}", file=sys.stderr)
         return 0
     expires = issued.expires_at.astimezone().strftime("%H:%M")
+    named = shown(args.name.strip())
     print(
-        f"Enrollment code for {shown(args.name.strip())} (device {shown(issued.device)}): {issued.code}"
-        f" — expires "
-        f"{expires} (15 minutes)."
+        f"Enrollment code for {named} (device {shown(issued.device)}): {issued.code}"
+        f" — expires {expires} (15 minutes)."
     )
     if address is None:
         print(
