@@ -122,12 +122,15 @@ def _refuse_no_store_file(url: str, path: Path) -> None:
 
 def _handhelds_device(session: Session) -> str | None:
     """The device id of the handheld whose database this is, if it is one: it has recorded
-    movements, or keeps a device id. None for a database nothing was recorded on yet."""
+    movements, or keeps a device id. None for a database nothing was recorded on yet, and
+    for one `lotscan demo` built, which may be served to try the console on its history."""
     from sqlalchemy import select
 
     from scanner.models import Movement
-    from scanner.settings import DEVICE_ID, read_setting
+    from scanner.settings import DEMO_BUILT_ON, DEVICE_ID, read_setting
 
+    if read_setting(session, DEMO_BUILT_ON) is not None:
+        return None
     device = read_setting(session, DEVICE_ID)
     if device is not None:
         return device
