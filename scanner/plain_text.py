@@ -64,11 +64,24 @@ def refuse_control(text: str, field: str) -> str:
 
 
 def shown(text: str) -> str:
-    """Text from the database for a terminal or a log line: every control character
-    spelled out as `\\u001b`, everything else as it is."""
-    if control_character(text) is None:
+    """Text from the database for a terminal or a log line: every control character, and
+    every `UNSEEN` one, spelled out as `\\u001b`, everything else as it is."""
+    if text.isascii() and text.isprintable():
         return text
-    return "".join(f"\\u{ord(ch):04x}" if is_control(ch) else ch for ch in text)
+    if not any(_spelled_out(ch) for ch in text):
+        return text
+    return "".join(f"\\u{ord(ch):04x}" if _spelled_out(ch) else ch for ch in text)
+
+
+UNSEEN = frozenset("\u200b\u2060\u2061\u2062\u2063\u2064\u180e")
+"""Characters of no width that no script needs, which a stored value may hold (`PART\\u200bX`
+reads as `PARTX`): spelled out on the way out, not refused at the doors, where a handheld's
+queue already holding one would be refused whole. (The joiners U+200C and U+200D stay:
+scripts and emoji need them.)"""
+
+
+def _spelled_out(ch: str) -> bool:
+    return is_control(ch) or ch in UNSEEN
 
 
 def shown_lines(lines: Iterable[str]) -> str:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scanner.errors import RuleViolation
-from scanner.plain_text import control_character, quoted, refuse_control, shown
+from scanner.plain_text import UNSEEN, control_character, quoted, refuse_control, shown
 
 
 @pytest.mark.parametrize(
@@ -35,5 +35,25 @@ def test_escape_is_named() -> None:
 def test_shown_text_never_holds_a_control_character(text: str) -> None:
     assert control_character(shown(text)) is None
     assert control_character(quoted(text)) is None
-    if control_character(text) is None:
+    assert not UNSEEN & set(shown(text))
+    if control_character(text) is None and not UNSEEN & set(text):
         assert shown(text) == text
+
+
+PERSIAN_WITH_ZWNJ = "\u06a9\u062a\u0627\u0628\u200c\u0647\u0627"
+"""A Persian plural, "books": the non-joiner between word and suffix is part of its spelling."""
+
+
+@pytest.mark.parametrize(
+    ("stored", "seen"),
+    [
+        ("PART\u200bZW", "PART\\u200bZW"),
+        ("A\u2060B", "A\\u2060B"),
+        (PERSIAN_WITH_ZWNJ, PERSIAN_WITH_ZWNJ),
+    ],
+)
+def test_a_character_of_no_width_is_spelled_out_but_a_joiner_scripts_need_is_kept(
+    stored: str, seen: str
+) -> None:
+    assert shown(stored) == seen
+    assert refuse_control(stored, "Part") == stored  # never refused: a queue would stick
