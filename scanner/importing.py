@@ -68,6 +68,7 @@ from scanner.models import (
     StatusChange,
     Tracking,
 )
+from scanner.operators import refuse_badge_twin
 from scanner.plain_text import CSET82, quoted
 from scanner.settings import (
     SITE_ADDRESS,
@@ -364,7 +365,23 @@ def _load_operators(session: Session, rows: list[Row], _imported: Imported) -> N
         row.given(values, "role", choice(Role), Role.FLOOR.value)
         records.append(Record(row, (badge,), values))
     unique(records, "badge", lambda key: f"badge {key[0]}")
+    folded: dict[str, Record] = {}
+    for record in records:
+        seen = folded.setdefault(record.key[0].lower(), record)
+        if seen is not record:
+            raise record.row.error(
+                "badge",
+                f"Badge {record.key[0]} differs from {seen.key[0]} on row {seen.row.number}"
+                " only in case: give a badge of its own",
+            )
     found = _fetch(session, Operator, Operator.badge, _keys(records))
+    known = {each.badge for each in found}
+    for record in records:
+        if record.key[0] not in known:
+            try:
+                refuse_badge_twin(session, record.key[0])
+            except RuleViolation as twin:
+                raise record.row.error("badge", str(twin)) from None
     _upsert(session, Operator, {(each.badge,): each for each in found}, records)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import String, select
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
 from scanner.errors import RuleViolation
@@ -44,6 +44,7 @@ def add_operator(
     existing = find(session, Operator, badge)
     if existing is not None:
         raise RuleViolation(f"Badge {badge} is already {existing.name}'s ({existing.role})")
+    refuse_badge_twin(session, badge)
     if role is None:
         role = Role.SUPERVISOR if supervisor else Role.FLOOR
     elif supervisor and role != Role.SUPERVISOR:
@@ -52,6 +53,29 @@ def add_operator(
     session.add(operator)
     session.flush()
     return operator
+
+
+def badge_spelled_otherwise(session: Session, badge: str) -> Operator | None:
+    """The operator whose badge is `badge` in another case (`B1001` for `b1001`), if any:
+    typed by hand, a badge may come in the other case; it is matched exactly."""
+    return session.scalars(
+        select(Operator)
+        .where(func.lower(Operator.badge) == badge.lower(), Operator.badge != badge)
+        .order_by(Operator.badge)
+        .limit(1)
+    ).first()
+
+
+def refuse_badge_twin(session: Session, badge: str) -> None:
+    """Refuses a new badge that differs from someone's only in case: a person reading or
+    typing it could not tell the two apart, and a sign-in typed in the wrong case would
+    name the other person."""
+    twin = badge_spelled_otherwise(session, badge)
+    if twin is not None:
+        raise RuleViolation(
+            f"Badge {badge} differs from {twin.badge} ({twin.name}'s) only in case: give a"
+            " badge of its own"
+        )
 
 
 def list_operators(session: Session) -> Sequence[Operator]:

@@ -30,7 +30,7 @@ from scanner.describing import describe
 from scanner.errors import LotscanError, NotFound
 from scanner.ledger import KnownRows
 from scanner.models import QUALITY_ROLES, Movement, Operator, Part, Role
-from scanner.operators import has_operators
+from scanner.operators import badge_spelled_otherwise, has_operators
 from scanner.quantity import format_quantity
 from scanner.row_by_key import find
 from scanner.scan import Scan, ScanConfig, ScanKind, read_scan
@@ -392,6 +392,9 @@ class Handheld:
                 raise NotFound(
                     f"Unknown badge {badge}: no operators yet: lotscan operators add BADGE NAME"
                 )
+            twin = badge_spelled_otherwise(context.session, badge)
+            if twin is not None:  # typed by hand in the other case: never a second operator
+                raise NotFound(f"Unknown badge {badge}: badges match exactly; scan {twin.badge}")
             raise NotFound(f"Unknown badge {badge}: add it with lotscan operators add {badge} NAME")
         dropped = self.workflow is not None and self.workflow.in_progress
         timed_out, self._timed_out = self._timed_out, None

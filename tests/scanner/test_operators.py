@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from textual.pilot import Pilot
 
 from scanner.db import open_database, unit_of_work
+from scanner.errors import ImportRowError, RuleViolation
+from scanner.importing import import_file
+from scanner.operators import add_operator
 from scanner.workflows.base import Level
 from scanner.workflows.engine import SIGN_IN_PROMPT, Handheld
 from scanner.workspace import sqlite_url
@@ -25,6 +28,7 @@ from sync.central.enrollment import ensure_central
 from sync.central.models import Change
 from tests.conftest import fixed_clock
 from tests.support import cli_in_process
+from tests.support.transcripts import Floor
 from tests.support.tui_input import make_app, plant_database, run, settled, shown, until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +168,29 @@ def test_the_sign_in_screen_of_a_plant_with_operators_is_the_plain_one(tmp_path:
     with plant_database(tmp_path) as sessions:
         run(make_app(sessions), scenario)
     assert seen == [SIGN_IN_TEXT]
+
+
+def test_a_badge_differing_from_someones_only_in_case_is_refused_and_pointed_to(
+    floor: Floor, tmp_path: Path
+) -> None:
+    """`b1001` beside `B1001`: a person cannot tell them apart, and a badge typed in the
+    wrong case would sign in as someone else. Refused at every door; the sign-in points to
+    the badge meant."""
+    twin = r"^Badge b1001 differs from B1001 \(Ana Ruiz's\)"
+    with floor.session() as session, pytest.raises(RuleViolation, match=twin):
+        add_operator(session, "b1001", "Ana Twin")
+    typed = floor.scan("OP:b1001")
+    assert (typed.level, typed.message) == (
+        Level.ERROR,
+        "Unknown badge b1001: badges match exactly; scan B1001",
+    )
+    sheet = tmp_path / "operators.csv"
+    sheet.write_text("badge,name\nB7000,New Person\nb9001,Sam Twin\n", encoding="utf-8")
+    with floor.session() as session, pytest.raises(ImportRowError) as refused:
+        import_file(session, "operators", sheet)
+    assert "row 3" in str(refused.value) and "differs from B9001" in str(refused.value)
+    both = tmp_path / "both.csv"
+    both.write_text("badge,name\nX1,One\nx1,Other\n", encoding="utf-8")
+    with floor.session() as session, pytest.raises(ImportRowError) as twice:
+        import_file(session, "operators", both)
+    assert "Badge x1 differs from X1 on row 2 only in case" in str(twice.value)
