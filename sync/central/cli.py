@@ -107,9 +107,11 @@ def _refuse_no_store_file(url: str, path: Path) -> None:
         )
     if path.is_file() and path.stat().st_size == 0:
         raise LotscanError(f"{shown(str(path))} is an empty file, not a central store")
+    from sync.central.models import SyncClock
+
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as raw:
-            row = raw.execute("SELECT 1 FROM sync_clock LIMIT 1").fetchone()
+            row = raw.execute(f"SELECT 1 FROM {SyncClock.__tablename__} LIMIT 1").fetchone()
     except sqlite3.OperationalError:
         row = None  # no such table: a database lotscan made, but no store
     except sqlite3.DatabaseError:
@@ -134,8 +136,7 @@ def _handhelds_device(session: Session) -> str | None:
     device = read_setting(session, DEVICE_ID)
     if device is not None:
         return device
-    recorded = session.scalar(select(Movement.device_id).limit(1))
-    return recorded if recorded is not None else None
+    return session.scalar(select(Movement.device_id).limit(1))
 
 
 def publish_if_central(sessions: sessionmaker[Session]) -> int:
@@ -446,7 +447,8 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             session, args.name, supervisor=args.supervisor, by=console(), clock=utc_now
         )
         address = service_address(session)
-    replacing = issued.replacing_words(shown(args.name.strip()))  # as stored
+    named = shown(args.name.strip())  # as stored
+    replacing = issued.replacing_words(named)
     if args.json:
         print_json(
             {
@@ -460,7 +462,6 @@ def run_devices_enroll(args: argparse.Namespace) -> int:
             print(f"lotscan: {replacing}", file=sys.stderr)
         return 0
     expires = issued.expires_at.astimezone().strftime("%H:%M")
-    named = shown(args.name.strip())
     print(
         f"Enrollment code for {named} (device {shown(issued.device)}): {issued.code}"
         f" — expires {expires} (15 minutes)."

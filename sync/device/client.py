@@ -96,6 +96,11 @@ def movements(count: int) -> str:
     return f"{count} movement{'' if count == 1 else 's'}"
 
 
+def decisions(count: int) -> str:
+    """`1 decision`: holds, releases, recalls, closes and reopens."""
+    return f"{count} decision{'' if count == 1 else 's'}"
+
+
 # ---- errors -------------------------------------------------------------------------------
 
 
@@ -108,13 +113,11 @@ class SyncFailed(LotscanError):
         self.report: SyncReport | None = None
         """What the sync did before it failed, with the queue it leaves (`sync_once`)."""
 
-    def queued(self, count: int, decisions: int = 0) -> SyncFailed:
+    def queued(self, count: int, decided: int = 0) -> SyncFailed:
         """The same failure, saying what it leaves waiting: movements, and the decisions
         (holds, closes...) when some wait too."""
-        waiting = movements(count)
-        if decisions:
-            waiting += f" and {decisions} decision{'' if decisions == 1 else 's'}"
-        verb = "stays" if count == 1 and not decisions else "stay"
+        waiting = movements(count) + (f" and {decisions(decided)}" if decided else "")
+        verb = "stays" if count == 1 and not decided else "stay"
         return type(self)(f"{self}; {waiting} {verb} queued", self.code)
 
 
@@ -129,9 +132,9 @@ class DeviceRevoked(SyncFailed):
         super().__init__(message, code)
         self.url = url
 
-    def queued(self, count: int, decisions: int = 0) -> SyncFailed:
-        also = f" and {decisions} decision{'' if decisions == 1 else 's'}" if decisions else ""
-        kept = "is" if count == 1 and not decisions else "are"
+    def queued(self, count: int, decided: int = 0) -> SyncFailed:
+        also = f" and {decisions(decided)}" if decided else ""
+        kept = "is" if count == 1 and not decided else "are"
         return DeviceRevoked(
             f"This handheld was revoked by a supervisor; its {count} queued"
             f" movement{'' if count == 1 else 's'}{also} {kept} kept."
@@ -520,7 +523,7 @@ class SyncReport:
         )
         sent = [f"{movements(self.pushed)} ({outcomes})"] if self.pushed else []
         if self.decisions:
-            sent.append(f"{self.decisions} decision{'' if self.decisions == 1 else 's'}")
+            sent.append(decisions(self.decisions))
         pushed = f"Pushed {' and '.join(sent)}" if sent else "Nothing to push"
         changes = f"{self.pulled} change{'' if self.pulled == 1 else 's'}"
         return f"{pushed}, pulled {changes}; {movements(self.pending)} queued"

@@ -429,15 +429,24 @@ def test_a_negative_balance_is_flagged_then_cleared_by_a_later_receipt(
     assert consistent(central) == []
 
 
+def moved_away_unseen(
+    central: Central, handheld: Make, *, received: int, moved: int
+) -> tuple[Handheld, Handheld]:
+    """Dock 1 receives lot L0001 of RESIN at A-01 and Line 1 pulls it; then Dock 1 moves
+    `moved` kg of it to A-02 and syncs, which Line 1 has not pulled."""
+    dock, line = handheld("Dock 1"), handheld("Line 1")
+    dock.do(receive_resin("L0001", received, "A-01"))
+    dock.sync(central)
+    line.pull(central)
+    dock.do(lambda ledger: ledger.move("RESIN", moved, "A-02", from_location="A-01", lot="L0001"))
+    dock.sync(central)
+    return dock, line
+
+
 def test_stock_another_device_already_moved_is_a_stale_source(
     central: Central, handheld: Make
 ) -> None:
-    dock, line = handheld("Dock 1"), handheld("Line 1")
-    dock.do(receive_resin("L0001", 10, "A-01"))
-    dock.sync(central)
-    line.pull(central)
-    dock.do(lambda ledger: ledger.move("RESIN", 10, "A-02", from_location="A-01", lot="L0001"))
-    dock.sync(central)
+    dock, line = moved_away_unseen(central, handheld, received=10, moved=10)
 
     # The line handheld has not pulled since: it still sees 10 kg at A-01.
     line.do(
@@ -500,12 +509,7 @@ def test_a_stale_source_says_what_the_other_device_did_with_the_stock(
 def test_a_stale_source_with_some_stock_left_says_how_much_and_where_the_rest_is(
     central: Central, handheld: Make
 ) -> None:
-    dock, line = handheld("Dock 1"), handheld("Line 1")
-    dock.do(receive_resin("L0001", 20, "A-01"))
-    dock.sync(central)
-    line.pull(central)
-    dock.do(lambda ledger: ledger.move("RESIN", 15, "A-02", from_location="A-01", lot="L0001"))
-    dock.sync(central)
+    dock, line = moved_away_unseen(central, handheld, received=20, moved=15)
     line.do(lambda ledger: ledger.move("RESIN", 15, "LINE", from_location="A-01", lot="L0001"))
 
     response = line.sync(central)
