@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.cells import cell_len, chop_cells
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -57,7 +58,62 @@ if TYPE_CHECKING:
 
 
 class WorkLog(Log, can_focus=False):
-    """What this workflow recorded, newest at the bottom; the scan field keeps the focus."""
+    """What this workflow recorded, newest at the bottom; the scan field keeps the focus.
+
+    A line wider than the log goes on in the rows below it, indented, where the log used
+    to cut it at the screen's edge: at 40 columns "Moved 5 ea of BOLT-M6 lot L-2026-0412 to
+    RACK-A-01" lost where it went."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id, auto_scroll=True)
+        self.recorded: list[str] = []
+        """The lines as recorded, each shown in one or more rows."""
+        self._width = 0
+
+    def show(self, recorded: list[str]) -> None:
+        """Shows `recorded` (already spelled out for a terminal), newest in view."""
+        width = self.scrollable_content_region.width
+        if recorded == self.recorded and width == self._width:
+            return
+        self.recorded, self._width = recorded, width
+        self.clear()
+        self.write_lines([row for line in recorded for row in rows_of(line, width)])
+        # Written anew (an undo, say), the log scrolls to its end only once its new
+        # height is laid out: scrolled at once, it stopped short of its newest lines.
+        self.call_after_refresh(self.scroll_end, animate=False)
+
+    def on_resize(self) -> None:
+        if self.recorded and self.scrollable_content_region.width != self._width:
+            self.show(self.recorded)
+
+
+CONTINUED = "  "
+"""What a log line's second and later rows begin with."""
+
+
+def rows_of(line: str, width: int) -> list[str]:
+    """`line` in rows of at most `width` cells, broken between words where it can, each row
+    after the first indented by `CONTINUED`. A log not laid out yet (width 0) or too narrow
+    for any of that takes the line whole."""
+    if cell_len(line) <= width or width <= 2 * len(CONTINUED):
+        return [line]
+    rows: list[str] = []
+    row = ""
+    for word in line.split(" "):
+        gap = " " if row.strip() else ""
+        if cell_len(row + gap + word) <= width:
+            row += gap + word
+        elif row.strip() and cell_len(CONTINUED + word) <= width:
+            rows.append(row)
+            row = CONTINUED + word
+        else:  # wider than a row (a long lot number): folded where this row ends
+            row += gap + word
+            while cell_len(row) > width:
+                head = chop_cells(row, width)[0]
+                rows.append(head)
+                row = CONTINUED + row[len(head) :]
+    rows.append(row)
+    return rows
 
 
 # Panels shown over the work area until their key or Esc.
@@ -152,7 +208,7 @@ class HandheldScreen(Screen[None]):
             with Horizontal(id="work"):
                 with VerticalScroll(id="details-box", can_focus=False):
                     yield Static("", id="details", markup=False)
-                yield WorkLog(id="log", auto_scroll=True)
+                yield WorkLog(id="log")
         yield KeyBar(self.footer_rank, footer_order, self.in_footer)
 
     def on_mount(self) -> None:
@@ -335,14 +391,7 @@ class HandheldScreen(Screen[None]):
             self.query_one("#details-box").scroll_home(animate=False)
             shown_now.update(text)
         self.query_one("#details-box").display = bool(details)
-        log = self.query_one(WorkLog)
-        written = [shown(line) for line in view.log]
-        if list(log.lines) != written:
-            log.clear()
-            log.write_lines(written)
-            # Written anew (an undo, say), the log scrolls to its end only once its new
-            # height is laid out: scrolled at once, it stopped short of its newest lines.
-            log.call_after_refresh(log.scroll_end, animate=False)
+        self.query_one(WorkLog).show([shown(line) for line in view.log])
         panel = self.aside or ("sign-in" if view.operator is None else "work")
         self.query_one(ContentSwitcher).current = panel
         self.refresh_bindings()

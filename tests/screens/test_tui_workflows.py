@@ -201,6 +201,28 @@ def test_move_asks_where_to_then_moves(plant: sessionmaker[Session]) -> None:
     assert Floor(plant, fixed_clock).stock("BOLT") == {("", "RCV"): 70, ("", "A-01"): 30}
 
 
+def test_a_log_line_wider_than_the_screen_goes_on_below_it(
+    plant: sessionmaker[Session],
+) -> None:
+    """At 40 columns the log cut a long line at the screen's edge, losing where stock went;
+    it now goes on in the next row, indented."""
+    lot = "R-2026-12-07-NIGHT01"  # as long as a GS1 lot may be
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, f"OP:B1001\rCMD:RECEIVE\r(240)RESIN(10){lot}(30)25\rCMD:DONE\r")
+        feed(app, f"CMD:MOVE\r(240)RESIN(10){lot}(30)5\rLOC:A-01\r")
+        await answered(app, pilot, 7)
+        line = f"Moved 5 kg of lot {lot} of RESIN to A-01"
+        assert app.view.log == (line,) and len(line) > 40
+        await pilot.pause()
+        rows = list(app.screen.query_one(WorkLog).lines)
+        assert rows == [f"Moved 5 kg of lot {lot}", "  of RESIN to A-01"]
+        screen = app.export_screenshot().replace("&#160;", " ")
+        assert all(row.strip() in screen for row in rows)
+
+    run(make_app(plant), scenario)
+
+
 def test_lookup_of_a_lot_shows_its_stock_and_trace(plant: sessionmaker[Session]) -> None:
     async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
         feed(app, f"{STOCKED}CMD:LOOKUP\r(240)RESIN(10)R-1\r")
