@@ -110,8 +110,8 @@ def rows_of(line: str, width: int) -> list[str]:
             row += gap + word
             while cell_len(row) > width:
                 head = chop_cells(row, width)[0]
-                rows.append(head)
-                row = CONTINUED + row[len(head) :]
+                rows.append(head.rstrip())
+                row = CONTINUED + row[len(head) :].lstrip()
     rows.append(row)
     return rows
 

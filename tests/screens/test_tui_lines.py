@@ -6,7 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
 
+from screens.handheld import CONTINUED, rows_of
 from screens.queue import reason_only
 from screens.supervisor_lines import actions_for, clock_offset, movement_words
 from screens.sync_line import sync_long, sync_short, when
@@ -105,3 +109,36 @@ def test_a_sync_failure_is_shown_without_the_queue_it_had_then() -> None:
     assert reason_only(f"{words}; 12 movements stay queued") == words
     assert reason_only(f"{words}; 1 movement stays queued") == words
     assert reason_only(words) == words
+
+
+# ---- the work log's rows --------------------------------------------------------------
+
+
+@given(
+    line=st.text(alphabet=st.sampled_from("ab-1 零é"), min_size=1, max_size=120).filter(
+        lambda text: text.strip() == text and "  " not in text
+    ),
+    width=st.integers(min_value=5, max_value=80),
+)
+def test_a_log_line_is_shown_whole_in_rows_that_fit(line: str, width: int) -> None:
+    rows = rows_of(line, width)
+    assert all(cell_len(row) <= width for row in rows)
+    assert all(row.startswith(CONTINUED) and row[2:3] != " " for row in rows[1:])
+    assert "".join(rows).replace(" ", "") == line.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("line", "width", "rows"),
+    [
+        ("Received 5 ea", 40, ["Received 5 ea"]),
+        ("Received 5 ea", 0, ["Received 5 ea"]),  # not laid out yet
+        ("Moved 5 ea of BOLT to RACK-A-01", 20, ["Moved 5 ea of BOLT", "  to RACK-A-01"]),
+        (
+            "Received 5 ea lot ABCDEFGHIJKLMNOPQRST",
+            16,
+            ["Received 5 ea", "  lot ABCDEFGHIJ", "  KLMNOPQRST"],
+        ),
+    ],
+)
+def test_a_log_line_breaks_between_words(line: str, width: int, rows: list[str]) -> None:
+    assert rows_of(line, width) == rows
