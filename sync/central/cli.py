@@ -283,14 +283,15 @@ def add_exceptions_parser(
 def run_exceptions_list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
+    from sync.central.enrollment import unknown_device
     from sync.central.models import Device
     from sync.central.supervision import exception_rows
 
     sessions = open_central(args.db)
     status = None if args.status == "all" else args.status
-    with reading(sessions) as session:
+    with refused_as_floor_error(), reading(sessions) as session:
         if args.device is not None and session.get(Device, args.device) is None:
-            raise LotscanError(f"No device {shown(args.device)}: `lotscan devices list` shows them")
+            raise unknown_device(session, args.device)
         if args.summary is not None:
             _refuse_no_summary(session, args.summary)
 

@@ -106,6 +106,7 @@ def issue_code(
         select(Device).where(Device.name == name).order_by(Device.created_at, Device.id).limit(1)
     ).first()
     if device is None:
+        _refuse_name_twin(session, name)
         device = Device(
             id=_new_device_id(session),
             name=name,
@@ -303,11 +304,7 @@ def set_role(
         )
     device = session.get(Device, device_id, with_for_update=True)
     if device is None:
-        raise SyncError(
-            404,
-            "unknown_device",
-            f"No device {shown(device_id)}: `lotscan devices list` shows them",
-        )
+        raise unknown_device(session, device_id)
     if device.role == role:
         raise SyncError(
             409,
@@ -337,11 +334,46 @@ def find_device(session: Session, id_or_name: str) -> Device:
             f"More than one device is called {shown(id_or_name)}: give its id"
             " (`lotscan devices list` shows them)",
         )
-    raise SyncError(
-        404,
-        "unknown_device",
-        f"No device {shown(id_or_name)}: `lotscan devices list` shows them",
+    raise unknown_device(session, id_or_name)
+
+
+def unknown_device(session: Session, id_or_name: str) -> SyncError:
+    """The refusal of a device id or name the store does not have, pointing to the device
+    it names in another case (`h7kq` for H7KQ, "dock 1" for "Dock 1") when there is one."""
+    twin = _spelled_otherwise(session, id_or_name)
+    where = (
+        f"device {twin.id} is called '{shown(twin.name)}'; give its id or its name as written"
+        if twin is not None
+        else "`lotscan devices list` shows them"
     )
+    return SyncError(404, "unknown_device", f"No device '{shown(id_or_name)}': {where}")
+
+
+def _spelled_otherwise(session: Session, text: str, *, ids: bool = True) -> Device | None:
+    """The first device whose name (or, with `ids`, id) is `text` without regard to case.
+    A store has tens or hundreds of devices: read whole, and compared in Python, whose case
+    folding knows every script where SQLite's `lower()` knows ASCII."""
+    folded = text.strip().casefold()
+    for device in session.scalars(select(Device).order_by(Device.created_at, Device.id)):
+        if device.name.casefold() == folded or (ids and device.id.casefold() == folded):
+            return device
+    return None
+
+
+def _refuse_name_twin(session: Session, name: str) -> None:
+    """Refuses a new device's name that differs from a device's only in case: a code asked
+    for under it would make a second device where the supervisor meant that one (to let a
+    revoked handheld's queue through, or to replace a broken one), and the list would show
+    two devices the floor calls by one name."""
+    twin = _spelled_otherwise(session, name, ids=False)
+    if twin is not None:
+        raise SyncError(
+            409,
+            "device_name_taken",
+            f"Device {twin.id} is called '{shown(twin.name)}', which differs from"
+            f" '{shown(name)}' only in case: write its name as it is to give it a new code,"
+            " or give a new device a name of its own",
+        )
 
 
 def role_changes(session: Session, device_id: str | None = None) -> list[DeviceRoleChange]:
@@ -359,9 +391,7 @@ def revoke(
     says who decided it."""
     device = session.get(Device, device_id)
     if device is None:
-        raise SyncError(
-            404, "unknown_device", f"No device {device_id}: `lotscan devices list` shows them"
-        )
+        raise unknown_device(session, device_id)
     if device.status == DeviceStatus.REVOKED.value:
         since = f" since {aware(device.revoked_at):%Y-%m-%d %H:%M} UTC" if device.revoked_at else ""
         who = f" by {device.revoked_by}" if device.revoked_by else ""

@@ -26,7 +26,7 @@ from scanner.quantity import format_quantity
 from sync.central.apply import CentralLedger
 from sync.central.bulk_sql import among
 from sync.central.changes import publish_rows
-from sync.central.enrollment import role_changes
+from sync.central.enrollment import role_changes, unknown_device
 from sync.central.errors import SyncError
 from sync.central.evaluate import fit
 from sync.central.exception_cap import SUMMARY
@@ -176,9 +176,7 @@ def void_held(
     if operator is not None:
         by = f"{supervisor_named(session, operator)} on {by}"
     if device is not None and session.get(Device, device) is None:
-        raise SyncError(
-            404, "unknown_device", f"No device {device}: `lotscan devices list` shows them"
-        )
+        raise unknown_device(session, device)
     ledger = CentralLedger(session, clock)
     ledger.log.lock()
     entries = _held_matching(session, device, code, part)

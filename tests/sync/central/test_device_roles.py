@@ -145,7 +145,7 @@ def test_the_console_asks_for_codes_and_changes_roles_only_when_told(
     same = lotscan("devices", "role", "h2", "handheld", "--db", db_url, home=tmp_path)
     assert same.returncode == 1 and "already a handheld's" in same.stderr
     unknown = lotscan("devices", "role", "nobody", "supervisor", "--db", db_url, home=tmp_path)
-    assert unknown.returncode == 1 and unknown.stderr.startswith("lotscan: No device nobody")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("lotscan: No device 'nobody'")
 
 
 def test_a_new_device_cannot_take_an_id_that_differs_from_anothers_only_in_case(

@@ -65,3 +65,40 @@ def test_a_code_for_a_revoked_device_says_to_bring_its_movements_in(central: Cen
         " (2026-11-02 08:30 UTC). Enroll that same handheld with this code and they come"
         " through, each once; a new handheld under this name would leave them on the old one."
     )
+
+
+def test_a_name_differing_from_a_device_s_only_in_case_is_refused(
+    central: Central, db_url: str, tmp_path: Path
+) -> None:
+    """`devices enroll "dock 1"` made a second device beside Dock 1, where the supervisor
+    meant Dock 1 (to let its queue through after a revoke, or to replace it): the list then
+    showed two devices the floor calls by one name, and Dock 1's queue stayed on it."""
+    device = report_a_queue(central)
+    with unit_of_work(central.sessions) as session:
+        revoke(session, device, lambda: NOW)
+    refused = lotscan("devices", "enroll", "dock 1", "--db", db_url, home=tmp_path)
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert refused.stderr == (
+        f"lotscan: Device {device} is called 'Dock 1', which differs from 'dock 1' only in"
+        " case: write its name as it is to give it a new code, or give a new device a name"
+        " of its own\n"
+    )
+    listed = json.loads(lotscan("devices", "list", "--json", "--db", db_url, home=tmp_path).stdout)
+    assert [each["name"] for each in listed] == ["Dock 1"]  # nothing made, no code issued
+    again = lotscan("devices", "enroll", "Dock 1", "--json", "--db", db_url, home=tmp_path)
+    assert json.loads(again.stdout)["device"] == device
+
+
+def test_a_device_named_in_the_other_case_is_pointed_to(
+    central: Central, db_url: str, tmp_path: Path
+) -> None:
+    device = report_a_queue(central)
+    for typed in ("dock 1", device.lower()):
+        refused = lotscan("devices", "revoke", typed, "--db", db_url, home=tmp_path)
+        assert refused.returncode != 0
+        assert refused.stderr == (
+            f"lotscan: No device '{typed}': device {device} is called 'Dock 1'; give its id"
+            " or its name as written\n"
+        )
+    listed = json.loads(lotscan("devices", "list", "--json", "--db", db_url, home=tmp_path).stdout)
+    assert [each["status"] for each in listed] == ["active"]

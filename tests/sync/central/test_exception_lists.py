@@ -227,7 +227,7 @@ def test_the_console_voids_held_movements_at_once(db_url: str, tmp_path: Path) -
         "exceptions", "void", "--device", "NOPE", "--reason", "x", "--db", db_url, home=tmp_path
     )
     assert (nobody.returncode, nobody.stdout) == (1, "")
-    assert nobody.stderr == "lotscan: No device NOPE: `lotscan devices list` shows them\n"
+    assert nobody.stderr == "lotscan: No device 'NOPE': `lotscan devices list` shows them\n"
 
 
 def test_the_command_line_lists_what_the_service_lists(
@@ -277,7 +277,7 @@ def test_the_command_line_lists_what_the_service_lists(
 
     nobody = run("--device", "NOPE")
     assert (nobody.returncode, nobody.stdout) == (1, "")
-    assert nobody.stderr == "lotscan: No device NOPE: `lotscan devices list` shows them\n"
+    assert nobody.stderr == "lotscan: No device 'NOPE': `lotscan devices list` shows them\n"
     missing = run("--summary", "99999")
     assert (missing.returncode, missing.stderr) == (
         1,
