@@ -173,7 +173,7 @@ def reopen_job(
 ) -> StatusChange:
     """Reopens a closed job; only a supervisor may."""
     job = _job(session, number)
-    _supervisor(session, operator, f"reopen job {job.number}")
+    supervisor(session, operator, f"reopen job {job.number}")
     if job.status == OPEN:
         raise RuleViolation(f"Job {job.number} is open already")
     return decide(session, job, OPEN, operator, reason, clock)
@@ -209,7 +209,7 @@ def reopen_order_lines(
     clock: Callable[[], datetime],
 ) -> list[StatusChange]:
     """Reopens one closed line of an order, or every closed line; only a supervisor may."""
-    _supervisor(session, operator, f"reopen {_named(order, line)}")
+    supervisor(session, operator, f"reopen {_named(order, line)}")
     lines = order_lines(session, order, line, sales=sales)
     chosen = [each for each in lines if each.status == CLOSED]
     if not chosen:
@@ -256,7 +256,8 @@ def _line_name(line: OrderLine) -> str:
     return f"{order} line {line.line}"
 
 
-def _supervisor(session: Session, badge: str, action: str) -> None:
+def supervisor(session: Session, badge: str, action: str) -> None:
+    """Refuses `badge` for `action` unless it is a supervisor's."""
     person = find(session, Operator, badge)
     if person is None:
         raise NotFound(f"Unknown operator {badge}")

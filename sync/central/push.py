@@ -32,7 +32,7 @@ from sync.central.models import (
     SyncEntry,
     SyncException,
 )
-from sync.central.status_changes import PushedStatus
+from sync.central.status_changes import CLOCK_SKEW_LIMIT, PushedStatus
 from sync.exception_codes import ExceptionCode
 from sync.protocol import (
     MovementIn,
@@ -44,7 +44,6 @@ from sync.protocol import (
 
 __all__ = ["push", "take_number"]
 
-CLOCK_SKEW_LIMIT = 300  # seconds: beyond this a supervisor hears about a device's clock
 _INT32 = 2**31 - 1
 
 

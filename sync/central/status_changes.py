@@ -8,9 +8,13 @@ way the store keeps every change, gives the subject the status of its latest (by
 happened), and tells every handheld: the subject's row with its status, and the change
 itself for its history. A change pushed again (a retry) is kept once.
 
-A pushed lot or serial change is judged by the core's rules: the lot or serial must be one
-the store has, and its operator one the store knows whose role is supervisor or quality
-(`scanner.quality.may_decide`). One that breaks a rule is refused: kept as sent, marked
+A pushed change is judged by the core's rules: what it is about must be one the store has;
+a lot's or serial's operator one the store knows whose role is supervisor or quality
+(`scanner.quality.may_decide`); a job or order line reopened by a supervisor
+(`scanner.closing.supervisor`; anyone closes one). A change dated more than
+`CLOCK_SKEW_LIMIT` after it reached the store is refused whatever it is about: a device
+whose clock ran years ahead would otherwise have its decision stand over every one made
+since, a supervisor's at the store included. One that breaks a rule is refused: kept as sent, marked
 refused (history, never a status), with a `RULE_VIOLATION` alert naming the rule, and sent
 to every handheld like any change, so the one that recorded it takes its own decision back.
 A change that reaches the store after a later one of the same subject with another status
@@ -21,14 +25,14 @@ naming both decisions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.clock import aware
-from scanner.closing import REFUSED, settle_status
+from scanner.closing import OPEN, REFUSED, settle_status, subject_row, supervisor
 from scanner.describing import describe
 from scanner.errors import LotscanError
 from scanner.models import Operator, StatusChange, StatusSubject, SyncState
@@ -42,6 +46,11 @@ from sync.protocol import QUALITY_SUBJECTS, STATUS_CHANGE, StatusChangeIn
 
 if TYPE_CHECKING:
     from sync.central.apply import CentralLedger
+
+CLOCK_SKEW_LIMIT = 300
+"""Seconds a device's clock may be off the store's before a supervisor hears of it; a status
+change dated further ahead than this of its arrival is refused."""
+CLOCK_ALLOWANCE = timedelta(seconds=CLOCK_SKEW_LIMIT)
 
 
 def status_change_data(change: StatusChange) -> dict[str, object]:
@@ -94,7 +103,7 @@ class PushedStatus:
             yield self._waiting.pop(0)
 
     def _take(self, ledger: CentralLedger, pushed: StatusChangeIn) -> None:
-        refusal = self._refusal(ledger, pushed) if pushed.subject in QUALITY_SUBJECTS else None
+        refusal = self._refusal(ledger, pushed)
         later = (
             None if refusal is not None else later_decision(self.session, pushed, self.device_id)
         )
@@ -107,16 +116,46 @@ class PushedStatus:
             self._alert(ledger, pushed, ExceptionCode.STATUS_CONFLICT, later)
 
     def _refusal(self, ledger: CentralLedger, pushed: StatusChangeIn) -> str | None:
-        """Why the store refuses a lot's or serial's change, in a supervisor's words; None
-        when it keeps it. A lot or serial a movement of this very push brought into being
-        is written first, so the change settles its row."""
+        """Why the store refuses a change, in a supervisor's words; None when it keeps it.
+        A change dated after it reached the store (past the clocks' allowance) is refused
+        whatever it is about: by the time it happened it would stand over every decision
+        made since, the store's own included."""
+        subject = _subject_words(pushed.subject, pushed.key)
+        by = f" by {pushed.operator}" if pushed.operator else ""
+        refused = (
+            f"Refused the {_noun(pushed.status)} of {subject}{by} on device {self.device_id}"
+            f" at {_at(pushed)}"
+        )
+        kept = "kept as sent, its status unchanged"
+        if aware(pushed.happened_at) > aware(ledger.now) + CLOCK_ALLOWANCE:
+            return (
+                f"{refused}: that is after it reached the store"
+                f" ({aware(ledger.now):%Y-%m-%d %H:%M} UTC), so the device's clock is ahead;"
+                f" decide again with the clock right; {kept}"
+            )
+        if pushed.subject in QUALITY_SUBJECTS:
+            return self._quality_refusal(ledger, pushed, refused, kept)
+        if subject_row(self.session, pushed.subject, pushed.key) is None:
+            return f"{refused}: the store has no {subject}; {kept}"
+        if pushed.status == OPEN:
+            if pushed.operator is None:
+                return f"{refused}: only a supervisor reopens {subject}, and none is named; {kept}"
+            try:
+                supervisor(self.session, pushed.operator, f"reopen {subject}")
+            except LotscanError as error:
+                return f"{refused}: {error}; {kept}"
+        return None
+
+    def _quality_refusal(
+        self, ledger: CentralLedger, pushed: StatusChangeIn, refused: str, kept: str
+    ) -> str | None:
+        """A lot's or serial's change: the store must have it, and its operator must be one
+        who may decide it (`scanner.quality.may_decide`). A lot or serial a movement of this
+        very push brought into being is written first, so the change settles its row."""
         part, _bar, number = pushed.key.rpartition("|")
         lot, serial = (number, None) if pushed.subject == "lot" else (None, number)
         found = ledger.rows.lot(part, number) if lot else ledger.rows.serial(part, number)
         what = describe(part, lot, serial)
-        decision = f"{_noun(pushed.status)} of {what} by {pushed.operator}"
-        refused = f"Refused the {decision} on device {self.device_id} at {_at(pushed)}"
-        kept = "kept as sent, its status unchanged"
         if found is None:
             return f"{refused}: the store has no {what}; {kept}"
         if isinstance(found, NewLot | NewSerial):
