@@ -25,6 +25,7 @@ from textual.worker import get_current_worker
 from scanner.errors import LotscanError
 from scanner.plain_text import shown
 from scanner.quantity import format_quantity, to_quantity
+from scanner.scan import read_scan
 from screens.supervisor_lines import (
     ACTIONS,
     CHOSEN,
@@ -149,8 +150,19 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
             self.asking = None
             self._start_resolving(chosen, action.name, qty=qty)
         else:
+            # A reason as HOLD takes one: a badge or a command scanned here (the device
+            # handed over, a workflow started) is not a reason, and must not void anything.
+            # Imported here: the workflows load the ORM, which the first frame goes without.
+            from scanner.workflows.hold import reason_of
+
+            try:
+                reason = reason_of(read_scan(text, self.lotscan.config))
+            except LotscanError as problem:
+                self._note(f"{shown(text.strip())}: {problem}")
+                self.app.bell()
+                return
             self.asking = None
-            self._start_resolving(chosen, action.name, reason=text.strip())
+            self._start_resolving(chosen, action.name, reason=reason)
 
     def stop_asking(self) -> bool:
         """Esc while a question is asked drops the question; False when none was."""

@@ -126,7 +126,7 @@ class Hold(Workflow):
         if scan.kind == ScanKind.ITEM:
             return self._label(scan, context)
         if self.action is not None:
-            return self._record(_reason(scan), context)
+            return self._record(reason_of(scan), context)
         if self.part is None:
             raise Refusal("Scan the label of a lot or serial: (10) lot or (21) serial")
         raise Refusal(f"Choose first: CMD:{', CMD:'.join(self.offers())}")
@@ -219,7 +219,7 @@ def may_decide_here(session: Session, badge: str) -> None:
         )
 
 
-def _reason(scan: Scan) -> str:
+def reason_of(scan: Scan) -> str:
     """The reason, typed or scanned: any text; a code that reads as a location, job or
     order (`LOC:A-01 flooded`) is taken as typed."""
     if scan.kind == ScanKind.TEXT and scan.value:

@@ -295,6 +295,35 @@ def test_dismiss_asks_why_and_esc_drops_the_question_first(
 
 
 @pytest.mark.parametrize(
+    ("keys", "number", "action"), [(("f3",), 7, "void"), (("down", "f5"), 8, "dismiss")]
+)
+def test_a_badge_or_a_command_scanned_for_a_reason_is_not_taken_as_one(
+    plant: sessionmaker[Session], tmp_path: Path, keys: tuple[str, ...], number: int, action: str
+) -> None:
+    """A badge scanned at "Why void it?" (the device handed over) voided the held movement
+    with "OP:B1001" as its reason, for good; a command scanned there did the same."""
+    store = a_store()
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        bells: list[None] = []
+        app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
+        await open_panel(app, pilot)
+        await pilot.press(*keys)
+        for scanned in ("OP:B1001", "CMD:RECEIVE", "(240)BOLT(30)5"):
+            feed(app, f"{scanned}\r")
+            await until(pilot, lambda scanned=scanned: f"{scanned}: Type the reason" in text(app))
+        assert len(bells) == 3 and store.resolved == []
+        assert panel(app) == "supervisor" and app.view.operator == "B9001"
+        feed(app, "LOC:A-01 flooded\r")  # a code that reads as a place is taken as typed
+        await until(pilot, lambda: text(app).startswith(f"Resolved {number}"))
+
+    run(supervisor_app(plant, tmp_path, store), scenario)
+    assert store.resolved == [
+        (number, {"action": action, "reason": "LOC:A-01 flooded", "operator": "B9001"})
+    ]
+
+
+@pytest.mark.parametrize(
     ("trouble", "words"),
     [
         pytest.param(
