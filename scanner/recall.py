@@ -376,8 +376,9 @@ def hold(
     by: str,
     clock: Callable[[], datetime],
 ) -> tuple[list[HeldItem], list[HeldItem], list[StatusChange]]:
-    """Recalls the traced lot or serial and every lot and serial made from it that is still
-    in the plant (`NodeStatus.in_plant`); the lots it was made from are not touched. One
+    """Recalls the traced lot or serial, every lot and serial made from it that is still in
+    the plant (`NodeStatus.in_plant`), and the lots pre-assigned to the open jobs that used
+    it (`_assigned_lots`); the lots it was made from are not touched. One
     reason, one moment, in the caller's transaction. Returns what it recalled, what was
     recalled already, and the status changes it recorded."""
     moment = clock()
@@ -388,6 +389,10 @@ def hold(
     for each in answer.in_plant():
         found = _node_item(session, each)
         if found is not None and _subject_key(found) != seed_key:
+            items.append(found)
+    chosen = {_subject_key(item) for item in items}
+    for found in _assigned_lots(session, answer.wip):
+        if _subject_key(found) not in chosen:
             items.append(found)
     held: list[HeldItem] = []
     already: list[HeldItem] = []
@@ -411,6 +416,26 @@ def hold(
 
 
 _STANDING_WORDS = {LotStatus.ACTIVE.value: "released"}
+
+
+def _assigned_lots(session: Session, wip: Sequence[WorkInProgress]) -> list[Item]:
+    """The lots pre-assigned to the open jobs that used the family (`Ledger.assign_lot`):
+    what such a job completes next goes into one, made from the recalled lot like the rest.
+    Left released, a completion after the recall made released goods of it."""
+    made_by = {(each.job, each.job_part) for each in wip}
+    if not made_by:
+        return []
+    lots = session.scalars(
+        select(Lot)
+        .where(Lot.assigned_job.in_(sorted({job for job, _part in made_by})))
+        .order_by(Lot.part, Lot.number)
+    )
+    found: list[Item] = []
+    for lot in lots:
+        part = find(session, Part, lot.part)
+        if (lot.assigned_job, lot.part) in made_by and part is not None:
+            found.append(Item(part, lot, None))
+    return found
 
 
 def _subject_key(item: Item) -> tuple[str, str, str]:

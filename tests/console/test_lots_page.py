@@ -28,6 +28,7 @@ IN_THE_PLANT = {
     ("GP-10", "GP10-0415", None),
     ("HPU-5", None, "HPU5-0005"),
     ("HPU-5", None, "HPU5-0006"),
+    ("GP-10", "GP10-0416", None),  # pre-assigned to J-1003, which used GS-0201
 }
 """What `lotscan recall --part GEAR-GP10 --lot GS-0201 --hold` recalls on the demo."""
 SCRIPT = "<script>alert(1)</script>"
@@ -187,8 +188,8 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
     asked = console.post("/console/lot/recall-all", fields)
     assert asked.status_code == 200 and statuses(console) == before  # only asked
     assert status_changes_published(console) == []
-    assert "Yes, recall 4" in asked.text and 'name="confirm" value="yes"' in asked.text
-    assert "4 lots and serials will be recalled" in asked.text
+    assert "Yes, recall 5" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert "5 lots and serials will be recalled" in asked.text
     assert '<a href="/console/lot?part=GEAR-GP10&amp;lot=GS-0201">No, go back</a>' in asked.text
     listed = re.findall(r"<li>(.*?)</li>", asked.text.split('id="to-recall"')[1].split("</ul>")[0])
     posted = console.post("/console/lot/recall-all", {**fields, "confirm": "yes"})
@@ -200,7 +201,7 @@ def test_recall_everything_still_in_the_plant_holds_what_lotscan_recall_hold_doe
     assert {after[node] for node in IN_THE_PLANT} == {"recalled"}
     assert after[("HPU-5", None, "HPU5-0001")] == "active"  # shipped: not in the plant
     assert len(status_changes_published(console)) >= len(IN_THE_PLANT)
-    assert "Recalled 4 lots and serials by Mark Jensen" in posted.text
+    assert "Recalled 5 lots and serials by Mark Jensen" in posted.text
     recalled = posted.text.split("<h2>Recalled now</h2>")[1].split("</ul>")[0]
     assert [item.split(" (")[0] for item in listed] == [
         item.split(" (")[0] for item in re.findall(r"<li>(.*?)</li>", recalled)

@@ -47,6 +47,8 @@ IN_THE_PLANT = {
     ("HPU-5", None, "HPU5-0005"),  # sent back by Riverside, in quarantine
     ("HPU-5", None, "HPU5-0006"),
 }
+ASSIGNED = ("GP-10", "GP10-0416", None)
+"""The lot pre-assigned to the open job J-1003, which consumed 20 of GS-0201."""
 SUPERVISOR = "B1010"
 
 
@@ -109,7 +111,7 @@ def test_hold_recalls_exactly_what_is_still_in_the_plant(demo: str, tmp_path: Pa
         demo, tmp_path, *RAW, "--hold", "--reason", "Supplier recall MW-88412", "--by", SUPERVISOR
     )
 
-    assert {node(each) for each in held["held"]} == IN_THE_PLANT
+    assert {node(each) for each in held["held"]} == IN_THE_PLANT | {ASSIGNED}
     assert held["already_recalled"] == []
     assert {each["status"] for each in held["statuses"]} == {"recalled"}
     shipped_only = recall_json(demo, tmp_path, "--part", "HPU-5", "--serial", "HPU5-0001")
@@ -117,7 +119,32 @@ def test_hold_recalls_exactly_what_is_still_in_the_plant(demo: str, tmp_path: Pa
 
     again = recall_json(demo, tmp_path, *RAW, "--hold", "--reason", "again", "--by", SUPERVISOR)
     assert again["held"] == []
-    assert {node(each) for each in again["already_recalled"]} == IN_THE_PLANT
+    assert {node(each) for each in again["already_recalled"]} == IN_THE_PLANT | {ASSIGNED}
+
+
+def test_hold_recalls_the_lot_an_open_job_that_used_it_completes_into(
+    demo: str, tmp_path: Path
+) -> None:
+    """J-1003 consumed 20 of GS-0201 and completes into its pre-assigned lot GP10-0416: the
+    hold left that lot released, so pumps completed after the recall were released goods
+    made of recalled gear sets (probe). Recalled, the lot takes nothing but a move into
+    quarantine, so the completion is refused, naming the recall."""
+    recall_json(demo, tmp_path, *RAW, "--hold", "--reason", "MW-88412", "--by", SUPERVISOR)
+    transcript = tmp_path / "complete.txt"
+    transcript.write_text("OP:B1001\nCMD:COMPLETE\nJOB:J-1003\n(240)GP-10(30)2\n")
+    replayed = lotscan("replay", str(transcript), "--db", demo, home=tmp_path)
+    assert replayed.returncode == 1
+    assert (
+        "ERR  '(240)GP-10(30)2': Lot GP10-0416 of GP-10 is recalled by Mark Jensen on"
+        in replayed.stdout
+    )
+    assert "(MW-88412): it may move only into quarantine (QUAR)" in replayed.stdout
+    stock = json.loads(
+        lotscan("stock", "--part", "GP-10", "--json", "--db", demo, home=tmp_path).stdout
+    )
+    assert [row for row in stock if row["lot"] == "GP10-0416"] == []
+    answer = recall_json(demo, tmp_path, *RAW)
+    assert {node(each) for each in answer["statuses"] if each["status"] == "released"} == set()
 
 
 def test_hold_leaves_the_lots_it_was_made_from_alone(demo: str, tmp_path: Path) -> None:
@@ -203,7 +230,7 @@ def test_on_the_central_store_handhelds_with_queued_movements_are_named(
         ("H007", 12)
     ]
     assert answer["pending"] == []
-    assert len(held["held"]) == len(IN_THE_PLANT)
+    assert len(held["held"]) == len(IN_THE_PLANT | {ASSIGNED})
     sessions = open_database(demo)
     with reading(sessions) as session:
         states = list(
