@@ -196,7 +196,7 @@ def _load_parts(session: Session, rows: list[Row], _imported: Imported) -> None:
     for record in records:
         _check_backflush(record, existing.get(record.key))
         _check_scannable(record, existing.get(record.key))
-    _check_tracking_changes(session, records, existing)
+    _check_moved_parts_keep(session, records, existing)
     _check_gtins_free(session, records)
     # Free the GTINs that move first, so two parts can swap theirs in one file.
     for record in records:
@@ -272,24 +272,44 @@ def _check_backflush(record: Record, part: Part | None) -> None:
         )
 
 
-def _check_tracking_changes(
+def _check_moved_parts_keep(
     session: Session, records: list[Record], existing: Mapping[tuple[Any, ...], Part]
 ) -> None:
-    """Once a part has moved, its tracking mode stays: its stock and history depend on it."""
-    changing = {
-        record.key[0]: record
-        for record in records
-        if record.key in existing and existing[record.key].tracking != record.values["tracking"]
-    }
+    """Once a part has moved, its tracking mode, its unit and its GTIN stay: its stock and
+    history are counted in the unit and depend on the tracking, and its labels on the floor
+    (and the events already exported) name it by the GTIN."""
+    changing: dict[str, list[tuple[Record, str]]] = {}
+    for record in records:
+        part = existing.get(record.key)
+        if part is None:
+            continue
+        for name, now in (("tracking", part.tracking), ("uom", part.uom), ("gtin", part.gtin)):
+            given = name in record.values and record.values[name] != now
+            # A part with no GTIN yet may be given one.
+            if given and (name != "gtin" or now is not None):
+                changing.setdefault(record.key[0], []).append((record, name))
     moved = _present(session, Movement.part, changing)
-    for number, record in changing.items():
-        if number in moved:
-            raise record.row.error(
-                "tracking",
-                f"{number} has movements, so its tracking cannot change from"
-                f" {existing[record.key].tracking} to {record.values['tracking']}: its stock"
-                " and history would no longer make sense",
+    for number, names in changing.items():
+        if number not in moved:
+            continue
+        record, name = names[0]
+        was, to = getattr(existing[record.key], name), record.values[name]
+        if name == "tracking":
+            why = (
+                f"its tracking cannot change from {was} to {to}: its stock and history would"
+                " no longer make sense"
             )
+        elif name == "uom":
+            why = (
+                f"its unit cannot change from {was} to {to}: every quantity recorded in {was}"
+                f" would read as {to}"
+            )
+        else:
+            why = (
+                f"its GTIN {was} stays{' (the file leaves it empty)' if to is None else ''}:"
+                " its labels on the floor carry it, and its events are exported under it"
+            )
+        raise record.row.error(name, f"{number} has movements, so {why}")
 
 
 def _check_gtins_free(session: Session, records: list[Record]) -> None:

@@ -745,6 +745,56 @@ def test_import_refuses_to_change_the_tracking_of_a_part_that_has_moved(
         ]
 
 
+@pytest.mark.parametrize(
+    ("row", "column", "why"),
+    [
+        pytest.param(
+            "P-100,Resin,lot,ea,09501101530003",
+            "uom",
+            "its unit cannot change from kg to ea: every quantity recorded in kg would read as ea",
+            id="unit",
+        ),
+        pytest.param(
+            "P-100,Resin,lot,kg,",
+            "gtin",
+            "its GTIN 09501101530003 stays (the file leaves it empty): its labels on the floor"
+            " carry it, and its events are exported under it",
+            id="gtin-emptied",
+        ),
+        pytest.param(
+            "P-100,Resin,lot,kg,09506000134352",
+            "gtin",
+            "its GTIN 09501101530003 stays: its labels on the floor carry it, and its events"
+            " are exported under it",
+            id="gtin-changed",
+        ),
+    ],
+)
+def test_import_refuses_to_change_the_unit_or_the_gtin_of_a_part_that_has_moved(
+    seeded: Sessions, tmp_path: Path, clock: Callable[[], datetime], row: str, column: str, why: str
+) -> None:
+    """Re-imported with another unit, a part's 8 ea shipped read as 8 kg, on every order
+    and in every export; emptied of its GTIN, none of its labels on the floor scanned."""
+    with unit_of_work(seeded) as session:
+        Ledger(session, clock).receive("P-100", 5, "RECV", lot="L-7")
+    text = f"part,description,tracking,uom,gtin\nP-300,Controller,serial,ea,\n{row}\n"
+    with pytest.raises(ImportRowError) as caught:
+        load(seeded, tmp_path, "parts", text)
+    assert str(caught.value) == f"parts.csv, row 3, column {column}: P-100 has movements, so {why}"
+    with seeded() as session:
+        assert table(session, Part, "number", "uom", "gtin")[0] == ("P-100", "kg", "09501101530003")
+    # A part that has not moved takes a new unit and GTIN; a moved one without a GTIN is
+    # given its first.
+    load(
+        seeded,
+        tmp_path,
+        "parts",
+        "part,description,tracking,uom,gtin\nP-200,Screw,none,kg,09506000134352\n",
+    )
+    with seeded() as session:
+        assert table(session, Part, "number", "uom", "gtin")[1] == ("P-200", "kg", "09506000134352")
+
+
 def test_import_refuses_to_change_the_part_of_an_order_line_goods_were_received_on(
     seeded: Sessions, tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:
