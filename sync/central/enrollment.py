@@ -400,7 +400,7 @@ def revoke(
         )
     device.status = DeviceStatus.REVOKED.value
     device.revoked_at = clock()
-    device.revoked_by = by
+    device.revoked_by = fit(by, 80)
     _forget_unused_codes(session, device.id)
     session.flush()
     return device

@@ -102,3 +102,15 @@ def test_a_device_named_in_the_other_case_is_pointed_to(
         )
     listed = json.loads(lotscan("devices", "list", "--json", "--db", db_url, home=tmp_path).stdout)
     assert [each["status"] for each in listed] == ["active"]
+
+
+def test_a_device_is_revoked_whoever_long_named_revokes_it(central: Central) -> None:
+    """Who revoked a device is kept in 80 characters: a supervisor of a long name (a
+    console operator may have 200) made the revoke fail on PostgreSQL, and a lost handheld
+    stayed active."""
+    device = report_a_queue(central)
+    by = f"{'Maria-Fernanda ' * 12}on the office console"
+    with unit_of_work(central.sessions) as session:
+        revoked = revoke(session, device, lambda: NOW, by=by)
+        assert revoked.status == "revoked"
+        assert revoked.revoked_by == by[:79] + "…"
