@@ -471,11 +471,17 @@ def _snapshot_key(after: str | None) -> list[str | int] | None:
         key = json.loads(after)
     except ValueError:
         key = None
-    if not isinstance(key, list) or not all(
-        isinstance(value, (str, int)) and not isinstance(value, bool) for value in key
-    ):
+    if not isinstance(key, list) or not all(map(_key_value, key)):
         raise SyncError(422, "bad_request", "after: a JSON list of key values is expected")
     return key
+
+
+def _key_value(value: object) -> bool:
+    """A key value a page's `next` can give: printable text (no NUL, no half of a UTF-16
+    pair, which no database takes as a parameter) or a whole number a BIGINT holds."""
+    if isinstance(value, str):
+        return value.isprintable()
+    return type(value) is int and -(2**63) <= value < 2**63
 
 
 supervisor_routes = APIRouter()

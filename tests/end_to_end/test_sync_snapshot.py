@@ -330,6 +330,9 @@ def test_the_snapshot_refuses_a_place_it_never_gave(site: Site) -> None:
             {"kind": "movement", "after": '["x"]'},
             {"kind": "status_change", "after": '["not-a-uuid"]'},
             {"kind": "part", "after": "{"},
+            {"kind": "part", "after": '["\\ud800"]'},  # half a UTF-16 pair: was a 500
+            {"kind": "part", "after": '["P\\u0000"]'},
+            {"kind": "movement", "after": f"[{2**63}]"},
             {"kind": "nothing"},
         ):
             answer = client._http.get(SNAPSHOT, params=params)
