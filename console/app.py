@@ -7,6 +7,8 @@ handhelds and the schema tests read), and its errors are pages, not the API's JS
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -20,6 +22,7 @@ from console import devices, exceptions, exports, lots, signing, stock
 from console.guard import NotSignedIn
 from console.templating import HERE, back_to, error_page, render
 from scanner.clock import Clock, utc_now
+from scanner.plain_text import shown
 from sync.central.turns import StoreBusy, Turns
 
 PREFIX = "/console"
@@ -37,6 +40,7 @@ def create_console(
     console.state.store = Store(sessions, clock, turns or Turns())
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     console.add_middleware(NoStore)
+    console.add_middleware(NoNul)
     console.add_exception_handler(NotSignedIn, _sign_in_first)
     console.add_exception_handler(StarletteHTTPException, _refused)
     console.add_exception_handler(RequestValidationError, _invalid)
@@ -71,6 +75,69 @@ class NoStore:
             await send(message)
 
         await self.app(scope, receive, marked)
+
+
+class NoNul:
+    """Refuses, with a page that names the field, a request whose address, query or form
+    holds a NUL character: PostgreSQL takes none in text, so such a value reached the
+    database and answered a bare 500 (`?part=%00`, a badge `B1001%00` at sign-in), where
+    SQLite answered a page. Nothing is read or written for it, on either database."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fields = parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)
+        body = b""
+        if _is_form(scope):
+            messages, body = await _read_body(receive)
+            fields += parse_qsl(body.decode("latin-1"), True)
+            receive = _replay(messages, receive)
+        named = "the address" if "\0" in scope.get("path", "") else None
+        named = named or next((name for name, value in fields if "\0" in name + value), None)
+        if named is None:
+            await self.app(scope, receive, send)
+            return
+        page = error_page(
+            Request(scope),
+            422,
+            "Not done",
+            f"{shown(named)}: holds a NUL character, which no field of the console takes:"
+            " nothing was done",
+        )
+        await page(scope, receive, send)
+
+
+def _is_form(scope: Scope) -> bool:
+    headers: dict[bytes, bytes] = dict(scope.get("headers", []))
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return kind == b"application/x-www-form-urlencoded"
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    """Every message of the request's body, and the body (the service's `BodyLimit` has
+    bounded its size)."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replay(messages: list[Message], then: Receive) -> Receive:
+    """A `receive` that gives `messages` again, then what the server sends next (a
+    disconnect, which a streamed download listens for)."""
+    waiting = list(messages)
+
+    async def receive() -> Message:
+        return waiting.pop(0) if waiting else await then()
+
+    return receive
 
 
 def mount_console(app: FastAPI, sessions: sessionmaker[Session], clock: Clock = utc_now) -> None:

@@ -98,5 +98,6 @@ def back_to(request: Request) -> str:
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 """A page of a list: one of the first million (SQLite counts rows in 64 bits, and a page
 number past that is refused by name, not by the database)."""
-RowId = Annotated[int, Path(ge=1, le=2**62)]
-"""A row's id in a page's address: what a database's 64-bit integer holds."""
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A row's id in a page's address: what the store's ids hold (INTEGER, 32 bits on
+PostgreSQL, where a larger one answered a bare 500)."""

@@ -142,3 +142,49 @@ def test_a_sign_in_longer_than_any_is_not_recognised_and_not_repeated(
         assert answer.status_code == 401 and is_page(answer)
         assert "Badge or password not recognised" in answer.text
         assert typed not in answer.text and "B" * 300 not in answer.text
+
+
+# ---- a NUL, and ids past what the store holds --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/console/exceptions?device=%00", "device"),
+        ("/console/stock?part=P%00", "part"),
+        ("/console/lots?q=%00", "q"),
+        ("/console/devices/%00/revoke", "the address"),
+        ("/console/exceptions/3000000000", None),
+    ],
+)
+def test_a_nul_or_an_id_past_the_store_s_is_refused_by_a_page(
+    browser: TestClient, path: str, field: str | None
+) -> None:
+    """On PostgreSQL each of these answered a bare "Internal Server Error" (the database
+    refused the NUL, or the 32-bit id), where SQLite answered a page (probe)."""
+    sign_in(browser)
+    answer = browser.get(path)
+    assert answer.status_code == 422 and is_page(answer)
+    if field is not None:
+        assert f"{field}: holds a NUL character, which no field of the console takes" in (
+            answer.text
+        )
+    else:
+        assert "exception_id: Input should be less than or equal to 2147483647" in answer.text
+    assert signed_in_page(browser)
+
+
+def test_a_form_holding_a_nul_changes_nothing_and_names_its_field(
+    browser: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    refused = sign_in(browser, badge="B9001\x00")
+    assert refused.status_code == 422 and is_page(refused)
+    assert "badge: holds a NUL character" in refused.text
+    assert not signed_in_page(browser)
+    sign_in(browser)
+    posted = browser.post(
+        "/console/lot/status",
+        data={"csrf": csrf_of(browser), "part": "\x00", "lot": "L-1", "action": "hold"},
+    )
+    assert posted.status_code == 422 and "part: holds a NUL character" in posted.text
+    assert signed_in_page(browser)
