@@ -69,13 +69,17 @@ class Decided:
     """The central store refused this change (its operator could not decide it): kept as
     history, never the subject's status."""
 
-    def words(self) -> str:
+    def words(self, reason_room: int | None = None) -> str:
         """ "closed by Mark Jensen on 2026-11-17 11:04 (run finished)"; for a lot or
         serial, "put on hold by ...", "released by ...", "recalled by ..."; a change the
-        store refused ends "- refused by the central store"."""
+        store refused ends "- refused by the central store". A reason longer than
+        `reason_room` characters is cut there, with an ellipsis."""
         done = _DONE.get(self.status, self.status)
         who = f" by {self.name or self.operator}" if self.operator else ""
-        why = f" ({self.reason})" if self.reason else ""
+        reason = self.reason or ""
+        if reason_room is not None and len(reason) > reason_room:
+            reason = reason[: reason_room - 1].rstrip() + "…"
+        why = f" ({reason})" if reason else ""
         refused = " - refused by the central store" if self.refused else ""
         return f"{done}{who} on {self.happened_at:%Y-%m-%d %H:%M}{why}{refused}"
 

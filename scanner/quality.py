@@ -230,11 +230,18 @@ def last_status_decision(session: Session, subject: Lot | Serial) -> Decided | N
     return decided[-1] if decided else None
 
 
+REASON_SHOWN = 40
+"""How much of a hold's reason a refusal quotes: at 40x16 a reason of 190 characters pushed
+what the operator may still do ("it may move only into quarantine") off the screen. The
+whole reason is the lot's history (LOOKUP, `lotscan lot show`)."""
+
+
 def not_released_words(session: Session, lot: Lot | None, serial: Serial | None) -> str | None:
     """Why a lot or serial may not move as released stock, for the person holding the
-    scanner: "on hold by Mark Jensen on 2026-11-17 09:12 (porosity)"; None when it is
-    released. The stricter of a serial's own status and its lot's is named (a recalled lot
-    over a held serial); of two alike, the serial's own."""
+    scanner: "on hold by Mark Jensen on 2026-11-17 09:12 (porosity)", the reason cut at
+    `REASON_SHOWN` characters; None when it is released. The stricter of a serial's own
+    status and its lot's is named (a recalled lot over a held serial); of two alike, the
+    serial's own."""
     found = [each for each in (serial, lot) if each is not None]
     found.sort(key=lambda each: -_STRICTNESS.get(current_status(each), 0))
     for subject in found:
@@ -242,7 +249,7 @@ def not_released_words(session: Session, lot: Lot | None, serial: Serial | None)
             continue
         latest = last_status_decision(session, subject)
         if latest is not None and latest.status == current_status(subject):
-            words = latest.words().replace("put on hold", "on hold", 1)
+            words = latest.words(REASON_SHOWN).replace("put on hold", "on hold", 1)
         else:
             words = "on hold" if current_status(subject) == LotStatus.HOLD else "recalled"
         if subject is lot and serial is not None:

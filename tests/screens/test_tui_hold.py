@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from textual.pilot import Pilot
 
 from scanner.db import unit_of_work
-from scanner.models import Lot, Operator, StatusChange
+from scanner.models import Location, Lot, Operator, StatusChange
 from scanner.workflows.base import Level
 from screens.app import LotscanApp
 from screens.feedback import Feedback
@@ -235,3 +235,33 @@ def test_floor_staff_refused(snap_compare: SnapCompare, app: LotscanApp, size: A
     """Shift+F6 pressed by floor staff: red, saying who may."""
     run_before = scans(STOCKED, STOCKED_SCANS, ("shift+f6",))
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_a_long_reason_leaves_room_for_what_the_operator_may_still_do(
+    plant: sessionmaker[Session],
+) -> None:
+    """A hold's reason of 190 characters filled the feedback at 40x16, so a refused move of
+    the lot never showed "it may move only into quarantine"; the refusal now quotes the
+    reason's first 40 characters, and LOOKUP still shows it whole."""
+    reason = "Supplier notice SN-2291: " + "seal lip hardness out of spec on batches " * 4
+
+    async def scenario(app: LotscanApp, pilot: Pilot[Any]) -> None:
+        feed(app, f"{STOCKED}OP:B9001\rCMD:HOLD\r(240)RESIN(10)R-1\rCMD:HOLD\r{reason}\r")
+        await answered(app, pilot, STOCKED_SCANS + 5)
+        assert app.view.message == "Lot R-1 of RESIN put on hold"
+        feed(app, "CMD:DONE\rOP:B1001\rCMD:MOVE\r(240)RESIN(10)R-1(30)5\r")
+        await answered(app, pilot, STOCKED_SCANS + 9)
+        feed(app, "LOC:A-01\r")
+        await answered(app, pilot, STOCKED_SCANS + 10)
+        assert (app.view.level, app.view.message) == (
+            Level.ERROR,
+            "Lot R-1 of RESIN is on hold by Sam Okafor on 2026-11-02 08:30 (Supplier notice"
+            " SN-2291: seal lip hardn…): it may move only into quarantine (QA)",
+        )
+        screen = app.export_screenshot().replace("&#160;", " ")
+        assert "into quarantine (QA)" in screen
+
+    with unit_of_work(plant) as session:
+        session.add(Location(code="QA", name="Quarantine cage", kind="quarantine"))
+    run(make_app(plant), scenario)
+    assert lot_status(plant)[1] == [("hold", reason.strip())]
