@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from scanner.cli_operators import add_operator_parsers
 from scanner.cli_replay import add_replay_parser
@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", run_tui)
+    if handler is not run_tui:
+        sys.stdout = _Output(sys.stdout)
     try:
         return handler(args)
     except LotscanError as error:
@@ -57,6 +59,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The database went away or refused mid-command; nothing half-done was committed.
         print(f"lotscan: database error: {shown(reason)}", file=sys.stderr)
         return 1
+
+
+class _Output:
+    """Standard output for a command: a write that fails (a full disk or a dead device
+    behind it, `> /dev/full`) is an error in one line, where it was a traceback. A reader
+    that went away (BrokenPipeError) is `main`'s to answer."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def _failed(self, error: OSError) -> LotscanError:
+        # What is left is not flushed again at exit.
+        self._stream = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
+        return LotscanError(f"Cannot write to standard output: {error.strerror}")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _to_standard_output(data: bytes) -> None:

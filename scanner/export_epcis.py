@@ -50,6 +50,7 @@ from scanner.models import (
     PurchaseOrder,
     SalesOrder,
 )
+from scanner.output_files import file_mode, output_target
 from scanner.plain_text import CSET82, shown
 from scanner.progress import Progress
 from scanner.quantity import json_quantity
@@ -542,12 +543,15 @@ def write_file(
     session: Session, naming: Naming, selection: Selection, output: Path, progress: Progress
 ) -> Written:
     """Writes the document to a temporary file beside `output`, then renames it over
-    `output`: a failure leaves neither a half file nor the temporary one."""
-    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    `output` (the file it names, when it is a link: `scanner.output_files`): a failure
+    leaves neither a half file nor the temporary one."""
+    target = output_target(output)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
         with partial.open("w", encoding="ascii", newline="\n") as stream:
             written = write_document(session, naming, selection, stream, progress)
-        partial.replace(output)
+        partial.chmod(file_mode(target))
+        partial.replace(target)
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise LotscanError(f"Cannot write {shown(str(output))}: {error.strerror}") from None

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from scanner.errors import RuleViolation
+from scanner.output_files import file_mode, output_target
 from scanner.plain_text import quoted, shown
 from scanner.quantity import format_quantity
 
@@ -71,16 +72,21 @@ def table_format(path: Path) -> TableFormat:
 def table_file(path: Path, header: Sequence[str], *, title: str) -> Iterator[WriteRow]:
     """Writes a table to `path` (CSV or XLSX, as its extension says): yields the function
     that writes one row. The file appears, whole, when the block ends without error; on an
-    error it does not appear at all, and any earlier file of that name is left as it was."""
+    error it does not appear at all, and any earlier file of that name is left as it was.
+    A link is written through; a path that is not a file is refused (`scanner.output_files`)."""
     form = table_format(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    target = output_target(path)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".part", dir=target.parent
+    )
     try:
         with os.fdopen(handle, "w" if form == TableFormat.CSV else "wb", **_csv_open(form)) as out:
             if form == TableFormat.CSV:
                 yield from _csv_rows(out, header)
             else:
                 yield from _xlsx_rows(out, header, title)
-        os.replace(temporary, path)
+        os.chmod(temporary, file_mode(target))
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
