@@ -44,6 +44,11 @@ def to_quantity(value: Decimal | int | str) -> Decimal:
     return _tidy(qty)
 
 
+def number_shaped(text: str) -> bool:
+    """Whether `text` is written as a quantity is, whatever its size or places."""
+    return _WRITTEN.fullmatch(text.strip()) is not None
+
+
 def within_holding(total: Decimal) -> bool:
     """Whether a balance of `total` is one a plant can have (see `MOST_HELD`)."""
     return -MOST_HELD <= total <= MOST_HELD

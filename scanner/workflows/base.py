@@ -25,8 +25,9 @@ from scanner.containers import most_containers
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.ledger import KnownRows, Ledger
 from scanner.models import Location, Lot, Movement, MovementKind, Part
+from scanner.movement_rules import number_rule
 from scanner.numbering import mint_numbers, number_range
-from scanner.quantity import format_quantity, to_quantity
+from scanner.quantity import MOST_MOVED, format_quantity, number_shaped, to_quantity
 from scanner.row_by_key import find
 from scanner.scan import Item, Scan, ScanKind
 from scanner.workflows.display import Level as Level  # kept here for the workflows
@@ -145,10 +146,17 @@ def quantity_answer(scan: Scan) -> Decimal:
     """A typed quantity: more than zero, at most three decimals."""
     if scan.kind != ScanKind.TEXT or scan.value is None:
         raise Refusal("Type the quantity")
+    if not number_shaped(scan.value):
+        raise Refusal(f"{scan.value} is not a quantity: type a number")
+    if Decimal(scan.value.strip()) > MOST_MOVED:
+        raise Refusal(
+            f"{scan.value.strip()} is more than one movement carries (at most"
+            f" {format_quantity(MOST_MOVED)}): check the quantity"
+        )
     try:
         qty = to_quantity(scan.value)
-    except RuleViolation:
-        raise Refusal(f"{scan.value} is not a quantity: type a number") from None
+    except RuleViolation as problem:  # more than three places: said as such
+        raise Refusal(str(problem)) from None
     if qty <= 0:
         raise Refusal("The quantity must be more than zero")
     return qty
@@ -160,6 +168,11 @@ def number_answer(
     """A lot or serial number scanned or typed: text, or the (10) or (21) of an item label
     that names this part or no part at all (a supplier's lone lot barcode)."""
     if scan.kind == ScanKind.TEXT and scan.value:
+        # Judged as typed: refused only at the end of the line, after a warning was
+        # confirmed, it left the line waiting on a confirmation that always failed.
+        broken = number_rule(scan.value, what.capitalize())
+        if broken is not None:
+            raise Refusal(broken.message)
         return scan.value
     if scan.kind == ScanKind.ITEM and scan.item is not None:
         number = scan.item.lot if what == "lot" else scan.item.serial

@@ -79,6 +79,51 @@ def test_receiving_beyond_the_purchase_order_line_waits_for_cmd_ok(receiving: Fl
     assert receiving.agrees()
 
 
+def test_a_lot_no_label_can_carry_is_refused_as_typed_before_the_warning(
+    receiving: Floor,
+) -> None:
+    """Typed after a label past the line, "OL 77" was taken, the warning confirmed, and then
+    the ledger refused it at every CMD:OK: the line waited on a confirmation that always
+    failed, and a corrected lot was told to scan CMD:OK (probe)."""
+    steps = receiving.run("""
+        (240)RESIN(30)150
+        R 77
+        R-77
+        CMD:OK
+    """)
+    refused = steps.at(2).response
+    assert (refused.level, refused.message) == (
+        Level.ERROR,
+        "Lot number 'R 77' has characters a GS1 label cannot carry: space",
+    )
+    assert refused.prompt == steps.at(1).response.prompt  # asked again
+    assert steps.at(3).response.message == "PO-1 line 1 asks 100; 0 received, this would make 150"
+    assert steps.last.message == "Received RESIN"
+    assert receiving.stock("RESIN") == {("R-77", "RCV"): 150}
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("0.0001", "Quantity 0.0001 has more than three decimal places"),
+        (
+            "99999999999999999999",
+            "99999999999999999999 is more than one movement carries (at most 1000000000):"
+            " check the quantity",
+        ),
+    ],
+)
+def test_a_typed_number_that_is_no_quantity_is_told_why(
+    receiving: Floor, typed: str, said: str
+) -> None:
+    """Both were "is not a quantity: type a number", though each is a number (probe)."""
+    steps = receiving.run(f"""
+        (240)RESIN(10)R-1
+        {typed}
+    """)
+    assert (steps.last.level, steps.last.message) == (Level.ERROR, said)
+
+
 def test_a_receipt_that_fills_its_line_exactly_needs_no_confirmation(receiving: Floor) -> None:
     done = receiving.scan("(240)RESIN(10)R-1(30)100")
     assert (done.level, done.details) == (Level.OK, ("PO-1 line 1: 100 of 100 received", FILLED))
