@@ -378,8 +378,8 @@ class HandheldScreen(Screen[None]):
             self.aside = None  # someone else signed in
         where = "lotscan" if view.operator is None else view.workflow or "MENU"
         self.query_one(StatusBar).show(where, view.operator, self.lotscan.device)
-        asking = self.supervisor_panel.asking if self.aside == "supervisor" else None
-        prompt = asking.question if asking is not None and asking.question else view.prompt
+        asking = self.supervisor_panel.question if self.aside == "supervisor" else None
+        prompt = asking or view.prompt
         # What the database holds reaches the terminal spelled out ("Text at the doors").
         renew(self.query_one("#prompt", Static), shown(prompt))
         self.query_one(Feedback).show(view.message, view.level)

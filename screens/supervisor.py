@@ -28,11 +28,13 @@ from scanner.quantity import format_quantity, to_quantity
 from scanner.scan import read_scan
 from screens.supervisor_lines import (
     ACTIONS,
+    ADJUST,
     CHOSEN,
     Action,
     Oversight,
     Row,
     actions_for,
+    count_question,
     oversight_lines,
 )
 
@@ -96,6 +98,14 @@ class SupervisorPanel(VerticalScroll, can_focus=False):
         if self.oversight is None or not self.oversight.exceptions:
             return None
         return self.oversight.exceptions[min(self.chosen, len(self.oversight.exceptions) - 1)]
+
+    @property
+    def question(self) -> str | None:
+        """What the prompt line asks while an answer is awaited; None when none is."""
+        action, chosen = self.asking, self.exception
+        if action is ADJUST and chosen is not None:
+            return count_question(chosen)
+        return action.question if action is not None else None
 
     def can(self, action: str) -> bool:
         """Whether `action` may resolve the chosen exception now."""

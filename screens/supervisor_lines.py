@@ -48,6 +48,24 @@ DISMISS = Action(
     "dismiss", "Dismiss", "close a flag (asks why)", "Why dismiss it? Type the reason, Enter"
 )
 ACTIONS = {action.name: action for action in (APPLY, VOID, ADJUST, DISMISS)}
+PROMPT_WIDTH = 40
+
+
+def count_question(row: Row) -> str:
+    """What a count of the exception `row` asks, naming what is counted and where: the
+    store adjusts the balance at the exception's own location, which the text may not name
+    first ("It is at LINE-1 now"), so a supervisor who counted elsewhere adjusted the wrong
+    place. Kept to the prompt's 40 columns: the lot goes first, then the part."""
+    place, part = row.get("location"), row.get("part")
+    if not place or not part:
+        return ADJUST.question or ""
+    number = row.get("serial") or row.get("lot")
+    for what in (f"{part} {number}" if number else part, part):
+        question = f"Count of {what} at {place}? Enter"
+        if len(question) <= PROMPT_WIDTH:
+            return question
+    short = f"Count at {place}? Type it, Enter"
+    return short if len(short) <= PROMPT_WIDTH else ADJUST.question or ""
 
 
 @dataclass(frozen=True)

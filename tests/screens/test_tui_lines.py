@@ -12,7 +12,7 @@ from rich.cells import cell_len
 
 from screens.handheld import CONTINUED, rows_of
 from screens.queue import reason_only
-from screens.supervisor_lines import actions_for, clock_offset, movement_words
+from screens.supervisor_lines import actions_for, clock_offset, count_question, movement_words
 from screens.sync_line import sync_long, sync_short, when
 from sync.device.status import SyncStatus
 from tests.conftest import NOW
@@ -142,3 +142,25 @@ def test_a_log_line_is_shown_whole_in_rows_that_fit(line: str, width: int) -> No
 )
 def test_a_log_line_breaks_between_words(line: str, width: int, rows: list[str]) -> None:
     assert rows_of(line, width) == rows
+
+
+@pytest.mark.parametrize(
+    ("row", "question"),
+    [
+        ({"part": "RESIN", "lot": "R-1", "location": "RCV"}, "Count of RESIN R-1 at RCV? Enter"),
+        ({"part": "PUMP", "serial": "P-1", "location": "SHIP"}, "Count of PUMP P-1 at SHIP? Enter"),
+        (
+            {"part": "BOLT-M10X40", "lot": "L-2026-12-07-0001", "location": "RACK-A2"},
+            "Count of BOLT-M10X40 at RACK-A2? Enter",
+        ),
+        (
+            {"part": "P" * 30, "lot": "L-1", "location": "RACK-A2"},
+            "Count at RACK-A2? Type it, Enter",
+        ),
+        ({"part": "RESIN", "location": None}, "Quantity counted? Type it, Enter"),
+    ],
+)
+def test_a_count_asks_for_what_is_counted_where_in_40_columns(
+    row: dict[str, Any], question: str
+) -> None:
+    assert count_question(row) == question and len(question) <= 40

@@ -253,7 +253,8 @@ def test_a_count_is_typed_in_the_scan_field_and_a_bad_one_asked_again(
         app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
         await open_panel(app, pilot)
         await pilot.press("down", "f4")
-        assert shown(app, "#prompt") == ACTIONS["adjust"].question
+        # What is counted, and where the store adjusts it (probe: "Quantity counted?" alone)
+        assert shown(app, "#prompt") == "Count of RESIN R-1 at RCV? Enter"
         assert footer(app) == "F1 Help Esc Back ^P Queue ^O Supervisor"
         feed(app, "a dozen\r")
         await until(pilot, lambda: "is not a count" in text(app))
