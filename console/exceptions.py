@@ -155,7 +155,7 @@ def _whole(query: dict[str, str], name: str, default: int | None, low: int, high
     given = query.get(name)
     if not given:
         return default
-    if not given.isdigit() or not low <= int(given) <= high:
+    if not (given.isascii() and given.isdigit()) or not low <= int(given) <= high:
         raise BadFilter(f"{name}: a whole number from {low} to {high}, not {given!r}")
     return int(given)
 

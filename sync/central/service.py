@@ -578,10 +578,11 @@ def list_exceptions(
     store: AppStore,
     status: ExceptionFilter = "open",
     after: Annotated[
-        int, Query(ge=0, le=2**31 - 1, description="the last id of the page before; 0 first")
+        QueryWhole,
+        Query(ge=0, le=2**31 - 1, description="the last id of the page before; 0 first"),
     ] = 0,
     limit: Annotated[
-        int,
+        QueryWhole,
         Query(
             ge=1,
             le=MAX_EXCEPTIONS_PAGE,
@@ -589,7 +590,7 @@ def list_exceptions(
         ),
     ] = EXCEPTIONS_PAGE,
     summary: Annotated[
-        int | None,
+        QueryWhole | None,
         Query(ge=1, le=2**31 - 1, description="the exceptions grouped under this summary"),
     ] = None,
     device: Annotated[str | None, Query(max_length=20)] = None,

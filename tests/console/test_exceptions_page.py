@@ -82,9 +82,11 @@ def test_the_list_filters_by_part_kind_and_status(
         by_kind = client.get("/console/exceptions", params={"kind": "SERIAL_CONFLICT"})
         settled = client.get("/console/exceptions", params={"status": "resolved"})
         bad = client.get("/console/exceptions", params={"kind": "NO_SUCH_KIND"})
+        wide = client.get("/console/exceptions", params={"limit": "\uff11"})  # a full-width 1
     assert len(listed(by_part.text)) == 4
     assert listed(by_kind.text) == [] and listed(settled.text) == []
     assert bad.status_code == 422 and "kind:" in bad.text
+    assert wide.status_code == 422 and "limit: a whole number from 1 to" in wide.text
 
 
 def test_a_supervisor_voids_a_held_movement_in_the_page(

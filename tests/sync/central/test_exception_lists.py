@@ -97,7 +97,11 @@ def test_the_exceptions_come_a_page_at_a_time(
     assert listed(central, boss, after=ids[-1]) == []
     assert len(listed(central, boss, limit=1000, device=device, code="UNKNOWN_REFERENCE")) == 250
     assert listed(central, boss, device="ZZZZ") == []
-    for params in ({"limit": 1001}, {"limit": 0}, {"after": -1}, {"code": "NO_SUCH_CODE"}):
+    # As a pull's cursor is read: ASCII digits, nothing Python reads otherwise (probe).
+    written_otherwise = ({"after": "1_0"}, {"after": "+1"}, {"after": " 1"}, {"limit": "\uff11"})
+    for params in (
+        {"limit": 1001}, {"limit": 0}, {"after": -1}, {"code": "NO_SUCH_CODE"}, *written_otherwise
+    ):  # fmt: skip
         answer = central.http.get("/v1/exceptions", params=params, headers=bearer(boss))
         assert error_of(answer)[:2] == (422, "bad_request"), params
 
