@@ -68,7 +68,7 @@ from scanner.models import (
     StatusChange,
     Tracking,
 )
-from scanner.operators import refuse_badge_twin
+from scanner.operators import checked_badge, refuse_badge_twin
 from scanner.plain_text import CSET82, quoted
 from scanner.settings import (
     SITE_ADDRESS,
@@ -377,10 +377,20 @@ def _load_locations(session: Session, rows: list[Row], imported: Imported) -> No
     _upsert(session, Location, {(each.code,): each for each in found}, records)
 
 
+def _badge(value: str) -> str:
+    """A badge as `lotscan operators add` takes one (`scanner.operators.checked_badge`):
+    ASCII letters, digits and signs, no spaces. A full-width B1001 beside the ASCII one was
+    imported where the command refused it, and no scanner sends it."""
+    try:
+        return checked_badge(value)
+    except RuleViolation as problem:
+        raise BadValue(str(problem)) from None
+
+
 def _load_operators(session: Session, rows: list[Row], _imported: Imported) -> None:
     records = []
     for row in rows:
-        badge = row.required("badge", CODE)
+        badge = row.required("badge", _badge)
         values: dict[str, Any] = {"badge": badge, "name": row.required("name", TEXT)}
         row.given(values, "role", choice(Role), Role.FLOOR.value)
         records.append(Record(row, (badge,), values))

@@ -656,6 +656,14 @@ BAD_FILES = [
         '"Ana \\u202eziuR" has a line break or a control character'
         " (U+202E (RIGHT-TO-LEFT OVERRIDE))",
     ),
+    (  # as `operators add` refuses it; it was imported beside B1001 (probe)
+        "operators",
+        "badge,name\nB1001,Ana\n\uff221001,Fullwidth Ana\n",
+        3,
+        "badge",
+        'The badge "\uff221001" holds the character \uff22: a badge is scanned as OP:<badge>,'
+        " so it holds letters, digits and signs such as - or /, and no spaces",
+    ),
 ]
 
 
