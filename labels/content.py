@@ -30,8 +30,8 @@ from scanner.spelling import known_lot, known_serial
 if TYPE_CHECKING:
     from scanner.workflows.base import LabelDue
 
-# (30) holds up to 8 digits of a whole count.
-_MAX_COUNT = 99_999_999
+MAX_COUNT = 99_999_999
+"""The largest count a label's (30) carries: 8 digits."""
 
 
 class LabelKind(StrEnum):
@@ -80,7 +80,7 @@ class Label:
             found.append(check_field("10", self.lot))
         if self.serial is not None:
             found.append(check_field("21", self.serial))
-        if self.qty is not None and self.qty == int(self.qty) and 0 < self.qty <= _MAX_COUNT:
+        if self.qty is not None and self.qty == int(self.qty) and 0 < self.qty <= MAX_COUNT:
             # A fractional quantity is a measure, not a count: printed, never put in (30).
             found.append(Element("30", str(int(self.qty))))
         return tuple(found)

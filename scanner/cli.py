@@ -389,6 +389,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
 def run_label(args: argparse.Namespace) -> int:
     from labels.content import (
+        MAX_COUNT,
         label_for_assembly,
         label_for_location,
         label_for_lot,
@@ -407,6 +408,13 @@ def run_label(args: argparse.Namespace) -> int:
     with reading(sessions) as session:
         if args.kind == "lot":
             label = label_for_lot(session, args.part, args.lot, qty=args.qty, expiry=expiry)
+            if label.qty is not None and label.qty == int(label.qty) and label.qty > MAX_COUNT:
+                # Printed in words, the count would be left out of the barcode (GS1's (30)
+                # takes 8 digits), and a scan of the label would ask for it.
+                raise LotscanError(
+                    f"--qty {args.qty}: a barcode carries a count of at most {MAX_COUNT}"
+                    " (GS1's (30) takes 8 digits): label each container with what it holds"
+                )
         elif args.kind == "serial":
             label = label_for_serial(session, args.part, args.serial)
         elif args.kind == "location":

@@ -108,6 +108,9 @@ def test_standard_output_that_cannot_be_written_is_one_clear_line(
         (["lot", "--part", "SEAL-GP10", "--lot", "SK-0302", "--expiry", "2028-02-30"],
          "lotscan: --expiry 2028-02-30 is not a date: write it as YYYY-MM-DD"),
         (["location", "--location", "RACK-A1", "--layout", "6x4"], "lotscan: Unknown layout 6x4"),
+        # printed in words, the count was left out of the barcode (probe)
+        (["lot", "--part", "SEAL-GP10", "--lot", "SK-0302", "--qty", "100000000"],
+         "lotscan: --qty 100000000: a barcode carries a count of at most 99999999"),
     ],
 )  # fmt: skip
 def test_something_unknown_is_one_clear_line(
