@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from console.downloads import CSV, JSON_LD, XLSX, download
 from console.guard import SignedIn, signed_in
 from console.templating import error_page
-from scanner.clock import day_range_problem
+from scanner.clock import day_range_problem, written_day
 from scanner.db import reading
 from scanner.errors import LotscanError, NotFound, RuleViolation
 from scanner.export_epcis import Naming, Selection, write_file
@@ -104,7 +104,7 @@ def _day(typed: str, name: str) -> date | None:
     if not typed.strip():
         return None
     try:
-        day = date.fromisoformat(typed.strip())
+        day = written_day(typed.strip())
     except ValueError:
         raise RuleViolation(f"{name}: {typed!r} is not a day (YYYY-MM-DD)") from None
     problem = day_range_problem(day)

@@ -434,8 +434,10 @@ def run_label(args: argparse.Namespace) -> int:
 
 
 def _iso_date(text: str, option: str) -> date:
+    from scanner.clock import written_day
+
     try:
-        return date.fromisoformat(text)
+        return written_day(text)
     except ValueError:
         raise LotscanError(f"{option} {text} is not a date: write it as YYYY-MM-DD") from None
 

@@ -44,10 +44,10 @@ def add_export_parsers(
 
 
 def _day(text: str) -> date:
-    from scanner.clock import day_range_problem
+    from scanner.clock import day_range_problem, written_day
 
     try:
-        day = date.fromisoformat(text)
+        day = written_day(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     problem = day_range_problem(day)

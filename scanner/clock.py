@@ -5,6 +5,7 @@ everything compared, sent or shown goes through `aware`, so both databases read 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import overload
@@ -22,6 +23,18 @@ def day_range_problem(day: date) -> str | None:
     if FIRST_DAY <= day <= LAST_DAY:
         return None
     return f"{day.isoformat()} is not a day lotscan keeps (it keeps {FIRST_DAY} to {LAST_DAY})"
+
+
+def written_day(text: str) -> date:
+    """A day written YYYY-MM-DD, as every door that takes a day says it takes one. Python
+    also reads `20261101` and `2026-W44-1`, which a person typing the other form meant
+    otherwise; ValueError for anything else."""
+    if not _DAY.fullmatch(text):
+        raise ValueError(f"{text!r} is not written YYYY-MM-DD")
+    return date.fromisoformat(text)
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 def utc_now() -> datetime:

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from scanner.clock import written_day
 from scanner.errors import LotscanError
 from scanner.plain_text import quoted, refuse_control
 
@@ -177,7 +178,7 @@ class Day(Kind[date]):
 
     def parse(self, text: str) -> date:
         try:
-            return date.fromisoformat(text)
+            return written_day(text)
         except ValueError:
             raise ValueError(f"{text!r} is not {self.allowed}") from None
 

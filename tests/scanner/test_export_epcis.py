@@ -284,6 +284,9 @@ def _movement_of(event: dict[str, Any]) -> str:
         (["--since", "2026-11-20", "--until", "2026-11-10"], "is after --until", 1),
         (["--since", "2026-13-01"], "'2026-13-01' is not a date (YYYY-MM-DD)", 2),
         (["--until", "yesterday"], "'yesterday' is not a date (YYYY-MM-DD)", 2),
+        # Python reads these as days too; a person meant YYYY-MM-DD (probe)
+        (["--since", "20261101"], "'20261101' is not a date (YYYY-MM-DD)", 2),
+        (["--until", "2026-W44-1"], "'2026-W44-1' is not a date (YYYY-MM-DD)", 2),
         (
             ["--until", "9999-12-31"],
             "9999-12-31 is not a day lotscan keeps (it keeps 1900-01-01 to 2999-12-31)",
