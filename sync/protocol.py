@@ -296,9 +296,14 @@ class EnrollRequest(Strict):
     device_name: Annotated[str, StringConstraints(strict=True, max_length=80), PLAIN] = ""
     app_version: Annotated[str, StringConstraints(strict=True, max_length=40), PLAIN] = ""
     # The id this handheld has recorded movements under, and how many still wait: a new
-    # device keeps that id, so nothing scanned before enrolling is left behind.
+    # device keeps that id, so nothing scanned before enrolling is left behind. It starts
+    # with a letter or digit: `--` became a device no `lotscan devices` command could name.
     device_id: (
-        Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9A-Za-z-]{1,20}$"), PLAIN]
+        Annotated[
+            str,
+            StringConstraints(strict=True, pattern=r"^[0-9A-Za-z][0-9A-Za-z-]{0,19}$"),
+            PLAIN,
+        ]
         | None
     ) = None
     queued: Annotated[Whole, Field(ge=0, le=2**62)] = 0

@@ -336,3 +336,17 @@ def test_a_protocol_field_in_another_body_is_not_an_upgrade(central: Central) ->
         "/v1/devices/enroll", json={"code": central.code("forklift-1"), "protocol": 2}
     )
     assert error_of(answer)[:2] == (422, "bad_request")
+
+
+@pytest.mark.parametrize("device_id", ["--", "-H7KQ", "H7 KQ", "H" * 21])
+def test_an_enrolling_handheld_s_own_id_starts_with_a_letter_or_digit(
+    central: Central, device_id: str
+) -> None:
+    """A handheld enrolling with its own id `--` became device `--`, which `lotscan devices
+    revoke --` read as an option (probe): the store's ids are plain words."""
+    answer = central.http.post(
+        "/v1/devices/enroll",
+        json={"code": central.code("forklift-1"), "device_id": device_id, "queued": 1},
+    )
+    status, error, message = error_of(answer)
+    assert (status, error) == (422, "bad_request") and message.startswith("device_id")
