@@ -169,7 +169,9 @@ def _records(path: Path, file: str) -> Iterator[tuple[int, list[str]]]:
     # Excel in many European locales separates with semicolons; the header row tells.
     header = content.partition("\n")[0]
     delimiter = ";" if ";" in header and "," not in header else ","
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    # Strict: a quote never closed took the rest of the file into one cell, which was then
+    # refused for whatever column it left empty ("the tracking is empty").
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True)
     number = 0
     while True:
         try:
@@ -177,11 +179,20 @@ def _records(path: Path, file: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as problem:
-            raise ImportRowError(
-                file, number + 1, None, f"the CSV is malformed: {problem}"
-            ) from None
+            why = _QUOTING.get(str(problem), str(problem))
+            raise ImportRowError(file, number + 1, None, f"the CSV is malformed: {why}") from None
         number += 1
         yield number, record
+
+
+_CLOSE_IT = 'a cell opened with " is never closed: close it with "'
+_GOES_ON = 'a quoted cell goes on after its closing ": write "" for a " inside a quoted cell'
+_QUOTING = {
+    "unexpected end of data": _CLOSE_IT,
+    "',' expected after '\"'": _GOES_ON,
+    "';' expected after '\"'": _GOES_ON,
+}
+"""The csv module's words for a quote out of place, as a person fixing the file reads them."""
 
 
 def _header(file: str, cells: list[str], columns: Columns, kind: str) -> list[str]:

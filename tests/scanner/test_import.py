@@ -890,6 +890,32 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_row(
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            'code,name\nA1,Aisle 1\nA2,"Aisle 2\nA3,Aisle 3\n',
+            'a cell opened with " is never closed: close it with "',
+        ),
+        (
+            'code,name\nA1,"Aisle" 1\n',
+            'a quoted cell goes on after its closing ": write "" for a " inside a quoted cell',
+        ),
+    ],
+)
+def test_a_quote_out_of_place_is_refused_naming_the_row(
+    sessions: Sessions, tmp_path: Path, text: str, why: str
+) -> None:
+    """A quote never closed took the rest of the file into one cell, which was refused for
+    the column it left empty ("the tracking is empty"), or imported (probe)."""
+    with pytest.raises(ImportRowError) as caught:
+        load(sessions, tmp_path, "locations", text)
+    row = 3 if "never closed" in why else 2
+    assert str(caught.value) == f"locations.csv, row {row}: the CSV is malformed: {why}"
+    with sessions() as session:
+        assert table(session, Location, "code") == []
+
+
 def test_an_empty_file_asks_for_a_header(sessions: Sessions, tmp_path: Path) -> None:
     with pytest.raises(ImportRowError) as caught:
         load(sessions, tmp_path, "operators", "")
