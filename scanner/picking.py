@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from scanner.errors import NotFound, RuleViolation
 from scanner.models import (
+    QUARANTINE,
     Balance,
     Job,
     JobComponent,
     JobLot,
     JobLotRole,
     LineStatus,
+    Location,
     Lot,
     LotStatus,
     MovementKind,
@@ -86,14 +88,17 @@ class PickLine:
 
 
 def stock_in_expiry_order(session: Session, part: str) -> list[LotStock]:
-    """Usable stock of `part` (lots and serials on hold or recalled left out), first to
-    expire first."""
+    """Usable stock of `part`, first to expire first: lots and serials on hold or recalled
+    are left out, and so is stock in a quarantine location, released or not (a customer's
+    return waiting there to be looked at was offered first for a shipment). Scanned
+    anyway, such stock moves as its status allows (`scanner.quality`)."""
     released = LotStatus.ACTIVE.value
     rows = session.execute(
         select(Balance, Lot.expiry)
+        .join(Location, Location.code == Balance.location)
         .outerjoin(Lot, (Lot.part == Balance.part) & (Lot.number == Balance.lot))
         .outerjoin(Serial, (Serial.part == Balance.part) & (Serial.number == Balance.serial))
-        .where(Balance.part == part, Balance.qty > 0)
+        .where(Balance.part == part, Balance.qty > 0, Location.kind != QUARANTINE)
         .where((Lot.status.is_(None)) | (Lot.status == released))
         .where((Serial.quality_status.is_(None)) | (Serial.quality_status == released))
         .order_by(

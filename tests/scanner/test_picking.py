@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.db import unit_of_work
 from scanner.errors import RuleViolation
 from scanner.ledger import Ledger
-from scanner.models import JobComponent
+from scanner.models import JobComponent, Location
 from scanner.picking import WarningCode, issue_warnings, pick_list
 from scanner.settings import EXPIRY_POLICY, SettingError, write_setting_text
 from tests.support.plant import add_plant
@@ -63,6 +63,24 @@ def test_lots_on_hold_are_left_off_the_pick_list(
         Ledger(session, clock).set_lot_status("RESIN", "R-SOON", "hold")
         resin = next(line for line in pick_list(session, "J-HOUSING") if line.part == "RESIN")
     assert [s.lot for s in resin.suggestions] == ["R-OLD", "R-LATE"]
+
+
+def test_stock_in_a_quarantine_location_is_left_off_the_pick_list(
+    stocked: sessionmaker[Session], clock: Callable[[], datetime]
+) -> None:
+    """Released stock waiting in quarantine (a customer's return to be looked at) was
+    offered first for a shipment (probe); it is not offered, and may still be scanned."""
+    with unit_of_work(stocked) as session:
+        session.add(Location(code="QA", name="Quarantine cage", kind="quarantine"))
+        session.flush()
+        Ledger(session, clock).move("RESIN", 25, "QA", lot="R-OLD", from_location="A-01")
+        resin = next(line for line in pick_list(session, "J-HOUSING") if line.part == "RESIN")
+        assert [(s.lot, s.location) for s in resin.suggestions] == [
+            ("R-SOON", "A-01"),
+            ("R-SOON", "LINE"),
+            ("R-LATE", "A-02"),
+        ]
+        Ledger(session, clock).issue_to_job("J-HOUSING", "RESIN", 5, lot="R-OLD")
 
 
 def codes(stocked: sessionmaker[Session], part: str, qty: int, lot: str | None) -> list[str]:
