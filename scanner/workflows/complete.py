@@ -9,7 +9,8 @@ components was issued. Recording links the genealogy and backflushes the job's u
 components (`scanner.completion`), all in the scan's one transaction.
 
 CMD:CLOSE closes the job (offered once its quantity is completed; the offer stops nothing);
-a supervisor who scans a closed job can CMD:REOPEN it.
+short of its quantity, it asks first, and CMD:CLOSE again (or CMD:OK) closes it. A supervisor
+who scans a closed job can CMD:REOPEN it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class Complete(Workflow):
         self.output: Incoming | None = None
         self.expiry: date | None = None
         self.confirmations = Confirmations("complete")
+        self.closing_short: str | None = None
+        """The job a CMD:CLOSE short of its quantity asked about: the next CMD:CLOSE (or
+        CMD:OK) closes it, any other scan asks again."""
 
     @property
     def in_progress(self) -> bool:
@@ -71,6 +75,8 @@ class Complete(Workflow):
             if self.closed_job is not None:
                 return "CMD:REOPEN, or scan a job (JOB:...)"
             return "Scan the job (JOB:...)"
+        if self.closing_short == self.job:
+            return "CMD:CLOSE to close it short"
         output = self.output
         if output is None:
             return f"Scan {self.job}'s assembly to {self.location or 'LOC:?'}"
@@ -92,13 +98,14 @@ class Complete(Workflow):
     def handle(self, scan: Scan, context: Context) -> Response:
         command = scan.value if scan.kind == ScanKind.COMMAND else None
         output = self.output
+        asked, self.closing_short = self.closing_short, None
         if output is None:
             if scan.kind == ScanKind.JOB:
                 return self._choose_job(scan.value or "", context)
             if command == "REOPEN":
                 return self._reopen(context)
-            if command == "CLOSE":
-                return self._close(context)
+            if command == "CLOSE" or (command == "OK" and asked is not None):
+                return self._close(context, confirmed=asked)
             if scan.kind == ScanKind.LOCATION:
                 self.location = location_of(context.session, scan.value or "").code
                 self.location_scanned = True
@@ -134,12 +141,23 @@ class Complete(Workflow):
         done = progress(context.session, job)
         return self.respond(context, f"Job {job.number}: {job.part}", details=(done.words(),))
 
-    def _close(self, context: Context) -> Response:
+    def _close(self, context: Context, *, confirmed: str | None = None) -> Response:
+        """Closes the job; one short of its quantity only once CMD:CLOSE (or CMD:OK) comes
+        again, as a floor operator cannot reopen it: a CMD:CLOSE scanned by mistake at 3 of
+        20 closed the job at once."""
         if self.job is None:
             raise Refusal("Scan the job to close first (JOB:...)")
         job = find(context.session, Job, self.job)
         assert job is not None
         done = progress(context.session, job)
+        if not done.done and confirmed != job.number:
+            self.closing_short = job.number
+            return self.respond(
+                context,
+                f"{done.words()}: CMD:CLOSE again closes it short; only a supervisor reopens it",
+                Level.WARNING,
+                details=(done.words(),),
+            )
         close_job(context.session, job.number, operator=context.operator, clock=context.clock)
         self.job = None
         return self.respond(context, f"Job {job.number} closed", details=(done.words(),))

@@ -150,7 +150,7 @@ def unreachable(request: httpx.Request) -> httpx.Response:
 
 def test_a_job_closed_on_a_handheld_is_closed_everywhere_after_a_sync(site: Site) -> None:
     dock, line = site.enroll("dock"), site.enroll("line")
-    closed = floor(dock, "CMD:COMPLETE", f"JOB:{JOB}", "CMD:CLOSE")
+    closed = floor(dock, "CMD:COMPLETE", f"JOB:{JOB}", "CMD:CLOSE", "CMD:CLOSE")  # short
     assert closed[-1] == ("ok", f"Job {JOB} closed")
     working, dock.transport = dock.transport, httpx.MockTransport(unreachable)
     failed = dock.try_sync()
@@ -221,7 +221,7 @@ def test_a_close_and_a_reopen_that_cross_are_settled_by_when_each_happened(
     site: Site, moving: MovableClock
 ) -> None:
     line = site.enroll("line")
-    floor(line, "CMD:COMPLETE", f"JOB:{JOB}", "CMD:CLOSE")  # offline, at 08:30
+    floor(line, "CMD:COMPLETE", f"JOB:{JOB}", "CMD:CLOSE", "CMD:OK")  # offline, at 08:30
     moving.advance(minutes=10)
     with unit_of_work(site.central) as session:
         closed = close_job(session, JOB, operator="B9001", clock=moving)

@@ -107,16 +107,24 @@ def test_a_closed_job_refuses_issues_and_completions_and_says_who_closed_it(
     assert not floor.run(ISSUED).errors()
     steps = floor.run("""
         CMD:CLOSE
+        CMD:CLOSE
         JOB:J-HOUSING
         CMD:ISSUE
         JOB:J-HOUSING
         CMD:ASSIGN
         JOB:J-HOUSING
     """)
-    assert (steps.at(1).level, steps.at(1).message) == (Level.OK, "Job J-HOUSING closed")
-    assert steps.at(1).response.prompt == "Scan the job (JOB:...)"
+    # Short of its quantity, the job closes on the second CMD:CLOSE (probe: at once).
+    assert (steps.at(1).level, steps.at(1).message) == (
+        Level.WARNING,
+        "J-HOUSING: 0 of 10 ea HOUSING completed: CMD:CLOSE again closes it short; only a"
+        " supervisor reopens it",
+    )
+    assert steps.at(1).response.prompt == "CMD:CLOSE to close it short"
+    assert (steps.at(2).level, steps.at(2).message) == (Level.OK, "Job J-HOUSING closed")
+    assert steps.at(2).response.prompt == "Scan the job (JOB:...)"
     refusal = "Job J-HOUSING is closed (Ana Ruiz, 2026-11-02): ask a supervisor"
-    assert [(step.level, step.message) for step in steps[1:]] == [
+    assert [(step.level, step.message) for step in steps[2:]] == [
         (Level.ERROR, refusal),
         (Level.INFO, "ISSUE: Scan the job (JOB:...)"),
         (Level.ERROR, refusal),
@@ -135,7 +143,7 @@ def test_a_closed_job_refuses_issues_and_completions_and_says_who_closed_it(
 
 
 def test_only_a_supervisor_reopens_a_closed_job(floor: Floor) -> None:
-    assert not floor.run(ISSUED + "CMD:CLOSE").errors()
+    assert not floor.run(ISSUED + "CMD:CLOSE\nCMD:CLOSE").errors()
     steps = floor.run("""
         CMD:REOPEN
         OP:B9001
@@ -295,3 +303,21 @@ def test_undo_after_cmd_close_is_refused_until_a_supervisor_reopens(floor: Floor
     undone = floor.run("CMD:UNDO")
     assert (undone.last.level, undone.last.message) == (Level.OK, "Last line reversed")
     assert floor.stock("RESIN") == {("R-1", "RCV"): 5}
+
+
+def test_a_job_short_of_its_quantity_closes_only_when_asked_twice(floor: Floor) -> None:
+    """CMD:CLOSE scanned at 0 of 10 closed the job at once, and a floor operator cannot
+    reopen it (probe). It asks first; any other scan drops the question."""
+    assert not floor.run(ISSUED).errors()
+    steps = floor.run("""
+        CMD:CLOSE
+        LOC:LINE
+        CMD:OK
+        CMD:CLOSE
+        CMD:OK
+    """)
+    assert steps.at(1).level == Level.WARNING
+    assert steps.at(3).level == Level.ERROR  # the question was dropped by the scan between
+    assert (steps.last.level, steps.last.message) == (Level.OK, "Job J-HOUSING closed")
+    with floor.session() as session:
+        assert session.get_one(Job, "J-HOUSING").status == "closed"

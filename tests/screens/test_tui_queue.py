@@ -179,6 +179,7 @@ def test_the_queue_panel_shows_jobs_and_order_lines_closed_here_until_they_are_s
         CMD:COMPLETE
         JOB:J-HOUSING-2
         CMD:CLOSE
+        CMD:CLOSE
         CMD:SHIP
         SO:SO-2
         (240)BOLT(30)2
