@@ -725,6 +725,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         error, message = "method_not_allowed", f"The central store does not take {where}"
     elif exc.status_code == 413:
         return _too_large()
+    elif exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        # FastAPI's answer to a body its JSON reader gave up on: arrays in arrays, deeper
+        # than Python reads (a request no handheld sends), which was called "not UTF-8".
+        error, message = "bad_request", "The JSON is nested too deeply: no request nests so"
     elif exc.status_code == 400:
         error, message = "bad_request", "The body is not UTF-8 text: send JSON text in UTF-8"
     else:

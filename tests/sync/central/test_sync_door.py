@@ -350,3 +350,20 @@ def test_an_enrolling_handheld_s_own_id_starts_with_a_letter_or_digit(
     )
     status, error, message = error_of(answer)
     assert (status, error) == (422, "bad_request") and message.startswith("device_id")
+
+
+def test_json_nested_past_what_python_reads_is_said_to_be_so(central: Central) -> None:
+    """A body of 100,000 arrays in arrays was answered "The body is not UTF-8 text" (probe)."""
+    _device, token = central.enroll("forklift-1")
+    body = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/v1/devices/enroll", "/v1/sync/push"):
+        answer = central.http.post(
+            path,
+            content=body,
+            headers={"Content-Type": "application/json", **bearer(token)},
+        )
+        assert error_of(answer) == (
+            400,
+            "bad_request",
+            "The JSON is nested too deeply: no request nests so",
+        ), path
