@@ -18,7 +18,9 @@ from sqlalchemy import literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from scanner.clock import Clock, aware, clock_words, utc_now
+from scanner.describing import describe
 from scanner.models import Movement
+from scanner.quantity import format_quantity
 from sync.central.apply import COUNTING, CentralLedger, Entry, entry_codes
 from sync.central.bulk_sql import among, among_each
 from sync.central.changes import take_number as take_number
@@ -179,16 +181,29 @@ def _again(
         if entry.payload_hash == movement_hash(movement):
             return _outcome(entry, server_seq if entry.status in COUNTING else None)
         reason = (
-            f"Number {movement.seq} from this handheld was already used for another movement"
-            f" ({entry.payload_hash[:8]}…): this one was not applied and a supervisor was"
-            " alerted"
+            f"Number {movement.seq} from this handheld was already used for movement"
+            f" {entry.movement_id}: this one ({_facts(movement)}) was not applied and a"
+            " supervisor was alerted"
         )
         return _reject(ledger, device, movement, reason, with_entry=True)
     reason = (
-        f"Number {movement.seq} from this handheld was already used: this movement was not"
-        " applied and a supervisor was alerted"
+        f"Number {movement.seq} from this handheld was already used: this movement"
+        f" ({_facts(movement)}) was not applied and a supervisor was alerted"
     )
     return _reject(ledger, device, movement, reason, with_entry=False)
+
+
+def _facts(movement: MovementIn) -> str:
+    """What a rejected movement was, for the alert a supervisor reads: it is kept only as
+    sent (`sync_rejections`), which no list shows, so the alert says it ("receive 5.5 kg
+    of lot R-1 of RESIN to RCV, id ...") where it gave the first characters of a hash."""
+    places = " ".join(
+        f"{word} {place}"
+        for word, place in (("from", movement.from_location), ("to", movement.to_location))
+        if place
+    )
+    what = describe(movement.part, movement.lot, movement.serial)
+    return f"{movement.kind} {format_quantity(movement.qty)} of {what} {places}, id {movement.id}"
 
 
 def _reused_id(
@@ -196,7 +211,8 @@ def _reused_id(
 ) -> MovementOutcome:
     reason = (
         f"Movement id {movement.id} was already pushed as {holder[0]} number {holder[1]}:"
-        f" number {movement.seq} was not applied and a supervisor was alerted"
+        f" number {movement.seq} ({_facts(movement)}) was not applied and a supervisor was"
+        " alerted"
     )
     return _reject(ledger, device, movement, reason, with_entry=False)
 
