@@ -43,6 +43,7 @@ def _decided_json(decided: Decided) -> dict[str, Any]:
         "name": decided.name,
         "at": decided.happened_at.isoformat(),
         "reason": decided.reason,
+        "refused": decided.refused,
     }
 
 
@@ -193,8 +194,11 @@ class JobStanding:
         )
 
     def status_words(self) -> str:
-        """ "open", or the last decision: "closed by Mark Jensen on 2026-11-17 11:04"."""
-        return self.history[-1].words() if self.history else self.status
+        """ "open", or the decision in force: "closed by Mark Jensen on 2026-11-17 11:04".
+        One the central store refused is history, not the status: headlined, a refused
+        reopening read as the job's status while it stayed closed."""
+        kept = [each for each in self.history if not each.refused]
+        return kept[-1].words() if kept else self.status
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from scanner.closing import close_job
 from scanner.completion import complete
 from scanner.db import unit_of_work
 from scanner.ledger import Ledger
@@ -86,6 +88,30 @@ def test_jobs_show_derives_what_a_job_has_done_from_the_ledger(plant: str, tmp_p
         "Job J-HOUSING: open",
         "  4 of 10 ea HOUSING completed",
         "Components (issued of required):",
+    ]
+
+
+def test_a_job_is_headlined_by_the_decision_in_force_not_a_refused_one(
+    plant: str, tmp_path: Path
+) -> None:
+    """A reopening the central store refused read as the job's status, while the job stayed
+    closed and refused issues (probe); its JSON history now says which entries were refused."""
+    sessions = open_migrated(plant)
+    with unit_of_work(sessions) as session:
+        close_job(session, "J-HOUSING", operator="B9001", clock=fixed_clock)
+        session.add(
+            StatusChange(
+                device_id="H7KQ", subject="job", key="J-HOUSING", status="open",
+                operator="B1001", happened_at=fixed_clock() + timedelta(minutes=1),
+                sync_state="rejected",
+            )
+        )  # fmt: skip
+    _code, out, _err = run(tmp_path, "jobs", "show", "J-HOUSING", "--db", plant)
+    assert out.splitlines()[0] == "Job J-HOUSING: closed by Sam Okafor on 2026-11-02 08:30"
+    _code, out, _err = run(tmp_path, "jobs", "show", "J-HOUSING", "--db", plant, "--json")
+    assert [(each["status"], each["refused"]) for each in json.loads(out)["history"]] == [
+        ("closed", False),
+        ("open", True),
     ]
 
 
