@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scanner.clock import aware
@@ -295,13 +295,31 @@ def decide(
         status=status,
         reason=words,
         operator=operator,
-        happened_at=clock(),
+        happened_at=_after_the_latest(session, kind, key, clock()),
         sync_state=SyncState.PENDING.value,
     )
     session.add(change)
     _give_status(subject, status)
     session.flush()
     return change
+
+
+def _after_the_latest(session: Session, kind: str, key: str, now: datetime) -> datetime:
+    """When a decision made now happened: now, or just after the latest change of its
+    subject this database keeps when that one is dated later (a handheld's clock a few
+    minutes ahead, within what the central store takes: `sync.central.status_changes`).
+    The status is the latest change's by when it happened, so a supervisor's reopening at
+    the store ranked under such a close, and the command said it was done."""
+    latest = session.scalar(
+        select(func.max(StatusChange.happened_at)).where(
+            StatusChange.subject == kind,
+            StatusChange.key == key,
+            StatusChange.sync_state != REFUSED,
+        )
+    )
+    if latest is None or aware(latest) < aware(now):
+        return now
+    return aware(latest) + timedelta(milliseconds=1)
 
 
 def _give_status(subject: Subject, status: str) -> None:

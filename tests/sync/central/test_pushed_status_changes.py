@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from scanner.closing import close_job
+from scanner.closing import close_job, reopen_job
 from scanner.db import unit_of_work
 from scanner.models import Job, PurchaseOrderLine, StatusChange
 from sync.central.models import SyncException
@@ -130,3 +130,19 @@ def test_a_change_dated_after_it_reached_the_store_is_refused(central: Central) 
     with unit_of_work(central.sessions) as session:
         assert session.get_one(Job, "J-HOUSING").status == "closed"
         assert session.get_one(PurchaseOrderLine, ("PO-1", 2)).status == "closed"
+
+
+def test_a_decision_at_the_store_stands_over_one_dated_a_little_ahead(central: Central) -> None:
+    """A close from a handheld whose clock runs four minutes ahead is taken; a supervisor's
+    reopening at the store a minute later by the store's clock ranked under it, and the
+    command said the job was reopened while it stayed closed (probe)."""
+    device, token = central.enroll("Dock 1")
+    ahead = NOW + timedelta(minutes=4)
+    pushed(central, token, device, subject="job", key="J-HOUSING", status="closed",
+           happened_at=ahead.isoformat())  # fmt: skip
+    with unit_of_work(central.sessions) as session:
+        assert session.get_one(Job, "J-HOUSING").status == "closed"
+        reopened = reopen_job(session, "J-HOUSING", operator="B9001", clock=lambda: NOW)
+        assert reopened.happened_at > ahead
+    with unit_of_work(central.sessions) as session:
+        assert session.get_one(Job, "J-HOUSING").status == "open"
