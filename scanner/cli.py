@@ -425,8 +425,12 @@ def run_label(args: argparse.Namespace) -> int:
     if args.output == "-":
         _to_standard_output(data)
         return 0
+    from scanner.output_files import output_target
+
+    # A FIFO with no reader made the command wait for ever; a folder said "Is a directory".
+    written = output_target(target)
     try:
-        target.write_bytes(data)
+        written.write_bytes(data)
     except OSError as error:
         raise LotscanError(f"Cannot write {target}: {error.strerror or error}") from None
     print(f"Wrote the {args.kind} label ({layout.name}, {chosen.value}) to {target}")

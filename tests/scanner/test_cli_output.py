@@ -108,3 +108,19 @@ def test_an_export_is_readable_as_the_umask_allows(db: str, tmp_path: Path, name
     again = lotscan("export", kind, *DAYS[kind], "--db", db, "-o", str(tmp_path / name))
     assert again.returncode == 0, again.stderr
     assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+
+
+def test_a_label_refuses_a_path_that_is_not_a_file(db: str, tmp_path: Path) -> None:
+    """A FIFO with no reader made `lotscan label` wait for ever (probe)."""
+    fifo, folder = tmp_path / "label.png", tmp_path / "folder.png"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    for path, kind in ((fifo, "a pipe (FIFO)"), (folder, "a folder")):
+        result = lotscan(
+            "label", "location", "--location", "RACK-A1", "--db", db, "-o", str(path), timeout=60
+        )
+        assert result.returncode == 1
+        assert result.stderr == (
+            f"lotscan: Cannot write {path}: it is {kind}, not a file: give the path of a file"
+            " to write\n"
+        )
