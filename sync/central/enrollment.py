@@ -350,29 +350,34 @@ def unknown_device(session: Session, id_or_name: str) -> SyncError:
 
 
 def _spelled_otherwise(session: Session, text: str, *, ids: bool = True) -> Device | None:
-    """The first device whose name (or, with `ids`, id) is `text` without regard to case.
-    A store has tens or hundreds of devices: read whole, and compared in Python, whose case
-    folding knows every script where SQLite's `lower()` knows ASCII."""
-    folded = text.strip().casefold()
+    """The first device whose name (or, with `ids`, id) is `text` without regard to case or
+    to spacing ("Floor  one" is "floor one"). A store has tens or hundreds of devices: read
+    whole, and compared in Python, whose case folding knows every script where SQLite's
+    `lower()` knows ASCII."""
+    folded = _folded(text)
     for device in session.scalars(select(Device).order_by(Device.created_at, Device.id)):
-        if device.name.casefold() == folded or (ids and device.id.casefold() == folded):
+        if _folded(device.name) == folded or (ids and device.id.casefold() == folded):
             return device
     return None
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def _refuse_name_twin(session: Session, name: str) -> None:
-    """Refuses a new device's name that differs from a device's only in case: a code asked
-    for under it would make a second device where the supervisor meant that one (to let a
-    revoked handheld's queue through, or to replace a broken one), and the list would show
-    two devices the floor calls by one name."""
+    """Refuses a new device's name that differs from a device's only in case or spacing: a
+    code asked for under it would make a second device where the supervisor meant that one
+    (to let a revoked handheld's queue through, or to replace a broken one), and the list
+    would show two devices the floor calls by one name."""
     twin = _spelled_otherwise(session, name, ids=False)
     if twin is not None:
         raise SyncError(
             409,
             "device_name_taken",
             f"Device {twin.id} is called '{shown(twin.name)}', which differs from"
-            f" '{shown(name)}' only in case: write its name as it is to give it a new code,"
-            " or give a new device a name of its own",
+            f" '{shown(name)}' only in case or spacing: write its name as it is to give it a"
+            " new code, or give a new device a name of its own",
         )
 
 

@@ -80,9 +80,11 @@ def test_a_name_differing_from_a_device_s_only_in_case_is_refused(
     assert refused.returncode != 0 and refused.stdout == ""
     assert refused.stderr == (
         f"lotscan: Device {device} is called 'Dock 1', which differs from 'dock 1' only in"
-        " case: write its name as it is to give it a new code, or give a new device a name"
-        " of its own\n"
+        " case or spacing: write its name as it is to give it a new code, or give a new"
+        " device a name of its own\n"
     )
+    spaced = lotscan("devices", "enroll", "Dock  1", "--db", db_url, home=tmp_path)
+    assert spaced.returncode != 0 and "differs from 'Dock  1' only in case" in spaced.stderr
     listed = json.loads(lotscan("devices", "list", "--json", "--db", db_url, home=tmp_path).stdout)
     assert [each["name"] for each in listed] == ["Dock 1"]  # nothing made, no code issued
     again = lotscan("devices", "enroll", "Dock 1", "--json", "--db", db_url, home=tmp_path)
