@@ -101,6 +101,12 @@ def checked_badge(badge: str) -> str:
             f"The badge {_shown(badge)} holds {_named(odd)}: a badge is scanned as OP:<badge>,"
             " so it holds letters, digits and signs such as - or /, and no spaces"
         )
+    if badge.startswith("-"):
+        # `lotscan operators password -x1` read it as an option, and could not name it.
+        raise RuleViolation(
+            f"The badge {_shown(badge)} starts with -, which a command reads as an option:"
+            " start it with a letter or digit"
+        )
     return badge
 
 

@@ -656,6 +656,14 @@ BAD_FILES = [
         '"Ana \\u202eziuR" has a line break or a control character'
         " (U+202E (RIGHT-TO-LEFT OVERRIDE))",
     ),
+    (  # `lotscan operators password -x1` could not name it (probe)
+        "operators",
+        "badge,name\n-x1,Dash\n",
+        2,
+        "badge",
+        'The badge "-x1" starts with -, which a command reads as an option: start it with a'
+        " letter or digit",
+    ),
     (  # as `operators add` refuses it; it was imported beside B1001 (probe)
         "operators",
         "badge,name\nB1001,Ana\n\uff221001,Fullwidth Ana\n",
