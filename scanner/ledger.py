@@ -60,7 +60,13 @@ from scanner.movement_rules import (
 )
 from scanner.orders import purchase_order_line, sales_order_line
 from scanner.plain_text import refuse_control
-from scanner.quality import MOVES_INTO, may_move_unreleased, not_released_words, status_of
+from scanner.quality import (
+    MOVES_INTO,
+    may_move_unreleased,
+    not_released_words,
+    recalled_input,
+    status_of,
+)
 from scanner.quantity import format_quantity, to_quantity
 from scanner.returns import (
     customer_return_line,
@@ -220,6 +226,13 @@ class Ledger:
         assigned to the job beforehand; what the job consumed becomes the lot's parents."""
         order = self._open_job(job)
         item = self._part(order.part)
+        made_of = recalled_input(self.session, order.number)
+        if made_of is not None:
+            raise RuleViolation(
+                f"Job {order.number} used {made_of}, which is recalled: what it makes now"
+                " would be made of recalled stock, so nothing more is completed from it;"
+                " quality staff decide"
+            )
         if item.tracking == Tracking.LOT and lot is None:
             lot = self._assigned_lot(order)
         amount = self._tracked_quantity(item, qty, lot, serial)

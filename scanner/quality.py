@@ -20,12 +20,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.closing import Decided, current_status, decide, history
 from scanner.describing import describe, described
 from scanner.errors import NotFound, RuleViolation
-from scanner.models import QUALITY_ROLES, Lot, LotStatus, Operator, Part, Serial, StatusChange
+from scanner.models import (
+    QUALITY_ROLES,
+    JobLot,
+    JobLotRole,
+    Lot,
+    LotStatus,
+    Operator,
+    Part,
+    Serial,
+    StatusChange,
+)
 from scanner.row_by_key import find
 from scanner.spelling import known_lot, known_serial
 
@@ -109,6 +120,32 @@ def may_move_unreleased(kind: str, into_quarantine: bool) -> bool:
     if kind in MOVES_ANYWAY:
         return True
     return kind in MOVES_INTO and into_quarantine
+
+
+def recalled_input(session: Session, job: str) -> str | None:
+    """What `job` consumed (and still holds, net of reversals) that is recalled, in words
+    ("lot GS-9001 of GEAR-GP10"); None when nothing is. What the job completes from now on
+    is made of it: a recall's hold recalls what the job made before, and the lot assigned
+    to it (`scanner.recall`), but a lot made after it was released, made of recalled
+    stock. The ledger refuses such a completion; the store flags one it receives."""
+    recalled = LotStatus.RECALLED.value
+    found = session.execute(
+        select(JobLot.part, JobLot.lot, JobLot.serial)
+        .outerjoin(Lot, (Lot.part == JobLot.part) & (Lot.number == JobLot.lot))
+        .outerjoin(Serial, (Serial.part == JobLot.part) & (Serial.number == JobLot.serial))
+        .where(
+            JobLot.job == job,
+            JobLot.role == JobLotRole.CONSUMED.value,
+            JobLot.qty > 0,
+            (Lot.status == recalled) | (Serial.quality_status == recalled),
+        )
+        .order_by(JobLot.part, JobLot.lot, JobLot.serial)
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    part, lot, serial = found
+    return describe(part, lot or None, serial or None)
 
 
 # ---- deciding -------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ from scanner.movement_rules import (
     tracking_rule,
 )
 from scanner.plain_text import shown
-from scanner.quality import may_move_unreleased, not_released_words
+from scanner.quality import may_move_unreleased, not_released_words, recalled_input
 from scanner.quantity import format_quantity, within_holding
 from sync.central.bulk_sql import among
 from sync.central.models import DeviceRole
@@ -637,6 +637,17 @@ def not_released(rows: Rows, movement: MovementIn, part: Part) -> Verdict | None
     (`scanner.quality.may_move_unreleased`): it happened, so it counts, flagged for quality
     staff with who decided the status. Reads only rows the push preloaded; the words, read
     from the history, only for a movement it flags."""
+    if movement.kind == MovementKind.PRODUCE.value and movement.job is not None:
+        made_of = recalled_input(rows.session, movement.job)
+        if made_of is not None:
+            return Verdict(
+                ExceptionCode.LOT_NOT_RELEASED,
+                fit(
+                    f"Job {movement.job} had used {made_of}, recalled, when this produce"
+                    " reached the store: it counts, and is flagged for quality staff (what"
+                    " it made is made of recalled stock)"
+                ),
+            )
     lot_number = movement.lot
     serial: Serial | NewSerial | None = None
     if movement.serial is not None and part.tracking == Tracking.SERIAL:

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from scanner.closing import close_job, reopen_job
 from scanner.db import unit_of_work
+from scanner.ledger import Ledger
 from scanner.models import Job, PurchaseOrderLine, StatusChange
+from scanner.quality import Action, change_status, find_item
 from sync.central.models import SyncException
 from sync.exception_codes import ExceptionCode
+from sync.protocol import MovementIn
 from tests.conftest import NOW
 from tests.support.sync_service import Central, push_body
 
@@ -146,3 +150,31 @@ def test_a_decision_at_the_store_stands_over_one_dated_a_little_ahead(central: C
         assert reopened.happened_at > ahead
     with unit_of_work(central.sessions) as session:
         assert session.get_one(Job, "J-HOUSING").status == "open"
+
+
+def test_a_completion_of_a_job_that_used_a_recalled_lot_counts_flagged(central: Central) -> None:
+    """A handheld that had not heard of the recall completes the job that used the lot: it
+    happened, so it counts, flagged for quality staff, as an issue of a held lot is."""
+    device, token = central.enroll("Dock 1")
+    with unit_of_work(central.sessions) as session:
+        ledger = Ledger(session, lambda: NOW)
+        ledger.receive("RESIN", 20, "RCV", lot="R-1")
+        ledger.issue_to_job("J-HOUSING", "RESIN", 20, lot="R-1")
+        resin = find_item(session, "RESIN", lot="R-1", serial=None)
+        change_status(
+            session, resin, Action.RECALL, reason="MW-88412", by="B9001", clock=lambda: NOW
+        )
+    made = MovementIn(
+        seq=1, id=uuid.uuid4(), kind="produce", part="HOUSING", lot="H-9", qty=Decimal(2),
+        to_location="LINE", job="J-HOUSING", operator="B1001", happened_at=NOW,
+        observed_cursor=0,
+    )  # fmt: skip
+    answer = central.push(token, push_body(device, made))
+    assert answer.status_code == 200, answer.text
+    (outcome,) = answer.json()["outcomes"]
+    assert (outcome["status"], outcome["codes"]) == ("flagged", ["LOT_NOT_RELEASED"])
+    assert outcome["message"] == (
+        "Job J-HOUSING had used lot R-1 of RESIN, recalled, when this produce reached the"
+        " store: it counts, and is flagged for quality staff (what it made is made of"
+        " recalled stock)"
+    )
