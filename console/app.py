@@ -91,7 +91,6 @@ class NoNul:
             await self.app(scope, receive, send)
             return
         fields = parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)
-        body = b""
         if _is_form(scope):
             messages, body = await _read_body(receive)
             fields += parse_qsl(body.decode("latin-1"), True)
