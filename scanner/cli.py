@@ -38,8 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", run_tui)
-    if handler is not run_tui:
-        sys.stdout = _Output(sys.stdout)
+    output = _Output(sys.stdout) if handler is not run_tui else None
+    if output is not None:
+        sys.stdout = output
     try:
         return handler(args)
     except LotscanError as error:
@@ -59,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The database went away or refused mid-command; nothing half-done was committed.
         print(f"lotscan: database error: {shown(reason)}", file=sys.stderr)
         return 1
+    finally:
+        # The stream it wrapped (os.devnull once a write failed), so a caller that runs
+        # commands in its own process (the tests) is not left wrapping wrappers.
+        if output is not None and sys.stdout is output:
+            sys.stdout = output.stream
 
 
 class _Output:
@@ -67,11 +73,11 @@ class _Output:
     that went away (BrokenPipeError) is `main`'s to answer."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+        self.stream = stream
 
     def write(self, text: str) -> int:
         try:
-            return self._stream.write(text)
+            return self.stream.write(text)
         except BrokenPipeError:
             raise
         except OSError as error:
@@ -79,7 +85,7 @@ class _Output:
 
     def flush(self) -> None:
         try:
-            self._stream.flush()
+            self.stream.flush()
         except BrokenPipeError:
             raise
         except OSError as error:
@@ -87,11 +93,11 @@ class _Output:
 
     def _failed(self, error: OSError) -> LotscanError:
         # What is left is not flushed again at exit.
-        self._stream = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
+        self.stream = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
         return LotscanError(f"Cannot write to standard output: {error.strerror}")
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+        return getattr(self.stream, name)
 
 
 def _to_standard_output(data: bytes) -> None:

@@ -278,7 +278,7 @@ def _check_moved_parts_keep(
     """Once a part has moved, its tracking mode, its unit and its GTIN stay: its stock and
     history are counted in the unit and depend on the tracking, and its labels on the floor
     (and the events already exported) name it by the GTIN."""
-    changing: dict[str, list[tuple[Record, str]]] = {}
+    changing: dict[str, tuple[Record, str]] = {}  # each part's first field that changes
     for record in records:
         part = existing.get(record.key)
         if part is None:
@@ -287,12 +287,11 @@ def _check_moved_parts_keep(
             given = name in record.values and record.values[name] != now
             # A part with no GTIN yet may be given one.
             if given and (name != "gtin" or now is not None):
-                changing.setdefault(record.key[0], []).append((record, name))
+                changing.setdefault(record.key[0], (record, name))
     moved = _present(session, Movement.part, changing)
-    for number, names in changing.items():
+    for number, (record, name) in changing.items():
         if number not in moved:
             continue
-        record, name = names[0]
         was, to = getattr(existing[record.key], name), record.values[name]
         if name == "tracking":
             why = (
