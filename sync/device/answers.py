@@ -75,13 +75,42 @@ class UnknownInPull(LotscanError):
 def apply_outcome(session: Session, device_id: str, outcome: MovementOutcome) -> Movement | None:
     """Gives this device's movement number `outcome.seq` the store's answer from a push.
     None when the device has no such movement (nothing to do)."""
-    movement = session.scalar(
-        select(Movement).where(Movement.device_id == device_id, Movement.device_seq == outcome.seq)
-    )
-    if movement is None:
-        return None
-    settle(session, movement, outcome.status, outcome.server_seq, outcome.codes, outcome.message)
+    (movement,) = apply_outcomes(session, device_id, [outcome])
     return movement
+
+
+def apply_outcomes(
+    session: Session, device_id: str, outcomes: Sequence[MovementOutcome]
+) -> list[Movement | None]:
+    """`apply_outcome` for each of a push's answers in turn, with the movements and the
+    holders of the numbers they get read in two statements for the lot, not two each: the
+    answers to a backlog's 500-movement pushes were a third of its sync."""
+    if not outcomes:
+        return []
+    seqs = sorted({outcome.seq for outcome in outcomes})
+    mine = {
+        movement.device_seq: movement
+        for movement in session.scalars(
+            select(Movement).where(Movement.device_id == device_id, Movement.device_seq.in_(seqs))
+        )
+    }
+    numbers = _Numbers(session, {o.server_seq for o in outcomes if o.server_seq is not None})
+    settled: list[Movement | None] = []
+    for outcome in outcomes:
+        movement = mine.get(outcome.seq)
+        if movement is not None:
+            settle(
+                session,
+                movement,
+                outcome.status,
+                outcome.server_seq,
+                outcome.codes,
+                outcome.message,
+                numbers=numbers,
+            )
+        settled.append(movement)
+    session.flush()
+    return settled
 
 
 def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -> int:
@@ -89,6 +118,7 @@ def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -
     device's: its own movements take their outcome, other devices' movements that count are
     added to the ledger."""
     decided: set[tuple[str, str]] = set()
+    known = _known_movements(session, changes)  # held here: the session keeps them weakly
     for change in sorted(changes, key=lambda c: (_KIND_ORDER.get(c.kind, len(_KIND_ORDER)), c.seq)):
         if change.kind in REFERENCE_KINDS:
             _upsert(session, change.kind, change.data)
@@ -103,7 +133,30 @@ def apply_changes(session: Session, device_id: str, changes: Sequence[Change]) -
         # A kind this version does not know is skipped: a newer store may send more.
     session.flush()
     keep_own_decisions(session, decided)
+    del known
     return len(changes)
+
+
+_READ_AT_ONCE = 500
+
+
+def _known_movements(session: Session, changes: Sequence[Change]) -> list[Movement]:
+    """The movements of a page that this handheld has already, read in a statement for
+    every 500, so that `pulled_movement` finds each in the session where it read each
+    alone: a page of the handheld's own movements, coming back after its push, took a
+    query a movement. An id that is not one is left for `pulled_movement` to refuse."""
+    ids: list[uuid.UUID] = []
+    for change in changes:
+        if change.kind == "movement" and isinstance(change.data.get("id"), str):
+            try:
+                ids.append(uuid.UUID(change.data["id"]))
+            except ValueError:
+                continue
+    known: list[Movement] = []
+    for start in range(0, len(ids), _READ_AT_ONCE):
+        chunk = ids[start : start + _READ_AT_ONCE]
+        known.extend(session.scalars(select(Movement).where(Movement.id.in_(chunk))))
+    return known
 
 
 def kept_status_changes(session: Session, ids: Sequence[uuid.UUID]) -> int:
@@ -126,20 +179,28 @@ def settle(
     server_seq: int | None,
     codes: Sequence[str] = (),
     message: str = "",
+    *,
+    numbers: _Numbers | None = None,
 ) -> bool:
     """Records the store's outcome on a movement in the ledger, and moves its effect in or
-    out of the caches when it starts or stops counting. False when it already had it."""
+    out of the caches when it starts or stops counting. False when it already had it.
+    `numbers`, the holders of the store's numbers read beforehand for many movements, saves
+    a query; the caller then flushes the movement."""
     text = outcome_text(codes, message)
     if (movement.sync_state, movement.server_seq, movement.outcome) == (status, server_seq, text):
         return False
     counted = movement.sync_state not in NOT_EFFECTIVE
     counts = status not in NOT_EFFECTIVE
     if server_seq is not None and server_seq != movement.server_seq:
-        _release_number(session, server_seq, movement.id)
+        if numbers is None:
+            _release_number(session, server_seq, movement.id)
+        else:
+            numbers.release(server_seq, movement)
     movement.sync_state = status
     movement.server_seq = server_seq
     movement.outcome = text
-    session.flush()
+    if numbers is None:
+        session.flush()
     if counted and not counts:
         part = _part(session, movement)
         withdraw_from_caches(session, movement, part, _reversed(session, movement))
@@ -359,6 +420,35 @@ def _ensure_serial(session: Session, fields: MovementIn) -> None:
         )
     )
     session.flush()
+
+
+class _Numbers:
+    """Which movement holds each of some of the store's numbers, read once: `settle` for a
+    push's answers, each movement taking its number in turn, as `_release_number` does."""
+
+    def __init__(self, session: Session, numbers: set[int]) -> None:
+        self.session = session
+        self._holders: dict[int, Movement] = {}
+        if numbers:
+            self._holders = {
+                movement.server_seq: movement
+                for movement in session.scalars(
+                    select(Movement).where(Movement.server_seq.in_(sorted(numbers)))
+                )
+                if movement.server_seq is not None
+            }
+
+    def release(self, server_seq: int, keeper: Movement) -> None:
+        """Frees `server_seq` for `keeper`, which takes it next. Only a store restored from
+        a backup gives a number another movement holds: then what every movement holds so
+        far is written before `keeper` takes it, as the unique number index needs."""
+        holder = self._holders.get(server_seq)
+        self._holders[server_seq] = keeper
+        if holder is None or holder is keeper:
+            return
+        if holder.server_seq == server_seq:
+            holder.server_seq = None
+        self.session.flush()
 
 
 def _release_number(session: Session, server_seq: int, keeper: uuid.UUID) -> None:

@@ -48,7 +48,7 @@ from scanner.settings import (
     read_setting,
     write_setting,
 )
-from sync.device.answers import apply_changes, apply_outcome, kept_status_changes
+from sync.device.answers import apply_changes, apply_outcomes, kept_status_changes
 from sync.device.credentials import (
     load_credentials,
     read_token,
@@ -614,8 +614,9 @@ def _push_queue(
             )
         )
         with unit_of_work(sessions) as session:
-            for outcome in answer.outcomes:
-                if apply_outcome(session, device, outcome) is not None:
+            settled = apply_outcomes(session, device, answer.outcomes)
+            for outcome, movement in zip(answer.outcomes, settled, strict=True):
+                if movement is not None:
                     report.count(outcome.status)
             report.decisions += kept_status_changes(session, [change.id for change in changes])
         if payload and not answer.outcomes and (resending or answer.expected_next_seq >= first):

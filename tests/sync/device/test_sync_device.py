@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +23,7 @@ from scanner.ledger import Ledger
 from scanner.models import Balance, Job, JobComponent, Lot, Movement, Part, Serial
 from scanner.settings import DEVICE_ID, write_setting
 from scanner.workspace import sqlite_url
-from sync.device.answers import UnknownInPull, apply_changes, apply_outcome
+from sync.device.answers import UnknownInPull, apply_changes, apply_outcome, apply_outcomes
 from sync.protocol import Change, MovementOutcome, OutcomeStatus, movement_in, row_data
 from tests.support.databases import open_migrated
 from tests.support.plant import add_plant
@@ -359,6 +361,56 @@ def test_a_store_number_given_again_after_a_restore_moves_to_its_new_movement(
     outcome(here, 2, "applied", 5)  # the restored store numbered again from an older point
     assert state(here, second) == ("applied", 5)
     assert state(here, first) == ("applied", None)
+
+
+_OUTCOMES = st.lists(
+    st.builds(
+        MovementOutcome,
+        seq=st.integers(1, 5),  # four movements recorded: 5 is a number never used
+        status=st.sampled_from(["applied", "flagged", "held", "rejected", "voided"]),
+        server_seq=st.none() | st.integers(1, 5),
+        codes=st.just([]),
+        message=st.sampled_from(["", "NEGATIVE_BALANCE"]),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=40)
+@given(answers=st.lists(_OUTCOMES, min_size=1, max_size=3))
+def test_a_push_answer_applied_at_once_ends_as_its_outcomes_applied_one_by_one(
+    tmp_path_factory: pytest.TempPathFactory, answers: list[list[MovementOutcome]]
+) -> None:
+    # Numbers given again to other movements (a restored store) included: the answer's
+    # movements and number holders are read once, so each must still take its number in turn.
+    folder = tmp_path_factory.mktemp("answers")
+    ends = []
+    for at_once in (False, True):
+        sessions = open_migrated(sqlite_url(folder / f"{at_once}.db"))
+        on_plant(sessions, HERE)
+        with unit_of_work(sessions) as session:
+            ledger = Ledger(session, fixed)
+            for qty in (5, 1, 2):
+                ledger.receive("BOLT", qty, "RCV")
+            ledger.move("BOLT", 6, "A-01", from_location="RCV")
+        for answer in answers:
+            with unit_of_work(sessions) as session:
+                if at_once:
+                    settled = apply_outcomes(session, HERE, answer)
+                else:
+                    settled = [apply_outcome(session, HERE, outcome) for outcome in answer]
+                assert [m is not None for m in settled] == [o.seq <= 4 for o in answer]
+        with sessions() as session:
+            rows = session.scalars(select(Movement).order_by(Movement.device_seq))
+            states = [(m.sync_state, m.server_seq, m.outcome) for m in rows]
+        ends.append((states, stock(sessions)))
+        assert consistent(sessions) == []
+        sessions.kw["bind"].dispose()
+    assert ends[0] == ends[1]
+
+
+def fixed() -> datetime:
+    return datetime(2026, 11, 2, 8, 30).astimezone()
 
 
 def test_a_wiped_handheld_gets_its_own_synced_movements_back_and_numbers_on_after_them(
