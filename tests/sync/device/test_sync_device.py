@@ -409,6 +409,61 @@ def test_a_push_answer_applied_at_once_ends_as_its_outcomes_applied_one_by_one(
     assert ends[0] == ends[1]
 
 
+_PULLED = st.lists(
+    st.tuples(
+        st.integers(0, 4),  # which movement: three another handheld recorded, two this one's
+        st.sampled_from(["applied", "flagged", "held", "voided", "rejected"]),
+        st.integers(1, 6),  # its store number, when it counts
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=30)
+@given(changes=_PULLED, cut=st.integers(1, 10))
+def test_a_pulled_page_applied_at_once_ends_as_its_changes_applied_one_by_one(
+    tmp_path_factory: pytest.TempPathFactory, changes: list[tuple[int, str, int]], cut: int
+) -> None:
+    # The page reads what its movements find here before it is applied: each must still
+    # see the movements, numbers and store numbers the ones before it left.
+    folder = tmp_path_factory.mktemp("pulled")
+    source = open_migrated(sqlite_url(folder / "there.db"))
+    on_plant(source, THERE)
+    with unit_of_work(source) as session:
+        ledger = Ledger(session, fixed)
+        theirs = [ledger.receive("BOLT", 5, "RCV").id, ledger.receive("BOLT", 3, "RCV").id]
+        theirs.append(ledger.move("BOLT", 2, "A-01", from_location="RCV").id)
+    ends = []
+    for at_once in (False, True):
+        sessions = open_migrated(sqlite_url(folder / f"{at_once}.db"))
+        on_plant(sessions, HERE)
+        with unit_of_work(sessions) as session:
+            ledger = Ledger(session, fixed)
+            ours = [ledger.receive("BOLT", 4, "RCV").id]
+            ours.append(ledger.move("BOLT", 1, "A-01", from_location="RCV").id)
+        page = []
+        for seq, (which, status, number) in enumerate(changes, start=1):
+            movement_id, made_on = (theirs + ours)[which], (source if which < 3 else sessions)
+            change = Store().movement(made_on, movement_id, status)
+            counts = status in ("applied", "flagged")
+            data = change.data | {"server_seq": number if counts else None}
+            page.append(Change(seq=seq, kind="movement", key=change.key, data=data))
+        pages = [page[start : start + cut] for start in range(0, len(page), cut)]
+        for part in pages if at_once else [[change] for change in page]:
+            with unit_of_work(sessions) as session:
+                apply_changes(session, HERE, part)
+        with sessions() as session:
+            rows = session.scalars(
+                select(Movement).order_by(Movement.device_id, Movement.device_seq)
+            )
+            states = [(m.device_id, m.device_seq, m.sync_state, m.server_seq) for m in rows]
+        ends.append((states, stock(sessions)))
+        assert consistent(sessions) == []
+        sessions.kw["bind"].dispose()
+    source.kw["bind"].dispose()
+    assert ends[0] == ends[1]
+
+
 def fixed() -> datetime:
     return datetime(2026, 11, 2, 8, 30).astimezone()
 
