@@ -204,9 +204,6 @@ class _Page:
         self._numbered.add((movement.device_id, movement.device_seq))
 
 
-_READ_AT_ONCE = 500
-
-
 def _chunks(values: list[_T]) -> Iterator[list[_T]]:
     for start in range(0, len(values), _READ_AT_ONCE):
         yield values[start : start + _READ_AT_ONCE]
@@ -252,10 +249,7 @@ def settle(
     counted = movement.sync_state not in NOT_EFFECTIVE
     counts = status not in NOT_EFFECTIVE
     if server_seq is not None and server_seq != movement.server_seq:
-        if numbers is None:
-            _release_number(session, server_seq, movement.id)
-        else:
-            numbers.release(server_seq, movement)
+        (numbers or _Numbers(session, {server_seq})).release(server_seq, movement)
     movement.sync_state = status
     movement.server_seq = server_seq
     movement.outcome = text
@@ -436,10 +430,7 @@ def _insert(
         outcome=outcome,
     )
     if server_seq is not None:
-        if page is None:
-            _release_number(session, server_seq, fields.id)
-        else:
-            page.numbers.release(server_seq, movement)
+        (page.numbers if page else _Numbers(session, {server_seq})).release(server_seq, movement)
     session.add(movement)
     session.flush()
     if page is not None:
@@ -491,24 +482,22 @@ def _ensure_serial(session: Session, fields: MovementIn) -> None:
 
 
 class _Numbers:
-    """Which movement holds each of some of the store's numbers, read once: `settle` for a
-    push's answers, each movement taking its number in turn, as `_release_number` does."""
+    """Which movement holds each of some of the store's numbers, read once, so that many
+    movements (a push's answers, a pulled page) each take their number in turn."""
 
     def __init__(self, session: Session, numbers: set[int]) -> None:
         self.session = session
-        self._holders: dict[int, Movement] = {}
-        if numbers:
-            self._holders = {
-                movement.server_seq: movement
-                for movement in session.scalars(
-                    select(Movement).where(Movement.server_seq.in_(sorted(numbers)))
-                )
-                if movement.server_seq is not None
-            }
+        self._holders: dict[int, Movement] = {
+            movement.server_seq: movement
+            for chunk in _chunks(sorted(numbers))
+            for movement in session.scalars(select(Movement).where(Movement.server_seq.in_(chunk)))
+            if movement.server_seq is not None
+        }
 
     def release(self, server_seq: int, keeper: Movement) -> None:
-        """Frees `server_seq` for `keeper`, which takes it next. Only a store restored from
-        a backup gives a number another movement holds: then what every movement holds so
+        """Frees `server_seq` for `keeper`, which takes it next. Another movement holds it
+        only when the store was restored from a backup and numbered again (that movement
+        gets its new number when its own change arrives): then what every movement holds so
         far is written before `keeper` takes it, as the unique number index needs."""
         holder = self._holders.get(server_seq)
         self._holders[server_seq] = keeper
@@ -517,18 +506,6 @@ class _Numbers:
         if holder.server_seq == server_seq:
             holder.server_seq = None
         self.session.flush()
-
-
-def _release_number(session: Session, server_seq: int, keeper: uuid.UUID) -> None:
-    """Frees the store's number `server_seq` for `keeper`. Another movement holds it only
-    when the store was restored from a backup and numbered again: that movement gets its
-    new number when its own change arrives."""
-    holder = session.scalar(
-        select(Movement).where(Movement.server_seq == server_seq, Movement.id != keeper)
-    )
-    if holder is not None:
-        holder.server_seq = None
-        session.flush()
 
 
 def _count(session: Session, movement: Movement) -> None:
